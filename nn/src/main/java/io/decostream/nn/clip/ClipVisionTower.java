@@ -1,0 +1,259 @@
+package io.decostream.nn.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import io.decostream.nn.config.ClipVisionConfig;
+import io.decostream.nn.weights.WeightBinder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The CLIP vision transformer (spec §1.3, HF {@code CLIPVisionTransformer}) on DJL PyTorch NDArrays, fp32.
+ *
+ * <p>Built from a {@link WeightBinder} scoped to the {@code vision_model.} tree, with exact HF names.
+ * Every weight of the checkpoint's tower is bound (all layers and {@code post_layernorm}, so strict
+ * loading passes), but a forward pass runs only up to the requested hidden state (LLaVA's
+ * {@code vision_feature_layer = -2} never needs the last layer) and never applies post_layernorm
+ * (HF applies it only to the pooled CLS output, which LLaVA does not use).
+ */
+public final class ClipVisionTower implements AutoCloseable {
+
+  /** Frames per batch in {@link #features(List)}: bounds peak memory for long videos. */
+  public static final int FEATURE_BATCH = 8;
+
+  private final ClipVisionConfig config;
+  private final NDManager manager;
+  private final NDArray classEmbedding;
+  private final NDArray patchWeight;
+  private final NDArray positionEmbedding;
+  private final NDArray preLnWeight;
+  private final NDArray preLnBias;
+  private final List<EncoderLayer> layers;
+  private final int defaultHiddenStateIndex;
+  private final boolean defaultDropCls;
+  private final float eps;
+
+  /** One pre-LN encoder layer (spec §1.3). */
+  private record EncoderLayer(NDArray ln1w, NDArray ln1b, NDArray qw, NDArray qb, NDArray kw, NDArray kb, NDArray vw,
+      NDArray vb, NDArray ow, NDArray ob, NDArray ln2w, NDArray ln2b, NDArray fc1w, NDArray fc1b, NDArray fc2w,
+      NDArray fc2b) {}
+
+  /**
+   * A tower whose {@link #features(List)} returns LLaVA's default feature: hidden state
+   * {@code layers - 1} ({@code vision_feature_layer = -2}) with CLS dropped ("default" strategy).
+   */
+  public ClipVisionTower(WeightBinder visionModel, ClipVisionConfig config) {
+    this(visionModel, config, config.resolved().numHiddenLayers() - 1, true);
+  }
+
+  /**
+   * @param visionModel binder scoped to the {@code ...vision_model.} key path
+   * @param config the vision config (defaults are filled in via {@link ClipVisionConfig#resolved()})
+   * @param hiddenStateIndex the hidden state {@link #features(List)} returns: 0 = embeddings after pre_layrnorm,
+   *     i = output of layer i (see {@link #hiddenStateIndex(int, int)} for LLaVA's negative indices)
+   * @param dropCls whether {@link #features(List)} drops the CLS token (strategy "default")
+   */
+  public ClipVisionTower(WeightBinder visionModel, ClipVisionConfig config, int hiddenStateIndex, boolean dropCls) {
+    this.config = config.resolved();
+    int d = this.config.hiddenSize();
+    int p = this.config.patchSize();
+    int c = this.config.numChannels();
+    int i = this.config.intermediateSize();
+    int g = this.config.gridSize();
+    checkIndex(hiddenStateIndex);
+    this.defaultHiddenStateIndex = hiddenStateIndex;
+    this.defaultDropCls = dropCls;
+    this.eps = this.config.layerNormEps().floatValue();
+    classEmbedding = visionModel.bind("embeddings.class_embedding", d);
+    patchWeight = visionModel.bind("embeddings.patch_embedding.weight", d, c, p, p);
+    positionEmbedding = visionModel.bind("embeddings.position_embedding.weight", (long) g * g + 1, d);
+    preLnWeight = visionModel.bind("pre_layrnorm.weight", d);
+    preLnBias = visionModel.bind("pre_layrnorm.bias", d);
+    List<EncoderLayer> ls = new ArrayList<>();
+    for (int l = 0; l < this.config.numHiddenLayers(); l++) {
+      WeightBinder b = visionModel.scoped("encoder.layers." + l);
+      ls.add(new EncoderLayer(
+          b.bind("layer_norm1.weight", d), b.bind("layer_norm1.bias", d),
+          b.bind("self_attn.q_proj.weight", d, d), b.bind("self_attn.q_proj.bias", d),
+          b.bind("self_attn.k_proj.weight", d, d), b.bind("self_attn.k_proj.bias", d),
+          b.bind("self_attn.v_proj.weight", d, d), b.bind("self_attn.v_proj.bias", d),
+          b.bind("self_attn.out_proj.weight", d, d), b.bind("self_attn.out_proj.bias", d),
+          b.bind("layer_norm2.weight", d), b.bind("layer_norm2.bias", d),
+          b.bind("mlp.fc1.weight", i, d), b.bind("mlp.fc1.bias", i),
+          b.bind("mlp.fc2.weight", d, i), b.bind("mlp.fc2.bias", d)));
+    }
+    layers = List.copyOf(ls);
+    // post_layernorm is part of every CLIP checkpoint; bound for strict loading, never applied (spec §1.3)
+    visionModel.bind("post_layernorm.weight", d);
+    visionModel.bind("post_layernorm.bias", d);
+    manager = classEmbedding.getManager().newSubManager();
+  }
+
+  /**
+   * LLaVA's {@code vision_feature_layer} as a hidden_states index: negative values count from the end of
+   * the {@code layers + 1} hidden states (-2 with 24 layers is 23).
+   */
+  public static int hiddenStateIndex(int visionFeatureLayer, int numLayers) {
+    int idx = visionFeatureLayer < 0 ? numLayers + 1 + visionFeatureLayer : visionFeatureLayer;
+    if (idx < 0 || idx > numLayers) {
+      throw new IllegalArgumentException("vision_feature_layer " + visionFeatureLayer + " is out of range for "
+          + numLayers + " layers");
+    }
+    return idx;
+  }
+
+  private void checkIndex(int idx) {
+    if (idx < 0 || idx > config.numHiddenLayers()) {
+      throw new IllegalArgumentException("hidden state index " + idx + " must be in [0, " + config.numHiddenLayers() + "]");
+    }
+  }
+
+  public ClipVisionConfig config() {
+    return config;
+  }
+
+  /** Hidden state index used by {@link #features(List)}. */
+  public int defaultHiddenStateIndex() {
+    return defaultHiddenStateIndex;
+  }
+
+  /** Tokens per image returned by {@link #features(List)}: grid^2 (+1 when CLS is kept). */
+  public int tokensPerImage() {
+    int n = config.gridSize() * config.gridSize();
+    return defaultDropCls ? n : n + 1;
+  }
+
+  /**
+   * Runs the tower up to {@code hiddenStateIndex}.
+   *
+   * @param pixels [B, 3, S, S] F32, preprocessed ({@link ClipImageProcessor})
+   * @param hiddenStateIndex 0 = embeddings after pre_layrnorm, i = output of encoder layer i (1-based)
+   * @param dropCls drop token 0 (LLaVA strategy "default")
+   * @return [B, N, D] with N = grid^2 (dropCls) or grid^2 + 1, attached to the manager of {@code pixels};
+   *     token p = row * grid + col
+   */
+  public NDArray forward(NDArray pixels, int hiddenStateIndex, boolean dropCls) {
+    checkIndex(hiddenStateIndex);
+    int s = config.imageSize();
+    int d = config.hiddenSize();
+    long[] shape = pixels.getShape().getShape();
+    if (shape.length != 4 || shape[1] != config.numChannels() || shape[2] != s || shape[3] != s) {
+      throw new IllegalArgumentException("pixels must be [B, " + config.numChannels() + ", " + s + ", " + s + "], got "
+          + Arrays.toString(shape));
+    }
+    if (pixels.getDataType() != DataType.FLOAT32) {
+      throw new IllegalArgumentException("pixels must be FLOAT32, got " + pixels.getDataType());
+    }
+    long b = shape[0];
+    int p = config.patchSize();
+    int n = config.gridSize() * config.gridSize();
+    NDManager caller = pixels.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      scope.tempAttachAll(pixels);
+      // embeddings: patch conv (stride = kernel, no bias) -> [B,D,G,G] -> [B,N,D] row-major patches
+      NDArray patches = Conv2d.conv2d(pixels, patchWeight, null, new Shape(p, p), new Shape(0, 0), new Shape(1, 1), 1)
+          .singletonOrThrow()
+          .reshape(b, d, n)
+          .transpose(0, 2, 1);
+      NDArray cls = scope.zeros(new Shape(b, 1, d)).add(classEmbedding);
+      NDArray x = NDArrays.concat(new NDList(cls, patches), 1).add(positionEmbedding);
+      x = layerNorm(x, preLnWeight, preLnBias); // hs[0]
+      for (int l = 0; l < hiddenStateIndex; l++) {
+        NDArray next;
+        try (NDManager layerScope = scope.newSubManager()) {
+          layerScope.tempAttachAll(x);
+          next = encoderLayer(layers.get(l), x);
+          next.attach(scope);
+        }
+        x.close();
+        x = next;
+      }
+      NDArray out = dropCls ? x.get(":, 1:, :") : x;
+      out.attach(caller);
+      return out;
+    }
+  }
+
+  private NDArray layerNorm(NDArray x, NDArray w, NDArray bias) {
+    return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), w, bias, eps).singletonOrThrow();
+  }
+
+  /** Pre-LN layer: x + MHA(LN1(x)), then x + MLP(LN2(x)) (spec §1.3). Arrays land in x's manager. */
+  private NDArray encoderLayer(EncoderLayer w, NDArray x) {
+    long[] sh = x.getShape().getShape();
+    long b = sh[0];
+    long t = sh[1];
+    int d = config.hiddenSize();
+    int heads = config.numAttentionHeads();
+    int hd = config.headDim();
+    NDArray h = layerNorm(x, w.ln1w(), w.ln1b());
+    NDArray q = Linear.linear(h, w.qw(), w.qb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+    NDArray k = Linear.linear(h, w.kw(), w.kb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+    NDArray v = Linear.linear(h, w.vw(), w.vb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+    // explicit softmax attention, no mask (spec §0: no SDPA; the probabilities are needed for R-GAE)
+    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(hd, -0.5)).softmax(-1);
+    NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, d);
+    x = x.add(Linear.linear(o, w.ow(), w.ob()).singletonOrThrow());
+    h = Linear.linear(layerNorm(x, w.ln2w(), w.ln2b()), w.fc1w(), w.fc1b()).singletonOrThrow();
+    h = "quick_gelu".equals(config.hiddenAct())
+        ? h.mul(Activation.sigmoid(h.mul(1.702f))) // QuickGELU: x * sigmoid(1.702 x)
+        : Activation.gelu(h);
+    return x.add(Linear.linear(h, w.fc2w(), w.fc2b()).singletonOrThrow());
+  }
+
+  /** {@link #features(List, int, boolean)} with this tower's default index and CLS handling. */
+  public List<float[]> features(List<float[]> preprocessed) {
+    return features(preprocessed, defaultHiddenStateIndex, defaultDropCls);
+  }
+
+  /**
+   * Plain-Java convenience: per image a float[N * D] (row-major tokens) of the requested hidden state.
+   *
+   * @param preprocessed CHW float[3 * S * S] per image ({@link ClipImageProcessor#preprocess})
+   */
+  public List<float[]> features(List<float[]> preprocessed, int hiddenStateIndex, boolean dropCls) {
+    int s = config.imageSize();
+    int c = config.numChannels();
+    int per = c * s * s;
+    for (int i = 0; i < preprocessed.size(); i++) {
+      if (preprocessed.get(i).length != per) {
+        throw new IllegalArgumentException("image " + i + " has " + preprocessed.get(i).length + " values, expected "
+            + per + " (3 x " + s + " x " + s + ")");
+      }
+    }
+    List<float[]> out = new ArrayList<>(preprocessed.size());
+    for (int from = 0; from < preprocessed.size(); from += FEATURE_BATCH) {
+      int to = Math.min(preprocessed.size(), from + FEATURE_BATCH);
+      float[] batch = new float[(to - from) * per];
+      for (int i = from; i < to; i++) {
+        System.arraycopy(preprocessed.get(i), 0, batch, (i - from) * per, per);
+      }
+      try (NDManager m = manager.newSubManager()) {
+        NDArray px = m.create(batch, new Shape(to - from, c, s, s));
+        NDArray f = forward(px, hiddenStateIndex, dropCls);
+        long[] fs = f.getShape().getShape();
+        int size = Math.toIntExact(fs[1] * fs[2]);
+        float[] all = f.toFloatArray();
+        for (int i = 0; i < to - from; i++) {
+          out.add(Arrays.copyOfRange(all, i * size, (i + 1) * size));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Releases scratch memory; the weights belong to the binder (close the {@code CheckpointWeights}). */
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

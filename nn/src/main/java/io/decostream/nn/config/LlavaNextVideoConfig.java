@@ -1,0 +1,101 @@
+package io.decostream.nn.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * HF {@code LlavaNextVideoConfig} (model_type {@code llava_next_video}), bound to config.json keys,
+ * with nested vision and text configs. Load with {@link #read(Path)}, which applies HF's defaults.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record LlavaNextVideoConfig(
+    @JsonProperty("model_type") String modelType,
+    @JsonProperty("vision_config") ClipVisionConfig visionConfig,
+    @JsonProperty("text_config") LlamaConfig textConfig,
+    @JsonProperty("vision_feature_layer") Integer visionFeatureLayer,
+    @JsonProperty("vision_feature_select_strategy") String visionFeatureSelectStrategy,
+    @JsonProperty("projector_hidden_act") String projectorHiddenAct,
+    @JsonProperty("multimodal_projector_bias") Boolean multimodalProjectorBias,
+    @JsonProperty("spatial_pool_mode") String spatialPoolMode,
+    @JsonProperty("spatial_pool_stride") Integer spatialPoolStride,
+    @JsonProperty("video_token_index") Integer videoTokenIndex,
+    @JsonProperty("image_token_index") Integer imageTokenIndex,
+    @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+
+  public static final String MODEL_TYPE = "llava_next_video";
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  /** Reads {@code dir/config.json} (or the file itself), applies HF's defaults and validates. */
+  public static LlavaNextVideoConfig read(Path dirOrFile) {
+    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no config.json at " + file);
+    }
+    try {
+      return JSON.readValue(file.toFile(), LlavaNextVideoConfig.class).resolved();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes this config as config.json into {@code dir}. */
+  public void write(Path dir) {
+    try {
+      Files.createDirectories(dir);
+      JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), this);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public LlavaNextVideoConfig resolved() {
+    if (modelType != null && !MODEL_TYPE.equals(modelType)) {
+      throw new IllegalArgumentException(
+          "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
+    }
+    ClipVisionConfig v = (visionConfig == null ? new ClipVisionConfig(null, null, null, null, null, null, null, null, null, null, null) : visionConfig).resolved();
+    LlamaConfig t = (textConfig == null ? new LlamaConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null) : textConfig).resolved();
+    LlavaNextVideoConfig c = new LlavaNextVideoConfig(
+        MODEL_TYPE, v, t,
+        LlamaConfig.orDefault(visionFeatureLayer, -2),
+        visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy,
+        projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
+        multimodalProjectorBias == null || multimodalProjectorBias,
+        spatialPoolMode == null ? "average" : spatialPoolMode,
+        LlamaConfig.orDefault(spatialPoolStride, 2),
+        LlamaConfig.orDefault(videoTokenIndex, 32000),
+        LlamaConfig.orDefault(imageTokenIndex, 32001),
+        tieWordEmbeddings != null && tieWordEmbeddings);
+    LlamaConfig.require("default".equals(c.visionFeatureSelectStrategy) || "full".equals(c.visionFeatureSelectStrategy),
+        "vision_feature_select_strategy " + c.visionFeatureSelectStrategy + " is not supported");
+    LlamaConfig.require("gelu".equals(c.projectorHiddenAct), "projector_hidden_act " + c.projectorHiddenAct + " is not supported");
+    LlamaConfig.require("average".equals(c.spatialPoolMode) || "max".equals(c.spatialPoolMode),
+        "spatial_pool_mode " + c.spatialPoolMode + " is not supported");
+    LlamaConfig.require(c.spatialPoolStride > 0 && v.gridSize() % c.spatialPoolStride == 0 || c.spatialPoolStride > 0,
+        "spatial_pool_stride must be positive");
+    int layers = v.numHiddenLayers();
+    int idx = c.visionFeatureLayer < 0 ? layers + 1 + c.visionFeatureLayer : c.visionFeatureLayer;
+    LlamaConfig.require(idx >= 0 && idx <= layers, "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
+    LlamaConfig.require(c.videoTokenIndex < t.vocabSize(), "video_token_index must be < vocab_size");
+    return c;
+  }
+
+  /** vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i). */
+  public int visionHiddenStateIndex() {
+    int layers = visionConfig.numHiddenLayers();
+    return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
+  }
+
+  /** Tokens per frame after the config's own spatial pooling: (grid / stride)^2, 144 for LLaVA-NeXT-Video. */
+  public int pooledGridSize() {
+    return visionConfig.gridSize() / spatialPoolStride;
+  }
+}
