@@ -1,0 +1,159 @@
+package io.decostream.nn.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.decostream.nn.llama.KvCache;
+import io.decostream.nn.llama.LlamaModel;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Autoregressive decoding with a KV cache (spec §4.3, §5): prefill the prompt embeddings (in chunks of
+ * {@link #prefillChunk()} rows, which bounds the attention-score memory of long video prompts), then feed
+ * one sampled token at a time until an EOS id (not returned), {@code maxNewTokens}, a stop string, or the
+ * context length.
+ *
+ * <p>Each decode step runs in its own {@code NDManager} sub-manager, closed after the step; the only arrays
+ * that live across steps are the preallocated cache's. A generator holds no per-sequence state and may be
+ * shared; each {@link #generate} call allocates its own cache.
+ */
+public final class Generator {
+
+  /** Default prefill chunk (rows per forward pass). */
+  public static final int DEFAULT_PREFILL_CHUNK = 512;
+
+  /** Why generation ended. */
+  public enum StopReason { EOS, MAX_NEW_TOKENS, STOP_STRING, CONTEXT_FULL }
+
+  /**
+   * @param tokenIds generated ids, EOS excluded (a matched stop string's tokens are included)
+   * @param promptTokens rows prefilled
+   * @param prefillMillis prompt forward up to the first token's logits
+   * @param decodeMillis all later steps (sampling included)
+   */
+  public record Result(int[] tokenIds, StopReason stopReason, int promptTokens, double prefillMillis,
+      double decodeMillis) {}
+
+  private final LlamaModel model;
+  private final Set<Integer> eosIds;
+  private final int prefillChunk;
+
+  /** A generator that stops at any id of {@code eosIds} (from generation_config.json / config.json). */
+  public Generator(LlamaModel model, Set<Integer> eosIds) {
+    this(model, eosIds, DEFAULT_PREFILL_CHUNK);
+  }
+
+  public Generator(LlamaModel model, Set<Integer> eosIds, int prefillChunk) {
+    this.model = Objects.requireNonNull(model, "model");
+    this.eosIds = Set.copyOf(Objects.requireNonNull(eosIds, "eosIds"));
+    if (prefillChunk < 1) {
+      throw new IllegalArgumentException("prefillChunk must be >= 1, got " + prefillChunk);
+    }
+    this.prefillChunk = prefillChunk;
+  }
+
+  public int prefillChunk() {
+    return prefillChunk;
+  }
+
+  public Set<Integer> eosIds() {
+    return eosIds;
+  }
+
+  /** {@link #generate(NDArray, int, Sampler, List, Function)} without stop strings. */
+  public Result generate(NDArray promptEmbeddings, int maxNewTokens, Sampler sampler) {
+    return generate(promptEmbeddings, maxNewTokens, sampler, List.of(), null);
+  }
+
+  /**
+   * @param promptEmbeddings [T, D] (token embeddings with any visual rows already spliced in)
+   * @param maxNewTokens upper bound on generated tokens (>= 0)
+   * @param stopStrings generation ends once the decoded output contains one of these (may be empty)
+   * @param detokenize ids → text, required when {@code stopStrings} is not empty
+   * @throws IllegalArgumentException if the prompt does not fit the context length
+   */
+  public Result generate(NDArray promptEmbeddings, int maxNewTokens, Sampler sampler, List<String> stopStrings,
+      Function<int[], String> detokenize) {
+    Objects.requireNonNull(promptEmbeddings, "promptEmbeddings");
+    Objects.requireNonNull(sampler, "sampler");
+    Objects.requireNonNull(stopStrings, "stopStrings");
+    if (maxNewTokens < 0) {
+      throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
+    }
+    if (!stopStrings.isEmpty() && detokenize == null) {
+      throw new IllegalArgumentException("stop strings need a detokenizer");
+    }
+    int promptLen = Math.toIntExact(promptEmbeddings.getShape().get(0));
+    if (promptLen > model.contextLength()) {
+      throw new IllegalArgumentException("prompt of " + promptLen + " tokens exceeds the context length "
+          + model.contextLength());
+    }
+    if (maxNewTokens == 0) {
+      return new Result(new int[0], StopReason.MAX_NEW_TOKENS, promptLen, 0, 0);
+    }
+    // the last generated token is never fed back, so prompt + maxNew - 1 positions suffice
+    int capacity = (int) Math.min(model.contextLength(), (long) promptLen + maxNewTokens - 1);
+    int[] out = new int[maxNewTokens];
+    int n = 0;
+    StopReason reason = StopReason.MAX_NEW_TOKENS;
+    try (KvCache cache = model.newCache(Math.max(capacity, promptLen))) {
+      long t0 = System.nanoTime();
+      float[] logits = prefill(promptEmbeddings, cache, promptLen);
+      long t1 = System.nanoTime();
+      NDManager parent = promptEmbeddings.getManager();
+      while (true) {
+        int token = sampler.next(logits);
+        if (eosIds.contains(token)) {
+          reason = StopReason.EOS;
+          break;
+        }
+        out[n++] = token;
+        if (!stopStrings.isEmpty()) {
+          String text = detokenize.apply(Arrays.copyOf(out, n));
+          if (stopStrings.stream().anyMatch(text::contains)) {
+            reason = StopReason.STOP_STRING;
+            break;
+          }
+        }
+        if (n == maxNewTokens) {
+          reason = StopReason.MAX_NEW_TOKENS;
+          break;
+        }
+        if (cache.remaining() == 0) {
+          reason = StopReason.CONTEXT_FULL;
+          break;
+        }
+        try (NDManager step = parent.newSubManager()) {
+          NDArray e = model.embed(step, new int[] {token});
+          logits = model.forwardLast(e, cache).toFloatArray();
+        }
+      }
+      long t2 = System.nanoTime();
+      return new Result(Arrays.copyOf(out, n), reason, promptLen, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+    }
+  }
+
+  /** Runs the prompt through the cache chunk by chunk; returns the last row's logits. */
+  private float[] prefill(NDArray prompt, KvCache cache, int promptLen) {
+    float[] logits = null;
+    for (int from = 0; from < promptLen; from += prefillChunk) {
+      int to = Math.min(promptLen, from + prefillChunk);
+      try (NDManager step = prompt.getManager().newSubManager()) {
+        NDArray chunk = from == 0 && to == promptLen ? prompt : prompt.get(step, new NDIndex("{}:{}", from, to));
+        if (to == promptLen) {
+          NDArray last = model.forwardLast(chunk, cache);
+          last.attach(step);
+          logits = last.toFloatArray();
+        } else {
+          // only the K/V of intermediate chunks matter; their logits are discarded
+          model.forwardLast(chunk, cache).attach(step);
+        }
+      }
+    }
+    return logits;
+  }
+}

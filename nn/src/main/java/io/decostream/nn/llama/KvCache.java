@@ -1,0 +1,82 @@
+package io.decostream.nn.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Preallocated key/value cache of a {@link LlamaModel} (spec §4.3): per layer one K and one V array of
+ * shape {@code [nKV, capacity, headDim]}, written in place at positions {@code length() .. length()+T-1}
+ * by each forward pass. K is stored after RoPE, V as projected; neither is repeated for GQA.
+ *
+ * <p>Not thread-safe: a cache belongs to one sequence and one thread at a time.
+ */
+public final class KvCache implements AutoCloseable {
+
+  private final NDManager manager;
+  private final NDArray[] keys;
+  private final NDArray[] values;
+  private final int capacity;
+  private int length;
+
+  KvCache(NDManager parent, int layers, int kvHeads, int headDim, int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("KV cache capacity must be >= 1, got " + capacity);
+    }
+    this.manager = parent.newSubManager();
+    this.capacity = capacity;
+    this.keys = new NDArray[layers];
+    this.values = new NDArray[layers];
+    Shape shape = new Shape(kvHeads, capacity, headDim);
+    for (int l = 0; l < layers; l++) {
+      keys[l] = manager.zeros(shape, DataType.FLOAT32);
+      values[l] = manager.zeros(shape, DataType.FLOAT32);
+    }
+  }
+
+  /** Number of positions filled so far (the position id of the next token). */
+  public int length() {
+    return length;
+  }
+
+  /** Maximum number of positions this cache holds. */
+  public int capacity() {
+    return capacity;
+  }
+
+  /** Positions still free. */
+  public int remaining() {
+    return capacity - length;
+  }
+
+  /** Forgets everything (the arrays are reused; stale entries are masked out by the length). */
+  public void reset() {
+    length = 0;
+  }
+
+  /** Keeps only the first {@code newLength} positions (e.g. to re-run from a shared prefix). */
+  public void truncate(int newLength) {
+    if (newLength < 0 || newLength > length) {
+      throw new IllegalArgumentException("cannot truncate a cache of length " + length + " to " + newLength);
+    }
+    length = newLength;
+  }
+
+  NDArray keys(int layer) {
+    return keys[layer];
+  }
+
+  NDArray values(int layer) {
+    return values[layer];
+  }
+
+  void advance(int tokens) {
+    length += tokens;
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

@@ -1,0 +1,51 @@
+package io.decostream.tests;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The build's layering rules (DEVELOPERS guide, issue 2 point 1): model code never imports Kafka or
+ * the stream schemas; stream code reaches DJL only through the model modules' plain-Java APIs.
+ * (nn and projector additionally ban Kafka as a Maven dependency through the enforcer.)
+ */
+class LayeringTest {
+  static JavaClasses classes;
+
+  @BeforeAll
+  static void importProductionClasses() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("io.decostream");
+  }
+
+  @Test
+  void modelCodeNeverImportsKafkaOrSchemas() {
+    noClasses().that().resideInAnyPackage("io.decostream.nn..", "io.decostream.projector..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.apache.kafka..", "io.decostream.schemas..")
+        .check(classes);
+  }
+
+  @Test
+  void streamCodeNeverImportsDjlDirectly() {
+    noClasses().that().resideInAnyPackage("io.decostream.schemas..", "io.decostream.broker..",
+            "io.decostream.ingest..", "io.decostream.frames..", "io.decostream.encoder..",
+            "io.decostream.worker..", "io.decostream.cli..")
+        .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
+        .check(classes);
+  }
+
+  @Test
+  void theRulesSeeTheWholeProject() {
+    // Guard against a vacuous pass: every module's classes must have been imported.
+    for (String pkg : new String[] {"nn", "projector", "schemas", "broker", "ingest", "frames", "encoder",
+        "worker", "cli"}) {
+      if (classes.stream().noneMatch(c -> c.getPackageName().startsWith("io.decostream." + pkg))) {
+        throw new AssertionError("no production classes imported from io.decostream." + pkg);
+      }
+    }
+  }
+}
