@@ -95,13 +95,14 @@ def make(path, cfg, seed, T=12, steps=8):
                         cfg["intermediate_size"], cfg["vocab_size"])
     hd = D // nH
 
-    def rnd(*shape, std=0.15):
-        return (torch.randn(*shape, generator=g) * std).half().float()
+    def rnd(*shape, std=0.15, mean=0.0):
+        # rounded to fp16 AFTER the offset, so the reference uses exactly the stored values
+        return (mean + torch.randn(*shape, generator=g) * std).half().float()
 
     W = {"model.embed_tokens.weight": rnd(V, D, std=1.0)}
     for l in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % l
-        W[p + "input_layernorm.weight"] = (1 + rnd(D, std=0.1))
+        W[p + "input_layernorm.weight"] = rnd(D, std=0.1, mean=1.0)
         W[p + "self_attn.q_proj.weight"] = rnd(nH * hd, D)
         W[p + "self_attn.k_proj.weight"] = rnd(nKV * hd, D)
         W[p + "self_attn.v_proj.weight"] = rnd(nKV * hd, D)
@@ -110,11 +111,11 @@ def make(path, cfg, seed, T=12, steps=8):
             W[p + "self_attn.k_proj.bias"] = rnd(nKV * hd, std=0.3)
             W[p + "self_attn.v_proj.bias"] = rnd(nKV * hd, std=0.3)
         W[p + "self_attn.o_proj.weight"] = rnd(D, nH * hd)
-        W[p + "post_attention_layernorm.weight"] = (1 + rnd(D, std=0.1))
+        W[p + "post_attention_layernorm.weight"] = rnd(D, std=0.1, mean=1.0)
         W[p + "mlp.gate_proj.weight"] = rnd(I, D)
         W[p + "mlp.up_proj.weight"] = rnd(I, D)
         W[p + "mlp.down_proj.weight"] = rnd(D, I)
-    W["model.norm.weight"] = (1 + rnd(D, std=0.1))
+    W["model.norm.weight"] = rnd(D, std=0.1, mean=1.0)
     if not cfg["tie_word_embeddings"]:
         W["lm_head.weight"] = rnd(V, D, std=0.3)
 

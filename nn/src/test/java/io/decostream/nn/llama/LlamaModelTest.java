@@ -26,14 +26,14 @@ import org.junit.jupiter.api.Test;
  * Golden tests of the Llama decoder against plain-PyTorch references written by
  * {@code src/test/resources/golden/llama/make_llama_golden.py} (spec §4.2, §4.3, §5, tolerance rule §8).
  */
-class LlamaModelTest {
+public class LlamaModelTest {
 
   static Path golden(String name) throws Exception {
     return Path.of(LlamaModelTest.class.getResource("/golden/llama/" + name).toURI());
   }
 
   /** A loaded golden model plus its reference tensors. */
-  record Fixture(SafeTensors st, CheckpointWeights weights, LlamaModel model, int[] ids, float[] logits, int[] greedy)
+  public record Fixture(SafeTensors st, CheckpointWeights weights, LlamaModel model, int[] ids, float[] logits, int[] greedy)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -43,7 +43,7 @@ class LlamaModelTest {
     }
   }
 
-  static Fixture load(String name, NDManager m) throws Exception {
+  public static Fixture load(String name, NDManager m) throws Exception {
     SafeTensors st = SafeTensors.open(golden(name));
     LlamaConfig cfg = new ObjectMapper().readValue(st.metadata().get("config"), LlamaConfig.class).resolved();
     CheckpointWeights w = new CheckpointWeights(st, m);
@@ -66,6 +66,7 @@ class LlamaModelTest {
       maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
       maxRef = Math.max(maxRef, Math.abs(expected[i]));
     }
+    System.out.printf("%s: max abs diff %.3g (max ref %.3g)%n", what, maxDiff, maxRef);
     assertTrue(maxDiff <= tol * Math.max(1, maxRef),
         what + ": max |diff| " + maxDiff + " > " + tol + " * max(1, " + maxRef + ")");
   }
@@ -118,7 +119,6 @@ class LlamaModelTest {
           float[] got = model.forward(model.embed(s, chunk), c).toFloatArray();
           float[] want = Arrays.copyOfRange(full, pos * v, (pos + chunk.length) * v);
           assertClose(want, got, 1e-5, "rows " + pos + ".." + (pos + chunk.length - 1));
-          // forwardLast equals the last row of forward
           pos += chunk.length;
           assertEquals(pos, c.length());
         }

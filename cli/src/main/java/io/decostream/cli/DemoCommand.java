@@ -1,0 +1,233 @@
+package io.decostream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.decostream.broker.EmbeddedBroker;
+import io.decostream.ingest.PublishConfig;
+import io.decostream.ingest.Publisher;
+import io.decostream.ingest.SyntheticVideo;
+import io.decostream.nn.tiny.TinyPack;
+import io.decostream.schemas.Answer;
+import io.decostream.schemas.Caption;
+import io.decostream.schemas.DeadLetter;
+import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.Question;
+import io.decostream.schemas.TopicNames;
+import io.decostream.schemas.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = {"Run the whole pipeline in one JVM on an in-process Kafka broker: publish a video, ask questions,",
+        "print answers and captions as they arrive, and end with a summary."})
+final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--video", description = "Video file to publish (default: a synthetic clip made with FFmpeg).")
+  Path video;
+
+  @Option(names = "--seconds", defaultValue = "12", description = "Length of the synthetic clip (default ${DEFAULT-VALUE}).")
+  double seconds;
+
+  @Option(names = "--model", description = "Model pack directory (HF llava_next_video checkpoint; default: a tiny random pack).")
+  Path model;
+
+  @Option(names = "--question", description = "A question to ask (repeatable).")
+  List<String> questions = new ArrayList<>();
+
+  @Option(names = "--stream", defaultValue = "demo-cam", description = "Stream id (default ${DEFAULT-VALUE}).")
+  String stream;
+
+  @Option(names = "--tokens", defaultValue = "avg:12",
+      description = "Token compressor: avg:12 (DeCo, 144 tokens/frame), max:12, avg:8, none (576) (default ${DEFAULT-VALUE}).")
+  String compressor;
+
+  @Option(names = "--fps", defaultValue = "1.0", description = "Frames sampled per second of video (default ${DEFAULT-VALUE}).")
+  double fps;
+
+  @Option(names = "--caption-every", defaultValue = "4", description = "A caption every N frames (default ${DEFAULT-VALUE}).")
+  int captionEvery;
+
+  @Option(names = "--max-new-tokens", defaultValue = "16", description = "Tokens generated per answer (default ${DEFAULT-VALUE}).")
+  int maxNewTokens;
+
+  @Option(names = "--realtime", description = "Publish at the video's own pace instead of as fast as possible.")
+  boolean realtime;
+
+  @Option(names = "--summary-json", description = "Also write the summary as JSON to this file.")
+  Path summaryJson;
+
+  @Option(names = "--timeout", defaultValue = "600", description = "Overall time limit in seconds (default ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    if (questions.isEmpty()) {
+      questions = List.of("what is moving in the video?", "what color is the circle?");
+    }
+    Path work = Files.createTempDirectory("deco-demo-");
+    long t0 = System.currentTimeMillis();
+    step("starting an in-process Kafka broker (KRaft)");
+    try (EmbeddedBroker broker = EmbeddedBroker.start()) {
+      String bootstrap = broker.bootstrapServers();
+      System.out.println("      broker at " + bootstrap);
+      Topics topics = Topics.of(TopicNames.defaults());
+      Clients.ensureTopics(bootstrap, topics);
+
+      Path pack = model;
+      if (pack == null) {
+        pack = work.resolve("tiny-model");
+        step("writing a tiny random llava_next_video model pack (answers will be noise) to " + pack);
+        TinyPack.write(pack, 42);
+      }
+      Path clip = video;
+      if (clip == null) {
+        clip = work.resolve("synthetic.mp4");
+        step(String.format("making a %.0f s synthetic clip with FFmpeg (H.264, 336x336)", seconds));
+        SyntheticVideo.write(clip, SyntheticVideo.Spec.defaults(seconds));
+      }
+
+      step("starting frames, encoder and llm-worker stages");
+      Pipeline.Options options = new Pipeline.Options(pack, fps, compressor, captionEvery, maxNewTokens,
+          work.resolve("state"));
+      try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
+           OutputCollector out = new OutputCollector(bootstrap, topics)) {
+        pipeline.awaitRunning(Duration.ofSeconds(120));
+        out.onRecord(DemoCommand::print);
+
+        step("publishing " + clip + " as stream '" + stream + "'");
+        PublishConfig pc = new PublishConfig(bootstrap, stream, clip.toString(), 1.0, realtime, false,
+            topics.names(), OptionalLong.empty());
+        try (Publisher publisher = new Publisher(pc)) {
+          Publisher.Result r = publisher.run(Publisher.printEvery(4, System.out, stream));
+          System.out.printf("      published %d chunks, %.1f s of video%n", r.chunks(), r.videoSeconds());
+        }
+
+        step("waiting for every frame to be encoded");
+        Duration timeout = Duration.ofSeconds(timeoutSeconds);
+        int frames = out.awaitTokensSettled(Duration.ofSeconds(15), timeout);
+        System.out.println("      " + frames + " frames encoded");
+
+        step("asking " + questions.size() + " question(s)");
+        List<String> ids = new ArrayList<>();
+        try (KafkaProducer<String, Question> producer = Clients.producer(bootstrap, topics.questions())) {
+          for (String q : questions) {
+            String id = UUID.randomUUID().toString();
+            ids.add(id);
+            producer.send(new ProducerRecord<>(topics.questions().name(), stream, Question.newBuilder()
+                .setQuestionId(id).setStreamId(stream).setText(q).setAskedAtMillis(System.currentTimeMillis())
+                .setMaxNewTokens(maxNewTokens).build()));
+          }
+        }
+        boolean all = out.await(c -> ids.stream().allMatch(id -> c.answers.stream()
+            .anyMatch(a -> a.getQuestionId().equals(id))), timeout);
+        if (!all) {
+          System.err.println("not every question was answered within " + timeoutSeconds + " s");
+        }
+        Map<String, Object> summary = summary(out, ids, System.currentTimeMillis() - t0);
+        printSummary(summary);
+        if (summaryJson != null) {
+          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(summaryJson.toFile(), summary);
+          System.out.println("summary written to " + summaryJson);
+        }
+        return all && frames > 0 ? 0 : 1;
+      }
+    } finally {
+      deleteQuietly(work);
+    }
+  }
+
+  private static void step(String s) {
+    System.out.println("==> " + s);
+  }
+
+  private static void print(Object r) {
+    if (r instanceof Answer a) {
+      System.out.println(AskCommand.format(a));
+    } else if (r instanceof Caption c) {
+      System.out.println(WatchCommand.formatCaption(c));
+    } else if (r instanceof DeadLetter d) {
+      System.out.printf("[%s] dead letter from %s: %s%n", d.getStreamId(), d.getStage(), d.getReason());
+    }
+  }
+
+  static Map<String, Object> summary(OutputCollector out, List<String> questionIds, long wallMillis) {
+    Map<String, Object> s = new LinkedHashMap<>();
+    List<FrameTokens> tokens = List.copyOf(out.tokens);
+    s.put("frames", tokens.size());
+    s.put("tokensPerFrame", tokens.isEmpty() ? 0 : tokens.get(0).getGridHeight() * tokens.get(0).getGridWidth());
+    List<Map<String, Object>> answers = new ArrayList<>();
+    for (String id : questionIds) {
+      out.answers.stream().filter(a -> a.getQuestionId().equals(id)).findFirst().ifPresent(a -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("question", a.getQuestion());
+        m.put("text", a.getError() == null ? a.getText() : "error: " + a.getError());
+        m.put("frameRange", List.of(a.getFirstFrameIndex(), a.getLastFrameIndex()));
+        m.put("promptTokens", a.getPromptTokens());
+        m.put("generatedTokens", a.getGeneratedTokens());
+        answers.add(m);
+      });
+    }
+    s.put("answers", answers);
+    List<Map<String, Object>> captions = new ArrayList<>();
+    for (Caption c : out.captions) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("text", c.getText());
+      m.put("frameRange", List.of(c.getFirstFrameIndex(), c.getLastFrameIndex()));
+      captions.add(m);
+    }
+    s.put("captions", captions);
+    s.put("deadLetters", out.deadLetters.size());
+    s.put("stageLatencyMs", stageLatency(tokens, out.answers));
+    s.put("wallClockMs", wallMillis);
+    return s;
+  }
+
+  /** Mean latency per stage from the stage timestamps each record carries, and the worker's timings. */
+  static Map<String, Double> stageLatency(List<FrameTokens> tokens, List<Answer> answers) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("frames", mean(tokens, "ingest", "frames"));
+    m.put("encoder", mean(tokens, "frames", "encoder"));
+    m.put("llmWorkerPrefill", answers.stream().mapToDouble(a -> a.getTimingsMillis().getOrDefault("prefill", 0.0)).average().orElse(0));
+    m.put("llmWorkerDecode", answers.stream().mapToDouble(a -> a.getTimingsMillis().getOrDefault("decode", 0.0)).average().orElse(0));
+    m.put("llmWorker", answers.stream().mapToDouble(a -> a.getTimingsMillis().getOrDefault("total", 0.0)).average().orElse(0));
+    return m;
+  }
+
+  private static double mean(List<FrameTokens> tokens, String from, String to) {
+    return tokens.stream().filter(t -> t.getStageMillis().containsKey(from) && t.getStageMillis().containsKey(to))
+        .mapToDouble(t -> t.getStageMillis().get(to) - t.getStageMillis().get(from)).average().orElse(0);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void printSummary(Map<String, Object> s) {
+    System.out.println();
+    System.out.println("==> summary");
+    System.out.printf("  frames:           %s%n", s.get("frames"));
+    System.out.printf("  tokens per frame: %s%n", s.get("tokensPerFrame"));
+    for (Map<String, Object> a : (List<Map<String, Object>>) s.get("answers")) {
+      System.out.printf("  Q: %s%n  A: %s   (frames %s)%n", a.get("question"), a.get("text"), a.get("frameRange"));
+    }
+    System.out.printf("  captions:         %d%n", ((List<?>) s.get("captions")).size());
+    System.out.printf("  dead letters:     %s%n", s.get("deadLetters"));
+    ((Map<String, Double>) s.get("stageLatencyMs")).forEach((k, v) -> System.out.printf("  latency %-17s %8.1f ms%n", k + ":", v));
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (Exception ignored) {
+      // best effort: a temp dir
+    }
+  }
+}

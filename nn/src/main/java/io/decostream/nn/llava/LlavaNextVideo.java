@@ -1,0 +1,432 @@
+package io.decostream.nn.llava;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.decostream.nn.clip.ClipImageProcessor;
+import io.decostream.nn.clip.ClipVisionTower;
+import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.generate.Generator;
+import io.decostream.nn.generate.Sampler;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llama.LlamaModel;
+import io.decostream.nn.tokenizer.PackTokenizer;
+import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.WeightBinder;
+import io.decostream.nn.weights.WeightException;
+import io.decostream.projector.MlpProjector;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The model facade stream code uses (design.md "Model facade"): a llava-hf LLaVA-NeXT-Video pack
+ * ({@code config.json}, {@code *.safetensors}, {@code tokenizer.json}, optional {@code generation_config.json}
+ * and {@code preprocessor_config.json}) behind plain-Java types only.
+ *
+ * <ul>
+ *   <li>Vision side (spec §1, §3.3): {@link #visionFeatures} = CLIP preprocessing + the CLIP tower up to
+ *       {@code vision_feature_layer}, CLS dropped; per frame {@code [grid^2 * Dv]}. Pooling to
+ *       tokens-per-frame is the caller's (the projector module's {@code TokenCompressor}).
+ *   <li>Language side (spec §3.3, §4.4, §4.5, §5): {@link #generate} builds the vicuna_v1 prompt, expands
+ *       {@code <video>} into frames x tokensPerFrame rows, runs {@code multi_modal_projector} on the pooled
+ *       features, splices them in place of the placeholders (HF style, frame-major, no separators), prefills a
+ *       preallocated KV cache and decodes.
+ * </ul>
+ *
+ * <p>Loading is strict: every tensor under the loaded parts' key prefixes must be bound with its expected
+ * shape (a missing or misshaped weight fails naming it; an unused tensor fails too); tensors of a part that
+ * is not loaded are ignored. Both llava-hf key layouts are accepted ({@link LlavaKeys}).
+ *
+ * <p>Thread safety: {@link #visionFeatures} and {@link #generate} are {@code synchronized} (one call at a time
+ * per instance; the native ops themselves use several cores). Use one instance per worker thread for
+ * parallelism.
+ */
+public final class LlavaNextVideo implements AutoCloseable {
+
+  /** Which weights to load: the encoder stage needs only VISION, the LLM worker only LANGUAGE. */
+  public enum Part {
+    VISION, LANGUAGE, ALL;
+
+    boolean vision() {
+      return this != LANGUAGE;
+    }
+
+    boolean language() {
+      return this != VISION;
+    }
+  }
+
+  /** vicuna_v1 system line ([L15-CONV] conv_vicuna_v1, spec §4.5). */
+  public static final String SYSTEM_PROMPT = "A chat between a curious user and an artificial intelligence assistant. "
+      + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+  /** The video placeholder string of llava-hf LLaVA-NeXT-Video tokenizers. */
+  public static final String VIDEO_PLACEHOLDER = "<video>";
+
+  private final Path packDir;
+  private final Part part;
+  private final LlavaNextVideoConfig config;
+  private final String modelId;
+  private final NDManager manager;
+  private final CheckpointWeights weights;
+  // vision side (null when not loaded)
+  private final ClipVisionTower tower;
+  private final ClipImageProcessor processor;
+  // language side (null when not loaded)
+  private final MlpProjector projector;
+  private final LlamaModel llm;
+  private final PackTokenizer tokenizer;
+  private final Set<Integer> eosIds;
+
+  private LlavaNextVideo(Path packDir, Part part, LlavaNextVideoConfig config, String modelId, NDManager manager,
+      CheckpointWeights weights, ClipVisionTower tower, ClipImageProcessor processor, MlpProjector projector,
+      LlamaModel llm, PackTokenizer tokenizer, Set<Integer> eosIds) {
+    this.packDir = packDir;
+    this.part = part;
+    this.config = config;
+    this.modelId = modelId;
+    this.manager = manager;
+    this.weights = weights;
+    this.tower = tower;
+    this.processor = processor;
+    this.projector = projector;
+    this.llm = llm;
+    this.tokenizer = tokenizer;
+    this.eosIds = eosIds;
+  }
+
+  /**
+   * Loads the parts of a model pack.
+   *
+   * @throws WeightException naming a missing, misshaped or unused weight
+   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent tokenizer
+   */
+  public static LlavaNextVideo load(Path packDir, Part part) {
+    Objects.requireNonNull(packDir, "packDir");
+    Objects.requireNonNull(part, "part");
+    if (!Files.isDirectory(packDir)) {
+      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
+    }
+    LlavaNextVideoConfig config = LlavaNextVideoConfig.read(packDir);
+    NDManager manager = NDManager.newBaseManager();
+    List<AutoCloseable> opened = new ArrayList<>();
+    opened.add(manager);
+    try {
+      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
+      opened.add(0, weights);
+      LlavaKeys keys = LlavaKeys.detect(weights);
+
+      ClipVisionTower tower = null;
+      ClipImageProcessor processor = null;
+      if (part.vision()) {
+        boolean dropCls = "default".equals(config.visionFeatureSelectStrategy());
+        tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
+            config.visionHiddenStateIndex(), dropCls);
+        opened.add(0, tower);
+        weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
+        int size = config.visionConfig().imageSize();
+        processor = Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+            ? ClipImageProcessor.fromPreprocessorConfig(packDir)
+            : ClipImageProcessor.square(size);
+        if (processor.cropHeight() != size || processor.cropWidth() != size) {
+          throw new IllegalArgumentException("preprocessor_config.json crops to " + processor.cropWidth() + "x"
+              + processor.cropHeight() + " but the vision tower takes " + size + "x" + size);
+        }
+      }
+
+      MlpProjector projector = null;
+      LlamaModel llm = null;
+      PackTokenizer tokenizer = null;
+      Set<Integer> eos = Set.of();
+      if (part.language()) {
+        LlamaConfig text = config.textConfig();
+        int dv = config.visionConfig().hiddenSize();
+        int dt = text.hiddenSize();
+        if (!config.multimodalProjectorBias()) {
+          throw new IllegalArgumentException("multimodal_projector_bias=false is not supported");
+        }
+        WeightBinder proj = weights.scoped(keys.projectorPrefix());
+        // multi_modal_projector: linear_1 Dv -> Dt, GELU, linear_2 Dt -> Dt (spec §3.1, §3.3)
+        projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
+            proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
+        proj.assertAllUsed();
+        if (keys.lmHeadTied() && !text.tieWordEmbeddings() && !Boolean.TRUE.equals(config.tieWordEmbeddings())) {
+          String head = keys.layout() == LlavaKeys.Layout.OLD ? "language_model.lm_head.weight" : "lm_head.weight";
+          throw new WeightException("missing weight '" + head + "' (the config does not tie word embeddings)");
+        }
+        llm = new LlamaModel(text, weights.scoped(keys.languageModelPrefix()), keys.lmHeadTied() ? null : weights,
+            keys.lmHeadName());
+        opened.add(0, llm);
+        weights.scoped(keys.languageModelPrefix()).assertAllUsed();
+        // image_newline exists in llava-next checkpoints; it is used for anyres images only, never for video
+        for (String name : List.of("image_newline", "model.image_newline")) {
+          if (weights.has(name)) {
+            weights.bind(name, dt);
+          }
+        }
+        tokenizer = PackTokenizer.load(packDir);
+        opened.add(0, tokenizer);
+        checkTokenizer(tokenizer, config);
+        eos = eosIds(packDir, text);
+      }
+      if (part == Part.ALL) {
+        weights.assertAllUsed(); // nothing in the checkpoint may be left over
+      }
+      return new LlavaNextVideo(packDir, part, config, modelId(packDir), manager, weights, tower, processor,
+          projector, llm, tokenizer, eos);
+    } catch (RuntimeException e) {
+      for (AutoCloseable c : opened) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static void checkTokenizer(PackTokenizer tokenizer, LlavaNextVideoConfig config) {
+    int video = config.videoTokenIndex();
+    if (!tokenizer.hasToken(VIDEO_PLACEHOLDER)) {
+      throw new IllegalArgumentException("tokenizer.json has no '" + VIDEO_PLACEHOLDER + "' token");
+    }
+    if (tokenizer.tokenId(VIDEO_PLACEHOLDER) != video) {
+      throw new IllegalArgumentException("tokenizer maps '" + VIDEO_PLACEHOLDER + "' to "
+          + tokenizer.tokenId(VIDEO_PLACEHOLDER) + " but config.json video_token_index is " + video);
+    }
+    if (tokenizer.vocabSize() > config.textConfig().vocabSize()) {
+      throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but text_config.vocab_size is "
+          + config.textConfig().vocabSize());
+    }
+  }
+
+  /** EOS ids: generation_config.json {@code eos_token_id} (int or list) if present, else the text config's. */
+  static Set<Integer> eosIds(Path packDir, LlamaConfig text) {
+    Path gen = packDir.resolve("generation_config.json");
+    Set<Integer> ids = new LinkedHashSet<>();
+    if (Files.isRegularFile(gen)) {
+      try {
+        JsonNode eos = new ObjectMapper().readTree(gen.toFile()).path("eos_token_id");
+        if (eos.isInt()) {
+          ids.add(eos.asInt());
+        } else if (eos.isArray()) {
+          eos.forEach(n -> ids.add(n.asInt()));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + gen + ": " + e.getMessage(), e);
+      }
+    }
+    if (ids.isEmpty()) {
+      ids.addAll(text.eosTokenIds());
+    }
+    return Set.copyOf(ids);
+  }
+
+  /** config.json {@code _name_or_path} when present, else the pack directory's name. */
+  private static String modelId(Path packDir) {
+    try {
+      JsonNode n = new ObjectMapper().readTree(packDir.resolve("config.json").toFile()).path("_name_or_path");
+      if (n.isTextual() && !n.asText().isBlank()) {
+        return n.asText();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Path name = packDir.toAbsolutePath().normalize().getFileName();
+    return name == null ? packDir.toString() : name.toString();
+  }
+
+  public LlavaNextVideoConfig config() {
+    return config;
+  }
+
+  public String modelId() {
+    return modelId;
+  }
+
+  public Part part() {
+    return part;
+  }
+
+  // ------------------------------------------------------------------ vision side
+
+  /** Patches per side of the vision grid: image_size / patch_size (24 for CLIP-L/14-336). */
+  public int visionGridSize() {
+    return config.visionConfig().gridSize();
+  }
+
+  /** Dv, the CLIP hidden size (1024 for CLIP-L). */
+  public int visionHidden() {
+    return config.visionConfig().hiddenSize();
+  }
+
+  /** Resolved hidden_states index of vision_feature_layer (23 for -2 with 24 layers). */
+  public int visionFeatureLayer() {
+    return config.visionHiddenStateIndex();
+  }
+
+  /** visionGridSize / spatial_pool_stride (12): the model's own pooled grid side. */
+  public int defaultPooledGrid() {
+    return config.pooledGridSize();
+  }
+
+  /**
+   * CLIP features of each frame (spec §1.2–§1.3): preprocessing, then the tower up to
+   * {@link #visionFeatureLayer()}; CLS dropped for strategy "default". Per frame a {@code float[N * Dv]},
+   * row-major tokens (token p = row * grid + col), N = grid^2 (+1 with strategy "full").
+   */
+  public synchronized List<float[]> visionFeatures(List<RgbImage> frames) {
+    requirePart(tower != null, "visionFeatures", "VISION");
+    Objects.requireNonNull(frames, "frames");
+    if (frames.isEmpty()) {
+      return List.of();
+    }
+    List<float[]> pixels = new ArrayList<>(frames.size());
+    for (int i = 0; i < frames.size(); i++) {
+      RgbImage f = Objects.requireNonNull(frames.get(i), "frame " + i);
+      pixels.add(processor.preprocess(f));
+    }
+    // the tower runs the frames in micro-batches (ClipVisionTower.FEATURE_BATCH) to bound peak memory
+    return tower.features(pixels);
+  }
+
+  // ------------------------------------------------------------------ language side
+
+  /** text_config.max_position_embeddings: prompt (with visual rows) + generated tokens must fit. */
+  public int contextLength() {
+    return config.textConfig().maxPositionEmbeddings();
+  }
+
+  /** How many frames of {@code tokensPerFrame} rows fit beside {@code reservedTextTokens}: floor((ctx - reserved) / tpf). */
+  public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
+    if (tokensPerFrame < 1) {
+      throw new IllegalArgumentException("tokensPerFrame must be >= 1, got " + tokensPerFrame);
+    }
+    if (reservedTextTokens < 0) {
+      throw new IllegalArgumentException("reservedTextTokens must be >= 0, got " + reservedTextTokens);
+    }
+    return Math.max(0, (contextLength() - reservedTextTokens) / tokensPerFrame);
+  }
+
+  /** The vicuna_v1 prompt with a single {@code <video>} placeholder (spec §4.5). */
+  public static String promptText(String question) {
+    return SYSTEM_PROMPT + " USER: " + VIDEO_PLACEHOLDER + "\n" + question + " ASSISTANT:";
+  }
+
+  /**
+   * Answers a question about a video (spec §3.3, §4.4–§4.5, §5).
+   *
+   * <p>The prompt string holds one {@code <video>} token; it is tokenized once (BOS added, no truncation), then
+   * that single placeholder id is expanded to {@code frames x tokensPerFrame} copies here (never by the
+   * tokenizer), and those rows' embeddings are replaced, in order, by the projector output of the
+   * concatenated frames. This is what the HF processor + {@code masked_scatter} produce.
+   *
+   * @throws IllegalArgumentException if a frame has the wrong size, the question contains the placeholder, or the
+   *     prompt does not fit the context length
+   */
+  public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
+    requirePart(llm != null, "generate", "LANGUAGE");
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(options, "options");
+    int dv = projector.inputDim();
+    int m = prompt.tokensPerFrame();
+    long perFrame = (long) m * dv;
+    for (int i = 0; i < prompt.frames().size(); i++) {
+      if (prompt.frames().get(i).length != perFrame) {
+        throw new IllegalArgumentException("frame " + i + " has " + prompt.frames().get(i).length + " values, expected "
+            + perFrame + " (" + m + " tokens x Dv=" + dv + ")");
+      }
+    }
+    int visual = prompt.visualTokens();
+    int videoId = config.videoTokenIndex();
+    int[] ids = tokenizer.encode(promptText(prompt.question()), true);
+    int at = -1;
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] == videoId) {
+        if (at >= 0) {
+          throw new IllegalArgumentException("the question must not contain the " + VIDEO_PLACEHOLDER + " placeholder");
+        }
+        at = i;
+      }
+    }
+    if (at < 0) {
+      throw new IllegalStateException("the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token (id "
+          + videoId + ")");
+    }
+    int textTokens = ids.length - 1;
+    long promptLen = (long) textTokens + visual;
+    if (promptLen > contextLength()) {
+      throw new IllegalArgumentException("prompt of " + promptLen + " tokens (" + textTokens + " text + "
+          + prompt.frames().size() + " frames x " + m + ") exceeds the context length " + contextLength()
+          + "; at most " + maxFrames(m, textTokens) + " frames fit");
+    }
+    try (NDManager step = manager.newSubManager()) {
+      // projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3)
+      long t0 = System.nanoTime();
+      float[] flat = new float[Math.toIntExact((long) visual * dv)];
+      int off = 0;
+      for (float[] f : prompt.frames()) {
+        System.arraycopy(f, 0, flat, off, f.length);
+        off += f.length;
+      }
+      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      long t1 = System.nanoTime();
+      // splice: text before the placeholder, the visual rows in order, text after (spec §4.4, HF style)
+      NDList parts = new NDList();
+      parts.add(llm.embed(step, Arrays.copyOfRange(ids, 0, at)));
+      parts.add(rows);
+      if (at + 1 < ids.length) {
+        parts.add(llm.embed(step, Arrays.copyOfRange(ids, at + 1, ids.length)));
+      }
+      NDArray embeddings = ai.djl.ndarray.NDArrays.concat(parts, 0);
+      Sampler sampler = options.isGreedy() ? Sampler.greedy()
+          : Sampler.of(options.temperature(), options.topP(), options.seed());
+      Generator.Result r = new Generator(llm, eosIds).generate(embeddings, options.maxNewTokens(), sampler);
+      String text = tokenizer.decode(r.tokenIds(), true);
+      return new GenerationResult(text, r.tokenIds(), (int) promptLen, r.tokenIds().length, (t1 - t0) / 1e6,
+          r.prefillMillis(), r.decodeMillis());
+    }
+  }
+
+  /** EOS ids generation stops at. */
+  public Set<Integer> eosTokenIds() {
+    requirePart(llm != null, "eosTokenIds", "LANGUAGE");
+    return eosIds;
+  }
+
+  private void requirePart(boolean loaded, String method, String needed) {
+    if (!loaded) {
+      throw new IllegalStateException(method + "() needs the " + needed + " part, but " + packDir + " was loaded with "
+          + part);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (tokenizer != null) {
+      tokenizer.close();
+    }
+    if (llm != null) {
+      llm.close();
+    }
+    if (tower != null) {
+      tower.close();
+    }
+    weights.close();
+    manager.close();
+  }
+}
