@@ -1,0 +1,24 @@
+package io.decostream.encoder;
+
+import io.decostream.nn.image.RgbImage;
+import java.util.List;
+
+/** What the encoder needs of a vision tower: features of the configured layer, CLS dropped. */
+public interface VisionBackend {
+  /** Patches per side of the ViT grid (24 for CLIP-L/14-336). */
+  int gridSize();
+
+  /** Feature width Dv. */
+  int hidden();
+
+  /** HF hidden_states index the features come from. */
+  int featureLayer();
+
+  /** Default pooled grid of the model family (grid / spatial_pool_stride; 12 = DeCo's 144 tokens). */
+  int defaultPooledGrid();
+
+  String modelId();
+
+  /** One float[gridSize*gridSize*hidden] per image, tokens row-major; all images in one micro-batch. */
+  List<float[]> features(List<RgbImage> images);
+}

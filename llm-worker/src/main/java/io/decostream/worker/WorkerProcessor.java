@@ -1,0 +1,190 @@
+package io.decostream.worker;
+
+import io.decostream.schemas.Answer;
+import io.decostream.schemas.Caption;
+import io.decostream.schemas.DeadLetter;
+import io.decostream.schemas.DeadLetters;
+import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.Question;
+import io.decostream.schemas.Tensors;
+import io.decostream.schemas.Topics;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/** Keeps each stream's window of frames and answers questions / writes captions over it. */
+final class WorkerProcessor implements Processor<byte[], byte[], String, Object> {
+  private final WorkerConfig config;
+  private final AnswerBackend backend;
+  private final Topics topics;
+  private ProcessorContext<String, Object> context;
+  private KeyValueStore<String, byte[]> window;
+
+  WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
+    this.config = config;
+    this.backend = backend;
+    this.topics = topics;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    this.window = context.getStateStore(WorkerTopology.WINDOW_STORE);
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    RecordMetadata md = context.recordMetadata().orElse(null);
+    String topic = md != null ? md.topic() : "";
+    if (topic.equals(topics.questions().name())) {
+      Question q;
+      try {
+        q = topics.questions().valueSerde().deserializer().deserialize(topic, record.value());
+        if (q == null) {
+          throw new IllegalArgumentException("empty value (tombstone)");
+        }
+      } catch (RuntimeException e) {
+        deadLetter(record, md, "not a Question record: " + e.getMessage(), e);
+        return;
+      }
+      answer(q);
+    } else {
+      FrameTokens t;
+      try {
+        t = topics.tokens().valueSerde().deserializer().deserialize(topic, record.value());
+        if (t == null) {
+          throw new IllegalArgumentException("empty value (tombstone)");
+        }
+        Tensors.decode(t.getTokens()); // validates length against shape before it enters the window
+      } catch (RuntimeException e) {
+        deadLetter(record, md, "not a valid FrameTokens record: " + e.getMessage(), e);
+        return;
+      }
+      addFrame(t, record.value());
+    }
+  }
+
+  private static String key(String stream, long frameIndex) {
+    return String.format("%s|%019d", stream, frameIndex);
+  }
+
+  /** Adds a frame and evicts everything older than the last W frames of its stream. */
+  private void addFrame(FrameTokens t, byte[] raw) {
+    String stream = t.getStreamId();
+    int tpf = t.getGridHeight() * t.getGridWidth();
+    int w = config.windowFor(tpf, backend);
+    window.put(key(stream, t.getFrameIndex()), raw);
+    List<String> keys = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = window.prefixScan(stream + "|", new StringSerializer())) {
+      while (it.hasNext()) {
+        keys.add(it.next().key);
+      }
+    }
+    for (int i = 0; i < keys.size() - w; i++) {
+      window.delete(keys.get(i));
+    }
+    // Captions every N frames of stream time: after frames 0..N-1, N..2N-1, ...
+    if (config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0) {
+      caption(stream);
+    }
+  }
+
+  private List<FrameTokens> frames(String stream) {
+    List<FrameTokens> out = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = window.prefixScan(stream + "|", new StringSerializer())) {
+      while (it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        out.add(topics.tokens().valueSerde().deserializer().deserialize(topics.tokens().name(), kv.value));
+      }
+    }
+    // Frames of one prompt must share a token grid: keep the newest run with the latest frame's grid.
+    if (!out.isEmpty()) {
+      FrameTokens last = out.get(out.size() - 1);
+      int i = out.size() - 1;
+      while (i > 0 && out.get(i - 1).getGridHeight() == last.getGridHeight()
+          && out.get(i - 1).getGridWidth() == last.getGridWidth()) {
+        i--;
+      }
+      out = out.subList(i, out.size());
+    }
+    return out;
+  }
+
+  private void answer(Question q) {
+    long start = System.currentTimeMillis();
+    List<FrameTokens> frames = frames(q.getStreamId());
+    Answer.Builder a = Answer.newBuilder().setQuestionId(q.getQuestionId()).setStreamId(q.getStreamId())
+        .setQuestion(q.getText()).setText("").setFirstFrameIndex(-1).setLastFrameIndex(-1).setFrameCount(0)
+        .setTokensPerFrame(0).setPromptTokens(0).setGeneratedTokens(0);
+    if (frames.isEmpty()) {
+      // An answer always comes back: here it says why there is none.
+      a.setError("no frames yet for stream " + q.getStreamId());
+    } else {
+      int maxNew = q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0 ? q.getMaxNewTokens() : config.maxNewTokens();
+      try {
+        Generation g = generate(frames, q.getText(), maxNew);
+        Map<String, Double> timings = g.timings;
+        timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
+        a.setText(g.result.text()).setFirstFrameIndex(frames.get(0).getFrameIndex())
+            .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex()).setFrameCount(frames.size())
+            .setTokensPerFrame(g.tokensPerFrame).setPromptTokens(g.result.promptTokens())
+            .setGeneratedTokens(g.result.generatedTokens()).setTimingsMillis(timings);
+      } catch (RuntimeException e) {
+        a.setError("generation failed: " + e.getMessage());
+      }
+    }
+    a.setAnsweredAtMillis(System.currentTimeMillis());
+    context.forward(new Record<String, Object>(q.getStreamId(), a.build(), System.currentTimeMillis()),
+        WorkerTopology.ANSWERS_SINK);
+  }
+
+  private void caption(String stream) {
+    List<FrameTokens> frames = frames(stream);
+    if (frames.isEmpty()) {
+      return;
+    }
+    Generation g = generate(frames, config.captionPrompt(), config.maxNewTokens());
+    FrameTokens first = frames.get(0);
+    FrameTokens last = frames.get(frames.size() - 1);
+    Caption c = Caption.newBuilder().setCaptionId(stream + "@" + last.getFrameIndex()).setStreamId(stream)
+        .setText(g.result.text()).setFirstFrameIndex(first.getFrameIndex()).setLastFrameIndex(last.getFrameIndex())
+        .setFirstTimestampMicros(first.getTimestampMicros()).setLastTimestampMicros(last.getTimestampMicros())
+        .setPromptTokens(g.result.promptTokens()).setGeneratedTokens(g.result.generatedTokens())
+        .setTimingsMillis(g.timings).setProducedAtMillis(System.currentTimeMillis()).build();
+    context.forward(new Record<String, Object>(stream, c, System.currentTimeMillis()), WorkerTopology.CAPTIONS_SINK);
+  }
+
+  private record Generation(AnswerBackend.Generated result, int tokensPerFrame, Map<String, Double> timings) {}
+
+  private Generation generate(List<FrameTokens> frames, String prompt, int maxNewTokens) {
+    long t0 = System.nanoTime();
+    List<float[]> features = new ArrayList<>(frames.size());
+    for (FrameTokens f : frames) {
+      features.add(Tensors.decode(f.getTokens()));
+    }
+    int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
+    AnswerBackend.Generated g = backend.generate(features, tpf, prompt, maxNewTokens);
+    Map<String, Double> timings = new LinkedHashMap<>();
+    timings.put("projector", g.projectorMillis());
+    timings.put("prefill", g.prefillMillis());
+    timings.put("decode", g.decodeMillis());
+    timings.put("total", (System.nanoTime() - t0) / 1e6);
+    return new Generation(g, tpf, timings);
+  }
+
+  private void deadLetter(Record<byte[], byte[]> record, RecordMetadata md, String reason, Throwable cause) {
+    DeadLetter dl = DeadLetters.of(WorkerTopology.STAGE, md != null ? md.topic() : "", md != null ? md.partition() : -1,
+        md != null ? md.offset() : -1, record.key(), record.value(), reason, cause);
+    context.forward(new Record<String, Object>(dl.getStreamId() != null ? dl.getStreamId() : "", dl,
+        System.currentTimeMillis()), WorkerTopology.DEAD_LETTER_SINK);
+  }
+}
