@@ -108,14 +108,19 @@ final class DemoCommand implements Callable<Integer> {
         step("publishing " + clip + " as stream '" + stream + "'");
         PublishConfig pc = new PublishConfig(bootstrap, stream, clip.toString(), 1.0, realtime, false,
             topics.names(), OptionalLong.empty());
+        double videoSeconds;
         try (Publisher publisher = new Publisher(pc)) {
           Publisher.Result r = publisher.run(Publisher.printEvery(4, System.out, stream));
           System.out.printf("      published %d chunks, %.1f s of video%n", r.chunks(), r.videoSeconds());
+          videoSeconds = r.videoSeconds();
         }
 
         step("waiting for every frame to be encoded");
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
-        int frames = out.awaitTokensSettled(Duration.ofSeconds(15), timeout);
+        // Sampling at fps yields about floor(seconds * fps) frames; then wait for stragglers briefly.
+        int expected = Math.max(1, (int) Math.floor(videoSeconds * fps - 1e-6));
+        out.await(c -> c.tokens.size() >= expected, timeout);
+        int frames = out.awaitTokensSettled(Duration.ofSeconds(2), Duration.ofSeconds(30));
         System.out.println("      " + frames + " frames encoded");
 
         step("asking " + questions.size() + " question(s)");

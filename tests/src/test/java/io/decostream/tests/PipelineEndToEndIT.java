@@ -196,6 +196,24 @@ class PipelineEndToEndIT {
         "a caption closes a span of 4 frames, got one after frame " + c.getLastFrameIndex()));
   }
 
+  @Test
+  void decoAskPrintsTheAnswerForItsStream() {
+    java.io.PrintStream original = System.out;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    int code;
+    try (java.io.PrintStream capture = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8)) {
+      System.setOut(capture);
+      code = io.decostream.cli.Deco.run("ask", "--bootstrap", broker.bootstrapServers(), "--topic-prefix", "it-e2e.",
+          "--stream", "cam-b", "--max-new-tokens", "3", "--timeout", "120", "where", "is", "the", "square?");
+    } finally {
+      System.setOut(original);
+    }
+    String printed = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, code, printed);
+    assertTrue(printed.contains("[cam-b] Q: where is the square?") && printed.contains("A: "), printed);
+    assertTrue(printed.contains("x 144 tokens"), printed);
+  }
+
   /** Done-when: a message from every topic, read with a plain consumer, decodes with the .avsc file alone. */
   @Test
   void aMessageFromEveryTopicDecodesWithTheSchemaFileAlone() throws Exception {
