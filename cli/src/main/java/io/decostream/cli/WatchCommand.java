@@ -25,6 +25,9 @@ final class WatchCommand implements Callable<Integer> {
   @Option(names = "--from-beginning", description = "Start from the oldest records instead of new ones.")
   boolean fromBeginning;
 
+  @Option(names = "--for", paramLabel = "SECONDS", description = "Stop after this many seconds (default: until Ctrl-C).")
+  Integer forSeconds;
+
   @Override
   public Integer call() {
     Topics topics = kafka.topics();
@@ -37,11 +40,16 @@ final class WatchCommand implements Callable<Integer> {
       captions.subscribe(List.of(topics.captions().name()));
       dead.subscribe(List.of(topics.deadLetters().name()));
       if (fromBeginning) {
-        answers.poll(Duration.ZERO);
-        answers.seekToBeginning(answers.assignment());
+        for (KafkaConsumer<String, ?> c : List.of(answers, captions, dead)) {
+          while (c.assignment().isEmpty()) {
+            c.poll(Duration.ofMillis(100));
+          }
+          c.seekToBeginning(c.assignment());
+        }
       }
+      long deadline = forSeconds == null ? Long.MAX_VALUE : System.nanoTime() + forSeconds * 1_000_000_000L;
       System.out.println("watching " + (stream == null ? "all streams" : "stream " + stream) + " (Ctrl-C stops)");
-      while (running.get()) {
+      while (running.get() && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, Answer> r : answers.poll(Duration.ofMillis(100))) {
           if (matches(r.key())) {
             System.out.println(AskCommand.format(r.value()));

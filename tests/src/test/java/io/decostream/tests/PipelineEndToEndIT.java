@@ -214,6 +214,26 @@ class PipelineEndToEndIT {
     assertTrue(printed.contains("x 144 tokens"), printed);
   }
 
+  @Test
+  void decoWatchPrintsTheCaptionsAndAnswersOfItsStream() throws InterruptedException {
+    assertTrue(out.await(c -> c.captions.size() >= 2, Duration.ofSeconds(120)));
+    java.io.PrintStream original = System.out;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    int code;
+    try (java.io.PrintStream capture = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8)) {
+      System.setOut(capture);
+      code = io.decostream.cli.Deco.run("watch", "--bootstrap", broker.bootstrapServers(), "--topic-prefix", "it-e2e.",
+          "--stream", "cam-a", "--from-beginning", "--for", "8");
+    } finally {
+      System.setOut(original);
+    }
+    String printed = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, code, printed);
+    assertTrue(printed.contains("[cam-a] caption frames 0..3"), printed);
+    assertTrue(printed.contains("[cam-a] Q: what is moving in cam-a?"), printed);
+    assertFalse(printed.contains("[cam-b]"), "only the watched stream: " + printed);
+  }
+
   /** Done-when: a message from every topic, read with a plain consumer, decodes with the .avsc file alone. */
   @Test
   void aMessageFromEveryTopicDecodesWithTheSchemaFileAlone() throws Exception {
