@@ -19,7 +19,17 @@ public final class Deco implements Runnable {
   /** Runs the command line and returns its exit code (tests call this instead of main). */
   public static int run(String... args) {
     Offline.enforce();
-    return new CommandLine(new Deco()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    return new CommandLine(new Deco()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          // A user error (bad file, unreachable broker, invalid model pack) is one clear line;
+          // DECO_DEBUG=1 shows the stack trace.
+          cmd.getErr().println("deco " + cmd.getCommandName() + ": error: " + e.getMessage());
+          if (System.getenv("DECO_DEBUG") != null) {
+            e.printStackTrace(cmd.getErr());
+          }
+          return 1;
+        })
+        .execute(args);
   }
 
   @Override

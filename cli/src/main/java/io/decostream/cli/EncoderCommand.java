@@ -34,8 +34,7 @@ final class EncoderCommand implements Callable<Integer> {
     try (LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION);
          KafkaStreams streams = Stages.startEncoder(kafka.bootstrap, kafka.topicNames(), vision, compressor,
              EncoderConfig.parsePerStream(perStream), stateDir)) {
-      StageRunner.awaitShutdown("encoder", streams);
+      return StageRunner.awaitShutdown("encoder", streams);
     }
-    return 0;
   }
 }

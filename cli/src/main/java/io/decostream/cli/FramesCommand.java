@@ -27,8 +27,7 @@ final class FramesCommand implements Callable<Integer> {
         .withStateDir(stateDir);
     Clients.ensureTopics(kafka.bootstrap, kafka.topics());
     try (KafkaStreams streams = FramesApp.start(config, kafka.bootstrap, new Properties())) {
-      StageRunner.awaitShutdown("frames", streams);
+      return StageRunner.awaitShutdown("frames", streams);
     }
-    return 0;
   }
 }

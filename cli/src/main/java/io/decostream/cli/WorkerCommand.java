@@ -32,8 +32,7 @@ final class WorkerCommand implements Callable<Integer> {
     try (LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE);
          KafkaStreams streams = Stages.startWorker(kafka.bootstrap, kafka.topicNames(), language, captionEvery,
              maxNewTokens, stateDir)) {
-      StageRunner.awaitShutdown("worker", streams);
+      return StageRunner.awaitShutdown("worker", streams);
     }
-    return 0;
   }
 }
