@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "model", mixinStandardHelpOptions = true, description = "Model pack tools.",
-    subcommands = {ModelCommand.Tiny.class})
+    subcommands = {ModelCommand.Tiny.class, ModelForwardCommand.class})
 final class ModelCommand implements Runnable {
   @Override
   public void run() {

@@ -2,7 +2,9 @@ package io.decostream.nn.llava;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +21,10 @@ import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.nn.weights.WeightException;
+import io.decostream.nn.llama.KvCache;
+import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.MlpProjector;
+import io.decostream.projector.PoolingMode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -399,6 +404,153 @@ public final class LlavaNextVideo implements AutoCloseable {
       String text = tokenizer.decode(r.tokenIds(), true);
       return new GenerationResult(text, r.tokenIds(), (int) promptLen, r.tokenIds().length, (t1 - t0) / 1e6,
           r.prefillMillis(), r.decodeMillis());
+    }
+  }
+
+  /**
+   * The debugging pass behind {@code deco model forward}: runs the whole model on already-normalised pixels and
+   * already-expanded ids, exactly as HF {@code LlavaNextVideoForConditionalGeneration} does, and returns every
+   * intermediate (see {@link DebugForward}). Needs {@link Part#ALL}.
+   *
+   * <ol>
+   *   <li>CLIP tower on each frame up to {@code vision_feature_layer}, CLS dropped (spec §1.3).
+   *   <li>HF {@code LlavaNextVideoPooler} (spec §3.3): {@code AvgPool2d}/{@code MaxPool2d(stride, stride)} on the
+   *       grid x grid CLIP features, BEFORE the projector. With grid divisible by stride this equals adaptive
+   *       pooling to grid / stride, which is what {@link AdaptivePool2d} computes.
+   *   <li>{@code multi_modal_projector} on the F x M pooled rows (spec §3.1).
+   *   <li>Splice (spec §4.4, HF {@code masked_scatter}): the i-th placeholder of {@code inputIds} (id
+   *       {@code video_token_index}) gets the i-th projected row (frames in time order, no separators).
+   *   <li>Llama forward over all T positions (spec §4.2): the logits of every position.
+   *   <li>Greedy decoding (spec §5) of {@code newTokens} ids with the KV cache of that forward. Generated ids are
+   *       embedded as plain tokens (HF passes pixel values only at prefill). Ends early only after emitting an
+   *       EOS id (kept, as HF {@code generate} returns it).
+   * </ol>
+   *
+   * @param pixels [F, 3, S, S] F32 row-major, already normalised (the processor's {@code pixel_values_videos})
+   * @param frames F
+   * @param inputIds [T] ids with the video placeholder already expanded to F x M copies
+   * @param newTokens K >= 0 greedy tokens to generate
+   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the vocabulary,
+   *     an unsupported pooling setup, or T + K - 1 over the context length
+   */
+  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+    requirePart(tower != null && llm != null, "forwardDebug", "ALL");
+    Objects.requireNonNull(pixels, "pixels");
+    Objects.requireNonNull(inputIds, "inputIds");
+    int s = config.visionConfig().imageSize();
+    int c = config.visionConfig().numChannels();
+    int grid = visionGridSize();
+    int stride = config.spatialPoolStride();
+    int dv = visionHidden();
+    int dt = config.textConfig().hiddenSize();
+    int vocab = config.textConfig().vocabSize();
+    if (frames < 1) {
+      throw new IllegalArgumentException("frames must be >= 1, got " + frames);
+    }
+    if (newTokens < 0) {
+      throw new IllegalArgumentException("newTokens must be >= 0, got " + newTokens);
+    }
+    long perFrame = (long) c * s * s;
+    if (pixels.length != frames * perFrame) {
+      throw new IllegalArgumentException("pixels hold " + pixels.length + " values but " + frames + " frames of ["
+          + c + ", " + s + ", " + s + "] need " + frames * perFrame);
+    }
+    if (!"default".equals(config.visionFeatureSelectStrategy())) {
+      // HF's pooler views the features as a square grid, which fails with the CLS token kept
+      throw new IllegalArgumentException("vision_feature_select_strategy '" + config.visionFeatureSelectStrategy()
+          + "' is not supported for video (the pooler needs the CLS token dropped)");
+    }
+    if (grid % stride != 0) {
+      throw new IllegalArgumentException("the vision grid " + grid + " is not divisible by spatial_pool_stride "
+          + stride);
+    }
+    int pooledGrid = grid / stride;
+    int n = grid * grid;
+    int m = pooledGrid * pooledGrid;
+    int t = inputIds.length;
+    if (t == 0) {
+      throw new IllegalArgumentException("input_ids is empty");
+    }
+    int videoId = config.videoTokenIndex();
+    int placeholders = 0;
+    for (int i = 0; i < t; i++) {
+      if (inputIds[i] < 0 || inputIds[i] >= vocab) {
+        throw new IllegalArgumentException("input id " + inputIds[i] + " at position " + i
+            + " is outside the vocabulary [0, " + vocab + ")");
+      }
+      if (inputIds[i] == videoId) {
+        placeholders++;
+      }
+    }
+    if (placeholders != frames * m) {
+      throw new IllegalArgumentException("input_ids hold " + placeholders + " video placeholders (id " + videoId
+          + ") but " + frames + " frames x " + m + " pooled tokens need " + (frames * m)
+          + " (expand the <video> token before calling)");
+    }
+    if ((long) t + Math.max(newTokens, 1) - 1 > contextLength()) {
+      throw new IllegalArgumentException("prompt of " + t + " tokens + " + newTokens
+          + " new tokens exceeds the context length " + contextLength());
+    }
+
+    // 1. CLIP features per frame (the tower batches frames itself)
+    List<float[]> perFramePixels = new ArrayList<>(frames);
+    for (int f = 0; f < frames; f++) {
+      perFramePixels.add(Arrays.copyOfRange(pixels, Math.toIntExact(f * perFrame), Math.toIntExact((f + 1) * perFrame)));
+    }
+    List<float[]> feats = tower.features(perFramePixels);
+    float[] vision = new float[frames * n * dv];
+    // 2. the config's spatial pooling, before the projector
+    PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
+    float[] pooled = new float[frames * m * dv];
+    for (int f = 0; f < frames; f++) {
+      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
+      float[] p = AdaptivePool2d.pool(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid, mode);
+      System.arraycopy(p, 0, pooled, f * m * dv, m * dv);
+    }
+    try (NDManager step = manager.newSubManager()) {
+      // 3. projector over all F*M rows
+      NDArray rows = projector.forward(step.create(pooled, new Shape((long) frames * m, dv)));
+      float[] projected = rows.toFloatArray();
+      // 4. splice: runs of text ids are embedded, runs of placeholders take the next projected rows in order
+      NDList parts = new NDList();
+      int next = 0;
+      for (int i = 0; i < t; ) {
+        boolean video = inputIds[i] == videoId;
+        int j = i;
+        while (j < t && (inputIds[j] == videoId) == video) {
+          j++;
+        }
+        if (video) {
+          parts.add(rows.get(new NDIndex("{}:{}", next, next + (j - i))));
+          next += j - i;
+        } else {
+          parts.add(llm.embed(step, Arrays.copyOfRange(inputIds, i, j)));
+        }
+        i = j;
+      }
+      NDArray embeddings = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
+      // 5. + 6. full forward (all logits), then greedy steps on the same cache
+      int[] generated = new int[newTokens];
+      int count = 0;
+      float[] logits;
+      try (KvCache cache = llm.newCache(Math.max(t, t + newTokens - 1))) {
+        NDArray all = llm.forward(embeddings, cache);
+        logits = all.toFloatArray();
+        float[] last = Arrays.copyOfRange(logits, (t - 1) * vocab, t * vocab);
+        Sampler greedy = Sampler.greedy();
+        while (count < newTokens) {
+          int token = greedy.next(last);
+          generated[count++] = token;
+          if (eosIds.contains(token) || count == newTokens) {
+            break;
+          }
+          try (NDManager dec = step.newSubManager()) {
+            last = llm.forwardLast(llm.embed(dec, new int[] {token}), cache).toFloatArray();
+          }
+        }
+      }
+      return new DebugForward(frames, n, m, dv, dt, t, vocab, vision, pooled, projected, logits,
+          Arrays.copyOf(generated, count));
     }
   }
 
