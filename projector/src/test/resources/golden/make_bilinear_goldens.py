@@ -13,7 +13,8 @@ Writes bilinear_goldens.safetensors next to this script. For each case (inH, inW
                                 (view -> permute(0,3,1,2).contiguous() -> interpolate -> permute back),
                                 flattened back to tokens [outH*outW, dim]
   idx_<in>_<out>                I32 [out, 2] and lam_<in>_<out> F32 [out, 2]: the per-axis (i0, i1)
-                                and (lambda0, lambda1) of §3.5, derived in float32 with torch ops
+                                and (lambda0, lambda1) of §3.5 (fp32 scale, float64 source index),
+                                asserted bit-equal to the weights torch itself applies (one-hot input)
 Cases: 27->14 (OneVision, ceil(27/2)), 24->12, 24->13, 5->3, a non-square 5x7->3x4, and an
 upsampling 3->5 (src clamped at 0 at the left edge, i1 == i0 at the right edge).
 """
@@ -61,17 +62,30 @@ def hf_apply_pooling(x, ih, iw, oh, ow):
 
 
 def axis(i, o):
-    """§3.5 per-axis rule in float32 (torch area_pixel_compute_source_index + guard_index_and_lambda)."""
+    """§3.5 per-axis rule: fp32 scale, source index and lambda in float64 (torch's CPU
+    acc_type<float> is double; an fp32 source index is up to 8e-7 off torch's lambdas)."""
     if i == o:
         idx = torch.arange(o, dtype=torch.int32)
         return torch.stack([idx, idx], 1), torch.stack([torch.ones(o), torch.zeros(o)], 1)
-    scale = torch.tensor(i, dtype=torch.float32) / torch.tensor(o, dtype=torch.float32)
-    src = scale * (torch.arange(o, dtype=torch.float32) + 0.5) - 0.5
+    scale = (torch.tensor(i, dtype=torch.float32) / torch.tensor(o, dtype=torch.float32)).double()
+    src = scale * (torch.arange(o, dtype=torch.float64) + 0.5) - 0.5
     src = src.clamp(min=0)
     i0 = torch.clamp(src.floor().to(torch.int64), max=i - 1)
     i1 = i0 + (i0 < i - 1).to(torch.int64)
-    l1 = (src - i0.to(torch.float32)).clamp(0, 1)
-    return torch.stack([i0, i1], 1).to(torch.int32), torch.stack([1 - l1, l1], 1)
+    l1 = (src - i0.to(torch.float64)).clamp(0, 1)
+    return torch.stack([i0, i1], 1).to(torch.int32), torch.stack([1 - l1, l1], 1).float()
+
+
+def torch_axis(i, o):
+    """The same per-axis weights read back from torch itself: interpolate one-hot rows 1 x i -> 1 x o."""
+    w = F.interpolate(torch.eye(i).view(i, 1, 1, i), size=[1, o], mode="bilinear")[:, 0, 0, :].t()  # [o, i]
+    idx, lam = axis(i, o)
+    for d in range(o):
+        expect = torch.zeros(i)
+        expect[idx[d, 0].long()] += lam[d, 0]
+        expect[idx[d, 1].long()] += lam[d, 1]
+        assert torch.equal(w[d], expect), (i, o, d, w[d], expect)
+    return idx, lam
 
 
 def main():
@@ -87,16 +101,15 @@ def main():
         # the channels-last kernel (a non-contiguous permuted view) agrees within float rounding
         cl = F.interpolate(x.view(1, ih, iw, -1).permute(0, 3, 1, 2), size=[oh, ow], mode="bilinear")
         assert torch.allclose(cl.permute(0, 2, 3, 1).reshape(oh * ow, -1), y, atol=1e-6, rtol=0)
-        # and the explicit §3.5 rule reproduces it (this sum multiplies lambda_h*lambda_w first, a
-        # different rounding order than torch's kernel: a few ulp of |x| ~ 3)
-        (idx_h, lam_h), (idx_w, lam_w) = axis(ih, oh), axis(iw, ow)
+        # and the explicit §3.5 rule reproduces it (within a few ulp: summation order differs)
+        (idx_h, lam_h), (idx_w, lam_w) = torch_axis(ih, oh), torch_axis(iw, ow)
         grid = x.view(ih, iw, -1)
         ref = torch.zeros(oh, ow, DIM)
         for a in range(2):
             for b in range(2):
                 ref += (lam_h[:, a].view(oh, 1, 1) * lam_w[:, b].view(1, ow, 1)
                         * grid[idx_h[:, a].long()][:, idx_w[:, b].long()])
-        assert torch.allclose(ref.view(oh * ow, -1), y, atol=1e-5, rtol=0), (ih, iw, oh, ow)
+        assert torch.allclose(ref.view(oh * ow, -1), y, atol=1e-6, rtol=0), (ih, iw, oh, ow)
         out[f"bil_{ih}x{iw}_{oh}x{ow}"] = y
         for i, o, idx, lam in ((ih, oh, idx_h, lam_h), (iw, ow, idx_w, lam_w)):
             out[f"idx_{i}_{o}"] = idx

@@ -14,7 +14,9 @@ import java.util.Objects;
  * <p>Layout as in {@link AdaptivePool2d}: {@code x[p*dim + d]} with patch {@code p = row*inW + col}
  * and output token {@code j = oh*outW + ow}. Per axis (§3.5, torch
  * {@code compute_source_index_and_lambda}): {@code scale = (float) in / out} in fp32; if
- * {@code in == out} the axis is the identity; else {@code src = max(scale*(dst+0.5) - 0.5, 0)},
+ * {@code in == out} the axis is the identity; else {@code src = max(scale*(dst+0.5) - 0.5, 0)}
+ * evaluated in double (torch's CPU {@code acc_type<float>}; measured: an fp32 {@code src} puts the
+ * lambdas up to 8e-7 off torch's),
  * {@code i0 = min(floor(src), in-1)}, {@code i1 = i0 + (i0 < in-1 ? 1 : 0)},
  * {@code l1 = clamp(src - i0, 0, 1)}, {@code l0 = 1 - l1}.
  *
@@ -50,18 +52,19 @@ public final class Bilinear2d {
         l1[d] = 0f;
         continue;
       }
-      // area_pixel_compute_source_index (align_corners=False, not cubic): clamp negatives to 0
-      float src = scale * ((float) d + 0.5f) - 0.5f;
-      if (src < 0f) {
-        src = 0f;
+      // area_pixel_compute_source_index (align_corners=False, not cubic): torch's CPU kernel works in
+      // acc_type<float> = double here, with the fp32 scale; negatives clamp to 0
+      double src = (double) scale * (d + 0.5) - 0.5;
+      if (src < 0) {
+        src = 0;
       }
-      // guard_index_and_lambda
+      // guard_index_and_lambda: lambda = clamp(src - i0, 0, 1) in double, stored as float
       int idx = Math.min((int) Math.floor(src), in - 1);
-      float lambda = Math.min(Math.max(src - idx, 0f), 1f);
+      double lambda = Math.min(Math.max(src - idx, 0.0), 1.0);
       i0[d] = idx;
       i1[d] = idx + (idx < in - 1 ? 1 : 0);
-      l1[d] = lambda;
-      l0[d] = 1f - lambda;
+      l1[d] = (float) lambda;
+      l0[d] = (float) (1.0 - lambda);
     }
     return new Axis(in, out, i0, i1, l0, l1);
   }
