@@ -13,10 +13,12 @@ import io.decostream.schemas.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.apache.kafka.streams.KeyValue;
@@ -27,15 +29,25 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Buffers frames per task and runs them through the ViT in micro-batches. */
+/**
+ * Buffers frames of one task in a changelogged store and runs them through the ViT in micro-batches
+ * (batching amortises the ViT's per-call cost; the store means a crash between arrival and flush loses
+ * nothing: a restarted task restores the pending frames and flushes them).
+ */
 final class EncodeProcessor implements Processor<byte[], byte[], String, Object> {
+  private static final Logger LOG = LoggerFactory.getLogger(EncodeProcessor.class);
+
   private final EncoderConfig config;
   private final VisionBackend backend;
   private final Topics topics;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> pending;
   private long pendingCount;
+  /** Images already decoded on arrival, by store key; frames restored from the changelog are decoded again. */
+  private final Map<String, RgbImage> decoded = new HashMap<>();
 
   EncodeProcessor(EncoderConfig config, VisionBackend backend, Topics topics) {
     this.config = config;
@@ -47,13 +59,22 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.pending = context.getStateStore(EncoderTopology.PENDING_STORE);
-    this.pendingCount = pending.approximateNumEntries();
+    // Exact count (approximateNumEntries is an estimate in RocksDB): frames restored after a crash.
+    long n = 0;
+    try (KeyValueIterator<String, byte[]> it = pending.all()) {
+      while (it.hasNext()) {
+        it.next();
+        n++;
+      }
+    }
+    this.pendingCount = n;
     // A partial batch never waits longer than maxBatchWaitMs of wall-clock time.
     context.schedule(Duration.ofMillis(config.maxBatchWaitMs()), PunctuationType.WALL_CLOCK_TIME, now -> flush());
   }
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    RecordMetadata md = context.recordMetadata().orElse(null);
     Frame frame;
     try {
       frame = topics.frames().valueSerde().deserializer().deserialize(topics.frames().name(), record.value());
@@ -61,19 +82,33 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
         throw new IllegalArgumentException("empty value (tombstone) on the frames topic");
       }
     } catch (RuntimeException e) {
-      deadLetter(record.key(), record.value(), "not a Frame record: " + e.getMessage(), e, meta());
+      deadLetter(record.key(), record.value(), "not a Frame record: " + e.getMessage(), e, md);
+      return;
+    }
+    if (frame.getFrameIndex() < 0) {
+      deadLetter(record.key(), record.value(), "frame index " + frame.getFrameIndex() + " of stream "
+          + frame.getStreamId() + " is negative", null, md);
+      return;
+    }
+    // Decode on arrival, so an undecodable frame is rejected with its offset and never enters the store.
+    RgbImage image;
+    try {
+      image = decode(frame);
+    } catch (RuntimeException | IOException e) {
+      deadLetter(record.key(), record.value(), "frame " + frame.getFrameIndex() + " of stream " + frame.getStreamId()
+          + " cannot be decoded: " + e.getMessage(), e, md);
       return;
     }
     // Store key orders a batch by stream, then frame index: tokens leave in frame order per stream.
-    pending.put(String.format("%s|%019d", frame.getStreamId(), frame.getFrameIndex()), record.value());
-    pendingCount++;
+    String key = String.format("%s|%019d", frame.getStreamId(), frame.getFrameIndex());
+    if (pending.get(key) == null) {
+      pendingCount++;
+    }
+    pending.put(key, record.value());
+    decoded.put(key, image);
     if (pendingCount >= config.batchSize()) {
       flush();
     }
-  }
-
-  private RecordMetadata meta() {
-    return context.recordMetadata().orElse(null);
   }
 
   /** Runs every pending frame through the ViT in one batch, then compresses and emits each. */
@@ -83,6 +118,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     }
     List<String> keys = new ArrayList<>();
     List<Frame> frames = new ArrayList<>();
+    List<byte[]> raws = new ArrayList<>();
     List<RgbImage> images = new ArrayList<>();
     try (KeyValueIterator<String, byte[]> it = pending.all()) {
       while (it.hasNext()) {
@@ -90,30 +126,71 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
         keys.add(kv.key);
         Frame f = topics.frames().valueSerde().deserializer().deserialize(topics.frames().name(), kv.value);
         try {
-          images.add(decode(f));
+          RgbImage img = decoded.get(kv.key);
+          images.add(img != null ? img : decode(f));
           frames.add(f);
+          raws.add(kv.value);
         } catch (RuntimeException | IOException e) {
-          deadLetter(f.getStreamId().getBytes(java.nio.charset.StandardCharsets.UTF_8), kv.value,
-              "frame " + f.getFrameIndex() + " of stream " + f.getStreamId() + " cannot be decoded: " + e.getMessage(),
-              e, null);
+          // Only reachable for frames restored from the changelog (checked on arrival otherwise).
+          deadLetter(f.getStreamId().getBytes(StandardCharsets.UTF_8), kv.value, "frame " + f.getFrameIndex()
+              + " of stream " + f.getStreamId() + " cannot be decoded: " + e.getMessage(), e, null);
         }
       }
     }
     if (!images.isEmpty()) {
+      List<float[]> features;
       long t0 = System.nanoTime();
-      List<float[]> features = backend.features(images);
-      double vitMillis = (System.nanoTime() - t0) / 1e6;
-      int grid = backend.gridSize();
-      int dim = backend.hidden();
+      try {
+        features = features(images);
+      } catch (RuntimeException batchFailure) {
+        // Isolate the culprit: retry frame by frame; a frame the ViT rejects on its own is dead-lettered.
+        LOG.warn("ViT batch of {} frames failed ({}); retrying one frame at a time", images.size(),
+            batchFailure.toString());
+        features = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+          try {
+            features.add(features(List.of(images.get(i))).get(0));
+          } catch (RuntimeException e) {
+            features.add(null);
+            Frame f = frames.get(i);
+            deadLetter(f.getStreamId().getBytes(StandardCharsets.UTF_8), raws.get(i), "vision backend failed on frame "
+                + f.getFrameIndex() + " of stream " + f.getStreamId() + ": " + e.getMessage(), e, null);
+          }
+        }
+      }
+      double vitMillisPerFrame = (System.nanoTime() - t0) / 1e6 / images.size();
       for (int i = 0; i < frames.size(); i++) {
-        emit(frames.get(i), features.get(i), grid, dim, vitMillis / frames.size());
+        if (features.get(i) != null) {
+          emit(frames.get(i), features.get(i), vitMillisPerFrame);
+        }
       }
     }
     keys.forEach(pending::delete);
+    decoded.clear();
     pendingCount = 0;
   }
 
-  private void emit(Frame f, float[] features, int grid, int dim, double millis) {
+  /** The backend call, with its contract checked: one [grid*grid*hidden] array per image. */
+  private List<float[]> features(List<RgbImage> images) {
+    List<float[]> out = backend.features(images);
+    int expected = backend.gridSize() * backend.gridSize() * backend.hidden();
+    if (out == null || out.size() != images.size()) {
+      throw new IllegalStateException("vision backend returned " + (out == null ? "null" : out.size())
+          + " feature arrays for " + images.size() + " images");
+    }
+    for (float[] f : out) {
+      if (f == null || f.length != expected) {
+        throw new IllegalStateException("vision backend returned " + (f == null ? "null" : f.length)
+            + " floats for one image, expected grid " + backend.gridSize() + "^2 x hidden " + backend.hidden());
+      }
+    }
+    return out;
+  }
+
+  /** DeCo step: pool the frame's patch grid with the stream's compressor, ship as F16 [M, Dv]. */
+  private void emit(Frame f, float[] features, double millis) {
+    int grid = backend.gridSize();
+    int dim = backend.hidden();
     TokenCompressor c = config.compressorFor(f.getStreamId(), backend.defaultPooledGrid());
     float[] pooled = c.compress(features, grid, grid, dim);
     int outH = c.isAnyGrid() ? grid : c.outH();
@@ -124,21 +201,27 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
         .setStreamId(f.getStreamId()).setFrameIndex(f.getFrameIndex()).setTimestampMicros(f.getTimestampMicros())
         .setModelId(backend.modelId()).setVisionLayer(backend.featureLayer())
         .setSourceGridHeight(grid).setSourceGridWidth(grid).setGridHeight(outH).setGridWidth(outW)
-        .setPooling(c.mode().name().toLowerCase(java.util.Locale.ROOT))
+        .setPooling(c.mode().name().toLowerCase(Locale.ROOT))
         .setTokens(Tensors.encode(pooled, new int[] {outH * outW, dim}, DType.F16))
         .setStageMillis(stages).build();
+    LOG.debug("frame {}#{}: {} tokens, ViT {} ms/frame", f.getStreamId(), f.getFrameIndex(), outH * outW, millis);
     context.forward(new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
         EncoderTopology.TOKENS_SINK);
   }
 
+  /** PNG via javax.imageio (alpha dropped, grey expanded), or raw RGB24; size must match the header. */
   static RgbImage decode(Frame f) throws IOException {
     byte[] data = Tensors.bytesOf(f.getData());
     if (f.getFormat() == FrameFormat.RGB24) {
-      return new RgbImage(f.getWidth(), f.getHeight(), data);
+      return new RgbImage(f.getWidth(), f.getHeight(), data); // validates length = width*height*3
     }
     BufferedImage img = ImageIO.read(new ByteArrayInputStream(data));
     if (img == null) {
-      throw new IOException("not a PNG image");
+      throw new IOException("not a PNG image (" + data.length + " bytes)");
+    }
+    if (img.getWidth() != f.getWidth() || img.getHeight() != f.getHeight()) {
+      throw new IOException("PNG is " + img.getWidth() + "x" + img.getHeight() + " but the frame says "
+          + f.getWidth() + "x" + f.getHeight());
     }
     return RgbImage.fromBufferedImage(img);
   }
@@ -152,5 +235,4 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
 
   @Override
   public void close() {}
-
 }

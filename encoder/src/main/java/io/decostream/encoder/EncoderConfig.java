@@ -23,6 +23,9 @@ public record EncoderConfig(String applicationId, TopicNames topicNames, TokenCo
 
   public EncoderConfig {
     Objects.requireNonNull(applicationId, "applicationId");
+    if (applicationId.isBlank()) {
+      throw new IllegalArgumentException("applicationId must not be blank");
+    }
     Objects.requireNonNull(topicNames, "topicNames");
     perStream = Map.copyOf(perStream == null ? Map.of() : perStream);
     if (batchSize < 1 || batchSize > 64) {

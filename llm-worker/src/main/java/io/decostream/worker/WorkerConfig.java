@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param applicationId      Kafka Streams application id
  * @param topicNames         topics
  * @param windowFrames       frames kept per stream; 0 = derive from the context length and tokens per frame
- * @param maxFrames          upper bound on a derived window
+ * @param maxFrames          upper bound on a derived window (default 64, so the DeCo 4x-frames effect shows at a 4096-token context)
  * @param reservedTextTokens context kept free for the prompt text and the generated tokens
  * @param captionEvery       a caption after every N frames of stream time (0 = no captions)
  * @param captionPrompt      the instruction used for captions
@@ -22,8 +22,14 @@ public record WorkerConfig(String applicationId, TopicNames topicNames, int wind
 
   public WorkerConfig {
     Objects.requireNonNull(applicationId, "applicationId");
+    if (applicationId.isBlank()) {
+      throw new IllegalArgumentException("applicationId must not be blank");
+    }
     Objects.requireNonNull(topicNames, "topicNames");
     Objects.requireNonNull(captionPrompt, "captionPrompt");
+    if (captionPrompt.isBlank()) {
+      throw new IllegalArgumentException("captionPrompt must not be blank");
+    }
     if (windowFrames < 0 || maxFrames < 1 || reservedTextTokens < 1 || captionEvery < 0 || maxNewTokens < 1) {
       throw new IllegalArgumentException("invalid worker config: windowFrames >= 0, maxFrames >= 1, "
           + "reservedTextTokens >= 1, captionEvery >= 0, maxNewTokens >= 1 required");

@@ -20,9 +20,20 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Keeps each stream's window of frames and answers questions / writes captions over it. */
+/**
+ * Keeps each stream's window of frames and answers questions / writes captions over it.
+ *
+ * <p>Both inputs arrive here (tokens and questions are co-partitioned by stream id), so a question sees
+ * exactly the frames of its stream that came before it on its partition. A question for a stream with
+ * no frames yet is answered at once with {@code error = "no frames yet for stream X"} rather than held:
+ * an answer always comes back, and the asker can ask again. Generation failures become the answer's
+ * error too; records that are not what their topic promises become dead letters.
+ */
 final class WorkerProcessor implements Processor<byte[], byte[], String, Object> {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerProcessor.class);
   private final WorkerConfig config;
   private final AnswerBackend backend;
   private final Topics topics;
@@ -64,33 +75,69 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         if (t == null) {
           throw new IllegalArgumentException("empty value (tombstone)");
         }
-        Tensors.decode(t.getTokens()); // validates length against shape before it enters the window
+        validate(t);
       } catch (RuntimeException e) {
         deadLetter(record, md, "not a valid FrameTokens record: " + e.getMessage(), e);
         return;
       }
-      addFrame(t, record.value());
+      int w;
+      try {
+        w = config.windowFor(t.getGridHeight() * t.getGridWidth(), backend);
+      } catch (RuntimeException e) {
+        deadLetter(record, md, "frame " + t.getFrameIndex() + " of stream " + t.getStreamId() + " cannot be used: "
+            + e.getMessage(), e);
+        return;
+      }
+      addFrame(t, record.value(), w);
     }
   }
 
+  /** Checks a FrameTokens record before it enters a window: index, grid and tensor must agree. */
+  private static void validate(FrameTokens t) {
+    if (t.getFrameIndex() < 0) {
+      throw new IllegalArgumentException("negative frame index " + t.getFrameIndex());
+    }
+    if (t.getGridHeight() < 1 || t.getGridWidth() < 1) {
+      throw new IllegalArgumentException("token grid " + t.getGridHeight() + "x" + t.getGridWidth() + " is empty");
+    }
+    List<Integer> shape = t.getTokens().getShape();
+    if (shape.size() != 2 || shape.get(0) != t.getGridHeight() * t.getGridWidth() || shape.get(1) < 1) {
+      throw new IllegalArgumentException("tokens tensor shape " + shape + " does not match the "
+          + t.getGridHeight() + "x" + t.getGridWidth() + " grid (expected [" + t.getGridHeight() * t.getGridWidth()
+          + ", Dv])");
+    }
+    Tensors.decode(t.getTokens()); // validates the data length against the shape
+  }
+
+  /** Window store key: stream, then the zero-padded index, so a prefix scan returns frames in order. */
   private static String key(String stream, long frameIndex) {
     return String.format("%s|%019d", stream, frameIndex);
   }
 
-  /** Adds a frame and evicts everything older than the last W frames of its stream. */
-  private void addFrame(FrameTokens t, byte[] raw) {
-    String stream = t.getStreamId();
-    int tpf = t.getGridHeight() * t.getGridWidth();
-    int w = config.windowFor(tpf, backend);
-    window.put(key(stream, t.getFrameIndex()), raw);
-    List<String> keys = new ArrayList<>();
-    try (KeyValueIterator<String, byte[]> it = window.prefixScan(stream + "|", new StringSerializer())) {
+  /** The stream's window keys, oldest first; exact even when a stream id contains '|'. */
+  private List<KeyValue<String, byte[]>> windowEntries(String stream) {
+    String prefix = stream + "|";
+    int keyLength = prefix.length() + 19;
+    List<KeyValue<String, byte[]>> out = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = window.prefixScan(prefix, new StringSerializer())) {
       while (it.hasNext()) {
-        keys.add(it.next().key);
+        KeyValue<String, byte[]> kv = it.next();
+        // "a|b|0..." also starts with "a|": only keys of exactly prefix + 19 digits belong to stream "a".
+        if (kv.key.length() == keyLength) {
+          out.add(kv);
+        }
       }
     }
-    for (int i = 0; i < keys.size() - w; i++) {
-      window.delete(keys.get(i));
+    return out;
+  }
+
+  /** Adds a frame and evicts everything older than the last W frames of its stream. */
+  private void addFrame(FrameTokens t, byte[] raw, int w) {
+    String stream = t.getStreamId();
+    window.put(key(stream, t.getFrameIndex()), raw);
+    List<KeyValue<String, byte[]>> entries = windowEntries(stream);
+    for (int i = 0; i < entries.size() - w; i++) {
+      window.delete(entries.get(i).key);
     }
     // Captions every N frames of stream time: after frames 0..N-1, N..2N-1, ...
     if (config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0) {
@@ -100,18 +147,17 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
 
   private List<FrameTokens> frames(String stream) {
     List<FrameTokens> out = new ArrayList<>();
-    try (KeyValueIterator<String, byte[]> it = window.prefixScan(stream + "|", new StringSerializer())) {
-      while (it.hasNext()) {
-        KeyValue<String, byte[]> kv = it.next();
-        out.add(topics.tokens().valueSerde().deserializer().deserialize(topics.tokens().name(), kv.value));
-      }
+    for (KeyValue<String, byte[]> kv : windowEntries(stream)) {
+      out.add(topics.tokens().valueSerde().deserializer().deserialize(topics.tokens().name(), kv.value));
     }
-    // Frames of one prompt must share a token grid: keep the newest run with the latest frame's grid.
+    // Frames of one prompt must share a token grid and width (a stream whose compressor or model changed
+    // mid-window): keep the newest run of frames shaped like the latest one.
     if (!out.isEmpty()) {
       FrameTokens last = out.get(out.size() - 1);
       int i = out.size() - 1;
       while (i > 0 && out.get(i - 1).getGridHeight() == last.getGridHeight()
-          && out.get(i - 1).getGridWidth() == last.getGridWidth()) {
+          && out.get(i - 1).getGridWidth() == last.getGridWidth()
+          && out.get(i - 1).getTokens().getShape().equals(last.getTokens().getShape())) {
         i--;
       }
       out = out.subList(i, out.size());
@@ -152,7 +198,15 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     if (frames.isEmpty()) {
       return;
     }
-    Generation g = generate(frames, config.captionPrompt(), config.maxNewTokens());
+    Generation g;
+    try {
+      g = generate(frames, config.captionPrompt(), config.maxNewTokens());
+    } catch (RuntimeException e) {
+      // The frame is already in the window; a failed caption is skipped (logged), the stream goes on.
+      LOG.warn("caption of stream {} over frames {}..{} failed: {}", stream, frames.get(0).getFrameIndex(),
+          frames.get(frames.size() - 1).getFrameIndex(), e.toString());
+      return;
+    }
     FrameTokens first = frames.get(0);
     FrameTokens last = frames.get(frames.size() - 1);
     Caption c = Caption.newBuilder().setCaptionId(stream + "@" + last.getFrameIndex()).setStreamId(stream)

@@ -96,6 +96,10 @@ class WorkerTopologyTest {
     assertEquals(12, c.windowFor(144, llm), "(2048-256)/144 DeCo frames");
     assertEquals(3, c.windowFor(576, llm), "(2048-256)/576 uncompressed frames");
     assertEquals(5, c.withWindow(5, 64).windowFor(144, llm));
+    assertEquals(16, c.withWindow(0, 16).windowFor(64, llm), "28 frames of 64 tokens fit, capped by maxFrames = 16");
+    assertEquals(28, c.withWindow(0, 64).windowFor(64, llm));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.windowFor(2304, llm),
+        "not one 48x48 frame fits 2048 - 256 tokens");
   }
 
   @Test
@@ -170,24 +174,79 @@ class WorkerTopologyTest {
   }
 
   @Test
-  void windowsSurviveARestartWithTheSameStateDirectory() {
-    WorkerConfig config = WorkerConfig.defaults().withCaptionEvery(0);
+  void theChangelogHoldsExactlyTheWindowARestartedWorkerRestores() {
+    // TopologyTestDriver does not restore stores on restart, so this checks the changelog itself: replaying
+    // it (puts, and tombstones for evicted frames) must give back the last W frames with their bytes.
+    // WorkerRestartIT (tests module) restarts a real KafkaStreams on a broker after deleting local state.
+    WorkerConfig config = WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 16);
     try (TopologyTestDriver d = driver(config)) {
       Io io = io(d);
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < 6; i++) {
         io.tokens.pipeInput("s", tokens("s", i, 12));
       }
+      io.tokens.pipeInput("t", tokens("t", 0, 12));
+      TestOutputTopic<String, byte[]> changelog = d.createOutputTopic(
+          "worker-test-" + WorkerTopology.WINDOW_STORE + "-changelog", Serdes.String().deserializer(),
+          Serdes.ByteArray().deserializer());
+      java.util.TreeMap<String, byte[]> replayed = new java.util.TreeMap<>();
+      for (var r : changelog.readRecordsToList()) {
+        if (r.value() == null) {
+          replayed.remove(r.key());
+        } else {
+          replayed.put(r.key(), r.value());
+        }
+      }
+      assertEquals(List.of("s|0000000000000000003", "s|0000000000000000004", "s|0000000000000000005",
+          "t|0000000000000000000"), new ArrayList<>(replayed.keySet()));
+      FrameTokens restored = topics.tokens().valueSerde().deserializer().deserialize("t",
+          replayed.get("s|0000000000000000005"));
+      assertEquals(5, restored.getFrameIndex());
+      assertEquals(5f, Tensors.decode(restored.getTokens())[0]);
     }
-    // TopologyTestDriver wipes its state dir on close, so the restored window is rebuilt from the
-    // changelog the store wrote: check the store is logged (a restarted KafkaStreams restores from it).
-    org.apache.kafka.streams.TopologyDescription desc = WorkerTopology.build(config, llm).describe();
-    assertTrue(desc.toString().contains(WorkerTopology.WINDOW_STORE));
-    try (TopologyTestDriver d = driver(config)) {
-      List<String> changelog = new ArrayList<>();
+  }
+
+  @Test
+  void streamIdsThatExtendAnotherStreamIdDoNotShareItsWindow() {
+    try (TopologyTestDriver d = driver(WorkerConfig.defaults().withCaptionEvery(0).withWindow(2, 16))) {
       Io io = io(d);
-      io.tokens.pipeInput("s", tokens("s", 7, 12));
-      d.producedTopicNames().forEach(changelog::add);
-      assertTrue(changelog.contains("worker-test-" + WorkerTopology.WINDOW_STORE + "-changelog"), changelog.toString());
+      io.tokens.pipeInput("a", tokens("a", 1, 12));
+      for (int i = 0; i < 3; i++) {
+        io.tokens.pipeInput("a|b", tokens("a|b", 10 + i, 12));
+      }
+      io.questions.pipeInput("a", question("a", "q"));
+      Answer a = io.answers.readValue();
+      assertEquals("1", a.getText(), "stream a sees only its own frame");
+      assertEquals(1, a.getFrameCount());
+      io.questions.pipeInput("a|b", question("a|b", "q2"));
+      assertEquals("11 12", io.answers.readValue().getText());
+    }
+  }
+
+  @Test
+  void aFailedCaptionIsSkippedAndTheStreamGoesOn() {
+    AnswerBackend flaky = new AnswerBackend() {
+      @Override public int contextLength() { return 2048; }
+      @Override public int maxFrames(int tpf, int reserved) { return llm.maxFrames(tpf, reserved); }
+      @Override public Generated generate(List<float[]> frames, int tpf, String prompt, int maxNewTokens) {
+        if (prompt.equals(WorkerConfig.defaults().captionPrompt())) {
+          throw new IllegalStateException("out of memory (simulated)");
+        }
+        return llm.generate(frames, tpf, prompt, maxNewTokens);
+      }
+    };
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "worker-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+    try (TopologyTestDriver d = new TopologyTestDriver(
+        WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(2), flaky), p)) {
+      Io io = io(d);
+      for (int i = 0; i < 4; i++) {
+        io.tokens.pipeInput("s", tokens("s", i, 12));
+      }
+      assertTrue(io.captions.isEmpty());
+      io.questions.pipeInput("s", question("s", "q"));
+      assertEquals("0 1 2 3", io.answers.readValue().getText());
     }
   }
 
@@ -201,8 +260,11 @@ class WorkerTopologyTest {
       FrameTokens bad = tokens("s", 0, 12);
       bad.getTokens().setShape(List.of(200, DIM));   // data length no longer matches its shape
       io.tokens.pipeInput("s", bad);
+      io.tokens.pipeInput("s", tokens("s", 1, 48));    // 2304 tokens: no frame of this size fits the context
       List<DeadLetter> dl = io.dead.readValuesToList();
-      assertEquals(2, dl.size());
+      assertEquals(3, dl.size());
+      assertTrue(dl.get(1).getReason().contains("does not match the 12x12 grid"), dl.get(1).getReason());
+      assertTrue(dl.get(2).getReason().contains("not even one frame of 2304 tokens fits"), dl.get(2).getReason());
       assertTrue(dl.stream().allMatch(x -> x.getStage().equals("llm-worker")));
       assertEquals("s", dl.get(1).getStreamId());
       io.questions.pipeInput("s", question("s", "q"));
