@@ -6,12 +6,11 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import io.decostream.nn.config.ClipVisionConfig;
 import io.decostream.nn.weights.WeightBinder;
+import io.decostream.nn.vit.VitEncoderLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,15 +36,11 @@ public final class ClipVisionTower implements AutoCloseable {
   private final NDArray positionEmbedding;
   private final NDArray preLnWeight;
   private final NDArray preLnBias;
-  private final List<EncoderLayer> layers;
+  private final List<VitEncoderLayer> layers;
   private final int defaultHiddenStateIndex;
   private final boolean defaultDropCls;
   private final float eps;
 
-  /** One pre-LN encoder layer (spec §1.3). */
-  private record EncoderLayer(NDArray ln1w, NDArray ln1b, NDArray qw, NDArray qb, NDArray kw, NDArray kb, NDArray vw,
-      NDArray vb, NDArray ow, NDArray ob, NDArray ln2w, NDArray ln2b, NDArray fc1w, NDArray fc1b, NDArray fc2w,
-      NDArray fc2b) {}
 
   /**
    * A tower whose {@link #features(List)} returns LLaVA's default feature: hidden state
@@ -78,18 +73,10 @@ public final class ClipVisionTower implements AutoCloseable {
     positionEmbedding = visionModel.bind("embeddings.position_embedding.weight", (long) g * g + 1, d);
     preLnWeight = visionModel.bind("pre_layrnorm.weight", d);
     preLnBias = visionModel.bind("pre_layrnorm.bias", d);
-    List<EncoderLayer> ls = new ArrayList<>();
+    List<VitEncoderLayer> ls = new ArrayList<>();
     for (int l = 0; l < this.config.numHiddenLayers(); l++) {
-      WeightBinder b = visionModel.scoped("encoder.layers." + l);
-      ls.add(new EncoderLayer(
-          b.bind("layer_norm1.weight", d), b.bind("layer_norm1.bias", d),
-          b.bind("self_attn.q_proj.weight", d, d), b.bind("self_attn.q_proj.bias", d),
-          b.bind("self_attn.k_proj.weight", d, d), b.bind("self_attn.k_proj.bias", d),
-          b.bind("self_attn.v_proj.weight", d, d), b.bind("self_attn.v_proj.bias", d),
-          b.bind("self_attn.out_proj.weight", d, d), b.bind("self_attn.out_proj.bias", d),
-          b.bind("layer_norm2.weight", d), b.bind("layer_norm2.bias", d),
-          b.bind("mlp.fc1.weight", i, d), b.bind("mlp.fc1.bias", i),
-          b.bind("mlp.fc2.weight", d, i), b.bind("mlp.fc2.bias", d)));
+      ls.add(new VitEncoderLayer(visionModel.scoped("encoder.layers." + l), d, i, this.config.numAttentionHeads(), eps,
+          VitEncoderLayer.MlpActivation.of(this.config.hiddenAct())));
     }
     layers = List.copyOf(ls);
     // post_layernorm is part of every CLIP checkpoint; bound for strict loading, never applied (spec §1.3)
@@ -171,7 +158,7 @@ public final class ClipVisionTower implements AutoCloseable {
         NDArray next;
         try (NDManager layerScope = scope.newSubManager()) {
           layerScope.tempAttachAll(x);
-          next = encoderLayer(layers.get(l), x);
+          next = layers.get(l).forward(x);
           next.attach(scope);
         }
         x.close();
@@ -187,28 +174,6 @@ public final class ClipVisionTower implements AutoCloseable {
     return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), w, bias, eps).singletonOrThrow();
   }
 
-  /** Pre-LN layer: x + MHA(LN1(x)), then x + MLP(LN2(x)) (spec §1.3). Arrays land in x's manager. */
-  private NDArray encoderLayer(EncoderLayer w, NDArray x) {
-    long[] sh = x.getShape().getShape();
-    long b = sh[0];
-    long t = sh[1];
-    int d = config.hiddenSize();
-    int heads = config.numAttentionHeads();
-    int hd = config.headDim();
-    NDArray h = layerNorm(x, w.ln1w(), w.ln1b());
-    NDArray q = Linear.linear(h, w.qw(), w.qb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    NDArray k = Linear.linear(h, w.kw(), w.kb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    NDArray v = Linear.linear(h, w.vw(), w.vb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    // explicit softmax attention, no mask (spec §0: no SDPA; the probabilities are needed for R-GAE)
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(hd, -0.5)).softmax(-1);
-    NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, d);
-    x = x.add(Linear.linear(o, w.ow(), w.ob()).singletonOrThrow());
-    h = Linear.linear(layerNorm(x, w.ln2w(), w.ln2b()), w.fc1w(), w.fc1b()).singletonOrThrow();
-    h = "quick_gelu".equals(config.hiddenAct())
-        ? h.mul(Activation.sigmoid(h.mul(1.702f))) // QuickGELU: x * sigmoid(1.702 x)
-        : Activation.gelu(h);
-    return x.add(Linear.linear(h, w.fc2w(), w.fc2b()).singletonOrThrow());
-  }
 
   /** {@link #features(List, int, boolean)} with this tower's default index and CLS handling. */
   public List<float[]> features(List<float[]> preprocessed) {

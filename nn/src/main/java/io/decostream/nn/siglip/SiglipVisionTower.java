@@ -4,11 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import io.decostream.nn.weights.WeightBinder;
+import io.decostream.nn.vit.VitEncoderLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,23 +31,16 @@ public final class SiglipVisionTower implements AutoCloseable {
   /** Frames per batch in {@link #features(List)}: bounds peak memory for long videos. */
   public static final int FEATURE_BATCH = 8;
 
-  /** √(2/π) of the tanh GELU approximation (§2). */
-  private static final float GELU_TANH_BETA = (float) Math.sqrt(2.0 / Math.PI);
-  private static final float GELU_TANH_KAPPA = 0.044715f;
 
   private final SiglipVisionConfig config;
   private final NDManager manager;
   private final NDArray patchWeight;
   private final NDArray patchBias;
   private final NDArray positionEmbedding;
-  private final List<EncoderLayer> layers;
+  private final List<VitEncoderLayer> layers;
   private final int defaultHiddenStateIndex;
   private final float eps;
 
-  /** One pre-LN encoder layer (§2: identical to CLIP's). */
-  private record EncoderLayer(NDArray ln1w, NDArray ln1b, NDArray qw, NDArray qb, NDArray kw, NDArray kb, NDArray vw,
-      NDArray vb, NDArray ow, NDArray ob, NDArray ln2w, NDArray ln2b, NDArray fc1w, NDArray fc1b, NDArray fc2w,
-      NDArray fc2b) {}
 
   /** A tower whose {@link #features(List)} returns OneVision's feature: {@code hs[-1]}, all tokens (§2, §3.4). */
   public SiglipVisionTower(WeightBinder visionModel, SiglipVisionConfig config) {
@@ -73,18 +65,10 @@ public final class SiglipVisionTower implements AutoCloseable {
     patchWeight = visionModel.bind("embeddings.patch_embedding.weight", d, c, p, p);
     patchBias = visionModel.bind("embeddings.patch_embedding.bias", d);
     positionEmbedding = visionModel.bind("embeddings.position_embedding.weight", config.numPatches(), d);
-    List<EncoderLayer> ls = new ArrayList<>();
+    List<VitEncoderLayer> ls = new ArrayList<>();
     for (int l = 0; l < config.numHiddenLayers(); l++) {
-      WeightBinder b = visionModel.scoped("encoder.layers." + l);
-      ls.add(new EncoderLayer(
-          b.bind("layer_norm1.weight", d), b.bind("layer_norm1.bias", d),
-          b.bind("self_attn.q_proj.weight", d, d), b.bind("self_attn.q_proj.bias", d),
-          b.bind("self_attn.k_proj.weight", d, d), b.bind("self_attn.k_proj.bias", d),
-          b.bind("self_attn.v_proj.weight", d, d), b.bind("self_attn.v_proj.bias", d),
-          b.bind("self_attn.out_proj.weight", d, d), b.bind("self_attn.out_proj.bias", d),
-          b.bind("layer_norm2.weight", d), b.bind("layer_norm2.bias", d),
-          b.bind("mlp.fc1.weight", i, d), b.bind("mlp.fc1.bias", i),
-          b.bind("mlp.fc2.weight", d, i), b.bind("mlp.fc2.bias", d)));
+      ls.add(new VitEncoderLayer(visionModel.scoped("encoder.layers." + l), d, i, config.numAttentionHeads(), eps,
+          VitEncoderLayer.MlpActivation.of(config.hiddenAct())));
     }
     layers = List.copyOf(ls);
     // post_layernorm: in every SigLIP checkpoint; bound for strict loading, never applied (OneVision uses hs[-1])
@@ -184,7 +168,7 @@ public final class SiglipVisionTower implements AutoCloseable {
         NDArray next;
         try (NDManager layerScope = scope.newSubManager()) {
           layerScope.tempAttachAll(x);
-          next = encoderLayer(layers.get(l), x);
+          next = layers.get(l).forward(x);
           next.attach(scope);
         }
         x.close();
@@ -199,34 +183,13 @@ public final class SiglipVisionTower implements AutoCloseable {
     return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), w, bias, eps).singletonOrThrow();
   }
 
-  /** Pre-LN layer: x + MHA(LN1(x)), then x + MLP(LN2(x)) (§2, identical to CLIP's §1.3). */
-  private NDArray encoderLayer(EncoderLayer w, NDArray x) {
-    long[] sh = x.getShape().getShape();
-    long b = sh[0];
-    long t = sh[1];
-    int d = config.hiddenSize();
-    int heads = config.numAttentionHeads();
-    int hd = config.headDim();
-    NDArray h = layerNorm(x, w.ln1w(), w.ln1b());
-    NDArray q = Linear.linear(h, w.qw(), w.qb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    NDArray k = Linear.linear(h, w.kw(), w.kb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    NDArray v = Linear.linear(h, w.vw(), w.vb()).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    // explicit softmax attention, no mask (§0: no SDPA; R-GAE needs the probabilities)
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(hd, -0.5)).softmax(-1);
-    NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, d);
-    x = x.add(Linear.linear(o, w.ow(), w.ob()).singletonOrThrow());
-    h = Linear.linear(layerNorm(x, w.ln2w(), w.ln2b()), w.fc1w(), w.fc1b()).singletonOrThrow();
-    h = "gelu".equals(config.hiddenAct()) ? Activation.gelu(h) : geluTanh(h);
-    return x.add(Linear.linear(h, w.fc2w(), w.fc2b()).singletonOrThrow());
-  }
 
   /**
    * {@code gelu_pytorch_tanh} (§2, torch {@code gelu(approximate="tanh")}):
    * {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}.
    */
   public static NDArray geluTanh(NDArray x) {
-    NDArray inner = x.add(x.mul(x).mul(x).mul(GELU_TANH_KAPPA)).mul(GELU_TANH_BETA);
-    return x.mul(0.5f).mul(inner.tanh().add(1f));
+    return VitEncoderLayer.geluTanh(x);
   }
 
   /** {@link #features(List, int)} with this tower's default hidden state. */
