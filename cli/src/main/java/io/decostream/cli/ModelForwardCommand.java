@@ -1,10 +1,8 @@
 package io.decostream.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForward;
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.DebugForwardModel;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.safetensors.TensorInfo;
@@ -19,20 +17,23 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code deco model forward}: a debugging tool for comparing this implementation with another one (HF
- * transformers) tensor by tensor. Runs {@link LlavaNextVideo#forwardDebug} on processor outputs read from a
+ * transformers) tensor by tensor. Runs {@link DebugForwardModel#forwardDebug} (any supported family) on processor outputs read from a
  * safetensors file and writes every intermediate to another.
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
     description = {
-        "Run a llava_next_video model pack on given inputs and write its intermediates (for comparing with another "
-            + "implementation).",
-        "Inputs (--inputs): pixel_values_videos F32 [1,F,3,S,S] (already normalised) and input_ids I64 [1,T] "
-            + "(the <video> token already expanded to F*M copies of video_token_index).",
-        "Output (--out): F32 vision_features [F,N,Dv] (CLIP vision_feature_layer, CLS dropped), pooled_features "
-            + "[F,M,Dv] (spatial_pool_mode/stride pooling, before the projector), projected_features [F,M,Dt], "
-            + "logits [T,V] (every prompt position), and I64 greedy_ids [K'] (new tokens only, greedy; K' = K "
-            + "unless an EOS id is generated first, which is kept as the last id and ends generation, as HF "
-            + "generate does)."})
+        "Run a model pack (llava_next_video, llava or llava_onevision) on given inputs and write its intermediates "
+            + "(for comparing with another implementation).",
+        "Inputs (--inputs): pixel_values_videos F32 [1,F,3,S,S] (or, for llava, pixel_values [F,3,S,S]: one image "
+            + "per frame), already normalised; input_ids I64 [1,T] with the placeholder already expanded: "
+            + "llava_next_video F*M copies of video_token_index, llava F*N copies of image_token_index, "
+            + "llava_onevision F*M+1 copies of video_token_index.",
+        "Output (--out): F32 vision_features [F,N,Dv] (vision_feature_layer after the select strategy), "
+            + "pooled_features and projected_features in the family's own order (llava_next_video: pool then "
+            + "project, [F,M,Dv] and [F,M,Dt]; llava: no pooling, [F,N,Dv] and [F,N,Dt]; llava_onevision: project "
+            + "then bilinear pool, [F,M,Dt] and [F,N,Dt]), logits [T,V] (every prompt position), and I64 greedy_ids "
+            + "[K'] (new tokens only, greedy; K' = K unless an EOS id is generated first, which is kept as the last "
+            + "id and ends generation, as HF generate does)."})
 final class ModelForwardCommand implements Callable<Integer> {
 
   @Option(names = "--model", required = true, description = "Model pack directory (config.json, *.safetensors, "
@@ -54,7 +55,7 @@ final class ModelForwardCommand implements Callable<Integer> {
     if (newTokens < 0) {
       throw new IllegalArgumentException("--new-tokens must be >= 0, got " + newTokens);
     }
-    checkFamily(model);
+    ModelFamily family = ModelFamily.detect(model);
     float[] pixels;
     int frames;
     int[] ids;
@@ -62,14 +63,19 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--inputs " + inputs + " is not a file");
     }
     try (SafeTensors in = SafeTensors.open(inputs)) {
-      TensorInfo px = require(in, "pixel_values_videos");
+      String pxName = in.contains("pixel_values_videos") || family != ModelFamily.LLAVA ? "pixel_values_videos"
+          : "pixel_values";
+      TensorInfo px = require(in, pxName);
       long[] ps = px.shape();
-      if (ps.length != 5 || ps[0] != 1 || ps[2] != 3 || ps[3] != ps[4]) {
-        throw new IllegalArgumentException("pixel_values_videos must be [1, F, 3, S, S] (batch 1, square frames), got "
-            + Arrays.toString(ps));
+      boolean images = pxName.equals("pixel_values");
+      long[] frameShape = images ? (ps.length == 4 ? Arrays.copyOfRange(ps, 1, 4) : null)
+          : (ps.length == 5 && ps[0] == 1 ? Arrays.copyOfRange(ps, 2, 5) : null);
+      if (frameShape == null || frameShape[1] != frameShape[2]) {
+        throw new IllegalArgumentException(pxName + " must be " + (images ? "[F, 3, S, S]" : "[1, F, 3, S, S]")
+            + " (batch 1, square frames), got " + Arrays.toString(ps));
       }
       if (!px.dtype().isReadableAsFloat()) {
-        throw new IllegalArgumentException("pixel_values_videos must be F32, got " + px.dtype());
+        throw new IllegalArgumentException(pxName + " must be F32, got " + px.dtype());
       }
       TensorInfo ii = require(in, "input_ids");
       long[] is = ii.shape();
@@ -79,8 +85,8 @@ final class ModelForwardCommand implements Callable<Integer> {
       if (!ii.dtype().isReadableAsLong()) {
         throw new IllegalArgumentException("input_ids must be I64, got " + ii.dtype());
       }
-      frames = Math.toIntExact(ps[1]);
-      pixels = in.readFloats("pixel_values_videos");
+      frames = Math.toIntExact(images ? ps[0] : ps[1]);
+      pixels = in.readFloats(pxName);
       long[] raw = in.readLongs("input_ids");
       ids = new int[raw.length];
       for (int i = 0; i < raw.length; i++) {
@@ -91,22 +97,23 @@ final class ModelForwardCommand implements Callable<Integer> {
       }
     }
     DebugForward r;
-    try (LlavaNextVideo m = LlavaNextVideo.load(model, LlavaNextVideo.Part.ALL)) {
-      int size = m.config().visionConfig().imageSize();
-      if (pixels.length != (long) frames * 3 * size * size) {
-        throw new IllegalArgumentException("pixel_values_videos frames are not " + size + "x" + size
+    try (DebugForwardModel m = DebugForwardModel.load(model)) {
+      int size = m.imageSize();
+      if (pixels.length != (long) frames * m.imageChannels() * size * size) {
+        throw new IllegalArgumentException("the frames are not " + m.imageChannels() + "x" + size + "x" + size
             + " (the vision tower's image_size); resize and normalise them first");
       }
       r = m.forwardDebug(pixels, frames, ids, newTokens);
     }
     long[] greedy = Arrays.stream(r.greedyIds()).asLongStream().toArray();
     SafeTensorsWriter w = new SafeTensorsWriter()
-        .addF32("vision_features", new long[] {r.frames(), r.visionTokens(), r.visionDim()}, r.visionFeatures())
-        .addF32("pooled_features", new long[] {r.frames(), r.pooledTokens(), r.visionDim()}, r.pooledFeatures())
-        .addF32("projected_features", new long[] {r.frames(), r.pooledTokens(), r.textDim()}, r.projectedFeatures())
+        .addF32("vision_features", r.visionShape(), r.visionFeatures())
+        .addF32("pooled_features", r.pooledShape(), r.pooledFeatures())
+        .addF32("projected_features", r.projectedShape(), r.projectedFeatures())
         .addF32("logits", new long[] {r.seqLen(), r.vocab()}, r.logits())
         .addI64("greedy_ids", new long[] {greedy.length}, greedy)
         .metadata("model", model.toString())
+        .metadata("family", r.family())
         .metadata("new_tokens", Integer.toString(newTokens));
     try {
       Path parent = out.toAbsolutePath().getParent();
@@ -117,27 +124,10 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new UncheckedIOException("cannot create the directory of " + out, e);
     }
     w.write(out);
-    System.out.printf("wrote %s: %d frames x %d -> %d tokens, T=%d, V=%d, greedy_ids %s%n", out, r.frames(),
-        r.visionTokens(), r.pooledTokens(), r.seqLen(), r.vocab(), Arrays.toString(r.greedyIds()));
+    System.out.printf("wrote %s (%s): %d frames, vision %s -> pooled %s, projected %s, T=%d, V=%d, greedy_ids %s%n",
+        out, r.family(), r.frames(), Arrays.toString(r.visionShape()), Arrays.toString(r.pooledShape()),
+        Arrays.toString(r.projectedShape()), r.seqLen(), r.vocab(), Arrays.toString(r.greedyIds()));
     return 0;
-  }
-
-  /** Only llava_next_video packs are supported: say so plainly for any other config.json model_type. */
-  static void checkFamily(Path dir) {
-    Path cfg = dir.resolve("config.json");
-    if (!Files.isRegularFile(cfg)) {
-      throw new IllegalArgumentException("--model " + dir + " has no config.json");
-    }
-    JsonNode type;
-    try {
-      type = new ObjectMapper().readTree(cfg.toFile()).path("model_type");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + cfg + ": " + e.getMessage(), e);
-    }
-    if (!LlavaNextVideoConfig.MODEL_TYPE.equals(type.asText(null))) {
-      throw new IllegalArgumentException("unsupported model family '" + (type.isMissingNode() ? "" : type.asText())
-          + "' (config.json model_type); `deco model forward` supports " + LlavaNextVideoConfig.MODEL_TYPE);
-    }
   }
 
   private static TensorInfo require(SafeTensors in, String name) {

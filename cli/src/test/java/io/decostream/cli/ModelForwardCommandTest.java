@@ -58,6 +58,27 @@ class ModelForwardCommandTest {
     }
   }
 
+  /** The other two families, packs written by plain PyTorch in the HF layouts (nn golden/llava_families). */
+  @ParameterizedTest
+  @ValueSource(strings = {"llava_15", "llava_onevision"})
+  void writesTheReferenceTensorsForTheOtherFamilies(String pack, @TempDir Path tmp) {
+    Path dir = Path.of("../nn/src/test/resources/golden/llava_families").resolve(pack);
+    Path out = tmp.resolve("out.safetensors");
+    int rc = new CommandLine(new ModelForwardCommand()).execute("--model", dir.toString(),
+        "--inputs", dir.resolve("inputs.safetensors").toString(), "--out", out.toString());
+    assertEquals(0, rc);
+    try (SafeTensors got = SafeTensors.open(out);
+        SafeTensors exp = SafeTensors.open(dir.resolve("expected.safetensors"))) {
+      for (String name : new String[] {"vision_features", "pooled_features", "projected_features", "logits"}) {
+        assertArrayEquals(exp.info(name).shape(), got.info(name).shape(), name + " shape");
+        double err = relErr(got.readFloats(name), exp.readFloats(name));
+        assertTrue(err <= 1e-4, pack + " " + name + " relative error " + err);
+      }
+      assertArrayEquals(exp.readLongs("greedy_ids"), got.readLongs("greedy_ids"));
+      assertEquals(pack.equals("llava_15") ? "llava" : "llava_onevision", got.metadata().get("family"));
+    }
+  }
+
   @Test
   void newTokensOptionLimitsTheGreedyIds(@TempDir Path tmp) {
     Path out = tmp.resolve("out.safetensors");
@@ -80,12 +101,12 @@ class ModelForwardCommandTest {
   @Test
   void rejectsAnUnknownModelFamily(@TempDir Path tmp) throws Exception {
     String cfg = Files.readString(GOLDEN.resolve("f32/config.json"))
-        .replace("\"model_type\": \"llava_next_video\"", "\"model_type\": \"llava_onevision\"");
-    assertTrue(cfg.contains("llava_onevision"));
+        .replace("\"model_type\": \"llava_next_video\"", "\"model_type\": \"qwen2_vl\"");
+    assertTrue(cfg.contains("qwen2_vl"));
     Files.writeString(tmp.resolve("config.json"), cfg);
     IllegalArgumentException e = failure("--model", tmp.toString(), "--inputs",
         GOLDEN.resolve("inputs.safetensors").toString(), "--out", tmp.resolve("o.safetensors").toString());
-    assertTrue(e.getMessage().contains("unsupported model family 'llava_onevision'"), e.getMessage());
+    assertTrue(e.getMessage().contains("unsupported model family 'qwen2_vl'"), e.getMessage());
   }
 
   @Test
@@ -121,13 +142,13 @@ class ModelForwardCommandTest {
         .addF32("pixel_values_videos", new long[] {1, 1, 3, 28, 28}, Arrays.copyOf(pixels, pixels.length / 2))
         .addI64("input_ids", new long[] {1, ids.length}, ids).write(oneFrame);
     e = failure("--model", model, "--inputs", oneFrame.toString(), "--out", out);
-    assertTrue(e.getMessage().contains("8 video placeholders") && e.getMessage().contains("need 4"), e.getMessage());
+    assertTrue(e.getMessage().contains("8 placeholders") && e.getMessage().contains("need 4"), e.getMessage());
     // frames of the wrong size for the tower
     Path small = tmp.resolve("small.safetensors");
     new SafeTensorsWriter()
         .addF32("pixel_values_videos", new long[] {1, 2, 3, 14, 14}, Arrays.copyOf(pixels, 2 * 3 * 14 * 14))
         .addI64("input_ids", new long[] {1, ids.length}, ids).write(small);
     e = failure("--model", model, "--inputs", small.toString(), "--out", out);
-    assertTrue(e.getMessage().contains("not 28x28"), e.getMessage());
+    assertTrue(e.getMessage().contains("not 3x28x28"), e.getMessage());
   }
 }

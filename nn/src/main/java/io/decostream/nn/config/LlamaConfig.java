@@ -30,28 +30,38 @@ public record LlamaConfig(
     @JsonProperty("eos_token_id") Object eosTokenId,
     @JsonProperty("pad_token_id") Integer padTokenId) {
 
-  /** A copy with HF's LlamaConfig defaults filled in, validated. */
+  /** The text-model types this decoder implements: Llama (Vicuna, TinyLlama) and Qwen2 (spec §4.1–§4.2). */
+  public static final java.util.Set<String> SUPPORTED_TYPES = java.util.Set.of("llama", "qwen2");
+
+  /**
+   * A copy with HF's defaults filled in, validated. Defaults follow the model type's HF config class:
+   * {@code LlamaConfig} for "llama" (or no type), {@code Qwen2Config} for "qwen2". Qwen2 always has q/k/v
+   * biases (o_proj none) whatever {@code attention_bias} says, because HF's Qwen2Attention hard-codes them.
+   */
   public LlamaConfig resolved() {
+    String type = modelType == null ? "llama" : modelType;
+    require(SUPPORTED_TYPES.contains(type), "text model_type " + type + " is not supported " + SUPPORTED_TYPES);
+    boolean qwen2 = "qwen2".equals(type);
     int hidden = orDefault(hiddenSize, 4096);
     int heads = orDefault(numAttentionHeads, 32);
     LlamaConfig c = new LlamaConfig(
-        modelType == null ? "llama" : modelType,
-        orDefault(vocabSize, 32000),
+        type,
+        orDefault(vocabSize, qwen2 ? 151936 : 32000),
         hidden,
-        orDefault(intermediateSize, 11008),
+        orDefault(intermediateSize, qwen2 ? 22016 : 11008),
         orDefault(numHiddenLayers, 32),
         heads,
         orDefault(numKeyValueHeads, heads),
         headDim == null ? hidden / heads : headDim,
         hiddenAct == null ? "silu" : hiddenAct,
-        orDefault(maxPositionEmbeddings, 2048),
+        orDefault(maxPositionEmbeddings, qwen2 ? 32768 : 2048),
         rmsNormEps == null ? 1e-6 : rmsNormEps,
         ropeTheta == null ? 10000.0 : ropeTheta,
         ropeScaling,
-        attentionBias != null && attentionBias,
+        qwen2 || attentionBias != null && attentionBias,
         tieWordEmbeddings != null && tieWordEmbeddings,
-        orDefault(bosTokenId, 1),
-        eosTokenId == null ? 2 : eosTokenId,
+        qwen2 ? bosTokenId : (Integer) orDefault(bosTokenId, 1),
+        eosTokenId == null ? (qwen2 ? null : (Object) 2) : eosTokenId,
         padTokenId);
     c.validate();
     return c;

@@ -12,6 +12,7 @@ import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.generate.Generator;
 import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.image.RgbImage;
@@ -59,7 +60,7 @@ import java.util.Set;
  * per instance; the native ops themselves use several cores). Use one instance per worker thread for
  * parallelism.
  */
-public final class LlavaNextVideo implements AutoCloseable {
+public final class LlavaNextVideo implements DebugForwardModel {
 
   /** Which weights to load: the encoder stage needs only VISION, the LLM worker only LANGUAGE. */
   public enum Part {
@@ -75,8 +76,7 @@ public final class LlavaNextVideo implements AutoCloseable {
   }
 
   /** vicuna_v1 system line ([L15-CONV] conv_vicuna_v1, spec §4.5). */
-  public static final String SYSTEM_PROMPT = "A chat between a curious user and an artificial intelligence assistant. "
-      + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+  public static final String SYSTEM_PROMPT = PromptTemplate.VICUNA_SYSTEM;
 
   /** The video placeholder string of llava-hf LLaVA-NeXT-Video tokenizers. */
   public static final String VIDEO_PLACEHOLDER = "<video>";
@@ -157,102 +157,29 @@ public final class LlavaNextVideo implements AutoCloseable {
       PackTokenizer tokenizer = null;
       Set<Integer> eos = Set.of();
       if (part.language()) {
-        LlamaConfig text = config.textConfig();
-        int dv = config.visionConfig().hiddenSize();
-        int dt = text.hiddenSize();
-        if (!config.multimodalProjectorBias()) {
-          throw new IllegalArgumentException("multimodal_projector_bias=false is not supported");
-        }
-        WeightBinder proj = weights.scoped(keys.projectorPrefix());
-        // multi_modal_projector: linear_1 Dv -> Dt, GELU, linear_2 Dt -> Dt (spec §3.1, §3.3)
-        projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
-            proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
-        proj.assertAllUsed();
-        if (keys.lmHeadTied() && !text.tieWordEmbeddings() && !Boolean.TRUE.equals(config.tieWordEmbeddings())) {
-          String head = keys.layout() == LlavaKeys.Layout.OLD ? "language_model.lm_head.weight" : "lm_head.weight";
-          throw new WeightException("missing weight '" + head + "' (the config does not tie word embeddings)");
-        }
-        llm = new LlamaModel(text, weights.scoped(keys.languageModelPrefix()), keys.lmHeadTied() ? null : weights,
-            keys.lmHeadName());
-        opened.add(0, llm);
-        weights.scoped(keys.languageModelPrefix()).assertAllUsed();
+        LanguageParts lang = LanguageParts.load(packDir, weights, keys, config.textConfig(),
+            config.visionConfig().hiddenSize(), Boolean.TRUE.equals(config.tieWordEmbeddings()), VIDEO_PLACEHOLDER,
+            config.videoTokenIndex(), opened);
+        projector = lang.projector();
+        llm = lang.llm();
+        tokenizer = lang.tokenizer();
+        eos = lang.eosIds();
         // image_newline exists in llava-next checkpoints; it is used for anyres images only, never for video
         for (String name : List.of("image_newline", "model.image_newline")) {
           if (weights.has(name)) {
-            weights.bind(name, dt);
+            weights.bind(name, config.textConfig().hiddenSize());
           }
         }
-        tokenizer = PackTokenizer.load(packDir);
-        opened.add(0, tokenizer);
-        checkTokenizer(tokenizer, config);
-        eos = eosIds(packDir, text);
       }
       if (part == Part.ALL) {
         weights.assertAllUsed(); // nothing in the checkpoint may be left over
       }
-      return new LlavaNextVideo(packDir, part, config, modelId(packDir), manager, weights, tower, processor,
+      return new LlavaNextVideo(packDir, part, config, LanguageParts.modelId(packDir), manager, weights, tower, processor,
           projector, llm, tokenizer, eos);
     } catch (RuntimeException e) {
-      for (AutoCloseable c : opened) {
-        try {
-          c.close();
-        } catch (Exception suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
+      LanguageParts.closeAll(opened, e);
       throw e;
     }
-  }
-
-  private static void checkTokenizer(PackTokenizer tokenizer, LlavaNextVideoConfig config) {
-    int video = config.videoTokenIndex();
-    if (!tokenizer.hasToken(VIDEO_PLACEHOLDER)) {
-      throw new IllegalArgumentException("tokenizer.json has no '" + VIDEO_PLACEHOLDER + "' token");
-    }
-    if (tokenizer.tokenId(VIDEO_PLACEHOLDER) != video) {
-      throw new IllegalArgumentException("tokenizer maps '" + VIDEO_PLACEHOLDER + "' to "
-          + tokenizer.tokenId(VIDEO_PLACEHOLDER) + " but config.json video_token_index is " + video);
-    }
-    if (tokenizer.vocabSize() > config.textConfig().vocabSize()) {
-      throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but text_config.vocab_size is "
-          + config.textConfig().vocabSize());
-    }
-  }
-
-  /** EOS ids: generation_config.json {@code eos_token_id} (int or list) if present, else the text config's. */
-  static Set<Integer> eosIds(Path packDir, LlamaConfig text) {
-    Path gen = packDir.resolve("generation_config.json");
-    Set<Integer> ids = new LinkedHashSet<>();
-    if (Files.isRegularFile(gen)) {
-      try {
-        JsonNode eos = new ObjectMapper().readTree(gen.toFile()).path("eos_token_id");
-        if (eos.isInt()) {
-          ids.add(eos.asInt());
-        } else if (eos.isArray()) {
-          eos.forEach(n -> ids.add(n.asInt()));
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + gen + ": " + e.getMessage(), e);
-      }
-    }
-    if (ids.isEmpty()) {
-      ids.addAll(text.eosTokenIds());
-    }
-    return Set.copyOf(ids);
-  }
-
-  /** config.json {@code _name_or_path} when present, else the pack directory's name. */
-  private static String modelId(Path packDir) {
-    try {
-      JsonNode n = new ObjectMapper().readTree(packDir.resolve("config.json").toFile()).path("_name_or_path");
-      if (n.isTextual() && !n.asText().isBlank()) {
-        return n.asText();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Path name = packDir.toAbsolutePath().normalize().getFileName();
-    return name == null ? packDir.toString() : name.toString();
   }
 
   public LlavaNextVideoConfig config() {
@@ -329,7 +256,7 @@ public final class LlavaNextVideo implements AutoCloseable {
 
   /** The vicuna_v1 prompt with a single {@code <video>} placeholder (spec §4.5). */
   public static String promptText(String question) {
-    return SYSTEM_PROMPT + " USER: " + VIDEO_PLACEHOLDER + "\n" + question + " ASSISTANT:";
+    return PromptTemplate.VICUNA_V1.render(VIDEO_PLACEHOLDER, question);
   }
 
   /**
@@ -358,21 +285,8 @@ public final class LlavaNextVideo implements AutoCloseable {
     }
     int visual = prompt.visualTokens();
     int videoId = config.videoTokenIndex();
-    int[] ids = tokenizer.encode(promptText(prompt.question()), true);
-    int at = -1;
-    for (int i = 0; i < ids.length; i++) {
-      if (ids[i] == videoId) {
-        if (at >= 0) {
-          throw new IllegalArgumentException("the question must not contain the " + VIDEO_PLACEHOLDER + " placeholder");
-        }
-        at = i;
-      }
-    }
-    if (at < 0) {
-      throw new IllegalStateException("the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token (id "
-          + videoId + ")");
-    }
-    int textTokens = ids.length - 1;
+    String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
+    int textTokens = tokenizer.encode(text, true).length - 1;
     long promptLen = (long) textTokens + visual;
     if (promptLen > contextLength()) {
       throw new IllegalArgumentException("prompt of " + promptLen + " tokens (" + textTokens + " text + "
@@ -389,21 +303,10 @@ public final class LlavaNextVideo implements AutoCloseable {
         off += f.length;
       }
       NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
-      long t1 = System.nanoTime();
-      // splice: text before the placeholder, the visual rows in order, text after (spec §4.4, HF style)
-      NDList parts = new NDList();
-      parts.add(llm.embed(step, Arrays.copyOfRange(ids, 0, at)));
-      parts.add(rows);
-      if (at + 1 < ids.length) {
-        parts.add(llm.embed(step, Arrays.copyOfRange(ids, at + 1, ids.length)));
-      }
-      NDArray embeddings = ai.djl.ndarray.NDArrays.concat(parts, 0);
-      Sampler sampler = options.isGreedy() ? Sampler.greedy()
-          : Sampler.of(options.temperature(), options.topP(), options.seed());
-      Generator.Result r = new Generator(llm, eosIds).generate(embeddings, options.maxNewTokens(), sampler);
-      String text = tokenizer.decode(r.tokenIds(), true);
-      return new GenerationResult(text, r.tokenIds(), (int) promptLen, r.tokenIds().length, (t1 - t0) / 1e6,
-          r.prefillMillis(), r.decodeMillis());
+      double projectorMillis = (System.nanoTime() - t0) / 1e6;
+      // splice the rows in place of the one <video> token, frames in order, no separators (spec §4.4, HF style)
+      return Splicing.generate(step, llm, tokenizer, text, VIDEO_PLACEHOLDER, videoId, 1, rows, options, eosIds,
+          projectorMillis);
     }
   }
 
@@ -433,28 +336,15 @@ public final class LlavaNextVideo implements AutoCloseable {
    * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the vocabulary,
    *     an unsupported pooling setup, or T + K - 1 over the context length
    */
+  @Override
   public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
     requirePart(tower != null && llm != null, "forwardDebug", "ALL");
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    int s = config.visionConfig().imageSize();
-    int c = config.visionConfig().numChannels();
     int grid = visionGridSize();
     int stride = config.spatialPoolStride();
     int dv = visionHidden();
     int dt = config.textConfig().hiddenSize();
-    int vocab = config.textConfig().vocabSize();
-    if (frames < 1) {
-      throw new IllegalArgumentException("frames must be >= 1, got " + frames);
-    }
-    if (newTokens < 0) {
-      throw new IllegalArgumentException("newTokens must be >= 0, got " + newTokens);
-    }
-    long perFrame = (long) c * s * s;
-    if (pixels.length != frames * perFrame) {
-      throw new IllegalArgumentException("pixels hold " + pixels.length + " values but " + frames + " frames of ["
-          + c + ", " + s + ", " + s + "] need " + frames * perFrame);
-    }
     if (!"default".equals(config.visionFeatureSelectStrategy())) {
       // HF's pooler views the features as a square grid, which fails with the CLS token kept
       throw new IllegalArgumentException("vision_feature_select_strategy '" + config.visionFeatureSelectStrategy()
@@ -467,37 +357,11 @@ public final class LlavaNextVideo implements AutoCloseable {
     int pooledGrid = grid / stride;
     int n = grid * grid;
     int m = pooledGrid * pooledGrid;
-    int t = inputIds.length;
-    if (t == 0) {
-      throw new IllegalArgumentException("input_ids is empty");
-    }
-    int videoId = config.videoTokenIndex();
-    int placeholders = 0;
-    for (int i = 0; i < t; i++) {
-      if (inputIds[i] < 0 || inputIds[i] >= vocab) {
-        throw new IllegalArgumentException("input id " + inputIds[i] + " at position " + i
-            + " is outside the vocabulary [0, " + vocab + ")");
-      }
-      if (inputIds[i] == videoId) {
-        placeholders++;
-      }
-    }
-    if (placeholders != frames * m) {
-      throw new IllegalArgumentException("input_ids hold " + placeholders + " video placeholders (id " + videoId
-          + ") but " + frames + " frames x " + m + " pooled tokens need " + (frames * m)
-          + " (expand the <video> token before calling)");
-    }
-    if ((long) t + Math.max(newTokens, 1) - 1 > contextLength()) {
-      throw new IllegalArgumentException("prompt of " + t + " tokens + " + newTokens
-          + " new tokens exceeds the context length " + contextLength());
-    }
+    Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
+        config.videoTokenIndex(), visualTokens(frames), newTokens, contextLength());
 
     // 1. CLIP features per frame (the tower batches frames itself)
-    List<float[]> perFramePixels = new ArrayList<>(frames);
-    for (int f = 0; f < frames; f++) {
-      perFramePixels.add(Arrays.copyOfRange(pixels, Math.toIntExact(f * perFrame), Math.toIntExact((f + 1) * perFrame)));
-    }
-    List<float[]> feats = tower.features(perFramePixels);
+    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
     float[] vision = new float[frames * n * dv];
     // 2. the config's spatial pooling, before the projector
     PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
@@ -511,47 +375,39 @@ public final class LlavaNextVideo implements AutoCloseable {
       // 3. projector over all F*M rows
       NDArray rows = projector.forward(step.create(pooled, new Shape((long) frames * m, dv)));
       float[] projected = rows.toFloatArray();
-      // 4. splice: runs of text ids are embedded, runs of placeholders take the next projected rows in order
-      NDList parts = new NDList();
-      int next = 0;
-      for (int i = 0; i < t; ) {
-        boolean video = inputIds[i] == videoId;
-        int j = i;
-        while (j < t && (inputIds[j] == videoId) == video) {
-          j++;
-        }
-        if (video) {
-          parts.add(rows.get(new NDIndex("{}:{}", next, next + (j - i))));
-          next += j - i;
-        } else {
-          parts.add(llm.embed(step, Arrays.copyOfRange(inputIds, i, j)));
-        }
-        i = j;
-      }
-      NDArray embeddings = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
-      // 5. + 6. full forward (all logits), then greedy steps on the same cache
-      int[] generated = new int[newTokens];
-      int count = 0;
-      float[] logits;
-      try (KvCache cache = llm.newCache(Math.max(t, t + newTokens - 1))) {
-        NDArray all = llm.forward(embeddings, cache);
-        logits = all.toFloatArray();
-        float[] last = Arrays.copyOfRange(logits, (t - 1) * vocab, t * vocab);
-        Sampler greedy = Sampler.greedy();
-        while (count < newTokens) {
-          int token = greedy.next(last);
-          generated[count++] = token;
-          if (eosIds.contains(token) || count == newTokens) {
-            break;
-          }
-          try (NDManager dec = step.newSubManager()) {
-            last = llm.forwardLast(llm.embed(dec, new int[] {token}), cache).toFloatArray();
-          }
-        }
-      }
-      return new DebugForward(frames, n, m, dv, dt, t, vocab, vision, pooled, projected, logits,
-          Arrays.copyOf(generated, count));
+      // 4. splice, 5. full forward (all logits), 6. greedy steps on the same cache
+      NDArray embeddings = Splicing.splice(step, llm, inputIds, config.videoTokenIndex(), rows);
+      Splicing.Decoded d = Splicing.forwardAndDecode(step, llm, embeddings, newTokens, eosIds);
+      return new DebugForward(config.modelType(), frames, inputIds.length, config.textConfig().vocabSize(),
+          vision, new long[] {frames, n, dv}, pooled, new long[] {frames, m, dv}, projected,
+          new long[] {frames, m, dt}, d.logits(), d.greedyIds());
     }
+  }
+
+  @Override
+  public ModelFamily family() {
+    return ModelFamily.LLAVA_NEXT_VIDEO;
+  }
+
+  @Override
+  public int imageSize() {
+    return config.visionConfig().imageSize();
+  }
+
+  @Override
+  public int imageChannels() {
+    return config.visionConfig().numChannels();
+  }
+
+  @Override
+  public int placeholderTokenId() {
+    return config.videoTokenIndex();
+  }
+
+  /** frames x (grid / spatial_pool_stride)²: one placeholder per pooled row, no separators (spec §3.3). */
+  @Override
+  public int visualTokens(int frames) {
+    return frames * config.pooledGridSize() * config.pooledGridSize();
   }
 
   /** EOS ids generation stops at. */

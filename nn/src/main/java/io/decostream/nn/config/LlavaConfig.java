@@ -1,0 +1,94 @@
+package io.decostream.nn.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * HF {@code LlavaConfig} (model_type {@code llava}: llava-hf/llava-1.5-*-hf), bound to config.json keys, with
+ * nested CLIP vision and Llama text configs (spec §1, §3.1, §4). Load with {@link #read(Path)}, which applies HF's
+ * defaults: CLIP-L/14-336, vision_feature_layer -2, strategy "default" (CLS dropped, 576 tokens per image),
+ * {@code image_token_index} 32000, gelu projector with biases.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record LlavaConfig(
+    @JsonProperty("model_type") String modelType,
+    @JsonProperty("vision_config") ClipVisionConfig visionConfig,
+    @JsonProperty("text_config") LlamaConfig textConfig,
+    @JsonProperty("vision_feature_layer") Integer visionFeatureLayer,
+    @JsonProperty("vision_feature_select_strategy") String visionFeatureSelectStrategy,
+    @JsonProperty("projector_hidden_act") String projectorHiddenAct,
+    @JsonProperty("multimodal_projector_bias") Boolean multimodalProjectorBias,
+    @JsonProperty("image_token_index") Integer imageTokenIndex,
+    @JsonProperty("image_seq_length") Integer imageSeqLength,
+    @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+
+  public static final String MODEL_TYPE = "llava";
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  /** Reads {@code dir/config.json} (or the file itself), applies HF's defaults and validates. */
+  public static LlavaConfig read(Path dirOrFile) {
+    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no config.json at " + file);
+    }
+    try {
+      return JSON.readValue(file.toFile(), LlavaConfig.class).resolved();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  public LlavaConfig resolved() {
+    if (modelType != null && !MODEL_TYPE.equals(modelType)) {
+      throw new IllegalArgumentException(
+          "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
+    }
+    ClipVisionConfig v = (visionConfig == null
+        ? new ClipVisionConfig(null, null, null, null, null, null, null, null, null, null, null) : visionConfig).resolved();
+    LlamaConfig t = (textConfig == null
+        ? new LlamaConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+            null, null) : textConfig).resolved();
+    String strategy = visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy;
+    int tokens = v.gridSize() * v.gridSize() + ("full".equals(strategy) ? 1 : 0);
+    LlavaConfig c = new LlavaConfig(MODEL_TYPE, v, t,
+        LlamaConfig.orDefault(visionFeatureLayer, -2),
+        strategy,
+        projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
+        multimodalProjectorBias == null || multimodalProjectorBias,
+        LlamaConfig.orDefault(imageTokenIndex, 32000),
+        LlamaConfig.orDefault(imageSeqLength, tokens),
+        tieWordEmbeddings != null && tieWordEmbeddings);
+    LlamaConfig.require("default".equals(strategy) || "full".equals(strategy),
+        "vision_feature_select_strategy " + strategy + " is not supported (default, full)");
+    LlamaConfig.require("gelu".equals(c.projectorHiddenAct),
+        "projector_hidden_act " + c.projectorHiddenAct + " is not supported (gelu)");
+    LlamaConfig.require(c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
+    int layers = v.numHiddenLayers();
+    int idx = c.visionHiddenStateIndex();
+    LlamaConfig.require(idx >= 0 && idx <= layers, "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
+    LlamaConfig.require(c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
+        "image_token_index must be in [0, vocab_size)");
+    LlamaConfig.require(c.imageSeqLength == tokens, "image_seq_length " + c.imageSeqLength
+        + " does not match the vision tower's " + tokens + " tokens per image");
+    return c;
+  }
+
+  /** vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i). */
+  public int visionHiddenStateIndex() {
+    int layers = visionConfig.numHiddenLayers();
+    return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
+  }
+
+  /** Whether the CLS token is dropped (strategy "default"). */
+  public boolean dropsCls() {
+    return "default".equals(visionFeatureSelectStrategy);
+  }
+}

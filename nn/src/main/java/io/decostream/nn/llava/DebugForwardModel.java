@@ -1,0 +1,50 @@
+package io.decostream.nn.llava;
+
+import io.decostream.nn.config.ModelFamily;
+import java.nio.file.Path;
+
+/**
+ * A loaded multimodal model that runs the debugging pass behind {@code deco model forward}: already-normalised
+ * pixels and already-expanded ids in, every intermediate out ({@link DebugForward}). One implementation per
+ * {@link ModelFamily}; {@link #load} picks it from config.json {@code model_type}.
+ */
+public interface DebugForwardModel extends AutoCloseable {
+
+  /** Loads every part of the pack at {@code dir} with the loader of its family. */
+  static DebugForwardModel load(Path dir) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, LlavaNextVideo.Part.ALL);
+      case LLAVA -> Llava.load(dir);
+      case LLAVA_ONEVISION -> LlavaOnevision.load(dir);
+    };
+  }
+
+  ModelFamily family();
+
+  /** Side of the square frames the vision tower takes (pixels per side). */
+  int imageSize();
+
+  /** Input channels of the vision tower (3). */
+  int imageChannels();
+
+  /** The placeholder id {@code inputIds} must hold, once per visual row. */
+  int placeholderTokenId();
+
+  /** Visual rows {@code frames} frames contribute, i.e. the placeholder count {@code inputIds} must hold. */
+  int visualTokens(int frames);
+
+  /**
+   * Runs the whole model exactly as the family's HF class does and returns every intermediate.
+   *
+   * @param pixels [F, C, S, S] F32 row-major, already normalised
+   * @param frames F
+   * @param inputIds [T] ids with the placeholder already expanded to {@link #visualTokens(int)} copies
+   * @param newTokens K >= 0 greedy tokens to generate
+   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the
+   *     vocabulary, or T + K - 1 over the context length
+   */
+  DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens);
+
+  @Override
+  void close();
+}

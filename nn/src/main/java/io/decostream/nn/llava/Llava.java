@@ -1,0 +1,220 @@
+package io.decostream.nn.llava;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.decostream.nn.clip.ClipImageProcessor;
+import io.decostream.nn.clip.ClipVisionTower;
+import io.decostream.nn.config.LlavaConfig;
+import io.decostream.nn.config.ModelFamily;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.LlavaKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * llava-hf LLaVA-1.5 ({@code LlavaForConditionalGeneration}, model_type {@code llava}; spec §1, §3.1, §4): CLIP
+ * hidden state {@code vision_feature_layer} (-2), CLS dropped ("default"), then {@code mlp2x_gelu} on all 576
+ * tokens of each image — no compression — spliced in place of {@code image_token_index} placeholders, then Llama
+ * (Vicuna). Prompts use {@link PromptTemplate#VICUNA_V1} with one {@code <image>} per image.
+ *
+ * <p>Frames of a video are fed as separate images (F x N rows). Loading is strict (every tensor bound, both
+ * llava-hf key layouts). Calls are {@code synchronized}; use one instance per thread for parallelism.
+ */
+public final class Llava implements DebugForwardModel {
+
+  /** The image placeholder string of llava-hf tokenizers. */
+  public static final String IMAGE_PLACEHOLDER = "<image>";
+
+  private final Path packDir;
+  private final LlavaConfig config;
+  private final String modelId;
+  private final NDManager manager;
+  private final CheckpointWeights weights;
+  private final ClipVisionTower tower;
+  private final ClipImageProcessor processor;
+  private final LanguageParts lang;
+
+  private Llava(Path packDir, LlavaConfig config, NDManager manager, CheckpointWeights weights, ClipVisionTower tower,
+      ClipImageProcessor processor, LanguageParts lang) {
+    this.packDir = packDir;
+    this.config = config;
+    this.modelId = LanguageParts.modelId(packDir);
+    this.manager = manager;
+    this.weights = weights;
+    this.tower = tower;
+    this.processor = processor;
+    this.lang = lang;
+  }
+
+  /**
+   * Loads a whole llava pack; every tensor of the checkpoint must be used.
+   *
+   * @throws io.decostream.nn.weights.WeightException naming a missing, misshaped or unused weight
+   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent tokenizer
+   */
+  public static Llava load(Path packDir) {
+    Objects.requireNonNull(packDir, "packDir");
+    if (!Files.isDirectory(packDir)) {
+      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
+    }
+    LlavaConfig config = LlavaConfig.read(packDir);
+    NDManager manager = NDManager.newBaseManager();
+    List<AutoCloseable> opened = new ArrayList<>();
+    opened.add(manager);
+    try {
+      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
+      opened.add(0, weights);
+      LlavaKeys keys = LlavaKeys.detect(weights);
+      // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never run
+      ClipVisionTower tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
+          config.visionHiddenStateIndex(), config.dropsCls());
+      opened.add(0, tower);
+      weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
+      int size = config.visionConfig().imageSize();
+      ClipImageProcessor processor = Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+          ? ClipImageProcessor.fromPreprocessorConfig(packDir) : ClipImageProcessor.square(size);
+      if (processor.cropHeight() != size || processor.cropWidth() != size) {
+        throw new IllegalArgumentException("preprocessor_config.json crops to " + processor.cropWidth() + "x"
+            + processor.cropHeight() + " but the vision tower takes " + size + "x" + size);
+      }
+      LanguageParts lang = LanguageParts.load(packDir, weights, keys, config.textConfig(),
+          config.visionConfig().hiddenSize(), config.tieWordEmbeddings(), IMAGE_PLACEHOLDER, config.imageTokenIndex(),
+          opened);
+      weights.assertAllUsed();
+      return new Llava(packDir, config, manager, weights, tower, processor, lang);
+    } catch (RuntimeException e) {
+      LanguageParts.closeAll(opened, e);
+      throw e;
+    }
+  }
+
+  public LlavaConfig config() {
+    return config;
+  }
+
+  public String modelId() {
+    return modelId;
+  }
+
+  /** text_config.max_position_embeddings. */
+  public int contextLength() {
+    return config.textConfig().maxPositionEmbeddings();
+  }
+
+  /** Visual rows per image: grid² (576 for CLIP-L/14-336; +1 with strategy "full"). */
+  public int tokensPerImage() {
+    return config.imageSeqLength();
+  }
+
+  /**
+   * Answers a question about images (or video frames fed as images) (spec §1.2, §3.1, §4.4–§4.5): CLIP
+   * preprocessing and tower, projector on every token, the vicuna_v1 prompt with one {@code <image>} per image,
+   * each expanded to {@link #tokensPerImage()} rows.
+   */
+  public synchronized GenerationResult generate(List<RgbImage> images, String question, GenerationOptions options) {
+    Objects.requireNonNull(images, "images");
+    Objects.requireNonNull(options, "options");
+    if (images.isEmpty()) {
+      throw new IllegalArgumentException("at least one image is needed");
+    }
+    PromptTemplate.checkQuestion(question, IMAGE_PLACEHOLDER);
+    List<float[]> pixels = new ArrayList<>(images.size());
+    for (RgbImage image : images) {
+      pixels.add(processor.preprocess(Objects.requireNonNull(image, "image")));
+    }
+    String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(images.size() - 1) + IMAGE_PLACEHOLDER;
+    try (NDManager step = manager.newSubManager()) {
+      long t0 = System.nanoTime();
+      NDArray rows = project(step, tower.features(pixels));
+      double projectorMillis = (System.nanoTime() - t0) / 1e6;
+      return Splicing.generate(step, lang.llm(), lang.tokenizer(),
+          PromptTemplate.VICUNA_V1.render(placeholders, question), IMAGE_PLACEHOLDER, config.imageTokenIndex(),
+          images.size(), rows, options, lang.eosIds(), projectorMillis);
+    }
+  }
+
+  /** multi_modal_projector on every token of every image: [F*N, Dv] -> [F*N, Dt] (spec §3.1). */
+  private NDArray project(NDManager step, List<float[]> features) {
+    int dv = config.visionConfig().hiddenSize();
+    int n = tokensPerImage();
+    float[] flat = new float[features.size() * n * dv];
+    for (int f = 0; f < features.size(); f++) {
+      System.arraycopy(features.get(f), 0, flat, f * n * dv, n * dv);
+    }
+    return lang.projector().forward(step.create(flat, new Shape((long) features.size() * n, dv)));
+  }
+
+  /**
+   * The debugging pass (HF {@code LlavaForConditionalGeneration}): CLIP features of each image (strategy
+   * applied), no pooling ({@code pooled_features} = {@code vision_features}), projector, splice in place of the
+   * {@code image_token_index} placeholders in order, all logits, greedy ids.
+   */
+  @Override
+  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+    Objects.requireNonNull(pixels, "pixels");
+    Objects.requireNonNull(inputIds, "inputIds");
+    Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
+        config.imageTokenIndex(), visualTokens(frames), newTokens, contextLength());
+    int n = tokensPerImage();
+    int dv = config.visionConfig().hiddenSize();
+    int dt = config.textConfig().hiddenSize();
+    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
+    float[] vision = new float[frames * n * dv];
+    for (int f = 0; f < frames; f++) {
+      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
+    }
+    try (NDManager step = manager.newSubManager()) {
+      NDArray rows = project(step, feats);
+      float[] projected = rows.toFloatArray();
+      NDArray embeddings = Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
+      Splicing.Decoded d = Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
+      long[] visionShape = {frames, n, dv};
+      return new DebugForward(config.modelType(), frames, inputIds.length, config.textConfig().vocabSize(), vision,
+          visionShape, vision, visionShape, projected, new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+    }
+  }
+
+  @Override
+  public ModelFamily family() {
+    return ModelFamily.LLAVA;
+  }
+
+  @Override
+  public int imageSize() {
+    return config.visionConfig().imageSize();
+  }
+
+  @Override
+  public int imageChannels() {
+    return config.visionConfig().numChannels();
+  }
+
+  @Override
+  public int placeholderTokenId() {
+    return config.imageTokenIndex();
+  }
+
+  @Override
+  public int visualTokens(int frames) {
+    return frames * tokensPerImage();
+  }
+
+  @Override
+  public synchronized void close() {
+    lang.tokenizer().close();
+    lang.llm().close();
+    tower.close();
+    weights.close();
+    manager.close();
+  }
+
+  @Override
+  public String toString() {
+    return "Llava[" + packDir + ", " + modelId + "]";
+  }
+}
