@@ -108,6 +108,31 @@ class AvroSerdeTest {
     }
 
     @Test
+    void readsGroundingWrittenWithThePlaceholderVersionUsingDefaults() throws Exception {
+        AvroSerde<Grounding> serde = AvroSerde.of(Grounding.class);
+        assertEquals(1, serde.historicalSchemas().size(), "history/Grounding.v1.avsc should be found");
+        Schema v1 = serde.historicalSchemas().get(0);
+        GenericRecord old = new GenericData.Record(v1);
+        old.put("refId", "q-7");
+        old.put("streamId", "cam-2");
+        old.put("kind", "answer");
+        old.put("frameIndices", List.of(3L));
+        old.put("gridHeight", 1);
+        old.put("gridWidth", 2);
+        old.put("textToPatch", java.nio.ByteBuffer.wrap(Tensors.toF32(new float[] {0.25f, 0.75f})));
+        old.put("producedAtMillis", 9L);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1).encode(old, out);
+        Grounding g = serde.deserialize("deco.grounding", out.toByteArray());
+        assertEquals("q-7", g.getRefId());
+        assertEquals(List.of(3L), g.getFrameIndices());
+        assertEquals("", g.getText());
+        assertEquals(0, g.getTokensPerFrame());
+        assertEquals(0, g.getTextToQuery().remaining());
+        assertTrue(g.getWords().isEmpty());
+    }
+
+    @Test
     void oldSchemaIsUnknownWithoutHistory() throws Exception {
         AvroSerde<Question> current = AvroSerde.of(Question.class);
         AvroSerde<Question> noHistory = new AvroSerde<>(Question.class, List.of());

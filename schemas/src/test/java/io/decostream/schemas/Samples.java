@@ -58,7 +58,13 @@ final class Samples {
         return Grounding.newBuilder().setRefId("q-1").setStreamId("cam-1").setKind("answer")
                 .setFrameIndices(List.of(41L, 42L)).setGridHeight(1).setGridWidth(2)
                 .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(new float[] {0.1f, 0.9f, 0.3f, 0.7f})))
-                .setProducedAtMillis(6L).build();
+                .setProducedAtMillis(6L).setText("a red circle").setQuestion("what is it?").setTokensPerFrame(1)
+                .setPooling("avg").setTextToQuery(ByteBuffer.wrap(Tensors.toF32(new float[] {0.4f, 0.6f})))
+                .setTokens(List.of("a", "red", "circle"))
+                .setWords(List.of(WordGrounding.newBuilder().setWord("red").setTokenIndices(List.of(1))
+                        .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(new float[] {0f, 1f, 0.5f, 0.5f})))
+                        .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(new float[] {0.3f, 0.7f}))).build()))
+                .setTimingsMillis(Map.of("explain", 12.5)).build();
     }
 
     static DeadLetter deadLetter() {
