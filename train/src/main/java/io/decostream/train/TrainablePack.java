@@ -1,0 +1,156 @@
+package io.decostream.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.decostream.nn.clip.ClipImageProcessor;
+import io.decostream.nn.clip.ClipVisionTower;
+import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.safetensors.SafeTensorsWriter;
+import io.decostream.nn.tokenizer.PackTokenizer;
+import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.WeightBinder;
+import io.decostream.projector.MlpProjector;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A {@code llava_next_video} pack opened for training: every tensor of its checkpoint becomes a leaf NDArray that
+ * records gradients, bound by HF name into the very blocks inference uses (the CLIP tower, the projector MLP) plus
+ * the batched decoder {@link BatchedLlama}, so what is trained is what the loader serves. {@link #save} writes
+ * the pack back (same names, F32) with its config, tokenizer and processor files.
+ */
+final class TrainablePack implements AutoCloseable {
+
+  private final Path source;
+  private final LlavaNextVideoConfig config;
+  private final NDManager manager;
+  private final CheckpointWeights weights;
+  private final ClipVisionTower tower;
+  private final MlpProjector projector;
+  private final BatchedLlama llm;
+  private final PackTokenizer tokenizer;
+  private final ClipImageProcessor processor;
+  private final Map<String, NDArray> params = new LinkedHashMap<>();
+
+  private TrainablePack(Path source) {
+    this.source = source;
+    this.config = LlavaNextVideoConfig.read(source);
+    this.manager = NDManager.newBaseManager();
+    this.weights = CheckpointWeights.open(source, manager);
+    LlavaKeys keys = LlavaKeys.detect(weights);
+    this.tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
+        config.visionHiddenStateIndex(), true);
+    WeightBinder proj = weights.scoped(keys.projectorPrefix());
+    int dv = config.visionConfig().hiddenSize();
+    int dt = config.textConfig().hiddenSize();
+    this.projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
+        proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
+    this.llm = new BatchedLlama(config.textConfig(), weights.scoped(keys.languageModelPrefix()),
+        keys.lmHeadTied() ? null : weights, keys.lmHeadName());
+    weights.assertAllUsed();
+    for (String name : weights.tensors().names()) {
+      NDArray p = weights.bind(name, weights.tensors().info(name).shape());
+      p.setRequiresGradient(true);
+      params.put(name, p);
+    }
+    this.tokenizer = PackTokenizer.load(source);
+    this.processor = Files.isRegularFile(source.resolve("preprocessor_config.json"))
+        ? ClipImageProcessor.fromPreprocessorConfig(source)
+        : ClipImageProcessor.square(config.visionConfig().imageSize());
+  }
+
+  /** Opens {@code dir} (a llava_next_video pack) for training. */
+  static TrainablePack open(Path dir) {
+    return new TrainablePack(dir);
+  }
+
+  LlavaNextVideoConfig config() {
+    return config;
+  }
+
+  NDManager manager() {
+    return manager;
+  }
+
+  ClipVisionTower tower() {
+    return tower;
+  }
+
+  MlpProjector projector() {
+    return projector;
+  }
+
+  BatchedLlama llm() {
+    return llm;
+  }
+
+  PackTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  ClipImageProcessor processor() {
+    return processor;
+  }
+
+  /** Every trainable tensor by HF name, in checkpoint order. */
+  Map<String, NDArray> parameters() {
+    return params;
+  }
+
+  /** Number of trainable scalars. */
+  long parameterCount() {
+    return params.values().stream().mapToLong(a -> a.getShape().size()).sum();
+  }
+
+  /**
+   * Writes the pack to {@code dir}: the source's json files (config, tokenizer, generation and processor configs)
+   * and {@code model.safetensors} with the current values (F32, same names and order). The write goes to a temp
+   * file first, then is moved into place, so a crash never leaves a half-written checkpoint.
+   */
+  void save(Path dir, Map<String, String> metadata) {
+    try {
+      Files.createDirectories(dir);
+      if (!dir.toAbsolutePath().normalize().equals(source.toAbsolutePath().normalize())) {
+        try (Stream<Path> files = Files.list(source)) {
+          for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
+            if (!f.getFileName().toString().equals("model.safetensors.index.json")) {
+              Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+          }
+        }
+      }
+      SafeTensorsWriter w = new SafeTensorsWriter();
+      for (Map.Entry<String, NDArray> e : params.entrySet()) {
+        w.addF32(e.getKey(), e.getValue().getShape().getShape(), e.getValue().toFloatArray());
+      }
+      metadata.forEach(w::metadata);
+      w.metadata("format", "pt");
+      Path tmp = dir.resolve("model.safetensors.tmp");
+      w.write(tmp);
+      Files.move(tmp, dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot save the pack to " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  List<String> names() {
+    return List.copyOf(params.keySet());
+  }
+
+  @Override
+  public void close() {
+    tokenizer.close();
+    tower.close();
+    weights.close();
+    manager.close();
+  }
+}

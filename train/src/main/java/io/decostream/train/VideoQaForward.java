@@ -1,0 +1,173 @@
+package io.decostream.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.PromptTemplate;
+import io.decostream.nn.tokenizer.PackTokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The training forward of a {@code llava_next_video} pack, batched and differentiable, with exactly the
+ * inference path's steps (spec §1.3, §3.3, §3.1, §4.4, §4.2): CLIP tower to {@code vision_feature_layer}, CLS
+ * dropped, the config's average pooling BEFORE the projector, the projector MLP, splicing the F·M rows in place of
+ * the vicuna_v1 prompt's {@code <video>} token, the decoder, and a token-level cross-entropy on the target text
+ * (answer or caption, then EOS) only.
+ */
+final class VideoQaForward {
+
+  /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
+  record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds) {
+    Encoded {
+      Objects.requireNonNull(pixels);
+      if (frames < 1) {
+        throw new IllegalArgumentException("an example needs at least one frame");
+      }
+    }
+
+    int suffixLength() {
+      return questionIds.length + targetIds.length;
+    }
+  }
+
+  /** Loss of a batch plus the counts for token accuracy. */
+  record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples) {}
+
+  private final TrainablePack pack;
+  private final int poolStride;
+  private final int eos;
+  private final int pad;
+
+  VideoQaForward(TrainablePack pack) {
+    this.pack = pack;
+    this.poolStride = pack.config().spatialPoolStride();
+    if (!"average".equals(pack.config().spatialPoolMode())) {
+      throw new IllegalArgumentException("training supports spatial_pool_mode average, got "
+          + pack.config().spatialPoolMode());
+    }
+    List<Integer> eosIds = pack.config().textConfig().eosTokenIds();
+    if (eosIds.isEmpty()) {
+      throw new IllegalArgumentException("the pack's text config has no eos_token_id");
+    }
+    this.eos = eosIds.get(0);
+    Integer p = pack.config().textConfig().padTokenId();
+    this.pad = p == null ? eos : p;
+  }
+
+  /** Preprocesses and tokenizes one example: frames, question, target text (answer or caption). */
+  Encoded encode(List<RgbImage> frames, String question, String target) {
+    PackTokenizer tok = pack.tokenizer();
+    int video = pack.config().videoTokenIndex();
+    int[] ids = tok.encode(PromptTemplate.VICUNA_V1.render("<video>", question), true);
+    int at = -1;
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] == video) {
+        at = i;
+      }
+    }
+    if (at < 0) {
+      throw new IllegalStateException("the tokenizer did not keep <video> as one token");
+    }
+    int[] answer = tok.encode(target, false);
+    int[] targetIds = Arrays.copyOf(answer, answer.length + 1);
+    targetIds[answer.length] = eos;
+    int s = pack.config().visionConfig().imageSize();
+    float[] pixels = new float[frames.size() * 3 * s * s];
+    for (int f = 0; f < frames.size(); f++) {
+      float[] one = pack.processor().preprocess(frames.get(f));
+      System.arraycopy(one, 0, pixels, f * one.length, one.length);
+    }
+    return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), Arrays.copyOfRange(ids, at + 1,
+        ids.length), targetIds);
+  }
+
+  /**
+   * Forward and loss over a batch of examples with the same frame count and prompt prefix (right-padded
+   * suffixes). Must run inside a GradientCollector for training; all arrays live on {@code m}.
+   */
+  Result forward(NDManager m, List<Encoded> batch) {
+    int b = batch.size();
+    Encoded first = batch.get(0);
+    int f = first.frames();
+    for (Encoded e : batch) {
+      if (e.frames() != f || !Arrays.equals(e.prefix(), first.prefix())) {
+        throw new IllegalArgumentException("a batch needs one frame count and one prompt prefix");
+      }
+    }
+    int s = pack.config().visionConfig().imageSize();
+    int g = pack.config().visionConfig().gridSize();
+    int dv = pack.config().visionConfig().hiddenSize();
+    int dt = pack.llm().hiddenSize();
+    int pg = g / poolStride;
+    int mTok = pg * pg;
+    // vision: [B*F, 3, S, S] -> [B*F, N, Dv] (layer vision_feature_layer, CLS dropped)
+    float[] px = new float[b * first.pixels().length];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(batch.get(i).pixels(), 0, px, i * first.pixels().length, first.pixels().length);
+    }
+    NDArray feats = pack.tower().forward(m.create(px, new Shape((long) b * f, 3, s, s)),
+        pack.config().visionHiddenStateIndex(), true);
+    // AvgPool2d(stride) before the projector (spec §3.3): [BF, g, g, Dv] -> [BF, g/s, g/s, Dv]
+    NDArray pooled = feats.reshape((long) b * f, pg, poolStride, pg, poolStride, dv).mean(new int[] {4}).mean(new int[] {2})
+        .reshape((long) b * f, mTok, dv);
+    NDArray rows = pack.projector().forward(pooled).reshape(b, (long) f * mTok, dt);
+    // splice: [prefix | F*M visual rows | question suffix + target], right-padded
+    int maxSuffix = batch.stream().mapToInt(Encoded::suffixLength).max().orElse(0);
+    int[] suffix = new int[b * maxSuffix];
+    Arrays.fill(suffix, pad);
+    for (int i = 0; i < b; i++) {
+      Encoded e = batch.get(i);
+      System.arraycopy(e.questionIds(), 0, suffix, i * maxSuffix, e.questionIds().length);
+      System.arraycopy(e.targetIds(), 0, suffix, i * maxSuffix + e.questionIds().length, e.targetIds().length);
+    }
+    NDArray prefix = pack.llm().embed(m, first.prefix()).expandDims(0).repeat(0, b);
+    NDArray suffixEmb = pack.llm().embed(m, suffix).reshape(b, maxSuffix, dt);
+    NDArray x = NDArrays.concat(new NDList(prefix, rows, suffixEmb), 1);
+    int p = first.prefix().length + f * mTok; // sequence index of suffix position 0
+    // the logits that predict the targets: positions p + q - 1 + k for target k
+    NDArray logits = pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
+    int vocab = Math.toIntExact(logits.getShape().get(2));
+    float[] onehot = new float[b * maxSuffix * vocab];
+    int count = 0;
+    List<int[]> targets = new ArrayList<>();
+    for (int i = 0; i < b; i++) {
+      Encoded e = batch.get(i);
+      int q = e.questionIds().length;
+      int[] pos = new int[e.targetIds().length];
+      for (int k = 0; k < e.targetIds().length; k++) {
+        pos[k] = q + k;
+        onehot[(i * maxSuffix + q + k) * vocab + e.targetIds()[k]] = 1f;
+        count++;
+      }
+      targets.add(pos);
+    }
+    NDArray logp = logits.logSoftmax(-1);
+    NDArray loss = logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg().div(count);
+    // token accuracy (teacher-forced argmax) and exact whole-target matches
+    float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+    int correct = 0;
+    int exact = 0;
+    for (int i = 0; i < b; i++) {
+      Encoded e = batch.get(i);
+      boolean all = true;
+      for (int k = 0; k < e.targetIds().length; k++) {
+        int predicted = (int) am[i * maxSuffix + targets.get(i)[k]];
+        if (predicted == e.targetIds()[k]) {
+          correct++;
+        } else {
+          all = false;
+        }
+      }
+      if (all) {
+        exact++;
+      }
+    }
+    return new Result(loss, count, correct, exact, b);
+  }
+}
