@@ -121,7 +121,8 @@ final class TrainablePack implements AutoCloseable {
       if (!dir.toAbsolutePath().normalize().equals(source.toAbsolutePath().normalize())) {
         try (Stream<Path> files = Files.list(source)) {
           for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
-            if (!f.getFileName().toString().equals("model.safetensors.index.json")) {
+            if (!f.getFileName().toString().equals("model.safetensors.index.json")
+                && !f.getFileName().toString().equals("trainer_state.json")) {
               Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
           }
