@@ -14,6 +14,7 @@ import io.decostream.nn.vit.VitEncoderLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The CLIP vision transformer (spec §1.3, HF {@code CLIPVisionTransformer}) on DJL PyTorch NDArrays, fp32.
@@ -129,6 +130,20 @@ public final class ClipVisionTower implements AutoCloseable {
    *     token p = row * grid + col
    */
   public NDArray forward(NDArray pixels, int hiddenStateIndex, boolean dropCls) {
+    return run(pixels, hiddenStateIndex, dropCls, null);
+  }
+
+  /**
+   * As {@link #forward(NDArray, int, boolean)}, with an R-GAE attention tap (spec §7.1, §7.7): every encoder layer
+   * that runs (1..hiddenStateIndex, in order) hands its probabilities [B, H, T, T] (T = grid² + 1, CLS first) to
+   * {@code tap} and uses what it returns. The argument lives in a per-layer scope closed after the layer: a tap that
+   * keeps it must attach it to its own manager.
+   */
+  public NDArray forwardTapped(NDArray pixels, int hiddenStateIndex, boolean dropCls, UnaryOperator<NDArray> tap) {
+    return run(pixels, hiddenStateIndex, dropCls, java.util.Objects.requireNonNull(tap, "tap"));
+  }
+
+  private NDArray run(NDArray pixels, int hiddenStateIndex, boolean dropCls, UnaryOperator<NDArray> tap) {
     checkIndex(hiddenStateIndex);
     int s = config.imageSize();
     int d = config.hiddenSize();
@@ -158,7 +173,7 @@ public final class ClipVisionTower implements AutoCloseable {
         NDArray next;
         try (NDManager layerScope = scope.newSubManager()) {
           layerScope.tempAttachAll(x);
-          next = layers.get(l).forward(x);
+          next = layers.get(l).forward(x, tap);
           next.attach(scope);
         }
         x.close();

@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.weights.WeightBinder;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
  * The Llama decoder (spec §4.2, HF {@code LlamaForCausalLM}; also Vicuna and the llava language model) on
@@ -199,6 +200,68 @@ public final class LlamaModel implements AutoCloseable {
     return run(embeddings, cache, true);
   }
 
+  /**
+   * The tapped forward of R-GAE (spec §7.1, §7.8): a full causal forward over {@code embeddings} [T, D] at
+   * positions {@code 0 .. T-1} with no KV cache (nothing is read or written in any cache), returning the logits of
+   * every row, [T, V], on the manager of {@code embeddings}.
+   *
+   * <p>For every layer, in order, the post-softmax probabilities {@code A} [nH, T, T] (one map per query head; with
+   * GQA, head {@code g*rep+r} attends with KV head {@code g}, the repeat_kv order) are handed to {@code tap}, and
+   * whatever it returns (same shape) is used in their place for {@code A V}. R-GAE's tap records {@code A} and
+   * returns {@code A + Z} with a fresh zero leaf {@code Z} that requires a gradient, so that after
+   * {@code backward(y)} inside a {@code GradientCollector}, {@code Z.getGradient()} is {@code ∂y/∂A} (DJL has no
+   * {@code retain_grad}). The argument lives in a per-layer scope that is closed when the layer is done: a tap
+   * that keeps it must {@code attach} it to its own manager; the returned array may stay in that scope.
+   *
+   * <p>This path is separate from {@link #forward}/{@link #forwardLast}, which never call a tap and do no extra
+   * work. Values equal {@link #forward} with a fresh cache (the same ops in the same order).
+   *
+   * @param tap called once per layer with A [nH, T, T]; must return an array of the same shape
+   * @throws IllegalArgumentException for a misshaped input or a sequence longer than the context length
+   */
+  public NDArray forwardTapped(NDArray embeddings, UnaryOperator<NDArray> tap) {
+    Objects.requireNonNull(embeddings, "embeddings");
+    Objects.requireNonNull(tap, "tap");
+    Shape s = embeddings.getShape();
+    if (s.dimension() != 2 || s.get(1) != hidden || s.get(0) < 1) {
+      throw new IllegalArgumentException("embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
+    }
+    if (embeddings.getDataType() != DataType.FLOAT32) {
+      throw new IllegalArgumentException("embeddings must be FLOAT32, got " + embeddings.getDataType());
+    }
+    int t = Math.toIntExact(s.get(0));
+    if (t > contextLength()) {
+      throw new IllegalArgumentException("sequence of " + t + " positions exceeds the context length " + contextLength());
+    }
+    NDManager caller = embeddings.getManager();
+    try (NDManager step = caller.newSubManager()) {
+      step.tempAttachAll(embeddings);
+      NDArray cos = ropeCos.get(step, new NDIndex("0:{}", t));
+      NDArray sin = ropeSinSigned.get(step, new NDIndex("0:{}", t));
+      NDArray mask = null;
+      if (t > 1) {
+        NDArray rows = step.arange(0, t, 1, DataType.INT64).reshape(t, 1);
+        NDArray cols = step.arange(0, t, 1, DataType.INT64).reshape(1, t);
+        mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, T], same as run()
+      }
+      NDArray h = embeddings;
+      for (int l = 0; l < layers.length; l++) {
+        NDArray next;
+        try (NDManager ls = step.newSubManager()) {
+          next = layer(ls, layers[l], h, null, l, 0, t, cos, sin, mask, tap);
+          next.attach(step);
+        }
+        if (h != embeddings) {
+          h.close();
+        }
+        h = next;
+      }
+      NDArray logits = Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow();
+      logits.attach(caller);
+      return logits;
+    }
+  }
+
   private NDArray run(NDArray x, KvCache cache, boolean lastOnly) {
     Objects.requireNonNull(x, "embeddings");
     Objects.requireNonNull(cache, "cache");
@@ -232,7 +295,7 @@ public final class LlamaModel implements AutoCloseable {
       for (int l = 0; l < layers.length; l++) {
         NDArray next;
         try (NDManager ls = step.newSubManager()) {
-          next = layer(ls, layers[l], h, cache, l, past, t, cos, sin, mask);
+          next = layer(ls, layers[l], h, cache, l, past, t, cos, sin, mask, null);
           next.attach(step);
         }
         if (h != x) {
@@ -265,8 +328,12 @@ public final class LlamaModel implements AutoCloseable {
     return x.mul(cos).add(swapped.mul(sinSigned));
   }
 
+  /**
+   * One decoder layer. {@code cache == null} (tapped path only): no cache, keys/values are this call's own
+   * ({@code past} must be 0). {@code tap == null} on the ordinary path: no extra work.
+   */
   private NDArray layer(NDManager ls, Layer w, NDArray h, KvCache cache, int l, int past, int t, NDArray cos,
-      NDArray sin, NDArray mask) {
+      NDArray sin, NDArray mask, UnaryOperator<NDArray> tap) {
     ls.tempAttachAll(h);
     int total = past + t;
     int rep = heads / kvHeads;
@@ -277,13 +344,20 @@ public final class LlamaModel implements AutoCloseable {
     NDArray v = linear(x, w.wv(), w.bv()).reshape(t, kvHeads, headDim).transpose(1, 0, 2);
     q = rope(q, cos, sin);
     k = rope(k, cos, sin);
-    // write post-RoPE K and V in place at positions past..total-1 (spec §4.3)
-    NDIndex slot = new NDIndex(":, {}:{}, :", past, total);
-    cache.keys(l).set(slot, k);
-    cache.values(l).set(slot, v);
-    NDIndex upTo = new NDIndex(":, 0:{}, :", total);
-    NDArray keys = cache.keys(l).get(ls, upTo); // [nKV, L, hd]
-    NDArray values = cache.values(l).get(ls, upTo);
+    NDArray keys;
+    NDArray values;
+    if (cache != null) {
+      // write post-RoPE K and V in place at positions past..total-1 (spec §4.3)
+      NDIndex slot = new NDIndex(":, {}:{}, :", past, total);
+      cache.keys(l).set(slot, k);
+      cache.values(l).set(slot, v);
+      NDIndex upTo = new NDIndex(":, 0:{}, :", total);
+      keys = cache.keys(l).get(ls, upTo); // [nKV, L, hd]
+      values = cache.values(l).get(ls, upTo);
+    } else {
+      keys = k; // tapped full-sequence pass (§7.1): no cache
+      values = v;
+    }
     // GQA: query head g*rep+r uses kv head g (repeat_kv order); stack the rep heads of each group
     NDArray qg = q.reshape(kvHeads, (long) rep * t, headDim);
     NDArray scores = qg.matMul(keys.transpose(0, 2, 1)).div(attnScale); // [nKV, rep*T, L]
@@ -291,6 +365,16 @@ public final class LlamaModel implements AutoCloseable {
       scores = scores.reshape(kvHeads, rep, t, total).add(mask).reshape(kvHeads, (long) rep * t, total);
     }
     NDArray probs = scores.softmax(-1); // fp32 softmax (spec §0)
+    if (tap != null) {
+      // R-GAE tap (§7.1): per query head [nH, T, L] (head g*rep+r = kv group g), replaced by what the tap returns
+      Shape perHead = new Shape(heads, t, total);
+      NDArray tapped = tap.apply(probs.reshape(perHead));
+      if (tapped == null || !tapped.getShape().equals(perHead)) {
+        throw new IllegalStateException("attention tap must return an array of shape " + perHead + ", got "
+            + (tapped == null ? "null" : tapped.getShape()));
+      }
+      probs = tapped.reshape(kvHeads, (long) rep * t, total);
+    }
     NDArray o = probs.matMul(values) // [nKV, rep*T, hd]
         .reshape(heads, t, headDim).transpose(1, 0, 2).reshape(t, (long) heads * headDim);
     h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());

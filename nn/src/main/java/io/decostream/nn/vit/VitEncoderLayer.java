@@ -6,6 +6,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import io.decostream.nn.weights.WeightBinder;
+import java.util.function.UnaryOperator;
 
 /**
  * One pre-LN ViT encoder layer as CLIP (spec §1.3) and SigLIP (§2) share it, bound by HF key path
@@ -94,6 +95,15 @@ public final class VitEncoderLayer {
 
   /** [B,T,D] → [B,T,D]; intermediates land in x's manager. */
   public NDArray forward(NDArray x) {
+    return forward(x, null);
+  }
+
+  /**
+   * As {@link #forward(NDArray)}, with an R-GAE attention tap (spec §7.1, §7.7): the post-softmax probabilities
+   * [B, H, T, T] are handed to {@code tap} and what it returns (same shape) is used for {@code A V}. {@code null} is the
+   * plain forward (no extra work).
+   */
+  public NDArray forward(NDArray x, UnaryOperator<NDArray> tap) {
     long[] sh = x.getShape().getShape();
     long b = sh[0];
     long t = sh[1];
@@ -103,6 +113,14 @@ public final class VitEncoderLayer {
     NDArray k = Linear.linear(h, kw, kb).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     NDArray v = Linear.linear(h, vw, vb).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(hd, -0.5)).softmax(-1);
+    if (tap != null) {
+      Shape shape = probs.getShape();
+      probs = tap.apply(probs);
+      if (probs == null || !probs.getShape().equals(shape)) {
+        throw new IllegalStateException("attention tap must return an array of shape " + shape + ", got "
+            + (probs == null ? "null" : probs.getShape()));
+      }
+    }
     NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, hidden);
     x = x.add(Linear.linear(o, ow, ob).singletonOrThrow());
     h = Linear.linear(layerNorm(x, ln2w, ln2b), fc1w, fc1b).singletonOrThrow();
