@@ -30,10 +30,28 @@ import java.util.Arrays;
  * @param logits [T, V]: logits of every prompt position after splicing (spec §4.4)
  * @param greedyIds new tokens only, greedy; at most the requested count, ending early only with an EOS id,
  *     which is kept as the last id (as HF {@code generate} returns it)
+ * @param textToQuery with grounding: [K, F·M] raw R-GAE rows of each greedy token over the visual positions in
+ *     sequence order (spec §7.5; OneVision's image_newline row excluded); null without
+ * @param textToPatch with grounding: [K, F, N] each row mapped through the family's Query-to-Patch matrices
+ *     (spec §7.6; row-major patch grid); null without
  */
 public record DebugForward(String family, int frames, int seqLen, int vocab, float[] visionFeatures,
     long[] visionShape, float[] pooledFeatures, long[] pooledShape, float[] projectedFeatures, long[] projectedShape,
-    float[] logits, int[] greedyIds) {
+    float[] logits, int[] greedyIds, float[] textToQuery, float[] textToPatch) {
+
+  /** Without grounding maps. */
+  public DebugForward(String family, int frames, int seqLen, int vocab, float[] visionFeatures, long[] visionShape,
+      float[] pooledFeatures, long[] pooledShape, float[] projectedFeatures, long[] projectedShape, float[] logits,
+      int[] greedyIds) {
+    this(family, frames, seqLen, vocab, visionFeatures, visionShape, pooledFeatures, pooledShape, projectedFeatures,
+        projectedShape, logits, greedyIds, null, null);
+  }
+
+  /** A copy carrying grounding maps. */
+  public DebugForward withGrounding(float[] ttq, float[] ttp) {
+    return new DebugForward(family, frames, seqLen, vocab, visionFeatures, visionShape, pooledFeatures, pooledShape,
+        projectedFeatures, projectedShape, logits, greedyIds, ttq, ttp);
+  }
 
   public DebugForward {
     check("vision_features", visionFeatures, visionShape);

@@ -43,7 +43,15 @@ public interface DebugForwardModel extends AutoCloseable {
    * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the
    *     vocabulary, or T + K - 1 over the context length
    */
-  DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens);
+  default DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+    return forwardDebug(pixels, frames, inputIds, newTokens, false);
+  }
+
+  /**
+   * As {@link #forwardDebug(float[], int, int[], int)}; with {@code grounding} also the R-GAE maps of the greedy
+   * tokens ({@link DebugForward#textToQuery()}, {@link DebugForward#textToPatch()}; spec §7.5–§7.6).
+   */
+  DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding);
 
   @Override
   void close();

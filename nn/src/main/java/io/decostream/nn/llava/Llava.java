@@ -155,7 +155,8 @@ public final class Llava implements DebugForwardModel {
    * {@code image_token_index} placeholders in order, all logits, greedy ids.
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
+      boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
     Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
@@ -174,8 +175,13 @@ public final class Llava implements DebugForwardModel {
       NDArray embeddings = Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
       Splicing.Decoded d = Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
       long[] visionShape = {frames, n, dv};
-      return new DebugForward(config.modelType(), frames, inputIds.length, config.textConfig().vocabSize(), vision,
-          visionShape, vision, visionShape, projected, new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
+          config.textConfig().vocabSize(), vision, visionShape, vision, visionShape, projected,
+          new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+      // no compression: Query-to-Patch is the identity (spec §7.6)
+      return grounding ? Splicing.withGrounding(out, lang.llm(), embeddings,
+          Splicing.positionsOf(inputIds, config.imageTokenIndex(), frames * n),
+          java.util.Collections.nCopies(frames, io.decostream.nn.rgae.QueryToPatch.identity(n))) : out;
     }
   }
 

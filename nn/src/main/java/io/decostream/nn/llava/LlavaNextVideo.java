@@ -23,6 +23,8 @@ import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.nn.llama.KvCache;
+import io.decostream.nn.rgae.QueryToPatch;
+import io.decostream.nn.rgae.RGae;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.MlpProjector;
 import io.decostream.projector.PoolingMode;
@@ -311,6 +313,59 @@ public final class LlavaNextVideo implements DebugForwardModel {
   }
 
   /**
+   * R-GAE of an answer (issue 4, spec §7.1–§7.5, §7.8): rebuilds exactly the prompt {@link #generate} answered
+   * (vicuna_v1, projector rows spliced in place of {@code <video>}), then for each generated token t a tapped full
+   * forward over prompt + tokens before t, backward from t's logit, and the raw Text-to-Query row over the
+   * F·M visual positions. One GradientCollector per process: calls are serialised.
+   *
+   * @param generatedIds the tokens {@link #generate} returned for this prompt (EOS not included)
+   */
+  public synchronized AnswerGrounding explain(VideoPrompt prompt, int[] generatedIds) {
+    requirePart(llm != null, "explain", "LANGUAGE");
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(generatedIds, "generatedIds");
+    long t0 = System.nanoTime();
+    int dv = projector.inputDim();
+    int visual = prompt.visualTokens();
+    int videoId = config.videoTokenIndex();
+    String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
+    int[] ids = tokenizer.encode(text, true);
+    int at = -1;
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] == videoId) {
+        at = i;
+      }
+    }
+    if (at < 0) {
+      throw new IllegalStateException("the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token");
+    }
+    int[] expanded = new int[ids.length - 1 + visual];
+    System.arraycopy(ids, 0, expanded, 0, at);
+    java.util.Arrays.fill(expanded, at, at + visual, videoId);
+    System.arraycopy(ids, at + 1, expanded, at + visual, ids.length - at - 1);
+    int[] positions = new int[visual];
+    for (int i = 0; i < visual; i++) {
+      positions[i] = at + i;
+    }
+    try (NDManager step = manager.newSubManager()) {
+      float[] flat = new float[Math.toIntExact((long) visual * dv)];
+      int off = 0;
+      for (float[] f : prompt.frames()) {
+        if (f.length != (long) prompt.tokensPerFrame() * dv) {
+          throw new IllegalArgumentException("a frame has " + f.length + " values, expected "
+              + (long) prompt.tokensPerFrame() * dv);
+        }
+        System.arraycopy(f, 0, flat, off, f.length);
+        off += f.length;
+      }
+      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
+      return Splicing.grounding(RGae.explainGreedy(llm, embeddings, positions, generatedIds), tokenizer,
+          (System.nanoTime() - t0) / 1e6);
+    }
+  }
+
+  /**
    * The debugging pass behind {@code deco model forward}: runs the whole model on already-normalised pixels and
    * already-expanded ids, exactly as HF {@code LlavaNextVideoForConditionalGeneration} does, and returns every
    * intermediate (see {@link DebugForward}). Needs {@link Part#ALL}.
@@ -337,7 +392,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
    *     an unsupported pooling setup, or T + K - 1 over the context length
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
+      boolean grounding) {
     requirePart(tower != null && llm != null, "forwardDebug", "ALL");
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
@@ -378,9 +434,20 @@ public final class LlavaNextVideo implements DebugForwardModel {
       // 4. splice, 5. full forward (all logits), 6. greedy steps on the same cache
       NDArray embeddings = Splicing.splice(step, llm, inputIds, config.videoTokenIndex(), rows);
       Splicing.Decoded d = Splicing.forwardAndDecode(step, llm, embeddings, newTokens, eosIds);
-      return new DebugForward(config.modelType(), frames, inputIds.length, config.textConfig().vocabSize(),
-          vision, new long[] {frames, n, dv}, pooled, new long[] {frames, m, dv}, projected,
-          new long[] {frames, m, dt}, d.logits(), d.greedyIds());
+      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
+          config.textConfig().vocabSize(), vision, new long[] {frames, n, dv}, pooled, new long[] {frames, m, dv},
+          projected, new long[] {frames, m, dt}, d.logits(), d.greedyIds());
+      if (!grounding) {
+        return out;
+      }
+      // Query-to-Patch of the config's pooler (spec §7.6): average windows, or per-frame channel argmax for max
+      List<QueryToPatch> qtp = new ArrayList<>(frames);
+      for (int f = 0; f < frames; f++) {
+        qtp.add(mode == PoolingMode.MAX ? QueryToPatch.adaptiveMax(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid)
+            : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
+      }
+      return Splicing.withGrounding(out, llm, embeddings,
+          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m), qtp);
     }
   }
 

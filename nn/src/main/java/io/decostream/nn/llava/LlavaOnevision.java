@@ -177,7 +177,8 @@ public final class LlavaOnevision implements DebugForwardModel {
    * bilinear), splice of the F·M pooled rows + image_newline, all logits, greedy ids.
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
+  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
+      boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
     Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
@@ -196,9 +197,14 @@ public final class LlavaOnevision implements DebugForwardModel {
       NDArray[] r = videoRows(step, feats);
       NDArray embeddings = Splicing.splice(step, lang.llm(), inputIds, config.videoTokenIndex(), r[2]);
       Splicing.Decoded d = Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      return new DebugForward(config.modelType(), frames, inputIds.length, config.textConfig().vocabSize(), vision,
-          new long[] {frames, n, dv}, r[1].toFloatArray(), new long[] {frames, m, dt}, r[0].toFloatArray(),
-          new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
+          config.textConfig().vocabSize(), vision, new long[] {frames, n, dv}, r[1].toFloatArray(),
+          new long[] {frames, m, dt}, r[0].toFloatArray(), new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+      // the F*M pooled rows (the image_newline row is not a frame's token); bilinear weights map them to patches
+      return grounding ? Splicing.withGrounding(out, lang.llm(), embeddings,
+          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m), java.util.Collections.nCopies(frames,
+              io.decostream.nn.rgae.QueryToPatch.bilinear(g, g, config.pooledGridSize(), config.pooledGridSize())))
+          : out;
     }
   }
 

@@ -133,6 +133,79 @@ final class Splicing {
     return new Decoded(logits, Arrays.copyOf(generated, count));
   }
 
+  /** Positions of {@code placeholderId} in {@code ids}, the first {@code count} of them. */
+  static int[] positionsOf(int[] ids, int placeholderId, int count) {
+    int[] out = new int[count];
+    int n = 0;
+    for (int i = 0; i < ids.length && n < count; i++) {
+      if (ids[i] == placeholderId) {
+        out[n++] = i;
+      }
+    }
+    if (n != count) {
+      throw new IllegalStateException("found " + n + " placeholders, expected " + count);
+    }
+    return out;
+  }
+
+  /**
+   * The grounding outputs of a debugging pass (spec §7.5–§7.6): per greedy token its raw Text-to-Query row over
+   * {@code positions} ([K, F·M] flattened) and its Text-to-Patch maps through {@code perFrame} ([K, F, N]).
+   * Returns {@code d} unchanged when nothing was generated.
+   */
+  static DebugForward withGrounding(DebugForward d, LlamaModel llm, NDArray embeddings, int[] positions,
+      java.util.List<io.decostream.nn.rgae.QueryToPatch> perFrame) {
+    int k = d.greedyIds().length;
+    if (k == 0) {
+      return d.withGrounding(new float[0], new float[0]);
+    }
+    float[][] rows = io.decostream.nn.rgae.RGae.explainGreedy(llm, embeddings, positions, d.greedyIds()).textToQuery();
+    int n = perFrame.get(0).patches();
+    float[] ttq = new float[k * positions.length];
+    float[] ttp = new float[k * perFrame.size() * n];
+    for (int t = 0; t < k; t++) {
+      System.arraycopy(rows[t], 0, ttq, t * positions.length, positions.length);
+      float[][] maps = io.decostream.nn.rgae.TextToPatch.perFrame(rows[t], perFrame);
+      for (int f = 0; f < maps.length; f++) {
+        System.arraycopy(maps[f], 0, ttp, (t * perFrame.size() + f) * n, n);
+      }
+    }
+    return d.withGrounding(ttq, ttp);
+  }
+
+  /**
+   * Packs an R-GAE explanation for callers (spec §7.5): decoded tokens, the mean over steps, and words formed by
+   * merging sub-word tokens with the tokenizer's own word-start convention (SentencePiece ▁, byte-level Ġ, or one
+   * word per token for word-level vocabularies).
+   */
+  static AnswerGrounding grounding(io.decostream.nn.rgae.Explanation e, PackTokenizer tokenizer, double millis) {
+    int[] ids = e.tokenIds();
+    java.util.List<String> tokens = new java.util.ArrayList<>(ids.length);
+    boolean[] starts = new boolean[ids.length];
+    PackTokenizer.WordStart rule = tokenizer.wordStart();
+    for (int i = 0; i < ids.length; i++) {
+      tokens.add(tokenizer.decode(new int[] {ids[i]}, false).trim());
+      String piece = tokenizer.piece(ids[i]);
+      starts[i] = i == 0 || piece == null || switch (rule) {
+        case SENTENCEPIECE -> piece.startsWith("\u2581");
+        case BYTE_LEVEL -> piece.startsWith("\u0120") || piece.startsWith("\u010A");
+        case EVERY_TOKEN -> true;
+      };
+    }
+    int[][] groups = io.decostream.nn.rgae.WordGroups.of(starts);
+    java.util.List<String> words = new java.util.ArrayList<>(groups.length);
+    for (int[] g : groups) {
+      int[] wordIds = new int[g.length];
+      for (int k = 0; k < g.length; k++) {
+        wordIds[k] = ids[g[k]];
+      }
+      words.add(tokenizer.decode(wordIds, false).trim());
+    }
+    io.decostream.nn.rgae.Explanation.StepNormalisation none = io.decostream.nn.rgae.Explanation.StepNormalisation.NONE;
+    return new AnswerGrounding(ids, java.util.List.copyOf(tokens), e.textToQuery(), e.mean(),
+        java.util.List.copyOf(words), groups, e.perWord(groups, none), millis);
+  }
+
   /**
    * Answers from a rendered prompt (spec §4.4–§5): tokenizes {@code promptText} once (special tokens per the
    * tokenizer's post-processor, no truncation), expands its placeholders to the R rows of {@code rows} here

@@ -24,11 +24,51 @@ public final class PackTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
   private final Map<String, Integer> ids;
   private final int vocabSize;
+  private final String[] pieces;
 
   private PackTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> ids, int vocabSize) {
     this.tokenizer = tokenizer;
     this.ids = ids;
     this.vocabSize = vocabSize;
+    this.pieces = new String[vocabSize];
+    ids.forEach((piece, id) -> {
+      if (id >= 0 && id < vocabSize) {
+        pieces[id] = piece;
+      }
+    });
+  }
+
+  /** How vocabulary pieces mark the start of a word, read from the pieces themselves. */
+  public enum WordStart {
+    /** SentencePiece (Llama, Vicuna): a piece starting with U+2581 begins a word. */
+    SENTENCEPIECE,
+    /** Byte-level BPE (GPT-2, Qwen2): a piece starting with U+0120 (space) or U+010A (newline) begins a word. */
+    BYTE_LEVEL,
+    /** Word-level vocabularies: every token is a word. */
+    EVERY_TOKEN
+  }
+
+  /** The raw vocabulary piece of {@code id} (e.g. {@code "▁red"}), or null for an unused id. */
+  public String piece(int id) {
+    return id >= 0 && id < pieces.length ? pieces[id] : null;
+  }
+
+  /** The word-start convention of this vocabulary (used to merge sub-word tokens into words). */
+  public WordStart wordStart() {
+    int sp = 0;
+    int bl = 0;
+    for (String p : pieces) {
+      if (p != null && !p.isEmpty()) {
+        char c = p.charAt(0);
+        if (c == '\u2581') {
+          sp++;
+        } else if (c == '\u0120') {
+          bl++;
+        }
+      }
+    }
+    int n = Math.max(1, pieces.length / 20);
+    return sp >= n && sp >= bl ? WordStart.SENTENCEPIECE : bl >= n ? WordStart.BYTE_LEVEL : WordStart.EVERY_TOKEN;
   }
 
   /** Loads {@code dir/tokenizer.json} (or the file itself). */
