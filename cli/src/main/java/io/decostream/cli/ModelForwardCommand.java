@@ -46,6 +46,11 @@ final class ModelForwardCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output safetensors file.")
   Path out;
 
+  @Option(names = "--grounding", description = "Also write R-GAE maps of the greedy tokens: F32 text_to_query "
+      + "[K, F*M] (each token's raw row over the visual positions in sequence order) and text_to_patch [K, F, N] "
+      + "(through the family's Query-to-Patch matrices, row-major patch grid).")
+  boolean grounding;
+
   @Option(names = "--new-tokens", defaultValue = "12",
       description = "Greedy tokens to generate, K (default ${DEFAULT-VALUE}).")
   int newTokens;
@@ -103,7 +108,7 @@ final class ModelForwardCommand implements Callable<Integer> {
         throw new IllegalArgumentException("the frames are not " + m.imageChannels() + "x" + size + "x" + size
             + " (the vision tower's image_size); resize and normalise them first");
       }
-      r = m.forwardDebug(pixels, frames, ids, newTokens);
+      r = m.forwardDebug(pixels, frames, ids, newTokens, grounding);
     }
     long[] greedy = Arrays.stream(r.greedyIds()).asLongStream().toArray();
     SafeTensorsWriter w = new SafeTensorsWriter()
@@ -113,8 +118,16 @@ final class ModelForwardCommand implements Callable<Integer> {
         .addF32("logits", new long[] {r.seqLen(), r.vocab()}, r.logits())
         .addI64("greedy_ids", new long[] {greedy.length}, greedy)
         .metadata("model", model.toString())
+        .metadata("grounding", Boolean.toString(grounding))
         .metadata("family", r.family())
         .metadata("new_tokens", Integer.toString(newTokens));
+    if (grounding && r.textToQuery() != null) {
+      int k = r.greedyIds().length;
+      long visual = k == 0 ? 0 : r.textToQuery().length / k;
+      long n = k == 0 ? 0 : r.textToPatch().length / ((long) k * r.frames());
+      w.addF32("text_to_query", new long[] {k, visual}, r.textToQuery())
+          .addF32("text_to_patch", new long[] {k, r.frames(), n}, r.textToPatch());
+    }
     try {
       Path parent = out.toAbsolutePath().getParent();
       if (parent != null) {

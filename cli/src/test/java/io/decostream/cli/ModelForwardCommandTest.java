@@ -79,6 +79,32 @@ class ModelForwardCommandTest {
     }
   }
 
+  /** --grounding writes the R-GAE maps; they equal the nn module's retain_grad reference (golden/rgae, avg). */
+  @Test
+  void groundingWritesTextToQueryAndTextToPatch(@TempDir Path tmp) {
+    Path rgae = Path.of("../nn/src/test/resources/golden/rgae/rgae.safetensors");
+    Path inputs = tmp.resolve("in.safetensors");
+    int k;
+    try (SafeTensors ref = SafeTensors.open(rgae)) {
+      long[] ids = ref.readLongs("input_ids");
+      long[] expanded = Arrays.stream(ids).flatMap(id -> id == 55 ? java.util.stream.LongStream.of(55, 55, 55, 55, 55,
+          55, 55, 55) : java.util.stream.LongStream.of(id)).toArray();
+      new SafeTensorsWriter().addF32("pixel_values_videos", new long[] {1, 2, 3, 28, 28}, ref.readFloats("pixels"))
+          .addI64("input_ids", new long[] {1, expanded.length}, expanded).write(inputs);
+      k = (int) ref.info("avg/greedy_ids").shape()[0];
+    }
+    Path out = tmp.resolve("out.safetensors");
+    int rc = new CommandLine(new ModelForwardCommand()).execute("--model", GOLDEN.resolve("f32").toString(),
+        "--inputs", inputs.toString(), "--out", out.toString(), "--new-tokens", Integer.toString(k), "--grounding");
+    assertEquals(0, rc);
+    try (SafeTensors got = SafeTensors.open(out); SafeTensors ref = SafeTensors.open(rgae)) {
+      assertArrayEquals(new long[] {k, 8}, got.info("text_to_query").shape());
+      assertArrayEquals(new long[] {k, 2, 16}, got.info("text_to_patch").shape());
+      assertTrue(relErr(got.readFloats("text_to_query"), ref.readFloats("avg/text_to_query")) <= 1e-4);
+      assertTrue(relErr(got.readFloats("text_to_patch"), ref.readFloats("avg/text_to_patch")) <= 1e-4);
+    }
+  }
+
   @Test
   void newTokensOptionLimitsTheGreedyIds(@TempDir Path tmp) {
     Path out = tmp.resolve("out.safetensors");
