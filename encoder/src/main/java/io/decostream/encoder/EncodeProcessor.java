@@ -203,10 +203,26 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
         .setSourceGridHeight(grid).setSourceGridWidth(grid).setGridHeight(outH).setGridWidth(outW)
         .setPooling(c.mode().name().toLowerCase(Locale.ROOT))
         .setTokens(Tensors.encode(pooled, new int[] {outH * outW, dim}, DType.F16))
+        .setQueryToPatch(maxPoolQueryToPatch(c, features, grid, dim, outH, outW))
         .setStageMillis(stages).build();
     LOG.debug("frame {}#{}: {} tokens, ViT {} ms/frame", f.getStreamId(), f.getFrameIndex(), outH * outW, millis);
     context.forward(new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
         EncoderTopology.TOKENS_SINK);
+  }
+
+  /**
+   * R-GAE Query-to-Patch of max pooling (spec §7.6), which only this stage can compute (it needs the unpooled
+   * features): window-compact [M, K] (projector WindowWeights), F16. Null for avg and none.
+   */
+  static io.decostream.schemas.Tensor maxPoolQueryToPatch(TokenCompressor c, float[] features, int grid, int dim,
+      int outH, int outW) {
+    if (c.mode() != io.decostream.projector.PoolingMode.MAX) {
+      return null;
+    }
+    float[] dense = c.queryToPatch(features, grid, grid, dim);
+    float[] compact = io.decostream.projector.WindowWeights.compress(dense, grid, grid, outH, outW);
+    int k = io.decostream.projector.WindowWeights.maxWindowArea(grid, grid, outH, outW);
+    return Tensors.encode(compact, new int[] {outH * outW, k}, DType.F16);
   }
 
   /** PNG via javax.imageio (alpha dropped, grey expanded), or raw RGB24; size must match the header. */

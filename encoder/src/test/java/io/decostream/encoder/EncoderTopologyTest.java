@@ -1,6 +1,7 @@
 package io.decostream.encoder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.image.RgbImage;
@@ -245,6 +246,18 @@ class EncoderTopologyTest {
       assertEquals("none", byStream.get("raw").getPooling());
       assertEquals(List.of(64, DIM), byStream.get("coarse").getTokens().getShape());
       assertEquals("max", byStream.get("coarse").getPooling());
+      // max pooling ships its R-GAE Query-to-Patch weights (window-compact, 24 -> 8: 3x3 windows), rows sum to 1
+      assertNull(byStream.get("raw").getQueryToPatch());
+      io.decostream.schemas.Tensor q = byStream.get("coarse").getQueryToPatch();
+      assertEquals(List.of(64, 9), q.getShape());
+      float[] w = io.decostream.schemas.Tensors.decode(q);
+      for (int j = 0; j < 64; j++) {
+        double sum = 0;
+        for (int k = 0; k < 9; k++) {
+          sum += w[j * 9 + k];
+        }
+        assertEquals(1.0, sum, 2e-3, "row " + j);
+      }
     }
   }
 
