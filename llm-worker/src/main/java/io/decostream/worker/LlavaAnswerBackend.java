@@ -1,5 +1,6 @@
 package io.decostream.worker;
 
+import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LlavaNextVideo;
@@ -28,7 +29,13 @@ public final class LlavaAnswerBackend implements AnswerBackend {
   public Generated generate(List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
     GenerationResult r = model.generate(new VideoPrompt(frames, tokensPerFrame, prompt),
         GenerationOptions.greedy(maxNewTokens));
-    return new Generated(r.text(), r.promptTokens(), r.generatedTokens(), r.projectorMillis(), r.prefillMillis(),
-        r.decodeMillis());
+    return new Generated(r.text(), r.tokenIds(), r.promptTokens(), r.generatedTokens(), r.projectorMillis(),
+        r.prefillMillis(), r.decodeMillis());
+  }
+
+  @Override
+  public Explained explain(List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
+    AnswerGrounding g = model.explain(new VideoPrompt(frames, tokensPerFrame, prompt), tokenIds);
+    return new Explained(g.tokens(), g.textToQuery(), g.mean(), g.words(), g.wordTokens(), g.perWord(), g.millis());
   }
 }

@@ -16,9 +16,12 @@ import java.util.Objects;
  * @param captionPrompt      the instruction used for captions
  * @param maxNewTokens       default tokens generated per answer or caption
  * @param stateDir           Kafka Streams state directory (null = a temp dir)
+ * @param groundCaptions     also publish R-GAE grounding maps for every caption (answers get them when the question
+ *                           asks, {@code Question.wantGrounding})
  */
 public record WorkerConfig(String applicationId, TopicNames topicNames, int windowFrames, int maxFrames,
-    int reservedTextTokens, int captionEvery, String captionPrompt, int maxNewTokens, Path stateDir) {
+    int reservedTextTokens, int captionEvery, String captionPrompt, int maxNewTokens, Path stateDir,
+    boolean groundCaptions) {
 
   public WorkerConfig {
     Objects.requireNonNull(applicationId, "applicationId");
@@ -37,32 +40,37 @@ public record WorkerConfig(String applicationId, TopicNames topicNames, int wind
   }
 
   public static WorkerConfig defaults() {
-    return new WorkerConfig("deco-llm-worker", TopicNames.defaults(), 0, 64, 256, 8, "describe the video.", 32, null);
+    return new WorkerConfig("deco-llm-worker", TopicNames.defaults(), 0, 64, 256, 8, "describe the video.", 32, null, false);
   }
 
   public WorkerConfig withTopicNames(TopicNames t) {
     return new WorkerConfig(applicationId, t, windowFrames, maxFrames, reservedTextTokens, captionEvery, captionPrompt,
-        maxNewTokens, stateDir);
+        maxNewTokens, stateDir, groundCaptions);
   }
 
   public WorkerConfig withWindow(int frames, int max) {
     return new WorkerConfig(applicationId, topicNames, frames, max, reservedTextTokens, captionEvery, captionPrompt,
-        maxNewTokens, stateDir);
+        maxNewTokens, stateDir, groundCaptions);
   }
 
   public WorkerConfig withCaptionEvery(int n) {
     return new WorkerConfig(applicationId, topicNames, windowFrames, maxFrames, reservedTextTokens, n, captionPrompt,
-        maxNewTokens, stateDir);
+        maxNewTokens, stateDir, groundCaptions);
   }
 
   public WorkerConfig withMaxNewTokens(int n) {
     return new WorkerConfig(applicationId, topicNames, windowFrames, maxFrames, reservedTextTokens, captionEvery,
-        captionPrompt, n, stateDir);
+        captionPrompt, n, stateDir, groundCaptions);
+  }
+
+  public WorkerConfig withGroundCaptions(boolean ground) {
+    return new WorkerConfig(applicationId, topicNames, windowFrames, maxFrames, reservedTextTokens, captionEvery,
+        captionPrompt, maxNewTokens, stateDir, ground);
   }
 
   public WorkerConfig withStateDir(Path dir) {
     return new WorkerConfig(applicationId, topicNames, windowFrames, maxFrames, reservedTextTokens, captionEvery,
-        captionPrompt, maxNewTokens, dir);
+        captionPrompt, maxNewTokens, dir, groundCaptions);
   }
 
   /**

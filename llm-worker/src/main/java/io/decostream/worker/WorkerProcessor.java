@@ -1,13 +1,19 @@
 package io.decostream.worker;
 
+import io.decostream.nn.rgae.QueryToPatch;
+import io.decostream.nn.rgae.TextToPatch;
+import io.decostream.projector.WindowWeights;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Caption;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.DeadLetters;
 import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.Grounding;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.Tensors;
 import io.decostream.schemas.Topics;
+import io.decostream.schemas.WordGrounding;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -171,13 +177,14 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     Answer.Builder a = Answer.newBuilder().setQuestionId(q.getQuestionId()).setStreamId(q.getStreamId())
         .setQuestion(q.getText()).setText("").setFirstFrameIndex(-1).setLastFrameIndex(-1).setFrameCount(0)
         .setTokensPerFrame(0).setPromptTokens(0).setGeneratedTokens(0);
+    Generation g = null;
     if (frames.isEmpty()) {
       // An answer always comes back: here it says why there is none.
       a.setError("no frames yet for stream " + q.getStreamId());
     } else {
       int maxNew = q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0 ? q.getMaxNewTokens() : config.maxNewTokens();
       try {
-        Generation g = generate(frames, q.getText(), maxNew);
+        g = generate(frames, q.getText(), maxNew);
         Map<String, Double> timings = g.timings;
         timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
         a.setText(g.result.text()).setFirstFrameIndex(frames.get(0).getFrameIndex())
@@ -186,11 +193,103 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             .setGeneratedTokens(g.result.generatedTokens()).setTimingsMillis(timings);
       } catch (RuntimeException e) {
         a.setError("generation failed: " + e.getMessage());
+        g = null;
       }
     }
     a.setAnsweredAtMillis(System.currentTimeMillis());
     context.forward(new Record<String, Object>(q.getStreamId(), a.build(), System.currentTimeMillis()),
         WorkerTopology.ANSWERS_SINK);
+    if (q.getWantGrounding() && g != null) {
+      ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), frames, g);
+    }
+  }
+
+  /**
+   * R-GAE maps of a generated text (issue 4, spec §7.5–§7.6) on the grounding topic: the backend's Text-to-Query
+   * rows averaged over the tokens and per word, split per frame and mapped through each frame's Query-to-Patch
+   * matrix (avg windows / identity from the grids, max from the weights the encoder shipped). Best effort: a failure
+   * is logged, the answer is already out.
+   */
+  private void ground(String stream, String refId, String kind, String prompt, String question,
+      List<FrameTokens> frames, Generation g) {
+    if (g.result.tokenIds().length == 0) {
+      LOG.info("nothing to ground for {} {} of stream {}: no tokens were generated", kind, refId, stream);
+      return;
+    }
+    try {
+      long t0 = System.nanoTime();
+      AnswerBackend.Explained e = backend.explain(g.features, g.tokensPerFrame, prompt, g.result.tokenIds());
+      List<QueryToPatch> qtp = new ArrayList<>(frames.size());
+      for (FrameTokens f : frames) {
+        qtp.add(queryToPatch(f));
+      }
+      FrameTokens first = frames.get(0);
+      int gh = first.getSourceGridHeight();
+      int gw = first.getSourceGridWidth();
+      List<Long> indices = new ArrayList<>();
+      frames.forEach(f -> indices.add(f.getFrameIndex()));
+      List<WordGrounding> words = new ArrayList<>();
+      for (int w = 0; w < e.words().size(); w++) {
+        List<Integer> toks = new ArrayList<>();
+        for (int i : e.wordTokens()[w]) {
+          toks.add(i);
+        }
+        words.add(WordGrounding.newBuilder().setWord(e.words().get(w)).setTokenIndices(toks)
+            .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(flatten(TextToPatch.perFrame(e.perWord()[w], qtp)))))
+            .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.perWord()[w]))).build());
+      }
+      Map<String, Double> timings = new LinkedHashMap<>();
+      timings.put("explain", e.millis());
+      timings.put("total", (System.nanoTime() - t0) / 1e6);
+      Grounding out = Grounding.newBuilder().setRefId(refId).setStreamId(stream).setKind(kind)
+          .setFrameIndices(indices).setGridHeight(gh).setGridWidth(gw)
+          .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(flatten(TextToPatch.perFrame(e.mean(), qtp)))))
+          .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.mean())))
+          .setText(g.result.text()).setQuestion(question).setTokensPerFrame(g.tokensPerFrame)
+          .setPooling(first.getPooling()).setTokens(e.tokens()).setWords(words).setTimingsMillis(timings)
+          .setProducedAtMillis(System.currentTimeMillis()).build();
+      context.forward(new Record<String, Object>(stream, out, System.currentTimeMillis()),
+          WorkerTopology.GROUNDING_SINK);
+    } catch (RuntimeException ex) {
+      LOG.warn("grounding of {} {} of stream {} failed: {}", kind, refId, stream, ex.toString());
+    }
+  }
+
+  /** Query-to-Patch of one frame from what its FrameTokens record says (spec §7.6). */
+  static QueryToPatch queryToPatch(FrameTokens f) {
+    int sh = f.getSourceGridHeight();
+    int sw = f.getSourceGridWidth();
+    int oh = f.getGridHeight();
+    int ow = f.getGridWidth();
+    switch (f.getPooling()) {
+      case "none":
+        return QueryToPatch.identity(sh * sw);
+      case "avg":
+        return QueryToPatch.adaptiveAvg(sh, sw, oh, ow);
+      case "max":
+        if (f.getQueryToPatch() != null) {
+          return QueryToPatch.of(oh * ow, sh * sw,
+              WindowWeights.expand(Tensors.decode(f.getQueryToPatch()), sh, sw, oh, ow));
+        }
+        // an encoder that did not ship the weights: the windows at least bound where relevance can go
+        return QueryToPatch.adaptiveAvg(sh, sw, oh, ow);
+      default:
+        throw new IllegalArgumentException("unknown pooling '" + f.getPooling() + "' of frame " + f.getFrameIndex());
+    }
+  }
+
+  private static float[] flatten(float[][] maps) {
+    int n = 0;
+    for (float[] m : maps) {
+      n += m.length;
+    }
+    float[] out = new float[n];
+    int o = 0;
+    for (float[] m : maps) {
+      System.arraycopy(m, 0, out, o, m.length);
+      o += m.length;
+    }
+    return out;
   }
 
   private void caption(String stream) {
@@ -215,9 +314,13 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         .setPromptTokens(g.result.promptTokens()).setGeneratedTokens(g.result.generatedTokens())
         .setTimingsMillis(g.timings).setProducedAtMillis(System.currentTimeMillis()).build();
     context.forward(new Record<String, Object>(stream, c, System.currentTimeMillis()), WorkerTopology.CAPTIONS_SINK);
+    if (config.groundCaptions()) {
+      ground(stream, c.getCaptionId(), "caption", config.captionPrompt(), "", frames, g);
+    }
   }
 
-  private record Generation(AnswerBackend.Generated result, int tokensPerFrame, Map<String, Double> timings) {}
+  private record Generation(AnswerBackend.Generated result, int tokensPerFrame, Map<String, Double> timings,
+      List<float[]> features) {}
 
   private Generation generate(List<FrameTokens> frames, String prompt, int maxNewTokens) {
     long t0 = System.nanoTime();
@@ -232,7 +335,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     timings.put("prefill", g.prefillMillis());
     timings.put("decode", g.decodeMillis());
     timings.put("total", (System.nanoTime() - t0) / 1e6);
-    return new Generation(g, tpf, timings);
+    return new Generation(g, tpf, timings, features);
   }
 
   private void deadLetter(Record<byte[], byte[]> record, RecordMetadata md, String reason, Throwable cause) {

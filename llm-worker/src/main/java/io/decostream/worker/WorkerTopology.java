@@ -8,7 +8,8 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * tokens topic → per-stream window of the last W frames (a changelogged store, so a restarted worker
  * restores its windows); questions topic (same keys, same partitions) → prompt with the window's
- * frames spliced in → generation → Answer; every N frames of stream time → Caption.
+ * frames spliced in → generation → Answer; every N frames of stream time → Caption; for questions that ask (and
+ * captions when configured) → R-GAE Grounding on the grounding topic.
  */
 public final class WorkerTopology {
   public static final String STAGE = "llm-worker";
@@ -18,6 +19,7 @@ public final class WorkerTopology {
   public static final String WINDOW_STORE = "worker-window";
   public static final String ANSWERS_SINK = "answers-sink";
   public static final String CAPTIONS_SINK = "captions-sink";
+  public static final String GROUNDING_SINK = "grounding-sink";
   public static final String DEAD_LETTER_SINK = "dead-letter-sink";
 
   private WorkerTopology() {}
@@ -38,6 +40,8 @@ public final class WorkerTopology {
         topics.answers().valueSerde().serializer(), PROCESSOR);
     t.addSink(CAPTIONS_SINK, topics.captions().name(), topics.captions().keySerde().serializer(),
         topics.captions().valueSerde().serializer(), PROCESSOR);
+    t.addSink(GROUNDING_SINK, topics.grounding().name(), topics.grounding().keySerde().serializer(),
+        topics.grounding().valueSerde().serializer(), PROCESSOR);
     t.addSink(DEAD_LETTER_SINK, topics.deadLetters().name(), topics.deadLetters().keySerde().serializer(),
         topics.deadLetters().valueSerde().serializer(), PROCESSOR);
     return t;

@@ -275,6 +275,6 @@ class WorkerTopologyTest {
   @Test
   void configIsValidated() {
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> new WorkerConfig("a", TopicNames.defaults(), -1, 1, 1, 0, "x", 1, null));
+        () -> new WorkerConfig("a", TopicNames.defaults(), -1, 1, 1, 0, "x", 1, null, false));
   }
 }
