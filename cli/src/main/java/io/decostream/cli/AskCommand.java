@@ -1,6 +1,12 @@
 package io.decostream.cli;
 
 import io.decostream.schemas.Answer;
+import io.decostream.schemas.Grounding;
+import io.decostream.schemas.Tensors;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.Topics;
 import java.time.Duration;
@@ -20,7 +26,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "ask", mixinStandardHelpOptions = true,
     description = "Ask a question about a stream and print the answer when it arrives.")
-final class AskCommand implements Callable<Integer> {
+public final class AskCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
 
   @Option(names = "--stream", required = true, description = "Stream id.")
@@ -35,8 +41,17 @@ final class AskCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", description = "Upper bound on generated tokens (default: the worker's).")
   Integer maxNewTokens;
 
-  @Option(names = "--grounding", description = "Ask for R-GAE grounding maps with the answer.")
+  @Option(names = "--grounding", description = "Ask for R-GAE grounding maps with the answer and print where in "
+      + "each frame the answer looked.")
   boolean grounding;
+
+  @Option(names = "--save-grounding", paramLabel = "FILE", description = "With --grounding: write the Grounding record "
+      + "(Avro single-object encoding; `deco grounding render --from FILE` draws it).")
+  Path saveGrounding;
+
+  @Option(names = "--render", paramLabel = "DIR", description = "With --grounding: write PNG overlays of the maps "
+      + "(frames read from the frames topic).")
+  Path render;
 
   @Override
   public Integer call() {
@@ -44,6 +59,38 @@ final class AskCommand implements Callable<Integer> {
     Question q = Question.newBuilder().setQuestionId(UUID.randomUUID().toString()).setStreamId(stream)
         .setText(String.join(" ", words)).setAskedAtMillis(System.currentTimeMillis())
         .setMaxNewTokens(maxNewTokens).setWantGrounding(grounding).build();
+    if (grounding) {
+      Result r = askGrounded(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
+      if (r.answer() == null) {
+        System.err.println("no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
+        return 2;
+      }
+      System.out.println(format(r.answer()));
+      if (r.answer().getError() != null) {
+        return 1;
+      }
+      if (r.grounding() == null) {
+        System.err.println("no grounding record within " + timeoutSeconds + " s");
+        return 3;
+      }
+      System.out.print(formatGrounding(r.grounding()));
+      if (saveGrounding != null) {
+        try {
+          Files.write(saveGrounding, topics.grounding().valueSerde().serializer()
+              .serialize(topics.grounding().name(), r.grounding()));
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot write " + saveGrounding, e);
+        }
+        System.out.println("  grounding saved to " + saveGrounding);
+      }
+      if (render != null) {
+        java.util.Set<Long> wanted = new java.util.HashSet<>(r.grounding().getFrameIndices());
+        List<Path> files = GroundingRender.write(r.grounding(), GroundingCommand.frames(kafka.bootstrap,
+            topics.frames(), stream, wanted, Duration.ofSeconds(timeoutSeconds)), render);
+        System.out.println("  " + files.size() + " pictures in " + render);
+      }
+      return 0;
+    }
     Answer a = ask(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
     if (a == null) {
       System.err.println("no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
@@ -51,6 +98,92 @@ final class AskCommand implements Callable<Integer> {
     }
     System.out.println(format(a));
     return a.getError() == null ? 0 : 1;
+  }
+
+  /** An answer and, when asked for, its grounding record (either may be null on time-out). */
+  public record Result(Answer answer, Grounding grounding) {}
+
+  /** Sends {@code q} (wantGrounding set) and waits for its answer and its Grounding record. */
+  public static Result askGrounded(String bootstrap, Topics topics, Question q, Duration timeout) {
+    try (KafkaConsumer<String, Answer> answers = Clients.consumer(bootstrap, topics.answers());
+         KafkaConsumer<String, Grounding> maps = Clients.consumer(bootstrap, topics.grounding());
+         KafkaProducer<String, Question> producer = Clients.producer(bootstrap, topics.questions())) {
+      atEnd(answers, topics.answers().name());
+      atEnd(maps, topics.grounding().name());
+      producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));
+      producer.flush();
+      long deadline = System.nanoTime() + timeout.toNanos();
+      Answer a = null;
+      Grounding g = null;
+      while (System.nanoTime() < deadline && (a == null || (g == null && a.getError() == null))) {
+        for (ConsumerRecord<String, Answer> r : answers.poll(Duration.ofMillis(100))) {
+          if (r.value() != null && q.getQuestionId().equals(r.value().getQuestionId())) {
+            a = r.value();
+          }
+        }
+        for (ConsumerRecord<String, Grounding> r : maps.poll(Duration.ofMillis(100))) {
+          if (r.value() != null && q.getQuestionId().equals(r.value().getRefId())) {
+            g = r.value();
+          }
+        }
+      }
+      return new Result(a, g);
+    }
+  }
+
+  private static void atEnd(KafkaConsumer<String, ?> c, String topic) {
+    List<TopicPartition> parts = c.partitionsFor(topic).stream()
+        .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
+    c.assign(parts);
+    c.seekToEnd(parts);
+    parts.forEach(c::position);
+  }
+
+  /** The 3x3 cell names ShapesWorld uses, row-major. */
+  static final String[] CELLS = {"top left", "top", "top right", "left", "center", "right", "bottom left", "bottom",
+      "bottom right"};
+
+  /**
+   * Where the answer looked: per frame its share of the Text-to-Patch mass and the 3x3 cell holding most of that
+   * frame's mass; then the words.
+   */
+  static String formatGrounding(Grounding g) {
+    int gh = g.getGridHeight();
+    int gw = g.getGridWidth();
+    int n = g.getFrameIndices().size();
+    List<float[]> maps = GroundingRender.maps(Tensors.bytesOf(g.getTextToPatch()), n, gh * gw, "textToPatch");
+    double total = 0;
+    double[] perFrame = new double[n];
+    for (int f = 0; f < n; f++) {
+      for (float v : maps.get(f)) {
+        perFrame[f] += Math.max(0, v);
+      }
+      total += perFrame[f];
+    }
+    StringBuilder sb = new StringBuilder(String.format("  grounding (%s pooling, %d frames, %.0f ms):%n",
+        g.getPooling(), n, g.getTimingsMillis().getOrDefault("total", 0.0)));
+    for (int f = 0; f < n; f++) {
+      double[] cells = new double[9];
+      float[] m = maps.get(f);
+      for (int p = 0; p < m.length; p++) {
+        int cell = Math.min(2, (p / gw) * 3 / gh) * 3 + Math.min(2, (p % gw) * 3 / gw);
+        cells[cell] += Math.max(0, m[p]);
+      }
+      int best = 0;
+      for (int c = 1; c < 9; c++) {
+        if (cells[c] > cells[best]) {
+          best = c;
+        }
+      }
+      sb.append(String.format("    frame %d: %4.1f%% of the relevance, most in the %s (%.0f%% of the frame's)%n",
+          g.getFrameIndices().get(f), total > 0 ? 100 * perFrame[f] / total : 0, CELLS[best],
+          perFrame[f] > 0 ? 100 * cells[best] / perFrame[f] : 0));
+    }
+    if (!g.getWords().isEmpty()) {
+      sb.append("    words: ").append(g.getWords().stream().map(w -> w.getWord()).collect(Collectors.joining(" ")))
+          .append(System.lineSeparator());
+    }
+    return sb.toString();
   }
 
   /** Sends {@code q} and waits for the answer with its id; null on time-out. */

@@ -33,8 +33,13 @@ final class Stages {
 
   static KafkaStreams startWorker(String bootstrap, TopicNames names, LlavaNextVideo language, int captionEvery,
       int maxNewTokens, Path stateDir) {
+    return startWorker(bootstrap, names, language, captionEvery, maxNewTokens, stateDir, false);
+  }
+
+  static KafkaStreams startWorker(String bootstrap, TopicNames names, LlavaNextVideo language, int captionEvery,
+      int maxNewTokens, Path stateDir, boolean groundCaptions) {
     WorkerConfig config = WorkerConfig.defaults().withTopicNames(names).withCaptionEvery(captionEvery)
-        .withMaxNewTokens(maxNewTokens).withStateDir(stateDir);
+        .withMaxNewTokens(maxNewTokens).withStateDir(stateDir).withGroundCaptions(groundCaptions);
     return WorkerApp.start(config, new LlavaAnswerBackend(language), bootstrap, new Properties());
   }
 }

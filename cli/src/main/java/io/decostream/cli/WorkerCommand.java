@@ -22,6 +22,10 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", defaultValue = "32", description = "Default tokens per answer (default ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
+  @Option(names = "--ground-captions", description = "Also publish R-GAE grounding maps for every caption "
+      + "(answers get them when the question asks).")
+  boolean groundCaptions;
+
   @Option(names = "--state-dir", description = "Kafka Streams state directory (default: a temp dir).")
   Path stateDir;
 
@@ -31,7 +35,7 @@ final class WorkerCommand implements Callable<Integer> {
     System.out.println("worker: loading the language model from " + model);
     try (LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE);
          KafkaStreams streams = Stages.startWorker(kafka.bootstrap, kafka.topicNames(), language, captionEvery,
-             maxNewTokens, stateDir)) {
+             maxNewTokens, stateDir, groundCaptions)) {
       return StageRunner.awaitShutdown("worker", streams);
     }
   }
