@@ -61,6 +61,13 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", defaultValue = "16", description = "Tokens generated per answer (default ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
+  @Option(names = "--grounding-dir", description = "Where the R-GAE pictures of the answers go (default: "
+      + "deco-demo-grounding in the system temp directory).")
+  Path groundingDir;
+
+  @Option(names = "--no-grounding", description = "Do not ask for grounding maps.")
+  boolean noGrounding;
+
   @Option(names = "--realtime", description = "Publish at the video's own pace instead of as fast as possible.")
   boolean realtime;
 
@@ -131,13 +138,16 @@ final class DemoCommand implements Callable<Integer> {
             ids.add(id);
             producer.send(new ProducerRecord<>(topics.questions().name(), stream, Question.newBuilder()
                 .setQuestionId(id).setStreamId(stream).setText(q).setAskedAtMillis(System.currentTimeMillis())
-                .setMaxNewTokens(maxNewTokens).build()));
+                .setMaxNewTokens(maxNewTokens).setWantGrounding(!noGrounding).build()));
           }
         }
         boolean all = out.await(c -> ids.stream().allMatch(id -> c.answers.stream()
             .anyMatch(a -> a.getQuestionId().equals(id))), timeout);
         if (!all) {
           System.err.println("not every question was answered within " + timeoutSeconds + " s");
+        }
+        if (!noGrounding) {
+          writeGroundingPictures(bootstrap, topics, out, ids, timeout);
         }
         Map<String, Object> summary = summary(out, ids, System.currentTimeMillis() - t0);
         printSummary(summary);
@@ -150,6 +160,34 @@ final class DemoCommand implements Callable<Integer> {
     } finally {
       deleteQuietly(work);
     }
+  }
+
+  /** Waits for the answers' grounding records and draws them over the frames (issue 4 "Pictures"). */
+  private void writeGroundingPictures(String bootstrap, Topics topics, OutputCollector out, List<String> ids,
+      Duration timeout) throws InterruptedException {
+    step("drawing the answers' R-GAE grounding maps");
+    List<String> answered = ids.stream().filter(id -> out.answers.stream()
+        .anyMatch(a -> a.getQuestionId().equals(id) && a.getError() == null && a.getGeneratedTokens() > 0)).toList();
+    boolean got = out.await(c -> answered.stream().allMatch(id -> c.groundings.stream()
+        .anyMatch(g -> g.getRefId().equals(id))), timeout);
+    if (!got) {
+      System.err.println("not every grounding record arrived within " + timeoutSeconds + " s");
+    }
+    Path dir = groundingDir != null ? groundingDir
+        : Path.of(System.getProperty("java.io.tmpdir"), "deco-demo-grounding");
+    java.util.Set<Long> wanted = new java.util.HashSet<>();
+    out.groundings.forEach(g -> wanted.addAll(g.getFrameIndices()));
+    Map<Long, java.awt.image.BufferedImage> frames = GroundingCommand.frames(bootstrap, topics.frames(), stream,
+        wanted, Duration.ofSeconds(30));
+    int files = 0;
+    for (io.decostream.schemas.Grounding g : out.groundings) {
+      if (answered.contains(g.getRefId())) {
+        System.out.print(AskCommand.formatGrounding(g).replace("  grounding", "  grounding of \"" + g.getQuestion()
+            + "\""));
+        files += GroundingRender.write(g, frames, dir.resolve(GroundingRender.safe(g.getQuestion()))).size();
+      }
+    }
+    System.out.println("      " + files + " pictures in " + dir);
   }
 
   private static void step(String s) {

@@ -17,7 +17,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Reads the pipeline's output topics (frame tokens, answers, captions, dead letters) from the
+ * Reads the pipeline's output topics (frame tokens, answers, captions, grounding, dead letters) from the
  * beginning in a background thread, keeps what it saw, and calls listeners as records arrive.
  * Used by the demo to print and summarise, and by the end-to-end tests to assert.
  */
@@ -26,6 +26,7 @@ public final class OutputCollector implements AutoCloseable {
   public final List<Answer> answers = new CopyOnWriteArrayList<>();
   public final List<Caption> captions = new CopyOnWriteArrayList<>();
   public final List<DeadLetter> deadLetters = new CopyOnWriteArrayList<>();
+  public final List<io.decostream.schemas.Grounding> groundings = new CopyOnWriteArrayList<>();
 
   private final List<Consumer<Object>> listeners = new CopyOnWriteArrayList<>();
   private final Thread thread;
@@ -48,12 +49,14 @@ public final class OutputCollector implements AutoCloseable {
     try (KafkaConsumer<String, FrameTokens> t = fromStart(bootstrap, topics.tokens());
          KafkaConsumer<String, Answer> a = fromStart(bootstrap, topics.answers());
          KafkaConsumer<String, Caption> c = fromStart(bootstrap, topics.captions());
-         KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, topics.deadLetters())) {
+         KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, topics.deadLetters());
+         KafkaConsumer<String, io.decostream.schemas.Grounding> g = fromStart(bootstrap, topics.grounding())) {
       while (running) {
         drain(t, tokens);
         drain(a, answers);
         drain(c, captions);
         drain(d, deadLetters);
+        drain(g, groundings);
       }
     } catch (Throwable e) {
       failure = e;

@@ -28,7 +28,8 @@ class DemoCommandIT {
     try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
       System.setOut(capture);
       code = Deco.run("demo", "--seconds", "10", "--question", "what color is the circle?",
-          "--question", "how many shapes are there?", "--max-new-tokens", "5", "--summary-json", json.toString());
+          "--question", "how many shapes are there?", "--max-new-tokens", "5", "--summary-json", json.toString(),
+          "--grounding-dir", tmp.resolve("pics").toString());
     } finally {
       System.setOut(original);
     }
@@ -51,6 +52,14 @@ class DemoCommandIT {
     assertTrue(s.get("captions").size() >= 2, "a caption every 4 frames of 10");
     for (String stage : new String[] {"frames", "encoder", "llmWorker"}) {
       assertTrue(s.get("stageLatencyMs").get(stage).asDouble() > 0, stage + " latency");
+    }
+    // the demo draws the answers' grounding maps: one folder per question, an overlay per frame of the window
+    assertTrue(printed.contains("grounding of \"what color is the circle?\""), printed);
+    for (String q : new String[] {"what_color_is_the_circle_", "how_many_shapes_are_there_"}) {
+      try (var files = java.nio.file.Files.list(tmp.resolve("pics").resolve(q))) {
+        long overlays = files.filter(p -> p.getFileName().toString().contains("-frame-")).count();
+        assertEquals(10, overlays, q);
+      }
     }
   }
 }
