@@ -1,5 +1,6 @@
 package io.decostream.cli;
 
+import io.decostream.nn.bench.GroundingBench;
 import io.decostream.nn.bench.ModelBench;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -52,12 +53,30 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Random seed of the weights (default ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--grounding", description = "Instead: the cost of R-GAE grounding, a grounded answer next to an "
+      + "ungrounded one on the same model (8 frames x 144 tokens, a 25M-parameter Llama).")
+  boolean grounding;
+
+  @Option(names = "--new-tokens", defaultValue = "8", description = "With --grounding: tokens per answer "
+      + "(default ${DEFAULT-VALUE}).")
+  int newTokens;
+
   @Override
   public Integer call() throws IOException {
     // DJL reads these when the PyTorch engine starts (ModelBench also sets intra-op threads explicitly)
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
     Path dir = workDir != null ? workDir : Files.createTempDirectory("deco-bench");
+    if (grounding) {
+      GroundingBench.Result g = GroundingBench.run(dir, quick, 8, newTokens, warmups, repeats, seed,
+          line -> System.err.println("[bench] " + line));
+      String table = groundingTable(g);
+      System.out.println(table);
+      if (markdown != null) {
+        Files.writeString(markdown, table);
+      }
+      return 0;
+    }
     ModelBench.Options o = new ModelBench.Options(quick ? ModelBench.Sizes.quick() : ModelBench.Sizes.full(), warmups,
         repeats, decoRepeats, threads, !skipPython, python, dir, seed);
     ModelBench.Result r = ModelBench.run(o, line -> System.err.println("[bench] " + line));
@@ -130,6 +149,25 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** A row; {@code lowerIsBetter} true for times (speed ratio = PyTorch / Java), false for rates, null: no ratio. */
+  static String groundingTable(GroundingBench.Result g) {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format("R-GAE grounding cost: %d frames x %d tokens (prompt %d tokens), %d generated tokens, "
+        + "Llama ~%.0fM parameters, %d threads%n%n", g.frames(), g.tokensPerFrame(), g.promptTokens(),
+        g.generatedTokens(), g.textParams() / 1e6, Runtime.getRuntime().availableProcessors()));
+    b.append("| answer | median ms | min ms | peak RSS MiB |\n|---|---:|---:|---:|\n");
+    b.append(String.format("| ungrounded (prefill + %d decode steps) | %.0f | %.0f | %s |%n", g.generatedTokens(),
+        g.ungrounded().medianMs(), g.ungrounded().minMs(), mib(g.answerPeakRssKb())));
+    b.append(String.format("| grounded (the answer + %d tapped forward/backward passes) | %.0f | %.0f | %s |%n",
+        g.generatedTokens(), g.groundedMedianMs(), g.ungrounded().minMs() + g.explain().minMs(),
+        mib(g.groundedPeakRssKb())));
+    b.append(String.format("| of which R-GAE, per explained token | %.0f | %.0f | |%n",
+        g.explain().medianMs() / g.generatedTokens(), g.explain().minMs() / g.generatedTokens()));
+    b.append(String.format("%ngrounded / ungrounded: %.1fx. Ungrounded answers run the untapped inference path "
+        + "(the taps are a separate method), so they cost the same whether or not grounding exists.%n",
+        g.groundedMedianMs() / g.ungrounded().medianMs()));
+    return b.toString();
+  }
+
   private static void row(StringBuilder b, String name, double java, Double py, Boolean lowerIsBetter) {
     String ratio = "";
     if (py != null && lowerIsBetter != null) {

@@ -451,7 +451,7 @@ public final class ModelBench {
    * Returns the Java heap used to generate the weights to the OS and resets VmHWM (writing 5 to
    * /proc/self/clear_refs), so the peak reflects the model phase, not weight generation.
    */
-  private static boolean resetPeak() {
+  static boolean resetPeak() {
     System.gc();
     // JDK 17's G1 returns freed heap to the OS concurrently after the GC: wait until the RSS stops falling
     long rss = statusKb("VmRSS:");
