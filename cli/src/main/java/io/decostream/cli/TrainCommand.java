@@ -1,0 +1,96 @@
+package io.decostream.cli;
+
+import io.decostream.nn.tiny.TinyPack;
+import io.decostream.train.DemoModel;
+import io.decostream.train.PackExport;
+import io.decostream.train.ShapesExamples;
+import io.decostream.train.TrainConfig;
+import io.decostream.train.Trainer;
+import io.decostream.worker.WorkerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code deco train}: trains a llava_next_video pack end to end on ShapesWorld (issue 5) with DJL autograd on the
+ * CPU: ViT from scratch, DeCo pooling, projector and Llama, on questions and captions of random windows. Resumes
+ * from the newest checkpoint under {@code --out}; the same flags and seed give the same model.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = {"Train a small llava_next_video model on ShapesWorld videos (CPU, DJL autograd).",
+        "Writes OUT/checkpoint-<step>/ (resumable), OUT/log.jsonl and OUT/final/ (an HF-format pack)."})
+final class TrainCommand implements Callable<Integer> {
+
+  @Option(names = "--out", required = true, description = "Run directory (resumes from its newest checkpoint).")
+  Path out;
+
+  @Option(names = "--init", description = "Start from this pack instead of a fresh random one of the demo model's "
+      + "shape.")
+  Path init;
+
+  @Option(names = "--steps", defaultValue = "4000", description = "Optimizer steps (default ${DEFAULT-VALUE}).")
+  int steps;
+
+  @Option(names = "--batch", defaultValue = "12", description = "Examples per step (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--min-frames", defaultValue = "2", description = "Fewest frames per window (default ${DEFAULT-VALUE}).")
+  int minFrames;
+
+  @Option(names = "--max-frames", defaultValue = "16", description = "Most frames per window (default ${DEFAULT-VALUE}).")
+  int maxFrames;
+
+  @Option(names = "--lr", defaultValue = "1.5e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+  double lr;
+
+  @Option(names = "--warmup", defaultValue = "200", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW weight decay (default ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--clip", defaultValue = "1.0", description = "Gradient-norm clip (default ${DEFAULT-VALUE}).")
+  double clip;
+
+  @Option(names = "--caption-fraction", defaultValue = "0.15",
+      description = "Share of caption examples (default ${DEFAULT-VALUE}).")
+  double captionFraction;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--log-every", defaultValue = "20", description = "Steps between progress lines (default ${DEFAULT-VALUE}).")
+  int logEvery;
+
+  @Option(names = "--checkpoint-every", defaultValue = "250",
+      description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
+  int checkpointEvery;
+
+  @Option(names = "--ship", description = "Also write the final pack with F16 weights here (what the repo ships).")
+  Path ship;
+
+  @Override
+  public Integer call() throws Exception {
+    Path start = init;
+    if (start == null) {
+      start = out.resolve("init");
+      if (!Files.isRegularFile(start.resolve("model.safetensors"))) {
+        System.out.println("writing a fresh random pack of the demo model's shape to " + start);
+        TinyPack.write(start, DemoModel.spec(), seed);
+      }
+    }
+    TrainConfig config = new TrainConfig(out, steps, batch, minFrames, maxFrames, lr, warmup, weightDecay, clip, seed,
+        logEvery, checkpointEvery);
+    String captionPrompt = WorkerConfig.defaults().captionPrompt();
+    Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt), System.out).run(start);
+    System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),
+        s.seconds(), s.lastLoss(), s.lastTokenAccuracy(), s.parameters(), s.finalPack());
+    if (ship != null) {
+      PackExport.toF16(s.finalPack(), ship);
+      System.out.println("shipped an F16 copy to " + ship);
+    }
+    return 0;
+  }
+}
