@@ -266,7 +266,7 @@ final class DemoCommand implements Callable<Integer> {
     ((Map<String, Double>) s.get("stageLatencyMs")).forEach((k, v) -> System.out.printf("  latency %-17s %8.1f ms%n", k + ":", v));
   }
 
-  private static void deleteQuietly(Path dir) {
+  static void deleteQuietly(Path dir) {
     try (var walk = Files.walk(dir)) {
       walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (Exception ignored) {
