@@ -24,8 +24,18 @@ class LayeringTest {
 
   @Test
   void modelCodeNeverImportsKafkaOrSchemas() {
-    noClasses().that().resideInAnyPackage("io.decostream.nn..", "io.decostream.projector..")
+    noClasses().that().resideInAnyPackage("io.decostream.nn..", "io.decostream.projector..",
+            "io.decostream.train..", "io.decostream.shapes..")
         .should().dependOnClassesThat().resideInAnyPackage("org.apache.kafka..", "io.decostream.schemas..")
+        .check(classes);
+  }
+
+  @Test
+  void theSyntheticWorldIsPlainJava() {
+    // ShapesWorld is shared by the trainer (model side) and the video writer / eval (stream side): neither DJL nor
+    // FFmpeg may leak into it
+    noClasses().that().resideInAPackage("io.decostream.shapes..")
+        .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "org.bytedeco..", "io.decostream.nn..")
         .check(classes);
   }
 
@@ -42,7 +52,7 @@ class LayeringTest {
   void theRulesSeeTheWholeProject() {
     // Guard against a vacuous pass: every module's classes must have been imported.
     for (String pkg : new String[] {"nn", "projector", "schemas", "broker", "ingest", "frames", "encoder",
-        "worker", "cli"}) {
+        "worker", "cli", "train", "shapes"}) {
       if (classes.stream().noneMatch(c -> c.getPackageName().startsWith("io.decostream." + pkg))) {
         throw new AssertionError("no production classes imported from io.decostream." + pkg);
       }
