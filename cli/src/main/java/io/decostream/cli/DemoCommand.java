@@ -33,13 +33,17 @@ import picocli.CommandLine.Option;
     description = {"Run the whole pipeline in one JVM on an in-process Kafka broker: publish a video, ask questions,",
         "print answers and captions as they arrive, and end with a summary."})
 final class DemoCommand implements Callable<Integer> {
-  @Option(names = "--video", description = "Video file to publish (default: a synthetic clip made with FFmpeg).")
+  @Option(names = "--video", description = "Video file to publish (default: a ShapesWorld clip made with FFmpeg).")
   Path video;
 
-  @Option(names = "--seconds", defaultValue = "12", description = "Length of the synthetic clip (default ${DEFAULT-VALUE}).")
+  @Option(names = "--seconds", defaultValue = "16", description = "Length of the synthetic clip (default ${DEFAULT-VALUE}).")
   double seconds;
 
-  @Option(names = "--model", description = "Model pack directory (HF llava_next_video checkpoint; default: a tiny random pack).")
+  @Option(names = "--scene-seed", defaultValue = "7", description = "Seed of the ShapesWorld clip (default ${DEFAULT-VALUE}).")
+  long sceneSeed;
+
+  @Option(names = "--model", description = "Model pack directory (HF llava_next_video checkpoint; default: the shipped "
+      + "ShapesWorld model in models/shapes-demo, else a tiny random pack).")
   Path model;
 
   @Option(names = "--question", description = "A question to ask (repeatable).")
@@ -48,8 +52,8 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--stream", defaultValue = "demo-cam", description = "Stream id (default ${DEFAULT-VALUE}).")
   String stream;
 
-  @Option(names = "--tokens", defaultValue = "avg:12",
-      description = "Token compressor: avg:12 (DeCo, 144 tokens/frame), max:12, avg:8, none (576) (default ${DEFAULT-VALUE}).")
+  @Option(names = "--tokens", description = "Token compressor: avg:12 (DeCo, 144 tokens/frame of a 24x24 grid), max:12, "
+      + "avg:8, none (every patch) (default: the model's own pooling)")
   String compressor;
 
   @Option(names = "--fps", defaultValue = "1.0", description = "Frames sampled per second of video (default ${DEFAULT-VALUE}).")
@@ -79,10 +83,25 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (questions.isEmpty()) {
+    Path work = Files.createTempDirectory("deco-demo-");
+    io.decostream.shapes.Scene scene = null;
+    Map<String, String> truth = new LinkedHashMap<>();
+    if (video == null) {
+      scene = io.decostream.shapes.SceneGenerator.generate(sceneSeed, seconds);
+      if (questions.isEmpty()) {
+        // the ShapesWorld questions that may be asked of the clip's last second, one per type, with their answers
+        int last = (int) Math.ceil(seconds - 1e-9) - 1;
+        io.decostream.shapes.Window w = io.decostream.shapes.Window.latest(last,
+            io.decostream.shapes.ShapesWorld.MAX_WINDOW_FRAMES);
+        for (io.decostream.shapes.QaPair qa : io.decostream.shapes.Questions.samplePerType(scene, w,
+            new java.util.SplittableRandom(sceneSeed))) {
+          truth.put(qa.question(), qa.answer());
+        }
+        questions = new ArrayList<>(truth.keySet());
+      }
+    } else if (questions.isEmpty()) {
       questions = List.of("what is moving in the video?", "what color is the circle?");
     }
-    Path work = Files.createTempDirectory("deco-demo-");
     long t0 = System.currentTimeMillis();
     step("starting an in-process Kafka broker (KRaft)");
     try (EmbeddedBroker broker = EmbeddedBroker.start()) {
@@ -91,17 +110,22 @@ final class DemoCommand implements Callable<Integer> {
       Topics topics = Topics.of(TopicNames.defaults());
       Clients.ensureTopics(bootstrap, topics);
 
-      Path pack = model;
+      Path pack = model != null ? model : shippedModel();
       if (pack == null) {
         pack = work.resolve("tiny-model");
-        step("writing a tiny random llava_next_video model pack (answers will be noise) to " + pack);
+        step("no shipped model found; writing a tiny random llava_next_video model pack (answers will be noise) to "
+            + pack);
         TinyPack.write(pack, 42);
+      } else {
+        step("model " + pack);
       }
       Path clip = video;
       if (clip == null) {
-        clip = work.resolve("synthetic.mp4");
-        step(String.format("making a %.0f s synthetic clip with FFmpeg (H.264, 336x336)", seconds));
-        SyntheticVideo.write(clip, SyntheticVideo.Spec.defaults(seconds));
+        clip = work.resolve("shapes.mp4");
+        step(String.format("making a %.0f s ShapesWorld clip with FFmpeg (H.264, 336x336, scene seed %d)", seconds,
+            sceneSeed));
+        io.decostream.ingest.ShapesVideoWriter.write(clip, scene,
+            new io.decostream.shapes.VideoSpec(336, 336, 8, seconds));
       }
 
       step("starting frames, encoder and llm-worker stages");
@@ -150,6 +174,7 @@ final class DemoCommand implements Callable<Integer> {
           writeGroundingPictures(bootstrap, topics, out, ids, timeout);
         }
         Map<String, Object> summary = summary(out, ids, System.currentTimeMillis() - t0);
+        markExpected(summary, truth);
         printSummary(summary);
         if (summaryJson != null) {
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(summaryJson.toFile(), summary);
@@ -188,6 +213,45 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     System.out.println("      " + files + " pictures in " + dir);
+  }
+
+  /** The repo's trained ShapesWorld model (issue 5), looked up from the launcher's home, the working dir and up. */
+  static Path shippedModel() {
+    List<Path> roots = new ArrayList<>();
+    String home = System.getProperty("deco.home");
+    if (home != null) {
+      roots.add(Path.of(home));
+    }
+    Path cwd = Path.of("").toAbsolutePath();
+    for (Path p = cwd; p != null && roots.size() < 4; p = p.getParent()) {
+      roots.add(p);
+    }
+    for (Path r : roots) {
+      Path m = r.resolve("models").resolve("shapes-demo");
+      if (Files.isRegularFile(m.resolve("config.json")) && Files.isRegularFile(m.resolve("model.safetensors"))) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /** Adds the ground truth to each answer of the summary (ShapesWorld clips) and the number answered right. */
+  @SuppressWarnings("unchecked")
+  static void markExpected(Map<String, Object> summary, Map<String, String> expected) {
+    if (expected.isEmpty()) {
+      return;
+    }
+    int right = 0;
+    for (Map<String, Object> a : (List<Map<String, Object>>) summary.get("answers")) {
+      String want = expected.get(String.valueOf(a.get("question")));
+      if (want != null) {
+        boolean ok = io.decostream.shapes.Answers.matches(String.valueOf(a.get("text")), want);
+        a.put("expected", want);
+        a.put("correct", ok);
+        right += ok ? 1 : 0;
+      }
+    }
+    summary.put("correctAnswers", right);
   }
 
   private static void step(String s) {
@@ -257,9 +321,15 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("==> summary");
     System.out.printf("  frames:           %s%n", s.get("frames"));
+    if (s.containsKey("correctAnswers")) {
+      System.out.printf("  correct answers:  %s of %s%n", s.get("correctAnswers"),
+          ((List<?>) s.get("answers")).size());
+    }
     System.out.printf("  tokens per frame: %s%n", s.get("tokensPerFrame"));
     for (Map<String, Object> a : (List<Map<String, Object>>) s.get("answers")) {
-      System.out.printf("  Q: %s%n  A: %s   (frames %s)%n", a.get("question"), a.get("text"), a.get("frameRange"));
+      System.out.printf("  Q: %s%n  A: %s   (frames %s)%s%n", a.get("question"), a.get("text"), a.get("frameRange"),
+          a.containsKey("expected") ? ((Boolean) a.get("correct") ? "   right" : "   wrong, expected: "
+              + a.get("expected")) : "");
     }
     System.out.printf("  captions:         %d%n", ((List<?>) s.get("captions")).size());
     System.out.printf("  dead letters:     %s%n", s.get("deadLetters"));

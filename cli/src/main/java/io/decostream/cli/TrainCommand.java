@@ -42,7 +42,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-frames", defaultValue = "16", description = "Most frames per window (default ${DEFAULT-VALUE}).")
   int maxFrames;
 
-  @Option(names = "--lr", defaultValue = "1.5e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+  @Option(names = "--lr", defaultValue = "7e-4", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
   double lr;
 
   @Option(names = "--warmup", defaultValue = "200", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
