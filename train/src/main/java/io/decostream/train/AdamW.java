@@ -64,26 +64,56 @@ final class AdamW {
     }
   }
 
-  /** Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm before clipping. */
+  /**
+   * Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm before clipping.
+   * Every temporary (and every gradient handle) lives in a scope closed here: nothing accumulates across steps.
+   */
   double clipGlobalNorm(double maxNorm) {
     double sq = 0;
     for (NDArray p : params.values()) {
-      NDArray g = gradientOf(p);
-      if (g != null) {
-        sq += g.square().sum().getFloat();
+      try (NDManager scope = p.getManager().newSubManager()) {
+        NDArray g = gradientOf(p);
+        if (g != null) {
+          g.attach(scope);
+          sq += g.square().sum().getFloat();
+        }
       }
     }
     double norm = Math.sqrt(sq);
     if (norm > maxNorm && norm > 0) {
       float scale = (float) (maxNorm / norm);
       for (NDArray p : params.values()) {
-        NDArray g = gradientOf(p);
-        if (g != null) {
-          g.muli(scale);
+        try (NDManager scope = p.getManager().newSubManager()) {
+          NDArray g = gradientOf(p);
+          if (g != null) {
+            g.attach(scope);
+            g.muli(scale);
+          }
         }
       }
     }
     return norm;
+  }
+
+  /** Zeroes every gradient (a skipped step). */
+  void zeroGradients() {
+    for (NDArray p : params.values()) {
+      try (NDManager scope = p.getManager().newSubManager()) {
+        NDArray g = gradientOf(p);
+        if (g != null) {
+          g.attach(scope);
+          clear(g);
+        }
+      }
+    }
+  }
+
+  /**
+   * Sets a gradient to exactly 0. Multiplying by 0 would keep NaN/Inf entries (NaN * 0 = NaN), and backward
+   * accumulates into the gradient, so one bad step would poison every later one.
+   */
+  static void clear(NDArray g) {
+    g.set(new ai.djl.ndarray.index.NDIndex("..."), 0f);
   }
 
   /** One update with learning rate {@code lr}; then zeroes the gradients. */
@@ -93,21 +123,28 @@ final class AdamW {
     double bc2 = 1 - Math.pow(beta2, step);
     for (Map.Entry<String, NDArray> e : params.entrySet()) {
       NDArray p = e.getValue();
-      NDArray g = gradientOf(p);
-      if (g == null) {
-        continue;
+      // every temporary of this parameter's update is attached to this scope and freed with it
+      try (NDManager scope = p.getManager().newSubManager()) {
+        NDArray g = gradientOf(p);
+        if (g == null) {
+          continue;
+        }
+        g.attach(scope);
+        NDArray mi = m.get(e.getKey());
+        NDArray vi = v.get(e.getKey());
+        mi.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+        vi.muli((float) beta2).addi(g.square().mul((float) (1 - beta2)));
+        NDArray mhat = mi.div((float) bc1);
+        mhat.attach(scope);
+        NDArray denom = vi.div((float) bc2);
+        denom.attach(scope);
+        NDArray update = mhat.div(denom.sqrt().add((float) eps)).mul((float) lr);
+        if (weightDecay > 0 && decays.test(e.getKey())) {
+          p.muli((float) (1 - lr * weightDecay));
+        }
+        p.subi(update);
+        clear(g);
       }
-      NDArray mi = m.get(e.getKey());
-      NDArray vi = v.get(e.getKey());
-      mi.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-      vi.muli((float) beta2).addi(g.square().mul((float) (1 - beta2)));
-      NDArray update = mi.div((float) bc1).div(vi.div((float) bc2).sqrt().add((float) eps));
-      if (weightDecay > 0 && decays.test(e.getKey())) {
-        p.muli((float) (1 - lr * weightDecay));
-      }
-      p.subi(update.mul((float) lr));
-      update.close();
-      g.muli(0f);
     }
   }
 

@@ -76,7 +76,9 @@ final class BatchedLlama {
     for (int i = 0; i < ids.length; i++) {
       l[i] = ids[i];
     }
-    return embedTokens.get(m.create(l));
+    NDArray out = embedTokens.get(m.create(l)); // lands on the table's manager: move it to the step's
+    out.attach(m);
+    return out;
   }
 
   /** cos and sign-folded sin [T, hd] of half-split RoPE (spec §4.2), fp32 as HF computes them. */

@@ -84,6 +84,7 @@ public final class Trainer {
       double emaExact = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
+      int skipped = 0;
       for (long step = first; step <= config.steps(); step++) {
         SplittableRandom rng = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + step);
         int frames = config.minFrames() + rng.nextInt(config.maxFrames() - config.minFrames() + 1);
@@ -100,11 +101,22 @@ public final class Trainer {
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }
-        if (!Float.isFinite(loss)) {
-          throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower the learning rate");
-        }
-        double norm = opt.clipGlobalNorm(config.clipNorm());
+        double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(config.clipNorm()) : Double.NaN;
         double rate = lr.at(step);
+        if (!Double.isFinite(norm)) {
+          // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather than poison the
+          // weights; many in a row means the run diverged
+          opt.zeroGradients();
+          skipped++;
+          progress.printf("step %d: non-finite %s, batch skipped (%d in a row)%n", step,
+              Float.isFinite(loss) ? "gradient" : "loss", skipped);
+          if (skipped >= 20) {
+            throw new IllegalStateException("20 steps in a row had a non-finite loss or gradient (step " + step
+                + "); lower the learning rate");
+          }
+          continue;
+        }
+        skipped = 0;
         opt.update(rate);
         double acc = (double) r.correctTokens() / r.targetTokens();
         double exact = (double) r.exactAnswers() / r.examples();

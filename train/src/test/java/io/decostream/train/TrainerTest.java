@@ -28,6 +28,15 @@ class TrainerTest {
   }
 
   @Test
+  void clearingAGradientRemovesNaNs() {
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      ai.djl.ndarray.NDArray g = m.create(new float[] {Float.NaN, Float.POSITIVE_INFINITY, 2f});
+      AdamW.clear(g);
+      assertArrayEquals(new float[] {0f, 0f, 0f}, g.toFloatArray());
+    }
+  }
+
+  @Test
   void resumingFromACheckpointGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path dir) throws Exception {
     Path init = dir.resolve("init");
     TinyPack.write(init, TrainingForwardTest.spec(), 3);
