@@ -191,11 +191,7 @@ public final class AskCommand implements Callable<Integer> {
     try (KafkaConsumer<String, Answer> consumer = Clients.consumer(bootstrap, topics.answers());
          KafkaProducer<String, Question> producer = Clients.producer(bootstrap, topics.questions())) {
       // Position at the end of the answers topic BEFORE asking, so the answer cannot be missed.
-      List<TopicPartition> parts = consumer.partitionsFor(topics.answers().name()).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
-      consumer.assign(parts);
-      consumer.seekToEnd(parts);
-      parts.forEach(consumer::position);
+      atEnd(consumer, topics.answers().name());
       producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));
       producer.flush();
       long deadline = System.nanoTime() + timeout.toNanos();

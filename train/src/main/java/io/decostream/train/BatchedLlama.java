@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.weights.WeightBinder;
 import java.util.Objects;
 
@@ -62,10 +63,6 @@ final class BatchedLlama {
     lmHead = head == null ? embedTokens : head.bind(Objects.requireNonNull(headName), vocab, hidden);
   }
 
-  LlamaConfig config() {
-    return config;
-  }
-
   int hiddenSize() {
     return hidden;
   }
@@ -79,22 +76,6 @@ final class BatchedLlama {
     NDArray out = embedTokens.get(m.create(l)); // lands on the table's manager: move it to the step's
     out.attach(m);
     return out;
-  }
-
-  /** cos and sign-folded sin [T, hd] of half-split RoPE (spec §4.2), fp32 as HF computes them. */
-  private NDArray[] rope(NDManager m, int t) {
-    NDArray exponent = m.arange(0, headDim, 2, DataType.FLOAT32).div((float) headDim);
-    NDArray invFreq = m.ones(new Shape(headDim / 2))
-        .div(m.full(new Shape(headDim / 2), config.ropeTheta().floatValue()).pow(exponent));
-    NDArray pos = m.arange(0, t, 1, DataType.FLOAT32);
-    double factor = config.ropeScalingFactor();
-    if (factor != 1.0) {
-      pos = pos.div((float) factor);
-    }
-    NDArray freqs = pos.reshape(t, 1).mul(invFreq.reshape(1, headDim / 2));
-    NDArray cos = freqs.cos();
-    NDArray sin = freqs.sin();
-    return new NDArray[] {cos.concat(cos, 1), sin.neg().concat(sin, 1)};
   }
 
   private static NDArray ropeApply(NDArray x, NDArray cos, NDArray sinSigned) {
@@ -116,7 +97,8 @@ final class BatchedLlama {
     long b = s.get(0);
     int t = Math.toIntExact(s.get(1));
     NDManager m = x.getManager();
-    NDArray[] cs = rope(m, t);
+    // the inference decoder's own RoPE tables (spec §4.2), for positions 0..T-1
+    NDArray[] cs = LlamaModel.ropeTables(m, t, headDim, config.ropeTheta(), config.ropeScalingFactor());
     NDArray mask = m.arange(0, t, 1, DataType.INT64).reshape(1, t).gt(m.arange(0, t, 1, DataType.INT64).reshape(t, 1))
         .toType(DataType.FLOAT32, false).mul(-3.4028235e38f); // [T, T], finfo.min above the diagonal
     int rep = heads / kvHeads;

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -141,10 +140,6 @@ final class TrainablePack implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot save the pack to " + dir + ": " + e.getMessage(), e);
     }
-  }
-
-  List<String> names() {
-    return List.copyOf(params.keySet());
   }
 
   @Override

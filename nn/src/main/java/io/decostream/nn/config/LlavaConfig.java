@@ -2,10 +2,7 @@ package io.decostream.nn.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -30,20 +27,9 @@ public record LlavaConfig(
 
   public static final String MODEL_TYPE = "llava";
 
-  private static final ObjectMapper JSON =
-      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
   /** Reads {@code dir/config.json} (or the file itself), applies HF's defaults and validates. */
   public static LlavaConfig read(Path dirOrFile) {
-    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("no config.json at " + file);
-    }
-    try {
-      return JSON.readValue(file.toFile(), LlavaConfig.class).resolved();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-    }
+    return ConfigFiles.read(dirOrFile, LlavaConfig.class).resolved();
   }
 
   public LlavaConfig resolved() {

@@ -2,8 +2,6 @@ package io.decostream.nn.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -30,27 +28,16 @@ public record LlavaNextVideoConfig(
 
   public static final String MODEL_TYPE = "llava_next_video";
 
-  private static final ObjectMapper JSON =
-      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
   /** Reads {@code dir/config.json} (or the file itself), applies HF's defaults and validates. */
   public static LlavaNextVideoConfig read(Path dirOrFile) {
-    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("no config.json at " + file);
-    }
-    try {
-      return JSON.readValue(file.toFile(), LlavaNextVideoConfig.class).resolved();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-    }
+    return ConfigFiles.read(dirOrFile, LlavaNextVideoConfig.class).resolved();
   }
 
   /** Writes this config as config.json into {@code dir}. */
   public void write(Path dir) {
     try {
       Files.createDirectories(dir);
-      JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), this);
+      ConfigFiles.JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), this);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

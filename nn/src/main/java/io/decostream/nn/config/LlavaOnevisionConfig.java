@@ -2,11 +2,8 @@ package io.decostream.nn.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.nn.siglip.SiglipVisionConfig;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -32,20 +29,9 @@ public record LlavaOnevisionConfig(
 
   public static final String MODEL_TYPE = "llava_onevision";
 
-  private static final ObjectMapper JSON =
-      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
   /** Reads {@code dir/config.json} (or the file itself), applies HF's defaults and validates. */
   public static LlavaOnevisionConfig read(Path dirOrFile) {
-    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("no config.json at " + file);
-    }
-    try {
-      return JSON.readValue(file.toFile(), LlavaOnevisionConfig.class).resolved();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-    }
+    return ConfigFiles.read(dirOrFile, LlavaOnevisionConfig.class).resolved();
   }
 
   public LlavaOnevisionConfig resolved() {

@@ -114,7 +114,7 @@ public final class LlamaModel implements AutoCloseable {
    * {@code emb = [freqs, freqs]}. Returns cos(emb) and the sign-folded sine {@code [-sin, +sin]} (halves), so
    * that {@code rotate_half(x) * sin == [x2, x1] * sinSigned} exactly (negation is exact).
    */
-  static NDArray[] ropeTables(NDManager m, int positions, int headDim, double theta, double linearFactor) {
+  public static NDArray[] ropeTables(NDManager m, int positions, int headDim, double theta, double linearFactor) {
     try (NDManager tmp = m.newSubManager()) {
       NDArray exponent = tmp.arange(0, headDim, 2, DataType.FLOAT32).div((float) headDim);
       NDArray invFreq = tmp.ones(new Shape(headDim / 2)).div(tmp.full(new Shape(headDim / 2), (float) theta).pow(exponent));
