@@ -9,6 +9,7 @@ import io.decostream.train.Trainer;
 import io.decostream.worker.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,6 +42,10 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--max-frames", defaultValue = "16", description = "Most frames per window (default ${DEFAULT-VALUE}).")
   int maxFrames;
+
+  @Option(names = "--frames", split = ",", description = "Frame counts a step's window draws from, uniformly "
+      + "(e.g. 2,3,4,16; repeat one to weight it); overrides --min-frames/--max-frames.")
+  List<Integer> frames;
 
   @Option(names = "--lr", defaultValue = "7e-4", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
   double lr;
@@ -81,7 +86,9 @@ final class TrainCommand implements Callable<Integer> {
         TinyPack.write(start, DemoModel.spec(), seed);
       }
     }
-    TrainConfig config = new TrainConfig(out, steps, batch, minFrames, maxFrames, lr, warmup, weightDecay, clip, seed,
+    List<Integer> frameChoices = frames != null && !frames.isEmpty() ? frames
+        : TrainConfig.frameRange(minFrames, maxFrames);
+    TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt), System.out).run(start);

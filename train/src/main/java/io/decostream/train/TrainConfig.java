@@ -1,7 +1,9 @@
 package io.decostream.train;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * Settings of a training run, validated at construction.
@@ -9,8 +11,7 @@ import java.util.Objects;
  * @param out run directory: checkpoints ({@code checkpoint-<step>/}), {@code final/} pack, {@code log.jsonl}
  * @param steps optimizer steps
  * @param batchSize examples per step (one frame count per batch)
- * @param minFrames fewest frames in a window
- * @param maxFrames most frames in a window
+ * @param frameChoices the frame counts a step's window draws from, uniformly (repeat a count to weight it)
  * @param peakLr peak learning rate (linear warm-up, cosine decay to 10%)
  * @param warmupSteps warm-up steps
  * @param weightDecay AdamW decoupled weight decay (matrices only)
@@ -19,14 +20,26 @@ import java.util.Objects;
  * @param logEvery steps between progress lines
  * @param checkpointEvery steps between checkpoints (0 = only at the end)
  */
-public record TrainConfig(Path out, int steps, int batchSize, int minFrames, int maxFrames, double peakLr,
+public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery) {
 
   public TrainConfig {
     Objects.requireNonNull(out, "out");
-    if (steps < 1 || batchSize < 1 || minFrames < 1 || maxFrames < minFrames || !(peakLr > 0) || warmupSteps < 0
+    frameChoices = List.copyOf(frameChoices);
+    if (frameChoices.isEmpty() || frameChoices.stream().anyMatch(f -> f < 1)) {
+      throw new IllegalArgumentException("frame choices must be >= 1, got " + frameChoices);
+    }
+    if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
         || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
+  }
+
+  /** Every frame count from {@code min} to {@code max}, each equally likely. */
+  public static List<Integer> frameRange(int min, int max) {
+    if (min < 1 || max < min) {
+      throw new IllegalArgumentException("need 1 <= min frames <= max frames, got " + min + ".." + max);
+    }
+    return IntStream.rangeClosed(min, max).boxed().toList();
   }
 }

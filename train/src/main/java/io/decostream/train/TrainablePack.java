@@ -38,13 +38,14 @@ final class TrainablePack implements AutoCloseable {
   private final PackTokenizer tokenizer;
   private final ClipImageProcessor processor;
   private final Map<String, NDArray> params = new LinkedHashMap<>();
+  private final LlavaKeys keys;
 
   private TrainablePack(Path source) {
     this.source = source;
     this.config = LlavaNextVideoConfig.read(source);
     this.manager = NDManager.newBaseManager();
     this.weights = CheckpointWeights.open(source, manager);
-    LlavaKeys keys = LlavaKeys.detect(weights);
+    this.keys = LlavaKeys.detect(weights);
     this.tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
         config.visionHiddenStateIndex(), true);
     WeightBinder proj = weights.scoped(keys.projectorPrefix());
@@ -102,6 +103,17 @@ final class TrainablePack implements AutoCloseable {
   /** Every trainable tensor by HF name, in checkpoint order. */
   Map<String, NDArray> parameters() {
     return params;
+  }
+
+  /** The language model's tensors (decoder, embeddings, norm, LM head): what the paper's stage 2 tunes. */
+  Map<String, NDArray> languageModelParameters() {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    params.forEach((name, p) -> {
+      if (name.startsWith(keys.languageModelPrefix()) || name.equals(keys.lmHeadName())) {
+        out.put(name, p);
+      }
+    });
+    return out;
   }
 
   /** Number of trainable scalars. */

@@ -77,22 +77,25 @@ public final class Trainer {
         progress.printf("resuming from %s at step %d%n", resume.get(), first);
       }
       LrSchedule lr = new LrSchedule(config.peakLr(), config.warmupSteps(), config.steps(), 0.1);
-      progress.printf("training %,d parameters for %d steps, batch %d, %d..%d frames%n", pack.parameterCount(),
-          config.steps(), config.batchSize(), config.minFrames(), config.maxFrames());
+      progress.printf("training %,d parameters for %d steps, batch %d, frames drawn from %s%n",
+          pack.parameterCount(), config.steps(), config.batchSize(), config.frameChoices());
       double emaLoss = Double.NaN;
       double emaAcc = Double.NaN;
       double emaExact = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
+      long dataNanos = 0;
       for (long step = first; step <= config.steps(); step++) {
         SplittableRandom rng = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + step);
-        int frames = config.minFrames() + rng.nextInt(config.maxFrames() - config.minFrames() + 1);
+        int frames = config.frameChoices().get(rng.nextInt(config.frameChoices().size()));
+        long tData = System.nanoTime();
         List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
         for (int i = 0; i < config.batchSize(); i++) {
           Example e = source.next(rng, frames);
           batch.add(fwd.encode(e.frames(), e.question(), e.target()));
         }
+        dataNanos += System.nanoTime() - tData;
         float loss;
         VideoQaForward.Result r;
         try (NDManager m = pack.manager().newSubManager();
@@ -126,15 +129,17 @@ public final class Trainer {
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
           double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
+          double dataPerStep = dataNanos / 1e9 / windowSteps;
+          dataNanos = 0;
           windowStart = System.nanoTime();
           windowSteps = 0;
           long left = config.steps() - step;
           progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f  lr %.2e  |g| %.2f  %.2f s/step  "
-                  + "ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact, rate,
-              norm, secPerStep, eta(left * secPerStep));
+                  + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
+              rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
           ObjectNode line = JSON.createObjectNode().put("step", step).put("loss", loss).put("ema_loss", emaLoss)
               .put("token_accuracy", acc).put("exact", exact).put("lr", rate).put("grad_norm", norm)
-              .put("frames", frames).put("sec_per_step", secPerStep);
+              .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
           appendLog(line);
         }
         if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {

@@ -36,21 +36,26 @@ final class VideoQaForward {
     }
   }
 
-  /** Loss of a batch plus the counts for token accuracy. */
-  record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples) {}
+  /**
+   * Loss of a batch plus the counts for token accuracy; {@code exact[i]} says whether every target token of example
+   * i is the argmax under teacher forcing, which for greedy decoding is the same as generating exactly the target.
+   */
+  record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact) {}
 
   private final TrainablePack pack;
-  private final int poolStride;
+  private final Connector connector;
   private final int eos;
   private final int pad;
 
+  /** The pack's own path: its config's spatial pooling, then its projector. */
   VideoQaForward(TrainablePack pack) {
+    this(pack, packConnector(pack));
+  }
+
+  /** The pack's vision tower and LLM around another connector (the projector comparison). */
+  VideoQaForward(TrainablePack pack, Connector connector) {
     this.pack = pack;
-    this.poolStride = pack.config().spatialPoolStride();
-    if (!"average".equals(pack.config().spatialPoolMode())) {
-      throw new IllegalArgumentException("training supports spatial_pool_mode average, got "
-          + pack.config().spatialPoolMode());
-    }
+    this.connector = connector;
     List<Integer> eosIds = pack.config().textConfig().eosTokenIds();
     if (eosIds.isEmpty()) {
       throw new IllegalArgumentException("the pack's text config has no eos_token_id");
@@ -58,6 +63,22 @@ final class VideoQaForward {
     this.eos = eosIds.get(0);
     Integer p = pack.config().textConfig().padTokenId();
     this.pad = p == null ? eos : p;
+  }
+
+  NDManager manager() {
+    return pack.manager();
+  }
+
+  private static Connector packConnector(TrainablePack pack) {
+    PooledConnector.Pool pool = switch (pack.config().spatialPoolMode()) {
+      case "average" -> PooledConnector.Pool.AVG;
+      case "max" -> PooledConnector.Pool.MAX;
+      default -> throw new IllegalArgumentException("training supports spatial_pool_mode average or max, got "
+          + pack.config().spatialPoolMode());
+    };
+    int stride = pack.config().spatialPoolStride();
+    return new PooledConnector(stride == 1 ? PooledConnector.Pool.NONE : pool,
+        pack.config().visionConfig().gridSize(), stride, pack.projector(), java.util.Map.of());
   }
 
   /** Preprocesses and tokenizes one example: frames, question, target text (answer or caption). */
@@ -101,11 +122,8 @@ final class VideoQaForward {
       }
     }
     int s = pack.config().visionConfig().imageSize();
-    int g = pack.config().visionConfig().gridSize();
-    int dv = pack.config().visionConfig().hiddenSize();
     int dt = pack.llm().hiddenSize();
-    int pg = g / poolStride;
-    int mTok = pg * pg;
+    int mTok = connector.tokensPerFrame();
     // vision: [B*F, 3, S, S] -> [B*F, N, Dv] (layer vision_feature_layer, CLS dropped)
     float[] px = new float[b * first.pixels().length];
     for (int i = 0; i < b; i++) {
@@ -113,10 +131,8 @@ final class VideoQaForward {
     }
     NDArray feats = pack.tower().forward(m.create(px, new Shape((long) b * f, 3, s, s)),
         pack.config().visionHiddenStateIndex(), true);
-    // AvgPool2d(stride) before the projector (spec §3.3): [BF, g, g, Dv] -> [BF, g/s, g/s, Dv]
-    NDArray pooled = feats.reshape((long) b * f, pg, poolStride, pg, poolStride, dv).mean(new int[] {4}).mean(new int[] {2})
-        .reshape((long) b * f, mTok, dv);
-    NDArray rows = pack.projector().forward(pooled).reshape(b, (long) f * mTok, dt);
+    // the connector: for the pack, pooling BEFORE the projector (spec §3.3): [BF, N, Dv] -> [BF, M, Dt]
+    NDArray rows = connector.forward(feats).reshape(b, (long) f * mTok, dt);
     // splice: [prefix | F*M visual rows | question suffix + target], right-padded
     int maxSuffix = batch.stream().mapToInt(Encoded::suffixLength).max().orElse(0);
     int[] suffix = new int[b * maxSuffix];
@@ -153,6 +169,7 @@ final class VideoQaForward {
     float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
     int correct = 0;
     int exact = 0;
+    boolean[] exactPer = new boolean[b];
     for (int i = 0; i < b; i++) {
       Encoded e = batch.get(i);
       boolean all = true;
@@ -167,7 +184,8 @@ final class VideoQaForward {
       if (all) {
         exact++;
       }
+      exactPer[i] = all;
     }
-    return new Result(loss, count, correct, exact, b);
+    return new Result(loss, count, correct, exact, b, exactPer);
   }
 }

@@ -24,7 +24,7 @@ class TrainerTest {
   };
 
   static TrainConfig config(Path out, int steps, int checkpointEvery) {
-    return new TrainConfig(out, steps, 2, 1, 3, 3e-3, 2, 0.01, 1.0, 11, 2, checkpointEvery);
+    return new TrainConfig(out, steps, 2, TrainConfig.frameRange(1, 3), 3e-3, 2, 0.01, 1.0, 11, 2, checkpointEvery);
   }
 
   @Test

@@ -1,0 +1,107 @@
+package io.decostream.cli;
+
+import io.decostream.train.ComparisonReport;
+import io.decostream.train.ComparisonVariants;
+import io.decostream.train.ProjectorComparison;
+import io.decostream.worker.WorkerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code deco compare}: the paper's projector comparison in miniature (issue 5, point 5). */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+    description = "Train every connector variant (linear, avg/max pooling, Q-Former, C-Abstractor) on the same "
+        + "ShapesWorld data and step budget around one trained vision tower and LLM, then report accuracy per "
+        + "question type, parameters, speed, frames per 4096-token window and loss curves.")
+public final class CompareCommand implements Callable<Integer> {
+
+  @Option(names = "--base", description = "Trained pack whose ViT and LLM all variants share (default: the shipped "
+      + "models/shapes-demo).")
+  Path base;
+
+  @Option(names = "--out", required = true, description = "Run directory (finished runs are reused).")
+  Path out;
+
+  @Option(names = "--variants", split = ",", description = "Variants to run (default: all of ${COMPLETION-CANDIDATES}).",
+      completionCandidates = VariantNames.class)
+  List<String> variants;
+
+  @Option(names = "--seeds", split = ",", defaultValue = "1,2", description = "Seeds, one run each (default ${DEFAULT-VALUE}).")
+  List<Long> seeds;
+
+  @Option(names = "--align-steps", defaultValue = "150", description = "Stage 1 steps: connector only, captions (default ${DEFAULT-VALUE}).")
+  int alignSteps;
+
+  @Option(names = "--tune-steps", defaultValue = "450", description = "Stage 2 steps: connector + LLM, questions (default ${DEFAULT-VALUE}).")
+  int tuneSteps;
+
+  @Option(names = "--batch", defaultValue = "12", description = "Examples per step (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--frames", defaultValue = "4", description = "Frames per window (default ${DEFAULT-VALUE}).")
+  int frames;
+
+  @Option(names = "--align-lr", defaultValue = "1e-3", description = "Stage 1 peak learning rate (default ${DEFAULT-VALUE}).")
+  double alignLr;
+
+  @Option(names = "--tune-lr", defaultValue = "5e-4", description = "Stage 2 peak learning rate (default ${DEFAULT-VALUE}).")
+  double tuneLr;
+
+  @Option(names = "--caption-fraction", defaultValue = "0.15", description = "Caption share in stage 2 (default ${DEFAULT-VALUE}).")
+  double captionFraction;
+
+  @Option(names = "--eval-scenes", defaultValue = "100", description = "Held-out scenes, one question per askable type each (default ${DEFAULT-VALUE}).")
+  int evalScenes;
+
+  @Option(names = "--eval-seed", defaultValue = "2000003", description = "Base seed of the held-out scenes (default ${DEFAULT-VALUE}).")
+  long evalSeed;
+
+  @Option(names = "--log-every", defaultValue = "25", description = "Steps between progress lines (default ${DEFAULT-VALUE}).")
+  int logEvery;
+
+  @Option(names = "--markdown", description = "Write the result tables to this Markdown file.")
+  Path markdown;
+
+  @Option(names = "--plot", description = "Write the loss curves to this PNG.")
+  Path plot;
+
+  /** Picocli completion candidates: the registered variant names. */
+  static final class VariantNames implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return ComparisonVariants.names().iterator();
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Path pack = base != null ? base : DemoCommand.shippedModel();
+    if (pack == null) {
+      throw new IllegalArgumentException("no --base given and no models/shapes-demo found");
+    }
+    ProjectorComparison.Settings s = new ProjectorComparison.Settings(pack, out,
+        variants == null ? ComparisonVariants.names() : variants, seeds, alignSteps, tuneSteps, batch, frames,
+        alignLr, tuneLr, captionFraction, WorkerConfig.defaults().captionPrompt(), evalScenes, evalSeed, logEvery);
+    List<ProjectorComparison.RunResult> runs = new ProjectorComparison(s, System.out).run();
+    String table = ComparisonReport.markdown(runs);
+    System.out.println();
+    System.out.print(table);
+    if (markdown != null) {
+      Path parent = markdown.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      Files.writeString(markdown, table, StandardCharsets.UTF_8);
+      System.out.println("wrote " + markdown);
+    }
+    if (plot != null) {
+      ComparisonReport.plot(runs, alignSteps, plot);
+      System.out.println("wrote " + plot);
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,307 @@
+package io.decostream.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.shapes.QaPair;
+import io.decostream.shapes.QuestionType;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.ShapesDataset;
+import io.decostream.shapes.ShapesWorld;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * The paper's projector comparison (DeCo Table 1 / Fig. 5) in miniature (issue 5, point 5). Every variant gets the
+ * same vision tower and LLM (taken from a trained pack), a freshly initialised connector, the same data and the same
+ * step budget, in the paper's two stages: <b>align</b> (connector only, ViT and LLM frozen, captions) then
+ * <b>tune</b> (connector + LLM, ViT frozen, questions plus some captions). Each run then answers a fixed held-out
+ * set of ShapesWorld questions; an answer counts when greedy decoding yields exactly the expected answer (computed
+ * as every target token being the teacher-forced argmax, which is the same thing).
+ *
+ * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl} and {@code result.json}; a run whose result exists is
+ * not redone, so an interrupted comparison resumes run by run.
+ */
+public final class ProjectorComparison {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * @param base the trained pack whose vision tower and LLM every variant shares
+   * @param out run directory
+   * @param variants variant names (see {@link ComparisonVariants#names()})
+   * @param seeds one run per seed and variant (the seed draws the connector's weights and the data)
+   * @param alignSteps stage-1 steps (connector only, captions)
+   * @param tuneSteps stage-2 steps (connector + LLM)
+   * @param batch examples per step
+   * @param frames frames per window (one count for every variant, so token counts compare)
+   * @param alignLr stage-1 peak learning rate
+   * @param tuneLr stage-2 peak learning rate
+   * @param captionFraction share of caption examples in stage 2
+   * @param captionPrompt the worker's caption instruction
+   * @param evalScenes held-out scenes (one question of each askable type per scene)
+   * @param evalSeed base seed of the held-out scenes (disjoint from training, which draws fresh scenes per step)
+   * @param logEvery steps between progress lines
+   */
+  public record Settings(Path base, Path out, List<String> variants, List<Long> seeds, int alignSteps, int tuneSteps,
+      int batch, int frames, double alignLr, double tuneLr, double captionFraction, String captionPrompt,
+      int evalScenes, long evalSeed, int logEvery) {
+
+    public Settings {
+      Objects.requireNonNull(base, "base");
+      Objects.requireNonNull(out, "out");
+      variants = List.copyOf(variants);
+      seeds = List.copyOf(seeds);
+      Objects.requireNonNull(captionPrompt, "captionPrompt");
+      for (String v : variants) {
+        ComparisonVariants.get(v);
+      }
+      if (variants.isEmpty() || seeds.isEmpty() || alignSteps < 0 || tuneSteps < 1 || batch < 1 || frames < 1
+          || frames > ShapesWorld.MAX_WINDOW_FRAMES || !(alignLr > 0) || !(tuneLr > 0) || captionFraction < 0
+          || captionFraction > 1 || evalScenes < 1 || logEvery < 1) {
+        throw new IllegalArgumentException("invalid comparison settings: " + this);
+      }
+    }
+  }
+
+  /**
+   * What one run measured.
+   *
+   * @param connectorParameters trainable scalars of the connector (stage 1)
+   * @param tunedParameters trainable scalars in stage 2 (connector + LLM)
+   * @param tokensPerFrame LLM rows per frame in this miniature
+   * @param paperTokensPerFrame the same variant's rows per frame at the paper's scale (CLIP-L/336, 576 patches)
+   * @param secondsPerStep mean wall time of a stage-2 step
+   * @param correct correct answers per question type
+   * @param asked questions per question type
+   * @param curve (step, loss) of every logged step of both stages, steps counted across the stages
+   */
+  public record RunResult(String variant, long seed, long connectorParameters, long tunedParameters,
+      int tokensPerFrame, int paperTokensPerFrame, double secondsPerStep, Map<String, Integer> correct,
+      Map<String, Integer> asked, List<double[]> curve) {
+
+    /** Accuracy over every question. */
+    public double overall() {
+      int c = correct.values().stream().mapToInt(Integer::intValue).sum();
+      int a = asked.values().stream().mapToInt(Integer::intValue).sum();
+      return a == 0 ? Double.NaN : (double) c / a;
+    }
+  }
+
+  private final Settings settings;
+  private final PrintStream progress;
+
+  public ProjectorComparison(Settings settings, PrintStream progress) {
+    this.settings = settings;
+    this.progress = progress;
+  }
+
+  /** Runs (or reloads) every variant x seed, in order. */
+  public List<RunResult> run() {
+    List<RunResult> results = new ArrayList<>();
+    for (String variant : settings.variants()) {
+      for (long seed : settings.seeds()) {
+        results.add(runOne(variant, seed));
+      }
+    }
+    return results;
+  }
+
+  private RunResult runOne(String variantName, long seed) {
+    Path dir = settings.out().resolve(variantName + "-s" + seed);
+    Path resultFile = dir.resolve("result.json");
+    try {
+      if (Files.isRegularFile(resultFile)) {
+        progress.printf("%s seed %d: already done (%s)%n", variantName, seed, resultFile);
+        return JSON.readValue(resultFile.toFile(), RunResult.class);
+      }
+      Files.createDirectories(dir);
+      Files.deleteIfExists(dir.resolve("log.jsonl"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ComparisonVariants.Variant variant = ComparisonVariants.get(variantName);
+    try (TrainablePack pack = TrainablePack.open(settings.base());
+        NDManager cm = pack.manager().newSubManager()) {
+      // the ViT and LLM come from the base pack; nothing of the pack trains unless a stage says so
+      pack.parameters().values().forEach(p -> p.setRequiresGradient(false));
+      double visionBefore = visionChecksum(pack);
+      Connector connector = variant.build(cm, pack.config(), seed);
+      Map<String, NDArray> connectorParams = connector.parameters();
+      connectorParams.values().forEach(p -> p.setRequiresGradient(true));
+      VideoQaForward fwd = new VideoQaForward(pack, connector);
+      long connectorCount = count(connectorParams);
+      progress.printf("== %s seed %d: %s; %d tokens per frame, %,d connector parameters%n", variantName, seed,
+          variant.description(), connector.tokensPerFrame(), connectorCount);
+      List<double[]> curve = new ArrayList<>();
+      // stage 1, align: the connector alone learns to describe (captions), as the paper's pre-training stage
+      if (settings.alignSteps() > 0) {
+        train(fwd, connectorParams, "align", settings.alignSteps(), settings.alignLr(),
+            new ShapesExamples(1.0, settings.captionPrompt()), seed, 0, curve, dir);
+      }
+      // stage 2, tune: connector + LLM on questions (and some captions); the ViT stays frozen as in the paper
+      Map<String, NDArray> tuned = new LinkedHashMap<>(connectorParams);
+      Map<String, NDArray> llm = pack.languageModelParameters();
+      llm.values().forEach(p -> p.setRequiresGradient(true));
+      tuned.putAll(llm);
+      double secPerStep = train(fwd, tuned, "tune", settings.tuneSteps(), settings.tuneLr(),
+          new ShapesExamples(settings.captionFraction(), settings.captionPrompt()), seed + 1_000_003L,
+          settings.alignSteps(), curve, dir);
+      if (visionChecksum(pack) != visionBefore) {
+        throw new IllegalStateException("the vision tower changed although every variant must share it frozen");
+      }
+      Map<String, Integer> correct = new LinkedHashMap<>();
+      Map<String, Integer> asked = new LinkedHashMap<>();
+      evaluate(fwd, correct, asked);
+      RunResult r = new RunResult(variantName, seed, connectorCount, count(tuned), connector.tokensPerFrame(),
+          variant.paperTokensPerFrame(), secPerStep, correct, asked, curve);
+      progress.printf("== %s seed %d: %.1f%% of %d held-out questions %s%n", variantName, seed, 100 * r.overall(),
+          asked.values().stream().mapToInt(Integer::intValue).sum(), perType(r));
+      JSON.writerWithDefaultPrettyPrinter().writeValue(resultFile.toFile(), r);
+      return r;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** One stage; returns the mean seconds per step. Same step as {@link Trainer}: clip, skip non-finite, AdamW. */
+  private double train(VideoQaForward fwd, Map<String, NDArray> params, String stage, int steps, double peakLr,
+      ExampleSource source, long seed, int stepOffset, List<double[]> curve, Path dir) {
+    AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
+    LrSchedule lr = new LrSchedule(peakLr, Math.max(1, steps / 10), steps, 0.1);
+    double ema = Double.NaN;
+    long t0 = System.nanoTime();
+    int done = 0;
+    for (int step = 1; step <= steps; step++) {
+      SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+      List<VideoQaForward.Encoded> batch = new ArrayList<>(settings.batch());
+      for (int i = 0; i < settings.batch(); i++) {
+        Example e = source.next(rng, settings.frames());
+        batch.add(fwd.encode(e.frames(), e.question(), e.target()));
+      }
+      float loss;
+      try (NDManager m = fwd.manager().newSubManager();
+          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        VideoQaForward.Result r = fwd.forward(m, batch);
+        loss = r.loss().getFloat();
+        gc.backward(r.loss());
+      }
+      double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(1.0) : Double.NaN;
+      if (!Double.isFinite(norm)) {
+        opt.zeroGradients();
+        progress.printf("  %s step %d: non-finite %s, batch skipped%n", stage, step,
+            Float.isFinite(loss) ? "gradient" : "loss");
+        continue;
+      }
+      opt.update(lr.at(step));
+      done++;
+      ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
+      if (step % settings.logEvery() == 0 || step == steps) {
+        double sec = (System.nanoTime() - t0) / 1e9 / done;
+        curve.add(new double[] {stepOffset + step, ema});
+        progress.printf("  %s %s step %d/%d  loss %.4f  %.2f s/step%n", stage, Trainer.bar(step, steps), step, steps,
+            ema, sec);
+        appendLog(dir, stage, stepOffset + step, loss, ema, sec);
+      }
+    }
+    return (System.nanoTime() - t0) / 1e9 / Math.max(1, done);
+  }
+
+  /** The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds, one question per askable type. */
+  private void evaluate(VideoQaForward fwd, Map<String, Integer> correct, Map<String, Integer> asked) {
+    ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(ShapesWorld.REFERENCE_SIZE,
+        ShapesWorld.REFERENCE_SIZE, 16, settings.frames());
+    for (QuestionType t : QuestionType.values()) {
+      correct.put(t.label(), 0);
+      asked.put(t.label(), 0);
+    }
+    List<VideoQaForward.Encoded> pending = new ArrayList<>();
+    List<String> kinds = new ArrayList<>();
+    for (int i = 0; i < settings.evalScenes(); i++) {
+      long sceneSeed = ShapesWorld.videoSeed(settings.evalSeed(), i);
+      Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
+      ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec,
+          new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
+      List<RgbImage> images = s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+      for (QaPair q : s.questions()) {
+        pending.add(fwd.encode(images, q.question(), q.answer()));
+        kinds.add(q.type().label());
+        if (pending.size() == 24) {
+          score(fwd, pending, kinds, correct, asked);
+        }
+      }
+    }
+    if (!pending.isEmpty()) {
+      score(fwd, pending, kinds, correct, asked);
+    }
+  }
+
+  private static void score(VideoQaForward fwd, List<VideoQaForward.Encoded> batch, List<String> kinds,
+      Map<String, Integer> correct, Map<String, Integer> asked) {
+    try (NDManager m = fwd.manager().newSubManager()) {
+      VideoQaForward.Result r = fwd.forward(m, batch);
+      for (int i = 0; i < batch.size(); i++) {
+        asked.merge(kinds.get(i), 1, Integer::sum);
+        if (r.exact()[i]) {
+          correct.merge(kinds.get(i), 1, Integer::sum);
+        }
+      }
+    }
+    batch.clear();
+    kinds.clear();
+  }
+
+  private static String perType(RunResult r) {
+    StringBuilder sb = new StringBuilder();
+    r.asked().forEach((k, a) -> sb.append(String.format(" %s %.0f%%", k, a == 0 ? 0.0 : 100.0 * r.correct().get(k) / a)));
+    return sb.toString().trim();
+  }
+
+  /** Sum of |w| over the tensors that are neither the LLM's nor the pack's projector: the vision tower. */
+  private static double visionChecksum(TrainablePack pack) {
+    Map<String, NDArray> llm = pack.languageModelParameters();
+    double sum = 0;
+    for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
+      if (!llm.containsKey(e.getKey()) && !e.getKey().contains("multi_modal_projector")) {
+        for (float f : e.getValue().toFloatArray()) {
+          sum += Math.abs(f);
+        }
+      }
+    }
+    return sum;
+  }
+
+  private static long count(Map<String, NDArray> params) {
+    return params.values().stream().mapToLong(p -> p.getShape().size()).sum();
+  }
+
+  private static void appendLog(Path dir, String stage, long step, float loss, double ema, double sec) {
+    try {
+      Files.writeString(dir.resolve("log.jsonl"), JSON.writeValueAsString(JSON.createObjectNode()
+              .put("stage", stage).put("step", step).put("loss", loss).put("ema_loss", ema).put("sec_per_step", sec))
+              + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Frames of {@code tokensPerFrame} rows that fit {@code context} tokens after {@code textReserve} text tokens. */
+  public static int framesThatFit(int context, int textReserve, int tokensPerFrame) {
+    return Math.max(0, (context - textReserve) / tokensPerFrame);
+  }
+}
