@@ -95,6 +95,23 @@ final class AdamW {
     return norm;
   }
 
+  /** Names of the parameters whose gradient holds a NaN or an infinity (diagnosing a skipped step). */
+  java.util.List<String> nonFiniteGradients() {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Map.Entry<String, NDArray> e : params.entrySet()) {
+      try (NDManager scope = e.getValue().getManager().newSubManager()) {
+        NDArray g = gradientOf(e.getValue());
+        if (g != null) {
+          g.attach(scope);
+          if (!Float.isFinite(g.abs().max().getFloat())) {
+            out.add(e.getKey());
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** Zeroes every gradient (a skipped step). */
   void zeroGradients() {
     for (NDArray p : params.values()) {

@@ -182,7 +182,9 @@ public final class ProjectorComparison {
   /** One stage; returns the mean seconds per step. Same step as {@link Trainer}: clip, skip non-finite, AdamW. */
   private double train(VideoQaForward fwd, Map<String, NDArray> params, String stage, int steps, double peakLr,
       ExampleSource source, long seed, int stepOffset, List<double[]> curve, Path dir) {
-    AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
+    // learned queries and position embeddings are not decayed (as BLIP-2 / Honeybee train them)
+    AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n))
+        && !n.endsWith("query_tokens") && !n.endsWith("pos_emb"));
     LrSchedule lr = new LrSchedule(peakLr, Math.max(1, steps / 10), steps, 0.1);
     double ema = Double.NaN;
     long t0 = System.nanoTime();

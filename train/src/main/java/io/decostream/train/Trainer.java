@@ -109,10 +109,12 @@ public final class Trainer {
         if (!Double.isFinite(norm)) {
           // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather than poison the
           // weights; many in a row means the run diverged
+          List<String> bad = opt.nonFiniteGradients();
           opt.zeroGradients();
           skipped++;
-          progress.printf("step %d: non-finite %s, batch skipped (%d in a row)%n", step,
-              Float.isFinite(loss) ? "gradient" : "loss", skipped);
+          progress.printf("step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
+                  + "first %s)%n", step, Float.isFinite(loss) ? "gradient" : "loss", skipped, frames, bad.size(),
+              bad.stream().limit(3).toList());
           if (skipped >= 20) {
             throw new IllegalStateException("20 steps in a row had a non-finite loss or gradient (step " + step
                 + "); lower the learning rate");
