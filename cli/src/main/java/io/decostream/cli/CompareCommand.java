@@ -23,7 +23,8 @@ public final class CompareCommand implements Callable<Integer> {
       + "models/shapes-demo).")
   Path base;
 
-  @Option(names = "--out", required = true, description = "Run directory (finished runs are reused).")
+  @Option(names = "--out", defaultValue = "runs/compare", description = "Run directory; finished runs are reused "
+      + "(default ${DEFAULT-VALUE}).")
   Path out;
 
   @Option(names = "--variants", split = ",", description = "Variants to run (default: all of ${COMPLETION-CANDIDATES}).",
@@ -69,6 +70,10 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--plot", description = "Write the loss curves to this PNG.")
   Path plot;
 
+  @Option(names = "--score", description = "Only answer the held-out set with this pack's own connector (in "
+      + "process, rendered frames, --frames per window) and print the accuracy per question type.")
+  Path score;
+
   /** Picocli completion candidates: the registered variant names. */
   static final class VariantNames implements Iterable<String> {
     @Override
@@ -79,6 +84,19 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (score != null) {
+      java.util.Map<String, int[]> acc = ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed);
+      int c = 0;
+      int a = 0;
+      for (var e : acc.entrySet()) {
+        System.out.printf("%-9s %4d / %4d  %5.1f%%%n", e.getKey(), e.getValue()[0], e.getValue()[1],
+            100.0 * e.getValue()[0] / Math.max(1, e.getValue()[1]));
+        c += e.getValue()[0];
+        a += e.getValue()[1];
+      }
+      System.out.printf("%-9s %4d / %4d  %5.1f%%%n", "all", c, a, 100.0 * c / Math.max(1, a));
+      return 0;
+    }
     Path pack = base != null ? base : DemoCommand.shippedModel();
     if (pack == null) {
       throw new IllegalArgumentException("no --base given and no models/shapes-demo found");

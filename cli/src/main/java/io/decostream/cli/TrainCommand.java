@@ -6,6 +6,7 @@ import io.decostream.train.PackExport;
 import io.decostream.train.ShapesExamples;
 import io.decostream.train.TrainConfig;
 import io.decostream.train.Trainer;
+import io.decostream.train.VisionPretrainer;
 import io.decostream.worker.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,14 @@ final class TrainCommand implements Callable<Integer> {
       + "(e.g. 2,3,4,16; repeat one to weight it); overrides --min-frames/--max-frames.")
   List<Integer> frames;
 
+  @Option(names = "--stage", defaultValue = "qa", description = "qa: the LLM stages on questions and captions "
+      + "(default); vision: pre-train the vision tower on dense per-patch targets (what covers each patch, and where "
+      + "it is), the stand-in for CLIP's pre-training.")
+  String stage;
+
+  @Option(names = "--freeze-vision", description = "Keep the vision tower fixed (after --stage vision).")
+  boolean freezeVision;
+
   @Option(names = "--lr", defaultValue = "7e-4", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
   double lr;
 
@@ -86,10 +95,22 @@ final class TrainCommand implements Callable<Integer> {
         TinyPack.write(start, DemoModel.spec(), seed);
       }
     }
+    if ("vision".equals(stage)) {
+      Path fin = new VisionPretrainer(new VisionPretrainer.Settings(out, steps, batch, lr, warmup, seed, logEvery),
+          System.out).run(start);
+      if (ship != null) {
+        PackExport.toF16(fin, ship);
+        System.out.println("shipped an F16 copy to " + ship);
+      }
+      return 0;
+    }
+    if (!"qa".equals(stage)) {
+      throw new IllegalArgumentException("--stage must be qa or vision, got " + stage);
+    }
     List<Integer> frameChoices = frames != null && !frames.isEmpty() ? frames
         : TrainConfig.frameRange(minFrames, maxFrames);
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
-        logEvery, checkpointEvery);
+        logEvery, checkpointEvery, freezeVision);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt), System.out).run(start);
     System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),

@@ -224,18 +224,39 @@ public final class ProjectorComparison {
     return (System.nanoTime() - t0) / 1e9 / Math.max(1, done);
   }
 
-  /** The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds, one question per askable type. */
   private void evaluate(VideoQaForward fwd, Map<String, Integer> correct, Map<String, Integer> asked) {
+    evaluate(fwd, settings.frames(), settings.evalScenes(), settings.evalSeed(), correct, asked);
+  }
+
+  /**
+   * Answers the held-out set with a pack's own path (its pooling and projector) in process, without the pipeline:
+   * rendered frames straight into the pack's preprocessing. Returns {type: [correct, asked]}.
+   */
+  public static Map<String, int[]> evaluatePack(Path pack, int frames, int scenes, long seed) {
+    try (TrainablePack p = TrainablePack.open(pack)) {
+      p.parameters().values().forEach(a -> a.setRequiresGradient(false));
+      Map<String, Integer> correct = new LinkedHashMap<>();
+      Map<String, Integer> asked = new LinkedHashMap<>();
+      evaluate(new VideoQaForward(p), frames, scenes, seed, correct, asked);
+      Map<String, int[]> out = new LinkedHashMap<>();
+      asked.forEach((k, a) -> out.put(k, new int[] {correct.get(k), a}));
+      return out;
+    }
+  }
+
+  /** The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds, one question per askable type. */
+  private static void evaluate(VideoQaForward fwd, int frames, int scenes, long evalSeed,
+      Map<String, Integer> correct, Map<String, Integer> asked) {
     ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(ShapesWorld.REFERENCE_SIZE,
-        ShapesWorld.REFERENCE_SIZE, 16, settings.frames());
+        ShapesWorld.REFERENCE_SIZE, 16, frames);
     for (QuestionType t : QuestionType.values()) {
       correct.put(t.label(), 0);
       asked.put(t.label(), 0);
     }
     List<VideoQaForward.Encoded> pending = new ArrayList<>();
     List<String> kinds = new ArrayList<>();
-    for (int i = 0; i < settings.evalScenes(); i++) {
-      long sceneSeed = ShapesWorld.videoSeed(settings.evalSeed(), i);
+    for (int i = 0; i < scenes; i++) {
+      long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
       Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
       ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec,
           new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));

@@ -19,9 +19,18 @@ import java.util.stream.IntStream;
  * @param seed data and initialisation seed
  * @param logEvery steps between progress lines
  * @param checkpointEvery steps between checkpoints (0 = only at the end)
+ * @param freezeVision keep the vision tower fixed (after {@link VisionPretrainer}, as the paper keeps CLIP frozen)
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
-    int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery) {
+    int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
+    boolean freezeVision) {
+
+  /** Everything trains. */
+  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
+      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery) {
+    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
+        checkpointEvery, false);
+  }
 
   public TrainConfig {
     Objects.requireNonNull(out, "out");

@@ -1,6 +1,7 @@
 package io.decostream.train;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -68,8 +69,21 @@ public final class Trainer {
     long t0 = System.nanoTime();
     try (TrainablePack pack = TrainablePack.open(start)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, config.weightDecay(),
-          n -> AdamW.decaysByDefault(n, pack.parameters().get(n)));
+      Map<String, NDArray> trained = pack.parameters();
+      if (config.freezeVision()) {
+        Map<String, NDArray> llm = pack.languageModelParameters();
+        trained = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
+          boolean vision = !llm.containsKey(e.getKey()) && !e.getKey().contains("multi_modal_projector");
+          e.getValue().setRequiresGradient(!vision);
+          if (!vision) {
+            trained.put(e.getKey(), e.getValue());
+          }
+        }
+      }
+      Map<String, NDArray> params = trained;
+      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, config.weightDecay(),
+          n -> AdamW.decaysByDefault(n, params.get(n)));
       long first = 1;
       if (resume.isPresent()) {
         opt.load(resume.get().resolve("optimizer.safetensors"));
@@ -77,8 +91,9 @@ public final class Trainer {
         progress.printf("resuming from %s at step %d%n", resume.get(), first);
       }
       LrSchedule lr = new LrSchedule(config.peakLr(), config.warmupSteps(), config.steps(), 0.1);
-      progress.printf("training %,d parameters for %d steps, batch %d, frames drawn from %s%n",
-          pack.parameterCount(), config.steps(), config.batchSize(), config.frameChoices());
+      progress.printf("training %,d parameters%s for %d steps, batch %d, frames drawn from %s%n",
+          params.values().stream().mapToLong(a -> a.getShape().size()).sum(),
+          config.freezeVision() ? " (vision tower frozen)" : "", config.steps(), config.batchSize(), config.frameChoices());
       double emaLoss = Double.NaN;
       double emaAcc = Double.NaN;
       double emaExact = Double.NaN;

@@ -1,0 +1,224 @@
+package io.decostream.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.shapes.Box;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.ShapeColor;
+import io.decostream.shapes.ShapeKind;
+import io.decostream.shapes.ShapesRenderer;
+import io.decostream.shapes.ShapesWorld;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Stage 0 of the ShapesWorld recipe: the stand-in for CLIP's pre-training. DeCo and LLaVA start from a vision tower
+ * whose patch features already say what is where; a ViT trained from scratch through the LLM's loss alone learns
+ * global features (colour and count come, shape and position stay at chance), so before the LLM stages the tower is
+ * trained on dense per-patch targets: which shape (colour x kind, or none) covers the patch, and the patch's row and
+ * column. The three linear heads are training-only and are dropped; only the tower's weights change in the pack.
+ */
+public final class VisionPretrainer {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Classes of the "what covers this patch" head: none, then colour x kind. */
+  static final int CLASSES = 1 + ShapeColor.values().length * ShapeKind.values().length;
+  /** A patch counts as covered when a shape's box overlaps this share of it. */
+  static final double COVER = 0.15;
+
+  /** Settings of the stage. */
+  public record Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
+    public Settings {
+      if (steps < 1 || batch < 1 || !(peakLr > 0) || warmup < 0 || logEvery < 1) {
+        throw new IllegalArgumentException("invalid vision pre-training settings: " + this);
+      }
+    }
+  }
+
+  private final Settings settings;
+  private final PrintStream progress;
+
+  public VisionPretrainer(Settings settings, PrintStream progress) {
+    this.settings = settings;
+    this.progress = progress;
+  }
+
+  /**
+   * Per-patch targets of one frame: class index (0 = none, else 1 + colour*3 + kind of the shape whose box covers
+   * the largest share of the patch, at least {@link #COVER}).
+   */
+  static int[] patchClasses(Scene scene, double t, int grid) {
+    double cell = (double) ShapesWorld.REFERENCE_SIZE / grid;
+    int[] out = new int[grid * grid];
+    for (int r = 0; r < grid; r++) {
+      for (int c = 0; c < grid; c++) {
+        Box patch = new Box(c * cell, r * cell, (c + 1) * cell, (r + 1) * cell);
+        double best = COVER * patch.area();
+        for (io.decostream.shapes.Shape s : scene.shapes()) {
+          double a = s.referenceBox(t).intersectionArea(patch);
+          if (a >= best) {
+            best = a;
+            out[r * grid + c] = 1 + s.color().ordinal() * ShapeKind.values().length + s.kind().ordinal();
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code out/final}. */
+  public Path run(Path init) {
+    try (TrainablePack pack = TrainablePack.open(init);
+        NDManager hm = pack.manager().newSubManager()) {
+      Map<String, NDArray> llm = pack.languageModelParameters();
+      Map<String, NDArray> params = new LinkedHashMap<>();
+      pack.parameters().forEach((name, p) -> {
+        boolean vision = !llm.containsKey(name) && !name.contains("multi_modal_projector");
+        p.setRequiresGradient(vision);
+        if (vision) {
+          params.put(name, p);
+        }
+      });
+      int dv = pack.config().visionConfig().hiddenSize();
+      int g = pack.config().visionConfig().gridSize();
+      int s = pack.config().visionConfig().imageSize();
+      SplittableRandom init0 = new SplittableRandom(settings.seed());
+      NDArray wWhat = Init.normal(hm, init0, 0.02, CLASSES, dv);
+      NDArray bWhat = hm.zeros(new Shape(CLASSES));
+      NDArray wRow = Init.normal(hm, init0, 0.02, g, dv);
+      NDArray wCol = Init.normal(hm, init0, 0.02, g, dv);
+      NDArray bPos = hm.zeros(new Shape(g));
+      Map<String, NDArray> heads = Map.of("head.what.weight", wWhat, "head.what.bias", bWhat, "head.row.weight", wRow,
+          "head.col.weight", wCol, "head.pos.bias", bPos);
+      heads.values().forEach(p -> p.setRequiresGradient(true));
+      params.putAll(heads);
+      long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
+      progress.printf("vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n", visionCount,
+          settings.steps(), settings.batch());
+      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
+      LrSchedule lr = new LrSchedule(settings.peakLr(), settings.warmup(), settings.steps(), 0.1);
+      // row and column targets are the same for every frame: patch p sits at (p / g, p % g)
+      float[] rowHot = new float[g * g * g];
+      float[] colHot = new float[g * g * g];
+      for (int p = 0; p < g * g; p++) {
+        rowHot[p * g + p / g] = 1;
+        colHot[p * g + p % g] = 1;
+      }
+      double emaLoss = Double.NaN;
+      double emaAcc = Double.NaN;
+      long t0 = System.nanoTime();
+      for (int step = 1; step <= settings.steps(); step++) {
+        SplittableRandom rng = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step);
+        int b = settings.batch();
+        float[] px = new float[b * 3 * s * s];
+        float[] what = new float[b * g * g * CLASSES];
+        int[] labels = new int[b * g * g];
+        int covered = 0;
+        for (int i = 0; i < b; i++) {
+          Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
+          double t = rng.nextInt(16);
+          byte[] rgb = ShapesRenderer.renderRgb(scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
+          float[] one = pack.processor().preprocess(new RgbImage(ShapesWorld.REFERENCE_SIZE,
+              ShapesWorld.REFERENCE_SIZE, rgb));
+          System.arraycopy(one, 0, px, i * one.length, one.length);
+          int[] cls = patchClasses(scene, t, g);
+          for (int p = 0; p < g * g; p++) {
+            labels[i * g * g + p] = cls[p];
+            what[(i * g * g + p) * CLASSES + cls[p]] = 1;
+            covered += cls[p] == 0 ? 0 : 1;
+          }
+        }
+        float loss;
+        double acc;
+        try (NDManager m = pack.manager().newSubManager();
+            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          // [B, 3, S, S] -> [B, N, Dv]: the features the connector will see
+          NDArray feats = pack.tower().forward(m.create(px, new Shape(b, 3, s, s)),
+              pack.config().visionHiddenStateIndex(), true);
+          NDArray logits = Linear.linear(feats, wWhat, bWhat).singletonOrThrow(); // [B, N, C]
+          NDArray rowLogits = Linear.linear(feats, wRow, bPos).singletonOrThrow(); // [B, N, g]
+          NDArray colLogits = Linear.linear(feats, wCol, bPos).singletonOrThrow(); // [B, N, g]
+          // covered patches are rare: weight them so "none everywhere" is not a cheap minimum
+          float[] weights = new float[b * g * g];
+          double coverWeight = covered == 0 ? 1 : Math.min(8.0, (double) (b * g * g - covered) / covered);
+          for (int i = 0; i < labels.length; i++) {
+            weights[i] = labels[i] == 0 ? 1f : (float) coverWeight;
+          }
+          NDArray w = m.create(weights, new Shape(b, g * g));
+          NDArray ceWhat = logits.logSoftmax(-1).mul(m.create(what, new Shape(b, g * g, CLASSES))).sum(new int[] {2})
+              .neg().mul(w).sum().div(w.sum());
+          NDArray rowT = m.create(rowHot, new Shape(1, g * g, g));
+          NDArray colT = m.create(colHot, new Shape(1, g * g, g));
+          NDArray cePos = rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
+              .neg().div((float) (2.0 * b * g * g));
+          NDArray total = ceWhat.add(cePos.mul(0.5f));
+          loss = total.getFloat();
+          float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+          int right = 0;
+          int n = 0;
+          for (int i = 0; i < labels.length; i++) {
+            if (labels[i] != 0) {
+              n++;
+              right += (int) am[i] == labels[i] ? 1 : 0;
+            }
+          }
+          acc = n == 0 ? Double.NaN : (double) right / n;
+          gc.backward(total);
+        }
+        double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(1.0) : Double.NaN;
+        if (!Double.isFinite(norm)) {
+          List<String> bad = opt.nonFiniteGradients();
+          opt.zeroGradients();
+          progress.printf("step %d: non-finite loss or gradient, batch skipped (first %s)%n", step,
+              bad.stream().limit(3).toList());
+          continue;
+        }
+        opt.update(lr.at(step));
+        emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
+        if (Double.isFinite(acc)) {
+          emaAcc = Double.isNaN(emaAcc) ? acc : 0.95 * emaAcc + 0.05 * acc;
+        }
+        if (step % settings.logEvery() == 0 || step == settings.steps()) {
+          double sec = (System.nanoTime() - t0) / 1e9 / step;
+          progress.printf("%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f  lr %.2e  %.2f s/step  ETA %s%n",
+              Trainer.bar(step, settings.steps()), step, settings.steps(), emaLoss, emaAcc, lr.at(step), sec,
+              Trainer.eta((settings.steps() - step) * sec));
+          appendLog(step, loss, emaLoss, acc);
+        }
+      }
+      Path fin = settings.out().resolve("final");
+      pack.save(fin, Map.of("stage", "vision", "steps", Integer.toString(settings.steps()),
+          "seed", Long.toString(settings.seed())));
+      progress.printf("wrote %s%n", fin);
+      return fin;
+    }
+  }
+
+  private void appendLog(int step, float loss, double ema, double acc) {
+    try {
+      Files.createDirectories(settings.out());
+      Files.writeString(settings.out().resolve("log.jsonl"), JSON.writeValueAsString(JSON.createObjectNode()
+              .put("stage", "vision").put("step", step).put("loss", loss).put("ema_loss", ema)
+              .put("covered_patch_accuracy", acc)) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.decostream.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.decostream.nn.safetensors.SafeTensors;
+import io.decostream.nn.tiny.TinyPack;
+import io.decostream.shapes.Background;
+import io.decostream.shapes.Motion;
+import io.decostream.shapes.Rgb;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.ShapeColor;
+import io.decostream.shapes.ShapeKind;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VisionPretrainerTest {
+
+  @Test
+  void patchTargetsNameTheShapeCoveringEachPatch() {
+    Scene generated = SceneGenerator.generate(42, 16);
+    io.decostream.shapes.Shape one = generated.shapes().get(0);
+    // one shape only, standing still, 80 px across centred at (84, 252): patches of a 9x9 grid are 37.3 px
+    io.decostream.shapes.Shape still = new io.decostream.shapes.Shape(ShapeKind.TRIANGLE, ShapeColor.BLUE,
+        one.rgb(), 80, 84, 252, Motion.STILL, 0);
+    Scene scene = new Scene(1, 16, generated.background(), java.util.List.of(still));
+    int[] cls = VisionPretrainer.patchClasses(scene, 3, 9);
+    int blueTriangle = 1 + ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
+    // the box spans x 44..124 and y 212..292: columns 1..3 and rows 5..7 hold most of it
+    assertEquals(blueTriangle, cls[6 * 9 + 2]);
+    assertEquals(0, cls[0]);
+    assertEquals(0, cls[6 * 9 + 6]);
+    long covered = Arrays.stream(cls).filter(c -> c != 0).count();
+    assertTrue(covered >= 4 && covered <= 16, "covered patches: " + covered);
+    assertTrue(Arrays.stream(cls).allMatch(c -> c == 0 || c == blueTriangle));
+  }
+
+  @Test
+  void trainsTheTowerAndLeavesTheRestOfThePackAsItWas(@TempDir Path dir) throws Exception {
+    Path init = dir.resolve("init");
+    TinyPack.write(init, ProjectorComparisonTest.spec(), 3);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    Path fin = new VisionPretrainer(new VisionPretrainer.Settings(dir.resolve("out"), 3, 2, 1e-2, 1, 7, 1),
+        new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
+    assertTrue(log.toString(StandardCharsets.UTF_8).contains("vision step 3/3"), log.toString(StandardCharsets.UTF_8));
+    try (SafeTensors a = SafeTensors.open(init.resolve("model.safetensors"));
+        SafeTensors b = SafeTensors.open(fin.resolve("model.safetensors"))) {
+      assertEquals(a.names(), b.names(), "same tensors, no training heads left in the pack");
+      boolean visionMoved = false;
+      for (String n : a.names()) {
+        boolean same = Arrays.equals(a.readFloats(n), b.readFloats(n));
+        if (n.startsWith("vision_tower")) {
+          visionMoved |= !same;
+        } else {
+          assertTrue(same, n + " must not change in the vision stage");
+        }
+      }
+      assertTrue(visionMoved);
+    }
+  }
+}
