@@ -73,6 +73,15 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         deadLetter(record, md, "not a Question record: " + e.getMessage(), e);
         return;
       }
+      // a question meets its stream's window only on the partition of the stream's key: a question keyed otherwise
+      // would find no frames (or another stream's), so it is refused with the reason instead
+      String key = record.key() == null ? null : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!q.getStreamId().equals(key)) {
+        deadLetter(record, md, "question " + q.getQuestionId() + " is keyed "
+            + (key == null ? "with no key" : "'" + key + "'") + " but asks about stream '" + q.getStreamId()
+            + "': questions must be keyed by their stream id", null);
+        return;
+      }
       answer(q);
     } else {
       FrameTokens t;
