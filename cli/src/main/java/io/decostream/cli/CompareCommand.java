@@ -85,7 +85,8 @@ public final class CompareCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (score != null) {
-      java.util.Map<String, int[]> acc = ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed);
+      List<String> wrong = new java.util.ArrayList<>();
+      java.util.Map<String, int[]> acc = ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed, wrong);
       int c = 0;
       int a = 0;
       for (var e : acc.entrySet()) {
@@ -95,6 +96,10 @@ public final class CompareCommand implements Callable<Integer> {
         a += e.getValue()[1];
       }
       System.out.printf("%-9s %4d / %4d  %5.1f%%%n", "all", c, a, 100.0 * c / Math.max(1, a));
+      if (!wrong.isEmpty()) {
+        System.out.println("some wrong answers (teacher-forced argmax, the same as greedy decoding when right):");
+        wrong.stream().limit(12).forEach(w -> System.out.println("  " + w));
+      }
       return 0;
     }
     Path pack = base != null ? base : DemoCommand.shippedModel();

@@ -225,19 +225,19 @@ public final class ProjectorComparison {
   }
 
   private void evaluate(VideoQaForward fwd, Map<String, Integer> correct, Map<String, Integer> asked) {
-    evaluate(fwd, settings.frames(), settings.evalScenes(), settings.evalSeed(), correct, asked);
+    evaluate(fwd, settings.frames(), settings.evalScenes(), settings.evalSeed(), correct, asked, new ArrayList<>());
   }
 
   /**
    * Answers the held-out set with a pack's own path (its pooling and projector) in process, without the pipeline:
    * rendered frames straight into the pack's preprocessing. Returns {type: [correct, asked]}.
    */
-  public static Map<String, int[]> evaluatePack(Path pack, int frames, int scenes, long seed) {
+  public static Map<String, int[]> evaluatePack(Path pack, int frames, int scenes, long seed, List<String> wrong) {
     try (TrainablePack p = TrainablePack.open(pack)) {
       p.parameters().values().forEach(a -> a.setRequiresGradient(false));
       Map<String, Integer> correct = new LinkedHashMap<>();
       Map<String, Integer> asked = new LinkedHashMap<>();
-      evaluate(new VideoQaForward(p), frames, scenes, seed, correct, asked);
+      evaluate(new VideoQaForward(p), frames, scenes, seed, correct, asked, wrong);
       Map<String, int[]> out = new LinkedHashMap<>();
       asked.forEach((k, a) -> out.put(k, new int[] {correct.get(k), a}));
       return out;
@@ -246,7 +246,7 @@ public final class ProjectorComparison {
 
   /** The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds, one question per askable type. */
   private static void evaluate(VideoQaForward fwd, int frames, int scenes, long evalSeed,
-      Map<String, Integer> correct, Map<String, Integer> asked) {
+      Map<String, Integer> correct, Map<String, Integer> asked, List<String> wrong) {
     ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(ShapesWorld.REFERENCE_SIZE,
         ShapesWorld.REFERENCE_SIZE, 16, frames);
     for (QuestionType t : QuestionType.values()) {
@@ -255,6 +255,7 @@ public final class ProjectorComparison {
     }
     List<VideoQaForward.Encoded> pending = new ArrayList<>();
     List<String> kinds = new ArrayList<>();
+    List<String> texts = new ArrayList<>();
     for (int i = 0; i < scenes; i++) {
       long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
       Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
@@ -264,29 +265,33 @@ public final class ProjectorComparison {
       for (QaPair q : s.questions()) {
         pending.add(fwd.encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
+        texts.add(q.question() + " (expected \"" + q.answer() + "\")");
         if (pending.size() == 24) {
-          score(fwd, pending, kinds, correct, asked);
+          score(fwd, pending, kinds, texts, correct, asked, wrong);
         }
       }
     }
     if (!pending.isEmpty()) {
-      score(fwd, pending, kinds, correct, asked);
+      score(fwd, pending, kinds, texts, correct, asked, wrong);
     }
   }
 
   private static void score(VideoQaForward fwd, List<VideoQaForward.Encoded> batch, List<String> kinds,
-      Map<String, Integer> correct, Map<String, Integer> asked) {
+      List<String> texts, Map<String, Integer> correct, Map<String, Integer> asked, List<String> wrong) {
     try (NDManager m = fwd.manager().newSubManager()) {
       VideoQaForward.Result r = fwd.forward(m, batch);
       for (int i = 0; i < batch.size(); i++) {
         asked.merge(kinds.get(i), 1, Integer::sum);
         if (r.exact()[i]) {
           correct.merge(kinds.get(i), 1, Integer::sum);
+        } else {
+          wrong.add(texts.get(i) + " -> \"" + fwd.decode(r.predicted()[i]) + "\"");
         }
       }
     }
     batch.clear();
     kinds.clear();
+    texts.clear();
   }
 
   private static String perType(RunResult r) {

@@ -40,7 +40,8 @@ final class VideoQaForward {
    * Loss of a batch plus the counts for token accuracy; {@code exact[i]} says whether every target token of example
    * i is the argmax under teacher forcing, which for greedy decoding is the same as generating exactly the target.
    */
-  record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact) {}
+  record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
+      int[][] predicted) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -63,6 +64,11 @@ final class VideoQaForward {
     this.eos = eosIds.get(0);
     Integer p = pack.config().textConfig().padTokenId();
     this.pad = p == null ? eos : p;
+  }
+
+  /** The text of token ids (teacher-forced predictions), for showing wrong answers. */
+  String decode(int[] ids) {
+    return pack.tokenizer().decode(ids, false);
   }
 
   NDManager manager() {
@@ -170,11 +176,14 @@ final class VideoQaForward {
     int correct = 0;
     int exact = 0;
     boolean[] exactPer = new boolean[b];
+    int[][] predictedIds = new int[b][];
     for (int i = 0; i < b; i++) {
       Encoded e = batch.get(i);
       boolean all = true;
+      predictedIds[i] = new int[e.targetIds().length];
       for (int k = 0; k < e.targetIds().length; k++) {
         int predicted = (int) am[i * maxSuffix + targets.get(i)[k]];
+        predictedIds[i][k] = predicted;
         if (predicted == e.targetIds()[k]) {
           correct++;
         } else {
@@ -186,6 +195,6 @@ final class VideoQaForward {
       }
       exactPer[i] = all;
     }
-    return new Result(loss, count, correct, exact, b, exactPer);
+    return new Result(loss, count, correct, exact, b, exactPer, predictedIds);
   }
 }
