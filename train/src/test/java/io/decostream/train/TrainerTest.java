@@ -67,4 +67,35 @@ class TrainerTest {
     }
     assertTrue(Files.readAllLines(dir.resolve("straight/log.jsonl")).size() >= 3);
   }
+
+  @Test
+  void freezingTheVisionTowerTrainsOnlyTheProjectorAndTheLlm(@TempDir Path dir) throws Exception {
+    Path init = dir.resolve("init");
+    TinyPack.write(init, TrainingForwardTest.spec(), 3);
+    TrainConfig frozen = new TrainConfig(dir.resolve("frozen"), 3, 2, java.util.List.of(1, 2, 2), 3e-3, 1, 0.01,
+        1.0, 11, 1, 0, true);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    new Trainer(frozen, COLOURS, new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
+    assertTrue(log.toString(StandardCharsets.UTF_8).contains("(vision tower frozen)"));
+    try (SafeTensors a = SafeTensors.open(init.resolve("model.safetensors"));
+        SafeTensors b = SafeTensors.open(dir.resolve("frozen/final/model.safetensors"))) {
+      for (String n : a.names()) {
+        boolean same = java.util.Arrays.equals(a.readFloats(n), b.readFloats(n));
+        if (n.startsWith("vision_tower")) {
+          assertTrue(same, n + " must stay as it was");
+        } else if (n.startsWith("multi_modal_projector") && n.endsWith("weight")) {
+          assertTrue(!same, n + " must train");
+        }
+      }
+    }
+  }
+
+  @Test
+  void frameChoicesAreValidated() {
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new TrainConfig(Path.of("x"), 1, 1, java.util.List.of(), 1e-3, 0, 0, 1, 1, 1, 0));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new TrainConfig(Path.of("x"), 1, 1, java.util.List.of(2, 0), 1e-3, 0, 0, 1, 1, 1, 0));
+    assertEquals(java.util.List.of(2, 3, 4), TrainConfig.frameRange(2, 4));
+  }
 }
