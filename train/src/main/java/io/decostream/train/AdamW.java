@@ -112,6 +112,21 @@ final class AdamW {
     return out;
   }
 
+  /**
+   * The trainers' guard: with a finite loss, clips the gradients and returns their norm before clipping; with a
+   * non-finite loss or norm, adds the names of the tensors with non-finite gradients to {@code nonFinite}, zeroes
+   * every gradient (the batch is skipped) and returns NaN.
+   */
+  double clipOrSkip(float loss, double maxNorm, java.util.List<String> nonFinite) {
+    double norm = Float.isFinite(loss) ? clipGlobalNorm(maxNorm) : Double.NaN;
+    if (!Double.isFinite(norm)) {
+      nonFinite.addAll(nonFiniteGradients());
+      zeroGradients();
+      return Double.NaN;
+    }
+    return norm;
+  }
+
   /** Zeroes every gradient (a skipped step). */
   void zeroGradients() {
     for (NDArray p : params.values()) {

@@ -15,10 +15,8 @@ import io.decostream.shapes.ShapesWorld;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -203,9 +201,8 @@ public final class ProjectorComparison {
         loss = r.loss().getFloat();
         gc.backward(r.loss());
       }
-      double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(1.0) : Double.NaN;
+      double norm = opt.clipOrSkip(loss, 1.0, new ArrayList<>());
       if (!Double.isFinite(norm)) {
-        opt.zeroGradients();
         progress.printf("  %s step %d: non-finite %s, batch skipped%n", stage, step,
             Float.isFinite(loss) ? "gradient" : "loss");
         continue;
@@ -302,10 +299,9 @@ public final class ProjectorComparison {
 
   /** Sum of |w| over the tensors that are neither the LLM's nor the pack's projector: the vision tower. */
   private static double visionChecksum(TrainablePack pack) {
-    Map<String, NDArray> llm = pack.languageModelParameters();
     double sum = 0;
     for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
-      if (!llm.containsKey(e.getKey()) && !e.getKey().contains("multi_modal_projector")) {
+      if (pack.isVision(e.getKey())) {
         for (float f : e.getValue().toFloatArray()) {
           sum += Math.abs(f);
         }
@@ -319,13 +315,8 @@ public final class ProjectorComparison {
   }
 
   private static void appendLog(Path dir, String stage, long step, float loss, double ema, double sec) {
-    try {
-      Files.writeString(dir.resolve("log.jsonl"), JSON.writeValueAsString(JSON.createObjectNode()
-              .put("stage", stage).put("step", step).put("loss", loss).put("ema_loss", ema).put("sec_per_step", sec))
-              + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    Trainer.appendLog(dir, JSON.createObjectNode().put("stage", stage).put("step", step).put("loss", loss)
+        .put("ema_loss", ema).put("sec_per_step", sec));
   }
 
   /** Frames of {@code tokensPerFrame} rows that fit {@code context} tokens after {@code textReserve} text tokens. */

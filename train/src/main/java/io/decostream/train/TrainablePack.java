@@ -116,6 +116,12 @@ final class TrainablePack implements AutoCloseable {
     return out;
   }
 
+  /** Whether a tensor belongs to the vision tower (neither the LLM's nor the projector's). */
+  boolean isVision(String name) {
+    return !name.startsWith(keys.languageModelPrefix()) && !name.equals(keys.lmHeadName())
+        && !name.startsWith(keys.projectorPrefix());
+  }
+
   /** Number of trainable scalars. */
   long parameterCount() {
     return params.values().stream().mapToLong(a -> a.getShape().size()).sum();

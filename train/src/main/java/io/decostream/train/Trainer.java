@@ -71,10 +71,9 @@ public final class Trainer {
       VideoQaForward fwd = new VideoQaForward(pack);
       Map<String, NDArray> trained = pack.parameters();
       if (config.freezeVision()) {
-        Map<String, NDArray> llm = pack.languageModelParameters();
         trained = new java.util.LinkedHashMap<>();
         for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
-          boolean vision = !llm.containsKey(e.getKey()) && !e.getKey().contains("multi_modal_projector");
+          boolean vision = pack.isVision(e.getKey());
           e.getValue().setRequiresGradient(!vision);
           if (!vision) {
             trained.put(e.getKey(), e.getValue());
@@ -119,13 +118,12 @@ public final class Trainer {
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }
-        double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(config.clipNorm()) : Double.NaN;
+        List<String> bad = new ArrayList<>();
+        double norm = opt.clipOrSkip(loss, config.clipNorm(), bad);
         double rate = lr.at(step);
         if (!Double.isFinite(norm)) {
           // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather than poison the
           // weights; many in a row means the run diverged
-          List<String> bad = opt.nonFiniteGradients();
-          opt.zeroGradients();
           skipped++;
           progress.printf("step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
                   + "first %s)%n", step, Float.isFinite(loss) ? "gradient" : "loss", skipped, frames, bad.size(),
@@ -157,7 +155,7 @@ public final class Trainer {
           ObjectNode line = JSON.createObjectNode().put("step", step).put("loss", loss).put("ema_loss", emaLoss)
               .put("token_accuracy", acc).put("exact", exact).put("lr", rate).put("grad_norm", norm)
               .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
-          appendLog(line);
+          appendLog(config.out(), line);
         }
         if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {
           checkpoint(pack, opt, step);
@@ -185,10 +183,11 @@ public final class Trainer {
     progress.printf("checkpoint %s%n", dir);
   }
 
-  private void appendLog(ObjectNode line) {
+  /** Appends one JSON line to {@code dir/log.jsonl} (every training loop's log). */
+  static void appendLog(Path dir, ObjectNode line) {
     try {
-      Files.createDirectories(config.out());
-      Files.writeString(config.out().resolve("log.jsonl"), JSON.writeValueAsString(line) + "\n",
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("log.jsonl"), JSON.writeValueAsString(line) + "\n",
           StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

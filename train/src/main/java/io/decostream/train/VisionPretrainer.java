@@ -15,13 +15,9 @@ import io.decostream.shapes.ShapeColor;
 import io.decostream.shapes.ShapeKind;
 import io.decostream.shapes.ShapesRenderer;
 import io.decostream.shapes.ShapesWorld;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,10 +82,9 @@ public final class VisionPretrainer {
   public Path run(Path init) {
     try (TrainablePack pack = TrainablePack.open(init);
         NDManager hm = pack.manager().newSubManager()) {
-      Map<String, NDArray> llm = pack.languageModelParameters();
       Map<String, NDArray> params = new LinkedHashMap<>();
       pack.parameters().forEach((name, p) -> {
-        boolean vision = !llm.containsKey(name) && !name.contains("multi_modal_projector");
+        boolean vision = pack.isVision(name);
         p.setRequiresGradient(vision);
         if (vision) {
           params.put(name, p);
@@ -181,10 +176,9 @@ public final class VisionPretrainer {
           acc = n == 0 ? Double.NaN : (double) right / n;
           gc.backward(total);
         }
-        double norm = Float.isFinite(loss) ? opt.clipGlobalNorm(1.0) : Double.NaN;
+        List<String> bad = new ArrayList<>();
+        double norm = opt.clipOrSkip(loss, 1.0, bad);
         if (!Double.isFinite(norm)) {
-          List<String> bad = opt.nonFiniteGradients();
-          opt.zeroGradients();
           progress.printf("step %d: non-finite loss or gradient, batch skipped (first %s)%n", step,
               bad.stream().limit(3).toList());
           continue;
@@ -211,14 +205,7 @@ public final class VisionPretrainer {
   }
 
   private void appendLog(int step, float loss, double ema, double acc) {
-    try {
-      Files.createDirectories(settings.out());
-      Files.writeString(settings.out().resolve("log.jsonl"), JSON.writeValueAsString(JSON.createObjectNode()
-              .put("stage", "vision").put("step", step).put("loss", loss).put("ema_loss", ema)
-              .put("covered_patch_accuracy", acc)) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    Trainer.appendLog(settings.out(), JSON.createObjectNode().put("stage", "vision").put("step", step)
+        .put("loss", loss).put("ema_loss", ema).put("covered_patch_accuracy", acc));
   }
 }
