@@ -74,6 +74,10 @@ public final class CompareCommand implements Callable<Integer> {
       + "process, rendered frames, --frames per window) and print the accuracy per question type.")
   Path score;
 
+  @Option(names = "--show-wrong", defaultValue = "12", description = "With --score: how many wrong answers to print, "
+      + "each with the window's caption (default ${DEFAULT-VALUE}).")
+  int showWrong;
+
   /** Picocli completion candidates: the registered variant names. */
   static final class VariantNames implements Iterable<String> {
     @Override
@@ -98,7 +102,7 @@ public final class CompareCommand implements Callable<Integer> {
       System.out.printf("%-9s %4d / %4d  %5.1f%%%n", "all", c, a, 100.0 * c / Math.max(1, a));
       if (!wrong.isEmpty()) {
         System.out.println("some wrong answers (teacher-forced argmax, the same as greedy decoding when right):");
-        wrong.stream().limit(12).forEach(w -> System.out.println("  " + w));
+        wrong.stream().limit(Math.max(0, showWrong)).forEach(w -> System.out.println("  " + w));
       }
       return 0;
     }

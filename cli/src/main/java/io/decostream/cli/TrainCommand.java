@@ -1,6 +1,7 @@
 package io.decostream.cli;
 
 import io.decostream.nn.tiny.TinyPack;
+import io.decostream.shapes.QuestionType;
 import io.decostream.train.DemoModel;
 import io.decostream.train.PackExport;
 import io.decostream.train.ShapesExamples;
@@ -10,7 +11,9 @@ import io.decostream.train.VisionPretrainer;
 import io.decostream.worker.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,6 +75,11 @@ final class TrainCommand implements Callable<Integer> {
       description = "Share of caption examples (default ${DEFAULT-VALUE}).")
   double captionFraction;
 
+  @Option(names = "--question-weights", split = ",", paramLabel = "TYPE=W",
+      description = "Relative weight of question types in QA examples, e.g. color=3,motion=2 (types: color, shape, "
+          + "count, position, motion, yesno; unnamed types weigh 1; default: uniform over the types a window allows).")
+  Map<String, Double> questionWeights;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -84,6 +92,14 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--ship", description = "Also write the final pack with F16 weights here (what the repo ships).")
   Path ship;
+
+  private Map<QuestionType, Double> weights() {
+    Map<QuestionType, Double> w = new EnumMap<>(QuestionType.class);
+    if (questionWeights != null) {
+      questionWeights.forEach((k, v) -> w.put(QuestionType.fromLabel(k.trim()), v));
+    }
+    return w;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -112,7 +128,8 @@ final class TrainCommand implements Callable<Integer> {
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
-    Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt), System.out).run(start);
+    Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
+        weights()), System.out).run(start);
     System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),
         s.seconds(), s.lastLoss(), s.lastTokenAccuracy(), s.parameters(), s.finalPack());
     if (ship != null) {

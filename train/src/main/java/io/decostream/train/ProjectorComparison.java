@@ -262,7 +262,7 @@ public final class ProjectorComparison {
       for (QaPair q : s.questions()) {
         pending.add(fwd.encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
-        texts.add(q.question() + " (expected \"" + q.answer() + "\")");
+        texts.add(q.question() + " (expected \"" + q.answer() + "\"; " + s.caption() + ")");
         if (pending.size() == 24) {
           score(fwd, pending, kinds, texts, correct, asked, wrong);
         }

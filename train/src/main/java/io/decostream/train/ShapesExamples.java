@@ -2,12 +2,15 @@ package io.decostream.train;
 
 import io.decostream.nn.image.RgbImage;
 import io.decostream.shapes.QaPair;
+import io.decostream.shapes.QuestionType;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapesDataset;
 import io.decostream.shapes.ShapesWorld;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -16,7 +19,7 @@ import java.util.SplittableRandom;
  * number of frames sampled at 1 fps (whole seconds, as the frames stage samples real video) ending at a random
  * second, rendered at the pipeline's 336x336 (the pack's own preprocessing then resizes them, as the encoder
  * does), and either one of the questions that may be asked of that window (question types uniform among those
- * allowed) with its answer, or the caption prompt with the window's caption.
+ * allowed, or drawn with the given weights per type) with its answer, or the caption prompt with the window's caption.
  */
 public final class ShapesExamples implements ExampleSource {
 
@@ -24,12 +27,32 @@ public final class ShapesExamples implements ExampleSource {
   private final String captionPrompt;
   private final int size;
   private final double clipSeconds;
+  private final Map<QuestionType, Double> weights;
 
   /**
    * @param captionFraction share of caption examples (0..1)
    * @param captionPrompt the worker's caption instruction (llm-worker {@code captionPrompt})
    */
   public ShapesExamples(double captionFraction, String captionPrompt) {
+    this(captionFraction, captionPrompt, Map.of());
+  }
+
+  /**
+   * @param weights relative weight of each question type when the window allows several (missing types weigh 1); a
+   *     type the model answers badly can be asked more often without changing which questions exist
+   */
+  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights) {
+    this.weights = new EnumMap<>(QuestionType.class);
+    for (QuestionType t : QuestionType.values()) {
+      double w = weights.getOrDefault(t, 1.0);
+      if (!(w >= 0) || Double.isInfinite(w)) {
+        throw new IllegalArgumentException("question weight of " + t.label() + " must be finite and >= 0, got " + w);
+      }
+      this.weights.put(t, w);
+    }
+    if (this.weights.values().stream().allMatch(w -> w == 0)) {
+      throw new IllegalArgumentException("at least one question type needs a weight above 0");
+    }
     if (captionFraction < 0 || captionFraction > 1) {
       throw new IllegalArgumentException("captionFraction must be in [0, 1], got " + captionFraction);
     }
@@ -55,7 +78,45 @@ public final class ShapesExamples implements ExampleSource {
     if (s.questions().isEmpty() || rng.nextDouble() < captionFraction) {
       return new Example(images, captionPrompt, s.caption(), "caption");
     }
-    QaPair q = s.questions().get(rng.nextInt(s.questions().size()));
+    QaPair q = pick(s.questions(), rng);
+    if (q == null) {
+      return new Example(images, captionPrompt, s.caption(), "caption");
+    }
     return new Example(images, q.question(), q.answer(), q.type().label());
+  }
+
+  /**
+   * One question, its type drawn with the weights among the types present (uniform when all weigh 1), then uniform
+   * within the type; null when every present type weighs 0.
+   */
+  QaPair pick(List<QaPair> questions, SplittableRandom rng) {
+    if (weights.values().stream().allMatch(w -> w == 1.0)) {
+      // the original draw (one question per askable type, uniform), kept so that recorded recipes replay exactly
+      return questions.get(rng.nextInt(questions.size()));
+    }
+    Map<QuestionType, List<QaPair>> byType = new EnumMap<>(QuestionType.class);
+    for (QaPair q : questions) {
+      byType.computeIfAbsent(q.type(), t -> new ArrayList<>()).add(q);
+    }
+    double total = 0;
+    for (QuestionType t : byType.keySet()) {
+      total += weights.get(t);
+    }
+    if (total == 0) {
+      return null;
+    }
+    double r = rng.nextDouble() * total;
+    QuestionType chosen = null;
+    for (QuestionType t : byType.keySet()) {
+      if (weights.get(t) > 0) {
+        chosen = t;
+        r -= weights.get(t);
+        if (r < 0) {
+          break;
+        }
+      }
+    }
+    List<QaPair> of = byType.get(chosen);
+    return of.get(rng.nextInt(of.size()));
   }
 }

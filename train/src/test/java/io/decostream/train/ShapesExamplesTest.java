@@ -1,9 +1,11 @@
 package io.decostream.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.shapes.Answers;
+import io.decostream.shapes.QuestionType;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -37,5 +39,41 @@ class ShapesExamplesTest {
     Example b = src.next(new SplittableRandom(9), 4);
     assertEquals(a.question() + a.target(), b.question() + b.target());
     assertTrue(java.util.Arrays.equals(a.frames().get(3).rgb(), b.frames().get(3).rgb()));
+  }
+
+  @Test
+  void questionWeightsShiftTheMixOfTypesAndZeroRemovesAType() {
+    java.util.Map<String, Integer> uniform = mix(new ShapesExamples(0, "describe the video."));
+    java.util.Map<String, Integer> weighted = mix(new ShapesExamples(0, "describe the video.",
+        java.util.Map.of(QuestionType.COLOR, 4.0, QuestionType.SHAPE, 0.0)));
+    assertEquals(0, weighted.getOrDefault("shape", 0), weighted.toString());
+    assertTrue(uniform.getOrDefault("shape", 0) > 20, uniform.toString());
+    // colour is asked only when a kind is unique, so its share grows by less than 4x but clearly
+    assertTrue(weighted.get("color") > 2 * uniform.get("color"), uniform + " vs " + weighted);
+    assertThrows(IllegalArgumentException.class,
+        () -> new ShapesExamples(0, "p", java.util.Map.of(QuestionType.COUNT, -1.0)));
+  }
+
+  @Test
+  void uniformWeightsDrawExactlyAsBefore() {
+    // recorded recipes (scripts/train-shapes-demo) must replay: all-ones weights use the original single draw
+    ShapesExamples plain = new ShapesExamples(0.3, "describe the video.");
+    ShapesExamples ones = new ShapesExamples(0.3, "describe the video.", java.util.Map.of(QuestionType.MOTION, 1.0));
+    SplittableRandom a = new SplittableRandom(21);
+    SplittableRandom b = new SplittableRandom(21);
+    for (int i = 0; i < 20; i++) {
+      Example x = plain.next(a, 2);
+      Example y = ones.next(b, 2);
+      assertEquals(x.question() + x.target(), y.question() + y.target());
+    }
+  }
+
+  private static java.util.Map<String, Integer> mix(ShapesExamples src) {
+    java.util.Map<String, Integer> n = new java.util.TreeMap<>();
+    SplittableRandom r = new SplittableRandom(5);
+    for (int i = 0; i < 300; i++) {
+      n.merge(src.next(r, 2).kind(), 1, Integer::sum);
+    }
+    return n;
   }
 }
