@@ -56,6 +56,10 @@ final class TrainCommand implements Callable<Integer> {
       + "it is), the stand-in for CLIP's pre-training.")
   String stage;
 
+  @Option(names = "--cell-targets", description = "With --stage vision: also train heads on the pooled cells the "
+      + "connector sees (which shape has its centre in each cell, and where inside it).")
+  boolean cellTargets;
+
   @Option(names = "--freeze-vision", description = "Keep the vision tower fixed (after --stage vision).")
   boolean freezeVision;
 
@@ -112,7 +116,8 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     if ("vision".equals(stage)) {
-      Path fin = new VisionPretrainer(new VisionPretrainer.Settings(out, steps, batch, lr, warmup, seed, logEvery),
+      Path fin = new VisionPretrainer(new VisionPretrainer.Settings(out, steps, batch, lr, warmup, seed, logEvery,
+          cellTargets),
           System.out).run(start);
       if (ship != null) {
         PackExport.toF16(fin, ship);

@@ -38,8 +38,19 @@ public final class VisionPretrainer {
   /** A patch counts as covered when a shape's box overlaps this share of it. */
   static final double COVER = 0.15;
 
-  /** Settings of the stage. */
-  public record Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
+  /**
+   * Settings of the stage.
+   *
+   * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link #cellTargets})
+   */
+  public record Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery,
+      boolean cellTargets) {
+
+    /** Patch targets only (the recipe's first two vision legs). */
+    public Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
+      this(out, steps, batch, peakLr, warmup, seed, logEvery, false);
+    }
+
     public Settings {
       if (steps < 1 || batch < 1 || !(peakLr > 0) || warmup < 0 || logEvery < 1) {
         throw new IllegalArgumentException("invalid vision pre-training settings: " + this);
@@ -78,6 +89,41 @@ public final class VisionPretrainer {
     return out;
   }
 
+  /**
+   * Targets on the pooled grid (P x P cells of the connector's average pooling), per frame: {@code hot[p * 18 + k]}
+   * is 1 when the shape of colour x kind class k (0-based, colour * 3 + kind) has its centre in cell p, and
+   * {@code offset[p * 2 + {0, 1}]} is that centre's position inside the cell (x, y in [-1, 1]) with
+   * {@code mask[p] = 1} (the first such shape when two centres share a cell). Patch targets say what covers each
+   * patch; after 3x3 averaging that no longer tells which cell holds a shape's centre (the position answer) nor where
+   * inside the cell it sits (what motion within a cell changes), so these heads ask the pooled features for both.
+   */
+  static CellTargets cellTargets(Scene scene, double t, int cells) {
+    int kinds = ShapeKind.values().length;
+    int classes = CLASSES - 1;
+    double size = ShapesWorld.REFERENCE_SIZE;
+    double cell = size / cells;
+    float[] hot = new float[cells * cells * classes];
+    float[] offset = new float[cells * cells * 2];
+    float[] mask = new float[cells * cells];
+    for (io.decostream.shapes.Shape sh : scene.shapes()) {
+      double cx = Math.min(size - 1e-9, Math.max(0, sh.centerX(t)));
+      double cy = Math.min(size - 1e-9, Math.max(0, sh.centerY(t)));
+      int c = (int) (cx / cell);
+      int r = (int) (cy / cell);
+      int p = r * cells + c;
+      hot[p * classes + sh.color().ordinal() * kinds + sh.kind().ordinal()] = 1;
+      if (mask[p] == 0) {
+        mask[p] = 1;
+        offset[p * 2] = (float) (2 * (cx / cell - c) - 1);
+        offset[p * 2 + 1] = (float) (2 * (cy / cell - r) - 1);
+      }
+    }
+    return new CellTargets(hot, offset, mask);
+  }
+
+  /** See {@link #cellTargets}. */
+  record CellTargets(float[] hot, float[] offset, float[] mask) {}
+
   /** Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code out/final}. */
   public Path run(Path init) {
     try (TrainablePack pack = TrainablePack.open(init);
@@ -101,8 +147,19 @@ public final class VisionPretrainer {
       NDArray bPos = hm.zeros(new Shape(g));
       Map<String, NDArray> heads = Map.of("head.what.weight", wWhat, "head.what.bias", bWhat, "head.row.weight", wRow,
           "head.col.weight", wCol, "head.pos.bias", bPos);
-      heads.values().forEach(p -> p.setRequiresGradient(true));
-      params.putAll(heads);
+      Map<String, NDArray> allHeads = new LinkedHashMap<>(heads);
+      int stride = pack.config().spatialPoolStride();
+      int cells = g / stride;
+      int classes = CLASSES - 1;
+      if (settings.cellTargets()) {
+        // after the patch heads, so that the patch heads' initial values do not depend on this switch
+        allHeads.put("head.cell.weight", Init.normal(hm, init0, 0.02, classes, dv));
+        allHeads.put("head.cell.bias", hm.zeros(new Shape(classes)));
+        allHeads.put("head.offset.weight", Init.normal(hm, init0, 0.02, 2, dv));
+        allHeads.put("head.offset.bias", hm.zeros(new Shape(2)));
+      }
+      allHeads.values().forEach(p -> p.setRequiresGradient(true));
+      params.putAll(allHeads);
       long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
       progress.printf("vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n", visionCount,
           settings.steps(), settings.batch());
@@ -124,6 +181,9 @@ public final class VisionPretrainer {
         float[] px = new float[b * 3 * s * s];
         float[] what = new float[b * g * g * CLASSES];
         int[] labels = new int[b * g * g];
+        float[] cellHot = new float[b * cells * cells * classes];
+        float[] cellOffset = new float[b * cells * cells * 2];
+        float[] cellMask = new float[b * cells * cells];
         int covered = 0;
         for (int i = 0; i < b; i++) {
           Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
@@ -138,9 +198,17 @@ public final class VisionPretrainer {
             what[(i * g * g + p) * CLASSES + cls[p]] = 1;
             covered += cls[p] == 0 ? 0 : 1;
           }
+          if (settings.cellTargets()) {
+            CellTargets ct = cellTargets(scene, t, cells);
+            System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
+            System.arraycopy(ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
+            System.arraycopy(ct.mask(), 0, cellMask, i * ct.mask().length, ct.mask().length);
+          }
         }
         float loss;
         double acc;
+        double cellRecall = Double.NaN;
+        double offsetRmse = Double.NaN;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           // [B, 3, S, S] -> [B, N, Dv]: the features the connector will see
@@ -163,6 +231,36 @@ public final class VisionPretrainer {
           NDArray cePos = rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
               .neg().div((float) (2.0 * b * g * g));
           NDArray total = ceWhat.add(cePos.mul(0.5f));
+          if (settings.cellTargets()) {
+            // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
+            NDArray pooled = io.decostream.projector.AdaptivePool2d.pool(feats, g, g, cells, cells,
+                io.decostream.projector.PoolingMode.AVG);
+            NDArray cellLogits = Linear.linear(pooled, allHeads.get("head.cell.weight"),
+                allHeads.get("head.cell.bias")).singletonOrThrow(); // [B, P*P, 18]
+            NDArray y = m.create(cellHot, new Shape(b, cells * cells, classes));
+            // binary cross-entropy with logits, positives (a few of 162 per frame) weighted up
+            NDArray logp = cellLogits.neg().exp().add(1f).log().neg(); // log sigmoid(z)
+            NDArray log1mp = logp.sub(cellLogits); // log(1 - sigmoid(z)) = log sigmoid(z) - z
+            NDArray bce = y.mul(logp).mul(8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
+            NDArray off = Linear.linear(pooled, allHeads.get("head.offset.weight"), allHeads.get("head.offset.bias"))
+                .singletonOrThrow(); // [B, P*P, 2]
+            NDArray mk = m.create(cellMask, new Shape(b, cells * cells, 1));
+            NDArray mse = off.sub(m.create(cellOffset, new Shape(b, cells * cells, 2))).square().mul(mk).sum()
+                .div(mk.sum().mul(2f).add(1e-6f));
+            total = total.add(bce).add(mse);
+            // share of centred shapes whose cell says so (logit > 0), and the offsets' RMS error in cell half-widths
+            float[] z = cellLogits.toFloatArray();
+            int pos = 0;
+            int hit = 0;
+            for (int k = 0; k < z.length; k++) {
+              if (cellHot[k] == 1) {
+                pos++;
+                hit += z[k] > 0 ? 1 : 0;
+              }
+            }
+            cellRecall = pos == 0 ? Double.NaN : (double) hit / pos;
+            offsetRmse = Math.sqrt(mse.getFloat());
+          }
           loss = total.getFloat();
           float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
           int right = 0;
@@ -190,8 +288,10 @@ public final class VisionPretrainer {
         }
         if (step % settings.logEvery() == 0 || step == settings.steps()) {
           double sec = (System.nanoTime() - t0) / 1e9 / step;
-          progress.printf("%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f  lr %.2e  %.2f s/step  ETA %s%n",
-              Trainer.bar(step, settings.steps()), step, settings.steps(), emaLoss, emaAcc, lr.at(step), sec,
+          String cellPart = settings.cellTargets()
+              ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse) : "";
+          progress.printf("%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
+              Trainer.bar(step, settings.steps()), step, settings.steps(), emaLoss, emaAcc, cellPart, lr.at(step), sec,
               Trainer.eta((settings.steps() - step) * sec));
           appendLog(step, loss, emaLoss, acc);
         }

@@ -66,4 +66,46 @@ class VisionPretrainerTest {
       assertTrue(visionMoved);
     }
   }
+
+  @Test
+  void cellTargetsNameTheCellHoldingEachCentreAndWhereInside() {
+    Scene generated = SceneGenerator.generate(42, 16);
+    io.decostream.shapes.Shape one = generated.shapes().get(0);
+    // centre (84, 252) on a 3x3 grid of 112 px cells: column 0 at 3/4 of its width, row 2 at 1/4 of its height
+    io.decostream.shapes.Shape still = new io.decostream.shapes.Shape(ShapeKind.TRIANGLE, ShapeColor.BLUE,
+        one.rgb(), 80, 84, 252, Motion.STILL, 0);
+    io.decostream.shapes.Shape other = new io.decostream.shapes.Shape(ShapeKind.CIRCLE, ShapeColor.RED,
+        one.rgb(), 50, 300, 20, Motion.STILL, 0);
+    Scene scene = new Scene(1, 16, generated.background(), java.util.List.of(still, other));
+    VisionPretrainer.CellTargets t = VisionPretrainer.cellTargets(scene, 3, 3);
+    int blueTriangle = ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
+    int redCircle = ShapeColor.RED.ordinal() * 3 + ShapeKind.CIRCLE.ordinal();
+    assertEquals(1f, t.hot()[6 * 18 + blueTriangle]);
+    assertEquals(1f, t.hot()[2 * 18 + redCircle]);
+    assertEquals(2.0, t.mask()[6] + t.mask()[2]);
+    double sum = 0;
+    for (float v : t.hot()) {
+      sum += v;
+    }
+    assertEquals(2.0, sum, "one class in one cell per shape");
+    assertEquals(0.5, t.offset()[6 * 2], 1e-6);
+    assertEquals(-0.5, t.offset()[6 * 2 + 1], 1e-6);
+    assertEquals(2 * (300.0 / 112 - 2) - 1, t.offset()[2 * 2], 1e-5);
+    assertEquals(0f, t.mask()[4]);
+  }
+
+  @Test
+  void cellTargetsTrainExtraHeadsThatAreDroppedToo(@TempDir Path dir) throws Exception {
+    Path init = dir.resolve("init");
+    TinyPack.write(init, ProjectorComparisonTest.spec(), 3);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    Path fin = new VisionPretrainer(new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, true),
+        new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
+    String text = log.toString(StandardCharsets.UTF_8);
+    assertTrue(text.contains("cell recall") && text.contains("offset rmse"), text);
+    try (SafeTensors a = SafeTensors.open(init.resolve("model.safetensors"));
+        SafeTensors b = SafeTensors.open(fin.resolve("model.safetensors"))) {
+      assertEquals(a.names(), b.names(), "no training heads left in the pack");
+    }
+  }
 }
