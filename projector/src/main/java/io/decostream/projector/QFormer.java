@@ -226,7 +226,7 @@ public final class QFormer {
     NDArray v = BlockWeights.linear(kv, w.get(p + "attention.value.weight"), w.get(p + "attention.value.bias"))
         .reshape(b, tk, heads, hd).transpose(0, 2, 1, 3);
     // scores [B,nh,Tq,Tk] = q k^T / sqrt(hd); probabilities over keys
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(hd));
+    NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(hd));
     NDArray probs = scores.softmax(-1);
     // context [B,nh,Tq,hd] → [B,Tq,nh,hd] → [B,Tq,H]
     NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, tq, h);

@@ -1,5 +1,6 @@
 package io.decostream.train;
 
+import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -114,7 +115,7 @@ final class BatchedLlama {
         k = k.expandDims(2).repeat(2, rep).reshape(b, heads, t, headDim);
         v = v.expandDims(2).repeat(2, rep).reshape(b, heads, t, headDim);
       }
-      NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(headDim)).add(mask).softmax(-1);
+      NDArray probs = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim)).add(mask).softmax(-1);
       NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
       h = h.add(Linear.linear(o, w[7]).singletonOrThrow());
       n = rms(h, w[8]);

@@ -1,5 +1,6 @@
 package io.decostream.train;
 
+import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -170,7 +171,7 @@ final class VideoQaForward {
       targets.add(pos);
     }
     NDArray logp = logits.logSoftmax(-1);
-    NDArray loss = logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg().div(count);
+    NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
     // token accuracy (teacher-forced argmax) and exact whole-target matches
     float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
     int correct = 0;

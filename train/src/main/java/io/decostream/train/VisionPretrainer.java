@@ -1,5 +1,6 @@
 package io.decostream.train;
 
+import io.decostream.projector.Scalars;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -228,9 +229,9 @@ public final class VisionPretrainer {
               .neg().mul(w).sum().div(w.sum());
           NDArray rowT = m.create(rowHot, new Shape(1, g * g, g));
           NDArray colT = m.create(colHot, new Shape(1, g * g, g));
-          NDArray cePos = rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
-              .neg().div((float) (2.0 * b * g * g));
-          NDArray total = ceWhat.add(cePos.mul(0.5f));
+          NDArray cePos = Scalars.div(rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
+              .neg(), (float) (2.0 * b * g * g));
+          NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
           if (settings.cellTargets()) {
             // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
             NDArray pooled = io.decostream.projector.AdaptivePool2d.pool(feats, g, g, cells, cells,
@@ -241,7 +242,7 @@ public final class VisionPretrainer {
             // binary cross-entropy with logits, positives (a few of 162 per frame) weighted up
             NDArray logp = cellLogits.neg().exp().add(1f).log().neg(); // log sigmoid(z)
             NDArray log1mp = logp.sub(cellLogits); // log(1 - sigmoid(z)) = log sigmoid(z) - z
-            NDArray bce = y.mul(logp).mul(8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
+            NDArray bce = Scalars.mul(y.mul(logp), 8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
             NDArray off = Linear.linear(pooled, allHeads.get("head.offset.weight"), allHeads.get("head.offset.bias"))
                 .singletonOrThrow(); // [B, P*P, 2]
             NDArray mk = m.create(cellMask, new Shape(b, cells * cells, 1));

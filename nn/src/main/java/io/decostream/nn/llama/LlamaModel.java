@@ -1,5 +1,6 @@
 package io.decostream.nn.llama;
 
+import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -360,7 +361,7 @@ public final class LlamaModel implements AutoCloseable {
     }
     // GQA: query head g*rep+r uses kv head g (repeat_kv order); stack the rep heads of each group
     NDArray qg = q.reshape(kvHeads, (long) rep * t, headDim);
-    NDArray scores = qg.matMul(keys.transpose(0, 2, 1)).div(attnScale); // [nKV, rep*T, L]
+    NDArray scores = Scalars.div(qg.matMul(keys.transpose(0, 2, 1)), attnScale); // [nKV, rep*T, L]
     if (mask != null) {
       scores = scores.reshape(kvHeads, rep, t, total).add(mask).reshape(kvHeads, (long) rep * t, total);
     }

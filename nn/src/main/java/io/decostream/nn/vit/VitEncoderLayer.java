@@ -1,5 +1,6 @@
 package io.decostream.nn.vit;
 
+import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -112,7 +113,7 @@ public final class VitEncoderLayer {
     NDArray q = Linear.linear(h, qw, qb).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     NDArray k = Linear.linear(h, kw, kb).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     NDArray v = Linear.linear(h, vw, vb).singletonOrThrow().reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(hd, -0.5)).softmax(-1);
+    NDArray probs = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.pow(hd, -0.5)).softmax(-1);
     if (tap != null) {
       Shape shape = probs.getShape();
       probs = tap.apply(probs);
@@ -125,7 +126,7 @@ public final class VitEncoderLayer {
     x = x.add(Linear.linear(o, ow, ob).singletonOrThrow());
     h = Linear.linear(layerNorm(x, ln2w, ln2b), fc1w, fc1b).singletonOrThrow();
     h = switch (act) {
-      case QUICK_GELU -> h.mul(Activation.sigmoid(h.mul(1.702f)));
+      case QUICK_GELU -> h.mul(Activation.sigmoid(Scalars.mul(h, 1.702f)));
       case GELU -> Activation.gelu(h);
       case GELU_TANH -> geluTanh(h);
     };
@@ -137,7 +138,7 @@ public final class VitEncoderLayer {
    * {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}.
    */
   public static NDArray geluTanh(NDArray x) {
-    NDArray inner = x.add(x.mul(x).mul(x).mul(GELU_TANH_KAPPA)).mul(GELU_TANH_BETA);
-    return x.mul(0.5f).mul(inner.tanh().add(1f));
+    NDArray inner = Scalars.mul(x.add(Scalars.mul(x.mul(x).mul(x), GELU_TANH_KAPPA)), GELU_TANH_BETA);
+    return Scalars.mul(x, 0.5f).mul(inner.tanh().add(1f));
   }
 }
