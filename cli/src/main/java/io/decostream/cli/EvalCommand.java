@@ -169,6 +169,9 @@ final class EvalCommand implements Callable<Integer> {
     int checked = 0;
     int inside80 = 0;
     double massSum = 0;
+    int ceilingChecked = 0;
+    int ceiling80 = 0;
+    double ceilingSum = 0;
     for (Asked a : asked) {
       Answer ans = answers.get(a.id());
       int[] c = perType.get(a.qa().type().label());
@@ -189,6 +192,12 @@ final class EvalCommand implements Callable<Integer> {
           massSum += share;
           if (share >= 0.8) {
             inside80++;
+          }
+          double best = bestPooledShare(g, a, lastSecond);
+          if (!Double.isNaN(best)) {
+            ceilingChecked++;
+            ceilingSum += best;
+            ceiling80 += best >= 0.8 ? 1 : 0;
           }
         }
       }
@@ -211,6 +220,11 @@ final class EvalCommand implements Callable<Integer> {
       b.append(String.format(Locale.ROOT, "%nGrounding check (colour questions, latest frame, Text-to-Patch mass inside "
           + "the shape's box grown by one patch): %d maps, mean share %.1f%%, %.1f%% of cases with at least 80%%.%n",
           checked, checked == 0 ? 0.0 : 100 * massSum / checked, checked == 0 ? 0.0 : 100.0 * inside80 / checked));
+      if (ceilingChecked > 0) {
+        b.append(String.format(Locale.ROOT, "Best any map at the token grid's resolution could do on the same cases "
+            + "(all mass on the one pooling window with most patches inside the box): mean share %.1f%%, %.1f%% of "
+            + "cases with at least 80%%.%n", 100 * ceilingSum / ceilingChecked, 100.0 * ceiling80 / ceilingChecked));
+      }
     }
     if (!wrong.isEmpty()) {
       b.append(String.format("%nSome wrong answers:%n")).append(String.join(System.lineSeparator(), wrong))
@@ -231,27 +245,68 @@ final class EvalCommand implements Callable<Integer> {
     if (n == 0 || all.length != n * gh * gw) {
       return Double.NaN;
     }
-    String kindWord = a.qa().question().replace("what color is the ", "").replace("?", "").trim();
-    Shape shape = a.scene().shapes().stream().filter(s -> s.kind().word().equals(kindWord)).findFirst().orElse(null);
-    if (shape == null) {
+    boolean[] in = patchesInsideShape(a, gh, gw, lastSecond);
+    if (in == null) {
       return Double.NaN;
     }
-    double size = ShapesWorld.REFERENCE_SIZE;
-    double patchW = size / gw;
-    double patchH = size / gh;
-    Box box = shape.referenceBox(lastSecond).grow(Math.max(patchW, patchH));
     double inside = 0;
     double total = 0;
     int off = (n - 1) * gh * gw;
     for (int p = 0; p < gh * gw; p++) {
       double v = Math.max(0, all[off + p]);
       total += v;
-      double cx = (p % gw + 0.5) * patchW;
-      double cy = (p / gw + 0.5) * patchH;
-      if (box.contains(cx, cy)) {
+      if (in[p]) {
         inside += v;
       }
     }
     return total > 0 ? inside / total : Double.NaN;
+  }
+
+  /** Patches (row-major) whose centre lies inside the asked shape's box grown by one patch; null without the shape. */
+  static boolean[] patchesInsideShape(Asked a, int gh, int gw, int lastSecond) {
+    String kindWord = a.qa().question().replace("what color is the ", "").replace("?", "").trim();
+    Shape shape = a.scene().shapes().stream().filter(s -> s.kind().word().equals(kindWord)).findFirst().orElse(null);
+    if (shape == null) {
+      return null;
+    }
+    double size = ShapesWorld.REFERENCE_SIZE;
+    double patchW = size / gw;
+    double patchH = size / gh;
+    Box box = shape.referenceBox(lastSecond).grow(Math.max(patchW, patchH));
+    boolean[] in = new boolean[gh * gw];
+    for (int p = 0; p < gh * gw; p++) {
+      in[p] = box.contains((p % gw + 0.5) * patchW, (p / gw + 0.5) * patchH);
+    }
+    return in;
+  }
+
+  /**
+   * The best share any map at the pooled grid's resolution could reach: Text-to-Patch of average pooling spreads each
+   * token's relevance evenly over its window (spec §7.6), so the best such map puts all mass on the one window with
+   * the largest share of patches inside the grown box. NaN without the shape or for a non-square token grid.
+   */
+  static double bestPooledShare(Grounding g, Asked a, int lastSecond) {
+    int gh = g.getGridHeight();
+    int gw = g.getGridWidth();
+    int side = (int) Math.round(Math.sqrt(g.getTokensPerFrame()));
+    boolean[] in = patchesInsideShape(a, gh, gw, lastSecond);
+    if (in == null || side < 1 || side * side != g.getTokensPerFrame() || gh % side != 0 || gw % side != 0) {
+      return Double.NaN;
+    }
+    int wh = gh / side;
+    int ww = gw / side;
+    double best = 0;
+    for (int r = 0; r < side; r++) {
+      for (int c = 0; c < side; c++) {
+        int hit = 0;
+        for (int y = r * wh; y < (r + 1) * wh; y++) {
+          for (int x = c * ww; x < (c + 1) * ww; x++) {
+            hit += in[y * gw + x] ? 1 : 0;
+          }
+        }
+        best = Math.max(best, (double) hit / (wh * ww));
+      }
+    }
+    return best;
   }
 }
