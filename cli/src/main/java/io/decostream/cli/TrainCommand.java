@@ -60,6 +60,10 @@ final class TrainCommand implements Callable<Integer> {
       + "connector sees (which shape has its centre in each cell, and where inside it).")
   boolean cellTargets;
 
+  @Option(names = "--cell-factors", description = "With --stage vision: also classify the kind and, separately, the "
+      + "colour of the shape centred in each pooled cell.")
+  boolean cellFactors;
+
   @Option(names = "--freeze-vision", description = "Keep the vision tower fixed (after --stage vision).")
   boolean freezeVision;
 
@@ -83,6 +87,10 @@ final class TrainCommand implements Callable<Integer> {
       description = "Relative weight of question types in QA examples, e.g. color=3,motion=2 (types: color, shape, "
           + "count, position, motion, yesno; unnamed types weigh 1; default: uniform over the types a window allows).")
   Map<String, Double> questionWeights;
+
+  @Option(names = "--same-colour-fraction", defaultValue = "0", description = "Share of training scenes whose shapes "
+      + "all get one colour (kinds distinct), where only the kind tells the shapes apart (default ${DEFAULT-VALUE}).")
+  double sameColourFraction;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
@@ -117,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     if ("vision".equals(stage)) {
       Path fin = new VisionPretrainer(new VisionPretrainer.Settings(out, steps, batch, lr, warmup, seed, logEvery,
-          cellTargets),
+          cellTargets, cellFactors),
           System.out).run(start);
       if (ship != null) {
         PackExport.toF16(fin, ship);
@@ -134,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
         logEvery, checkpointEvery, freezeVision);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
-        weights()), System.out).run(start);
+        weights(), sameColourFraction), System.out).run(start);
     System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),
         s.seconds(), s.lastLoss(), s.lastTokenAccuracy(), s.parameters(), s.finalPack());
     if (ship != null) {

@@ -5,6 +5,7 @@ import io.decostream.shapes.QaPair;
 import io.decostream.shapes.QuestionType;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.Shape;
 import io.decostream.shapes.ShapesDataset;
 import io.decostream.shapes.ShapesWorld;
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ public final class ShapesExamples implements ExampleSource {
   private final int size;
   private final double clipSeconds;
   private final Map<QuestionType, Double> weights;
+  private final double sameColourFraction;
 
   /**
    * @param captionFraction share of caption examples (0..1)
@@ -42,6 +44,22 @@ public final class ShapesExamples implements ExampleSource {
    *     type the model answers badly can be asked more often without changing which questions exist
    */
   public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights) {
+    this(captionFraction, captionPrompt, weights, 0);
+  }
+
+  /**
+   * @param sameColourFraction share of scenes (with two or more shapes of distinct kinds) whose shapes all get the
+   *     first shape's colour. Such scenes are still valid ShapesWorld scenes. In them only a shape's kind tells the
+   *     shapes apart, so "where is the red square?" can be answered only by finding the shape by its kind. A model
+   *     that has learnt to find shapes by colour alone gets no reward from that shortcut here (a curriculum step; 0
+   *     leaves the scene draw exactly as before).
+   */
+  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
+      double sameColourFraction) {
+    if (!(sameColourFraction >= 0 && sameColourFraction <= 1)) {
+      throw new IllegalArgumentException("sameColourFraction must be in [0, 1], got " + sameColourFraction);
+    }
+    this.sameColourFraction = sameColourFraction;
     this.weights = new EnumMap<>(QuestionType.class);
     for (QuestionType t : QuestionType.values()) {
       double w = weights.getOrDefault(t, 1.0);
@@ -69,6 +87,9 @@ public final class ShapesExamples implements ExampleSource {
       throw new IllegalArgumentException(frames + " frames do not fit a " + clipSeconds + " s clip at 1 fps");
     }
     Scene scene = SceneGenerator.generate(rng.nextLong(), clipSeconds);
+    if (sameColourFraction > 0 && rng.nextDouble() < sameColourFraction) {
+      scene = oneColour(scene);
+    }
     int end = frames - 1 + rng.nextInt(spec.lastSecond() - frames + 2);
     ShapesDataset.Sample s = ShapesDataset.sample(scene, end, spec, rng.split());
     List<RgbImage> images = new ArrayList<>(s.frames().size());
@@ -83,6 +104,20 @@ public final class ShapesExamples implements ExampleSource {
       return new Example(images, captionPrompt, s.caption(), "caption");
     }
     return new Example(images, q.question(), q.answer(), q.type().label());
+  }
+
+  /** The scene with every shape in the first shape's colour, when its kinds are distinct (else unchanged). */
+  static Scene oneColour(Scene scene) {
+    List<Shape> shapes = scene.shapes();
+    if (shapes.size() < 2 || shapes.stream().map(Shape::kind).distinct().count() < shapes.size()) {
+      return scene;
+    }
+    Shape first = shapes.get(0);
+    List<Shape> out = new ArrayList<>(shapes.size());
+    for (Shape s : shapes) {
+      out.add(new Shape(s.kind(), first.color(), first.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
+    }
+    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), out);
   }
 
   /**

@@ -43,13 +43,21 @@ public final class VisionPretrainer {
    * Settings of the stage.
    *
    * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link #cellTargets})
+   * @param cellFactors also classify, per pooled cell, the kind and (separately) the colour of the shape centred
+   *     there (softmax over none + 3 kinds, none + 6 colours): the factors a question names one at a time
    */
   public record Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery,
-      boolean cellTargets) {
+      boolean cellTargets, boolean cellFactors) {
 
     /** Patch targets only (the recipe's first two vision legs). */
     public Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
-      this(out, steps, batch, peakLr, warmup, seed, logEvery, false);
+      this(out, steps, batch, peakLr, warmup, seed, logEvery, false, false);
+    }
+
+    /** Patch targets, optionally the joint cell targets. */
+    public Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery,
+        boolean cellTargets) {
+      this(out, steps, batch, peakLr, warmup, seed, logEvery, cellTargets, false);
     }
 
     public Settings {
@@ -106,6 +114,8 @@ public final class VisionPretrainer {
     float[] hot = new float[cells * cells * classes];
     float[] offset = new float[cells * cells * 2];
     float[] mask = new float[cells * cells];
+    int[] kind = new int[cells * cells];
+    int[] colour = new int[cells * cells];
     for (io.decostream.shapes.Shape sh : scene.shapes()) {
       double cx = Math.min(size - 1e-9, Math.max(0, sh.centerX(t)));
       double cy = Math.min(size - 1e-9, Math.max(0, sh.centerY(t)));
@@ -115,15 +125,20 @@ public final class VisionPretrainer {
       hot[p * classes + sh.color().ordinal() * kinds + sh.kind().ordinal()] = 1;
       if (mask[p] == 0) {
         mask[p] = 1;
+        kind[p] = 1 + sh.kind().ordinal();
+        colour[p] = 1 + sh.color().ordinal();
         offset[p * 2] = (float) (2 * (cx / cell - c) - 1);
         offset[p * 2 + 1] = (float) (2 * (cy / cell - r) - 1);
       }
     }
-    return new CellTargets(hot, offset, mask);
+    return new CellTargets(hot, offset, mask, kind, colour);
   }
 
-  /** See {@link #cellTargets}. */
-  record CellTargets(float[] hot, float[] offset, float[] mask) {}
+  /**
+   * See {@link #cellTargets}; {@code kind[p]} and {@code colour[p]} are 0 for a cell holding no centre, else 1 + the
+   * ordinal of the (first) shape centred there.
+   */
+  record CellTargets(float[] hot, float[] offset, float[] mask, int[] kind, int[] colour) {}
 
   /** Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code out/final}. */
   public Path run(Path init) {
@@ -159,6 +174,14 @@ public final class VisionPretrainer {
         allHeads.put("head.offset.weight", Init.normal(hm, init0, 0.02, 2, dv));
         allHeads.put("head.offset.bias", hm.zeros(new Shape(2)));
       }
+      int kinds = 1 + ShapeKind.values().length;
+      int colours = 1 + ShapeColor.values().length;
+      if (settings.cellFactors()) {
+        allHeads.put("head.kind.weight", Init.normal(hm, init0, 0.02, kinds, dv));
+        allHeads.put("head.kind.bias", hm.zeros(new Shape(kinds)));
+        allHeads.put("head.colour.weight", Init.normal(hm, init0, 0.02, colours, dv));
+        allHeads.put("head.colour.bias", hm.zeros(new Shape(colours)));
+      }
       allHeads.values().forEach(p -> p.setRequiresGradient(true));
       params.putAll(allHeads);
       long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
@@ -185,6 +208,9 @@ public final class VisionPretrainer {
         float[] cellHot = new float[b * cells * cells * classes];
         float[] cellOffset = new float[b * cells * cells * 2];
         float[] cellMask = new float[b * cells * cells];
+        float[] kindHot = new float[b * cells * cells * kinds];
+        float[] colourHot = new float[b * cells * cells * colours];
+        int[] kindLabel = new int[b * cells * cells];
         int covered = 0;
         for (int i = 0; i < b; i++) {
           Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
@@ -199,8 +225,14 @@ public final class VisionPretrainer {
             what[(i * g * g + p) * CLASSES + cls[p]] = 1;
             covered += cls[p] == 0 ? 0 : 1;
           }
-          if (settings.cellTargets()) {
+          if (settings.cellTargets() || settings.cellFactors()) {
             CellTargets ct = cellTargets(scene, t, cells);
+            for (int p = 0; p < cells * cells; p++) {
+              int at = i * cells * cells + p;
+              kindLabel[at] = ct.kind()[p];
+              kindHot[at * kinds + ct.kind()[p]] = 1;
+              colourHot[at * colours + ct.colour()[p]] = 1;
+            }
             System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
             System.arraycopy(ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
             System.arraycopy(ct.mask(), 0, cellMask, i * ct.mask().length, ct.mask().length);
@@ -209,6 +241,7 @@ public final class VisionPretrainer {
         float loss;
         double acc;
         double cellRecall = Double.NaN;
+        double kindAccuracy = Double.NaN;
         double offsetRmse = Double.NaN;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -232,10 +265,39 @@ public final class VisionPretrainer {
           NDArray cePos = Scalars.div(rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
               .neg(), (float) (2.0 * b * g * g));
           NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
+          // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
+          NDArray pooled = settings.cellTargets() || settings.cellFactors()
+              ? io.decostream.projector.AdaptivePool2d.pool(feats, g, g, cells, cells,
+                  io.decostream.projector.PoolingMode.AVG) : null;
+          if (settings.cellFactors()) {
+            // softmax over none + kinds and none + colours per cell; cells holding a centre weigh 4x
+            float[] cw = new float[b * cells * cells];
+            for (int k = 0; k < cw.length; k++) {
+              cw[k] = kindLabel[k] == 0 ? 1f : 4f;
+            }
+            NDArray wc = m.create(cw, new Shape(b, cells * cells));
+            NDArray kindLogits = Linear.linear(pooled, allHeads.get("head.kind.weight"),
+                allHeads.get("head.kind.bias")).singletonOrThrow(); // [B, P*P, 4]
+            NDArray colourLogits = Linear.linear(pooled, allHeads.get("head.colour.weight"),
+                allHeads.get("head.colour.bias")).singletonOrThrow(); // [B, P*P, 7]
+            NDArray ceKind = kindLogits.logSoftmax(-1).mul(m.create(kindHot, new Shape(b, cells * cells, kinds)))
+                .sum(new int[] {2}).neg().mul(wc).sum().div(wc.sum());
+            NDArray ceColour = colourLogits.logSoftmax(-1)
+                .mul(m.create(colourHot, new Shape(b, cells * cells, colours))).sum(new int[] {2}).neg().mul(wc).sum()
+                .div(wc.sum());
+            total = total.add(ceKind).add(ceColour);
+            float[] km = kindLogits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            int centred = 0;
+            int right = 0;
+            for (int k = 0; k < km.length; k++) {
+              if (kindLabel[k] != 0) {
+                centred++;
+                right += (int) km[k] == kindLabel[k] ? 1 : 0;
+              }
+            }
+            kindAccuracy = centred == 0 ? Double.NaN : (double) right / centred;
+          }
           if (settings.cellTargets()) {
-            // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
-            NDArray pooled = io.decostream.projector.AdaptivePool2d.pool(feats, g, g, cells, cells,
-                io.decostream.projector.PoolingMode.AVG);
             NDArray cellLogits = Linear.linear(pooled, allHeads.get("head.cell.weight"),
                 allHeads.get("head.cell.bias")).singletonOrThrow(); // [B, P*P, 18]
             NDArray y = m.create(cellHot, new Shape(b, cells * cells, classes));
@@ -289,8 +351,9 @@ public final class VisionPretrainer {
         }
         if (step % settings.logEvery() == 0 || step == settings.steps()) {
           double sec = (System.nanoTime() - t0) / 1e9 / step;
-          String cellPart = settings.cellTargets()
-              ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse) : "";
+          String cellPart = (settings.cellTargets()
+              ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse) : "")
+              + (settings.cellFactors() ? String.format("  cell kind accuracy %.3f", kindAccuracy) : "");
           progress.printf("%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
               Trainer.bar(step, settings.steps()), step, settings.steps(), emaLoss, emaAcc, cellPart, lr.at(step), sec,
               Trainer.eta((settings.steps() - step) * sec));

@@ -76,4 +76,34 @@ class ShapesExamplesTest {
     }
     return n;
   }
+
+  @Test
+  void oneColourScenesKeepKindsAndPlacesAndStayValid() {
+    int recoloured = 0;
+    for (long seed = 0; seed < 40; seed++) {
+      io.decostream.shapes.Scene scene = io.decostream.shapes.SceneGenerator.generate(seed, 16);
+      io.decostream.shapes.Scene one = ShapesExamples.oneColour(scene);
+      boolean distinctKinds = scene.shapes().stream().map(io.decostream.shapes.Shape::kind).distinct().count()
+          == scene.shapes().size();
+      if (scene.shapes().size() < 2 || !distinctKinds) {
+        assertEquals(scene, one, "left alone");
+        continue;
+      }
+      recoloured++;
+      for (int i = 0; i < scene.shapes().size(); i++) {
+        io.decostream.shapes.Shape a = scene.shapes().get(i);
+        io.decostream.shapes.Shape b = one.shapes().get(i);
+        assertEquals(scene.shapes().get(0).color(), b.color());
+        assertEquals(a.kind(), b.kind());
+        assertEquals(a.centerX(5), b.centerX(5));
+        assertEquals(a.motion(), b.motion());
+      }
+    }
+    assertTrue(recoloured > 5, "recoloured " + recoloured);
+    // with the fraction at 1, "where is the {color} {shape}?" only has one colour to name in such scenes
+    ShapesExamples src = new ShapesExamples(0, "p", java.util.Map.of(), 1.0);
+    Example e = src.next(new SplittableRandom(3), 1);
+    assertTrue(!e.target().isBlank());
+    assertThrows(IllegalArgumentException.class, () -> new ShapesExamples(0, "p", java.util.Map.of(), 1.5));
+  }
 }
