@@ -78,6 +78,10 @@ public final class CompareCommand implements Callable<Integer> {
       + "each with the window's caption (default ${DEFAULT-VALUE}).")
   int showWrong;
 
+  @Option(names = "--binding", description = "With --score: instead of the per-type table, measure whether the pack "
+      + "finds shapes by kind (colour answers by number of shapes; position answers in one-colour two-shape windows).")
+  boolean binding;
+
   /** Picocli completion candidates: the registered variant names. */
   static final class VariantNames implements Iterable<String> {
     @Override
@@ -88,6 +92,16 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (score != null && binding) {
+      io.decostream.train.BindingProbe.Result r = io.decostream.train.BindingProbe.run(score, frames, evalScenes,
+          evalSeed);
+      r.colourByShapes().forEach((n, c) -> System.out.printf("colour answers, %d shape(s) in the window: %d / %d  %5.1f%%%n",
+          n, c[0], c[1], 100.0 * c[0] / Math.max(1, c[1])));
+      int[] o = r.oneColourPosition();
+      System.out.printf("position answers, two shapes of one colour (only the kind tells them apart): %d / %d  %5.1f%%%n",
+          o[0], o[1], 100.0 * o[0] / Math.max(1, o[1]));
+      return 0;
+    }
     if (score != null) {
       List<String> wrong = new java.util.ArrayList<>();
       java.util.Map<String, int[]> acc = ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed, wrong);
