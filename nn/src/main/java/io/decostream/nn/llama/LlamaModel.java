@@ -175,7 +175,8 @@ public final class LlamaModel implements AutoCloseable {
       l[i] = ids[i];
     }
     try (NDManager tmp = target.newSubManager()) {
-      NDArray idx = tmp.create(l);
+      // libtorch-owned indices: the gather's backward keeps them after tmp's Java buffer is freed (projector.Scalars)
+      NDArray idx = tmp.create(l).duplicate();
       NDArray out = embedTokens.get(tmp, new NDIndex("{}", idx));
       out.attach(target);
       return out;
