@@ -1,5 +1,6 @@
 package io.decostream.cli;
 
+import io.decostream.train.BindingProbe;
 import io.decostream.train.ComparisonReport;
 import io.decostream.train.ComparisonVariants;
 import io.decostream.train.ProjectorComparison;
@@ -93,8 +94,7 @@ public final class CompareCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (score != null && binding) {
-      io.decostream.train.BindingProbe.Result r = io.decostream.train.BindingProbe.run(score, frames, evalScenes,
-          evalSeed);
+      BindingProbe.Result r = BindingProbe.run(score, frames, evalScenes, evalSeed);
       r.colourByShapes().forEach((n, c) -> System.out.printf("colour answers, %d shape(s) in the window: %d / %d  %5.1f%%%n",
           n, c[0], c[1], 100.0 * c[0] / Math.max(1, c[1])));
       int[] o = r.oneColourPosition();

@@ -265,9 +265,7 @@ public final class AdaptivePool2d {
     NDManager manager = x.getManager();
     float[] m = averagingMatrix(inH, inW, outH, outW);
     try (NDArray mf = manager.create(m, new Shape((long) outH * outW, (long) inH * inW));
-        // a libtorch-owned copy (DJL's toType to the same type returns mf itself): autograd keeps the matrix for
-        // backward after mf's Java buffer is freed (see Scalars)
-        NDArray mt = mf.getDataType() == x.getDataType() ? mf.duplicate() : mf.toType(x.getDataType(), false)) {
+        NDArray mt = Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
       // [Q,P] @ [P,D] -> [Q,D]; [Q,P] @ [N,P,D] broadcasts to [N,Q,D] (torch.matmul).
       return mt.matMul(x);
     }

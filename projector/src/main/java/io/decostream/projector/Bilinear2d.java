@@ -170,9 +170,7 @@ public final class Bilinear2d {
     NDManager manager = x.getManager();
     float[] m = weightMatrix(inH, inW, outH, outW);
     try (NDArray mf = manager.create(m, new Shape((long) outH * outW, (long) inH * inW));
-        // a libtorch-owned copy (DJL's toType to the same type returns mf itself): autograd keeps the matrix for
-        // backward after mf's Java buffer is freed (see Scalars)
-        NDArray mt = mf.getDataType() == x.getDataType() ? mf.duplicate() : mf.toType(x.getDataType(), false)) {
+        NDArray mt = Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
       // [Q,P] @ [P,D] -> [Q,D]; [Q,P] @ [N,P,D] broadcasts to [N,Q,D]
       return mt.matMul(x);
     }

@@ -1,6 +1,7 @@
 package io.decostream.projector;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -31,6 +32,15 @@ public final class Scalars {
     try (NDArray s = scalar(x, v)) {
       return x.div(s);
     }
+  }
+
+  /**
+   * {@code a} as {@code type} in memory libtorch owns, for an array made from Java data ({@code manager.create})
+   * that an op of a differentiated graph uses: autograd keeps the copy after {@code a} is closed. DJL's
+   * {@code toType} to the same type returns {@code a} itself, hence the explicit copy.
+   */
+  public static NDArray owned(NDArray a, DataType type) {
+    return a.getDataType() == type ? a.duplicate() : a.toType(type, false);
   }
 
   /** A 0-d tensor of {@code x}'s type, allocated and owned by libtorch. */

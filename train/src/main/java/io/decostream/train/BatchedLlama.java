@@ -1,6 +1,5 @@
 package io.decostream.train;
 
-import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -11,6 +10,7 @@ import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.weights.WeightBinder;
+import io.decostream.projector.Scalars;
 import java.util.Objects;
 
 /**

@@ -45,19 +45,21 @@ public final class BindingProbe {
         long sceneSeed = ShapesWorld.videoSeed(seed, i);
         Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
         ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
+        List<RgbImage> images = images(s);
         for (QaPair q : Questions.askable(scene, s.window())) {
           if (q.type() == QuestionType.COLOR) {
             int[] c = byShapes.computeIfAbsent(scene.shapes().size(), n -> new int[2]);
-            c[0] += right(fwd, s, q) ? 1 : 0;
+            c[0] += right(fwd, images, q) ? 1 : 0;
             c[1]++;
           }
         }
         Scene one = ShapesExamples.oneColour(scene);
         if (one != scene && one.shapes().size() == 2) {
           ShapesDataset.Sample so = ShapesDataset.sample(one, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
+          List<RgbImage> oneImages = images(so);
           for (QaPair q : Questions.askable(one, so.window())) {
             if (q.type() == QuestionType.POSITION) {
-              oneColour[0] += right(fwd, so, q) ? 1 : 0;
+              oneColour[0] += right(fwd, oneImages, q) ? 1 : 0;
               oneColour[1]++;
             }
           }
@@ -67,8 +69,11 @@ public final class BindingProbe {
     }
   }
 
-  private static boolean right(VideoQaForward fwd, ShapesDataset.Sample s, QaPair q) {
-    List<RgbImage> images = s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+  private static List<RgbImage> images(ShapesDataset.Sample s) {
+    return s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+  }
+
+  private static boolean right(VideoQaForward fwd, List<RgbImage> images, QaPair q) {
     try (NDManager m = fwd.manager().newSubManager()) {
       return fwd.forward(m, new ArrayList<>(List.of(fwd.encode(images, q.question(), q.answer())))).exact()[0];
     }

@@ -29,6 +29,8 @@ public final class ShapesExamples implements ExampleSource {
   private final int size;
   private final double clipSeconds;
   private final Map<QuestionType, Double> weights;
+  /** All weights 1: the original draw, kept so that recorded recipes replay exactly. */
+  private final boolean uniform;
   private final double sameColourFraction;
 
   /**
@@ -71,6 +73,7 @@ public final class ShapesExamples implements ExampleSource {
     if (this.weights.values().stream().allMatch(w -> w == 0)) {
       throw new IllegalArgumentException("at least one question type needs a weight above 0");
     }
+    this.uniform = this.weights.values().stream().allMatch(w -> w == 1.0);
     if (captionFraction < 0 || captionFraction > 1) {
       throw new IllegalArgumentException("captionFraction must be in [0, 1], got " + captionFraction);
     }
@@ -125,8 +128,7 @@ public final class ShapesExamples implements ExampleSource {
    * within the type; null when every present type weighs 0.
    */
   QaPair pick(List<QaPair> questions, SplittableRandom rng) {
-    if (weights.values().stream().allMatch(w -> w == 1.0)) {
-      // the original draw (one question per askable type, uniform), kept so that recorded recipes replay exactly
+    if (uniform) { // one question per askable type, uniform
       return questions.get(rng.nextInt(questions.size()));
     }
     Map<QuestionType, List<QaPair>> byType = new EnumMap<>(QuestionType.class);

@@ -1,6 +1,5 @@
 package io.decostream.train;
 
-import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -9,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.tokenizer.PackTokenizer;
+import io.decostream.projector.Scalars;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

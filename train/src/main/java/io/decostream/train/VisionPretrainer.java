@@ -1,14 +1,17 @@
 package io.decostream.train;
 
-import io.decostream.projector.Scalars;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.projector.AdaptivePool2d;
+import io.decostream.projector.PoolingMode;
+import io.decostream.projector.Scalars;
 import io.decostream.shapes.Box;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
@@ -258,8 +261,7 @@ public final class VisionPretrainer {
             weights[i] = labels[i] == 0 ? 1f : (float) coverWeight;
           }
           NDArray w = m.create(weights, new Shape(b, g * g));
-          NDArray ceWhat = logits.logSoftmax(-1).mul(m.create(what, new Shape(b, g * g, CLASSES))).sum(new int[] {2})
-              .neg().mul(w).sum().div(w.sum());
+          NDArray ceWhat = weightedCrossEntropy(logits, m.create(what, new Shape(b, g * g, CLASSES)), w);
           NDArray rowT = m.create(rowHot, new Shape(1, g * g, g));
           NDArray colT = m.create(colHot, new Shape(1, g * g, g));
           NDArray cePos = Scalars.div(rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
@@ -267,8 +269,7 @@ public final class VisionPretrainer {
           NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
           // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
           NDArray pooled = settings.cellTargets() || settings.cellFactors()
-              ? io.decostream.projector.AdaptivePool2d.pool(feats, g, g, cells, cells,
-                  io.decostream.projector.PoolingMode.AVG) : null;
+              ? AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG) : null;
           if (settings.cellFactors()) {
             // softmax over none + kinds and none + colours per cell; cells holding a centre weigh 4x
             float[] cw = new float[b * cells * cells];
@@ -280,22 +281,11 @@ public final class VisionPretrainer {
                 allHeads.get("head.kind.bias")).singletonOrThrow(); // [B, P*P, 4]
             NDArray colourLogits = Linear.linear(pooled, allHeads.get("head.colour.weight"),
                 allHeads.get("head.colour.bias")).singletonOrThrow(); // [B, P*P, 7]
-            NDArray ceKind = kindLogits.logSoftmax(-1).mul(m.create(kindHot, new Shape(b, cells * cells, kinds)))
-                .sum(new int[] {2}).neg().mul(wc).sum().div(wc.sum());
-            NDArray ceColour = colourLogits.logSoftmax(-1)
-                .mul(m.create(colourHot, new Shape(b, cells * cells, colours))).sum(new int[] {2}).neg().mul(wc).sum()
-                .div(wc.sum());
+            NDArray ceKind = weightedCrossEntropy(kindLogits, m.create(kindHot, new Shape(b, cells * cells, kinds)), wc);
+            NDArray ceColour = weightedCrossEntropy(colourLogits,
+                m.create(colourHot, new Shape(b, cells * cells, colours)), wc);
             total = total.add(ceKind).add(ceColour);
-            float[] km = kindLogits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
-            int centred = 0;
-            int right = 0;
-            for (int k = 0; k < km.length; k++) {
-              if (kindLabel[k] != 0) {
-                centred++;
-                right += (int) km[k] == kindLabel[k] ? 1 : 0;
-              }
-            }
-            kindAccuracy = centred == 0 ? Double.NaN : (double) right / centred;
+            kindAccuracy = labelledAccuracy(kindLogits, kindLabel);
           }
           if (settings.cellTargets()) {
             NDArray cellLogits = Linear.linear(pooled, allHeads.get("head.cell.weight"),
@@ -325,16 +315,7 @@ public final class VisionPretrainer {
             offsetRmse = Math.sqrt(mse.getFloat());
           }
           loss = total.getFloat();
-          float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
-          int right = 0;
-          int n = 0;
-          for (int i = 0; i < labels.length; i++) {
-            if (labels[i] != 0) {
-              n++;
-              right += (int) am[i] == labels[i] ? 1 : 0;
-            }
-          }
-          acc = n == 0 ? Double.NaN : (double) right / n;
+          acc = labelledAccuracy(logits, labels);
           gc.backward(total);
         }
         List<String> bad = new ArrayList<>();
@@ -366,6 +347,26 @@ public final class VisionPretrainer {
       progress.printf("wrote %s%n", fin);
       return fin;
     }
+  }
+
+  /** Cross-entropy of {@code logits} [..., C] against one-hot targets, averaged with per-position weights [...]. */
+  private static NDArray weightedCrossEntropy(NDArray logits, NDArray oneHot, NDArray weights) {
+    int last = logits.getShape().dimension() - 1;
+    return logits.logSoftmax(-1).mul(oneHot).sum(new int[] {last}).neg().mul(weights).sum().div(weights.sum());
+  }
+
+  /** Share of the positions with a label other than 0 (none) whose argmax is that label; NaN when there are none. */
+  private static double labelledAccuracy(NDArray logits, int[] labels) {
+    float[] am = logits.argMax(-1).toType(DataType.FLOAT32, false).toFloatArray();
+    int right = 0;
+    int n = 0;
+    for (int i = 0; i < labels.length; i++) {
+      if (labels[i] != 0) {
+        n++;
+        right += (int) am[i] == labels[i] ? 1 : 0;
+      }
+    }
+    return n == 0 ? Double.NaN : (double) right / n;
   }
 
   private void appendLog(int step, float loss, double ema, double acc) {

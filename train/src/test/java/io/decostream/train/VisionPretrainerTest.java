@@ -24,14 +24,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 class VisionPretrainerTest {
 
+  /** A still shape of the given look, centred at (x, y) (reference pixels). */
+  private static io.decostream.shapes.Shape still(ShapeKind kind, ShapeColor color, double size, double x, double y) {
+    return new io.decostream.shapes.Shape(kind, color, SceneGenerator.generate(42, 16).shapes().get(0).rgb(), size, x,
+        y, Motion.STILL, 0);
+  }
+
+  /** A 16 s scene of these shapes on a generated background. */
+  private static Scene sceneOf(io.decostream.shapes.Shape... shapes) {
+    return new Scene(1, 16, SceneGenerator.generate(42, 16).background(), java.util.List.of(shapes));
+  }
+
   @Test
   void patchTargetsNameTheShapeCoveringEachPatch() {
-    Scene generated = SceneGenerator.generate(42, 16);
-    io.decostream.shapes.Shape one = generated.shapes().get(0);
     // one shape only, standing still, 80 px across centred at (84, 252): patches of a 9x9 grid are 37.3 px
-    io.decostream.shapes.Shape still = new io.decostream.shapes.Shape(ShapeKind.TRIANGLE, ShapeColor.BLUE,
-        one.rgb(), 80, 84, 252, Motion.STILL, 0);
-    Scene scene = new Scene(1, 16, generated.background(), java.util.List.of(still));
+    Scene scene = sceneOf(still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252));
     int[] cls = VisionPretrainer.patchClasses(scene, 3, 9);
     int blueTriangle = 1 + ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
     // the box spans x 44..124 and y 212..292: columns 1..3 and rows 5..7 hold most of it
@@ -69,14 +76,9 @@ class VisionPretrainerTest {
 
   @Test
   void cellTargetsNameTheCellHoldingEachCentreAndWhereInside() {
-    Scene generated = SceneGenerator.generate(42, 16);
-    io.decostream.shapes.Shape one = generated.shapes().get(0);
     // centre (84, 252) on a 3x3 grid of 112 px cells: column 0 at 3/4 of its width, row 2 at 1/4 of its height
-    io.decostream.shapes.Shape still = new io.decostream.shapes.Shape(ShapeKind.TRIANGLE, ShapeColor.BLUE,
-        one.rgb(), 80, 84, 252, Motion.STILL, 0);
-    io.decostream.shapes.Shape other = new io.decostream.shapes.Shape(ShapeKind.CIRCLE, ShapeColor.RED,
-        one.rgb(), 50, 300, 20, Motion.STILL, 0);
-    Scene scene = new Scene(1, 16, generated.background(), java.util.List.of(still, other));
+    Scene scene = sceneOf(still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252),
+        still(ShapeKind.CIRCLE, ShapeColor.RED, 50, 300, 20));
     VisionPretrainer.CellTargets t = VisionPretrainer.cellTargets(scene, 3, 3);
     int blueTriangle = ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
     int redCircle = ShapeColor.RED.ordinal() * 3 + ShapeKind.CIRCLE.ordinal();

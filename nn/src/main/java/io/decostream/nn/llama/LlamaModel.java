@@ -1,6 +1,5 @@
 package io.decostream.nn.llama;
 
-import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -11,6 +10,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.weights.WeightBinder;
+import io.decostream.projector.Scalars;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 
@@ -175,8 +175,7 @@ public final class LlamaModel implements AutoCloseable {
       l[i] = ids[i];
     }
     try (NDManager tmp = target.newSubManager()) {
-      // libtorch-owned indices: the gather's backward keeps them after tmp's Java buffer is freed (projector.Scalars)
-      NDArray idx = tmp.create(l).duplicate();
+      NDArray idx = Scalars.owned(tmp.create(l), DataType.INT64); // the gather's backward keeps these indices
       NDArray out = embedTokens.get(tmp, new NDIndex("{}", idx));
       out.attach(target);
       return out;

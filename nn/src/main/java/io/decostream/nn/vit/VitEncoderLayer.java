@@ -1,12 +1,12 @@
 package io.decostream.nn.vit;
 
-import io.decostream.projector.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import io.decostream.nn.weights.WeightBinder;
+import io.decostream.projector.Scalars;
 import java.util.function.UnaryOperator;
 
 /**
