@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         DemoCommand.class, BrokerCommand.class, PublishCommand.class, FramesCommand.class,
         EncoderCommand.class, WorkerCommand.class, AskCommand.class, WatchCommand.class,
-        ModelCommand.class, ClipCommand.class, ShapesCommand.class, BenchCommand.class, GroundingCommand.class, TrainCommand.class, EvalCommand.class, CompareCommand.class, CommandLine.HelpCommand.class})
+        ModelCommand.class, ClipCommand.class, ShapesCommand.class, BenchCommand.class, GroundingCommand.class, TrainCommand.class, EvalCommand.class, CompareCommand.class, RegridCommand.class, CommandLine.HelpCommand.class})
 public final class Deco implements Runnable {
 
   public static void main(String[] args) {
