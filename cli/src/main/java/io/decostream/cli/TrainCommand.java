@@ -92,6 +92,11 @@ final class TrainCommand implements Callable<Integer> {
       + "all get one colour (kinds distinct), where only the kind tells the shapes apart (default ${DEFAULT-VALUE}).")
   double sameColourFraction;
 
+  @Option(names = "--attend-weight", defaultValue = "0", description = "Weight of the attention loss: for questions "
+      + "that name one object, some attention head at the answer should look at that object's tokens (default "
+      + "${DEFAULT-VALUE}: off).")
+  double attendWeight;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -139,7 +144,7 @@ final class TrainCommand implements Callable<Integer> {
     List<Integer> frameChoices = frames != null && !frames.isEmpty() ? frames
         : TrainConfig.frameRange(minFrames, maxFrames);
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
-        logEvery, checkpointEvery, freezeVision);
+        logEvery, checkpointEvery, freezeVision, attendWeight);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction), System.out).run(start);

@@ -11,6 +11,7 @@ import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.projector.Scalars;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -94,6 +95,14 @@ final class BatchedLlama {
 
   /** Final hidden states [B, T, D] after the last RMSNorm. */
   NDArray hidden(NDArray x) {
+    return hidden(x, null, null);
+  }
+
+  /**
+   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, T, 1], one-hot over query positions) is given, also
+   * adds to {@code attention} each layer's attention weights of the selected query row, [B, H, T] per layer.
+   */
+  NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention) {
     Shape s = x.getShape();
     long b = s.get(0);
     int t = Math.toIntExact(s.get(1));
@@ -116,6 +125,9 @@ final class BatchedLlama {
         v = v.expandDims(2).repeat(2, rep).reshape(b, heads, t, headDim);
       }
       NDArray probs = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim)).add(mask).softmax(-1);
+      if (rowSelect != null) {
+        attention.add(probs.mul(rowSelect).sum(new int[] {2})); // [B, H, T]
+      }
       NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
       h = h.add(Linear.linear(o, w[7]).singletonOrThrow());
       n = rms(h, w[8]);
@@ -133,6 +145,12 @@ final class BatchedLlama {
 
   /** Logits [B, to - from, V] of positions from..to-1 only (the lm head runs on those rows alone). */
   NDArray logits(NDArray x, int from, int to) {
-    return Linear.linear(hidden(x).get(":, " + from + ":" + to + ", :"), lmHead).singletonOrThrow();
+    return logits(x, from, to, null, null);
+  }
+
+  /** As {@link #logits(NDArray, int, int)}, also collecting attention rows as {@link #hidden(NDArray, NDArray, List)}. */
+  NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention) {
+    return Linear.linear(hidden(x, rowSelect, attention).get(":, " + from + ":" + to + ", :"), lmHead)
+        .singletonOrThrow();
   }
 }

@@ -13,6 +13,11 @@ interface Connector {
   /** Patch features {@code [BF, g*g, Dv]} (row-major grid, CLS dropped) to LLM rows {@code [BF, M, Dt]}. */
   NDArray forward(NDArray features);
 
+  /** Whether the M rows are a square grid over the frame, row-major (pooling is; learned queries are not). */
+  default boolean spatial() {
+    return false;
+  }
+
   /** M: rows per frame. */
   int tokensPerFrame();
 

@@ -71,6 +71,11 @@ final class PooledConnector implements Connector {
   }
 
   @Override
+  public boolean spatial() {
+    return true;
+  }
+
+  @Override
   public int tokensPerFrame() {
     int pg = grid / stride;
     return pg * pg;

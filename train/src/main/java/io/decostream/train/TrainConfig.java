@@ -20,10 +20,19 @@ import java.util.stream.IntStream;
  * @param logEvery steps between progress lines
  * @param checkpointEvery steps between checkpoints (0 = only at the end)
  * @param freezeVision keep the vision tower fixed (after {@link VisionPretrainer}, as the paper keeps CLIP frozen)
+ * @param attendWeight weight of the attention loss on questions that name one object (0: none; see
+ *     {@link VideoQaForward#forward(ai.djl.ndarray.NDManager, List, double)})
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision) {
+    boolean freezeVision, double attendWeight) {
+
+  /** No attention loss. */
+  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
+      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision) {
+    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
+        checkpointEvery, freezeVision, 0);
+  }
 
   /** Everything trains. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
@@ -39,7 +48,8 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
       throw new IllegalArgumentException("frame choices must be >= 1, got " + frameChoices);
     }
     if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
-        || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0) {
+        || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0
+        || !(attendWeight >= 0) || Double.isInfinite(attendWeight)) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
   }

@@ -96,6 +96,7 @@ public final class Trainer {
       double emaLoss = Double.NaN;
       double emaAcc = Double.NaN;
       double emaExact = Double.NaN;
+      double emaAttend = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
@@ -107,14 +108,14 @@ public final class Trainer {
         List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
         for (int i = 0; i < config.batchSize(); i++) {
           Example e = source.next(rng, frames);
-          batch.add(fwd.encode(e.frames(), e.question(), e.target()));
+          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend()));
         }
         dataNanos += System.nanoTime() - tData;
         float loss;
         VideoQaForward.Result r;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          r = fwd.forward(m, batch);
+          r = fwd.forward(m, batch, config.attendWeight());
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }
@@ -141,6 +142,9 @@ public final class Trainer {
         emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
         emaAcc = Double.isNaN(emaAcc) ? acc : 0.95 * emaAcc + 0.05 * acc;
         emaExact = Double.isNaN(emaExact) ? exact : 0.95 * emaExact + 0.05 * exact;
+        if (r.attendExamples() > 0) {
+          emaAttend = Double.isNaN(emaAttend) ? r.attendMass() : 0.95 * emaAttend + 0.05 * r.attendMass();
+        }
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
           double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
@@ -149,12 +153,16 @@ public final class Trainer {
           windowStart = System.nanoTime();
           windowSteps = 0;
           long left = config.steps() - step;
-          progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f  lr %.2e  |g| %.2f  %.2f s/step  "
+          String attend = config.attendWeight() > 0 ? String.format("  attended %.3f", emaAttend) : "";
+          progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
                   + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
-              rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
+              attend, rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
           ObjectNode line = JSON.createObjectNode().put("step", step).put("loss", loss).put("ema_loss", emaLoss)
               .put("token_accuracy", acc).put("exact", exact).put("lr", rate).put("grad_norm", norm)
               .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
+          if (r.attendExamples() > 0) {
+            line.put("attended", r.attendMass());
+          }
           appendLog(config.out(), line);
         }
         if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {

@@ -24,7 +24,7 @@ import java.util.Objects;
 final class VideoQaForward {
 
   /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
-  record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds) {
+  record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend) {
     Encoded {
       Objects.requireNonNull(pixels);
       if (frames < 1) {
@@ -42,7 +42,7 @@ final class VideoQaForward {
    * i is the argmax under teacher forcing, which for greedy decoding is the same as generating exactly the target.
    */
   record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
-      int[][] predicted) {}
+      int[][] predicted, int attendExamples, double attendMass) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -90,6 +90,16 @@ final class VideoQaForward {
 
   /** Preprocesses and tokenizes one example: frames, question, target text (answer or caption). */
   Encoded encode(List<RgbImage> frames, String question, String target) {
+    return encode(frames, question, target, List.of());
+  }
+
+  /**
+   * As {@link #encode(List, String, String)}, plus the attention target: for each frame the box (in the frames'
+   * pixels) of the object the question names, turned into a 0/1 mask over the frame's pooled tokens (a token counts
+   * when the box covers at least {@value #ATTEND_COVER} of its window); none when {@code boxes} is empty or the
+   * connector's tokens are not a square grid over the frame.
+   */
+  Encoded encode(List<RgbImage> frames, String question, String target, List<io.decostream.shapes.Box> boxes) {
     PackTokenizer tok = pack.tokenizer();
     int video = pack.config().videoTokenIndex();
     int[] ids = tok.encode(PromptTemplate.VICUNA_V1.render("<video>", question), true);
@@ -111,8 +121,33 @@ final class VideoQaForward {
       float[] one = pack.processor().preprocess(frames.get(f));
       System.arraycopy(one, 0, pixels, f * one.length, one.length);
     }
+    float[] attend = boxes.isEmpty() ? null : attendMask(frames, boxes);
     return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), Arrays.copyOfRange(ids, at + 1,
-        ids.length), targetIds);
+        ids.length), targetIds, attend);
+  }
+
+  static final double ATTEND_COVER = 0.1;
+
+  private float[] attendMask(List<RgbImage> frames, List<io.decostream.shapes.Box> boxes) {
+    int mTok = connector.tokensPerFrame();
+    int side = (int) Math.round(Math.sqrt(mTok));
+    if (side * side != mTok || !connector.spatial()) {
+      return null;
+    }
+    float[] mask = new float[frames.size() * mTok];
+    for (int f = 0; f < frames.size(); f++) {
+      double cw = (double) frames.get(f).width() / side;
+      double ch = (double) frames.get(f).height() / side;
+      for (int r = 0; r < side; r++) {
+        for (int c = 0; c < side; c++) {
+          io.decostream.shapes.Box cell = new io.decostream.shapes.Box(c * cw, r * ch, (c + 1) * cw, (r + 1) * ch);
+          if (boxes.get(f).intersectionArea(cell) >= ATTEND_COVER * cell.area()) {
+            mask[f * mTok + r * side + c] = 1f;
+          }
+        }
+      }
+    }
+    return mask;
   }
 
   /**
@@ -120,6 +155,18 @@ final class VideoQaForward {
    * suffixes). Must run inside a GradientCollector for training; all arrays live on {@code m}.
    */
   Result forward(NDManager m, List<Encoded> batch) {
+    return forward(m, batch, 0);
+  }
+
+  /**
+   * As {@link #forward(NDManager, List)}, plus, when {@code attendWeight > 0}, an attention loss for the examples
+   * that carry an attention target: at the position that predicts the first answer token, the attention head (any
+   * layer, any head: the one that does it best) that puts most of its mass on the named object's tokens should put
+   * all of it there; the loss is {@code -log} of that mass, averaged over those examples, times the weight. It
+   * teaches the decoder to look an object up by what the question says about it (kind as well as colour), which the
+   * answer loss alone did not (docs/shapes-model.md).
+   */
+  Result forward(NDManager m, List<Encoded> batch, double attendWeight) {
     int b = batch.size();
     Encoded first = batch.get(0);
     int f = first.frames();
@@ -154,7 +201,28 @@ final class VideoQaForward {
     NDArray x = NDArrays.concat(new NDList(prefix, rows, suffixEmb), 1);
     int p = first.prefix().length + f * mTok; // sequence index of suffix position 0
     // the logits that predict the targets: positions p + q - 1 + k for target k
-    NDArray logits = pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
+    int total = p + maxSuffix;
+    float[] select = null; // [B, T]: one-hot on the row that predicts example i's first target token
+    float[] targetMask = null; // [B, T]: 1 on the visual positions of the named object
+    int attendExamples = 0;
+    if (attendWeight > 0) {
+      select = new float[b * total];
+      targetMask = new float[b * total];
+      for (int i = 0; i < b; i++) {
+        Encoded e = batch.get(i);
+        if (e.attend() != null && e.attend().length == f * mTok) {
+          select[i * total + p - 1 + e.questionIds().length] = 1f;
+          for (int j = 0; j < e.attend().length; j++) {
+            targetMask[i * total + first.prefix().length + j] = e.attend()[j];
+          }
+          attendExamples++;
+        }
+      }
+    }
+    List<NDArray> attention = new ArrayList<>();
+    NDArray logits = attendExamples > 0
+        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, total, 1)), attention)
+        : pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
     int vocab = Math.toIntExact(logits.getShape().get(2));
     float[] onehot = new float[b * maxSuffix * vocab];
     int count = 0;
@@ -172,6 +240,23 @@ final class VideoQaForward {
     }
     NDArray logp = logits.logSoftmax(-1);
     NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
+    double attendMass = Double.NaN;
+    if (attendExamples > 0) {
+      // [B, L*H, T] rows of every layer and head -> mass on the object's tokens [B, L*H] -> the best head [B]
+      NDArray mass = NDArrays.concat(new NDList(attention), 1)
+          .mul(m.create(targetMask, new Shape(b, 1, total))).sum(new int[] {2});
+      NDArray best = mass.max(new int[] {1});
+      float[] has = new float[b];
+      for (int i = 0; i < b; i++) {
+        Encoded e = batch.get(i);
+        has[i] = e.attend() != null && e.attend().length == f * mTok ? 1f : 0f;
+      }
+      NDArray hasArr = m.create(has);
+      attendMass = best.mul(hasArr).sum().getFloat() / attendExamples;
+      NDArray attendLoss = Scalars.div(best.add(1e-6f).log().mul(hasArr).sum().neg(),
+          attendExamples);
+      loss = loss.add(Scalars.mul(attendLoss, (float) attendWeight));
+    }
     // token accuracy (teacher-forced argmax) and exact whole-target matches
     float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
     int correct = 0;
@@ -196,6 +281,6 @@ final class VideoQaForward {
       }
       exactPer[i] = all;
     }
-    return new Result(loss, count, correct, exact, b, exactPer, predictedIds);
+    return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass);
   }
 }

@@ -1,0 +1,130 @@
+package io.decostream.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.tiny.TinyPack;
+import io.decostream.shapes.Box;
+import io.decostream.shapes.Motion;
+import io.decostream.shapes.QaPair;
+import io.decostream.shapes.QuestionType;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.Shape;
+import io.decostream.shapes.ShapeColor;
+import io.decostream.shapes.ShapeKind;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The attention loss of {@code deco train --attend-weight}: its targets, its value and that it teaches attention. */
+class AttendLossTest {
+
+  private static Shape still(ShapeKind kind, ShapeColor color, double x, double y) {
+    return new Shape(kind, color, SceneGenerator.generate(42, 16).shapes().get(0).rgb(), 60, x, y, Motion.STILL, 0);
+  }
+
+  @Test
+  void theSubjectIsTheOneShapeTheQuestionNames() {
+    Shape redCircle = still(ShapeKind.CIRCLE, ShapeColor.RED, 60, 60);
+    Shape redSquare = still(ShapeKind.SQUARE, ShapeColor.RED, 250, 250);
+    Shape blueCircle = still(ShapeKind.CIRCLE, ShapeColor.BLUE, 250, 60);
+    Scene scene = new Scene(1, 16, SceneGenerator.generate(42, 16).background(),
+        List.of(redCircle, redSquare, blueCircle));
+    assertSame(redSquare, ShapesExamples.subject(scene, new QaPair(QuestionType.COLOR, "what color is the square?",
+        "red")));
+    assertSame(blueCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.SHAPE,
+        "what shape is the blue object?", "circle")));
+    assertSame(redCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.POSITION,
+        "where is the red circle?", "top left")));
+    assertSame(redCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.MOTION,
+        "which way is the red circle moving?", "not moving")));
+    // nothing to look at: an absent object, an ambiguous one, a count
+    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.EXISTS, "is there a blue square?", "no")));
+    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.COLOR, "what color is the circle?", "red")));
+    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.COUNT, "how many shapes are there?", "three")));
+  }
+
+  @Test
+  void trainingExamplesCarryOneBoxPerFrameExactlyWhenTheQuestionNamesOneShape() {
+    ShapesExamples src = new ShapesExamples(0, "describe the video.");
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    int withBoxes = 0;
+    for (int i = 0; i < 40; i++) {
+      Example e = src.next(r, 3);
+      if (e.kind().equals("count") || e.kind().equals("caption")) {
+        assertTrue(e.attend().isEmpty(), e.question());
+      }
+      if (!e.attend().isEmpty()) {
+        assertEquals(3, e.attend().size());
+        withBoxes++;
+      }
+    }
+    assertTrue(withBoxes > 20, "examples with boxes: " + withBoxes);
+  }
+
+  @Test
+  void maskMarksTheTokensTheBoxCovers(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5); // 28 px frames, 2x2 pooled tokens of 14 px
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      // frame 0: the top left token only; frame 1: straddles the bottom two, 1 px into the top ones (under 10%)
+      VideoQaForward.Encoded e = fwd.encode(frames, "where is the red circle?", "top left",
+          List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
+      assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 1, 1}, e.attend(), 0f);
+      assertNull(fwd.encode(frames, "how many shapes are there?", "one").attend());
+    }
+  }
+
+  @Test
+  void theLossAddsMinusLogOfTheBestHeadsMassAndTrainingRaisesThatMass(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> topLeft = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "where is the red circle?", "top left", topLeft),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      double plain;
+      double with;
+      double mass;
+      try (NDManager m = pack.manager().newSubManager()) {
+        plain = fwd.forward(m, batch).loss().getFloat();
+        VideoQaForward.Result r = fwd.forward(m, batch, 0.5);
+        with = r.loss().getFloat();
+        mass = r.attendMass();
+        assertEquals(1, r.attendExamples());
+      }
+      // 2 of the 8 visual tokens: a near-uniform head puts well under all its mass there
+      assertTrue(mass > 0 && mass < 0.9, "mass " + mass);
+      assertEquals(plain + 0.5 * -Math.log(mass + 1e-6), with, 1e-4);
+
+      Map<String, NDArray> params = pack.parameters();
+      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0, n -> false);
+      double after = mass;
+      for (int step = 0; step < 40; step++) {
+        try (NDManager m = pack.manager().newSubManager();
+            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          VideoQaForward.Result r = fwd.forward(m, batch, 1.0);
+          after = r.attendMass();
+          gc.backward(r.loss());
+        }
+        opt.clipGlobalNorm(1.0);
+        opt.update(3e-3);
+      }
+      assertTrue(after > Math.max(0.9, mass + 0.2), "attended mass " + mass + " -> " + after);
+    }
+  }
+}
