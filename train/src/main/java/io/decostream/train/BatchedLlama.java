@@ -69,6 +69,10 @@ final class BatchedLlama {
     return hidden;
   }
 
+  int headCount() {
+    return heads;
+  }
+
   /** Token embeddings {@code embed_tokens[ids]} [len, D] (differentiable w.r.t. the table). */
   NDArray embed(NDManager m, int[] ids) {
     long[] l = new long[ids.length];

@@ -88,7 +88,7 @@ class AttendLossTest {
   }
 
   @Test
-  void theLossAddsMinusLogOfTheBestHeadsMassAndTrainingRaisesThatMass(@TempDir Path dir) {
+  void theLossAddsMinusLogOfTheLookupHeadsMassAndTrainingRaisesThatMass(@TempDir Path dir) {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
@@ -107,7 +107,9 @@ class AttendLossTest {
         mass = r.attendMass();
         assertEquals(1, r.attendExamples());
       }
-      // 2 of the 8 visual tokens: a near-uniform head puts well under all its mass there
+      // 2 of the 8 visual tokens: the untrained lookup head puts well under all its mass there
+      assertEquals(0, VideoQaForward.lookupHead(2, 4));
+      assertEquals(12, VideoQaForward.lookupHead(4, 6));
       assertTrue(mass > 0 && mass < 0.9, "mass " + mass);
       assertEquals(plain + 0.5 * -Math.log(mass + 1e-6), with, 1e-4);
 
