@@ -13,6 +13,7 @@ public class Attend {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
       int frames = a.length > 1 ? Integer.parseInt(a[1]) : 4;
+      VideoQaForward.AttendAt at = a.length > 2 ? VideoQaForward.AttendAt.valueOf(a[2].toUpperCase()) : VideoQaForward.AttendAt.ANSWER;
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>(); // mass sum, right, n
       for (int i = 0; i < 120; i++) {
@@ -26,7 +27,7 @@ public class Attend {
           if (subject == null) continue;
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
-            VideoQaForward.Result r = fwd.forward(m, new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))), 1.0);
+            VideoQaForward.Result r = fwd.forward(m, new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))), 1.0, at);
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);
             st[0] += r.attendMass();
             st[1] += r.exact()[0] ? 1 : 0;

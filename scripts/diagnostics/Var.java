@@ -16,6 +16,7 @@ public class Var {
       int g = p.config().visionConfig().gridSize();
       int dv = p.config().visionConfig().hiddenSize();
       int s = p.config().visionConfig().imageSize();
+      int side = g / p.config().spatialPoolStride(); // pooled cells per side
       List<float[]> feats = new ArrayList<>();
       List<int[]> labels = new ArrayList<>();
       for (int i = 0; i < 300; i++) {
@@ -24,9 +25,9 @@ public class Var {
         float[] px = p.processor().preprocess(new RgbImage(336, 336, rgb));
         try (NDManager m = p.manager().newSubManager()) {
           NDArray f = p.tower().forward(m.create(px, new Shape(1, 3, s, s)), p.config().visionHiddenStateIndex(), true);
-          float[] pooled = AdaptivePool2d.pool(f.reshape(g * g, dv).toFloatArray(), g, g, dv, 3, 3, PoolingMode.AVG);
-          VisionPretrainer.CellTargets ct = VisionPretrainer.cellTargets(scene, 5, 3);
-          for (int c = 0; c < 9; c++) {
+          float[] pooled = AdaptivePool2d.pool(f.reshape(g * g, dv).toFloatArray(), g, g, dv, side, side, PoolingMode.AVG);
+          VisionPretrainer.CellTargets ct = VisionPretrainer.cellTargets(scene, 5, side);
+          for (int c = 0; c < side * side; c++) {
             if (ct.kind()[c] != 0) {
               float[] one = Arrays.copyOfRange(pooled, c * dv, (c + 1) * dv);
               if (a.length > 1) {

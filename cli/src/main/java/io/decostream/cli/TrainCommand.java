@@ -97,6 +97,10 @@ final class TrainCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}: off).")
   double attendWeight;
 
+  @Option(names = "--attend-at", defaultValue = "answer", description = "Where that lookup is made: answer (the "
+      + "position predicting the answer) or word (the question's word naming the object) (default ${DEFAULT-VALUE}).")
+  String attendAt;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -144,7 +148,11 @@ final class TrainCommand implements Callable<Integer> {
     List<Integer> frameChoices = frames != null && !frames.isEmpty() ? frames
         : TrainConfig.frameRange(minFrames, maxFrames);
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
-        logEvery, checkpointEvery, freezeVision, attendWeight);
+        logEvery, checkpointEvery, freezeVision, attendWeight, switch (attendAt) {
+          case "answer" -> false;
+          case "word" -> true;
+          default -> throw new IllegalArgumentException("--attend-at must be answer or word, got " + attendAt);
+        });
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction), System.out).run(start);

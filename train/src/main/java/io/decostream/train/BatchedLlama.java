@@ -103,8 +103,9 @@ final class BatchedLlama {
   }
 
   /**
-   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, T, 1], one-hot over query positions) is given, also
-   * adds to {@code attention} each layer's attention weights of the selected query row, [B, H, T] per layer.
+   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, R, T], each of R rows one-hot over query positions)
+   * is given, also adds to {@code attention} each layer's attention weights of the selected query rows, [B, H, R, T]
+   * per layer.
    */
   NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention) {
     Shape s = x.getShape();
@@ -130,7 +131,7 @@ final class BatchedLlama {
       }
       NDArray probs = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim)).add(mask).softmax(-1);
       if (rowSelect != null) {
-        attention.add(probs.mul(rowSelect).sum(new int[] {2})); // [B, H, T]
+        attention.add(rowSelect.matMul(probs)); // [B, 1, R, T] x [B, H, T, T] -> [B, H, R, T]
       }
       NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
       h = h.add(Linear.linear(o, w[7]).singletonOrThrow());

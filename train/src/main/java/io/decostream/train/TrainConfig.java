@@ -22,16 +22,17 @@ import java.util.stream.IntStream;
  * @param freezeVision keep the vision tower fixed (after {@link VisionPretrainer}, as the paper keeps CLIP frozen)
  * @param attendWeight weight of the attention loss on questions that name one object (0: none; see
  *     {@link VideoQaForward#forward(ai.djl.ndarray.NDManager, List, double)})
+ * @param attendAtWord make that lookup at the question's naming word instead of at the answer
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision, double attendWeight) {
+    boolean freezeVision, double attendWeight, boolean attendAtWord) {
 
   /** No attention loss. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
       double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision) {
     this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, 0);
+        checkpointEvery, freezeVision, 0, false);
   }
 
   /** Everything trains. */

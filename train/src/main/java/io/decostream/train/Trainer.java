@@ -97,6 +97,7 @@ public final class Trainer {
       double emaAcc = Double.NaN;
       double emaExact = Double.NaN;
       double emaAttend = Double.NaN;
+      double emaRelay = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
@@ -115,7 +116,8 @@ public final class Trainer {
         VideoQaForward.Result r;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          r = fwd.forward(m, batch, config.attendWeight());
+          r = fwd.forward(m, batch, config.attendWeight(),
+              config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER);
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }
@@ -144,6 +146,9 @@ public final class Trainer {
         emaExact = Double.isNaN(emaExact) ? exact : 0.95 * emaExact + 0.05 * exact;
         if (r.attendExamples() > 0) {
           emaAttend = Double.isNaN(emaAttend) ? r.attendMass() : 0.95 * emaAttend + 0.05 * r.attendMass();
+          if (!Double.isNaN(r.relayMass())) {
+            emaRelay = Double.isNaN(emaRelay) ? r.relayMass() : 0.95 * emaRelay + 0.05 * r.relayMass();
+          }
         }
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
@@ -153,7 +158,9 @@ public final class Trainer {
           windowStart = System.nanoTime();
           windowSteps = 0;
           long left = config.steps() - step;
-          String attend = config.attendWeight() > 0 ? String.format("  attended %.3f", emaAttend) : "";
+          String attend = config.attendWeight() <= 0 ? ""
+              : config.attendAtWord() ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
+              : String.format("  attended %.3f", emaAttend);
           progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
                   + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
               attend, rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
@@ -162,6 +169,9 @@ public final class Trainer {
               .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
           if (r.attendExamples() > 0) {
             line.put("attended", r.attendMass());
+            if (!Double.isNaN(r.relayMass())) {
+              line.put("relayed", r.relayMass());
+            }
           }
           appendLog(config.out(), line);
         }

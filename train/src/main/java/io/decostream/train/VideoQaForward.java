@@ -24,7 +24,8 @@ import java.util.Objects;
 final class VideoQaForward {
 
   /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
-  record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend) {
+  record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend,
+      int namingWord) {
     Encoded {
       Objects.requireNonNull(pixels);
       if (frames < 1) {
@@ -42,7 +43,7 @@ final class VideoQaForward {
    * i is the argmax under teacher forcing, which for greedy decoding is the same as generating exactly the target.
    */
   record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
-      int[][] predicted, int attendExamples, double attendMass, double[] attended) {}
+      int[][] predicted, int attendExamples, double attendMass, double[] attended, double relayMass) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -122,8 +123,43 @@ final class VideoQaForward {
       System.arraycopy(one, 0, pixels, f * one.length, one.length);
     }
     float[] attend = boxes.isEmpty() ? null : attendMask(frames, boxes);
-    return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), Arrays.copyOfRange(ids, at + 1,
-        ids.length), targetIds, attend);
+    int[] questionIds = Arrays.copyOfRange(ids, at + 1, ids.length);
+    return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), questionIds, targetIds, attend,
+        lastNamingWord(questionIds));
+  }
+
+  /** Index in the question's ids of its last colour or kind word (the word that names the object), or -1. */
+  private int lastNamingWord(int[] questionIds) {
+    int found = -1;
+    for (int j = 0; j < questionIds.length; j++) {
+      String w = pack.tokenizer().decode(new int[] {questionIds[j]}, true).trim();
+      if (NAMING_WORDS.contains(w)) {
+        found = j;
+      }
+    }
+    return found;
+  }
+
+  private static final java.util.Set<String> NAMING_WORDS = java.util.stream.Stream.concat(
+      Arrays.stream(io.decostream.shapes.ShapeColor.values()).map(io.decostream.shapes.ShapeColor::word),
+      Arrays.stream(io.decostream.shapes.ShapeKind.values()).map(io.decostream.shapes.ShapeKind::word))
+      .collect(java.util.stream.Collectors.toUnmodifiableSet());
+
+  /** Where the attention loss looks from. */
+  enum AttendAt {
+    /** The position that predicts the first answer token; the lookup head is in the second-to-last layer. */
+    ANSWER,
+    /**
+     * The question's last naming word (the kind in "what color is the circle?"); the lookup head is in layer 1, so
+     * the word's own embedding (and, via layer 0, the word before it) forms the query, and later layers can carry
+     * what it read to the answer.
+     */
+    WORD
+  }
+
+  /** The head the attention loss trains at {@code at}, as layer * heads + head (the first head of its layer). */
+  static int lookupHead(AttendAt at, int layers, int heads) {
+    return at == AttendAt.WORD ? Math.min(1, layers - 1) * heads : lookupHead(layers, heads);
   }
 
   static final double ATTEND_COVER = 0.1;
@@ -178,6 +214,11 @@ final class VideoQaForward {
    * the loss is meant to replace (measured: mass 0.99 on colour questions answered at chance).
    */
   Result forward(NDManager m, List<Encoded> batch, double attendWeight) {
+    return forward(m, batch, attendWeight, AttendAt.ANSWER);
+  }
+
+  /** As {@link #forward(NDManager, List, double)}, with the lookup made at {@code at}. */
+  Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at) {
     int b = batch.size();
     Encoded first = batch.get(0);
     int f = first.frames();
@@ -213,26 +254,40 @@ final class VideoQaForward {
     int p = first.prefix().length + f * mTok; // sequence index of suffix position 0
     // the logits that predict the targets: positions p + q - 1 + k for target k
     int total = p + maxSuffix;
-    float[] select = null; // [B, T]: one-hot on the row that predicts example i's first target token
+    // rows whose attention the loss reads: [B, R, T] one-hot over query positions. ANSWER: R = 1, the row that
+    // predicts the first target token. WORD: R = 2, the naming word's row (the lookup) and the answer row (the relay)
+    int selRows = at == AttendAt.WORD ? 2 : 1;
+    float[] select = null;
     float[] targetMask = null; // [B, T]: 1 on the visual positions of the named object
+    float[] wordMask = null; // [B, T]: 1 on the naming word's position (WORD)
+    float[] has = new float[b];
     int attendExamples = 0;
     if (attendWeight > 0) {
-      select = new float[b * total];
+      select = new float[b * selRows * total];
       targetMask = new float[b * total];
+      wordMask = new float[b * total];
       for (int i = 0; i < b; i++) {
         Encoded e = batch.get(i);
-        if (e.attend() != null && e.attend().length == f * mTok) {
-          select[i * total + p - 1 + e.questionIds().length] = 1f;
+        int answerRow = p - 1 + e.questionIds().length;
+        if (e.attend() != null && e.attend().length == f * mTok && (at == AttendAt.ANSWER || e.namingWord() >= 0)) {
+          if (at == AttendAt.WORD) {
+            select[(i * selRows) * total + p + e.namingWord()] = 1f;
+            select[(i * selRows + 1) * total + answerRow] = 1f;
+            wordMask[i * total + p + e.namingWord()] = 1f;
+          } else {
+            select[i * total + answerRow] = 1f;
+          }
           for (int j = 0; j < e.attend().length; j++) {
             targetMask[i * total + first.prefix().length + j] = e.attend()[j];
           }
+          has[i] = 1f;
           attendExamples++;
         }
       }
     }
     List<NDArray> attention = new ArrayList<>();
     NDArray logits = attendExamples > 0
-        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, total, 1)), attention)
+        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, selRows, total)), attention)
         : pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
     int vocab = Math.toIntExact(logits.getShape().get(2));
     float[] onehot = new float[b * maxSuffix * vocab];
@@ -252,26 +307,33 @@ final class VideoQaForward {
     NDArray logp = logits.logSoftmax(-1);
     NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
     double attendMass = Double.NaN;
+    double relayMass = Double.NaN;
     double[] attended = new double[b];
     Arrays.fill(attended, Double.NaN);
     if (attendExamples > 0) {
-      // [B, H, T] row of the lookup head's layer -> that head's row [B, T] -> its mass on the object's tokens [B]
-      int head = lookupHead(attention.size(), pack.llm().headCount());
-      NDArray best = attention.get(head / pack.llm().headCount()).get(":, " + head % pack.llm().headCount() + ", :")
+      // the lookup: [B, H, R, T] rows of the lookup head's layer -> that head's lookup row [B, T] -> its mass on the
+      // object's tokens [B]
+      int heads = pack.llm().headCount();
+      int head = lookupHead(at, attention.size(), heads);
+      NDArray lookup = attention.get(head / heads).get(":, " + head % heads + ", 0, :")
           .mul(m.create(targetMask, new Shape(b, total))).sum(new int[] {1});
-      float[] has = new float[b];
-      for (int i = 0; i < b; i++) {
-        Encoded e = batch.get(i);
-        has[i] = e.attend() != null && e.attend().length == f * mTok ? 1f : 0f;
-      }
       NDArray hasArr = m.create(has);
-      float[] per = best.toFloatArray();
+      float[] per = lookup.toFloatArray();
       for (int i = 0; i < b; i++) {
         attended[i] = has[i] > 0 ? per[i] : Double.NaN;
       }
-      attendMass = best.mul(hasArr).sum().getFloat() / attendExamples;
-      NDArray attendLoss = Scalars.div(best.add(1e-6f).log().mul(hasArr).sum().neg(),
-          attendExamples);
+      attendMass = lookup.mul(hasArr).sum().getFloat() / attendExamples;
+      NDArray logMass = lookup.add(1e-6f).log();
+      if (at == AttendAt.WORD) {
+        // the relay: the answer row's head in the answer-lookup layer reads the naming word's position, where the
+        // lookup left what it found
+        int relay = lookupHead(attention.size(), heads);
+        NDArray relayed = attention.get(relay / heads).get(":, " + relay % heads + ", 1, :")
+            .mul(m.create(wordMask, new Shape(b, total))).sum(new int[] {1});
+        relayMass = relayed.mul(hasArr).sum().getFloat() / attendExamples;
+        logMass = logMass.add(relayed.add(1e-6f).log());
+      }
+      NDArray attendLoss = Scalars.div(logMass.mul(hasArr).sum().neg(), attendExamples);
       loss = loss.add(Scalars.mul(attendLoss, (float) attendWeight));
     }
     // token accuracy (teacher-forced argmax) and exact whole-target matches
@@ -299,6 +361,6 @@ final class VideoQaForward {
       exactPer[i] = all;
     }
     return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass,
-        attended);
+        attended, relayMass);
   }
 }

@@ -84,6 +84,10 @@ class AttendLossTest {
           List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
       assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 1, 1}, e.attend(), 0f);
       assertNull(fwd.encode(frames, "how many shapes are there?", "one").attend());
+      // the naming word: the last colour or kind word of the question
+      int[] ids = e.questionIds();
+      assertEquals("circle", pack.tokenizer().decode(new int[] {ids[e.namingWord()]}, true).trim());
+      assertEquals(-1, fwd.encode(frames, "how many shapes are there?", "one").namingWord());
     }
   }
 
@@ -110,8 +114,17 @@ class AttendLossTest {
       // 2 of the 8 visual tokens: the untrained lookup head puts well under all its mass there
       assertEquals(0, VideoQaForward.lookupHead(2, 4));
       assertEquals(12, VideoQaForward.lookupHead(4, 6));
+      assertEquals(6, VideoQaForward.lookupHead(VideoQaForward.AttendAt.WORD, 4, 6));
+      assertEquals(4, VideoQaForward.lookupHead(VideoQaForward.AttendAt.WORD, 2, 4));
       assertTrue(mass > 0 && mass < 0.9, "mass " + mass);
       assertEquals(plain + 0.5 * -Math.log(mass + 1e-6), with, 1e-4);
+      // at the naming word: the lookup from the word's row plus the relay from the answer row to the word
+      try (NDManager m = pack.manager().newSubManager()) {
+        VideoQaForward.Result r = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD);
+        assertTrue(r.attendMass() > 0 && r.attendMass() < 1 && r.relayMass() > 0 && r.relayMass() < 1, r.toString());
+        assertEquals(plain + 0.5 * (-Math.log(r.attendMass() + 1e-6) - Math.log(r.relayMass() + 1e-6)),
+            r.loss().getFloat(), 1e-4);
+      }
 
       Map<String, NDArray> params = pack.parameters();
       AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0, n -> false);
