@@ -101,6 +101,10 @@ final class TrainCommand implements Callable<Integer> {
       + "position predicting the answer) or word (the question's word naming the object) (default ${DEFAULT-VALUE}).")
   String attendAt;
 
+  @Option(names = "--content-weight", defaultValue = "0", description = "Weight of the content loss: at the question's "
+      + "word naming an object, predict that object's colour (default ${DEFAULT-VALUE}: off).")
+  double contentWeight;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -152,7 +156,7 @@ final class TrainCommand implements Callable<Integer> {
           case "answer" -> false;
           case "word" -> true;
           default -> throw new IllegalArgumentException("--attend-at must be answer or word, got " + attendAt);
-        });
+        }, contentWeight);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction), System.out).run(start);

@@ -12,14 +12,17 @@ import java.util.Objects;
  * @param kind a label for per-kind metrics (e.g. the question type)
  * @param attend where the object the question names is in each frame (boxes in the frames' pixels, one per frame,
  *     oldest first), for the optional attention loss; empty when the question names no single object
+ * @param attendColour that object's colour word, for the optional content loss; empty without one
  */
-public record Example(List<RgbImage> frames, String question, String target, String kind, List<Box> attend) {
+public record Example(List<RgbImage> frames, String question, String target, String kind, List<Box> attend,
+    String attendColour) {
   public Example {
     frames = List.copyOf(Objects.requireNonNull(frames, "frames"));
     Objects.requireNonNull(question, "question");
     Objects.requireNonNull(target, "target");
     kind = kind == null ? "" : kind;
     attend = attend == null ? List.of() : List.copyOf(attend);
+    attendColour = attendColour == null ? "" : attendColour;
     if (frames.isEmpty()) {
       throw new IllegalArgumentException("an example needs at least one frame");
     }
@@ -31,6 +34,6 @@ public record Example(List<RgbImage> frames, String question, String target, Str
 
   /** An example without attention targets. */
   public Example(List<RgbImage> frames, String question, String target, String kind) {
-    this(frames, question, target, kind, List.of());
+    this(frames, question, target, kind, List.of(), "");
   }
 }

@@ -116,7 +116,8 @@ public final class ShapesExamples implements ExampleSource {
         attend.add(subject.referenceBox(f.timeSeconds()));
       }
     }
-    return new Example(images, q.question(), q.answer(), q.type().label(), attend);
+    return new Example(images, q.question(), q.answer(), q.type().label(), attend,
+        subject == null ? "" : subject.color().word());
   }
 
   /**

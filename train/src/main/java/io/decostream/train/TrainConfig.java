@@ -23,16 +23,25 @@ import java.util.stream.IntStream;
  * @param attendWeight weight of the attention loss on questions that name one object (0: none; see
  *     {@link VideoQaForward#forward(ai.djl.ndarray.NDManager, List, double)})
  * @param attendAtWord make that lookup at the question's naming word instead of at the answer
+ * @param contentWeight weight of the content loss at the naming word (0: none)
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision, double attendWeight, boolean attendAtWord) {
+    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight) {
+
+  /** No content loss. */
+  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
+      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
+      double attendWeight, boolean attendAtWord) {
+    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
+        checkpointEvery, freezeVision, attendWeight, attendAtWord, 0);
+  }
 
   /** No attention loss. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
       double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision) {
     this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, 0, false);
+        checkpointEvery, freezeVision, 0, false, 0);
   }
 
   /** Everything trains. */
@@ -50,7 +59,8 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
     }
     if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
         || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0
-        || !(attendWeight >= 0) || Double.isInfinite(attendWeight)) {
+        || !(attendWeight >= 0) || Double.isInfinite(attendWeight)
+        || !(contentWeight >= 0) || Double.isInfinite(contentWeight)) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
   }

@@ -109,7 +109,7 @@ public final class Trainer {
         List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
         for (int i = 0; i < config.batchSize(); i++) {
           Example e = source.next(rng, frames);
-          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend()));
+          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend(), e.attendColour()));
         }
         dataNanos += System.nanoTime() - tData;
         float loss;
@@ -117,7 +117,8 @@ public final class Trainer {
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           r = fwd.forward(m, batch, config.attendWeight(),
-              config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER);
+              config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER,
+              config.contentWeight());
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }

@@ -25,7 +25,7 @@ final class VideoQaForward {
 
   /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
   record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend,
-      int namingWord) {
+      int namingWord, int namingColour) {
     Encoded {
       Objects.requireNonNull(pixels);
       if (frames < 1) {
@@ -101,6 +101,12 @@ final class VideoQaForward {
    * connector's tokens are not a square grid over the frame.
    */
   Encoded encode(List<RgbImage> frames, String question, String target, List<io.decostream.shapes.Box> boxes) {
+    return encode(frames, question, target, boxes, "");
+  }
+
+  /** As above, plus the named object's colour word (the content loss's target at the naming word). */
+  Encoded encode(List<RgbImage> frames, String question, String target, List<io.decostream.shapes.Box> boxes,
+      String colour) {
     PackTokenizer tok = pack.tokenizer();
     int video = pack.config().videoTokenIndex();
     int[] ids = tok.encode(PromptTemplate.VICUNA_V1.render("<video>", question), true);
@@ -124,8 +130,13 @@ final class VideoQaForward {
     }
     float[] attend = boxes.isEmpty() ? null : attendMask(frames, boxes);
     int[] questionIds = Arrays.copyOfRange(ids, at + 1, ids.length);
+    int colourId = -1;
+    if (!colour.isEmpty()) {
+      int[] c = tok.encode(colour, false);
+      colourId = c.length == 1 ? c[0] : -1;
+    }
     return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), questionIds, targetIds, attend,
-        lastNamingWord(questionIds));
+        lastNamingWord(questionIds), colourId);
   }
 
   /** Index in the question's ids of its last colour or kind word (the word that names the object), or -1. */
@@ -219,6 +230,16 @@ final class VideoQaForward {
 
   /** As {@link #forward(NDManager, List, double)}, with the lookup made at {@code at}. */
   Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at) {
+    return forward(m, batch, attendWeight, at, 0);
+  }
+
+  /**
+   * As {@link #forward(NDManager, List, double, AttendAt)}, plus, when {@code contentWeight > 0}, a content loss: at
+   * the question's naming word the model must predict the named object's colour word (cross-entropy through the LM
+   * head, times the weight). The position after a question word is otherwise never trained, so this costs the
+   * answers nothing, and it makes what the lookup reads into the word's state the thing a relay can carry on.
+   */
+  Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at, double contentWeight) {
     int b = batch.size();
     Encoded first = batch.get(0);
     int f = first.frames();
@@ -306,6 +327,23 @@ final class VideoQaForward {
     }
     NDArray logp = logits.logSoftmax(-1);
     NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
+    if (contentWeight > 0) {
+      // logits row r predicts sequence position p + r, so the naming word's own row is namingWord + 1
+      float[] content = new float[b * maxSuffix * vocab];
+      int contentCount = 0;
+      for (int i = 0; i < b; i++) {
+        Encoded e = batch.get(i);
+        if (e.namingWord() >= 0 && e.namingColour() >= 0) {
+          content[(i * maxSuffix + e.namingWord() + 1) * vocab + e.namingColour()] = 1f;
+          contentCount++;
+        }
+      }
+      if (contentCount > 0) {
+        NDArray contentLoss = Scalars.div(logp.mul(m.create(content, new Shape(b, maxSuffix, vocab))).sum().neg(),
+            contentCount);
+        loss = loss.add(Scalars.mul(contentLoss, (float) contentWeight));
+      }
+    }
     double attendMass = Double.NaN;
     double relayMass = Double.NaN;
     double[] attended = new double[b];

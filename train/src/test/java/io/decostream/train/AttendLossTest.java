@@ -142,4 +142,40 @@ class AttendLossTest {
       assertTrue(after > Math.max(0.9, mass + 0.2), "attended mass " + mass + " -> " + after);
     }
   }
+
+  @Test
+  void theContentLossTeachesTheNamingWordToPredictTheObjectsColour(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).namingColour());
+      assertEquals(-1, batch.get(1).namingColour());
+      double before = contentPart(fwd, pack, batch);
+      assertTrue(before > 1, "an untrained model does not predict the colour at the word: " + before);
+      AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
+      for (int step = 0; step < 40; step++) {
+        try (NDManager m = pack.manager().newSubManager();
+            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          gc.backward(fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).loss());
+        }
+        opt.clipGlobalNorm(1.0);
+        opt.update(3e-3);
+      }
+      double after = contentPart(fwd, pack, batch);
+      assertTrue(after < 0.2, "content cross-entropy " + before + " -> " + after);
+    }
+  }
+
+  /** The content loss alone: the loss with it (weight 1) minus the loss without. */
+  private static double contentPart(VideoQaForward fwd, TrainablePack pack, List<VideoQaForward.Encoded> batch) {
+    try (NDManager m = pack.manager().newSubManager()) {
+      return fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).loss().getFloat()
+          - fwd.forward(m, batch).loss().getFloat();
+    }
+  }
 }
