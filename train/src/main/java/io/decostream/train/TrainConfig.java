@@ -29,14 +29,6 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
     boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight) {
 
-  /** No content loss. */
-  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
-      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
-      double attendWeight, boolean attendAtWord) {
-    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, attendWeight, attendAtWord, 0);
-  }
-
   /** No attention loss. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
       double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision) {

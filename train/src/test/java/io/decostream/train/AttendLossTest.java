@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.decostream.nn.image.RgbImage;
@@ -23,7 +22,6 @@ import io.decostream.shapes.ShapeColor;
 import io.decostream.shapes.ShapeKind;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,19 +124,7 @@ class AttendLossTest {
             r.loss().getFloat(), 1e-4);
       }
 
-      Map<String, NDArray> params = pack.parameters();
-      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0, n -> false);
-      double after = mass;
-      for (int step = 0; step < 40; step++) {
-        try (NDManager m = pack.manager().newSubManager();
-            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          VideoQaForward.Result r = fwd.forward(m, batch, 1.0);
-          after = r.attendMass();
-          gc.backward(r.loss());
-        }
-        opt.clipGlobalNorm(1.0);
-        opt.update(3e-3);
-      }
+      double after = train(pack, m -> fwd.forward(m, batch, 1.0)).attendMass();
       assertTrue(after > Math.max(0.9, mass + 0.2), "attended mass " + mass + " -> " + after);
     }
   }
@@ -157,18 +143,27 @@ class AttendLossTest {
       assertEquals(-1, batch.get(1).namingColour());
       double before = contentPart(fwd, pack, batch);
       assertTrue(before > 1, "an untrained model does not predict the colour at the word: " + before);
-      AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
-      for (int step = 0; step < 40; step++) {
-        try (NDManager m = pack.manager().newSubManager();
-            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          gc.backward(fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).loss());
-        }
-        opt.clipGlobalNorm(1.0);
-        opt.update(3e-3);
-      }
+      train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0));
       double after = contentPart(fwd, pack, batch);
       assertTrue(after < 0.2, "content cross-entropy " + before + " -> " + after);
     }
+  }
+
+  /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
+  private static VideoQaForward.Result train(TrainablePack pack,
+      java.util.function.Function<NDManager, VideoQaForward.Result> step) {
+    AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
+    VideoQaForward.Result last = null;
+    for (int i = 0; i < 40; i++) {
+      try (NDManager m = pack.manager().newSubManager();
+          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        last = step.apply(m);
+        gc.backward(last.loss());
+      }
+      opt.clipGlobalNorm(1.0);
+      opt.update(3e-3);
+    }
+    return last;
   }
 
   /** The content loss alone: the loss with it (weight 1) minus the loss without. */
