@@ -49,7 +49,7 @@ class DemoCommandIT {
     assertTrue(printed.contains("caption frames"), "captions are printed as they arrive");
     JsonNode s = new ObjectMapper().readTree(json.toFile());
     assertEquals(16, s.get("frames").asInt(), "a 16 s clip sampled at 1 fps");
-    assertEquals(9, s.get("tokensPerFrame").asInt(), "the shipped model's own 3x3 pooling");
+    assertEquals(36, s.get("tokensPerFrame").asInt(), "the shipped model's own 6x6 grid (12x12 patches pooled 2x2)");
     int answers = s.get("answers").size();
     assertTrue(answers >= 4, "one question per type that may be asked of the clip");
     for (JsonNode a : s.get("answers")) {
