@@ -92,6 +92,10 @@ final class TrainCommand implements Callable<Integer> {
       + "all get one colour (kinds distinct), where only the kind tells the shapes apart (default ${DEFAULT-VALUE}).")
   double sameColourFraction;
 
+  @Option(names = "--content-answer", description = "With --content-weight: for motion and position questions the "
+      + "naming word predicts the answer's first word (the named object's motion or cell) instead of its colour.")
+  boolean contentAnswer;
+
   @Option(names = "--attend-weight", defaultValue = "0", description = "Weight of the attention loss: for questions "
       + "that name one object, some attention head at the answer should look at that object's tokens (default "
       + "${DEFAULT-VALUE}: off).")
@@ -159,7 +163,7 @@ final class TrainCommand implements Callable<Integer> {
         }, contentWeight);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
-        weights(), sameColourFraction), System.out).run(start);
+        weights(), sameColourFraction, contentAnswer), System.out).run(start);
     System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),
         s.seconds(), s.lastLoss(), s.lastTokenAccuracy(), s.parameters(), s.finalPack());
     if (ship != null) {

@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param kind a label for per-kind metrics (e.g. the question type)
  * @param attend where the object the question names is in each frame (boxes in the frames' pixels, one per frame,
  *     oldest first), for the optional attention loss; empty when the question names no single object
- * @param attendColour that object's colour word, for the optional content loss; empty without one
+ * @param attendColour the content loss's target word at the naming word (that object's colour word, or with
+ *     {@code ShapesExamples}' contentAnswer the answer's first word for motion and position); empty without one
  */
 public record Example(List<RgbImage> frames, String question, String target, String kind, List<Box> attend,
     String attendColour) {

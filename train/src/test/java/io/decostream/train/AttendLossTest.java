@@ -54,6 +54,41 @@ class AttendLossTest {
   }
 
   @Test
+  void theContentWordIsTheColourOrWithContentAnswerTheMotionOrCellTheQuestionAsksFor() {
+    Shape redCircle = still(ShapeKind.CIRCLE, ShapeColor.RED, 60, 60);
+    QaPair motion = new QaPair(QuestionType.MOTION, "which way is the red circle moving?", "not moving");
+    QaPair where = new QaPair(QuestionType.POSITION, "where is the red circle?", "top left");
+    QaPair colour = new QaPair(QuestionType.COLOR, "what color is the circle?", "red");
+    QaPair exists = new QaPair(QuestionType.EXISTS, "is there a red circle?", "yes");
+    ShapesExamples plain = new ShapesExamples(0, "describe the video.", java.util.Map.of(), 0);
+    ShapesExamples answer = new ShapesExamples(0, "describe the video.", java.util.Map.of(), 0, true);
+    for (QaPair q : List.of(motion, where, colour, exists)) {
+      assertEquals("red", plain.contentWord(redCircle, q), "the recorded recipes: always the colour");
+      assertEquals("", answer.contentWord(null, q), "no single object named, no content target");
+    }
+    assertEquals("not", answer.contentWord(redCircle, motion));
+    assertEquals("top", answer.contentWord(redCircle, where));
+    assertEquals("red", answer.contentWord(redCircle, colour));
+    assertEquals("red", answer.contentWord(redCircle, exists));
+    // the draw itself is unchanged by the flag: same windows, questions and boxes, only the content word differs
+    java.util.SplittableRandom r1 = new java.util.SplittableRandom(9);
+    java.util.SplittableRandom r2 = new java.util.SplittableRandom(9);
+    int differ = 0;
+    for (int i = 0; i < 40; i++) {
+      Example a = plain.next(r1, 2);
+      Example b = answer.next(r2, 2);
+      assertEquals(a.question(), b.question());
+      assertEquals(a.attend(), b.attend());
+      if (!a.attendColour().equals(b.attendColour())) {
+        differ++;
+        assertTrue(a.kind().equals("motion") || a.kind().equals("position"), a.kind());
+        assertEquals(b.target().split(" ")[0], b.attendColour());
+      }
+    }
+    assertTrue(differ > 0, "some motion or position question in 40 draws");
+  }
+
+  @Test
   void trainingExamplesCarryOneBoxPerFrameExactlyWhenTheQuestionNamesOneShape() {
     ShapesExamples src = new ShapesExamples(0, "describe the video.");
     java.util.SplittableRandom r = new java.util.SplittableRandom(3);
