@@ -12,18 +12,18 @@ import java.util.Objects;
  * @param kind a label for per-kind metrics (e.g. the question type)
  * @param attend where the object the question names is in each frame (boxes in the frames' pixels, one per frame,
  *     oldest first), for the optional attention loss; empty when the question names no single object
- * @param attendColour the content loss's target word at the naming word (that object's colour word, or with
+ * @param contentWord the content loss's target word at the naming word (that object's colour word, or with
  *     {@code ShapesExamples}' contentAnswer the answer's first word for motion and position); empty without one
  */
 public record Example(List<RgbImage> frames, String question, String target, String kind, List<Box> attend,
-    String attendColour) {
+    String contentWord) {
   public Example {
     frames = List.copyOf(Objects.requireNonNull(frames, "frames"));
     Objects.requireNonNull(question, "question");
     Objects.requireNonNull(target, "target");
     kind = kind == null ? "" : kind;
     attend = attend == null ? List.of() : List.copyOf(attend);
-    attendColour = attendColour == null ? "" : attendColour;
+    contentWord = contentWord == null ? "" : contentWord;
     if (frames.isEmpty()) {
       throw new IllegalArgumentException("an example needs at least one frame");
     }

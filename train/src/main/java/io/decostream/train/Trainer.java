@@ -109,7 +109,7 @@ public final class Trainer {
         List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
         for (int i = 0; i < config.batchSize(); i++) {
           Example e = source.next(rng, frames);
-          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend(), e.attendColour()));
+          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend(), e.contentWord()));
         }
         dataNanos += System.nanoTime() - tData;
         float loss;

@@ -25,7 +25,7 @@ final class VideoQaForward {
 
   /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
   record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend,
-      int namingWord, int namingColour) {
+      int namingWord, int contentId) {
     Encoded {
       Objects.requireNonNull(pixels);
       if (frames < 1) {
@@ -49,6 +49,8 @@ final class VideoQaForward {
   private final Connector connector;
   private final int eos;
   private final int pad;
+  /** Token ids of the colour and kind words, the words that name an object (for the naming word's index). */
+  private final java.util.Set<Integer> namingIds;
 
   /** The pack's own path: its config's spatial pooling, then its projector. */
   VideoQaForward(TrainablePack pack) {
@@ -66,6 +68,14 @@ final class VideoQaForward {
     this.eos = eosIds.get(0);
     Integer p = pack.config().textConfig().padTokenId();
     this.pad = p == null ? eos : p;
+    java.util.Set<Integer> ids = new java.util.HashSet<>();
+    for (String w : NAMING_WORDS) {
+      int[] one = pack.tokenizer().encode(w, false);
+      if (one.length == 1 && w.equals(pack.tokenizer().decode(one, true).trim())) {
+        ids.add(one[0]);
+      }
+    }
+    this.namingIds = java.util.Set.copyOf(ids);
   }
 
   /** The text of token ids (teacher-forced predictions), for showing wrong answers. */
@@ -104,9 +114,9 @@ final class VideoQaForward {
     return encode(frames, question, target, boxes, "");
   }
 
-  /** As above, plus the named object's colour word (the content loss's target at the naming word). */
+  /** As above, plus the content loss's target word at the naming word (the named object's colour, or see Example). */
   Encoded encode(List<RgbImage> frames, String question, String target, List<io.decostream.shapes.Box> boxes,
-      String colour) {
+      String contentWord) {
     PackTokenizer tok = pack.tokenizer();
     int video = pack.config().videoTokenIndex();
     int[] ids = tok.encode(PromptTemplate.VICUNA_V1.render("<video>", question), true);
@@ -130,21 +140,20 @@ final class VideoQaForward {
     }
     float[] attend = boxes.isEmpty() ? null : attendMask(frames, boxes);
     int[] questionIds = Arrays.copyOfRange(ids, at + 1, ids.length);
-    int colourId = -1;
-    if (!colour.isEmpty()) {
-      int[] c = tok.encode(colour, false);
-      colourId = c.length == 1 ? c[0] : -1;
+    int contentId = -1;
+    if (!contentWord.isEmpty()) {
+      int[] c = tok.encode(contentWord, false);
+      contentId = c.length == 1 ? c[0] : -1;
     }
     return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), questionIds, targetIds, attend,
-        lastNamingWord(questionIds), colourId);
+        lastNamingWord(questionIds), contentId);
   }
 
   /** Index in the question's ids of its last colour or kind word (the word that names the object), or -1. */
   private int lastNamingWord(int[] questionIds) {
     int found = -1;
     for (int j = 0; j < questionIds.length; j++) {
-      String w = pack.tokenizer().decode(new int[] {questionIds[j]}, true).trim();
-      if (NAMING_WORDS.contains(w)) {
+      if (namingIds.contains(questionIds[j])) {
         found = j;
       }
     }
@@ -333,8 +342,8 @@ final class VideoQaForward {
       int contentCount = 0;
       for (int i = 0; i < b; i++) {
         Encoded e = batch.get(i);
-        if (e.namingWord() >= 0 && e.namingColour() >= 0) {
-          content[(i * maxSuffix + e.namingWord() + 1) * vocab + e.namingColour()] = 1f;
+        if (e.namingWord() >= 0 && e.contentId() >= 0) {
+          content[(i * maxSuffix + e.namingWord() + 1) * vocab + e.contentId()] = 1f;
           contentCount++;
         }
       }

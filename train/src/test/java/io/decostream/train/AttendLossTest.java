@@ -79,10 +79,10 @@ class AttendLossTest {
       Example b = answer.next(r2, 2);
       assertEquals(a.question(), b.question());
       assertEquals(a.attend(), b.attend());
-      if (!a.attendColour().equals(b.attendColour())) {
+      if (!a.contentWord().equals(b.contentWord())) {
         differ++;
         assertTrue(a.kind().equals("motion") || a.kind().equals("position"), a.kind());
-        assertEquals(b.target().split(" ")[0], b.attendColour());
+        assertEquals(b.target().split(" ")[0], b.contentWord());
       }
     }
     assertTrue(differ > 0, "some motion or position question in 40 draws");
@@ -174,8 +174,8 @@ class AttendLossTest {
       List<VideoQaForward.Encoded> batch = List.of(
           fwd.encode(frames, "what color is the circle?", "red", box, "red"),
           fwd.encode(frames, "how many shapes are there?", "one"));
-      assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).namingColour());
-      assertEquals(-1, batch.get(1).namingColour());
+      assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).contentId());
+      assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
       assertTrue(before > 1, "an untrained model does not predict the colour at the word: " + before);
       train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0));
