@@ -102,7 +102,8 @@ final class TrainCommand implements Callable<Integer> {
   double attendWeight;
 
   @Option(names = "--attend-at", defaultValue = "answer", description = "Where that lookup is made: answer (the "
-      + "position predicting the answer) or word (the question's word naming the object) (default ${DEFAULT-VALUE}).")
+      + "position predicting the answer), word (the question's word naming the object) or ends (word, plus two more "
+      + "heads there on the object in the latest and in the first frame) (default ${DEFAULT-VALUE}).")
   String attendAt;
 
   @Option(names = "--content-weight", defaultValue = "0", description = "Weight of the content loss: at the question's "
@@ -158,9 +159,9 @@ final class TrainCommand implements Callable<Integer> {
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, attendWeight, switch (attendAt) {
           case "answer" -> false;
-          case "word" -> true;
-          default -> throw new IllegalArgumentException("--attend-at must be answer or word, got " + attendAt);
-        }, contentWeight);
+          case "word", "ends" -> true;
+          default -> throw new IllegalArgumentException("--attend-at must be answer, word or ends, got " + attendAt);
+        }, contentWeight, "ends".equals(attendAt));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, contentAnswer), System.out).run(start);

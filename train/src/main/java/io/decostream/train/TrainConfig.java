@@ -24,10 +24,20 @@ import java.util.stream.IntStream;
  *     {@link VideoQaForward#forward(ai.djl.ndarray.NDManager, List, double)})
  * @param attendAtWord make that lookup at the question's naming word instead of at the answer
  * @param contentWeight weight of the content loss at the naming word (0: none)
+ * @param attendEnds with attendAtWord, two more heads at the naming word look at the object in the latest and in the
+ *     first frame ({@link VideoQaForward.AttendAt#ENDS})
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight) {
+    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds) {
+
+  /** The lookup at the answer or at the naming word over all frames. */
+  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
+      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
+      double attendWeight, boolean attendAtWord, double contentWeight) {
+    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
+        checkpointEvery, freezeVision, attendWeight, attendAtWord, contentWeight, false);
+  }
 
   /** No attention loss. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
@@ -52,7 +62,7 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
     if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
         || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0
         || !(attendWeight >= 0) || Double.isInfinite(attendWeight)
-        || !(contentWeight >= 0) || Double.isInfinite(contentWeight)) {
+        || !(contentWeight >= 0) || Double.isInfinite(contentWeight) || (attendEnds && !attendAtWord)) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
   }

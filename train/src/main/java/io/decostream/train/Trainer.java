@@ -98,6 +98,8 @@ public final class Trainer {
       double emaExact = Double.NaN;
       double emaAttend = Double.NaN;
       double emaRelay = Double.NaN;
+      double emaEnds = Double.NaN;
+      double emaContent = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
@@ -117,7 +119,8 @@ public final class Trainer {
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           r = fwd.forward(m, batch, config.attendWeight(),
-              config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER,
+              config.attendEnds() ? VideoQaForward.AttendAt.ENDS
+                  : config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER,
               config.contentWeight());
           loss = r.loss().getFloat();
           gc.backward(r.loss());
@@ -150,6 +153,12 @@ public final class Trainer {
           if (!Double.isNaN(r.relayMass())) {
             emaRelay = Double.isNaN(emaRelay) ? r.relayMass() : 0.95 * emaRelay + 0.05 * r.relayMass();
           }
+          if (!Double.isNaN(r.endsMass())) {
+            emaEnds = Double.isNaN(emaEnds) ? r.endsMass() : 0.95 * emaEnds + 0.05 * r.endsMass();
+          }
+        }
+        if (!Double.isNaN(r.contentLoss())) {
+          emaContent = Double.isNaN(emaContent) ? r.contentLoss() : 0.95 * emaContent + 0.05 * r.contentLoss();
         }
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
@@ -161,7 +170,11 @@ public final class Trainer {
           long left = config.steps() - step;
           String attend = config.attendWeight() <= 0 ? ""
               : config.attendAtWord() ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
+                  + (config.attendEnds() ? String.format("  ends %.3f", emaEnds) : "")
               : String.format("  attended %.3f", emaAttend);
+          if (config.contentWeight() > 0) {
+            attend += String.format("  content %.3f", emaContent);
+          }
           progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
                   + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
               attend, rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
@@ -173,6 +186,12 @@ public final class Trainer {
             if (!Double.isNaN(r.relayMass())) {
               line.put("relayed", r.relayMass());
             }
+            if (!Double.isNaN(r.endsMass())) {
+              line.put("ends", r.endsMass());
+            }
+          }
+          if (!Double.isNaN(r.contentLoss())) {
+            line.put("content_loss", r.contentLoss());
           }
           appendLog(config.out(), line);
         }

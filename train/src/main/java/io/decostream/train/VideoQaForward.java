@@ -43,7 +43,8 @@ final class VideoQaForward {
    * i is the argmax under teacher forcing, which for greedy decoding is the same as generating exactly the target.
    */
   record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
-      int[][] predicted, int attendExamples, double attendMass, double[] attended, double relayMass) {}
+      int[][] predicted, int attendExamples, double attendMass, double[] attended, double relayMass,
+      double endsMass, double contentLoss) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -174,12 +175,20 @@ final class VideoQaForward {
      * the word's own embedding (and, via layer 0, the word before it) forms the query, and later layers can carry
      * what it read to the answer.
      */
-    WORD
+    WORD,
+    /**
+     * As WORD, plus two more heads of the lookup's layer at the naming word: one on the object's tokens in the
+     * latest frame only, one on them in the first frame only. Position is the cell in the latest frame, and motion
+     * is where the object is last against where it was first; a lookup over all frames averages both away, and the
+     * motion answers wrong on multi-shape windows were mostly another shape's motion (docs/shapes-model.md). With the
+     * two ends read by heads of their own, the word's state holds both places, and the difference is one linear map.
+     */
+    ENDS
   }
 
   /** The head the attention loss trains at {@code at}, as layer * heads + head (the first head of its layer). */
   static int lookupHead(AttendAt at, int layers, int heads) {
-    return at == AttendAt.WORD ? Math.min(1, layers - 1) * heads : lookupHead(layers, heads);
+    return at == AttendAt.ANSWER ? lookupHead(layers, heads) : Math.min(1, layers - 1) * heads;
   }
 
   static final double ATTEND_COVER = 0.1;
@@ -286,21 +295,26 @@ final class VideoQaForward {
     int total = p + maxSuffix;
     // rows whose attention the loss reads: [B, R, T] one-hot over query positions. ANSWER: R = 1, the row that
     // predicts the first target token. WORD: R = 2, the naming word's row (the lookup) and the answer row (the relay)
-    int selRows = at == AttendAt.WORD ? 2 : 1;
+    boolean atWord = at != AttendAt.ANSWER;
+    int selRows = atWord ? 2 : 1;
     float[] select = null;
     float[] targetMask = null; // [B, T]: 1 on the visual positions of the named object
     float[] wordMask = null; // [B, T]: 1 on the naming word's position (WORD)
+    float[] latestMask = null; // [B, T]: the object's tokens in the latest frame (ENDS)
+    float[] firstMask = null; // [B, T]: the object's tokens in the first frame (ENDS)
     float[] has = new float[b];
     int attendExamples = 0;
     if (attendWeight > 0) {
       select = new float[b * selRows * total];
       targetMask = new float[b * total];
       wordMask = new float[b * total];
+      latestMask = new float[b * total];
+      firstMask = new float[b * total];
       for (int i = 0; i < b; i++) {
         Encoded e = batch.get(i);
         int answerRow = p - 1 + e.questionIds().length;
-        if (e.attend() != null && e.attend().length == f * mTok && (at == AttendAt.ANSWER || e.namingWord() >= 0)) {
-          if (at == AttendAt.WORD) {
+        if (e.attend() != null && e.attend().length == f * mTok && (!atWord || e.namingWord() >= 0)) {
+          if (atWord) {
             select[(i * selRows) * total + p + e.namingWord()] = 1f;
             select[(i * selRows + 1) * total + answerRow] = 1f;
             wordMask[i * total + p + e.namingWord()] = 1f;
@@ -309,6 +323,10 @@ final class VideoQaForward {
           }
           for (int j = 0; j < e.attend().length; j++) {
             targetMask[i * total + first.prefix().length + j] = e.attend()[j];
+          }
+          for (int j = 0; j < mTok; j++) {
+            firstMask[i * total + first.prefix().length + j] = e.attend()[j];
+            latestMask[i * total + first.prefix().length + (f - 1) * mTok + j] = e.attend()[(f - 1) * mTok + j];
           }
           has[i] = 1f;
           attendExamples++;
@@ -335,6 +353,7 @@ final class VideoQaForward {
       targets.add(pos);
     }
     NDArray logp = logits.logSoftmax(-1);
+    double contentValue = Double.NaN;
     NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
     if (contentWeight > 0) {
       // logits row r predicts sequence position p + r, so the naming word's own row is namingWord + 1
@@ -350,11 +369,13 @@ final class VideoQaForward {
       if (contentCount > 0) {
         NDArray contentLoss = Scalars.div(logp.mul(m.create(content, new Shape(b, maxSuffix, vocab))).sum().neg(),
             contentCount);
+        contentValue = contentLoss.getFloat();
         loss = loss.add(Scalars.mul(contentLoss, (float) contentWeight));
       }
     }
     double attendMass = Double.NaN;
     double relayMass = Double.NaN;
+    double endsMass = Double.NaN;
     double[] attended = new double[b];
     Arrays.fill(attended, Double.NaN);
     if (attendExamples > 0) {
@@ -371,7 +392,17 @@ final class VideoQaForward {
       }
       attendMass = lookup.mul(hasArr).sum().getFloat() / attendExamples;
       NDArray logMass = lookup.add(1e-6f).log();
-      if (at == AttendAt.WORD) {
+      if (at == AttendAt.ENDS && heads >= 3) {
+        // the ends: the next two heads of the lookup's layer, at the same row, on the latest and the first frame
+        NDArray rowsOfLayer = attention.get(head / heads);
+        NDArray latest = rowsOfLayer.get(":, " + (head % heads + 1) + ", 0, :")
+            .mul(m.create(latestMask, new Shape(b, total))).sum(new int[] {1});
+        NDArray earliest = rowsOfLayer.get(":, " + (head % heads + 2) + ", 0, :")
+            .mul(m.create(firstMask, new Shape(b, total))).sum(new int[] {1});
+        endsMass = latest.add(earliest).mul(hasArr).sum().getFloat() / (2.0 * attendExamples);
+        logMass = logMass.add(latest.add(1e-6f).log()).add(earliest.add(1e-6f).log());
+      }
+      if (atWord) {
         // the relay: the answer row's head in the answer-lookup layer reads the naming word's position, where the
         // lookup left what it found
         int relay = lookupHead(attention.size(), heads);
@@ -408,6 +439,6 @@ final class VideoQaForward {
       exactPer[i] = all;
     }
     return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass,
-        attended, relayMass);
+        attended, relayMass, endsMass, contentValue);
   }
 }

@@ -184,6 +184,43 @@ class AttendLossTest {
     }
   }
 
+  @Test
+  void theEndsHeadsLearnToLookAtTheObjectInTheLatestAndInTheFirstFrame(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      // the object moves from the top left token (first frame) to the bottom right one (latest frame): each end head
+      // is scored on its own frame's token only, so high mass on both means each looks at its own frame
+      List<Box> moving = List.of(new Box(0, 0, 14, 14), new Box(14, 14, 28, 28));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "which way is the red circle moving?", "right", moving, "right"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      double word;
+      double withEnds;
+      VideoQaForward.Result ends;
+      try (NDManager m = pack.manager().newSubManager()) {
+        word = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD).loss().getFloat();
+        ends = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.ENDS, 0);
+        withEnds = ends.loss().getFloat();
+        assertTrue(Double.isNaN(fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD).endsMass()));
+      }
+      // each end head has one of the 8 visual tokens to find: little mass before training; the added loss is
+      // 0.5 (-log latest - log first) >= -log(mean of the two), by Jensen
+      assertTrue(ends.endsMass() > 0 && ends.endsMass() < 0.5, "ends mass " + ends.endsMass());
+      assertTrue(withEnds - word >= -Math.log(ends.endsMass()) - 1e-4,
+          word + " -> " + withEnds + " at mass " + ends.endsMass());
+      assertEquals(1, ends.attendExamples());
+      assertTrue(Double.isNaN(ends.contentLoss()), "no content loss asked for");
+
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, 1.0, VideoQaForward.AttendAt.ENDS, 1.0));
+      assertTrue(after.endsMass() > 0.9, "ends mass " + ends.endsMass() + " -> " + after.endsMass());
+      assertTrue(after.attendMass() > 0.9 && after.relayMass() > 0.9, after.toString());
+      // the reported content loss is the content cross-entropy alone
+      assertEquals(contentPart(fwd, pack, batch), after.contentLoss(), 0.05);
+    }
+  }
+
   /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
   private static VideoQaForward.Result train(TrainablePack pack,
       java.util.function.Function<NDManager, VideoQaForward.Result> step) {
