@@ -6,13 +6,17 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
 import java.util.*;
 
-/** Multi-shape windows: the content loss's cross-entropy at the naming word (does the word's state hold the named object's colour?) per question type. */
+/** Multi-shape windows: the content loss's cross-entropy at the naming word (does the word's state hold the named object's colour, or with "answer" the motion or cell asked for?) per question type. Args: PACK [FRAMES [answer]]. */
 public class Content {
   public static void main(String[] a) throws Exception {
     try (TrainablePack p = TrainablePack.open(Path.of(a[0]))) {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
-      ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, 4);
+      // optional: the window's frame count (default 4), and "answer" for --content-answer's words
+      int frames = a.length > 1 ? Integer.parseInt(a[1]) : 4;
+      ShapesExamples words = new ShapesExamples(0, "describe the video.", Map.of(), 0,
+          a.length > 2 && a[2].equals("answer"));
+      ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>();
       for (int i = 0; i < 120; i++) {
         long seed = ShapesWorld.videoSeed(2000003L, i);
@@ -25,7 +29,7 @@ public class Content {
           if (subject == null) continue;
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
-            List<VideoQaForward.Encoded> one = new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes, subject.color().word())));
+            List<VideoQaForward.Encoded> one = new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
             double ce = fwd.forward(m, one, 0, VideoQaForward.AttendAt.WORD, 1.0).loss().getFloat() - fwd.forward(m, one).loss().getFloat();
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);
             st[0] += ce;
@@ -34,7 +38,7 @@ public class Content {
           }
         }
       }
-      stats.forEach((k, st) -> System.out.printf("%-9s n %3d  colour cross-entropy at the naming word %.3f  (p > 0.5: %.3f)%n", k, (int) st[2], st[0] / st[2], st[1] / st[2]));
+      stats.forEach((k, st) -> System.out.printf("%-9s n %3d  content cross-entropy at the naming word %.3f  (p > 0.5: %.3f)%n", k, (int) st[2], st[0] / st[2], st[1] / st[2]));
     }
   }
 }
