@@ -181,7 +181,7 @@ final class VideoQaForward {
      * latest frame only, one on them in the first frame only. Position is the cell in the latest frame, and motion
      * is where the object is last against where it was first; a lookup over all frames averages both away, and the
      * motion answers wrong on multi-shape windows were mostly another shape's motion (docs/shapes-model.md). With the
-     * two ends read by heads of their own, the word's state holds both places, and the difference is one linear map.
+     * two ends read by heads of their own, the word's state holds both places rather than their average.
      */
     ENDS
   }
@@ -294,7 +294,8 @@ final class VideoQaForward {
     // the logits that predict the targets: positions p + q - 1 + k for target k
     int total = p + maxSuffix;
     // rows whose attention the loss reads: [B, R, T] one-hot over query positions. ANSWER: R = 1, the row that
-    // predicts the first target token. WORD: R = 2, the naming word's row (the lookup) and the answer row (the relay)
+    // predicts the first target token. WORD and ENDS: R = 2, the naming word's row (the lookup, and the ends' heads)
+    // and the answer row (the relay)
     boolean atWord = at != AttendAt.ANSWER;
     int selRows = atWord ? 2 : 1;
     float[] select = null;
@@ -392,7 +393,11 @@ final class VideoQaForward {
       }
       attendMass = lookup.mul(hasArr).sum().getFloat() / attendExamples;
       NDArray logMass = lookup.add(1e-6f).log();
-      if (at == AttendAt.ENDS && heads >= 3) {
+      if (at == AttendAt.ENDS) {
+        if (heads < 3) {
+          throw new IllegalArgumentException("--attend-at ends needs 3 heads per layer (lookup, latest, first), the "
+              + "pack's LLM has " + heads);
+        }
         // the ends: the next two heads of the lookup's layer, at the same row, on the latest and the first frame
         NDArray rowsOfLayer = attention.get(head / heads);
         NDArray latest = rowsOfLayer.get(":, " + (head % heads + 1) + ", 0, :")
