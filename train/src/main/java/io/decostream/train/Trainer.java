@@ -145,21 +145,14 @@ public final class Trainer {
         opt.update(rate);
         double acc = (double) r.correctTokens() / r.targetTokens();
         double exact = (double) r.exactAnswers() / r.examples();
-        emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
-        emaAcc = Double.isNaN(emaAcc) ? acc : 0.95 * emaAcc + 0.05 * acc;
-        emaExact = Double.isNaN(emaExact) ? exact : 0.95 * emaExact + 0.05 * exact;
-        if (r.attendExamples() > 0) {
-          emaAttend = Double.isNaN(emaAttend) ? r.attendMass() : 0.95 * emaAttend + 0.05 * r.attendMass();
-          if (!Double.isNaN(r.relayMass())) {
-            emaRelay = Double.isNaN(emaRelay) ? r.relayMass() : 0.95 * emaRelay + 0.05 * r.relayMass();
-          }
-          if (!Double.isNaN(r.endsMass())) {
-            emaEnds = Double.isNaN(emaEnds) ? r.endsMass() : 0.95 * emaEnds + 0.05 * r.endsMass();
-          }
-        }
-        if (!Double.isNaN(r.contentLoss())) {
-          emaContent = Double.isNaN(emaContent) ? r.contentLoss() : 0.95 * emaContent + 0.05 * r.contentLoss();
-        }
+        emaLoss = ema(emaLoss, loss);
+        emaAcc = ema(emaAcc, acc);
+        emaExact = ema(emaExact, exact);
+        // a batch without attention targets or content words reports NaN there: those averages stay as they are
+        emaAttend = ema(emaAttend, r.attendMass());
+        emaRelay = ema(emaRelay, r.relayMass());
+        emaEnds = ema(emaEnds, r.endsMass());
+        emaContent = ema(emaContent, r.contentLoss());
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
           double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
@@ -241,5 +234,13 @@ public final class Trainer {
   static String eta(double seconds) {
     long s = Math.round(seconds);
     return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60) : String.format("%dm%02ds", s / 60, s % 60);
+  }
+
+  /** The progress line's running average (factor 0.95); its first value starts it, and NaN (nothing measured) skips. */
+  private static double ema(double average, double value) {
+    if (Double.isNaN(value)) {
+      return average;
+    }
+    return Double.isNaN(average) ? value : 0.95 * average + 0.05 * value;
   }
 }
