@@ -110,6 +110,11 @@ final class TrainCommand implements Callable<Integer> {
       + "word naming an object, predict that object's colour (default ${DEFAULT-VALUE}: off).")
   double contentWeight;
 
+  @Option(names = "--content-layer", defaultValue = "-1", description = "With --attend-at word or ends: read the "
+      + "content loss off the naming word as it enters this layer (1..layers; the relay reads the word at its own "
+      + "layer's input) instead of off the last layer (default ${DEFAULT-VALUE}: the last layer).")
+  int contentLayer;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -161,7 +166,7 @@ final class TrainCommand implements Callable<Integer> {
           case "answer" -> false;
           case "word", "ends" -> true;
           default -> throw new IllegalArgumentException("--attend-at must be answer, word or ends, got " + attendAt);
-        }, contentWeight, "ends".equals(attendAt));
+        }, contentWeight, "ends".equals(attendAt), contentLayer);
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, contentAnswer), System.out).run(start);

@@ -73,6 +73,10 @@ final class BatchedLlama {
     return heads;
   }
 
+  int layerCount() {
+    return layers.length;
+  }
+
   /** Token embeddings {@code embed_tokens[ids]} [len, D] (differentiable w.r.t. the table). */
   NDArray embed(NDManager m, int[] ids) {
     long[] l = new long[ids.length];
@@ -108,6 +112,15 @@ final class BatchedLlama {
    * per layer.
    */
   NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention) {
+    return hidden(x, rowSelect, attention, null);
+  }
+
+  /**
+   * As {@link #hidden(NDArray, NDArray, List)}; when {@code residuals} is given too, also adds to it the selected
+   * rows of the residual stream entering each layer, [B, R, D] per layer (entry l: the input of layer l, before its
+   * RMSNorm), then the last layer's output before the final norm.
+   */
+  NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention, List<NDArray> residuals) {
     Shape s = x.getShape();
     long b = s.get(0);
     int t = Math.toIntExact(s.get(1));
@@ -118,7 +131,11 @@ final class BatchedLlama {
         .toType(DataType.FLOAT32, false).mul(-3.4028235e38f); // [T, T], finfo.min above the diagonal
     int rep = heads / kvHeads;
     NDArray h = x;
+    NDArray rowsOf = rowSelect == null || residuals == null ? null : rowSelect.squeeze(1); // [B, R, T]
     for (NDArray[] w : layers) {
+      if (rowsOf != null) {
+        residuals.add(rowsOf.matMul(h)); // [B, R, T] x [B, T, D] -> [B, R, D]
+      }
       NDArray n = rms(h, w[0]);
       NDArray q = linear(n, w[1], w[2]).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
       NDArray k = linear(n, w[3], w[4]).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
@@ -140,7 +157,18 @@ final class BatchedLlama {
       NDArray up = Linear.linear(n, w[10]).singletonOrThrow();
       h = h.add(Linear.linear(gate.mul(Activation.sigmoid(gate)).mul(up), w[11]).singletonOrThrow());
     }
+    if (rowsOf != null) {
+      residuals.add(rowsOf.matMul(h));
+    }
     return rms(h, finalNorm);
+  }
+
+  /**
+   * The LM head read off residual-stream rows [.., D] through the final norm (a "logit lens"): what those rows would
+   * predict were they the last layer's output.
+   */
+  NDArray lensLogits(NDArray rows) {
+    return Linear.linear(rms(rows, finalNorm), lmHead).singletonOrThrow();
   }
 
   /** Logits [B, T, V] of every position. */
@@ -155,7 +183,12 @@ final class BatchedLlama {
 
   /** As {@link #logits(NDArray, int, int)}, also collecting attention rows as {@link #hidden(NDArray, NDArray, List)}. */
   NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention) {
-    return Linear.linear(hidden(x, rowSelect, attention).get(":, " + from + ":" + to + ", :"), lmHead)
+    return logits(x, from, to, rowSelect, attention, null);
+  }
+
+  /** As above, also collecting residual rows as {@link #hidden(NDArray, NDArray, List, List)}. */
+  NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention, List<NDArray> residuals) {
+    return Linear.linear(hidden(x, rowSelect, attention, residuals).get(":, " + from + ":" + to + ", :"), lmHead)
         .singletonOrThrow();
   }
 }

@@ -26,10 +26,21 @@ import java.util.stream.IntStream;
  * @param contentWeight weight of the content loss at the naming word (0: none)
  * @param attendEnds with attendAtWord, two more heads at the naming word look at the object in the latest and in the
  *     first frame ({@link VideoQaForward.AttendAt#ENDS})
+ * @param contentLayer with attendAtWord, read the content loss off the naming word's residual stream entering this
+ *     layer (1..layers) instead of off the last layer (-1)
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds) {
+    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds,
+    int contentLayer) {
+
+  /** The content loss (if any) at the last layer. */
+  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
+      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
+      double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds) {
+    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
+        checkpointEvery, freezeVision, attendWeight, attendAtWord, contentWeight, attendEnds, -1);
+  }
 
   /** The lookup at the answer or at the naming word over all frames. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
@@ -62,7 +73,8 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
     if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
         || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0
         || !(attendWeight >= 0) || Double.isInfinite(attendWeight)
-        || !(contentWeight >= 0) || Double.isInfinite(contentWeight) || (attendEnds && !attendAtWord)) {
+        || !(contentWeight >= 0) || Double.isInfinite(contentWeight) || (attendEnds && !attendAtWord)
+        || contentLayer < -1 || contentLayer == 0 || (contentLayer > 0 && !attendAtWord)) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
   }

@@ -121,7 +121,7 @@ public final class Trainer {
           r = fwd.forward(m, batch, config.attendWeight(),
               config.attendEnds() ? VideoQaForward.AttendAt.ENDS
                   : config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER,
-              config.contentWeight());
+              config.contentWeight(), config.contentLayer());
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }

@@ -258,6 +258,27 @@ final class VideoQaForward {
    * answers nothing, and it makes what the lookup reads into the word's state the thing a relay can carry on.
    */
   Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at, double contentWeight) {
+    return forward(m, batch, attendWeight, at, contentWeight, -1);
+  }
+
+  /**
+   * As {@link #forward(NDManager, List, double, AttendAt, double)}, with the content loss read off the naming word's
+   * residual stream as it enters layer {@code contentLayer} (through the final norm and the LM head, a logit lens)
+   * instead of off its last layer; -1: the last layer, as above. The relay head reads the word at its own layer's
+   * input, so what the word's later layers compute from the lookup never reaches the answer; a content target at
+   * that input asks the layers up to the lookup's own to compute it (for motion: a direction from the two ends).
+   * Needs {@code at} WORD or ENDS, whose rows include the naming word's.
+   */
+  Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at, double contentWeight,
+      int contentLayer) {
+    int layerCount = pack.llm().layerCount();
+    boolean lens = contentWeight > 0 && contentLayer >= 0;
+    if (contentLayer < -1 || contentLayer > layerCount || contentLayer == 0
+        || (contentLayer >= 0 && at == AttendAt.ANSWER)) {
+      throw new IllegalArgumentException("the content layer must be -1 (the last layer's output) or 1.." + layerCount
+          + " (the residual stream entering that layer, " + layerCount + ": the last layer's output) with the "
+          + "lookup at the naming word, got " + contentLayer + " with " + at);
+    }
     int b = batch.size();
     Encoded first = batch.get(0);
     int f = first.frames();
@@ -305,7 +326,7 @@ final class VideoQaForward {
     float[] firstMask = null; // [B, T]: the object's tokens in the first frame (ENDS)
     float[] has = new float[b];
     int attendExamples = 0;
-    if (attendWeight > 0) {
+    if (attendWeight > 0 || lens) {
       select = new float[b * selRows * total];
       targetMask = new float[b * total];
       wordMask = new float[b * total];
@@ -335,8 +356,10 @@ final class VideoQaForward {
       }
     }
     List<NDArray> attention = new ArrayList<>();
+    List<NDArray> residuals = lens ? new ArrayList<>() : null; // per layer input: [B, R, D]
     NDArray logits = attendExamples > 0
-        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, selRows, total)), attention)
+        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, selRows, total)), attention,
+            residuals)
         : pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
     int vocab = Math.toIntExact(logits.getShape().get(2));
     float[] onehot = new float[b * maxSuffix * vocab];
@@ -356,7 +379,25 @@ final class VideoQaForward {
     NDArray logp = logits.logSoftmax(-1);
     double contentValue = Double.NaN;
     NDArray loss = Scalars.div(logp.mul(m.create(onehot, new Shape(b, maxSuffix, vocab))).sum().neg(), count);
-    if (contentWeight > 0) {
+    if (lens) {
+      // the naming word's row (select row 0) of the residual stream entering contentLayer: [B, D] -> [B, V]
+      int contentCount = 0;
+      float[] content = new float[b * vocab];
+      for (int i = 0; i < b; i++) {
+        Encoded e = batch.get(i);
+        if (has[i] > 0 && e.contentId() >= 0) {
+          content[i * vocab + e.contentId()] = 1f;
+          contentCount++;
+        }
+      }
+      if (contentCount > 0) {
+        NDArray lensLogp = pack.llm().lensLogits(residuals.get(contentLayer).get(":, 0, :")).logSoftmax(-1);
+        NDArray contentLoss = Scalars.div(lensLogp.mul(m.create(content, new Shape(b, vocab))).sum().neg(),
+            contentCount);
+        contentValue = contentLoss.getFloat();
+        loss = loss.add(Scalars.mul(contentLoss, (float) contentWeight));
+      }
+    } else if (contentWeight > 0) {
       // logits row r predicts sequence position p + r, so the naming word's own row is namingWord + 1
       float[] content = new float[b * maxSuffix * vocab];
       int contentCount = 0;
@@ -379,7 +420,7 @@ final class VideoQaForward {
     double endsMass = Double.NaN;
     double[] attended = new double[b];
     Arrays.fill(attended, Double.NaN);
-    if (attendExamples > 0) {
+    if (attendWeight > 0 && attendExamples > 0) {
       // the lookup: [B, H, R, T] rows of the lookup head's layer -> that head's lookup row [B, T] -> its mass on the
       // object's tokens [B]
       int heads = pack.llm().headCount();

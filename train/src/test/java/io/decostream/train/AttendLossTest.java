@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -181,6 +182,44 @@ class AttendLossTest {
       train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0));
       double after = contentPart(fwd, pack, batch);
       assertTrue(after < 0.2, "content cross-entropy " + before + " -> " + after);
+    }
+  }
+
+  @Test
+  void theContentLossAtAnInnerLayerIsReadOffTheWordAsItEntersThatLayer(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      int layers = pack.llm().layerCount();
+      assertEquals(2, layers);
+      double inner;
+      try (NDManager m = pack.manager().newSubManager()) {
+        double last = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).contentLoss();
+        // the lens on the residual stream after the last layer is the last layer's own prediction
+        assertEquals(last, fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, layers).contentLoss(), 1e-4);
+        VideoQaForward.Result at1 = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1);
+        inner = at1.contentLoss();
+        assertTrue(Math.abs(inner - last) > 1e-3, "layer 1's input is another state than the output: " + inner);
+        // the loss adds exactly that cross-entropy, at weight 1
+        assertEquals(fwd.forward(m, batch).loss().getFloat() + inner, at1.loss().getFloat(), 1e-4);
+        for (int bad : new int[] {0, -2, layers + 1}) {
+          assertThrows(IllegalArgumentException.class,
+              () -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, bad));
+        }
+        assertThrows(IllegalArgumentException.class,
+            () -> fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.ANSWER, 1.0, 1), "no naming word row to read");
+      }
+      assertTrue(inner > 1, "an untrained model does not predict the colour there: " + inner);
+      train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1));
+      try (NDManager m = pack.manager().newSubManager()) {
+        double after = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1).contentLoss();
+        assertTrue(after < 0.2, "content cross-entropy at layer 1's input " + inner + " -> " + after);
+      }
     }
   }
 
