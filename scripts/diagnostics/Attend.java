@@ -13,7 +13,7 @@ public class Attend {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
       int frames = a.length > 1 ? Integer.parseInt(a[1]) : 4;
-      VideoQaForward.AttendAt at = a.length > 2 ? VideoQaForward.AttendAt.valueOf(a[2].toUpperCase()) : VideoQaForward.AttendAt.ANSWER;
+      AttendAt at = a.length > 2 ? AttendAt.valueOf(a[2].toUpperCase()) : AttendAt.ANSWER;
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>(); // mass sum, right, n
       for (int i = 0; i < 120; i++) {

@@ -30,7 +30,7 @@ public class Content {
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
             List<VideoQaForward.Encoded> one = new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
-            double ce = fwd.forward(m, one, 0, VideoQaForward.AttendAt.WORD, 1.0).loss().getFloat() - fwd.forward(m, one).loss().getFloat();
+            double ce = fwd.forward(m, one, 0, AttendAt.WORD, 1.0).loss().getFloat() - fwd.forward(m, one).loss().getFloat();
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);
             st[0] += ce;
             st[1] += Math.exp(-ce) > 0.5 ? 1 : 0;

@@ -5,6 +5,8 @@ import io.decostream.shapes.QuestionType;
 import io.decostream.train.DemoModel;
 import io.decostream.train.PackExport;
 import io.decostream.train.ShapesExamples;
+import io.decostream.train.AttendAt;
+import io.decostream.train.AuxLosses;
 import io.decostream.train.TrainConfig;
 import io.decostream.train.Trainer;
 import io.decostream.train.VisionPretrainer;
@@ -115,6 +117,11 @@ final class TrainCommand implements Callable<Integer> {
       + "layer's input) instead of off the last layer (default ${DEFAULT-VALUE}: the last layer).")
   int contentLayer;
 
+  @Option(names = "--stray-weight", defaultValue = "0", description = "Weight of the stray loss: for questions that "
+      + "name one object, the answer's attention (every head, every layer) on visual tokens outside that object, "
+      + "where R-GAE's grounding maps spill (default ${DEFAULT-VALUE}: off).")
+  double strayWeight;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -161,12 +168,15 @@ final class TrainCommand implements Callable<Integer> {
     }
     List<Integer> frameChoices = frames != null && !frames.isEmpty() ? frames
         : TrainConfig.frameRange(minFrames, maxFrames);
+    AttendAt at = switch (attendAt) {
+      case "answer" -> AttendAt.ANSWER;
+      case "word" -> AttendAt.WORD;
+      case "ends" -> AttendAt.ENDS;
+      default -> throw new IllegalArgumentException("--attend-at must be answer, word or ends, got " + attendAt);
+    };
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
-        logEvery, checkpointEvery, freezeVision, attendWeight, switch (attendAt) {
-          case "answer" -> false;
-          case "word", "ends" -> true;
-          default -> throw new IllegalArgumentException("--attend-at must be answer, word or ends, got " + attendAt);
-        }, contentWeight, "ends".equals(attendAt), contentLayer);
+        logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
+        strayWeight));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, contentAnswer), System.out).run(start);

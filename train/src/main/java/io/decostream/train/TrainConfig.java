@@ -20,41 +20,17 @@ import java.util.stream.IntStream;
  * @param logEvery steps between progress lines
  * @param checkpointEvery steps between checkpoints (0 = only at the end)
  * @param freezeVision keep the vision tower fixed (after {@link VisionPretrainer}, as the paper keeps CLIP frozen)
- * @param attendWeight weight of the attention loss on questions that name one object (0: none; see
- *     {@link VideoQaForward#forward(ai.djl.ndarray.NDManager, List, double)})
- * @param attendAtWord make that lookup at the question's naming word instead of at the answer
- * @param contentWeight weight of the content loss at the naming word (0: none)
- * @param attendEnds with attendAtWord, two more heads at the naming word look at the object in the latest and in the
- *     first frame ({@link VideoQaForward.AttendAt#ENDS})
- * @param contentLayer with attendAtWord, read the content loss off the naming word's residual stream entering this
- *     layer (1..layers) instead of off the last layer (-1)
+ * @param losses the auxiliary losses beside the answers' cross-entropy ({@link AuxLosses#NONE}: none)
  */
 public record TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr,
     int warmupSteps, double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery,
-    boolean freezeVision, double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds,
-    int contentLayer) {
-
-  /** The content loss (if any) at the last layer. */
-  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
-      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
-      double attendWeight, boolean attendAtWord, double contentWeight, boolean attendEnds) {
-    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, attendWeight, attendAtWord, contentWeight, attendEnds, -1);
-  }
-
-  /** The lookup at the answer or at the naming word over all frames. */
-  public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
-      double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision,
-      double attendWeight, boolean attendAtWord, double contentWeight) {
-    this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, attendWeight, attendAtWord, contentWeight, false);
-  }
+    boolean freezeVision, AuxLosses losses) {
 
   /** No attention loss. */
   public TrainConfig(Path out, int steps, int batchSize, List<Integer> frameChoices, double peakLr, int warmupSteps,
       double weightDecay, double clipNorm, long seed, int logEvery, int checkpointEvery, boolean freezeVision) {
     this(out, steps, batchSize, frameChoices, peakLr, warmupSteps, weightDecay, clipNorm, seed, logEvery,
-        checkpointEvery, freezeVision, 0, false, 0);
+        checkpointEvery, freezeVision, AuxLosses.NONE);
   }
 
   /** Everything trains. */
@@ -66,15 +42,13 @@ public record TrainConfig(Path out, int steps, int batchSize, List<Integer> fram
 
   public TrainConfig {
     Objects.requireNonNull(out, "out");
+    Objects.requireNonNull(losses, "losses");
     frameChoices = List.copyOf(frameChoices);
     if (frameChoices.isEmpty() || frameChoices.stream().anyMatch(f -> f < 1)) {
       throw new IllegalArgumentException("frame choices must be >= 1, got " + frameChoices);
     }
     if (steps < 1 || batchSize < 1 || !(peakLr > 0) || warmupSteps < 0
-        || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0
-        || !(attendWeight >= 0) || Double.isInfinite(attendWeight)
-        || !(contentWeight >= 0) || Double.isInfinite(contentWeight) || (attendEnds && !attendAtWord)
-        || contentLayer < -1 || contentLayer == 0 || (contentLayer > 0 && !attendAtWord)) {
+        || weightDecay < 0 || !(clipNorm > 0) || logEvery < 1 || checkpointEvery < 0) {
       throw new IllegalArgumentException("invalid training settings: " + this);
     }
   }

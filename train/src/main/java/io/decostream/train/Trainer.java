@@ -100,6 +100,7 @@ public final class Trainer {
       double emaRelay = Double.NaN;
       double emaEnds = Double.NaN;
       double emaContent = Double.NaN;
+      double emaStray = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
@@ -118,10 +119,7 @@ public final class Trainer {
         VideoQaForward.Result r;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          r = fwd.forward(m, batch, config.attendWeight(),
-              config.attendEnds() ? VideoQaForward.AttendAt.ENDS
-                  : config.attendAtWord() ? VideoQaForward.AttendAt.WORD : VideoQaForward.AttendAt.ANSWER,
-              config.contentWeight(), config.contentLayer());
+          r = fwd.forward(m, batch, config.losses());
           loss = r.loss().getFloat();
           gc.backward(r.loss());
         }
@@ -153,6 +151,7 @@ public final class Trainer {
         emaRelay = ema(emaRelay, r.relayMass());
         emaEnds = ema(emaEnds, r.endsMass());
         emaContent = ema(emaContent, r.contentLoss());
+        emaStray = ema(emaStray, r.strayMass());
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
           double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
@@ -161,12 +160,16 @@ public final class Trainer {
           windowStart = System.nanoTime();
           windowSteps = 0;
           long left = config.steps() - step;
-          String attend = config.attendWeight() <= 0 ? ""
-              : config.attendAtWord() ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
-                  + (config.attendEnds() ? String.format("  ends %.3f", emaEnds) : "")
+          AuxLosses aux = config.losses();
+          String attend = aux.attendWeight() <= 0 ? ""
+              : aux.atWord() ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
+                  + (aux.at() == AttendAt.ENDS ? String.format("  ends %.3f", emaEnds) : "")
               : String.format("  attended %.3f", emaAttend);
-          if (config.contentWeight() > 0) {
+          if (aux.contentWeight() > 0) {
             attend += String.format("  content %.3f", emaContent);
+          }
+          if (aux.strayWeight() > 0) {
+            attend += String.format("  stray %.3f", emaStray);
           }
           progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
                   + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
@@ -174,18 +177,12 @@ public final class Trainer {
           ObjectNode line = JSON.createObjectNode().put("step", step).put("loss", loss).put("ema_loss", emaLoss)
               .put("token_accuracy", acc).put("exact", exact).put("lr", rate).put("grad_norm", norm)
               .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
-          if (r.attendExamples() > 0) {
-            line.put("attended", r.attendMass());
-            if (!Double.isNaN(r.relayMass())) {
-              line.put("relayed", r.relayMass());
-            }
-            if (!Double.isNaN(r.endsMass())) {
-              line.put("ends", r.endsMass());
-            }
-          }
-          if (!Double.isNaN(r.contentLoss())) {
-            line.put("content_loss", r.contentLoss());
-          }
+          // measures the batch did not have (NaN) are left out
+          putMeasure(line, "attended", r.attendMass());
+          putMeasure(line, "relayed", r.relayMass());
+          putMeasure(line, "ends", r.endsMass());
+          putMeasure(line, "content_loss", r.contentLoss());
+          putMeasure(line, "stray", r.strayMass());
           appendLog(config.out(), line);
         }
         if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {
@@ -197,6 +194,12 @@ public final class Trainer {
       double secs = (System.nanoTime() - t0) / 1e9;
       progress.printf("wrote %s after %d steps (%.0f s)%n", fin, config.steps(), secs);
       return new Summary(fin, config.steps(), emaLoss, emaAcc, secs, pack.parameterCount());
+    }
+  }
+
+  private static void putMeasure(ObjectNode line, String name, double value) {
+    if (!Double.isNaN(value)) {
+      line.put(name, value);
     }
   }
 

@@ -44,7 +44,7 @@ final class VideoQaForward {
    */
   record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
       int[][] predicted, int attendExamples, double attendMass, double[] attended, double relayMass,
-      double endsMass, double contentLoss) {}
+      double endsMass, double contentLoss, double strayMass) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -166,26 +166,6 @@ final class VideoQaForward {
       Arrays.stream(io.decostream.shapes.ShapeKind.values()).map(io.decostream.shapes.ShapeKind::word))
       .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
-  /** Where the attention loss looks from. */
-  enum AttendAt {
-    /** The position that predicts the first answer token; the lookup head is in the second-to-last layer. */
-    ANSWER,
-    /**
-     * The question's last naming word (the kind in "what color is the circle?"); the lookup head is in layer 1, so
-     * the word's own embedding (and, via layer 0, the word before it) forms the query, and later layers can carry
-     * what it read to the answer.
-     */
-    WORD,
-    /**
-     * As WORD, plus two more heads of the lookup's layer at the naming word: one on the object's tokens in the
-     * latest frame only, one on them in the first frame only. Position is the cell in the latest frame, and motion
-     * is where the object is last against where it was first; a lookup over all frames averages both away, and the
-     * motion answers wrong on multi-shape windows were mostly another shape's motion (docs/shapes-model.md). With the
-     * two ends read by heads of their own, the word's state holds both places rather than their average.
-     */
-    ENDS
-  }
-
   /** The head the attention loss trains at {@code at}, as layer * heads + head (the first head of its layer). */
   static int lookupHead(AttendAt at, int layers, int heads) {
     return at == AttendAt.ANSWER ? lookupHead(layers, heads) : Math.min(1, layers - 1) * heads;
@@ -258,26 +238,35 @@ final class VideoQaForward {
    * answers nothing, and it makes what the lookup reads into the word's state the thing a relay can carry on.
    */
   Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at, double contentWeight) {
-    return forward(m, batch, attendWeight, at, contentWeight, -1);
+    return forward(m, batch, new AuxLosses(attendWeight, at, contentWeight, -1, 0));
   }
 
   /**
-   * As {@link #forward(NDManager, List, double, AttendAt, double)}, with the content loss read off the naming word's
-   * residual stream as it enters layer {@code contentLayer} (through the final norm and the LM head, a logit lens)
-   * instead of off its last layer; -1: the last layer, as above. The relay head reads the word at its own layer's
-   * input, so what the word's later layers compute from the lookup never reaches the answer; a content target at
-   * that input asks the layers up to the lookup's own to compute it (for motion: a direction from the two ends).
-   * Needs {@code at} WORD or ENDS, whose rows include the naming word's.
+   * As {@link #forward(NDManager, List, double, AttendAt, double)}, plus two options of {@link AuxLosses}.
+   *
+   * <p>{@code contentLayer >= 1}: the content loss is read off the naming word's residual stream as it enters that
+   * layer (through the final norm and the LM head, a logit lens) instead of off its last layer. The relay head reads
+   * the word at its own layer's input, so what the word's later layers compute from the lookup never reaches the
+   * answer; a content target at that input asks the layers up to the lookup's own to compute it (for motion: a
+   * direction from the two ends). Needs {@code at} WORD or ENDS, whose rows include the naming word's.
+   *
+   * <p>{@code strayWeight > 0}: for the examples with an attention target, the answer row's attention on visual
+   * tokens outside the named object, averaged over every head of every layer, times the weight. R-GAE's grounding
+   * map is made of the attention that the answer's logit flows through (spec §7.2); {@code
+   * scripts/diagnostics/run Leak} showed that the latest frame's stray relevance comes from the answer row's own
+   * heads (diffusely in layer 0, partly in layers 1 and 3), not from the lookup at the naming word.
    */
-  Result forward(NDManager m, List<Encoded> batch, double attendWeight, AttendAt at, double contentWeight,
-      int contentLayer) {
+  Result forward(NDManager m, List<Encoded> batch, AuxLosses aux) {
+    double attendWeight = aux.attendWeight();
+    AttendAt at = aux.at();
+    double contentWeight = aux.contentWeight();
+    int contentLayer = aux.contentLayer();
+    double strayWeight = aux.strayWeight();
     int layerCount = pack.llm().layerCount();
     boolean lens = contentWeight > 0 && contentLayer >= 0;
-    if (contentLayer < -1 || contentLayer > layerCount || contentLayer == 0
-        || (contentLayer >= 0 && at == AttendAt.ANSWER)) {
-      throw new IllegalArgumentException("the content layer must be -1 (the last layer's output) or 1.." + layerCount
-          + " (the residual stream entering that layer, " + layerCount + ": the last layer's output) with the "
-          + "lookup at the naming word, got " + contentLayer + " with " + at);
+    if (contentLayer > layerCount) {
+      throw new IllegalArgumentException("the content layer must be 1.." + layerCount + " (the residual stream "
+          + "entering that layer, " + layerCount + ": the last layer's output) or -1, got " + contentLayer);
     }
     int b = batch.size();
     Encoded first = batch.get(0);
@@ -326,7 +315,9 @@ final class VideoQaForward {
     float[] firstMask = null; // [B, T]: the object's tokens in the first frame (ENDS)
     float[] has = new float[b];
     int attendExamples = 0;
-    if (attendWeight > 0 || lens) {
+    float[] strayMask = null; // [B, T]: the visual positions outside the named object
+    if (attendWeight > 0 || lens || strayWeight > 0) {
+      strayMask = new float[b * total];
       select = new float[b * selRows * total];
       targetMask = new float[b * total];
       wordMask = new float[b * total];
@@ -345,6 +336,7 @@ final class VideoQaForward {
           }
           for (int j = 0; j < e.attend().length; j++) {
             targetMask[i * total + first.prefix().length + j] = e.attend()[j];
+            strayMask[i * total + first.prefix().length + j] = 1f - e.attend()[j];
           }
           for (int j = 0; j < mTok; j++) {
             firstMask[i * total + first.prefix().length + j] = e.attend()[j];
@@ -460,6 +452,21 @@ final class VideoQaForward {
       NDArray attendLoss = Scalars.div(logMass.mul(hasArr).sum().neg(), attendExamples);
       loss = loss.add(Scalars.mul(attendLoss, (float) attendWeight));
     }
+    double strayMass = Double.NaN;
+    if (strayWeight > 0 && attendExamples > 0) {
+      // the stray loss: [B, H, R, T] per layer -> the answer row [B, H, T] -> mass outside the object, mean over
+      // heads [B] -> mean over layers, then over the examples with a target
+      int answerSel = atWord ? 1 : 0;
+      NDArray outside = m.create(strayMask, new Shape(b, 1, total));
+      NDArray perExample = null;
+      for (NDArray layer : attention) {
+        NDArray mass = layer.get(":, :, " + answerSel + ", :").mul(outside).sum(new int[] {2}).mean(new int[] {1});
+        perExample = perExample == null ? mass : perExample.add(mass);
+      }
+      NDArray stray = Scalars.div(perExample.mul(m.create(has)).sum(), (float) attention.size() * attendExamples);
+      strayMass = stray.getFloat();
+      loss = loss.add(Scalars.mul(stray, (float) strayWeight));
+    }
     // token accuracy (teacher-forced argmax) and exact whole-target matches
     float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
     int correct = 0;
@@ -485,6 +492,6 @@ final class VideoQaForward {
       exactPer[i] = all;
     }
     return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass,
-        attended, relayMass, endsMass, contentValue);
+        attended, relayMass, endsMass, contentValue, strayMass);
   }
 }

@@ -148,13 +148,13 @@ class AttendLossTest {
       // 2 of the 8 visual tokens: the untrained lookup head puts well under all its mass there
       assertEquals(0, VideoQaForward.lookupHead(2, 4));
       assertEquals(12, VideoQaForward.lookupHead(4, 6));
-      assertEquals(6, VideoQaForward.lookupHead(VideoQaForward.AttendAt.WORD, 4, 6));
-      assertEquals(4, VideoQaForward.lookupHead(VideoQaForward.AttendAt.WORD, 2, 4));
+      assertEquals(6, VideoQaForward.lookupHead(AttendAt.WORD, 4, 6));
+      assertEquals(4, VideoQaForward.lookupHead(AttendAt.WORD, 2, 4));
       assertTrue(mass > 0 && mass < 0.9, "mass " + mass);
       assertEquals(plain + 0.5 * -Math.log(mass + 1e-6), with, 1e-4);
       // at the naming word: the lookup from the word's row plus the relay from the answer row to the word
       try (NDManager m = pack.manager().newSubManager()) {
-        VideoQaForward.Result r = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD);
+        VideoQaForward.Result r = fwd.forward(m, batch, 0.5, AttendAt.WORD);
         assertTrue(r.attendMass() > 0 && r.attendMass() < 1 && r.relayMass() > 0 && r.relayMass() < 1, r.toString());
         assertEquals(plain + 0.5 * (-Math.log(r.attendMass() + 1e-6) - Math.log(r.relayMass() + 1e-6)),
             r.loss().getFloat(), 1e-4);
@@ -179,7 +179,7 @@ class AttendLossTest {
       assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
       assertTrue(before > 1, "an untrained model does not predict the colour at the word: " + before);
-      train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0));
+      train(pack, m -> fwd.forward(m, batch, 0, AttendAt.WORD, 1.0));
       double after = contentPart(fwd, pack, batch);
       assertTrue(after < 0.2, "content cross-entropy " + before + " -> " + after);
     }
@@ -199,27 +199,55 @@ class AttendLossTest {
       assertEquals(2, layers);
       double inner;
       try (NDManager m = pack.manager().newSubManager()) {
-        double last = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).contentLoss();
+        double last = fwd.forward(m, batch, 0, AttendAt.WORD, 1.0).contentLoss();
         // the lens on the residual stream after the last layer is the last layer's own prediction
-        assertEquals(last, fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, layers).contentLoss(), 1e-4);
-        VideoQaForward.Result at1 = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1);
+        assertEquals(last, fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, layers, 0)).contentLoss(), 1e-4);
+        VideoQaForward.Result at1 = fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0));
         inner = at1.contentLoss();
         assertTrue(Math.abs(inner - last) > 1e-3, "layer 1's input is another state than the output: " + inner);
         // the loss adds exactly that cross-entropy, at weight 1
         assertEquals(fwd.forward(m, batch).loss().getFloat() + inner, at1.loss().getFloat(), 1e-4);
-        for (int bad : new int[] {0, -2, layers + 1}) {
-          assertThrows(IllegalArgumentException.class,
-              () -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, bad));
-        }
         assertThrows(IllegalArgumentException.class,
-            () -> fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.ANSWER, 1.0, 1), "no naming word row to read");
+            () -> fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, layers + 1, 0)));
+        for (int bad : new int[] {0, -2}) {
+          assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.WORD, 1.0, bad, 0));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0.5, AttendAt.ANSWER, 1.0, 1, 0),
+            "no naming word row to read");
       }
       assertTrue(inner > 1, "an untrained model does not predict the colour there: " + inner);
-      train(pack, m -> fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1));
+      train(pack, m -> fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0)));
       try (NDManager m = pack.manager().newSubManager()) {
-        double after = fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0, 1).contentLoss();
+        double after = fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0)).contentLoss();
         assertTrue(after < 0.2, "content cross-entropy at layer 1's input " + inner + " -> " + after);
       }
+    }
+  }
+
+  @Test
+  void theStrayLossTeachesTheAnswerRowToLeaveTheVisualTokensOutsideTheObject(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      AuxLosses stray = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
+      VideoQaForward.Result before;
+      try (NDManager m = pack.manager().newSubManager()) {
+        before = fwd.forward(m, batch, stray);
+        // the loss adds exactly the reported mass at weight 1; the count question has no object and no stray loss
+        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+        assertEquals(1, before.attendExamples());
+        assertTrue(Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).strayMass()), "off at weight 0");
+      }
+      // 6 of the 8 visual tokens lie outside the object: an untrained answer row spreads some mass over them
+      assertTrue(before.strayMass() > 0.05 && before.strayMass() < 1, "stray mass " + before.strayMass());
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, stray));
+      assertTrue(after.strayMass() < before.strayMass() / 5,
+          "stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
 
@@ -239,10 +267,10 @@ class AttendLossTest {
       double withEnds;
       VideoQaForward.Result ends;
       try (NDManager m = pack.manager().newSubManager()) {
-        word = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD).loss().getFloat();
-        ends = fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.ENDS, 0);
+        word = fwd.forward(m, batch, 0.5, AttendAt.WORD).loss().getFloat();
+        ends = fwd.forward(m, batch, 0.5, AttendAt.ENDS, 0);
         withEnds = ends.loss().getFloat();
-        assertTrue(Double.isNaN(fwd.forward(m, batch, 0.5, VideoQaForward.AttendAt.WORD).endsMass()));
+        assertTrue(Double.isNaN(fwd.forward(m, batch, 0.5, AttendAt.WORD).endsMass()));
       }
       // each end head has one of the 8 visual tokens to find: little mass before training; the added loss is
       // 0.5 (-log latest - log first) >= -log(mean of the two), by Jensen
@@ -252,7 +280,7 @@ class AttendLossTest {
       assertEquals(1, ends.attendExamples());
       assertTrue(Double.isNaN(ends.contentLoss()), "no content loss asked for");
 
-      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, 1.0, VideoQaForward.AttendAt.ENDS, 1.0));
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, 1.0, AttendAt.ENDS, 1.0));
       assertTrue(after.endsMass() > 0.9, "ends mass " + ends.endsMass() + " -> " + after.endsMass());
       assertTrue(after.attendMass() > 0.9 && after.relayMass() > 0.9, after.toString());
       // the reported content loss is the content cross-entropy alone
@@ -280,7 +308,7 @@ class AttendLossTest {
   /** The content loss alone: the loss with it (weight 1) minus the loss without. */
   private static double contentPart(VideoQaForward fwd, TrainablePack pack, List<VideoQaForward.Encoded> batch) {
     try (NDManager m = pack.manager().newSubManager()) {
-      return fwd.forward(m, batch, 0, VideoQaForward.AttendAt.WORD, 1.0).loss().getFloat()
+      return fwd.forward(m, batch, 0, AttendAt.WORD, 1.0).loss().getFloat()
           - fwd.forward(m, batch).loss().getFloat();
     }
   }

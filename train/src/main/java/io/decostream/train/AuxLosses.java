@@ -1,0 +1,43 @@
+package io.decostream.train;
+
+import java.util.Objects;
+
+/**
+ * The auxiliary losses of a training forward ({@link VideoQaForward#forward(ai.djl.ndarray.NDManager, java.util.List,
+ * AuxLosses)}), each off at weight 0, validated at construction.
+ *
+ * @param attendWeight the attention loss on questions that name one object: a lookup head on that object's tokens
+ * @param at where that lookup is made
+ * @param contentWeight the content loss at the naming word
+ * @param contentLayer where the content loss reads the naming word: -1 its last layer, else the residual stream
+ *     entering that layer (1..layers; needs {@code at} WORD or ENDS)
+ * @param strayWeight the stray loss: the answer row's attention, over every head and layer, on visual tokens outside
+ *     the named object
+ */
+public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
+
+  /** No auxiliary loss. */
+  public static final AuxLosses NONE = new AuxLosses(0, AttendAt.ANSWER, 0, -1, 0);
+
+  public AuxLosses {
+    Objects.requireNonNull(at, "at");
+    if (!(attendWeight >= 0 && contentWeight >= 0 && strayWeight >= 0) || Double.isInfinite(attendWeight)
+        || Double.isInfinite(contentWeight) || Double.isInfinite(strayWeight)) {
+      throw new IllegalArgumentException("loss weights must be finite and >= 0, got attend " + attendWeight
+          + ", content " + contentWeight + ", stray " + strayWeight);
+    }
+    if (contentLayer < -1 || contentLayer == 0) {
+      throw new IllegalArgumentException("the content layer must be -1 (the last layer) or >= 1, got "
+          + contentLayer);
+    }
+    if (at == AttendAt.ANSWER && contentLayer > 0) {
+      throw new IllegalArgumentException("a content layer reads the naming word's row, which only the lookup at word "
+          + "or ends selects, got " + at);
+    }
+  }
+
+  /** Whether the lookup is made at the naming word (WORD, ENDS) rather than at the answer row. */
+  boolean atWord() {
+    return at != AttendAt.ANSWER;
+  }
+}
