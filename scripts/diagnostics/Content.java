@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
 import java.util.*;
 
-/** Multi-shape windows: the content loss's cross-entropy at the naming word (does the word's state hold the named object's colour, or with "answer" the motion or cell asked for?) per question type. Args: PACK [FRAMES [answer]]. */
+/** Multi-shape windows: the content loss's cross-entropy at the naming word (does the word's state hold the named object's colour, or with "answer" the motion or cell asked for?) per question type. Args: PACK [FRAMES [answer [LAYER]]]; LAYER: read the word as it enters that layer (--content-layer), default its last layer. */
 public class Content {
   public static void main(String[] a) throws Exception {
     try (TrainablePack p = TrainablePack.open(Path.of(a[0]))) {
@@ -16,6 +16,7 @@ public class Content {
       int frames = a.length > 1 ? Integer.parseInt(a[1]) : 4;
       ShapesExamples words = new ShapesExamples(0, "describe the video.", Map.of(), 0,
           a.length > 2 && a[2].equals("answer"));
+      int layer = a.length > 3 ? Integer.parseInt(a[3]) : -1;
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>();
       for (int i = 0; i < 120; i++) {
@@ -30,7 +31,8 @@ public class Content {
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
             List<VideoQaForward.Encoded> one = new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
-            double ce = fwd.forward(m, one, 0, AttendAt.WORD, 1.0).loss().getFloat() - fwd.forward(m, one).loss().getFloat();
+            double ce = fwd.forward(m, one, new AuxLosses(0, AttendAt.WORD, 1.0, layer, 0)).contentLoss();
+            if (Double.isNaN(ce)) continue;
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);
             st[0] += ce;
             st[1] += Math.exp(-ce) > 0.5 ? 1 : 0;
