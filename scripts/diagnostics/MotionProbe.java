@@ -23,9 +23,7 @@ public class MotionProbe {
     try (TrainablePack p = TrainablePack.open(Path.of(a[0]))) {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
-      java.lang.reflect.Field cf = VideoQaForward.class.getDeclaredField("connector");
-      cf.setAccessible(true);
-      Connector connector = (Connector) cf.get(fwd);
+      Connector connector = fwd.connector();
       int mTok = connector.tokensPerFrame();
       int s = p.config().visionConfig().imageSize();
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, 16);

@@ -88,6 +88,11 @@ final class VideoQaForward {
     return pack.manager();
   }
 
+  /** The connector between the tower and the LLM (pooling and projector), for probes of what the LLM reads. */
+  Connector connector() {
+    return connector;
+  }
+
   private static Connector packConnector(TrainablePack pack) {
     PooledConnector.Pool pool = switch (pack.config().spatialPoolMode()) {
       case "average" -> PooledConnector.Pool.AVG;
