@@ -94,6 +94,11 @@ final class TrainCommand implements Callable<Integer> {
       + "all get one colour (kinds distinct), where only the kind tells the shapes apart (default ${DEFAULT-VALUE}).")
   double sameColourFraction;
 
+  @Option(names = "--same-kind-fraction", defaultValue = "0", description = "Share of the other training scenes whose "
+      + "shapes all get one kind (colours distinct), where only the colour tells the shapes apart (default "
+      + "${DEFAULT-VALUE}).")
+  double sameKindFraction;
+
   @Option(names = "--content-answer", description = "With --content-weight: for motion and position questions the "
       + "naming word predicts the answer's first word (the named object's motion or cell) instead of its colour.")
   boolean contentAnswer;
@@ -179,7 +184,7 @@ final class TrainCommand implements Callable<Integer> {
         strayWeight));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
-        weights(), sameColourFraction, contentAnswer), System.out).run(start);
+        weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);
     System.out.printf("done: %d steps in %.0f s, loss %.4f, token accuracy %.3f, %,d parameters -> %s%n", s.steps(),
         s.seconds(), s.lastLoss(), s.lastTokenAccuracy(), s.parameters(), s.finalPack());
     if (ship != null) {

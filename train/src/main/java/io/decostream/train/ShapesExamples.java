@@ -35,6 +35,7 @@ public final class ShapesExamples implements ExampleSource {
   /** All weights 1: the original draw, kept so that recorded recipes replay exactly. */
   private final boolean uniform;
   private final double sameColourFraction;
+  private final double sameKindFraction;
   private final boolean contentAnswer;
 
   /**
@@ -74,11 +75,27 @@ public final class ShapesExamples implements ExampleSource {
    */
   public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
       double sameColourFraction, boolean contentAnswer) {
+    this(captionFraction, captionPrompt, weights, sameColourFraction, 0, contentAnswer);
+  }
+
+  /**
+   * @param sameKindFraction share of the scenes not recoloured above (with two or more shapes of distinct colours)
+   *     whose shapes all get the first shape's kind: the mirror of {@code sameColourFraction}. Then only the colour
+   *     tells the shapes apart, so "which way is the red square moving?" must be answered off the red one. Most motion
+   *     errors were another shape's motion, often a shape of the same kind (12 of 22 on s1). 0 leaves the draw of
+   *     recorded recipes exactly as it was.
+   */
+  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
+      double sameColourFraction, double sameKindFraction, boolean contentAnswer) {
     this.contentAnswer = contentAnswer;
     if (!(sameColourFraction >= 0 && sameColourFraction <= 1)) {
       throw new IllegalArgumentException("sameColourFraction must be in [0, 1], got " + sameColourFraction);
     }
+    if (!(sameKindFraction >= 0 && sameKindFraction <= 1)) {
+      throw new IllegalArgumentException("sameKindFraction must be in [0, 1], got " + sameKindFraction);
+    }
     this.sameColourFraction = sameColourFraction;
+    this.sameKindFraction = sameKindFraction;
     this.weights = new EnumMap<>(QuestionType.class);
     for (QuestionType t : QuestionType.values()) {
       double w = weights.getOrDefault(t, 1.0);
@@ -109,6 +126,8 @@ public final class ShapesExamples implements ExampleSource {
     Scene scene = SceneGenerator.generate(rng.nextLong(), clipSeconds);
     if (sameColourFraction > 0 && rng.nextDouble() < sameColourFraction) {
       scene = oneColour(scene);
+    } else if (sameKindFraction > 0 && rng.nextDouble() < sameKindFraction) {
+      scene = oneKind(scene);
     }
     int end = frames - 1 + rng.nextInt(spec.lastSecond() - frames + 2);
     ShapesDataset.Sample s = ShapesDataset.sample(scene, end, spec, rng.split());
@@ -180,6 +199,20 @@ public final class ShapesExamples implements ExampleSource {
     List<Shape> out = new ArrayList<>(shapes.size());
     for (Shape s : shapes) {
       out.add(new Shape(s.kind(), first.color(), first.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
+    }
+    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), out);
+  }
+
+  /** The scene with every shape of the first shape's kind, when its colours are distinct (else unchanged). */
+  static Scene oneKind(Scene scene) {
+    List<Shape> shapes = scene.shapes();
+    if (shapes.size() < 2 || shapes.stream().map(Shape::color).distinct().count() < shapes.size()) {
+      return scene;
+    }
+    ShapeKind kind = shapes.get(0).kind();
+    List<Shape> out = new ArrayList<>(shapes.size());
+    for (Shape s : shapes) {
+      out.add(new Shape(kind, s.color(), s.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
     }
     return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), out);
   }

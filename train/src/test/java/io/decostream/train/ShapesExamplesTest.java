@@ -106,4 +106,47 @@ class ShapesExamplesTest {
     assertTrue(!e.target().isBlank());
     assertThrows(IllegalArgumentException.class, () -> new ShapesExamples(0, "p", java.util.Map.of(), 1.5));
   }
+
+  @Test
+  void oneKindScenesKeepColoursAndPlacesAndStayValid() {
+    int rekinded = 0;
+    for (long seed = 0; seed < 40; seed++) {
+      io.decostream.shapes.Scene scene = io.decostream.shapes.SceneGenerator.generate(seed, 16);
+      io.decostream.shapes.Scene one = ShapesExamples.oneKind(scene);
+      boolean distinctColours = scene.shapes().stream().map(io.decostream.shapes.Shape::color).distinct().count()
+          == scene.shapes().size();
+      if (scene.shapes().size() < 2 || !distinctColours) {
+        assertEquals(scene, one, "left alone");
+        continue;
+      }
+      rekinded++;
+      for (int i = 0; i < scene.shapes().size(); i++) {
+        io.decostream.shapes.Shape a = scene.shapes().get(i);
+        io.decostream.shapes.Shape b = one.shapes().get(i);
+        assertEquals(scene.shapes().get(0).kind(), b.kind());
+        assertEquals(a.color(), b.color());
+        assertEquals(a.centerX(5), b.centerX(5));
+        assertEquals(a.centerY(5), b.centerY(5));
+        assertEquals(a.motion(), b.motion());
+      }
+    }
+    assertTrue(rekinded > 5, "rekinded " + rekinded);
+    // with the fraction at 1 every multi-shape window of distinct colours has one kind: "what color is the square?"
+    // is then never asked of it (two squares), while motion questions still name each shape by its colour
+    ShapesExamples src = new ShapesExamples(0, "p", java.util.Map.of(), 0, 1.0, false);
+    SplittableRandom r = new SplittableRandom(3);
+    for (int i = 0; i < 20; i++) {
+      assertTrue(!src.next(r, 2).target().isBlank());
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> new ShapesExamples(0, "p", java.util.Map.of(), 0, -0.1, false));
+    // 0 keeps the draw exactly as before (recorded recipes replay)
+    ShapesExamples before = new ShapesExamples(0, "p", java.util.Map.of(), 0.3, false);
+    ShapesExamples now = new ShapesExamples(0, "p", java.util.Map.of(), 0.3, 0, false);
+    SplittableRandom ra = new SplittableRandom(9);
+    SplittableRandom rb = new SplittableRandom(9);
+    for (int i = 0; i < 10; i++) {
+      assertEquals(before.next(ra, 2).target(), now.next(rb, 2).target());
+    }
+  }
 }
