@@ -191,30 +191,29 @@ public final class ShapesExamples implements ExampleSource {
 
   /** The scene with every shape in the first shape's colour, when its kinds are distinct (else unchanged). */
   static Scene oneColour(Scene scene) {
-    List<Shape> shapes = scene.shapes();
-    if (shapes.size() < 2 || shapes.stream().map(Shape::kind).distinct().count() < shapes.size()) {
-      return scene;
-    }
-    Shape first = shapes.get(0);
-    List<Shape> out = new ArrayList<>(shapes.size());
-    for (Shape s : shapes) {
-      out.add(new Shape(s.kind(), first.color(), first.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
-    }
-    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), out);
+    Shape first = scene.shapes().isEmpty() ? null : scene.shapes().get(0);
+    return alike(scene, Shape::kind,
+        s -> new Shape(s.kind(), first.color(), first.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
   }
 
   /** The scene with every shape of the first shape's kind, when its colours are distinct (else unchanged). */
   static Scene oneKind(Scene scene) {
+    ShapeKind kind = scene.shapes().isEmpty() ? null : scene.shapes().get(0).kind();
+    return alike(scene, Shape::color,
+        s -> new Shape(kind, s.color(), s.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
+  }
+
+  /**
+   * The scene with {@code change} applied to every shape, when it has two or more shapes that {@code keeps} tells
+   * apart (then they stay valid ShapesWorld scenes: no two shapes share both colour and kind); else unchanged.
+   */
+  private static Scene alike(Scene scene, java.util.function.Function<Shape, ?> keeps,
+      java.util.function.UnaryOperator<Shape> change) {
     List<Shape> shapes = scene.shapes();
-    if (shapes.size() < 2 || shapes.stream().map(Shape::color).distinct().count() < shapes.size()) {
+    if (shapes.size() < 2 || shapes.stream().map(keeps).distinct().count() < shapes.size()) {
       return scene;
     }
-    ShapeKind kind = shapes.get(0).kind();
-    List<Shape> out = new ArrayList<>(shapes.size());
-    for (Shape s : shapes) {
-      out.add(new Shape(kind, s.color(), s.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
-    }
-    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), out);
+    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), shapes.stream().map(change).toList());
   }
 
   /**
