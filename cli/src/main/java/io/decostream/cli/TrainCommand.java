@@ -127,6 +127,12 @@ final class TrainCommand implements Callable<Integer> {
       + "where R-GAE's grounding maps spill (default ${DEFAULT-VALUE}: off).")
   double strayWeight;
 
+  @Option(names = "--stray-box", defaultValue = "cover", description = "What the stray loss counts as outside the "
+      + "object: cover (the tokens the attention loss does not aim at) or grown (each token by the share of its "
+      + "patches outside the object's box grown by one patch, the grounding check's own measure) (default "
+      + "${DEFAULT-VALUE}).")
+  String strayBox;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -181,7 +187,7 @@ final class TrainCommand implements Callable<Integer> {
     };
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
-        strayWeight));
+        strayWeight, strayGrown(strayBox)));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);
@@ -192,5 +198,13 @@ final class TrainCommand implements Callable<Integer> {
       System.out.println("shipped an F16 copy to " + ship);
     }
     return 0;
+  }
+
+  static boolean strayGrown(String box) {
+    return switch (box) {
+      case "cover" -> false;
+      case "grown" -> true;
+      default -> throw new IllegalArgumentException("--stray-box must be cover or grown, got " + box);
+    };
   }
 }

@@ -13,11 +13,21 @@ import java.util.Objects;
  *     entering that layer (1..layers; needs {@code at} WORD or ENDS)
  * @param strayWeight the stray loss: the answer row's attention, over every head and layer, on visual tokens outside
  *     the named object
+ * @param strayGrown where "outside the object" starts for the stray loss: false, outside the tokens the attention
+ *     loss aims at (a token whose window the object's box covers by at least a tenth); true, by the grounding check's
+ *     own measure, each token weighted by the share of its patches whose centres lie outside the box grown by one
+ *     patch (a token the object only grazes then counts as mostly outside)
  */
-public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
+public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
+    boolean strayGrown) {
 
   /** No auxiliary loss. */
   public static final AuxLosses NONE = new AuxLosses(0, AttendAt.ANSWER, 0, -1, 0);
+
+  /** The stray loss (if any) outside the attention loss's tokens, as before {@code strayGrown} existed. */
+  public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
+    this(attendWeight, at, contentWeight, contentLayer, strayWeight, false);
+  }
 
   public AuxLosses {
     Objects.requireNonNull(at, "at");

@@ -25,7 +25,7 @@ final class VideoQaForward {
 
   /** One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the target ids. */
   record Encoded(float[] pixels, int frames, int[] prefix, int[] questionIds, int[] targetIds, float[] attend,
-      int namingWord, int contentId) {
+      float[] outside, int namingWord, int contentId) {
     Encoded {
       Objects.requireNonNull(pixels);
       if (frames < 1) {
@@ -145,13 +145,14 @@ final class VideoQaForward {
       System.arraycopy(one, 0, pixels, f * one.length, one.length);
     }
     float[] attend = boxes.isEmpty() ? null : attendMask(frames, boxes);
+    float[] outside = boxes.isEmpty() ? null : outsideGrownBox(frames, boxes);
     int[] questionIds = Arrays.copyOfRange(ids, at + 1, ids.length);
     int contentId = -1;
     if (!contentWord.isEmpty()) {
       int[] c = tok.encode(contentWord, false);
       contentId = c.length == 1 ? c[0] : -1;
     }
-    return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), questionIds, targetIds, attend,
+    return new Encoded(pixels, frames.size(), Arrays.copyOfRange(ids, 0, at), questionIds, targetIds, attend, outside,
         lastNamingWord(questionIds), contentId);
   }
 
@@ -210,6 +211,36 @@ final class VideoQaForward {
   }
 
   /**
+   * Per pooled token, the share of its window's patches whose centre lies outside the object's box grown by one patch:
+   * what the grounding check ({@code deco eval --grounding-check}) counts as outside, since Text-to-Patch of average
+   * pooling spreads a token's relevance evenly over its window (spec §7.6). Null where the tokens are not a square
+   * grid of whole patch windows.
+   */
+  private float[] outsideGrownBox(List<RgbImage> frames, List<io.decostream.shapes.Box> boxes) {
+    int mTok = connector.tokensPerFrame();
+    int side = (int) Math.round(Math.sqrt(mTok));
+    int grid = pack.config().visionConfig().gridSize();
+    if (side * side != mTok || !connector.spatial() || grid % side != 0) {
+      return null;
+    }
+    int per = grid / side; // patches per token window, each way
+    float[] out = new float[frames.size() * mTok];
+    for (int f = 0; f < frames.size(); f++) {
+      double pw = (double) frames.get(f).width() / grid;
+      double ph = (double) frames.get(f).height() / grid;
+      io.decostream.shapes.Box grown = boxes.get(f).grow(Math.max(pw, ph));
+      for (int y = 0; y < grid; y++) {
+        for (int x = 0; x < grid; x++) {
+          if (!grown.contains((x + 0.5) * pw, (y + 0.5) * ph)) {
+            out[f * mTok + (y / per) * side + x / per] += 1f / (per * per);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Forward and loss over a batch of examples with the same frame count and prompt prefix (right-padded
    * suffixes). Must run inside a GradientCollector for training; all arrays live on {@code m}.
    */
@@ -259,7 +290,10 @@ final class VideoQaForward {
    * tokens outside the named object, averaged over every head of every layer, times the weight. R-GAE's grounding
    * map is made of the attention that the answer's logit flows through (spec §7.2); {@code
    * scripts/diagnostics/run Leak} showed that the latest frame's stray relevance comes from the answer row's own
-   * heads (diffusely in layer 0, partly in layers 1 and 3), not from the lookup at the naming word.
+   * heads (diffusely in layer 0, partly in layers 1 and 3), not from the lookup at the naming word. With {@link
+   * AuxLosses#strayGrown()} "outside" is the grounding check's own: per token the share of its patches outside the
+   * box grown by one patch, so mass on a token the object only grazes counts too (spread evenly over the attention
+   * loss's tokens, the answer row would pass the check's 80% in only about 85% of ShapesWorld's boxes).
    */
   Result forward(NDManager m, List<Encoded> batch, AuxLosses aux) {
     double attendWeight = aux.attendWeight();
@@ -341,7 +375,8 @@ final class VideoQaForward {
           }
           for (int j = 0; j < e.attend().length; j++) {
             targetMask[i * total + first.prefix().length + j] = e.attend()[j];
-            strayMask[i * total + first.prefix().length + j] = 1f - e.attend()[j];
+            strayMask[i * total + first.prefix().length + j] = aux.strayGrown() && e.outside() != null
+                ? e.outside()[j] : 1f - e.attend()[j];
           }
           for (int j = 0; j < mTok; j++) {
             firstMask[i * total + first.prefix().length + j] = e.attend()[j];

@@ -252,6 +252,38 @@ class AttendLossTest {
   }
 
   @Test
+  void theGrownBoxStrayCountsATokenTheObjectGrazesByItsPatchesOutsideAsTheGroundingCheckDoes(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      // 28 px frames, 7 px patches, 2x2 tokens of 2x2 patches. The box covers the top left token and 15% of the top
+      // right one (an attention target, cover >= 0.1); grown by one patch to (-7,-7)-(24,17) it holds the centres of
+      // the patches at x 3.5, 10.5, 17.5 and y 3.5, 10.5: all of the top left token, half of the top right one
+      List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0}, batch.get(0).attend());
+      assertArrayEquals(new float[] {0, 0.5f, 1, 1, 0, 0.5f, 1, 1}, batch.get(0).outside());
+      AuxLosses cover = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
+      AuxLosses grown = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, true);
+      assertEquals(false, cover.strayGrown(), "the five-part constructor keeps the cover mask");
+      VideoQaForward.Result before;
+      try (NDManager m = pack.manager().newSubManager()) {
+        VideoQaForward.Result byCover = fwd.forward(m, batch, cover);
+        before = fwd.forward(m, batch, grown);
+        // the same attention, half of the top right token's mass added: more stray mass, and the loss adds exactly it
+        assertTrue(before.strayMass() > byCover.strayMass() + 0.01, byCover.strayMass() + " vs " + before.strayMass());
+        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+      }
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, grown));
+      assertTrue(after.strayMass() < before.strayMass() / 5,
+          "stray mass " + before.strayMass() + " -> " + after.strayMass());
+    }
+  }
+
+  @Test
   void theEndsHeadsLearnToLookAtTheObjectInTheLatestAndInTheFirstFrame(@TempDir Path dir) {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
