@@ -133,6 +133,12 @@ final class TrainCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}).")
   String strayBox;
 
+  @Option(names = "--attend-box", defaultValue = "cover", description = "What the attention loss's heads aim at: "
+      + "cover (the tokens the object's box covers by at least a tenth) or grown (each token by the share of its "
+      + "patches inside the box grown by one patch, so they gather on the tokens wholly inside it) (default "
+      + "${DEFAULT-VALUE}).")
+  String attendBox;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -187,7 +193,7 @@ final class TrainCommand implements Callable<Integer> {
     };
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
-        strayWeight, strayGrown(strayBox)));
+        strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox)));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);
@@ -200,11 +206,11 @@ final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  static boolean strayGrown(String box) {
+  static boolean grown(String option, String box) {
     return switch (box) {
       case "cover" -> false;
       case "grown" -> true;
-      default -> throw new IllegalArgumentException("--stray-box must be cover or grown, got " + box);
+      default -> throw new IllegalArgumentException(option + " must be cover or grown, got " + box);
     };
   }
 }

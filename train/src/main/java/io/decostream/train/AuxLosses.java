@@ -17,16 +17,25 @@ import java.util.Objects;
  *     loss aims at (a token whose window the object's box covers by at least a tenth); true, by the grounding check's
  *     own measure, each token weighted by the share of its patches whose centres lie outside the box grown by one
  *     patch (a token the object only grazes then counts as mostly outside)
+ * @param attendGrown what the attention loss's heads aim at: false, the tokens the object's box covers by at least a
+ *     tenth; true, each token weighted by the share of its patches inside the box grown by one patch, so the heads
+ *     gather on the tokens wholly inside it (the grounding check's own measure)
  */
 public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
-    boolean strayGrown) {
+    boolean strayGrown, boolean attendGrown) {
 
   /** No auxiliary loss. */
   public static final AuxLosses NONE = new AuxLosses(0, AttendAt.ANSWER, 0, -1, 0);
 
+  /** The attention loss on the tokens the object's box covers by at least a tenth, as before attendGrown existed. */
+  public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
+      boolean strayGrown) {
+    this(attendWeight, at, contentWeight, contentLayer, strayWeight, strayGrown, false);
+  }
+
   /** The stray loss (if any) outside the attention loss's tokens, as before {@code strayGrown} existed. */
   public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
-    this(attendWeight, at, contentWeight, contentLayer, strayWeight, false);
+    this(attendWeight, at, contentWeight, contentLayer, strayWeight, false, false);
   }
 
   public AuxLosses {

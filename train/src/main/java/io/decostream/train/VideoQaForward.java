@@ -373,14 +373,23 @@ final class VideoQaForward {
           } else {
             select[i * total + answerRow] = 1f;
           }
+          // with attendGrown the heads aim at the tokens by their share of patches inside the grown box, so their
+          // mass gathers on the tokens wholly inside it (there always is one, EvalCommand's best pooled share)
+          float[] aim = e.attend();
+          if (aux.attendGrown() && e.outside() != null) {
+            aim = new float[e.outside().length];
+            for (int j = 0; j < aim.length; j++) {
+              aim[j] = 1f - e.outside()[j];
+            }
+          }
           for (int j = 0; j < e.attend().length; j++) {
-            targetMask[i * total + first.prefix().length + j] = e.attend()[j];
+            targetMask[i * total + first.prefix().length + j] = aim[j];
             strayMask[i * total + first.prefix().length + j] = aux.strayGrown() && e.outside() != null
                 ? e.outside()[j] : 1f - e.attend()[j];
           }
           for (int j = 0; j < mTok; j++) {
-            firstMask[i * total + first.prefix().length + j] = e.attend()[j];
-            latestMask[i * total + first.prefix().length + (f - 1) * mTok + j] = e.attend()[(f - 1) * mTok + j];
+            firstMask[i * total + first.prefix().length + j] = aim[j];
+            latestMask[i * total + first.prefix().length + (f - 1) * mTok + j] = aim[(f - 1) * mTok + j];
           }
           has[i] = 1f;
           attendExamples++;

@@ -284,6 +284,33 @@ class AttendLossTest {
   }
 
   @Test
+  void theGrownBoxAttentionTargetLeadsTheHeadsToTheTokenWhollyInsideTheGrownBox(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      // as above: the top left token wholly inside the grown box, the top right one half inside (both cover targets)
+      List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "which way is the red circle moving?", "not moving", box, "not"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      AuxLosses cover = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0);
+      AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true);
+      try (NDManager m = pack.manager().newSubManager()) {
+        VideoQaForward.Result byCover = fwd.forward(m, batch, cover);
+        VideoQaForward.Result byGrown = fwd.forward(m, batch, grown);
+        // the same heads; the half-inside token now counts half: less mass on target, a larger loss
+        assertTrue(byGrown.attendMass() < 0.95 * byCover.attendMass(), byCover + " vs " + byGrown);
+        assertTrue(byGrown.endsMass() < 0.95 * byCover.endsMass(), byCover + " vs " + byGrown);
+        assertTrue(byGrown.loss().getFloat() > byCover.loss().getFloat());
+      }
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, grown));
+      // high weighted mass is only reachable by gathering on the wholly inside token
+      assertTrue(after.attendMass() > 0.9 && after.endsMass() > 0.9, after.toString());
+    }
+  }
+
+  @Test
   void theEndsHeadsLearnToLookAtTheObjectInTheLatestAndInTheFirstFrame(@TempDir Path dir) {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
