@@ -139,6 +139,10 @@ final class TrainCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}).")
   String attendBox;
 
+  @Option(names = "--stray-word", description = "With --stray-weight and --attend-at word or ends: the stray loss also "
+      + "on the question's word naming the object (R-GAE's map reaches the image through that row too).")
+  boolean strayWord;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -193,7 +197,7 @@ final class TrainCommand implements Callable<Integer> {
     };
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
-        strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox)));
+        strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox), strayWord));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);

@@ -20,9 +20,11 @@ import java.util.Objects;
  * @param attendGrown what the attention loss's heads aim at: false, the tokens the object's box covers by at least a
  *     tenth; true, each token weighted by the share of its patches inside the box grown by one patch, so the heads
  *     gather on the tokens wholly inside it (the grounding check's own measure)
+ * @param strayWord the stray loss also on the naming word's row (the mean of its and the answer row's mass; needs
+ *     {@code at} WORD or ENDS, which select that row): R-GAE's map follows the answer's relevance into that row too
  */
 public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
-    boolean strayGrown, boolean attendGrown) {
+    boolean strayGrown, boolean attendGrown, boolean strayWord) {
 
   /** No auxiliary loss. */
   public static final AuxLosses NONE = new AuxLosses(0, AttendAt.ANSWER, 0, -1, 0);
@@ -30,12 +32,12 @@ public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, 
   /** The attention loss on the tokens the object's box covers by at least a tenth, as before attendGrown existed. */
   public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
       boolean strayGrown) {
-    this(attendWeight, at, contentWeight, contentLayer, strayWeight, strayGrown, false);
+    this(attendWeight, at, contentWeight, contentLayer, strayWeight, strayGrown, false, false);
   }
 
   /** The stray loss (if any) outside the attention loss's tokens, as before {@code strayGrown} existed. */
   public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
-    this(attendWeight, at, contentWeight, contentLayer, strayWeight, false, false);
+    this(attendWeight, at, contentWeight, contentLayer, strayWeight, false, false, false);
   }
 
   public AuxLosses {
@@ -48,6 +50,10 @@ public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, 
     if (contentLayer < -1 || contentLayer == 0) {
       throw new IllegalArgumentException("the content layer must be -1 (the last layer) or >= 1, got "
           + contentLayer);
+    }
+    if (at == AttendAt.ANSWER && strayWord) {
+      throw new IllegalArgumentException("the stray loss on the naming word's row needs the lookup at word or ends, "
+          + "which select that row, got " + at);
     }
     if (at == AttendAt.ANSWER && contentLayer > 0) {
       throw new IllegalArgumentException("a content layer reads the naming word's row, which only the lookup at word "

@@ -510,6 +510,12 @@ final class VideoQaForward {
       NDArray perExample = null;
       for (NDArray layer : attention) {
         NDArray mass = layer.get(":, :, " + answerSel + ", :").mul(outside).sum(new int[] {2}).mean(new int[] {1});
+        if (aux.strayWord()) {
+          // the naming word's row too (row 0 at word and ends): Leak found its layer-0 heads spilling on the latest
+          // frame; the two rows' mean keeps the mass in 0..1
+          NDArray word = layer.get(":, :, 0, :").mul(outside).sum(new int[] {2}).mean(new int[] {1});
+          mass = mass.add(word).mul(0.5f);
+        }
         perExample = perExample == null ? mass : perExample.add(mass);
       }
       NDArray stray = Scalars.div(perExample.mul(m.create(has)).sum(), (float) attention.size() * attendExamples);

@@ -295,7 +295,7 @@ class AttendLossTest {
           fwd.encode(frames, "which way is the red circle moving?", "not moving", box, "not"),
           fwd.encode(frames, "how many shapes are there?", "one"));
       AuxLosses cover = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0);
-      AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true);
+      AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true, false);
       try (NDManager m = pack.manager().newSubManager()) {
         VideoQaForward.Result byCover = fwd.forward(m, batch, cover);
         VideoQaForward.Result byGrown = fwd.forward(m, batch, grown);
@@ -307,6 +307,37 @@ class AttendLossTest {
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, grown));
       // high weighted mass is only reachable by gathering on the wholly inside token
       assertTrue(after.attendMass() > 0.9 && after.endsMass() > 0.9, after.toString());
+    }
+  }
+
+  @Test
+  void theStrayLossOnTheNamingWordTeachesThatRowToLeaveTheTokensOutsideTheObjectToo(@TempDir Path dir) {
+    assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.ANSWER, 0, -1, 1.0, false, false,
+        true), "the answer-only lookup selects no naming word row");
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = List.of(
+          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
+          fwd.encode(frames, "how many shapes are there?", "one"));
+      AuxLosses answerRow = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
+      AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true);
+      double wordRow;
+      VideoQaForward.Result before;
+      try (NDManager m = pack.manager().newSubManager()) {
+        double answerOnly = fwd.forward(m, batch, answerRow).strayMass();
+        before = fwd.forward(m, batch, bothRows);
+        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+        // the reported mass is the mean of the two rows': the naming word's own share is what it adds
+        wordRow = 2 * before.strayMass() - answerOnly;
+        assertTrue(wordRow > 0.01 && wordRow < 1, "naming word row stray mass " + wordRow);
+        assertTrue(Math.abs(wordRow - answerOnly) > 1e-4, "the rows differ: " + wordRow + " vs " + answerOnly);
+      }
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, bothRows));
+      assertTrue(after.strayMass() < before.strayMass() / 5,
+          "stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
 
