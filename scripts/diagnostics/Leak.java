@@ -160,6 +160,21 @@ public class Leak {
               inside += v * tokIn[t];
             }
             double share = total > 0 ? inside / total : Double.NaN;
+            if (System.getenv("LEAK_CASES") != null) {
+              // per case: the share, the shape, how many shapes, whether another shares its colour, and where the
+              // outside mass lies (tokens by their outside mass, row-major)
+              long sameColour = scene.shapes().stream().filter(x -> x != shape && x.color() == shape.color()).count();
+              StringBuilder where = new StringBuilder();
+              for (int t = 0; t < mTok; t++) {
+                double v = Math.max(0, r[latest + t]) * (1 - tokIn[t]) / total;
+                if (v > 0.02) {
+                  where.append(String.format(" t%d(%d,%d,in %.2f)=%.2f", t, t / side, t % side, tokIn[t], v));
+                }
+              }
+              System.out.printf("  case %s %s %s size %.0f box %s shapes %d same-colour %d share %.3f total %.3f:%s%n",
+                  scene.seed(), shape.color().word(), shape.kind().word(), shape.size(), box, scene.shapes().size(),
+                  sameColour, share, total, where);
+            }
             cases++;
             shareSum += share;
             if (share >= 0.8) {
