@@ -29,13 +29,7 @@ public record AuxLosses(double attendWeight, AttendAt at, double contentWeight, 
   /** No auxiliary loss. */
   public static final AuxLosses NONE = new AuxLosses(0, AttendAt.ANSWER, 0, -1, 0);
 
-  /** The attention loss on the tokens the object's box covers by at least a tenth, as before attendGrown existed. */
-  public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight,
-      boolean strayGrown) {
-    this(attendWeight, at, contentWeight, contentLayer, strayWeight, strayGrown, false, false);
-  }
-
-  /** The stray loss (if any) outside the attention loss's tokens, as before {@code strayGrown} existed. */
+  /** Targets and stray loss by the cover rule, the stray loss on the answer row only (before the box options). */
   public AuxLosses(double attendWeight, AttendAt at, double contentWeight, int contentLayer, double strayWeight) {
     this(attendWeight, at, contentWeight, contentLayer, strayWeight, false, false, false);
   }

@@ -172,9 +172,7 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).contentId());
       assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
@@ -192,9 +190,7 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       int layers = pack.llm().layerCount();
       assertEquals(2, layers);
       double inner;
@@ -231,9 +227,7 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       AuxLosses stray = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -261,13 +255,11 @@ class AttendLossTest {
       // right one (an attention target, cover >= 0.1); grown by one patch to (-7,-7)-(24,17) it holds the centres of
       // the patches at x 3.5, 10.5, 17.5 and y 3.5, 10.5: all of the top left token, half of the top right one
       List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0}, batch.get(0).attend());
       assertArrayEquals(new float[] {0, 0.5f, 1, 1, 0, 0.5f, 1, 1}, batch.get(0).outside());
       AuxLosses cover = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
-      AuxLosses grown = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, true);
+      AuxLosses grown = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, true, false, false);
       assertEquals(false, cover.strayGrown(), "the five-part constructor keeps the cover mask");
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -291,9 +283,8 @@ class AttendLossTest {
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       // as above: the top left token wholly inside the grown box, the top right one half inside (both cover targets)
       List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "which way is the red circle moving?", "not moving", box, "not"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch =
+          withCount(fwd, frames, "which way is the red circle moving?", "not moving", box, "not");
       AuxLosses cover = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0);
       AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true, false);
       try (NDManager m = pack.manager().newSubManager()) {
@@ -319,9 +310,7 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "what color is the circle?", "red", box, "red"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       AuxLosses answerRow = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
       AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true);
       double wordRow;
@@ -350,9 +339,8 @@ class AttendLossTest {
       // the object moves from the top left token (first frame) to the bottom right one (latest frame): each end head
       // is scored on its own frame's token only, so high mass on both means each looks at its own frame
       List<Box> moving = List.of(new Box(0, 0, 14, 14), new Box(14, 14, 28, 28));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "which way is the red circle moving?", "right", moving, "right"),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch =
+          withCount(fwd, frames, "which way is the red circle moving?", "right", moving, "right");
       double word;
       double withEnds;
       VideoQaForward.Result ends;
@@ -379,6 +367,13 @@ class AttendLossTest {
   }
 
   /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
+  /** One example naming an object (with its boxes and content word), then a count question that names none. */
+  private static List<VideoQaForward.Encoded> withCount(VideoQaForward fwd, List<RgbImage> frames, String question,
+      String answer, List<Box> boxes, String contentWord) {
+    return List.of(fwd.encode(frames, question, answer, boxes, contentWord),
+        fwd.encode(frames, "how many shapes are there?", "one"));
+  }
+
   private static VideoQaForward.Result train(TrainablePack pack,
       java.util.function.Function<NDManager, VideoQaForward.Result> step) {
     AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
