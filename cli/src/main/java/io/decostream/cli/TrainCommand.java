@@ -143,6 +143,17 @@ final class TrainCommand implements Callable<Integer> {
       + "on the question's word naming the object (R-GAE's map reaches the image through that row too).")
   boolean strayWord;
 
+  @Option(names = "--stray-heads", defaultValue = "mean", description = "How the stray loss combines a layer's heads: "
+      + "mean, or max (the head with the most mass outside the object, which a mean over all heads dilutes) (default "
+      + "${DEFAULT-VALUE}).")
+  String strayHeads;
+
+  @Option(names = "--map-weight", defaultValue = "0", description = "Weight of the map loss: for questions that name "
+      + "one object, -log of the share of the answer's relevance map (rolled out through the question's rows like "
+      + "R-GAE, heads averaged) in the latest frame that lies inside the object's box grown by one patch, the "
+      + "grounding check's own measure (default ${DEFAULT-VALUE}: off).")
+  double mapWeight;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -197,7 +208,12 @@ final class TrainCommand implements Callable<Integer> {
     };
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
-        strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox), strayWord));
+        strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox), strayWord,
+        switch (strayHeads) {
+          case "mean" -> false;
+          case "max" -> true;
+          default -> throw new IllegalArgumentException("--stray-heads must be mean or max, got " + strayHeads);
+        }, mapWeight));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);

@@ -101,6 +101,7 @@ public final class Trainer {
       double emaEnds = Double.NaN;
       double emaContent = Double.NaN;
       double emaStray = Double.NaN;
+      double emaMap = Double.NaN;
       long windowStart = System.nanoTime();
       long windowSteps = 0;
       int skipped = 0;
@@ -152,6 +153,7 @@ public final class Trainer {
         emaEnds = ema(emaEnds, r.endsMass());
         emaContent = ema(emaContent, r.contentLoss());
         emaStray = ema(emaStray, r.strayMass());
+        emaMap = ema(emaMap, r.mapShare());
         windowSteps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
           double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
@@ -171,6 +173,9 @@ public final class Trainer {
           if (aux.strayWeight() > 0) {
             attend += String.format("  stray %.3f", emaStray);
           }
+          if (aux.mapWeight() > 0) {
+            attend += String.format("  map inside %.3f", emaMap);
+          }
           progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
                   + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
               attend, rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
@@ -183,6 +188,7 @@ public final class Trainer {
           putMeasure(line, "ends", r.endsMass());
           putMeasure(line, "content_loss", r.contentLoss());
           putMeasure(line, "stray", r.strayMass());
+          putMeasure(line, "map_inside", r.mapShare());
           appendLog(config.out(), line);
         }
         if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {

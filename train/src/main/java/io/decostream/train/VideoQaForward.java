@@ -44,7 +44,7 @@ final class VideoQaForward {
    */
   record Result(NDArray loss, int targetTokens, int correctTokens, int exactAnswers, int examples, boolean[] exact,
       int[][] predicted, int attendExamples, double attendMass, double[] attended, double relayMass,
-      double endsMass, double contentLoss, double strayMass) {}
+      double endsMass, double contentLoss, double strayMass, double mapShare) {}
 
   private final TrainablePack pack;
   private final Connector connector;
@@ -347,6 +347,10 @@ final class VideoQaForward {
     // and the answer row (the relay)
     boolean atWord = at != AttendAt.ANSWER;
     int selRows = atWord ? 2 : 1;
+    // the map loss reads every question row too: rows selRows .. selRows + maxQuestion - 1, question position j
+    int maxQuestion = batch.stream().mapToInt(e -> e.questionIds().length).max().orElse(0);
+    boolean map = aux.mapWeight() > 0;
+    int allRows = selRows + (map ? maxQuestion : 0);
     float[] select = null;
     float[] targetMask = null; // [B, T]: 1 on the visual positions of the named object
     float[] wordMask = null; // [B, T]: 1 on the naming word's position (WORD)
@@ -355,9 +359,9 @@ final class VideoQaForward {
     float[] has = new float[b];
     int attendExamples = 0;
     float[] strayMask = null; // [B, T]: the visual positions outside the named object
-    if (attendWeight > 0 || lens || strayWeight > 0) {
+    if (attendWeight > 0 || lens || strayWeight > 0 || map) {
       strayMask = new float[b * total];
-      select = new float[b * selRows * total];
+      select = new float[b * allRows * total];
       targetMask = new float[b * total];
       wordMask = new float[b * total];
       latestMask = new float[b * total];
@@ -367,11 +371,14 @@ final class VideoQaForward {
         int answerRow = p - 1 + e.questionIds().length;
         if (e.attend() != null && e.attend().length == f * mTok && (!atWord || e.namingWord() >= 0)) {
           if (atWord) {
-            select[(i * selRows) * total + p + e.namingWord()] = 1f;
-            select[(i * selRows + 1) * total + answerRow] = 1f;
+            select[(i * allRows) * total + p + e.namingWord()] = 1f;
+            select[(i * allRows + 1) * total + answerRow] = 1f;
             wordMask[i * total + p + e.namingWord()] = 1f;
           } else {
-            select[i * total + answerRow] = 1f;
+            select[i * allRows * total + answerRow] = 1f;
+          }
+          for (int j = 0; map && j < e.questionIds().length; j++) {
+            select[(i * allRows + selRows + j) * total + p + j] = 1f;
           }
           // with attendGrown the heads aim at the tokens by their share of patches inside the grown box, so their
           // mass gathers on the tokens wholly inside it (there always is one, EvalCommand's best pooled share)
@@ -399,7 +406,7 @@ final class VideoQaForward {
     List<NDArray> attention = new ArrayList<>();
     List<NDArray> residuals = lens ? new ArrayList<>() : null; // per layer input: [B, R, D]
     NDArray logits = attendExamples > 0
-        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, selRows, total)), attention,
+        ? pack.llm().logits(x, p - 1, p - 1 + maxSuffix, m.create(select, new Shape(b, 1, allRows, total)), attention,
             residuals)
         : pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
     int vocab = Math.toIntExact(logits.getShape().get(2));
@@ -503,17 +510,20 @@ final class VideoQaForward {
     }
     double strayMass = Double.NaN;
     if (strayWeight > 0 && attendExamples > 0) {
-      // the stray loss: [B, H, R, T] per layer -> the answer row [B, H, T] -> mass outside the object, mean over
-      // heads [B] -> mean over layers, then over the examples with a target
+      // the stray loss: [B, H, R, T] per layer -> the answer row [B, H, T] -> mass outside the object, mean (or max)
+      // over heads [B] -> mean over layers, then over the examples with a target
       int answerSel = atWord ? 1 : 0;
       NDArray outside = m.create(strayMask, new Shape(b, 1, total));
       NDArray perExample = null;
       for (NDArray layer : attention) {
-        NDArray mass = layer.get(":, :, " + answerSel + ", :").mul(outside).sum(new int[] {2}).mean(new int[] {1});
+        // [B, H, T] -> per head the mass outside [B, H] -> over the heads [B]: their mean, or with strayMax the worst
+        NDArray perHead = layer.get(":, :, " + answerSel + ", :").mul(outside).sum(new int[] {2});
+        NDArray mass = aux.strayMax() ? perHead.max(new int[] {1}) : perHead.mean(new int[] {1});
         if (aux.strayWord()) {
           // the naming word's row too (row 0 at word and ends): Leak found its layer-0 heads spilling on the latest
           // frame; the two rows' mean keeps the mass in 0..1
-          NDArray word = layer.get(":, :, 0, :").mul(outside).sum(new int[] {2}).mean(new int[] {1});
+          NDArray wordHeads = layer.get(":, :, 0, :").mul(outside).sum(new int[] {2});
+          NDArray word = aux.strayMax() ? wordHeads.max(new int[] {1}) : wordHeads.mean(new int[] {1});
           mass = mass.add(word).mul(0.5f);
         }
         perExample = perExample == null ? mass : perExample.add(mass);
@@ -521,6 +531,15 @@ final class VideoQaForward {
       NDArray stray = Scalars.div(perExample.mul(m.create(has)).sum(), (float) attention.size() * attendExamples);
       strayMass = stray.getFloat();
       loss = loss.add(Scalars.mul(stray, (float) strayWeight));
+    }
+    double mapShare = Double.NaN;
+    if (map && attendExamples > 0) {
+      NDArray share = rolledOutShareInside(m, batch, attention, has, selRows, maxQuestion, p,
+          first.prefix().length + (f - 1) * mTok, mTok);
+      NDArray hasArr = m.create(has);
+      mapShare = share.mul(hasArr).sum().getFloat() / attendExamples;
+      NDArray mapLoss = Scalars.div(share.add(1e-6f).log().mul(hasArr).sum().neg(), attendExamples);
+      loss = loss.add(Scalars.mul(mapLoss, (float) aux.mapWeight()));
     }
     // token accuracy (teacher-forced argmax) and exact whole-target matches
     float[] am = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
@@ -547,6 +566,50 @@ final class VideoQaForward {
       exactPer[i] = all;
     }
     return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass,
-        attended, relayMass, endsMass, contentValue, strayMass);
+        attended, relayMass, endsMass, contentValue, strayMass, mapShare);
+  }
+
+  /**
+   * The map loss's measure, per example [B]: the share of the answer's relevance in the latest frame that lies inside
+   * the named object's box grown by one patch (0 where an example has no target). The relevance is R-GAE's
+   * (spec §7.2) with the heads' plain mean for their gradient-weighted one: from the answer row, layer by layer down
+   * from the last, each question row passes its relevance on through its attention, to the question rows before it
+   * (which carry it on to lower layers) and to the visual tokens (where it stays: Leak found the visual rows add no
+   * latest-frame relevance of their own). A token's relevance counts inside by its share of patches inside the grown
+   * box, as Text-to-Patch spreads it evenly over its window (spec §7.6).
+   *
+   * @param attention per layer [B, H, R, T], rows selRows.. the question's positions p..p+maxQuestion-1
+   * @param latest the sequence index of the latest frame's first token
+   */
+  private NDArray rolledOutShareInside(NDManager m, List<Encoded> batch, List<NDArray> attention, float[] has,
+      int selRows, int maxQuestion, int p, int latest, int mTok) {
+    int b = batch.size();
+    float[] start = new float[b * maxQuestion]; // the answer row: the question's last position
+    float[] inside = new float[b * mTok];
+    for (int i = 0; i < b; i++) {
+      Encoded e = batch.get(i);
+      if (has[i] > 0) {
+        if (e.outside() == null) {
+          throw new IllegalArgumentException("the map loss needs the connector's tokens as a square grid of whole "
+              + "patch windows (the grounding check's own measure)");
+        }
+        start[i * maxQuestion + e.questionIds().length - 1] = 1f;
+        for (int j = 0; j < mTok; j++) {
+          inside[i * mTok + j] = 1f - e.outside()[(e.frames() - 1) * mTok + j];
+        }
+      }
+    }
+    NDArray relevance = m.create(start, new Shape(b, 1, maxQuestion)); // [B, 1, Q] over the question rows
+    NDArray visual = null; // [B, 1, M] over the latest frame's tokens
+    for (int l = attention.size() - 1; l >= 0; l--) {
+      // [B, H, R, T] -> the question rows, heads' mean [B, Q, T]
+      NDArray rows = attention.get(l).get(":, :, " + selRows + ":, :").mean(new int[] {1});
+      NDArray toLatest = relevance.matMul(rows.get(":, :, " + latest + ":" + (latest + mTok))); // [B, 1, M]
+      visual = visual == null ? toLatest : visual.add(toLatest);
+      relevance = relevance.add(relevance.matMul(rows.get(":, :, " + p + ":" + (p + maxQuestion)))); // [B, 1, Q]
+    }
+    visual = visual.squeeze(1); // [B, M]
+    NDArray in = visual.mul(m.create(inside, new Shape(b, mTok))).sum(new int[] {1});
+    return in.add(1e-9f).div(visual.sum(new int[] {1}).add(1e-9f));
   }
 }

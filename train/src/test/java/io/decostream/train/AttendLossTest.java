@@ -259,7 +259,7 @@ class AttendLossTest {
       assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0}, batch.get(0).attend());
       assertArrayEquals(new float[] {0, 0.5f, 1, 1, 0, 0.5f, 1, 1}, batch.get(0).outside());
       AuxLosses cover = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
-      AuxLosses grown = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, true, false, false);
+      AuxLosses grown = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, true, false, false, false, 0);
       assertEquals(false, cover.strayGrown(), "the five-part constructor keeps the cover mask");
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -286,7 +286,7 @@ class AttendLossTest {
       List<VideoQaForward.Encoded> batch =
           withCount(fwd, frames, "which way is the red circle moving?", "not moving", box, "not");
       AuxLosses cover = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0);
-      AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true, false);
+      AuxLosses grown = new AuxLosses(1.0, AttendAt.ENDS, 0, -1, 0, false, true, false, false, 0);
       try (NDManager m = pack.manager().newSubManager()) {
         VideoQaForward.Result byCover = fwd.forward(m, batch, cover);
         VideoQaForward.Result byGrown = fwd.forward(m, batch, grown);
@@ -304,7 +304,7 @@ class AttendLossTest {
   @Test
   void theStrayLossOnTheNamingWordTeachesThatRowToLeaveTheTokensOutsideTheObjectToo(@TempDir Path dir) {
     assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.ANSWER, 0, -1, 1.0, false, false,
-        true), "the answer-only lookup selects no naming word row");
+        true, false, 0), "the answer-only lookup selects no naming word row");
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
@@ -312,7 +312,7 @@ class AttendLossTest {
       List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
       List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
       AuxLosses answerRow = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
-      AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true);
+      AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
       double wordRow;
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -327,6 +327,63 @@ class AttendLossTest {
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, bothRows));
       assertTrue(after.strayMass() < before.strayMass() / 5,
           "stray mass " + before.strayMass() + " -> " + after.strayMass());
+    }
+  }
+
+  @Test
+  void theStrayLossOverTheWorstHeadIsAtLeastTheMeanAndTrainingLowersIt(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      AuxLosses mean = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
+      AuxLosses max = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, true, 0);
+      VideoQaForward.Result before;
+      try (NDManager m = pack.manager().newSubManager()) {
+        double meanMass = fwd.forward(m, batch, mean).strayMass();
+        before = fwd.forward(m, batch, max);
+        // a random model's heads differ, so the worst head's mass lies strictly above the heads' mean
+        assertTrue(before.strayMass() > meanMass + 1e-3 && before.strayMass() <= 1,
+            "max " + before.strayMass() + " vs mean " + meanMass);
+        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+      }
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, max));
+      assertTrue(after.strayMass() < before.strayMass() / 5,
+          "worst head's stray mass " + before.strayMass() + " -> " + after.strayMass());
+    }
+  }
+
+  @Test
+  void theMapLossMeasuresTheRolledOutShareInsideTheGrownBoxAndTrainingRaisesIt(@TempDir Path dir) {
+    TinyPack.write(dir, TrainingForwardTest.spec(), 5);
+    try (TrainablePack pack = TrainablePack.open(dir)) {
+      VideoQaForward fwd = new VideoQaForward(pack);
+      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
+      // 28 px frames, 7 px patches, 2x2 tokens: the box grown by one patch to (-7,-7)-(21,21) holds all of the top
+      // left token's patches, half of the top right and bottom left ones', a quarter of the bottom right one's
+      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
+      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      assertArrayEquals(new float[] {0, 0.5f, 0.5f, 0.75f}, java.util.Arrays.copyOfRange(batch.get(0).outside(), 4, 8));
+      List<Box> whole = List.of(new Box(0, 0, 28, 28), new Box(0, 0, 28, 28));
+      List<VideoQaForward.Encoded> everywhere =
+          withCount(fwd, frames, "what color is the circle?", "red", whole, "red");
+      AuxLosses map = new AuxLosses(0, AttendAt.WORD, 0, -1, 0, false, false, false, false, 1.0);
+      VideoQaForward.Result before;
+      try (NDManager m = pack.manager().newSubManager()) {
+        before = fwd.forward(m, batch, map);
+        // an untrained map lies partly outside; the loss adds exactly -log of the share (weight 1, one example)
+        assertTrue(before.mapShare() > 0.25 && before.mapShare() < 0.95, "share " + before.mapShare());
+        assertEquals(fwd.forward(m, batch).loss().getFloat() - Math.log(before.mapShare() + 1e-6),
+            before.loss().getFloat(), 1e-4);
+        assertTrue(Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).mapShare()), "off at weight 0");
+        // a box over the whole frame holds all of the map, whatever the attention
+        assertEquals(1.0, fwd.forward(m, everywhere, map).mapShare(), 1e-5);
+      }
+      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, map));
+      // a share above the three partial tokens' best (0.5) needs the map on the one token wholly inside
+      assertTrue(after.mapShare() > 0.9, "share " + before.mapShare() + " -> " + after.mapShare());
     }
   }
 
