@@ -278,7 +278,7 @@ final class VideoQaForward {
   }
 
   /**
-   * As {@link #forward(NDManager, List, double, AttendAt, double)}, plus two options of {@link AuxLosses}.
+   * As {@link #forward(NDManager, List, double, AttendAt, double)}, plus the other options of {@link AuxLosses}.
    *
    * <p>{@code contentLayer >= 1}: the content loss is read off the naming word's residual stream as it enters that
    * layer (through the final norm and the LM head, a logit lens) instead of off its last layer. The relay head reads
@@ -293,7 +293,13 @@ final class VideoQaForward {
    * heads (diffusely in layer 0, partly in layers 1 and 3), not from the lookup at the naming word. With {@link
    * AuxLosses#strayGrown()} "outside" is the grounding check's own: per token the share of its patches outside the
    * box grown by one patch, so mass on a token the object only grazes counts too (spread evenly over the attention
-   * loss's tokens, the answer row would pass the check's 80% in only about 85% of ShapesWorld's boxes).
+   * loss's tokens, the answer row would pass the check's 80% in only about 85% of ShapesWorld's boxes). With {@link
+   * AuxLosses#strayMax()} each layer's worst head counts instead of the heads' mean.
+   *
+   * <p>{@code mapWeight > 0}: the map loss, {@code -log} of the share of the answer's rolled-out relevance in the
+   * latest frame that lies inside the grown box ({@link #rolledOutShareInside}), over the examples with an attention
+   * target, times the weight: the grounding check's own measure, where the stray loss bounds only each row's own
+   * attention. It reads every question row's attention (rows {@code selRows..} of the selection).
    */
   Result forward(NDManager m, List<Encoded> batch, AuxLosses aux) {
     double attendWeight = aux.attendWeight();
