@@ -69,6 +69,12 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "1800", description = "Overall time limit in seconds (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
+  /** The command line that reproduces this run's table, written at the top of its Markdown (issue 5, point 4). */
+  String reproduce() {
+    return "./deco eval --model " + model + " --videos " + videos + " --seed " + seed
+        + (groundingCheck ? " --grounding-check" : "");
+  }
+
   /** One asked question and what came back. */
   record Asked(String stream, Scene scene, QaPair qa, String id, boolean grounded) {}
 
@@ -145,7 +151,7 @@ final class EvalCommand implements Callable<Integer> {
         String table = table(asked, answers, maps, lastSecond);
         System.out.println(table);
         if (markdown != null) {
-          Files.writeString(markdown, table);
+          Files.writeString(markdown, "Command: `" + reproduce() + "`\n\n" + table);
           System.out.println("table written to " + markdown);
         }
         return 0;
