@@ -209,11 +209,7 @@ final class TrainCommand implements Callable<Integer> {
     TrainConfig config = new TrainConfig(out, steps, batch, frameChoices, lr, warmup, weightDecay, clip, seed,
         logEvery, checkpointEvery, freezeVision, new AuxLosses(attendWeight, at, contentWeight, contentLayer,
         strayWeight, grown("--stray-box", strayBox), grown("--attend-box", attendBox), strayWord,
-        switch (strayHeads) {
-          case "mean" -> false;
-          case "max" -> true;
-          default -> throw new IllegalArgumentException("--stray-heads must be mean or max, got " + strayHeads);
-        }, mapWeight));
+        worstHead(strayHeads), mapWeight));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s = new Trainer(config, new ShapesExamples(captionFraction, captionPrompt,
         weights(), sameColourFraction, sameKindFraction, contentAnswer), System.out).run(start);
@@ -231,6 +227,15 @@ final class TrainCommand implements Callable<Integer> {
       case "cover" -> false;
       case "grown" -> true;
       default -> throw new IllegalArgumentException(option + " must be cover or grown, got " + box);
+    };
+  }
+
+  /** {@code --stray-heads}: whether the stray loss takes each layer's worst head (max) rather than their mean. */
+  static boolean worstHead(String heads) {
+    return switch (heads) {
+      case "mean" -> false;
+      case "max" -> true;
+      default -> throw new IllegalArgumentException("--stray-heads must be mean or max, got " + heads);
     };
   }
 }

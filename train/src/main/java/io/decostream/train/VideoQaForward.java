@@ -522,15 +522,11 @@ final class VideoQaForward {
       NDArray outside = m.create(strayMask, new Shape(b, 1, total));
       NDArray perExample = null;
       for (NDArray layer : attention) {
-        // [B, H, T] -> per head the mass outside [B, H] -> over the heads [B]: their mean, or with strayMax the worst
-        NDArray perHead = layer.get(":, :, " + answerSel + ", :").mul(outside).sum(new int[] {2});
-        NDArray mass = aux.strayMax() ? perHead.max(new int[] {1}) : perHead.mean(new int[] {1});
+        NDArray mass = outsideOverHeads(layer, answerSel, outside, aux.strayMax());
         if (aux.strayWord()) {
           // the naming word's row too (row 0 at word and ends): Leak found its layer-0 heads spilling on the latest
           // frame; the two rows' mean keeps the mass in 0..1
-          NDArray wordHeads = layer.get(":, :, 0, :").mul(outside).sum(new int[] {2});
-          NDArray word = aux.strayMax() ? wordHeads.max(new int[] {1}) : wordHeads.mean(new int[] {1});
-          mass = mass.add(word).mul(0.5f);
+          mass = mass.add(outsideOverHeads(layer, 0, outside, aux.strayMax())).mul(0.5f);
         }
         perExample = perExample == null ? mass : perExample.add(mass);
       }
@@ -573,6 +569,15 @@ final class VideoQaForward {
     }
     return new Result(loss, count, correct, exact, b, exactPer, predictedIds, attendExamples, attendMass,
         attended, relayMass, endsMass, contentValue, strayMass, mapShare);
+  }
+
+  /**
+   * The stray loss's mass of one selected row of a layer: [B, H, R, T] -> that row [B, H, T] -> per head the mass on
+   * {@code outside} ([B, 1, T]) [B, H] -> over the heads [B], their mean or, with {@code worst}, the largest.
+   */
+  private static NDArray outsideOverHeads(NDArray layer, int row, NDArray outside, boolean worst) {
+    NDArray perHead = layer.get(":, :, " + row + ", :").mul(outside).sum(new int[] {2});
+    return worst ? perHead.max(new int[] {1}) : perHead.mean(new int[] {1});
   }
 
   /**

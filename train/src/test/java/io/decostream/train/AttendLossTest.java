@@ -170,9 +170,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).contentId());
       assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
@@ -188,9 +186,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       int layers = pack.llm().layerCount();
       assertEquals(2, layers);
       double inner;
@@ -225,9 +221,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       AuxLosses stray = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -250,12 +244,10 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       // 28 px frames, 7 px patches, 2x2 tokens of 2x2 patches. The box covers the top left token and 15% of the top
       // right one (an attention target, cover >= 0.1); grown by one patch to (-7,-7)-(24,17) it holds the centres of
       // the patches at x 3.5, 10.5, 17.5 and y 3.5, 10.5: all of the top left token, half of the top right one
-      List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 17, 10));
       assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0}, batch.get(0).attend());
       assertArrayEquals(new float[] {0, 0.5f, 1, 1, 0, 0.5f, 1, 1}, batch.get(0).outside());
       AuxLosses cover = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
@@ -308,9 +300,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       AuxLosses answerRow = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
       AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
       double wordRow;
@@ -335,9 +325,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       AuxLosses mean = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
       AuxLosses max = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, true, 0);
       VideoQaForward.Result before;
@@ -360,15 +348,11 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       // 28 px frames, 7 px patches, 2x2 tokens: the box grown by one patch to (-7,-7)-(21,21) holds all of the top
       // left token's patches, half of the top right and bottom left ones', a quarter of the bottom right one's
-      List<Box> box = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = withCount(fwd, frames, "what color is the circle?", "red", box, "red");
+      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       assertArrayEquals(new float[] {0, 0.5f, 0.5f, 0.75f}, java.util.Arrays.copyOfRange(batch.get(0).outside(), 4, 8));
-      List<Box> whole = List.of(new Box(0, 0, 28, 28), new Box(0, 0, 28, 28));
-      List<VideoQaForward.Encoded> everywhere =
-          withCount(fwd, frames, "what color is the circle?", "red", whole, "red");
+      List<VideoQaForward.Encoded> everywhere = redCircle(fwd, new Box(0, 0, 28, 28));
       AuxLosses map = new AuxLosses(0, AttendAt.WORD, 0, -1, 0, false, false, false, false, 1.0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -423,7 +407,6 @@ class AttendLossTest {
     }
   }
 
-  /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
   /** One example naming an object (with its boxes and content word), then a count question that names none. */
   private static List<VideoQaForward.Encoded> withCount(VideoQaForward fwd, List<RgbImage> frames, String question,
       String answer, List<Box> boxes, String contentWord) {
@@ -431,6 +414,16 @@ class AttendLossTest {
         fwd.encode(frames, "how many shapes are there?", "one"));
   }
 
+  /**
+   * {@code what color is the circle?} → red on two solid 28 px frames with the circle in {@code box} in both, then the
+   * count question ({@link #withCount}).
+   */
+  private static List<VideoQaForward.Encoded> redCircle(VideoQaForward fwd, Box box) {
+    return withCount(fwd, TrainingForwardTest.solid(2, 200, 30, 30), "what color is the circle?", "red",
+        List.of(box, box), "red");
+  }
+
+  /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
   private static VideoQaForward.Result train(TrainablePack pack,
       java.util.function.Function<NDManager, VideoQaForward.Result> step) {
     AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
