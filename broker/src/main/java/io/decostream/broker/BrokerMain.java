@@ -9,33 +9,37 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class BrokerMain {
 
-    private BrokerMain() {
-    }
+  private BrokerMain() {}
 
-    public static void main(String[] args) throws InterruptedException {
-        EmbeddedBroker.Config config = EmbeddedBroker.Config.defaults();
-        if (args.length > 0) {
-            try {
-                config = config.withPort(Integer.parseInt(args[0]));
-            } catch (NumberFormatException e) {
-                System.err.println("usage: BrokerMain [port] [logDir]; port must be a number, got '" + args[0] + "'");
-                System.exit(2);
-            }
-        }
-        if (args.length > 1) {
-            config = config.withLogDir(Path.of(args[1]));
-        }
-        CountDownLatch stopped = new CountDownLatch(1);
-        EmbeddedBroker broker = EmbeddedBroker.start(config);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                broker.close();
-            } finally {
-                stopped.countDown();
-            }
-        }, "deco-broker-shutdown"));
-        System.out.println("Kafka broker ready at " + broker.bootstrapServers());
-        System.out.flush();
-        stopped.await();
+  public static void main(String[] args) throws InterruptedException {
+    EmbeddedBroker.Config config = EmbeddedBroker.Config.defaults();
+    if (args.length > 0) {
+      try {
+        config = config.withPort(Integer.parseInt(args[0]));
+      } catch (NumberFormatException e) {
+        System.err.println(
+            "usage: BrokerMain [port] [logDir]; port must be a number, got '" + args[0] + "'");
+        System.exit(2);
+      }
     }
+    if (args.length > 1) {
+      config = config.withLogDir(Path.of(args[1]));
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    EmbeddedBroker broker = EmbeddedBroker.start(config);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    broker.close();
+                  } finally {
+                    stopped.countDown();
+                  }
+                },
+                "deco-broker-shutdown"));
+    System.out.println("Kafka broker ready at " + broker.bootstrapServers());
+    System.out.flush();
+    stopped.await();
+  }
 }

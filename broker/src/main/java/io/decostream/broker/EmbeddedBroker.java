@@ -32,321 +32,345 @@ import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * A real single-node Kafka broker in this JVM: one combined KRaft node (broker + controller) built
- * from Kafka's own server jars, formatted and started exactly as {@code kafka.Kafka} would
- * (storage format, then {@link KafkaRaftServer}). Used by the demo ({@code deco broker}) and the
- * integration tests.
+ * from Kafka's own server jars, formatted and started exactly as {@code kafka.Kafka} would (storage
+ * format, then {@link KafkaRaftServer}). Used by the demo ({@code deco broker}) and the integration
+ * tests.
  *
- * <p>Both listeners bind 127.0.0.1 only. The client port is either fixed ({@link Config#port()})
- * or a free one; the controller port is always a free one. Free ports are found by binding port 0
- * and releasing it, so another process could grab one in between: start retries a few times.
+ * <p>Both listeners bind 127.0.0.1 only. The client port is either fixed ({@link Config#port()}) or
+ * a free one; the controller port is always a free one. Free ports are found by binding port 0 and
+ * releasing it, so another process could grab one in between: start retries a few times.
  *
- * <p>Broker limits follow design.md: message.max.bytes and replica.fetch.max.bytes are
- * {@link #MAX_MESSAGE_BYTES} (the same 8 MiB as {@code io.decostream.schemas.KafkaLimits}; this
- * module does not depend on schemas so the broker stays a pure Kafka module). Topic
- * auto-creation stays on, but callers create their topics explicitly with the size limit.
+ * <p>Broker limits follow design.md: message.max.bytes and replica.fetch.max.bytes are {@link
+ * #MAX_MESSAGE_BYTES} (the same 8 MiB as {@code io.decostream.schemas.KafkaLimits}; this module
+ * does not depend on schemas so the broker stays a pure Kafka module). Topic auto-creation stays
+ * on, but callers create their topics explicitly with the size limit.
  */
 public final class EmbeddedBroker implements AutoCloseable {
 
-    /** Largest record batch the broker accepts: 8 MiB, equal to KafkaLimits.MAX_MESSAGE_BYTES. */
-    public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+  /** Largest record batch the broker accepts: 8 MiB, equal to KafkaLimits.MAX_MESSAGE_BYTES. */
+  public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-    /** The loopback host both listeners bind and advertise. */
-    public static final String HOST = "127.0.0.1";
+  /** The loopback host both listeners bind and advertise. */
+  public static final String HOST = "127.0.0.1";
 
-    private static final int NODE_ID = 1;
-    private static final int START_ATTEMPTS = 3;
-    private static final long READY_TIMEOUT_MS = 60_000;
+  private static final int NODE_ID = 1;
+  private static final int START_ATTEMPTS = 3;
+  private static final long READY_TIMEOUT_MS = 60_000;
 
-    /**
-     * How to start the broker.
-     *
-     * @param port       client (PLAINTEXT) port on 127.0.0.1; 0 picks a free one
-     * @param logDir     data directory; empty for a temporary one deleted on close (a given
-     *                   directory is kept, and reused when it was formatted before)
-     * @param extraProps additional broker properties, applied last (they win)
-     */
-    public record Config(int port, Optional<Path> logDir, Map<String, String> extraProps) {
-        public Config {
-            if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("port must be 0 (free port) or 1-65535, got " + port);
-            }
-            Objects.requireNonNull(logDir, "logDir (use Optional.empty() for a temporary directory)");
-            extraProps = Map.copyOf(Objects.requireNonNull(extraProps, "extraProps"));
-        }
-
-        /** Free port, temporary directory, no extra properties. */
-        public static Config defaults() {
-            return new Config(0, Optional.empty(), Map.of());
-        }
-
-        /** A copy listening on the given client port. */
-        public Config withPort(int newPort) {
-            return new Config(newPort, logDir, extraProps);
-        }
-
-        /** A copy keeping its data in {@code dir}. */
-        public Config withLogDir(Path dir) {
-            return new Config(port, Optional.of(dir), extraProps);
-        }
-
-        /** A copy with additional broker properties. */
-        public Config withExtraProps(Map<String, String> props) {
-            Map<String, String> merged = new HashMap<>(extraProps);
-            merged.putAll(props);
-            return new Config(port, logDir, merged);
-        }
+  /**
+   * How to start the broker.
+   *
+   * @param port client (PLAINTEXT) port on 127.0.0.1; 0 picks a free one
+   * @param logDir data directory; empty for a temporary one deleted on close (a given directory is
+   *     kept, and reused when it was formatted before)
+   * @param extraProps additional broker properties, applied last (they win)
+   */
+  public record Config(int port, Optional<Path> logDir, Map<String, String> extraProps) {
+    public Config {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be 0 (free port) or 1-65535, got " + port);
+      }
+      Objects.requireNonNull(logDir, "logDir (use Optional.empty() for a temporary directory)");
+      extraProps = Map.copyOf(Objects.requireNonNull(extraProps, "extraProps"));
     }
 
-    private final KafkaRaftServer server;
-    private final Path logDir;
-    private final boolean deleteOnClose;
-    private final int port;
-    private boolean closed;
-
-    private EmbeddedBroker(KafkaRaftServer server, Path logDir, boolean deleteOnClose, int port) {
-        this.server = server;
-        this.logDir = logDir;
-        this.deleteOnClose = deleteOnClose;
-        this.port = port;
+    /** Free port, temporary directory, no extra properties. */
+    public static Config defaults() {
+      return new Config(0, Optional.empty(), Map.of());
     }
 
-    /** Starts a broker on a free port with a temporary log directory. */
-    public static EmbeddedBroker start() {
-        return start(Config.defaults());
+    /** A copy listening on the given client port. */
+    public Config withPort(int newPort) {
+      return new Config(newPort, logDir, extraProps);
     }
 
-    /** Starts a broker and returns once it accepts clients (metadata ready, broker unfenced). */
-    public static EmbeddedBroker start(Config config) {
-        Objects.requireNonNull(config, "config");
-        RuntimeException last = null;
-        for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-            try {
-                return startOnce(config);
-            } catch (PortTakenException e) {
-                if (config.port() != 0 && e.port == config.port()) {
-                    throw new IllegalStateException("cannot start Kafka broker: port " + HOST + ":" + config.port()
-                            + " is already in use", e.getCause());
-                }
-                last = e; // a free port we picked was taken meanwhile: pick new ones
-            }
+    /** A copy keeping its data in {@code dir}. */
+    public Config withLogDir(Path dir) {
+      return new Config(port, Optional.of(dir), extraProps);
+    }
+
+    /** A copy with additional broker properties. */
+    public Config withExtraProps(Map<String, String> props) {
+      Map<String, String> merged = new HashMap<>(extraProps);
+      merged.putAll(props);
+      return new Config(port, logDir, merged);
+    }
+  }
+
+  private final KafkaRaftServer server;
+  private final Path logDir;
+  private final boolean deleteOnClose;
+  private final int port;
+  private boolean closed;
+
+  private EmbeddedBroker(KafkaRaftServer server, Path logDir, boolean deleteOnClose, int port) {
+    this.server = server;
+    this.logDir = logDir;
+    this.deleteOnClose = deleteOnClose;
+    this.port = port;
+  }
+
+  /** Starts a broker on a free port with a temporary log directory. */
+  public static EmbeddedBroker start() {
+    return start(Config.defaults());
+  }
+
+  /** Starts a broker and returns once it accepts clients (metadata ready, broker unfenced). */
+  public static EmbeddedBroker start(Config config) {
+    Objects.requireNonNull(config, "config");
+    RuntimeException last = null;
+    for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+      try {
+        return startOnce(config);
+      } catch (PortTakenException e) {
+        if (config.port() != 0 && e.port == config.port()) {
+          throw new IllegalStateException(
+              "cannot start Kafka broker: port "
+                  + HOST
+                  + ":"
+                  + config.port()
+                  + " is already in use",
+              e.getCause());
         }
-        throw new IllegalStateException("cannot start Kafka broker after " + START_ATTEMPTS
-                + " attempts: free ports kept being taken", last);
+        last = e; // a free port we picked was taken meanwhile: pick new ones
+      }
     }
+    throw new IllegalStateException(
+        "cannot start Kafka broker after "
+            + START_ATTEMPTS
+            + " attempts: free ports kept being taken",
+        last);
+  }
 
-    private static EmbeddedBroker startOnce(Config config) {
-        int clientPort = config.port() != 0 ? config.port() : freePort();
-        requireFree(clientPort); // fail fast, before anything is created, when a fixed port is busy
-        int controllerPort = freePort();
-        while (controllerPort == clientPort) {
-            controllerPort = freePort();
-        }
-        boolean temporary = config.logDir().isEmpty();
-        Path dir;
+  private static EmbeddedBroker startOnce(Config config) {
+    int clientPort = config.port() != 0 ? config.port() : freePort();
+    requireFree(clientPort); // fail fast, before anything is created, when a fixed port is busy
+    int controllerPort = freePort();
+    while (controllerPort == clientPort) {
+      controllerPort = freePort();
+    }
+    boolean temporary = config.logDir().isEmpty();
+    Path dir;
+    try {
+      dir =
+          temporary
+              ? Files.createTempDirectory("deco-kafka-")
+              : Files.createDirectories(config.logDir().get());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create Kafka log directory", e);
+    }
+    KafkaRaftServer server = null;
+    try {
+      KafkaConfig kafkaConfig =
+          new KafkaConfig(brokerProps(config, dir, clientPort, controllerPort), false);
+      format(dir);
+      server = new KafkaRaftServer(kafkaConfig, Time.SYSTEM);
+      server.startup();
+      EmbeddedBroker broker = new EmbeddedBroker(server, dir, temporary, clientPort);
+      broker.awaitReady();
+      return broker;
+    } catch (RuntimeException | Error e) {
+      stopQuietly(server);
+      if (temporary) {
+        deleteRecursively(dir);
+      }
+      Throwable bind = findBindException(e);
+      if (bind != null) {
+        throw new PortTakenException(config.port() != 0 ? clientPort : -1, bind);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The broker properties: a combined KRaft node on loopback with single-node replication settings.
+   */
+  static Map<String, Object> brokerProps(
+      Config config, Path dir, int clientPort, int controllerPort) {
+    Map<String, Object> p = new HashMap<>();
+    p.put("process.roles", "broker,controller");
+    p.put("node.id", Integer.toString(NODE_ID));
+    p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
+    p.put(
+        "listeners",
+        "PLAINTEXT://" + HOST + ":" + clientPort + ",CONTROLLER://" + HOST + ":" + controllerPort);
+    p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + clientPort);
+    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put("controller.listener.names", "CONTROLLER");
+    p.put("inter.broker.listener.name", "PLAINTEXT");
+    p.put("log.dirs", dir.toString());
+    p.put("metadata.log.dir", dir.toString());
+    // one node: every internal topic has one replica (stack.md gotcha 7)
+    p.put("offsets.topic.replication.factor", "1");
+    p.put("offsets.topic.num.partitions", "1");
+    p.put("transaction.state.log.replication.factor", "1");
+    p.put("transaction.state.log.min.isr", "1");
+    p.put("transaction.state.log.num.partitions", "1");
+    p.put("share.coordinator.state.topic.replication.factor", "1");
+    p.put("share.coordinator.state.topic.min.isr", "1");
+    p.put("group.initial.rebalance.delay.ms", "0");
+    p.put("auto.create.topics.enable", "true");
+    // message size limit shared with producers, consumers and topics (design.md, KafkaLimits)
+    p.put("message.max.bytes", Integer.toString(MAX_MESSAGE_BYTES));
+    p.put("replica.fetch.max.bytes", Integer.toString(MAX_MESSAGE_BYTES));
+    // small machine: the log cleaner's default 128 MiB dedupe buffer is far more than needed
+    p.put("log.cleaner.dedupe.buffer.size", "2097152");
+    p.put("num.network.threads", "2");
+    p.put("num.io.threads", "4");
+    p.putAll(config.extraProps());
+    return p;
+  }
+
+  private static void format(Path dir) {
+    try {
+      new Formatter()
+          .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+          .setNodeId(NODE_ID)
+          .setClusterId(Uuid.randomUuid().toString())
+          .setDirectories(List.of(dir.toString()))
+          .setMetadataLogDirectory(dir.toString())
+          .setControllerListenerName("CONTROLLER")
+          .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+          .setIgnoreFormatted(true) // a kept directory from an earlier run is reused as is
+          .run();
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "cannot format Kafka storage in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Waits until the broker is registered and unfenced, so topics with one replica can be created.
+   */
+  private void awaitReady() {
+    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
+    Map<String, Object> props =
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
+    try (Admin admin = Admin.create(props)) {
+      Exception last = null;
+      while (System.currentTimeMillis() < deadline) {
         try {
-            dir = temporary ? Files.createTempDirectory("deco-kafka-") : Files.createDirectories(config.logDir().get());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create Kafka log directory", e);
+          Collection<Node> nodes = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
+          if (nodes.stream().anyMatch(n -> n.id() == NODE_ID)) {
+            return;
+          }
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+          last = e;
         }
-        KafkaRaftServer server = null;
-        try {
-            KafkaConfig kafkaConfig = new KafkaConfig(brokerProps(config, dir, clientPort, controllerPort), false);
-            format(dir);
-            server = new KafkaRaftServer(kafkaConfig, Time.SYSTEM);
-            server.startup();
-            EmbeddedBroker broker = new EmbeddedBroker(server, dir, temporary, clientPort);
-            broker.awaitReady();
-            return broker;
-        } catch (RuntimeException | Error e) {
-            stopQuietly(server);
-            if (temporary) {
-                deleteRecursively(dir);
-            }
-            Throwable bind = findBindException(e);
-            if (bind != null) {
-                throw new PortTakenException(config.port() != 0 ? clientPort : -1, bind);
-            }
-            throw e;
-        }
+        Thread.sleep(100);
+      }
+      throw new IllegalStateException(
+          "Kafka broker at " + bootstrapServers() + " not ready after " + READY_TIMEOUT_MS + " ms",
+          last);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the Kafka broker", e);
     }
+  }
 
-    /** The broker properties: a combined KRaft node on loopback with single-node replication settings. */
-    static Map<String, Object> brokerProps(Config config, Path dir, int clientPort, int controllerPort) {
-        Map<String, Object> p = new HashMap<>();
-        p.put("process.roles", "broker,controller");
-        p.put("node.id", Integer.toString(NODE_ID));
-        p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
-        p.put("listeners", "PLAINTEXT://" + HOST + ":" + clientPort + ",CONTROLLER://" + HOST + ":" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + clientPort);
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("log.dirs", dir.toString());
-        p.put("metadata.log.dir", dir.toString());
-        // one node: every internal topic has one replica (stack.md gotcha 7)
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
-        p.put("group.initial.rebalance.delay.ms", "0");
-        p.put("auto.create.topics.enable", "true");
-        // message size limit shared with producers, consumers and topics (design.md, KafkaLimits)
-        p.put("message.max.bytes", Integer.toString(MAX_MESSAGE_BYTES));
-        p.put("replica.fetch.max.bytes", Integer.toString(MAX_MESSAGE_BYTES));
-        // small machine: the log cleaner's default 128 MiB dedupe buffer is far more than needed
-        p.put("log.cleaner.dedupe.buffer.size", "2097152");
-        p.put("num.network.threads", "2");
-        p.put("num.io.threads", "4");
-        p.putAll(config.extraProps());
-        return p;
+  /** "127.0.0.1:PORT" for clients' bootstrap.servers. */
+  public String bootstrapServers() {
+    return HOST + ":" + port;
+  }
+
+  /** The client port. */
+  public int port() {
+    return port;
+  }
+
+  /** The data directory (deleted on close when it was temporary). */
+  public Path logDir() {
+    return logDir;
+  }
+
+  /** Stops the broker and deletes a temporary log directory. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
     }
-
-    private static void format(Path dir) {
-        try {
-            new Formatter()
-                    .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
-                    .setNodeId(NODE_ID)
-                    .setClusterId(Uuid.randomUuid().toString())
-                    .setDirectories(List.of(dir.toString()))
-                    .setMetadataLogDirectory(dir.toString())
-                    .setControllerListenerName("CONTROLLER")
-                    .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-                    .setIgnoreFormatted(true) // a kept directory from an earlier run is reused as is
-                    .run();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot format Kafka storage in " + dir + ": " + e.getMessage(), e);
-        }
+    closed = true;
+    stopQuietly(server);
+    if (deleteOnClose) {
+      deleteRecursively(logDir);
     }
+  }
 
-    /** Waits until the broker is registered and unfenced, so topics with one replica can be created. */
-    private void awaitReady() {
-        long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
-        Map<String, Object> props = Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
-        try (Admin admin = Admin.create(props)) {
-            Exception last = null;
-            while (System.currentTimeMillis() < deadline) {
+  private static void stopQuietly(KafkaRaftServer server) {
+    if (server == null) {
+      return;
+    }
+    try {
+      server.shutdown();
+      server.awaitShutdown();
+    } catch (RuntimeException e) {
+      // shutting down a half-started server can fail; nothing more to release
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(false);
+      s.bind(new InetSocketAddress(InetAddress.getByName(HOST), 0));
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot find a free port on " + HOST, e);
+    }
+  }
+
+  private static void requireFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(InetAddress.getByName(HOST), port));
+    } catch (BindException e) {
+      throw new PortTakenException(port, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot probe port " + port, e);
+    }
+  }
+
+  private static Throwable findBindException(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof BindException) {
+        return c;
+      }
+      if (c.getMessage() != null && c.getMessage().contains("Address already in use")) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
                 try {
-                    Collection<Node> nodes = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
-                    if (nodes.stream().anyMatch(n -> n.id() == NODE_ID)) {
-                        return;
-                    }
-                } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-                    last = e;
-                }
-                Thread.sleep(100);
-            }
-            throw new IllegalStateException("Kafka broker at " + bootstrapServers() + " not ready after "
-                    + READY_TIMEOUT_MS + " ms", last);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the Kafka broker", e);
-        }
-    }
-
-    /** "127.0.0.1:PORT" for clients' bootstrap.servers. */
-    public String bootstrapServers() {
-        return HOST + ":" + port;
-    }
-
-    /** The client port. */
-    public int port() {
-        return port;
-    }
-
-    /** The data directory (deleted on close when it was temporary). */
-    public Path logDir() {
-        return logDir;
-    }
-
-    /** Stops the broker and deletes a temporary log directory. Idempotent. */
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        stopQuietly(server);
-        if (deleteOnClose) {
-            deleteRecursively(logDir);
-        }
-    }
-
-    private static void stopQuietly(KafkaRaftServer server) {
-        if (server == null) {
-            return;
-        }
-        try {
-            server.shutdown();
-            server.awaitShutdown();
-        } catch (RuntimeException e) {
-            // shutting down a half-started server can fail; nothing more to release
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress(InetAddress.getByName(HOST), 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find a free port on " + HOST, e);
-        }
-    }
-
-    private static void requireFree(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(InetAddress.getByName(HOST), port));
-        } catch (BindException e) {
-            throw new PortTakenException(port, e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot probe port " + port, e);
-        }
-    }
-
-    private static Throwable findBindException(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof BindException) {
-                return c;
-            }
-            if (c.getMessage() != null && c.getMessage().contains("Address already in use")) {
-                return c;
-            }
-        }
-        return null;
-    }
-
-    static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
+                  Files.deleteIfExists(p);
                 } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+                  throw new UncheckedIOException(e);
                 }
-            });
-        } catch (IOException | UncheckedIOException e) {
-            throw new IllegalStateException("cannot delete Kafka log directory " + dir, e);
-        }
+              });
+    } catch (IOException | UncheckedIOException e) {
+      throw new IllegalStateException("cannot delete Kafka log directory " + dir, e);
     }
+  }
 
-    /** A listener port was taken (by someone else) while starting. */
-    private static final class PortTakenException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-        final int port;
+  /** A listener port was taken (by someone else) while starting. */
+  private static final class PortTakenException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int port;
 
-        PortTakenException(int port, Throwable cause) {
-            super("port " + port + " taken", cause);
-            this.port = port;
-        }
+    PortTakenException(int port, Throwable cause) {
+      super("port " + port + " taken", cause);
+      this.port = port;
     }
+  }
 }

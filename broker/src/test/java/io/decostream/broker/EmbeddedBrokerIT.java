@@ -45,80 +45,92 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class EmbeddedBrokerIT {
 
-    @Test
-    void largeMessageRoundTripAndCleanup() throws Exception {
-        assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, EmbeddedBroker.MAX_MESSAGE_BYTES, "broker and clients must agree");
-        Path dir;
-        try (EmbeddedBroker broker = EmbeddedBroker.start()) {
-            dir = broker.logDir();
-            assertTrue(Files.isDirectory(dir));
-            assertTrue(broker.bootstrapServers().startsWith("127.0.0.1:"), broker.bootstrapServers());
+  @Test
+  void largeMessageRoundTripAndCleanup() throws Exception {
+    assertEquals(
+        KafkaLimits.MAX_MESSAGE_BYTES,
+        EmbeddedBroker.MAX_MESSAGE_BYTES,
+        "broker and clients must agree");
+    Path dir;
+    try (EmbeddedBroker broker = EmbeddedBroker.start()) {
+      dir = broker.logDir();
+      assertTrue(Files.isDirectory(dir));
+      assertTrue(broker.bootstrapServers().startsWith("127.0.0.1:"), broker.bootstrapServers());
 
-            Topics topics = Topics.of(TopicNames.withPrefix("it-" + System.nanoTime() + "."));
-            String topic = topics.frames().name();
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-                TopicAdmin.ensureTopics(admin, topics, 1, (short) 1);
-                TopicAdmin.ensureTopics(admin, topics, 1, (short) 1); // idempotent: existing topics are fine
-                Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-                topics.all().forEach(t -> assertTrue(names.contains(t.name()), t.name()));
-                ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-                Config cfg = admin.describeConfigs(List.of(res)).all().get(30, TimeUnit.SECONDS).get(res);
-                assertEquals(Integer.toString(KafkaLimits.MAX_MESSAGE_BYTES), cfg.get("max.message.bytes").value());
-            }
+      Topics topics = Topics.of(TopicNames.withPrefix("it-" + System.nanoTime() + "."));
+      String topic = topics.frames().name();
+      try (Admin admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+        TopicAdmin.ensureTopics(admin, topics, 1, (short) 1);
+        TopicAdmin.ensureTopics(
+            admin, topics, 1, (short) 1); // idempotent: existing topics are fine
+        Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+        topics.all().forEach(t -> assertTrue(names.contains(t.name()), t.name()));
+        ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        Config cfg = admin.describeConfigs(List.of(res)).all().get(30, TimeUnit.SECONDS).get(res);
+        assertEquals(
+            Integer.toString(KafkaLimits.MAX_MESSAGE_BYTES), cfg.get("max.message.bytes").value());
+      }
 
-            byte[] value = new byte[1_500_000]; // over Kafka's 1 MB default everywhere
-            new Random(42).nextBytes(value);
+      byte[] value = new byte[1_500_000]; // over Kafka's 1 MB default everywhere
+      new Random(42).nextBytes(value);
 
-            Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
-            pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            pp.put(ProducerConfig.ACKS_CONFIG, "all");
-            try (KafkaProducer<String, byte[]> producer =
-                         new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer())) {
-                RecordMetadata md = producer.send(new ProducerRecord<>(topic, "cam-1", value)).get(30, TimeUnit.SECONDS);
-                assertEquals(0L, md.offset());
-            }
+      Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
+      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+      pp.put(ProducerConfig.ACKS_CONFIG, "all");
+      try (KafkaProducer<String, byte[]> producer =
+          new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer())) {
+        RecordMetadata md =
+            producer.send(new ProducerRecord<>(topic, "cam-1", value)).get(30, TimeUnit.SECONDS);
+        assertEquals(0L, md.offset());
+      }
 
-            Map<String, Object> cp = new HashMap<>(KafkaLimits.consumerOverrides());
-            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            cp.put(ConsumerConfig.GROUP_ID_CONFIG, "it-group");
-            cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            ConsumerRecord<String, byte[]> got = null;
-            try (KafkaConsumer<String, byte[]> consumer =
-                         new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
-                consumer.subscribe(List.of(topic));
-                long deadline = System.currentTimeMillis() + 60_000;
-                while (got == null && System.currentTimeMillis() < deadline) {
-                    ConsumerRecords<String, byte[]> recs = consumer.poll(Duration.ofMillis(500));
-                    for (ConsumerRecord<String, byte[]> r : recs) {
-                        got = r;
-                    }
-                }
-            }
-            assertNotNull(got, "no record consumed within 60 s");
-            assertEquals("cam-1", got.key());
-            assertArrayEquals(value, got.value());
+      Map<String, Object> cp = new HashMap<>(KafkaLimits.consumerOverrides());
+      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+      cp.put(ConsumerConfig.GROUP_ID_CONFIG, "it-group");
+      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      ConsumerRecord<String, byte[]> got = null;
+      try (KafkaConsumer<String, byte[]> consumer =
+          new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
+        consumer.subscribe(List.of(topic));
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (got == null && System.currentTimeMillis() < deadline) {
+          ConsumerRecords<String, byte[]> recs = consumer.poll(Duration.ofMillis(500));
+          for (ConsumerRecord<String, byte[]> r : recs) {
+            got = r;
+          }
         }
-        assertFalse(Files.exists(dir), "temporary log dir should be deleted on close: " + dir);
+      }
+      assertNotNull(got, "no record consumed within 60 s");
+      assertEquals("cam-1", got.key());
+      assertArrayEquals(value, got.value());
     }
+    assertFalse(Files.exists(dir), "temporary log dir should be deleted on close: " + dir);
+  }
 
-    @Test
-    void fixedPortIsHonouredAndBusyPortIsReported() throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket()) {
-            probe.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
-            port = probe.getLocalPort();
-        }
-        Path kept = Files.createTempDirectory("deco-kafka-kept-");
-        try (EmbeddedBroker broker = EmbeddedBroker.start(EmbeddedBroker.Config.defaults().withPort(port).withLogDir(kept))) {
-            assertEquals("127.0.0.1:" + port, broker.bootstrapServers());
-            IllegalStateException busy = assertThrows(IllegalStateException.class,
-                    () -> EmbeddedBroker.start(EmbeddedBroker.Config.defaults().withPort(port)));
-            assertTrue(busy.getMessage().contains("already in use"), busy.getMessage());
-        }
-        try {
-            assertTrue(Files.exists(kept.resolve("meta.properties")), "a given log dir is kept after close");
-        } finally {
-            EmbeddedBroker.deleteRecursively(kept);
-        }
+  @Test
+  void fixedPortIsHonouredAndBusyPortIsReported() throws Exception {
+    int port;
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+      port = probe.getLocalPort();
     }
+    Path kept = Files.createTempDirectory("deco-kafka-kept-");
+    try (EmbeddedBroker broker =
+        EmbeddedBroker.start(EmbeddedBroker.Config.defaults().withPort(port).withLogDir(kept))) {
+      assertEquals("127.0.0.1:" + port, broker.bootstrapServers());
+      IllegalStateException busy =
+          assertThrows(
+              IllegalStateException.class,
+              () -> EmbeddedBroker.start(EmbeddedBroker.Config.defaults().withPort(port)));
+      assertTrue(busy.getMessage().contains("already in use"), busy.getMessage());
+    }
+    try {
+      assertTrue(
+          Files.exists(kept.resolve("meta.properties")), "a given log dir is kept after close");
+    } finally {
+      EmbeddedBroker.deleteRecursively(kept);
+    }
+  }
 }

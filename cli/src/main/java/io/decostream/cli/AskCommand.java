@@ -2,13 +2,13 @@ package io.decostream.cli;
 
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Grounding;
+import io.decostream.schemas.Question;
 import io.decostream.schemas.Tensors;
+import io.decostream.schemas.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import io.decostream.schemas.Question;
-import io.decostream.schemas.Topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -24,7 +24,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "ask", mixinStandardHelpOptions = true,
+@Command(
+    name = "ask",
+    mixinStandardHelpOptions = true,
     description = "Ask a question about a stream and print the answer when it arrives.")
 public final class AskCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
@@ -32,37 +34,65 @@ public final class AskCommand implements Callable<Integer> {
   @Option(names = "--stream", required = true, description = "Stream id.")
   String stream;
 
-  @Parameters(arity = "1..*", paramLabel = "QUESTION", description = "The question (words are joined).")
+  @Parameters(
+      arity = "1..*",
+      paramLabel = "QUESTION",
+      description = "The question (words are joined).")
   List<String> words;
 
-  @Option(names = "--timeout", defaultValue = "120", description = "Seconds to wait for the answer (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--timeout",
+      defaultValue = "120",
+      description = "Seconds to wait for the answer (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
-  @Option(names = "--max-new-tokens", description = "Upper bound on generated tokens (default: the worker's).")
+  @Option(
+      names = "--max-new-tokens",
+      description = "Upper bound on generated tokens (default: the worker's).")
   Integer maxNewTokens;
 
-  @Option(names = "--grounding", description = "Ask for R-GAE grounding maps with the answer and print where in "
-      + "each frame the answer looked.")
+  @Option(
+      names = "--grounding",
+      description =
+          "Ask for R-GAE grounding maps with the answer and print where in "
+              + "each frame the answer looked.")
   boolean grounding;
 
-  @Option(names = "--save-grounding", paramLabel = "FILE", description = "With --grounding: write the Grounding record "
-      + "(Avro single-object encoding; `deco grounding render --from FILE` draws it).")
+  @Option(
+      names = "--save-grounding",
+      paramLabel = "FILE",
+      description =
+          "With --grounding: write the Grounding record "
+              + "(Avro single-object encoding; `deco grounding render --from FILE` draws it).")
   Path saveGrounding;
 
-  @Option(names = "--render", paramLabel = "DIR", description = "With --grounding: write PNG overlays of the maps "
-      + "(frames read from the frames topic).")
+  @Option(
+      names = "--render",
+      paramLabel = "DIR",
+      description =
+          "With --grounding: write PNG overlays of the maps "
+              + "(frames read from the frames topic).")
   Path render;
 
   @Override
   public Integer call() {
     Topics topics = kafka.topics();
-    Question q = Question.newBuilder().setQuestionId(UUID.randomUUID().toString()).setStreamId(stream)
-        .setText(String.join(" ", words)).setAskedAtMillis(System.currentTimeMillis())
-        .setMaxNewTokens(maxNewTokens).setWantGrounding(grounding).build();
+    Question q =
+        Question.newBuilder()
+            .setQuestionId(UUID.randomUUID().toString())
+            .setStreamId(stream)
+            .setText(String.join(" ", words))
+            .setAskedAtMillis(System.currentTimeMillis())
+            .setMaxNewTokens(maxNewTokens)
+            .setWantGrounding(grounding)
+            .build();
     if (grounding) {
       Result r = askGrounded(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
       if (r.answer() == null) {
-        System.err.println("no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
+        System.err.println(
+            "no answer within "
+                + timeoutSeconds
+                + " s (is an llm-worker running for these topics?)");
         return 2;
       }
       System.out.println(format(r.answer()));
@@ -76,8 +106,13 @@ public final class AskCommand implements Callable<Integer> {
       System.out.print(formatGrounding(r.grounding()));
       if (saveGrounding != null) {
         try {
-          Files.write(saveGrounding, topics.grounding().valueSerde().serializer()
-              .serialize(topics.grounding().name(), r.grounding()));
+          Files.write(
+              saveGrounding,
+              topics
+                  .grounding()
+                  .valueSerde()
+                  .serializer()
+                  .serialize(topics.grounding().name(), r.grounding()));
         } catch (IOException e) {
           throw new UncheckedIOException("cannot write " + saveGrounding, e);
         }
@@ -85,15 +120,24 @@ public final class AskCommand implements Callable<Integer> {
       }
       if (render != null) {
         java.util.Set<Long> wanted = new java.util.HashSet<>(r.grounding().getFrameIndices());
-        List<Path> files = GroundingRender.write(r.grounding(), GroundingCommand.frames(kafka.bootstrap,
-            topics.frames(), stream, wanted, Duration.ofSeconds(timeoutSeconds)), render);
+        List<Path> files =
+            GroundingRender.write(
+                r.grounding(),
+                GroundingCommand.frames(
+                    kafka.bootstrap,
+                    topics.frames(),
+                    stream,
+                    wanted,
+                    Duration.ofSeconds(timeoutSeconds)),
+                render);
         System.out.println("  " + files.size() + " pictures in " + render);
       }
       return 0;
     }
     Answer a = ask(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
     if (a == null) {
-      System.err.println("no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
+      System.err.println(
+          "no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
       return 2;
     }
     System.out.println(format(a));
@@ -106,8 +150,9 @@ public final class AskCommand implements Callable<Integer> {
   /** Sends {@code q} (wantGrounding set) and waits for its answer and its Grounding record. */
   public static Result askGrounded(String bootstrap, Topics topics, Question q, Duration timeout) {
     try (KafkaConsumer<String, Answer> answers = Clients.consumer(bootstrap, topics.answers());
-         KafkaConsumer<String, Grounding> maps = Clients.consumer(bootstrap, topics.grounding());
-         KafkaProducer<String, Question> producer = Clients.producer(bootstrap, topics.questions())) {
+        KafkaConsumer<String, Grounding> maps = Clients.consumer(bootstrap, topics.grounding());
+        KafkaProducer<String, Question> producer =
+            Clients.producer(bootstrap, topics.questions())) {
       atEnd(answers, topics.answers().name());
       atEnd(maps, topics.grounding().name());
       producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));
@@ -132,26 +177,38 @@ public final class AskCommand implements Callable<Integer> {
   }
 
   private static void atEnd(KafkaConsumer<String, ?> c, String topic) {
-    List<TopicPartition> parts = c.partitionsFor(topic).stream()
-        .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
+    List<TopicPartition> parts =
+        c.partitionsFor(topic).stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition()))
+            .collect(Collectors.toList());
     c.assign(parts);
     c.seekToEnd(parts);
     parts.forEach(c::position);
   }
 
   /** The 3x3 cell names ShapesWorld uses, row-major. */
-  static final String[] CELLS = {"top left", "top", "top right", "left", "center", "right", "bottom left", "bottom",
-      "bottom right"};
+  static final String[] CELLS = {
+    "top left",
+    "top",
+    "top right",
+    "left",
+    "center",
+    "right",
+    "bottom left",
+    "bottom",
+    "bottom right"
+  };
 
   /**
-   * Where the answer looked: per frame its share of the Text-to-Patch mass and the 3x3 cell holding most of that
-   * frame's mass; then the words.
+   * Where the answer looked: per frame its share of the Text-to-Patch mass and the 3x3 cell holding
+   * most of that frame's mass; then the words.
    */
   static String formatGrounding(Grounding g) {
     int gh = g.getGridHeight();
     int gw = g.getGridWidth();
     int n = g.getFrameIndices().size();
-    List<float[]> maps = GroundingRender.maps(Tensors.bytesOf(g.getTextToPatch()), n, gh * gw, "textToPatch");
+    List<float[]> maps =
+        GroundingRender.maps(Tensors.bytesOf(g.getTextToPatch()), n, gh * gw, "textToPatch");
     double total = 0;
     double[] perFrame = new double[n];
     for (int f = 0; f < n; f++) {
@@ -160,8 +217,11 @@ public final class AskCommand implements Callable<Integer> {
       }
       total += perFrame[f];
     }
-    StringBuilder sb = new StringBuilder(String.format("  grounding (%s pooling, %d frames, %.0f ms):%n",
-        g.getPooling(), n, g.getTimingsMillis().getOrDefault("total", 0.0)));
+    StringBuilder sb =
+        new StringBuilder(
+            String.format(
+                "  grounding (%s pooling, %d frames, %.0f ms):%n",
+                g.getPooling(), n, g.getTimingsMillis().getOrDefault("total", 0.0)));
     for (int f = 0; f < n; f++) {
       double[] cells = new double[9];
       float[] m = maps.get(f);
@@ -175,12 +235,17 @@ public final class AskCommand implements Callable<Integer> {
           best = c;
         }
       }
-      sb.append(String.format("    frame %d: %4.1f%% of the relevance, most in the %s (%.0f%% of the frame's)%n",
-          g.getFrameIndices().get(f), total > 0 ? 100 * perFrame[f] / total : 0, CELLS[best],
-          perFrame[f] > 0 ? 100 * cells[best] / perFrame[f] : 0));
+      sb.append(
+          String.format(
+              "    frame %d: %4.1f%% of the relevance, most in the %s (%.0f%% of the frame's)%n",
+              g.getFrameIndices().get(f),
+              total > 0 ? 100 * perFrame[f] / total : 0,
+              CELLS[best],
+              perFrame[f] > 0 ? 100 * cells[best] / perFrame[f] : 0));
     }
     if (!g.getWords().isEmpty()) {
-      sb.append("    words: ").append(g.getWords().stream().map(w -> w.getWord()).collect(Collectors.joining(" ")))
+      sb.append("    words: ")
+          .append(g.getWords().stream().map(w -> w.getWord()).collect(Collectors.joining(" ")))
           .append(System.lineSeparator());
     }
     return sb.toString();
@@ -189,7 +254,8 @@ public final class AskCommand implements Callable<Integer> {
   /** Sends {@code q} and waits for the answer with its id; null on time-out. */
   static Answer ask(String bootstrap, Topics topics, Question q, Duration timeout) {
     try (KafkaConsumer<String, Answer> consumer = Clients.consumer(bootstrap, topics.answers());
-         KafkaProducer<String, Question> producer = Clients.producer(bootstrap, topics.questions())) {
+        KafkaProducer<String, Question> producer =
+            Clients.producer(bootstrap, topics.questions())) {
       // Position at the end of the answers topic BEFORE asking, so the answer cannot be missed.
       atEnd(consumer, topics.answers().name());
       producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));
@@ -208,11 +274,20 @@ public final class AskCommand implements Callable<Integer> {
 
   static String format(Answer a) {
     if (a.getError() != null) {
-      return String.format("[%s] Q: %s%n  error: %s", a.getStreamId(), a.getQuestion(), a.getError());
+      return String.format(
+          "[%s] Q: %s%n  error: %s", a.getStreamId(), a.getQuestion(), a.getError());
     }
-    return String.format("[%s] Q: %s%n  A: %s%n  (frames %d..%d, %d frames x %d tokens, prompt %d tokens, %d generated, %.0f ms)",
-        a.getStreamId(), a.getQuestion(), a.getText(), a.getFirstFrameIndex(), a.getLastFrameIndex(), a.getFrameCount(),
-        a.getTokensPerFrame(), a.getPromptTokens(), a.getGeneratedTokens(),
+    return String.format(
+        "[%s] Q: %s%n  A: %s%n  (frames %d..%d, %d frames x %d tokens, prompt %d tokens, %d generated, %.0f ms)",
+        a.getStreamId(),
+        a.getQuestion(),
+        a.getText(),
+        a.getFirstFrameIndex(),
+        a.getLastFrameIndex(),
+        a.getFrameCount(),
+        a.getTokensPerFrame(),
+        a.getPromptTokens(),
+        a.getGeneratedTokens(),
         a.getTimingsMillis().getOrDefault("total", 0.0));
   }
 }

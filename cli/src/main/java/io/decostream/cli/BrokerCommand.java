@@ -7,13 +7,20 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "broker", mixinStandardHelpOptions = true,
+@Command(
+    name = "broker",
+    mixinStandardHelpOptions = true,
     description = "Run a standalone single-node KRaft Kafka broker on 127.0.0.1 until Ctrl-C.")
 final class BrokerCommand implements Callable<Integer> {
-  @Option(names = "--port", description = "Listener port (0 = a free port; default ${DEFAULT-VALUE}).", defaultValue = "0")
+  @Option(
+      names = "--port",
+      description = "Listener port (0 = a free port; default ${DEFAULT-VALUE}).",
+      defaultValue = "0")
   int port;
 
-  @Option(names = "--log-dir", description = "Kept log directory (default: a temp dir deleted on exit).")
+  @Option(
+      names = "--log-dir",
+      description = "Kept log directory (default: a temp dir deleted on exit).")
   Path logDir;
 
   @Override
@@ -26,7 +33,10 @@ final class BrokerCommand implements Callable<Integer> {
     try (EmbeddedBroker broker = EmbeddedBroker.start(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("Kafka broker ready at " + broker.bootstrapServers());
-      System.out.println("(use --bootstrap " + broker.bootstrapServers() + " with the other commands; Ctrl-C stops it)");
+      System.out.println(
+          "(use --bootstrap "
+              + broker.bootstrapServers()
+              + " with the other commands; Ctrl-C stops it)");
       stop.await();
     }
     return 0;

@@ -22,7 +22,8 @@ final class Clients {
 
   /** Creates every DeCo topic that is missing (idempotent). */
   static void ensureTopics(String bootstrap, Topics topics) {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       TopicAdmin.ensureTopics(admin, topics, PARTITIONS, (short) 1);
     }
   }
@@ -40,6 +41,7 @@ final class Clients {
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "deco-cli-" + UUID.randomUUID());
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-    return new KafkaConsumer<>(c, topic.keySerde().deserializer(), topic.valueSerde().deserializer());
+    return new KafkaConsumer<>(
+        c, topic.keySerde().deserializer(), topic.valueSerde().deserializer());
   }
 }

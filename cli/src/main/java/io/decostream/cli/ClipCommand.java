@@ -6,16 +6,25 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "clip", mixinStandardHelpOptions = true,
-    description = "Write a synthetic test clip (moving coloured shapes, real H.264 through FFmpeg).")
+@Command(
+    name = "clip",
+    mixinStandardHelpOptions = true,
+    description =
+        "Write a synthetic test clip (moving coloured shapes, real H.264 through FFmpeg).")
 final class ClipCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output file (.mp4 or .ts).")
   Path out;
 
-  @Option(names = "--seconds", defaultValue = "12", description = "Duration (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seconds",
+      defaultValue = "12",
+      description = "Duration (default ${DEFAULT-VALUE}).")
   double seconds;
 
-  @Option(names = "--seed", defaultValue = "1", description = "Random seed (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Random seed (default ${DEFAULT-VALUE}).")
   long seed;
 
   @Override
@@ -25,7 +34,9 @@ final class ClipCommand implements Callable<Integer> {
       spec = spec.withContainer(SyntheticVideo.Container.MPEGTS);
     }
     SyntheticVideo.write(out, spec);
-    System.out.printf("wrote %s (%.0f s, %dx%d, %.0f fps)%n", out, seconds, spec.width(), spec.height(), spec.fps());
+    System.out.printf(
+        "wrote %s (%.0f s, %dx%d, %.0f fps)%n",
+        out, seconds, spec.width(), spec.height(), spec.fps());
     return 0;
   }
 }

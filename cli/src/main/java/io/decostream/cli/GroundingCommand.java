@@ -27,7 +27,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code deco grounding ...}: tools for the R-GAE grounding records (issue 4). */
-@Command(name = "grounding", mixinStandardHelpOptions = true, description = "R-GAE grounding maps.",
+@Command(
+    name = "grounding",
+    mixinStandardHelpOptions = true,
+    description = "R-GAE grounding maps.",
     subcommands = {GroundingCommand.Render.class})
 final class GroundingCommand implements Runnable {
 
@@ -36,13 +39,19 @@ final class GroundingCommand implements Runnable {
     System.out.println("use a subcommand: render");
   }
 
-  /** {@code deco grounding render}: PNG overlays of grounding records, from the topic or from files. */
-  @Command(name = "render", mixinStandardHelpOptions = true,
-      description = {"Write PNG pictures of grounding records: each frame of the window with the Text-to-Patch map "
-          + "blended over it, the window as a strip, and a strip per word.",
-          "Records come from the grounding topic (all of --stream, or only --ref) or from --from files (single-object "
-              + "Avro Grounding records, e.g. written by `deco ask --grounding --save-grounding`). Frame images come "
-              + "from the frames topic when reachable; missing frames are drawn black."})
+  /**
+   * {@code deco grounding render}: PNG overlays of grounding records, from the topic or from files.
+   */
+  @Command(
+      name = "render",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Write PNG pictures of grounding records: each frame of the window with the Text-to-Patch map "
+            + "blended over it, the window as a strip, and a strip per word.",
+        "Records come from the grounding topic (all of --stream, or only --ref) or from --from files (single-object "
+            + "Avro Grounding records, e.g. written by `deco ask --grounding --save-grounding`). Frame images come "
+            + "from the frames topic when reachable; missing frames are drawn black."
+      })
   static final class Render implements Callable<Integer> {
     @Mixin KafkaOptions kafka;
 
@@ -61,7 +70,10 @@ final class GroundingCommand implements Runnable {
     @Option(names = "--no-frames", description = "Do not read frame images from the frames topic.")
     boolean noFrames;
 
-    @Option(names = "--timeout", defaultValue = "30", description = "Seconds to spend reading topics (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        defaultValue = "30",
+        description = "Seconds to spend reading topics (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
     @Override
@@ -78,40 +90,65 @@ final class GroundingCommand implements Runnable {
           }
         }
       } else {
-        readAll(kafka.bootstrap, topics.grounding(), Duration.ofSeconds(timeoutSeconds), r -> records.add(r.value()));
+        readAll(
+            kafka.bootstrap,
+            topics.grounding(),
+            Duration.ofSeconds(timeoutSeconds),
+            r -> records.add(r.value()));
       }
-      records.removeIf(g -> !stream.equals(g.getStreamId()) || (ref != null && !ref.equals(g.getRefId())));
+      records.removeIf(
+          g -> !stream.equals(g.getStreamId()) || (ref != null && !ref.equals(g.getRefId())));
       if (records.isEmpty()) {
-        System.err.println("no grounding records for stream " + stream + (ref == null ? "" : " and ref " + ref));
+        System.err.println(
+            "no grounding records for stream " + stream + (ref == null ? "" : " and ref " + ref));
         return 1;
       }
       Set<Long> wanted = new HashSet<>();
       records.forEach(g -> wanted.addAll(g.getFrameIndices()));
-      Map<Long, BufferedImage> frames = noFrames ? Map.of() : frames(kafka.bootstrap, topics.frames(), stream, wanted,
-          Duration.ofSeconds(timeoutSeconds));
+      Map<Long, BufferedImage> frames =
+          noFrames
+              ? Map.of()
+              : frames(
+                  kafka.bootstrap,
+                  topics.frames(),
+                  stream,
+                  wanted,
+                  Duration.ofSeconds(timeoutSeconds));
       int files = 0;
       for (Grounding g : records) {
         List<Path> written = GroundingRender.write(g, frames, out);
         files += written.size();
-        System.out.printf("%s (%s, %d frames, %d words): %s%n", g.getRefId(), g.getKind(), g.getFrameIndices().size(),
-            g.getWords().size(), written.get(written.size() - 1 - g.getWords().size()));
+        System.out.printf(
+            "%s (%s, %d frames, %d words): %s%n",
+            g.getRefId(),
+            g.getKind(),
+            g.getFrameIndices().size(),
+            g.getWords().size(),
+            written.get(written.size() - 1 - g.getWords().size()));
       }
-      System.out.printf("wrote %d pictures to %s (%d of %d frames found on the frames topic)%n", files, out,
-          frames.size(), wanted.size());
+      System.out.printf(
+          "wrote %d pictures to %s (%d of %d frames found on the frames topic)%n",
+          files, out, frames.size(), wanted.size());
       return 0;
     }
   }
 
   /** Reads a topic from the beginning to its end offsets at call time (or until the timeout). */
-  static <V> void readAll(String bootstrap, Topic<V> topic, Duration timeout, Consumer<ConsumerRecord<String, V>> sink) {
+  static <V> void readAll(
+      String bootstrap,
+      Topic<V> topic,
+      Duration timeout,
+      Consumer<ConsumerRecord<String, V>> sink) {
     try (KafkaConsumer<String, V> c = Clients.consumer(bootstrap, topic)) {
       List<TopicPartition> parts = new ArrayList<>();
-      c.partitionsFor(topic.name(), timeout).forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
+      c.partitionsFor(topic.name(), timeout)
+          .forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
       c.assign(parts);
       c.seekToBeginning(parts);
       Map<TopicPartition, Long> end = c.endOffsets(parts, timeout);
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline && parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
+      while (System.nanoTime() < deadline
+          && parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
         for (ConsumerRecord<String, V> r : c.poll(Duration.ofMillis(200))) {
           if (r.value() != null) {
             sink.accept(r);
@@ -122,18 +159,23 @@ final class GroundingCommand implements Runnable {
   }
 
   /** Frame images of {@code stream} with the wanted indices, decoded from the frames topic. */
-  static Map<Long, BufferedImage> frames(String bootstrap, Topic<Frame> topic, String stream, Set<Long> wanted,
-      Duration timeout) {
+  static Map<Long, BufferedImage> frames(
+      String bootstrap, Topic<Frame> topic, String stream, Set<Long> wanted, Duration timeout) {
     Map<Long, BufferedImage> out = new HashMap<>();
     try {
-      readAll(bootstrap, topic, timeout, r -> {
-        Frame f = r.value();
-        if (stream.equals(f.getStreamId()) && wanted.contains(f.getFrameIndex())) {
-          out.put(f.getFrameIndex(), GroundingRender.image(f));
-        }
-      });
+      readAll(
+          bootstrap,
+          topic,
+          timeout,
+          r -> {
+            Frame f = r.value();
+            if (stream.equals(f.getStreamId()) && wanted.contains(f.getFrameIndex())) {
+              out.put(f.getFrameIndex(), GroundingRender.image(f));
+            }
+          });
     } catch (RuntimeException e) {
-      System.err.println("frames topic not readable (" + e.getMessage() + "); drawing maps on black");
+      System.err.println(
+          "frames topic not readable (" + e.getMessage() + "); drawing maps on black");
     }
     return out;
   }

@@ -10,10 +10,11 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Pictures of R-GAE maps a person can read (issue 4 "Pictures"): a Text-to-Patch map (gh x gw patch relevances)
- * bilinearly upsampled to the frame, normalised to [0, 1] for display only (min–max over the maps shown together,
- * spec §7.5: maps are stored raw), coloured with a perceptual-ish "inferno"-like ramp and alpha-blended over the
- * frame where relevant. Strips put several frames side by side with a caption.
+ * Pictures of R-GAE maps a person can read (issue 4 "Pictures"): a Text-to-Patch map (gh x gw patch
+ * relevances) bilinearly upsampled to the frame, normalised to [0, 1] for display only (min–max
+ * over the maps shown together, spec §7.5: maps are stored raw), coloured with a perceptual-ish
+ * "inferno"-like ramp and alpha-blended over the frame where relevant. Strips put several frames
+ * side by side with a caption.
  */
 final class GroundingPictures {
 
@@ -40,8 +41,12 @@ final class GroundingPictures {
     return new float[] {lo, hi};
   }
 
-  /** The relevance at pixel centre (x, y) of a w x h picture, bilinear over the patch-centre grid, in [0,1]. */
-  static double sample(float[] map, int gh, int gw, double x, double y, int w, int h, float lo, float hi) {
+  /**
+   * The relevance at pixel centre (x, y) of a w x h picture, bilinear over the patch-centre grid,
+   * in [0,1].
+   */
+  static double sample(
+      float[] map, int gh, int gw, double x, double y, int w, int h, float lo, float hi) {
     // patch centres sit at ((c + 0.5) * w / gw); align_corners=False style source coordinates
     double sx = Math.max(0, (x + 0.5) * gw / w - 0.5);
     double sy = Math.max(0, (y + 0.5) * gh / h - 0.5);
@@ -51,15 +56,18 @@ final class GroundingPictures {
     int y1 = Math.min(y0 + 1, gh - 1);
     double fx = Math.min(1, sx - x0);
     double fy = Math.min(1, sy - y0);
-    double v = (1 - fy) * ((1 - fx) * map[y0 * gw + x0] + fx * map[y0 * gw + x1])
-        + fy * ((1 - fx) * map[y1 * gw + x0] + fx * map[y1 * gw + x1]);
+    double v =
+        (1 - fy) * ((1 - fx) * map[y0 * gw + x0] + fx * map[y0 * gw + x1])
+            + fy * ((1 - fx) * map[y1 * gw + x0] + fx * map[y1 * gw + x1]);
     double span = hi - lo;
     return span <= 0 ? 0 : Math.min(1, Math.max(0, (v - lo) / span));
   }
 
   /** A dark-to-bright ramp (black → purple → red → yellow → white), readable over video. */
   static int color(double t) {
-    double[][] stops = {{0, 0, 0}, {0.34, 0.06, 0.43}, {0.86, 0.2, 0.27}, {0.99, 0.65, 0.04}, {0.99, 1.0, 0.64}};
+    double[][] stops = {
+      {0, 0, 0}, {0.34, 0.06, 0.43}, {0.86, 0.2, 0.27}, {0.99, 0.65, 0.04}, {0.99, 1.0, 0.64}
+    };
     double p = Math.min(1, Math.max(0, t)) * (stops.length - 1);
     int i = Math.min((int) p, stops.length - 2);
     double f = p - i;
@@ -70,14 +78,16 @@ final class GroundingPictures {
   }
 
   /**
-   * The frame with the map blended over it: each pixel mixes towards the ramp colour by {@code MAX_ALPHA * t},
-   * so irrelevant regions keep the frame visible. {@code frame} may be null (a black frame of the given size).
+   * The frame with the map blended over it: each pixel mixes towards the ramp colour by {@code
+   * MAX_ALPHA * t}, so irrelevant regions keep the frame visible. {@code frame} may be null (a
+   * black frame of the given size).
    */
-  static BufferedImage overlay(BufferedImage frame, int width, int height, float[] map, int gh, int gw, float lo,
-      float hi) {
+  static BufferedImage overlay(
+      BufferedImage frame, int width, int height, float[] map, int gh, int gw, float lo, float hi) {
     Objects.requireNonNull(map, "map");
     if (map.length != gh * gw) {
-      throw new IllegalArgumentException("map has " + map.length + " values, expected " + gh + "x" + gw);
+      throw new IllegalArgumentException(
+          "map has " + map.length + " values, expected " + gh + "x" + gw);
     }
     int w = frame == null ? width : frame.getWidth();
     int h = frame == null ? height : frame.getHeight();
@@ -115,7 +125,8 @@ final class GroundingPictures {
     BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     try {
-      g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+      g.setRenderingHint(
+          RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
       g.setColor(new Color(24, 24, 28));
       g.fillRect(0, 0, w, h);
       g.setColor(Color.WHITE);
@@ -141,7 +152,10 @@ final class GroundingPictures {
     return out;
   }
 
-  /** Scales an image to fit within {@code max} pixels on its longer side (nearest-neighbour free: bilinear). */
+  /**
+   * Scales an image to fit within {@code max} pixels on its longer side (nearest-neighbour free:
+   * bilinear).
+   */
   static BufferedImage fit(BufferedImage img, int max) {
     int w = img.getWidth();
     int h = img.getHeight();
@@ -154,7 +168,8 @@ final class GroundingPictures {
     BufferedImage out = new BufferedImage(nw, nh, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     try {
-      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.setRenderingHint(
+          RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
       g.drawImage(img, 0, 0, nw, nh, null);
     } finally {
       g.dispose();

@@ -7,7 +7,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "model", mixinStandardHelpOptions = true, description = "Model pack tools.",
+@Command(
+    name = "model",
+    mixinStandardHelpOptions = true,
+    description = "Model pack tools.",
     subcommands = {ModelCommand.Tiny.class, ModelForwardCommand.class})
 final class ModelCommand implements Runnable {
   @Override
@@ -15,21 +18,32 @@ final class ModelCommand implements Runnable {
     new picocli.CommandLine(this).usage(System.out);
   }
 
-  @Command(name = "tiny", mixinStandardHelpOptions = true,
-      description = "Write a small random llava_next_video pack (HF checkpoint format) for tests and the demo.")
+  @Command(
+      name = "tiny",
+      mixinStandardHelpOptions = true,
+      description =
+          "Write a small random llava_next_video pack (HF checkpoint format) for tests and the demo.")
   static final class Tiny implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output directory.")
     Path out;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--seed",
+        defaultValue = "42",
+        description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
     public Integer call() {
       LlavaNextVideoConfig c = TinyPack.write(out, seed);
-      System.out.printf("wrote tiny llava_next_video pack to %s (vision %d layers x %d, text %d layers x %d, vocab %d)%n",
-          out, c.visionConfig().numHiddenLayers(), c.visionConfig().hiddenSize(), c.textConfig().numHiddenLayers(),
-          c.textConfig().hiddenSize(), c.textConfig().vocabSize());
+      System.out.printf(
+          "wrote tiny llava_next_video pack to %s (vision %d layers x %d, text %d layers x %d, vocab %d)%n",
+          out,
+          c.visionConfig().numHiddenLayers(),
+          c.visionConfig().hiddenSize(),
+          c.textConfig().numHiddenLayers(),
+          c.textConfig().hiddenSize(),
+          c.textConfig().vocabSize());
       return 0;
     }
   }

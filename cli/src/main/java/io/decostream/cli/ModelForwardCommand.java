@@ -16,28 +16,34 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code deco model forward}: a debugging tool for comparing this implementation with another one (HF
- * transformers) tensor by tensor. Runs {@link DebugForwardModel#forwardDebug} (any supported family) on processor outputs read from a
- * safetensors file and writes every intermediate to another.
+ * {@code deco model forward}: a debugging tool for comparing this implementation with another one
+ * (HF transformers) tensor by tensor. Runs {@link DebugForwardModel#forwardDebug} (any supported
+ * family) on processor outputs read from a safetensors file and writes every intermediate to
+ * another.
  */
-@Command(name = "forward", mixinStandardHelpOptions = true,
+@Command(
+    name = "forward",
+    mixinStandardHelpOptions = true,
     description = {
-        "Run a model pack (llava_next_video, llava or llava_onevision) on given inputs and write its intermediates "
-            + "(for comparing with another implementation).",
-        "Inputs (--inputs): pixel_values_videos F32 [1,F,3,S,S] (or, for llava, pixel_values [F,3,S,S]: one image "
-            + "per frame), already normalised; input_ids I64 [1,T] with the placeholder already expanded: "
-            + "llava_next_video F*M copies of video_token_index, llava F*N copies of image_token_index, "
-            + "llava_onevision F*M+1 copies of video_token_index.",
-        "Output (--out): F32 vision_features [F,N,Dv] (vision_feature_layer after the select strategy), "
-            + "pooled_features and projected_features in the family's own order (llava_next_video: pool then "
-            + "project, [F,M,Dv] and [F,M,Dt]; llava: no pooling, [F,N,Dv] and [F,N,Dt]; llava_onevision: project "
-            + "then bilinear pool, [F,M,Dt] and [F,N,Dt]), logits [T,V] (every prompt position), and I64 greedy_ids "
-            + "[K'] (new tokens only, greedy; K' = K unless an EOS id is generated first, which is kept as the last "
-            + "id and ends generation, as HF generate does)."})
+      "Run a model pack (llava_next_video, llava or llava_onevision) on given inputs and write its intermediates "
+          + "(for comparing with another implementation).",
+      "Inputs (--inputs): pixel_values_videos F32 [1,F,3,S,S] (or, for llava, pixel_values [F,3,S,S]: one image "
+          + "per frame), already normalised; input_ids I64 [1,T] with the placeholder already expanded: "
+          + "llava_next_video F*M copies of video_token_index, llava F*N copies of image_token_index, "
+          + "llava_onevision F*M+1 copies of video_token_index.",
+      "Output (--out): F32 vision_features [F,N,Dv] (vision_feature_layer after the select strategy), "
+          + "pooled_features and projected_features in the family's own order (llava_next_video: pool then "
+          + "project, [F,M,Dv] and [F,M,Dt]; llava: no pooling, [F,N,Dv] and [F,N,Dt]; llava_onevision: project "
+          + "then bilinear pool, [F,M,Dt] and [F,N,Dt]), logits [T,V] (every prompt position), and I64 greedy_ids "
+          + "[K'] (new tokens only, greedy; K' = K unless an EOS id is generated first, which is kept as the last "
+          + "id and ends generation, as HF generate does)."
+    })
 final class ModelForwardCommand implements Callable<Integer> {
 
-  @Option(names = "--model", required = true, description = "Model pack directory (config.json, *.safetensors, "
-      + "tokenizer.json).")
+  @Option(
+      names = "--model",
+      required = true,
+      description = "Model pack directory (config.json, *.safetensors, " + "tokenizer.json).")
   Path model;
 
   @Option(names = "--inputs", required = true, description = "Input safetensors file.")
@@ -46,12 +52,17 @@ final class ModelForwardCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output safetensors file.")
   Path out;
 
-  @Option(names = "--grounding", description = "Also write R-GAE maps of the greedy tokens: F32 text_to_query "
-      + "[K, F*M] (each token's raw row over the visual positions in sequence order) and text_to_patch [K, F, N] "
-      + "(through the family's Query-to-Patch matrices, row-major patch grid).")
+  @Option(
+      names = "--grounding",
+      description =
+          "Also write R-GAE maps of the greedy tokens: F32 text_to_query "
+              + "[K, F*M] (each token's raw row over the visual positions in sequence order) and text_to_patch [K, F, N] "
+              + "(through the family's Query-to-Patch matrices, row-major patch grid).")
   boolean grounding;
 
-  @Option(names = "--new-tokens", defaultValue = "12",
+  @Option(
+      names = "--new-tokens",
+      defaultValue = "12",
       description = "Greedy tokens to generate, K (default ${DEFAULT-VALUE}).")
   int newTokens;
 
@@ -68,16 +79,24 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--inputs " + inputs + " is not a file");
     }
     try (SafeTensors in = SafeTensors.open(inputs)) {
-      String pxName = in.contains("pixel_values_videos") || family != ModelFamily.LLAVA ? "pixel_values_videos"
-          : "pixel_values";
+      String pxName =
+          in.contains("pixel_values_videos") || family != ModelFamily.LLAVA
+              ? "pixel_values_videos"
+              : "pixel_values";
       TensorInfo px = require(in, pxName);
       long[] ps = px.shape();
       boolean images = pxName.equals("pixel_values");
-      long[] frameShape = images ? (ps.length == 4 ? Arrays.copyOfRange(ps, 1, 4) : null)
-          : (ps.length == 5 && ps[0] == 1 ? Arrays.copyOfRange(ps, 2, 5) : null);
+      long[] frameShape =
+          images
+              ? (ps.length == 4 ? Arrays.copyOfRange(ps, 1, 4) : null)
+              : (ps.length == 5 && ps[0] == 1 ? Arrays.copyOfRange(ps, 2, 5) : null);
       if (frameShape == null || frameShape[1] != frameShape[2]) {
-        throw new IllegalArgumentException(pxName + " must be " + (images ? "[F, 3, S, S]" : "[1, F, 3, S, S]")
-            + " (batch 1, square frames), got " + Arrays.toString(ps));
+        throw new IllegalArgumentException(
+            pxName
+                + " must be "
+                + (images ? "[F, 3, S, S]" : "[1, F, 3, S, S]")
+                + " (batch 1, square frames), got "
+                + Arrays.toString(ps));
       }
       if (!px.dtype().isReadableAsFloat()) {
         throw new IllegalArgumentException(pxName + " must be F32, got " + px.dtype());
@@ -85,7 +104,8 @@ final class ModelForwardCommand implements Callable<Integer> {
       TensorInfo ii = require(in, "input_ids");
       long[] is = ii.shape();
       if (is.length != 2 || is[0] != 1 || is[1] < 1) {
-        throw new IllegalArgumentException("input_ids must be [1, T] with T >= 1, got " + Arrays.toString(is));
+        throw new IllegalArgumentException(
+            "input_ids must be [1, T] with T >= 1, got " + Arrays.toString(is));
       }
       if (!ii.dtype().isReadableAsLong()) {
         throw new IllegalArgumentException("input_ids must be I64, got " + ii.dtype());
@@ -96,7 +116,8 @@ final class ModelForwardCommand implements Callable<Integer> {
       ids = new int[raw.length];
       for (int i = 0; i < raw.length; i++) {
         if (raw[i] < 0 || raw[i] > Integer.MAX_VALUE) {
-          throw new IllegalArgumentException("input_ids[" + i + "] = " + raw[i] + " is not a valid token id");
+          throw new IllegalArgumentException(
+              "input_ids[" + i + "] = " + raw[i] + " is not a valid token id");
         }
         ids[i] = (int) raw[i];
       }
@@ -105,22 +126,29 @@ final class ModelForwardCommand implements Callable<Integer> {
     try (DebugForwardModel m = DebugForwardModel.load(model)) {
       int size = m.imageSize();
       if (pixels.length != (long) frames * m.imageChannels() * size * size) {
-        throw new IllegalArgumentException("the frames are not " + m.imageChannels() + "x" + size + "x" + size
-            + " (the vision tower's image_size); resize and normalise them first");
+        throw new IllegalArgumentException(
+            "the frames are not "
+                + m.imageChannels()
+                + "x"
+                + size
+                + "x"
+                + size
+                + " (the vision tower's image_size); resize and normalise them first");
       }
       r = m.forwardDebug(pixels, frames, ids, newTokens, grounding);
     }
     long[] greedy = Arrays.stream(r.greedyIds()).asLongStream().toArray();
-    SafeTensorsWriter w = new SafeTensorsWriter()
-        .addF32("vision_features", r.visionShape(), r.visionFeatures())
-        .addF32("pooled_features", r.pooledShape(), r.pooledFeatures())
-        .addF32("projected_features", r.projectedShape(), r.projectedFeatures())
-        .addF32("logits", new long[] {r.seqLen(), r.vocab()}, r.logits())
-        .addI64("greedy_ids", new long[] {greedy.length}, greedy)
-        .metadata("model", model.toString())
-        .metadata("grounding", Boolean.toString(grounding))
-        .metadata("family", r.family())
-        .metadata("new_tokens", Integer.toString(newTokens));
+    SafeTensorsWriter w =
+        new SafeTensorsWriter()
+            .addF32("vision_features", r.visionShape(), r.visionFeatures())
+            .addF32("pooled_features", r.pooledShape(), r.pooledFeatures())
+            .addF32("projected_features", r.projectedShape(), r.projectedFeatures())
+            .addF32("logits", new long[] {r.seqLen(), r.vocab()}, r.logits())
+            .addI64("greedy_ids", new long[] {greedy.length}, greedy)
+            .metadata("model", model.toString())
+            .metadata("grounding", Boolean.toString(grounding))
+            .metadata("family", r.family())
+            .metadata("new_tokens", Integer.toString(newTokens));
     if (grounding && r.textToQuery() != null) {
       int k = r.greedyIds().length;
       long visual = k == 0 ? 0 : r.textToQuery().length / k;
@@ -137,15 +165,24 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new UncheckedIOException("cannot create the directory of " + out, e);
     }
     w.write(out);
-    System.out.printf("wrote %s (%s): %d frames, vision %s -> pooled %s, projected %s, T=%d, V=%d, greedy_ids %s%n",
-        out, r.family(), r.frames(), Arrays.toString(r.visionShape()), Arrays.toString(r.pooledShape()),
-        Arrays.toString(r.projectedShape()), r.seqLen(), r.vocab(), Arrays.toString(r.greedyIds()));
+    System.out.printf(
+        "wrote %s (%s): %d frames, vision %s -> pooled %s, projected %s, T=%d, V=%d, greedy_ids %s%n",
+        out,
+        r.family(),
+        r.frames(),
+        Arrays.toString(r.visionShape()),
+        Arrays.toString(r.pooledShape()),
+        Arrays.toString(r.projectedShape()),
+        r.seqLen(),
+        r.vocab(),
+        Arrays.toString(r.greedyIds()));
     return 0;
   }
 
   private static TensorInfo require(SafeTensors in, String name) {
     if (!in.contains(name)) {
-      throw new IllegalArgumentException("--inputs has no tensor '" + name + "' (has " + in.names() + ")");
+      throw new IllegalArgumentException(
+          "--inputs has no tensor '" + name + "' (has " + in.names() + ")");
     }
     return in.info(name);
   }

@@ -17,9 +17,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Reads the pipeline's output topics (frame tokens, answers, captions, grounding, dead letters) from the
- * beginning in a background thread, keeps what it saw, and calls listeners as records arrive.
- * Used by the demo to print and summarise, and by the end-to-end tests to assert.
+ * Reads the pipeline's output topics (frame tokens, answers, captions, grounding, dead letters)
+ * from the beginning in a background thread, keeps what it saw, and calls listeners as records
+ * arrive. Used by the demo to print and summarise, and by the end-to-end tests to assert.
  */
 public final class OutputCollector implements AutoCloseable {
   public final List<FrameTokens> tokens = new CopyOnWriteArrayList<>();
@@ -47,10 +47,11 @@ public final class OutputCollector implements AutoCloseable {
 
   private void loop(String bootstrap, Topics topics) {
     try (KafkaConsumer<String, FrameTokens> t = fromStart(bootstrap, topics.tokens());
-         KafkaConsumer<String, Answer> a = fromStart(bootstrap, topics.answers());
-         KafkaConsumer<String, Caption> c = fromStart(bootstrap, topics.captions());
-         KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, topics.deadLetters());
-         KafkaConsumer<String, io.decostream.schemas.Grounding> g = fromStart(bootstrap, topics.grounding())) {
+        KafkaConsumer<String, Answer> a = fromStart(bootstrap, topics.answers());
+        KafkaConsumer<String, Caption> c = fromStart(bootstrap, topics.captions());
+        KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, topics.deadLetters());
+        KafkaConsumer<String, io.decostream.schemas.Grounding> g =
+            fromStart(bootstrap, topics.grounding())) {
       while (running) {
         drain(t, tokens);
         drain(a, answers);
@@ -75,14 +76,20 @@ public final class OutputCollector implements AutoCloseable {
   private static <V> KafkaConsumer<String, V> fromStart(String bootstrap, Topic<V> topic) {
     KafkaConsumer<String, V> consumer = Clients.consumer(bootstrap, topic);
     List<TopicPartition> parts = new ArrayList<>();
-    consumer.partitionsFor(topic.name()).forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
+    consumer
+        .partitionsFor(topic.name())
+        .forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
     consumer.assign(parts);
     consumer.seekToBeginning(parts);
     return consumer;
   }
 
-  /** Waits until {@code condition} holds; false on time-out. Rethrows a failure of the collector thread. */
-  public boolean await(Predicate<OutputCollector> condition, Duration timeout) throws InterruptedException {
+  /**
+   * Waits until {@code condition} holds; false on time-out. Rethrows a failure of the collector
+   * thread.
+   */
+  public boolean await(Predicate<OutputCollector> condition, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (failure != null) {
@@ -96,7 +103,10 @@ public final class OutputCollector implements AutoCloseable {
     return condition.test(this);
   }
 
-  /** Waits until no new frame tokens arrived for {@code quiet}, or {@code timeout}. Returns the count. */
+  /**
+   * Waits until no new frame tokens arrived for {@code quiet}, or {@code timeout}. Returns the
+   * count.
+   */
   public int awaitTokensSettled(Duration quiet, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     int last = -1;

@@ -13,21 +13,27 @@ import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
- * Every processing stage (frames, encoder, llm-worker) in this JVM against one broker: what the demo
- * and the end-to-end tests run. In production each stage runs as its own process
- * ({@code deco frames|encoder|worker}).
+ * Every processing stage (frames, encoder, llm-worker) in this JVM against one broker: what the
+ * demo and the end-to-end tests run. In production each stage runs as its own process ({@code deco
+ * frames|encoder|worker}).
  */
 public final class Pipeline implements AutoCloseable {
 
   /**
-   * @param model        model pack directory (HF llava_next_video checkpoint)
-   * @param fps          frames sampled per second of video
-   * @param compressor   default token compressor spec, e.g. avg:12 (DeCo), none (576 tokens)
+   * @param model model pack directory (HF llava_next_video checkpoint)
+   * @param fps frames sampled per second of video
+   * @param compressor default token compressor spec, e.g. avg:12 (DeCo), none (576 tokens)
    * @param captionEvery a caption every N frames (0 = none)
    * @param maxNewTokens default tokens generated per answer
-   * @param stateDir     root of the Kafka Streams state directories
+   * @param stateDir root of the Kafka Streams state directories
    */
-  public record Options(Path model, double fps, String compressor, int captionEvery, int maxNewTokens, Path stateDir) {
+  public record Options(
+      Path model,
+      double fps,
+      String compressor,
+      int captionEvery,
+      int maxNewTokens,
+      Path stateDir) {
     public Options {
       Objects.requireNonNull(model, "model");
       Objects.requireNonNull(stateDir, "stateDir");
@@ -48,18 +54,29 @@ public final class Pipeline implements AutoCloseable {
   public static Pipeline start(String bootstrap, TopicNames names, Options o) {
     Pipeline p = new Pipeline();
     try {
-      FramesConfig frames = FramesConfig.defaults().withTopicNames(names).withSampleFps(o.fps())
-          .withStateDir(o.stateDir().resolve("frames"));
+      FramesConfig frames =
+          FramesConfig.defaults()
+              .withTopicNames(names)
+              .withSampleFps(o.fps())
+              .withStateDir(o.stateDir().resolve("frames"));
       p.streams.add(FramesApp.start(frames, bootstrap, new Properties()));
 
       LlavaNextVideo vision = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.VISION);
       p.models.add(vision);
-      p.streams.add(Stages.startEncoder(bootstrap, names, vision, o.compressor(), o.stateDir().resolve("encoder")));
+      p.streams.add(
+          Stages.startEncoder(
+              bootstrap, names, vision, o.compressor(), o.stateDir().resolve("encoder")));
 
       LlavaNextVideo language = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.LANGUAGE);
       p.models.add(language);
-      p.streams.add(Stages.startWorker(bootstrap, names, language, o.captionEvery(), o.maxNewTokens(),
-          o.stateDir().resolve("worker")));
+      p.streams.add(
+          Stages.startWorker(
+              bootstrap,
+              names,
+              language,
+              o.captionEvery(),
+              o.maxNewTokens(),
+              o.stateDir().resolve("worker")));
       return p;
     } catch (RuntimeException e) {
       p.close();
@@ -71,8 +88,11 @@ public final class Pipeline implements AutoCloseable {
   public void awaitRunning(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (streams.stream().anyMatch(s -> s.state() != KafkaStreams.State.RUNNING)) {
-      if (streams.stream().anyMatch(s -> s.state() == KafkaStreams.State.ERROR
-          || s.state() == KafkaStreams.State.NOT_RUNNING)) {
+      if (streams.stream()
+          .anyMatch(
+              s ->
+                  s.state() == KafkaStreams.State.ERROR
+                      || s.state() == KafkaStreams.State.NOT_RUNNING)) {
         throw new IllegalStateException("a stage failed to start: " + states());
       }
       if (System.nanoTime() > deadline) {

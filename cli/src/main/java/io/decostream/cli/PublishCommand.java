@@ -8,8 +8,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "publish", mixinStandardHelpOptions = true,
-    description = "Read a video (file, rtsp:// URL or /dev/videoN), cut it into self-contained chunks and produce them.")
+@Command(
+    name = "publish",
+    mixinStandardHelpOptions = true,
+    description =
+        "Read a video (file, rtsp:// URL or /dev/videoN), cut it into self-contained chunks and produce them.")
 final class PublishCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
 
@@ -19,7 +22,10 @@ final class PublishCommand implements Callable<Integer> {
   @Option(names = "--source", required = true, description = "FILE, rtsp://... or /dev/videoN.")
   String source;
 
-  @Option(names = "--chunk-seconds", defaultValue = "1.0", description = "Target chunk length (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--chunk-seconds",
+      defaultValue = "1.0",
+      description = "Target chunk length (default ${DEFAULT-VALUE}).")
   double chunkSeconds;
 
   @Option(names = "--realtime", description = "Pace sending at the source's frame rate.")
@@ -33,15 +39,24 @@ final class PublishCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PublishConfig config = new PublishConfig(kafka.bootstrap, stream, source, chunkSeconds, realtime, loop,
-        kafka.topicNames(), maxChunks == null ? OptionalLong.empty() : OptionalLong.of(maxChunks));
+    PublishConfig config =
+        new PublishConfig(
+            kafka.bootstrap,
+            stream,
+            source,
+            chunkSeconds,
+            realtime,
+            loop,
+            kafka.topicNames(),
+            maxChunks == null ? OptionalLong.empty() : OptionalLong.of(maxChunks));
     Clients.ensureTopics(kafka.bootstrap, kafka.topics());
     try (Publisher publisher = new Publisher(config)) {
       Thread hook = new Thread(publisher::stop);
       Runtime.getRuntime().addShutdownHook(hook);
       Publisher.Result r = publisher.run(Publisher.printEvery(5, System.out, stream));
-      System.out.printf("published %d chunks (%.1f s of video, %.1f MB)%s%n", r.chunks(), r.videoSeconds(),
-          r.bytes() / 1e6, r.stopped() ? ", stopped" : "");
+      System.out.printf(
+          "published %d chunks (%.1f s of video, %.1f MB)%s%n",
+          r.chunks(), r.videoSeconds(), r.bytes() / 1e6, r.stopped() ? ", stopped" : "");
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
@@ -50,5 +65,4 @@ final class PublishCommand implements Callable<Integer> {
     }
     return 0;
   }
-
 }

@@ -11,10 +11,12 @@ final class StageRunner {
   /** Returns 0 after Ctrl-C, 1 when the streams died on their own. */
   static int awaitShutdown(String stage, KafkaStreams streams) throws InterruptedException {
     AtomicBoolean stopping = new AtomicBoolean();
-    Thread hook = new Thread(() -> {
-      stopping.set(true);
-      streams.close(Duration.ofSeconds(30));
-    });
+    Thread hook =
+        new Thread(
+            () -> {
+              stopping.set(true);
+              streams.close(Duration.ofSeconds(30));
+            });
     Runtime.getRuntime().addShutdownHook(hook);
     System.out.println(stage + ": started (Ctrl-C stops it)");
     boolean announced = false;
@@ -24,7 +26,8 @@ final class StageRunner {
         System.out.println(stage + ": running");
         announced = true;
       }
-      if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.PENDING_ERROR
+      if (s == KafkaStreams.State.ERROR
+          || s == KafkaStreams.State.PENDING_ERROR
           || (s == KafkaStreams.State.NOT_RUNNING && !stopping.get())) {
         System.err.println(stage + ": stopped with state " + s + " (see the log above)");
         return 1;

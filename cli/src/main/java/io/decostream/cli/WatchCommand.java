@@ -14,18 +14,26 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "watch", mixinStandardHelpOptions = true,
-    description = "Print answers, captions and dead letters of a stream as they arrive, until Ctrl-C.")
+@Command(
+    name = "watch",
+    mixinStandardHelpOptions = true,
+    description =
+        "Print answers, captions and dead letters of a stream as they arrive, until Ctrl-C.")
 final class WatchCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
 
   @Option(names = "--stream", description = "Stream id (default: all streams).")
   String stream;
 
-  @Option(names = "--from-beginning", description = "Start from the oldest records instead of new ones.")
+  @Option(
+      names = "--from-beginning",
+      description = "Start from the oldest records instead of new ones.")
   boolean fromBeginning;
 
-  @Option(names = "--for", paramLabel = "SECONDS", description = "Stop after this many seconds (default: until Ctrl-C).")
+  @Option(
+      names = "--for",
+      paramLabel = "SECONDS",
+      description = "Stop after this many seconds (default: until Ctrl-C).")
   Integer forSeconds;
 
   @Override
@@ -33,9 +41,12 @@ final class WatchCommand implements Callable<Integer> {
     Topics topics = kafka.topics();
     AtomicBoolean running = new AtomicBoolean(true);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> running.set(false)));
-    try (KafkaConsumer<String, Answer> answers = Clients.consumer(kafka.bootstrap, topics.answers());
-         KafkaConsumer<String, Caption> captions = Clients.consumer(kafka.bootstrap, topics.captions());
-         KafkaConsumer<String, DeadLetter> dead = Clients.consumer(kafka.bootstrap, topics.deadLetters())) {
+    try (KafkaConsumer<String, Answer> answers =
+            Clients.consumer(kafka.bootstrap, topics.answers());
+        KafkaConsumer<String, Caption> captions =
+            Clients.consumer(kafka.bootstrap, topics.captions());
+        KafkaConsumer<String, DeadLetter> dead =
+            Clients.consumer(kafka.bootstrap, topics.deadLetters())) {
       answers.subscribe(List.of(topics.answers().name()));
       captions.subscribe(List.of(topics.captions().name()));
       dead.subscribe(List.of(topics.deadLetters().name()));
@@ -47,8 +58,10 @@ final class WatchCommand implements Callable<Integer> {
           c.seekToBeginning(c.assignment());
         }
       }
-      long deadline = forSeconds == null ? Long.MAX_VALUE : System.nanoTime() + forSeconds * 1_000_000_000L;
-      System.out.println("watching " + (stream == null ? "all streams" : "stream " + stream) + " (Ctrl-C stops)");
+      long deadline =
+          forSeconds == null ? Long.MAX_VALUE : System.nanoTime() + forSeconds * 1_000_000_000L;
+      System.out.println(
+          "watching " + (stream == null ? "all streams" : "stream " + stream) + " (Ctrl-C stops)");
       while (running.get() && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, Answer> r : answers.poll(Duration.ofMillis(100))) {
           if (matches(r.key())) {
@@ -62,8 +75,9 @@ final class WatchCommand implements Callable<Integer> {
         }
         for (ConsumerRecord<String, DeadLetter> r : dead.poll(Duration.ofMillis(100))) {
           if (matches(r.value().getStreamId())) {
-            System.out.printf("[%s] dead letter from %s: %s%n", r.value().getStreamId(), r.value().getStage(),
-                r.value().getReason());
+            System.out.printf(
+                "[%s] dead letter from %s: %s%n",
+                r.value().getStreamId(), r.value().getStage(), r.value().getReason());
           }
         }
       }
@@ -76,7 +90,8 @@ final class WatchCommand implements Callable<Integer> {
   }
 
   static String formatCaption(Caption c) {
-    return String.format("[%s] caption frames %d..%d: %s", c.getStreamId(), c.getFirstFrameIndex(),
-        c.getLastFrameIndex(), c.getText());
+    return String.format(
+        "[%s] caption frames %d..%d: %s",
+        c.getStreamId(), c.getFirstFrameIndex(), c.getLastFrameIndex(), c.getText());
   }
 }

@@ -28,7 +28,8 @@ class GroundingPicturesTest {
     float[] r = GroundingPictures.range(List.of(map));
     BufferedImage out = GroundingPictures.overlay(frame, 0, 0, map, 3, 3, r[0], r[1]);
     assertEquals(90, out.getWidth());
-    // the centre of the top-right patch is fully hot and differs from grey; the bottom-left corner is untouched
+    // the centre of the top-right patch is fully hot and differs from grey; the bottom-left corner
+    // is untouched
     int hot = out.getRGB(75, 15);
     assertTrue(hot != 0x808080 && ((hot >> 16) & 255) > 200, Integer.toHexString(hot));
     assertEquals(0x808080, out.getRGB(10, 80) & 0xFFFFFF);
@@ -43,8 +44,11 @@ class GroundingPicturesTest {
     BufferedImage out = GroundingPictures.overlay(null, 20, 10, flat, 2, 2, 2f, 2f);
     assertEquals(20, out.getWidth());
     assertEquals(10, out.getHeight());
-    assertEquals(0, out.getRGB(5, 5) & 0xFFFFFF, "no relevance contrast -> the (black) frame shows through");
-    assertThrows(IllegalArgumentException.class, () -> GroundingPictures.overlay(null, 4, 4, flat, 3, 3, 0, 1));
+    assertEquals(
+        0, out.getRGB(5, 5) & 0xFFFFFF, "no relevance contrast -> the (black) frame shows through");
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> GroundingPictures.overlay(null, 4, 4, flat, 3, 3, 0, 1));
     float[] r = GroundingPictures.range(List.of(new float[] {Float.NaN, -1f}, new float[] {3f}));
     assertEquals(-1f, r[0]);
     assertEquals(3f, r[1]);

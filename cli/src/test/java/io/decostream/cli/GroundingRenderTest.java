@@ -27,12 +27,26 @@ class GroundingRenderTest {
     ttp[9 + 6] = 0.5f; // frame 1: bottom left
     float[] word = new float[2 * 9];
     word[9 + 4] = 2f; // the word looks at the centre of frame 1
-    return Grounding.newBuilder().setRefId("q/1").setStreamId("cam").setKind("answer").setQuestion("where?")
-        .setText("top right").setFrameIndices(List.of(7L, 8L)).setGridHeight(3).setGridWidth(3)
-        .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(ttp))).setProducedAtMillis(1L).setTokensPerFrame(9)
-        .setWords(List.of(WordGrounding.newBuilder().setWord("right").setTokenIndices(List.of(1))
-            .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(word)))
-            .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(new float[18]))).build()))
+    return Grounding.newBuilder()
+        .setRefId("q/1")
+        .setStreamId("cam")
+        .setKind("answer")
+        .setQuestion("where?")
+        .setText("top right")
+        .setFrameIndices(List.of(7L, 8L))
+        .setGridHeight(3)
+        .setGridWidth(3)
+        .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(ttp)))
+        .setProducedAtMillis(1L)
+        .setTokensPerFrame(9)
+        .setWords(
+            List.of(
+                WordGrounding.newBuilder()
+                    .setWord("right")
+                    .setTokenIndices(List.of(1))
+                    .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(word)))
+                    .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(new float[18])))
+                    .build()))
         .build();
   }
 
@@ -60,10 +74,20 @@ class GroundingRenderTest {
   @Test
   void rejectsMapsOfTheWrongSizeAndDecodesRgbFrames() {
     Grounding bad = Grounding.newBuilder(sample()).setGridHeight(4).build();
-    assertThrows(IllegalArgumentException.class, () -> GroundingRender.write(bad, Map.of(), Path.of("unused")));
-    Frame f = Frame.newBuilder().setStreamId("s").setFrameIndex(1).setTimestampMicros(0).setChunkSequence(0)
-        .setWidth(2).setHeight(1).setFormat(FrameFormat.RGB24)
-        .setData(ByteBuffer.wrap(new byte[] {(byte) 255, 0, 0, 0, 0, (byte) 255})).build();
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> GroundingRender.write(bad, Map.of(), Path.of("unused")));
+    Frame f =
+        Frame.newBuilder()
+            .setStreamId("s")
+            .setFrameIndex(1)
+            .setTimestampMicros(0)
+            .setChunkSequence(0)
+            .setWidth(2)
+            .setHeight(1)
+            .setFormat(FrameFormat.RGB24)
+            .setData(ByteBuffer.wrap(new byte[] {(byte) 255, 0, 0, 0, 0, (byte) 255}))
+            .build();
     BufferedImage img = GroundingRender.image(f);
     assertEquals(0xFF0000, img.getRGB(0, 0) & 0xFFFFFF);
     assertEquals(0x0000FF, img.getRGB(1, 0) & 0xFFFFFF);

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code deco shapes}: videos that decode, and JSONL whose answers are the ground truth of the written scenes. */
+/**
+ * {@code deco shapes}: videos that decode, and JSONL whose answers are the ground truth of the
+ * written scenes.
+ */
 class ShapesCommandTest {
 
   private static int run(StringWriter out, String... args) {
@@ -34,8 +37,24 @@ class ShapesCommandTest {
   @Test
   void writesVideosAndConsistentJsonl(@TempDir Path dir) throws Exception {
     StringWriter log = new StringWriter();
-    assertEquals(0, run(log, "--out", dir.toString(), "--videos", "2", "--seed", "4", "--seconds", "3", "--fps", "8",
-        "--size", "336", "--windows", "2"));
+    assertEquals(
+        0,
+        run(
+            log,
+            "--out",
+            dir.toString(),
+            "--videos",
+            "2",
+            "--seed",
+            "4",
+            "--seconds",
+            "3",
+            "--fps",
+            "8",
+            "--size",
+            "336",
+            "--windows",
+            "2"));
     assertTrue(log.toString().contains("[2/2] shapes_00001.mp4"), log.toString());
     for (String v : new String[] {"shapes_00000.mp4", "shapes_00001.mp4"}) {
       try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(dir.resolve(v).toString())) {
@@ -56,19 +75,39 @@ class ShapesCommandTest {
     assertEquals(2, scenes.size());
     assertNotEquals(scenes.get("shapes_00000.mp4"), scenes.get("shapes_00001.mp4"));
     List<ShapesJsonl.QaRecord> qa = ShapesJsonl.readQa(dir.resolve(ShapesJsonl.QA_FILE));
-    assertTrue(qa.size() >= 2 * 2 * 3, "at least count, yes/no and one more per window: " + qa.size());
+    assertTrue(
+        qa.size() >= 2 * 2 * 3, "at least count, yes/no and one more per window: " + qa.size());
     for (ShapesJsonl.QaRecord r : qa) {
       Scene s = scenes.get(r.video());
-      assertEquals(r.answer(), Questions.answer(s, Window.latest(r.windowEnd(), 16), r.question()).orElseThrow().answer());
+      assertEquals(
+          r.answer(),
+          Questions.answer(s, Window.latest(r.windowEnd(), 16), r.question())
+              .orElseThrow()
+              .answer());
       assertTrue(r.windowEnd() >= 1 && r.windowEnd() <= 2, "3 s at 8 fps: sampled seconds 0..2");
     }
     assertEquals(4, ShapesJsonl.readCaptions(dir.resolve(ShapesJsonl.CAPTIONS_FILE)).size());
 
     // same command, same files (videos skipped for speed)
     Path again = dir.resolve("again");
-    assertEquals(0, run(new StringWriter(), "--out", again.toString(), "--videos", "2", "--seed", "4", "--seconds", "3",
-        "--windows", "2", "--no-video"));
-    assertEquals(Files.readString(dir.resolve(ShapesJsonl.QA_FILE)), Files.readString(again.resolve(ShapesJsonl.QA_FILE)));
+    assertEquals(
+        0,
+        run(
+            new StringWriter(),
+            "--out",
+            again.toString(),
+            "--videos",
+            "2",
+            "--seed",
+            "4",
+            "--seconds",
+            "3",
+            "--windows",
+            "2",
+            "--no-video"));
+    assertEquals(
+        Files.readString(dir.resolve(ShapesJsonl.QA_FILE)),
+        Files.readString(again.resolve(ShapesJsonl.QA_FILE)));
     assertTrue(Files.notExists(again.resolve("shapes_00000.mp4")));
   }
 

@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Buffers frames of one task in a changelogged store and runs them through the ViT in micro-batches
- * (batching amortises the ViT's per-call cost; the store means a crash between arrival and flush loses
- * nothing: a restarted task restores the pending frames and flushes them).
+ * (batching amortises the ViT's per-call cost; the store means a crash between arrival and flush
+ * loses nothing: a restarted task restores the pending frames and flushes them).
  */
 final class EncodeProcessor implements Processor<byte[], byte[], String, Object> {
   private static final Logger LOG = LoggerFactory.getLogger(EncodeProcessor.class);
@@ -46,7 +46,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> pending;
   private long pendingCount;
-  /** Images already decoded on arrival, by store key; frames restored from the changelog are decoded again. */
+
+  /**
+   * Images already decoded on arrival, by store key; frames restored from the changelog are decoded
+   * again.
+   */
   private final Map<String, RgbImage> decoded = new HashMap<>();
 
   EncodeProcessor(EncoderConfig config, VisionBackend backend, Topics topics) {
@@ -69,7 +73,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     }
     this.pendingCount = n;
     // A partial batch never waits longer than maxBatchWaitMs of wall-clock time.
-    context.schedule(Duration.ofMillis(config.maxBatchWaitMs()), PunctuationType.WALL_CLOCK_TIME, now -> flush());
+    context.schedule(
+        Duration.ofMillis(config.maxBatchWaitMs()),
+        PunctuationType.WALL_CLOCK_TIME,
+        now -> flush());
   }
 
   @Override
@@ -77,7 +84,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     RecordMetadata md = context.recordMetadata().orElse(null);
     Frame frame;
     try {
-      frame = topics.frames().valueSerde().deserializer().deserialize(topics.frames().name(), record.value());
+      frame =
+          topics
+              .frames()
+              .valueSerde()
+              .deserializer()
+              .deserialize(topics.frames().name(), record.value());
       if (frame == null) {
         throw new IllegalArgumentException("empty value (tombstone) on the frames topic");
       }
@@ -86,17 +98,35 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       return;
     }
     if (frame.getFrameIndex() < 0) {
-      deadLetter(record.key(), record.value(), "frame index " + frame.getFrameIndex() + " of stream "
-          + frame.getStreamId() + " is negative", null, md);
+      deadLetter(
+          record.key(),
+          record.value(),
+          "frame index "
+              + frame.getFrameIndex()
+              + " of stream "
+              + frame.getStreamId()
+              + " is negative",
+          null,
+          md);
       return;
     }
-    // Decode on arrival, so an undecodable frame is rejected with its offset and never enters the store.
+    // Decode on arrival, so an undecodable frame is rejected with its offset and never enters the
+    // store.
     RgbImage image;
     try {
       image = decode(frame);
     } catch (RuntimeException | IOException e) {
-      deadLetter(record.key(), record.value(), "frame " + frame.getFrameIndex() + " of stream " + frame.getStreamId()
-          + " cannot be decoded: " + e.getMessage(), e, md);
+      deadLetter(
+          record.key(),
+          record.value(),
+          "frame "
+              + frame.getFrameIndex()
+              + " of stream "
+              + frame.getStreamId()
+              + " cannot be decoded: "
+              + e.getMessage(),
+          e,
+          md);
       return;
     }
     // Store key orders a batch by stream, then frame index: tokens leave in frame order per stream.
@@ -124,7 +154,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
         keys.add(kv.key);
-        Frame f = topics.frames().valueSerde().deserializer().deserialize(topics.frames().name(), kv.value);
+        Frame f =
+            topics
+                .frames()
+                .valueSerde()
+                .deserializer()
+                .deserialize(topics.frames().name(), kv.value);
         try {
           RgbImage img = decoded.get(kv.key);
           images.add(img != null ? img : decode(f));
@@ -132,8 +167,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
           raws.add(kv.value);
         } catch (RuntimeException | IOException e) {
           // Only reachable for frames restored from the changelog (checked on arrival otherwise).
-          deadLetter(f.getStreamId().getBytes(StandardCharsets.UTF_8), kv.value, "frame " + f.getFrameIndex()
-              + " of stream " + f.getStreamId() + " cannot be decoded: " + e.getMessage(), e, null);
+          deadLetter(
+              f.getStreamId().getBytes(StandardCharsets.UTF_8),
+              kv.value,
+              "frame "
+                  + f.getFrameIndex()
+                  + " of stream "
+                  + f.getStreamId()
+                  + " cannot be decoded: "
+                  + e.getMessage(),
+              e,
+              null);
         }
       }
     }
@@ -143,8 +187,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       try {
         features = features(images);
       } catch (RuntimeException batchFailure) {
-        // Isolate the culprit: retry frame by frame; a frame the ViT rejects on its own is dead-lettered.
-        LOG.warn("ViT batch of {} frames failed ({}); retrying one frame at a time", images.size(),
+        // Isolate the culprit: retry frame by frame; a frame the ViT rejects on its own is
+        // dead-lettered.
+        LOG.warn(
+            "ViT batch of {} frames failed ({}); retrying one frame at a time",
+            images.size(),
             batchFailure.toString());
         features = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
@@ -153,8 +200,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
           } catch (RuntimeException e) {
             features.add(null);
             Frame f = frames.get(i);
-            deadLetter(f.getStreamId().getBytes(StandardCharsets.UTF_8), raws.get(i), "vision backend failed on frame "
-                + f.getFrameIndex() + " of stream " + f.getStreamId() + ": " + e.getMessage(), e, null);
+            deadLetter(
+                f.getStreamId().getBytes(StandardCharsets.UTF_8),
+                raws.get(i),
+                "vision backend failed on frame "
+                    + f.getFrameIndex()
+                    + " of stream "
+                    + f.getStreamId()
+                    + ": "
+                    + e.getMessage(),
+                e,
+                null);
           }
         }
       }
@@ -175,13 +231,22 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     List<float[]> out = backend.features(images);
     int expected = backend.gridSize() * backend.gridSize() * backend.hidden();
     if (out == null || out.size() != images.size()) {
-      throw new IllegalStateException("vision backend returned " + (out == null ? "null" : out.size())
-          + " feature arrays for " + images.size() + " images");
+      throw new IllegalStateException(
+          "vision backend returned "
+              + (out == null ? "null" : out.size())
+              + " feature arrays for "
+              + images.size()
+              + " images");
     }
     for (float[] f : out) {
       if (f == null || f.length != expected) {
-        throw new IllegalStateException("vision backend returned " + (f == null ? "null" : f.length)
-            + " floats for one image, expected grid " + backend.gridSize() + "^2 x hidden " + backend.hidden());
+        throw new IllegalStateException(
+            "vision backend returned "
+                + (f == null ? "null" : f.length)
+                + " floats for one image, expected grid "
+                + backend.gridSize()
+                + "^2 x hidden "
+                + backend.hidden());
       }
     }
     return out;
@@ -197,25 +262,40 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     int outW = c.isAnyGrid() ? grid : c.outW();
     Map<String, Long> stages = new HashMap<>(f.getStageMillis());
     stages.put(EncoderTopology.STAGE, System.currentTimeMillis());
-    FrameTokens tokens = FrameTokens.newBuilder()
-        .setStreamId(f.getStreamId()).setFrameIndex(f.getFrameIndex()).setTimestampMicros(f.getTimestampMicros())
-        .setModelId(backend.modelId()).setVisionLayer(backend.featureLayer())
-        .setSourceGridHeight(grid).setSourceGridWidth(grid).setGridHeight(outH).setGridWidth(outW)
-        .setPooling(c.mode().name().toLowerCase(Locale.ROOT))
-        .setTokens(Tensors.encode(pooled, new int[] {outH * outW, dim}, DType.F16))
-        .setQueryToPatch(maxPoolQueryToPatch(c, features, grid, dim, outH, outW))
-        .setStageMillis(stages).build();
-    LOG.debug("frame {}#{}: {} tokens, ViT {} ms/frame", f.getStreamId(), f.getFrameIndex(), outH * outW, millis);
-    context.forward(new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
+    FrameTokens tokens =
+        FrameTokens.newBuilder()
+            .setStreamId(f.getStreamId())
+            .setFrameIndex(f.getFrameIndex())
+            .setTimestampMicros(f.getTimestampMicros())
+            .setModelId(backend.modelId())
+            .setVisionLayer(backend.featureLayer())
+            .setSourceGridHeight(grid)
+            .setSourceGridWidth(grid)
+            .setGridHeight(outH)
+            .setGridWidth(outW)
+            .setPooling(c.mode().name().toLowerCase(Locale.ROOT))
+            .setTokens(Tensors.encode(pooled, new int[] {outH * outW, dim}, DType.F16))
+            .setQueryToPatch(maxPoolQueryToPatch(c, features, grid, dim, outH, outW))
+            .setStageMillis(stages)
+            .build();
+    LOG.debug(
+        "frame {}#{}: {} tokens, ViT {} ms/frame",
+        f.getStreamId(),
+        f.getFrameIndex(),
+        outH * outW,
+        millis);
+    context.forward(
+        new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
         EncoderTopology.TOKENS_SINK);
   }
 
   /**
-   * R-GAE Query-to-Patch of max pooling (spec §7.6), which only this stage can compute (it needs the unpooled
-   * features): window-compact [M, K] (projector WindowWeights), F16. Null for avg and none.
+   * R-GAE Query-to-Patch of max pooling (spec §7.6), which only this stage can compute (it needs
+   * the unpooled features): window-compact [M, K] (projector WindowWeights), F16. Null for avg and
+   * none.
    */
-  static io.decostream.schemas.Tensor maxPoolQueryToPatch(TokenCompressor c, float[] features, int grid, int dim,
-      int outH, int outW) {
+  static io.decostream.schemas.Tensor maxPoolQueryToPatch(
+      TokenCompressor c, float[] features, int grid, int dim, int outH, int outW) {
     if (c.mode() != io.decostream.projector.PoolingMode.MAX) {
       return null;
     }
@@ -225,7 +305,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     return Tensors.encode(compact, new int[] {outH * outW, k}, DType.F16);
   }
 
-  /** PNG via javax.imageio (alpha dropped, grey expanded), or raw RGB24; size must match the header. */
+  /**
+   * PNG via javax.imageio (alpha dropped, grey expanded), or raw RGB24; size must match the header.
+   */
   static RgbImage decode(Frame f) throws IOException {
     byte[] data = Tensors.bytesOf(f.getData());
     if (f.getFormat() == FrameFormat.RGB24) {
@@ -236,17 +318,35 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       throw new IOException("not a PNG image (" + data.length + " bytes)");
     }
     if (img.getWidth() != f.getWidth() || img.getHeight() != f.getHeight()) {
-      throw new IOException("PNG is " + img.getWidth() + "x" + img.getHeight() + " but the frame says "
-          + f.getWidth() + "x" + f.getHeight());
+      throw new IOException(
+          "PNG is "
+              + img.getWidth()
+              + "x"
+              + img.getHeight()
+              + " but the frame says "
+              + f.getWidth()
+              + "x"
+              + f.getHeight());
     }
     return RgbImage.fromBufferedImage(img);
   }
 
-  private void deadLetter(byte[] key, byte[] value, String reason, Throwable cause, RecordMetadata md) {
-    DeadLetter dl = DeadLetters.of(EncoderTopology.STAGE, md != null ? md.topic() : topics.frames().name(),
-        md != null ? md.partition() : -1, md != null ? md.offset() : -1, key, value, reason, cause);
+  private void deadLetter(
+      byte[] key, byte[] value, String reason, Throwable cause, RecordMetadata md) {
+    DeadLetter dl =
+        DeadLetters.of(
+            EncoderTopology.STAGE,
+            md != null ? md.topic() : topics.frames().name(),
+            md != null ? md.partition() : -1,
+            md != null ? md.offset() : -1,
+            key,
+            value,
+            reason,
+            cause);
     String k = dl.getStreamId() != null ? dl.getStreamId() : "";
-    context.forward(new Record<String, Object>(k, dl, System.currentTimeMillis()), EncoderTopology.DEAD_LETTER_SINK);
+    context.forward(
+        new Record<String, Object>(k, dl, System.currentTimeMillis()),
+        EncoderTopology.DEAD_LETTER_SINK);
   }
 
   @Override

@@ -8,9 +8,12 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class EncoderApp {
   private EncoderApp() {}
 
-  public static KafkaStreams start(EncoderConfig config, VisionBackend backend, String bootstrap, Properties extra) {
-    KafkaStreams streams = new KafkaStreams(EncoderTopology.build(config, backend),
-        StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra));
+  public static KafkaStreams start(
+      EncoderConfig config, VisionBackend backend, String bootstrap, Properties extra) {
+    KafkaStreams streams =
+        new KafkaStreams(
+            EncoderTopology.build(config, backend),
+            StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra));
     streams.start();
     return streams;
   }

@@ -10,16 +10,22 @@ import java.util.Objects;
 /**
  * Encoder stage settings.
  *
- * @param applicationId  Kafka Streams application id
- * @param topicNames     topics
- * @param compressor     default token compressor; null = the model's own (DeCo: avg to 12x12 = 144)
- * @param perStream      per-stream compressor overrides (the output grid is a per-stream setting)
- * @param batchSize      frames per ViT micro-batch
+ * @param applicationId Kafka Streams application id
+ * @param topicNames topics
+ * @param compressor default token compressor; null = the model's own (DeCo: avg to 12x12 = 144)
+ * @param perStream per-stream compressor overrides (the output grid is a per-stream setting)
+ * @param batchSize frames per ViT micro-batch
  * @param maxBatchWaitMs flush a partial batch after this much wall-clock time
- * @param stateDir       Kafka Streams state directory (null = a temp dir)
+ * @param stateDir Kafka Streams state directory (null = a temp dir)
  */
-public record EncoderConfig(String applicationId, TopicNames topicNames, TokenCompressor compressor,
-    Map<String, TokenCompressor> perStream, int batchSize, long maxBatchWaitMs, Path stateDir) {
+public record EncoderConfig(
+    String applicationId,
+    TopicNames topicNames,
+    TokenCompressor compressor,
+    Map<String, TokenCompressor> perStream,
+    int batchSize,
+    long maxBatchWaitMs,
+    Path stateDir) {
 
   public EncoderConfig {
     Objects.requireNonNull(applicationId, "applicationId");
@@ -41,23 +47,28 @@ public record EncoderConfig(String applicationId, TopicNames topicNames, TokenCo
   }
 
   public EncoderConfig withTopicNames(TopicNames t) {
-    return new EncoderConfig(applicationId, t, compressor, perStream, batchSize, maxBatchWaitMs, stateDir);
+    return new EncoderConfig(
+        applicationId, t, compressor, perStream, batchSize, maxBatchWaitMs, stateDir);
   }
 
   public EncoderConfig withCompressor(TokenCompressor c) {
-    return new EncoderConfig(applicationId, topicNames, c, perStream, batchSize, maxBatchWaitMs, stateDir);
+    return new EncoderConfig(
+        applicationId, topicNames, c, perStream, batchSize, maxBatchWaitMs, stateDir);
   }
 
   public EncoderConfig withPerStream(Map<String, TokenCompressor> m) {
-    return new EncoderConfig(applicationId, topicNames, compressor, m, batchSize, maxBatchWaitMs, stateDir);
+    return new EncoderConfig(
+        applicationId, topicNames, compressor, m, batchSize, maxBatchWaitMs, stateDir);
   }
 
   public EncoderConfig withBatch(int size, long waitMs) {
-    return new EncoderConfig(applicationId, topicNames, compressor, perStream, size, waitMs, stateDir);
+    return new EncoderConfig(
+        applicationId, topicNames, compressor, perStream, size, waitMs, stateDir);
   }
 
   public EncoderConfig withStateDir(Path dir) {
-    return new EncoderConfig(applicationId, topicNames, compressor, perStream, batchSize, maxBatchWaitMs, dir);
+    return new EncoderConfig(
+        applicationId, topicNames, compressor, perStream, batchSize, maxBatchWaitMs, dir);
   }
 
   /** Parses "streamA=avg:12,streamB=none" into per-stream compressors. */
@@ -69,14 +80,17 @@ public record EncoderConfig(String applicationId, TopicNames topicNames, TokenCo
     for (String part : spec.split(",")) {
       int eq = part.indexOf('=');
       if (eq <= 0 || eq == part.length() - 1) {
-        throw new IllegalArgumentException("per-stream compressor must look like stream=avg:12, got '" + part + "'");
+        throw new IllegalArgumentException(
+            "per-stream compressor must look like stream=avg:12, got '" + part + "'");
       }
       m.put(part.substring(0, eq).trim(), TokenCompressor.parse(part.substring(eq + 1).trim()));
     }
     return m;
   }
 
-  /** The compressor for a stream: its override, else the default, else the model's own pooled grid. */
+  /**
+   * The compressor for a stream: its override, else the default, else the model's own pooled grid.
+   */
   public TokenCompressor compressorFor(String streamId, int modelPooledGrid) {
     TokenCompressor c = perStream.get(streamId);
     if (c != null) {

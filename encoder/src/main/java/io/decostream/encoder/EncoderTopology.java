@@ -24,14 +24,28 @@ public final class EncoderTopology {
     Topics topics = Topics.of(config.topicNames());
     Topology t = new Topology();
     // Raw bytes in: a value that is not a Frame must reach the dead-letter topic, not kill the app.
-    t.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.frames().name());
+    t.addSource(
+        SOURCE,
+        Serdes.ByteArray().deserializer(),
+        Serdes.ByteArray().deserializer(),
+        topics.frames().name());
     t.addProcessor(PROCESSOR, () -> new EncodeProcessor(config, backend, topics), SOURCE);
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
-        Serdes.ByteArray()), PROCESSOR);
-    t.addSink(TOKENS_SINK, topics.tokens().name(), topics.tokens().keySerde().serializer(),
-        topics.tokens().valueSerde().serializer(), PROCESSOR);
-    t.addSink(DEAD_LETTER_SINK, topics.deadLetters().name(), topics.deadLetters().keySerde().serializer(),
-        topics.deadLetters().valueSerde().serializer(), PROCESSOR);
+    t.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()),
+        PROCESSOR);
+    t.addSink(
+        TOKENS_SINK,
+        topics.tokens().name(),
+        topics.tokens().keySerde().serializer(),
+        topics.tokens().valueSerde().serializer(),
+        PROCESSOR);
+    t.addSink(
+        DEAD_LETTER_SINK,
+        topics.deadLetters().name(),
+        topics.deadLetters().keySerde().serializer(),
+        topics.deadLetters().valueSerde().serializer(),
+        PROCESSOR);
     return t;
   }
 }

@@ -14,11 +14,15 @@ public interface VisionBackend {
   /** HF hidden_states index the features come from. */
   int featureLayer();
 
-  /** Default pooled grid of the model family (grid / spatial_pool_stride; 12 = DeCo's 144 tokens). */
+  /**
+   * Default pooled grid of the model family (grid / spatial_pool_stride; 12 = DeCo's 144 tokens).
+   */
   int defaultPooledGrid();
 
   String modelId();
 
-  /** One float[gridSize*gridSize*hidden] per image, tokens row-major; all images in one micro-batch. */
+  /**
+   * One float[gridSize*gridSize*hidden] per image, tokens row-major; all images in one micro-batch.
+   */
   List<float[]> features(List<RgbImage> images);
 }

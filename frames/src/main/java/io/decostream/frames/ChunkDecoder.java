@@ -16,245 +16,313 @@ import org.bytedeco.javacv.Frame;
 import org.bytedeco.javacv.FrameGrabber;
 
 /**
- * Decodes one {@link VideoChunk} in memory with FFmpeg (the first half of the frames stage):
- * {@code FFmpegFrameGrabber(new ByteArrayInputStream(data))} with the chunk's container, RGB24
- * output, frames larger than maxWidth x maxHeight scaled down preserving the aspect ratio.
+ * Decodes one {@link VideoChunk} in memory with FFmpeg (the first half of the frames stage): {@code
+ * FFmpegFrameGrabber(new ByteArrayInputStream(data))} with the chunk's container, RGB24 output,
+ * frames larger than maxWidth x maxHeight scaled down preserving the aspect ratio.
  *
- * <p>Every frame gets an absolute timestamp: {@code chunk.startMicros + (frameTs - videoStartTime)},
- * where videoStartTime is the container's start time of the video stream (not the first decoded
- * frame's time), so a chunk whose first frames are missing keeps its frames at the right times.
+ * <p>Every frame gets an absolute timestamp: {@code chunk.startMicros + (frameTs -
+ * videoStartTime)}, where videoStartTime is the container's start time of the video stream (not the
+ * first decoded frame's time), so a chunk whose first frames are missing keeps its frames at the
+ * right times.
  *
  * <p>Bounded against hostile or broken input (any failure is a {@link ChunkRejected}): only the
  * containers in {@link #CONTAINERS} (no playlist or concat demuxers that could open other files), a
- * claimed or decoded time span over maxChunkSeconds, coded frames over {@link #MAX_CODED_DIMENSION},
- * more than {@link #MAX_FRAMES_PER_SECOND} frames per second of chunk, decoding longer than
- * maxDecodeMillis (checked between frames), undecodable bytes, zero frames.
+ * claimed or decoded time span over maxChunkSeconds, coded frames over {@link
+ * #MAX_CODED_DIMENSION}, more than {@link #MAX_FRAMES_PER_SECOND} frames per second of chunk,
+ * decoding longer than maxDecodeMillis (checked between frames), undecodable bytes, zero frames.
  *
  * <p>Stateless and thread-safe; each call opens its own decoder.
  */
 public final class ChunkDecoder {
 
-    /** Containers accepted in VideoChunk.container (FFmpeg demuxer names). */
-    public static final Set<String> CONTAINERS = Set.of("mpegts", "mp4", "mov", "matroska", "webm");
+  /** Containers accepted in VideoChunk.container (FFmpeg demuxer names). */
+  public static final Set<String> CONTAINERS = Set.of("mpegts", "mp4", "mov", "matroska", "webm");
 
-    /** Largest coded width or height accepted before scaling. */
-    public static final int MAX_CODED_DIMENSION = 8192;
+  /** Largest coded width or height accepted before scaling. */
+  public static final int MAX_CODED_DIMENSION = 8192;
 
-    /** Frame-count bound: more frames than this per second of maxChunkSeconds is rejected. */
-    public static final int MAX_FRAMES_PER_SECOND = 240;
+  /** Frame-count bound: more frames than this per second of maxChunkSeconds is rejected. */
+  public static final int MAX_FRAMES_PER_SECOND = 240;
 
-    /** A decoded frame: row-major packed R,G,B bytes. */
-    public record RgbFrame(int width, int height, byte[] rgb) {
-        public RgbFrame {
-            if (width <= 0 || height <= 0 || rgb == null || rgb.length != width * height * 3) {
-                throw new IllegalArgumentException("RGB frame " + width + "x" + height + " needs "
-                        + (width * height * 3) + " bytes");
-            }
+  /** A decoded frame: row-major packed R,G,B bytes. */
+  public record RgbFrame(int width, int height, byte[] rgb) {
+    public RgbFrame {
+      if (width <= 0 || height <= 0 || rgb == null || rgb.length != width * height * 3) {
+        throw new IllegalArgumentException(
+            "RGB frame " + width + "x" + height + " needs " + (width * height * 3) + " bytes");
+      }
+    }
+  }
+
+  /** A decoded frame with its absolute stream time. */
+  public record DecodedFrame(long timestampMicros, RgbFrame image) {}
+
+  /**
+   * Sees every decoded frame in order. {@code image.get()} converts the current frame to RGB and is
+   * only valid during the call, so frames that are not sampled cost no conversion.
+   */
+  @FunctionalInterface
+  public interface FrameVisitor {
+    void frame(long timestampMicros, Supplier<RgbFrame> image) throws Exception;
+  }
+
+  /**
+   * What one decode did.
+   *
+   * @param frames frames decoded
+   * @param firstMicros absolute time of the first frame
+   * @param lastMicros absolute time of the last frame
+   * @param codedWidth coded width
+   * @param codedHeight coded height
+   * @param outWidth width of the RGB frames (after scaling)
+   * @param outHeight height of the RGB frames (after scaling)
+   * @param millis wall-clock decode time
+   */
+  public record Stats(
+      int frames,
+      long firstMicros,
+      long lastMicros,
+      int codedWidth,
+      int codedHeight,
+      int outWidth,
+      int outHeight,
+      double millis) {}
+
+  private final FramesConfig config;
+
+  public ChunkDecoder(FramesConfig config) {
+    this.config = Objects.requireNonNull(config, "config");
+  }
+
+  /**
+   * The output size for a coded size: scaled down to fit maxWidth x maxHeight, aspect kept, never
+   * up.
+   */
+  public static int[] fit(int width, int height, int maxWidth, int maxHeight) {
+    if (width <= maxWidth && height <= maxHeight) {
+      return new int[] {width, height};
+    }
+    double s = Math.min(maxWidth / (double) width, maxHeight / (double) height);
+    return new int[] {
+      Math.max(1, (int) Math.round(width * s)), Math.max(1, (int) Math.round(height * s))
+    };
+  }
+
+  /**
+   * Decodes every frame into memory (tests and small chunks; the topology uses the visitor form).
+   */
+  public List<DecodedFrame> decodeAll(VideoChunk chunk) throws ChunkRejected {
+    List<DecodedFrame> out = new ArrayList<>();
+    decode(chunk, (ts, img) -> out.add(new DecodedFrame(ts, img.get())));
+    return out;
+  }
+
+  /** Decodes the chunk, calling {@code visitor} for each frame in presentation order. */
+  public Stats decode(VideoChunk chunk, FrameVisitor visitor) throws ChunkRejected {
+    Objects.requireNonNull(chunk, "chunk");
+    Objects.requireNonNull(visitor, "visitor");
+    long t0 = System.nanoTime();
+    long maxSpan = Math.round(config.maxChunkSeconds() * 1e6);
+    String container =
+        chunk.getContainer() == null ? "" : chunk.getContainer().toLowerCase(Locale.ROOT);
+    if (!CONTAINERS.contains(container)) {
+      throw new ChunkRejected(
+          "unsupported container '" + chunk.getContainer() + "' (accepted: " + CONTAINERS + ")");
+    }
+    ByteBuffer data = chunk.getData();
+    if (data == null || !data.hasRemaining()) {
+      throw new ChunkRejected("chunk " + chunk.getSequence() + " has no data");
+    }
+    if (chunk.getDurationMicros() < 0 || chunk.getDurationMicros() > maxSpan) {
+      throw new ChunkRejected(
+          String.format(
+              Locale.ROOT,
+              "chunk %d claims %.3f s, over the %.3f s limit",
+              chunk.getSequence(),
+              chunk.getDurationMicros() / 1e6,
+              config.maxChunkSeconds()));
+    }
+    if (chunk.getWidth() > MAX_CODED_DIMENSION || chunk.getHeight() > MAX_CODED_DIMENSION) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " claims "
+              + chunk.getWidth()
+              + "x"
+              + chunk.getHeight()
+              + ", over the "
+              + MAX_CODED_DIMENSION
+              + " pixel limit");
+    }
+    byte[] bytes = new byte[data.remaining()];
+    data.duplicate().get(bytes);
+    avutil.av_log_set_level(avutil.AV_LOG_ERROR);
+    long deadline = t0 + config.maxDecodeMillis() * 1_000_000L;
+    int maxFrames =
+        (int)
+            Math.min(
+                Integer.MAX_VALUE, Math.ceil(config.maxChunkSeconds() * MAX_FRAMES_PER_SECOND));
+    try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(new ByteArrayInputStream(bytes))) {
+      g.setFormat(container);
+      g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
+      try {
+        g.start();
+      } catch (Exception e) {
+        throw new ChunkRejected(
+            "cannot open chunk "
+                + chunk.getSequence()
+                + " as "
+                + container
+                + " (corrupt or not video): "
+                + clean(e),
+            e);
+      }
+      if (g.getVideoStream() < 0) {
+        throw new ChunkRejected(
+            "chunk "
+                + chunk.getSequence()
+                + " has no video stream (corrupt or not "
+                + container
+                + ")");
+      }
+      int cw = g.getImageWidth();
+      int ch = g.getImageHeight();
+      if (cw <= 0 || ch <= 0) {
+        throw new ChunkRejected(
+            "chunk " + chunk.getSequence() + " has no usable video size (" + cw + "x" + ch + ")");
+      }
+      if (cw > MAX_CODED_DIMENSION || ch > MAX_CODED_DIMENSION) {
+        throw new ChunkRejected(
+            "chunk "
+                + chunk.getSequence()
+                + " is "
+                + cw
+                + "x"
+                + ch
+                + ", over the "
+                + MAX_CODED_DIMENSION
+                + " pixel limit");
+      }
+      int[] out = fit(cw, ch, config.maxWidth(), config.maxHeight());
+      if (out[0] != cw || out[1] != ch) {
+        g.setImageWidth(out[0]);
+        g.setImageHeight(out[1]);
+      }
+      long base = videoStartMicros(g);
+      int n = 0;
+      long first = 0;
+      long last = 0;
+      while (true) {
+        if (System.nanoTime() > deadline) {
+          throw new ChunkRejected(
+              String.format(
+                  Locale.ROOT,
+                  "decoding chunk %d took over %d ms (%d frames done)",
+                  chunk.getSequence(),
+                  config.maxDecodeMillis(),
+                  n));
         }
-    }
-
-    /** A decoded frame with its absolute stream time. */
-    public record DecodedFrame(long timestampMicros, RgbFrame image) {
-    }
-
-    /**
-     * Sees every decoded frame in order. {@code image.get()} converts the current frame to RGB and is
-     * only valid during the call, so frames that are not sampled cost no conversion.
-     */
-    @FunctionalInterface
-    public interface FrameVisitor {
-        void frame(long timestampMicros, Supplier<RgbFrame> image) throws Exception;
-    }
-
-    /**
-     * What one decode did.
-     *
-     * @param frames       frames decoded
-     * @param firstMicros  absolute time of the first frame
-     * @param lastMicros   absolute time of the last frame
-     * @param codedWidth   coded width
-     * @param codedHeight  coded height
-     * @param outWidth     width of the RGB frames (after scaling)
-     * @param outHeight    height of the RGB frames (after scaling)
-     * @param millis       wall-clock decode time
-     */
-    public record Stats(int frames, long firstMicros, long lastMicros, int codedWidth, int codedHeight, int outWidth,
-                        int outHeight, double millis) {
-    }
-
-    private final FramesConfig config;
-
-    public ChunkDecoder(FramesConfig config) {
-        this.config = Objects.requireNonNull(config, "config");
-    }
-
-    /** The output size for a coded size: scaled down to fit maxWidth x maxHeight, aspect kept, never up. */
-    public static int[] fit(int width, int height, int maxWidth, int maxHeight) {
-        if (width <= maxWidth && height <= maxHeight) {
-            return new int[] {width, height};
+        Frame f;
+        try {
+          f = g.grabImage();
+        } catch (Exception e) {
+          throw new ChunkRejected(
+              "decode error in chunk "
+                  + chunk.getSequence()
+                  + " after "
+                  + n
+                  + " frames: "
+                  + clean(e),
+              e);
         }
-        double s = Math.min(maxWidth / (double) width, maxHeight / (double) height);
-        return new int[] {Math.max(1, (int) Math.round(width * s)), Math.max(1, (int) Math.round(height * s))};
+        if (f == null) {
+          break;
+        }
+        if (f.image == null || f.image.length == 0) {
+          continue;
+        }
+        if (base == Long.MIN_VALUE) {
+          base = f.timestamp;
+        }
+        long rel = f.timestamp - base;
+        if (rel > maxSpan) {
+          throw new ChunkRejected(
+              String.format(
+                  Locale.ROOT,
+                  "chunk %d decodes to more than the %.3f s limit (frame at %.3f s)",
+                  chunk.getSequence(),
+                  config.maxChunkSeconds(),
+                  rel / 1e6));
+        }
+        if (++n > maxFrames) {
+          throw new ChunkRejected(
+              "chunk " + chunk.getSequence() + " has more than " + maxFrames + " frames");
+        }
+        long abs = chunk.getStartMicros() + rel;
+        if (n == 1) {
+          first = abs;
+        }
+        last = abs;
+        Frame current = f;
+        try {
+          visitor.frame(abs, () -> toRgb(current));
+        } catch (ChunkRejected e) {
+          throw e;
+        } catch (Exception e) {
+          throw new ChunkRejected(
+              "processing frame " + n + " of chunk " + chunk.getSequence() + " failed: " + e, e);
+        }
+      }
+      if (n == 0) {
+        throw new ChunkRejected(
+            "chunk "
+                + chunk.getSequence()
+                + " decoded to zero video frames (corrupt or"
+                + " truncated before the first complete frame)");
+      }
+      return new Stats(n, first, last, cw, ch, out[0], out[1], (System.nanoTime() - t0) / 1e6);
+    } catch (FrameGrabber.Exception e) {
+      throw new ChunkRejected("FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e);
     }
+  }
 
-    /** Decodes every frame into memory (tests and small chunks; the topology uses the visitor form). */
-    public List<DecodedFrame> decodeAll(VideoChunk chunk) throws ChunkRejected {
-        List<DecodedFrame> out = new ArrayList<>();
-        decode(chunk, (ts, img) -> out.add(new DecodedFrame(ts, img.get())));
-        return out;
-    }
+  /** An FFmpeg exception's message without JavaCV's hint about FFmpegLogCallback. */
+  static String clean(Throwable e) {
+    String m = String.valueOf(e.getMessage());
+    int i = m.indexOf(" (For more details");
+    return i >= 0 ? m.substring(0, i) : m;
+  }
 
-    /** Decodes the chunk, calling {@code visitor} for each frame in presentation order. */
-    public Stats decode(VideoChunk chunk, FrameVisitor visitor) throws ChunkRejected {
-        Objects.requireNonNull(chunk, "chunk");
-        Objects.requireNonNull(visitor, "visitor");
-        long t0 = System.nanoTime();
-        long maxSpan = Math.round(config.maxChunkSeconds() * 1e6);
-        String container = chunk.getContainer() == null ? "" : chunk.getContainer().toLowerCase(Locale.ROOT);
-        if (!CONTAINERS.contains(container)) {
-            throw new ChunkRejected("unsupported container '" + chunk.getContainer() + "' (accepted: "
-                    + CONTAINERS + ")");
-        }
-        ByteBuffer data = chunk.getData();
-        if (data == null || !data.hasRemaining()) {
-            throw new ChunkRejected("chunk " + chunk.getSequence() + " has no data");
-        }
-        if (chunk.getDurationMicros() < 0 || chunk.getDurationMicros() > maxSpan) {
-            throw new ChunkRejected(String.format(Locale.ROOT, "chunk %d claims %.3f s, over the %.3f s limit",
-                    chunk.getSequence(), chunk.getDurationMicros() / 1e6, config.maxChunkSeconds()));
-        }
-        if (chunk.getWidth() > MAX_CODED_DIMENSION || chunk.getHeight() > MAX_CODED_DIMENSION) {
-            throw new ChunkRejected("chunk " + chunk.getSequence() + " claims " + chunk.getWidth() + "x"
-                    + chunk.getHeight() + ", over the " + MAX_CODED_DIMENSION + " pixel limit");
-        }
-        byte[] bytes = new byte[data.remaining()];
-        data.duplicate().get(bytes);
-        avutil.av_log_set_level(avutil.AV_LOG_ERROR);
-        long deadline = t0 + config.maxDecodeMillis() * 1_000_000L;
-        int maxFrames = (int) Math.min(Integer.MAX_VALUE, Math.ceil(config.maxChunkSeconds() * MAX_FRAMES_PER_SECOND));
-        try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(new ByteArrayInputStream(bytes))) {
-            g.setFormat(container);
-            g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
-            try {
-                g.start();
-            } catch (Exception e) {
-                throw new ChunkRejected("cannot open chunk " + chunk.getSequence() + " as " + container
-                        + " (corrupt or not video): " + clean(e), e);
-            }
-            if (g.getVideoStream() < 0) {
-                throw new ChunkRejected("chunk " + chunk.getSequence() + " has no video stream (corrupt or not "
-                        + container + ")");
-            }
-            int cw = g.getImageWidth();
-            int ch = g.getImageHeight();
-            if (cw <= 0 || ch <= 0) {
-                throw new ChunkRejected("chunk " + chunk.getSequence() + " has no usable video size (" + cw + "x" + ch
-                        + ")");
-            }
-            if (cw > MAX_CODED_DIMENSION || ch > MAX_CODED_DIMENSION) {
-                throw new ChunkRejected("chunk " + chunk.getSequence() + " is " + cw + "x" + ch + ", over the "
-                        + MAX_CODED_DIMENSION + " pixel limit");
-            }
-            int[] out = fit(cw, ch, config.maxWidth(), config.maxHeight());
-            if (out[0] != cw || out[1] != ch) {
-                g.setImageWidth(out[0]);
-                g.setImageHeight(out[1]);
-            }
-            long base = videoStartMicros(g);
-            int n = 0;
-            long first = 0;
-            long last = 0;
-            while (true) {
-                if (System.nanoTime() > deadline) {
-                    throw new ChunkRejected(String.format(Locale.ROOT,
-                            "decoding chunk %d took over %d ms (%d frames done)", chunk.getSequence(),
-                            config.maxDecodeMillis(), n));
-                }
-                Frame f;
-                try {
-                    f = g.grabImage();
-                } catch (Exception e) {
-                    throw new ChunkRejected("decode error in chunk " + chunk.getSequence() + " after " + n
-                            + " frames: " + clean(e), e);
-                }
-                if (f == null) {
-                    break;
-                }
-                if (f.image == null || f.image.length == 0) {
-                    continue;
-                }
-                if (base == Long.MIN_VALUE) {
-                    base = f.timestamp;
-                }
-                long rel = f.timestamp - base;
-                if (rel > maxSpan) {
-                    throw new ChunkRejected(String.format(Locale.ROOT,
-                            "chunk %d decodes to more than the %.3f s limit (frame at %.3f s)", chunk.getSequence(),
-                            config.maxChunkSeconds(), rel / 1e6));
-                }
-                if (++n > maxFrames) {
-                    throw new ChunkRejected("chunk " + chunk.getSequence() + " has more than " + maxFrames
-                            + " frames");
-                }
-                long abs = chunk.getStartMicros() + rel;
-                if (n == 1) {
-                    first = abs;
-                }
-                last = abs;
-                Frame current = f;
-                try {
-                    visitor.frame(abs, () -> toRgb(current));
-                } catch (ChunkRejected e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new ChunkRejected("processing frame " + n + " of chunk " + chunk.getSequence()
-                            + " failed: " + e, e);
-                }
-            }
-            if (n == 0) {
-                throw new ChunkRejected("chunk " + chunk.getSequence() + " decoded to zero video frames (corrupt or"
-                        + " truncated before the first complete frame)");
-            }
-            return new Stats(n, first, last, cw, ch, out[0], out[1], (System.nanoTime() - t0) / 1e6);
-        } catch (FrameGrabber.Exception e) {
-            throw new ChunkRejected("FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e);
-        }
+  /**
+   * Start time of the video stream in microseconds, or MIN_VALUE when the container does not know
+   * it.
+   */
+  private static long videoStartMicros(FFmpegFrameGrabber g) {
+    AVStream st = g.getFormatContext().streams(g.getVideoStream());
+    if (st != null && st.start_time() != avutil.AV_NOPTS_VALUE) {
+      return Math.round(st.start_time() * 1e6 * st.time_base().num() / st.time_base().den());
     }
+    long fmt = g.getFormatContext().start_time();
+    return fmt != avutil.AV_NOPTS_VALUE ? fmt : Long.MIN_VALUE;
+  }
 
-    /** An FFmpeg exception's message without JavaCV's hint about FFmpegLogCallback. */
-    static String clean(Throwable e) {
-        String m = String.valueOf(e.getMessage());
-        int i = m.indexOf(" (For more details");
-        return i >= 0 ? m.substring(0, i) : m;
+  /** Packs the frame's (possibly padded) RGB24 rows into width*height*3 bytes. */
+  static RgbFrame toRgb(Frame f) {
+    int w = f.imageWidth;
+    int h = f.imageHeight;
+    int stride = f.imageStride; // in bytes for 8-bit frames
+    ByteBuffer src = ((ByteBuffer) f.image[0]).duplicate();
+    byte[] rgb = new byte[w * h * 3];
+    int row = w * 3;
+    if (stride == row) {
+      src.position(0);
+      src.get(rgb, 0, rgb.length);
+    } else {
+      for (int y = 0; y < h; y++) {
+        src.position(y * stride);
+        src.get(rgb, y * row, row);
+      }
     }
-
-    /** Start time of the video stream in microseconds, or MIN_VALUE when the container does not know it. */
-    private static long videoStartMicros(FFmpegFrameGrabber g) {
-        AVStream st = g.getFormatContext().streams(g.getVideoStream());
-        if (st != null && st.start_time() != avutil.AV_NOPTS_VALUE) {
-            return Math.round(st.start_time() * 1e6 * st.time_base().num() / st.time_base().den());
-        }
-        long fmt = g.getFormatContext().start_time();
-        return fmt != avutil.AV_NOPTS_VALUE ? fmt : Long.MIN_VALUE;
-    }
-
-    /** Packs the frame's (possibly padded) RGB24 rows into width*height*3 bytes. */
-    static RgbFrame toRgb(Frame f) {
-        int w = f.imageWidth;
-        int h = f.imageHeight;
-        int stride = f.imageStride; // in bytes for 8-bit frames
-        ByteBuffer src = ((ByteBuffer) f.image[0]).duplicate();
-        byte[] rgb = new byte[w * h * 3];
-        int row = w * 3;
-        if (stride == row) {
-            src.position(0);
-            src.get(rgb, 0, rgb.length);
-        } else {
-            for (int y = 0; y < h; y++) {
-                src.position(y * stride);
-                src.get(rgb, y * row, row);
-            }
-        }
-        return new RgbFrame(w, h, rgb);
-    }
+    return new RgbFrame(w, h, rgb);
+  }
 }

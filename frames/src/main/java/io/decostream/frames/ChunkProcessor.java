@@ -36,145 +36,190 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The frames stage's processor: raw chunk bytes in (deserialized here, so a value that is not a
- * VideoChunk becomes a dead letter instead of stopping the stream), decode with
- * {@link ChunkDecoder}, sample with {@link FrameSampler} (state per stream in the store), emit
- * {@link Frame} records; any failure emits one {@link DeadLetter} (stage "frames") and no frames.
- * A chunk is all-or-nothing: its frames are collected and forwarded only after it decoded fully,
- * and the sampler state is only advanced then.
+ * VideoChunk becomes a dead letter instead of stopping the stream), decode with {@link
+ * ChunkDecoder}, sample with {@link FrameSampler} (state per stream in the store), emit {@link
+ * Frame} records; any failure emits one {@link DeadLetter} (stage "frames") and no frames. A chunk
+ * is all-or-nothing: its frames are collected and forwarded only after it decoded fully, and the
+ * sampler state is only advanced then.
  */
 final class ChunkProcessor implements Processor<byte[], byte[], String, Object> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ChunkProcessor.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ChunkProcessor.class);
 
-    private final FramesConfig config;
-    private final AvroSerde<VideoChunk> chunkSerde = AvroSerde.of(VideoChunk.class);
-    private final ChunkDecoder decoder;
-    private final FrameSampler sampler;
-    private ProcessorContext<String, Object> context;
-    private KeyValueStore<String, SamplerState> store;
+  private final FramesConfig config;
+  private final AvroSerde<VideoChunk> chunkSerde = AvroSerde.of(VideoChunk.class);
+  private final ChunkDecoder decoder;
+  private final FrameSampler sampler;
+  private ProcessorContext<String, Object> context;
+  private KeyValueStore<String, SamplerState> store;
 
-    ChunkProcessor(FramesConfig config) {
-        this.config = config;
-        this.decoder = new ChunkDecoder(config);
-        this.sampler = new FrameSampler(config.sampleFps());
+  ChunkProcessor(FramesConfig config) {
+    this.config = config;
+    this.decoder = new ChunkDecoder(config);
+    this.sampler = new FrameSampler(config.sampleFps());
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    this.store = context.getStateStore(FramesTopology.SAMPLER_STORE);
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    String sourceTopic =
+        context.recordMetadata().map(RecordMetadata::topic).orElse(config.topicNames().chunks());
+    VideoChunk chunk;
+    try {
+      chunk = chunkSerde.deserialize(sourceTopic, record.value());
+    } catch (SerializationException e) {
+      deadLetter(record, null, "value is not a VideoChunk", e);
+      return;
     }
-
-    @Override
-    public void init(ProcessorContext<String, Object> context) {
-        this.context = context;
-        this.store = context.getStateStore(FramesTopology.SAMPLER_STORE);
+    if (chunk == null) {
+      deadLetter(record, null, "empty (tombstone) value on the chunks topic", null);
+      return;
     }
-
-    @Override
-    public void process(Record<byte[], byte[]> record) {
-        String sourceTopic = context.recordMetadata().map(RecordMetadata::topic).orElse(config.topicNames().chunks());
-        VideoChunk chunk;
-        try {
-            chunk = chunkSerde.deserialize(sourceTopic, record.value());
-        } catch (SerializationException e) {
-            deadLetter(record, null, "value is not a VideoChunk", e);
-            return;
-        }
-        if (chunk == null) {
-            deadLetter(record, null, "empty (tombstone) value on the chunks topic", null);
-            return;
-        }
-        String key = DeadLetters.streamIdOf(record.key());
-        String stream = chunk.getStreamId();
-        if (key != null && !key.equals(stream)) {
-            deadLetter(record, stream, "record key '" + key + "' does not match VideoChunk.streamId '" + stream
-                    + "' (chunks must be keyed by stream id)", null);
-            return;
-        }
-        SamplerState state = store.get(stream);
-        if (state == null) {
-            state = SamplerState.INITIAL;
-        }
-        long start;
-        if (chunk.getSequence() > state.lastSequence()) {
-            start = state.nextIndex();
-        } else if (chunk.getSequence() == state.lastSequence()) {
-            start = state.lastChunkStart(); // redelivered (at-least-once): reproduce the same frames
-        } else if (chunk.getSequence() == 0) {
-            LOG.info("stream {} restarted at sequence 0 after {}: frame numbering starts again", stream,
-                    state.lastSequence());
-            start = 0;
-        } else {
-            deadLetter(record, stream, "out-of-order chunk: sequence " + chunk.getSequence() + " after "
-                    + state.lastSequence(), null);
-            return;
-        }
-        List<Frame> frames = new ArrayList<>();
-        FrameSampler.Cursor cursor = sampler.cursor(start);
-        try {
-            decoder.decode(chunk, (ts, image) -> {
-                OptionalLong k = cursor.offer(ts);
-                if (k.isPresent()) {
-                    frames.add(toFrame(chunk, k.getAsLong(), ts, image.get()));
-                }
-            });
-        } catch (ChunkRejected e) {
-            deadLetter(record, stream, e.reason(), e.getCause());
-            return;
-        } catch (RuntimeException e) {
-            deadLetter(record, stream, "unexpected failure decoding chunk " + chunk.getSequence(), e);
-            return;
-        }
-        store.put(stream, new SamplerState(cursor.next(), chunk.getSequence(), start));
-        for (Frame f : frames) {
-            context.forward(new Record<String, Object>(stream, f, record.timestamp()), FramesTopology.FRAMES_SINK);
-        }
+    String key = DeadLetters.streamIdOf(record.key());
+    String stream = chunk.getStreamId();
+    if (key != null && !key.equals(stream)) {
+      deadLetter(
+          record,
+          stream,
+          "record key '"
+              + key
+              + "' does not match VideoChunk.streamId '"
+              + stream
+              + "' (chunks must be keyed by stream id)",
+          null);
+      return;
     }
-
-    private Frame toFrame(VideoChunk chunk, long index, long ts, ChunkDecoder.RgbFrame rgb) throws ChunkRejected {
-        byte[] data = config.frameFormat() == FrameFormat.PNG ? png(rgb) : rgb.rgb();
-        if (data.length > KafkaLimits.MAX_PAYLOAD_BYTES - 4096) {
-            throw new ChunkRejected("frame " + index + " is " + data.length + " bytes as " + config.frameFormat()
-                    + ", over the message limit; lower maxWidth/maxHeight");
-        }
-        Map<String, Long> stages = new LinkedHashMap<>(chunk.getStageMillis());
-        stages.put(FramesTopology.STAGE, System.currentTimeMillis());
-        return Frame.newBuilder()
-                .setStreamId(chunk.getStreamId())
-                .setFrameIndex(index)
-                .setTimestampMicros(ts)
-                .setChunkSequence(chunk.getSequence())
-                .setWidth(rgb.width())
-                .setHeight(rgb.height())
-                .setFormat(config.frameFormat())
-                .setData(ByteBuffer.wrap(data))
-                .setStageMillis(stages)
-                .build();
+    SamplerState state = store.get(stream);
+    if (state == null) {
+      state = SamplerState.INITIAL;
     }
-
-    /** Lossless PNG of packed RGB bytes (javax.imageio, 8-bit sRGB, no alpha). */
-    static byte[] png(ChunkDecoder.RgbFrame f) {
-        ComponentColorModel cm = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false,
-                Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
-        WritableRaster raster = Raster.createInterleavedRaster(new DataBufferByte(f.rgb(), f.rgb().length),
-                f.width(), f.height(), f.width() * 3, 3, new int[] {0, 1, 2}, null);
-        BufferedImage img = new BufferedImage(cm, raster, false, null);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(f.rgb().length / 2 + 1024);
-        try {
-            if (!ImageIO.write(img, "png", out)) {
-                throw new IllegalStateException("no PNG writer in javax.imageio");
+    long start;
+    if (chunk.getSequence() > state.lastSequence()) {
+      start = state.nextIndex();
+    } else if (chunk.getSequence() == state.lastSequence()) {
+      start = state.lastChunkStart(); // redelivered (at-least-once): reproduce the same frames
+    } else if (chunk.getSequence() == 0) {
+      LOG.info(
+          "stream {} restarted at sequence 0 after {}: frame numbering starts again",
+          stream,
+          state.lastSequence());
+      start = 0;
+    } else {
+      deadLetter(
+          record,
+          stream,
+          "out-of-order chunk: sequence " + chunk.getSequence() + " after " + state.lastSequence(),
+          null);
+      return;
+    }
+    List<Frame> frames = new ArrayList<>();
+    FrameSampler.Cursor cursor = sampler.cursor(start);
+    try {
+      decoder.decode(
+          chunk,
+          (ts, image) -> {
+            OptionalLong k = cursor.offer(ts);
+            if (k.isPresent()) {
+              frames.add(toFrame(chunk, k.getAsLong(), ts, image.get()));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+          });
+    } catch (ChunkRejected e) {
+      deadLetter(record, stream, e.reason(), e.getCause());
+      return;
+    } catch (RuntimeException e) {
+      deadLetter(record, stream, "unexpected failure decoding chunk " + chunk.getSequence(), e);
+      return;
     }
+    store.put(stream, new SamplerState(cursor.next(), chunk.getSequence(), start));
+    for (Frame f : frames) {
+      context.forward(
+          new Record<String, Object>(stream, f, record.timestamp()), FramesTopology.FRAMES_SINK);
+    }
+  }
 
-    private void deadLetter(Record<byte[], byte[]> record, String stream, String reason, Throwable cause) {
-        RecordMetadata md = context.recordMetadata().orElse(null);
-        String topic = md != null ? md.topic() : config.topicNames().chunks();
-        DeadLetter dl = DeadLetters.of(FramesTopology.STAGE, topic, md != null ? md.partition() : -1,
-                md != null ? md.offset() : -1, record.key(), record.value(), reason, cause);
-        if (dl.getStreamId() == null && stream != null) {
-            dl.setStreamId(stream);
-        }
-        LOG.warn("dead letter from {}@{}: {}", topic, md != null ? md.offset() : -1, dl.getReason());
-        String key = dl.getStreamId();
-        context.forward(new Record<String, Object>(key, dl, record.timestamp()), FramesTopology.DEAD_LETTER_SINK);
+  private Frame toFrame(VideoChunk chunk, long index, long ts, ChunkDecoder.RgbFrame rgb)
+      throws ChunkRejected {
+    byte[] data = config.frameFormat() == FrameFormat.PNG ? png(rgb) : rgb.rgb();
+    if (data.length > KafkaLimits.MAX_PAYLOAD_BYTES - 4096) {
+      throw new ChunkRejected(
+          "frame "
+              + index
+              + " is "
+              + data.length
+              + " bytes as "
+              + config.frameFormat()
+              + ", over the message limit; lower maxWidth/maxHeight");
     }
+    Map<String, Long> stages = new LinkedHashMap<>(chunk.getStageMillis());
+    stages.put(FramesTopology.STAGE, System.currentTimeMillis());
+    return Frame.newBuilder()
+        .setStreamId(chunk.getStreamId())
+        .setFrameIndex(index)
+        .setTimestampMicros(ts)
+        .setChunkSequence(chunk.getSequence())
+        .setWidth(rgb.width())
+        .setHeight(rgb.height())
+        .setFormat(config.frameFormat())
+        .setData(ByteBuffer.wrap(data))
+        .setStageMillis(stages)
+        .build();
+  }
+
+  /** Lossless PNG of packed RGB bytes (javax.imageio, 8-bit sRGB, no alpha). */
+  static byte[] png(ChunkDecoder.RgbFrame f) {
+    ComponentColorModel cm =
+        new ComponentColorModel(
+            ColorSpace.getInstance(ColorSpace.CS_sRGB),
+            false,
+            false,
+            Transparency.OPAQUE,
+            DataBuffer.TYPE_BYTE);
+    WritableRaster raster =
+        Raster.createInterleavedRaster(
+            new DataBufferByte(f.rgb(), f.rgb().length),
+            f.width(),
+            f.height(),
+            f.width() * 3,
+            3,
+            new int[] {0, 1, 2},
+            null);
+    BufferedImage img = new BufferedImage(cm, raster, false, null);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(f.rgb().length / 2 + 1024);
+    try {
+      if (!ImageIO.write(img, "png", out)) {
+        throw new IllegalStateException("no PNG writer in javax.imageio");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private void deadLetter(
+      Record<byte[], byte[]> record, String stream, String reason, Throwable cause) {
+    RecordMetadata md = context.recordMetadata().orElse(null);
+    String topic = md != null ? md.topic() : config.topicNames().chunks();
+    DeadLetter dl =
+        DeadLetters.of(
+            FramesTopology.STAGE,
+            topic,
+            md != null ? md.partition() : -1,
+            md != null ? md.offset() : -1,
+            record.key(),
+            record.value(),
+            reason,
+            cause);
+    if (dl.getStreamId() == null && stream != null) {
+      dl.setStreamId(stream);
+    }
+    LOG.warn("dead letter from {}@{}: {}", topic, md != null ? md.offset() : -1, dl.getReason());
+    String key = dl.getStreamId();
+    context.forward(
+        new Record<String, Object>(key, dl, record.timestamp()), FramesTopology.DEAD_LETTER_SINK);
+  }
 }

@@ -7,19 +7,19 @@ package io.decostream.frames;
  */
 public final class ChunkRejected extends Exception {
 
-    private final String reason;
+  private final String reason;
 
-    public ChunkRejected(String reason) {
-        this(reason, null);
-    }
+  public ChunkRejected(String reason) {
+    this(reason, null);
+  }
 
-    public ChunkRejected(String reason, Throwable cause) {
-        super(reason, cause);
-        this.reason = reason;
-    }
+  public ChunkRejected(String reason, Throwable cause) {
+    super(reason, cause);
+    this.reason = reason;
+  }
 
-    /** Human-readable reason (what the DeadLetter carries). */
-    public String reason() {
-        return reason;
-    }
+  /** Human-readable reason (what the DeadLetter carries). */
+  public String reason() {
+    return reason;
+  }
 }

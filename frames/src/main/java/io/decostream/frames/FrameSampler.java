@@ -17,68 +17,68 @@ import java.util.OptionalLong;
  */
 public final class FrameSampler {
 
-    /** Rounding tolerance of timestamps (1 ms, well below any frame interval). */
-    public static final long TOLERANCE_MICROS = 1000;
+  /** Rounding tolerance of timestamps (1 ms, well below any frame interval). */
+  public static final long TOLERANCE_MICROS = 1000;
 
-    private final double fps;
+  private final double fps;
 
-    public FrameSampler(double fps) {
-        if (!(fps > 0 && fps <= 1000)) {
-            throw new IllegalArgumentException("sampling fps must be in (0, 1000], got " + fps);
-        }
-        this.fps = fps;
+  public FrameSampler(double fps) {
+    if (!(fps > 0 && fps <= 1000)) {
+      throw new IllegalArgumentException("sampling fps must be in (0, 1000], got " + fps);
+    }
+    this.fps = fps;
+  }
+
+  public double fps() {
+    return fps;
+  }
+
+  /** Target time of index k in microseconds. */
+  public long targetMicros(long k) {
+    return Math.round(k * 1e6 / fps);
+  }
+
+  /**
+   * The index a frame at {@code timestampMicros} takes when the next wanted index is {@code next},
+   * or empty if the frame is not sampled.
+   */
+  public OptionalLong select(long next, long timestampMicros) {
+    long t = timestampMicros + TOLERANCE_MICROS;
+    if (t < 0) {
+      return OptionalLong.empty();
+    }
+    long bucket = (long) Math.floor(t * fps / 1e6);
+    return bucket >= next ? OptionalLong.of(bucket) : OptionalLong.empty();
+  }
+
+  /** A cursor starting at index {@code next}: offer frames in presentation order. */
+  public Cursor cursor(long next) {
+    return new Cursor(next);
+  }
+
+  /** Sampling position while walking through the frames of a chunk. */
+  public final class Cursor {
+    private long next;
+
+    private Cursor(long next) {
+      if (next < 0) {
+        throw new IllegalArgumentException("next index must be >= 0, got " + next);
+      }
+      this.next = next;
     }
 
-    public double fps() {
-        return fps;
+    /** The frame's index if it is sampled (and advances), else empty. */
+    public OptionalLong offer(long timestampMicros) {
+      OptionalLong k = select(next, timestampMicros);
+      if (k.isPresent()) {
+        next = k.getAsLong() + 1;
+      }
+      return k;
     }
 
-    /** Target time of index k in microseconds. */
-    public long targetMicros(long k) {
-        return Math.round(k * 1e6 / fps);
+    /** The next index wanted. */
+    public long next() {
+      return next;
     }
-
-    /**
-     * The index a frame at {@code timestampMicros} takes when the next wanted index is {@code next},
-     * or empty if the frame is not sampled.
-     */
-    public OptionalLong select(long next, long timestampMicros) {
-        long t = timestampMicros + TOLERANCE_MICROS;
-        if (t < 0) {
-            return OptionalLong.empty();
-        }
-        long bucket = (long) Math.floor(t * fps / 1e6);
-        return bucket >= next ? OptionalLong.of(bucket) : OptionalLong.empty();
-    }
-
-    /** A cursor starting at index {@code next}: offer frames in presentation order. */
-    public Cursor cursor(long next) {
-        return new Cursor(next);
-    }
-
-    /** Sampling position while walking through the frames of a chunk. */
-    public final class Cursor {
-        private long next;
-
-        private Cursor(long next) {
-            if (next < 0) {
-                throw new IllegalArgumentException("next index must be >= 0, got " + next);
-            }
-            this.next = next;
-        }
-
-        /** The frame's index if it is sampled (and advances), else empty. */
-        public OptionalLong offer(long timestampMicros) {
-            OptionalLong k = select(next, timestampMicros);
-            if (k.isPresent()) {
-                next = k.getAsLong() + 1;
-            }
-            return k;
-        }
-
-        /** The next index wanted. */
-        public long next() {
-            return next;
-        }
-    }
+  }
 }

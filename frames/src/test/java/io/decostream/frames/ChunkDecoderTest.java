@@ -15,77 +15,95 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ChunkDecoderTest {
 
-    @TempDir
-    static Path dir;
+  @TempDir static Path dir;
 
-    static List<VideoChunk> chunks;
+  static List<VideoChunk> chunks;
 
-    @BeforeAll
-    static void cut() throws Exception {
-        chunks = TestChunks.cut(dir, "v.mp4", SyntheticVideo.Spec.defaults(3).withSize(160, 120), 1.0, "cam");
+  @BeforeAll
+  static void cut() throws Exception {
+    chunks =
+        TestChunks.cut(
+            dir, "v.mp4", SyntheticVideo.Spec.defaults(3).withSize(160, 120), 1.0, "cam");
+  }
+
+  @Test
+  void decodesWithAbsoluteTimestamps() throws Exception {
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults());
+    VideoChunk c = chunks.get(2);
+    List<ChunkDecoder.DecodedFrame> frames = d.decodeAll(c);
+    assertEquals(10, frames.size());
+    for (int j = 0; j < 10; j++) {
+      ChunkDecoder.DecodedFrame f = frames.get(j);
+      assertEquals(2_000_000L + j * 100_000L, f.timestampMicros(), 1000, "frame " + j);
+      assertEquals(160, f.image().width());
+      assertEquals(120, f.image().height());
+      assertEquals(20 + j, SyntheticVideo.readStamp(160, 120, f.image().rgb()));
     }
+  }
 
-    @Test
-    void decodesWithAbsoluteTimestamps() throws Exception {
-        ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults());
-        VideoChunk c = chunks.get(2);
-        List<ChunkDecoder.DecodedFrame> frames = d.decodeAll(c);
-        assertEquals(10, frames.size());
-        for (int j = 0; j < 10; j++) {
-            ChunkDecoder.DecodedFrame f = frames.get(j);
-            assertEquals(2_000_000L + j * 100_000L, f.timestampMicros(), 1000, "frame " + j);
-            assertEquals(160, f.image().width());
-            assertEquals(120, f.image().height());
-            assertEquals(20 + j, SyntheticVideo.readStamp(160, 120, f.image().rgb()));
-        }
+  @Test
+  void scalesDownPreservingAspect() throws Exception {
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxSize(80, 80));
+    List<ChunkDecoder.DecodedFrame> frames = d.decodeAll(chunks.get(0));
+    assertEquals(80, frames.get(0).image().width());
+    assertEquals(60, frames.get(0).image().height());
+    // the red circle is still red somewhere in the scaled picture
+    byte[] rgb = frames.get(0).image().rgb();
+    boolean red = false;
+    for (int i = 0; i < rgb.length; i += 3) {
+      red |= (rgb[i] & 0xFF) > 150 && (rgb[i + 1] & 0xFF) < 90 && (rgb[i + 2] & 0xFF) < 90;
     }
+    assertTrue(red);
+    assertArrayEquals(new int[] {1920, 1080}, ChunkDecoder.fit(3840, 2160, 1920, 1080));
+    assertArrayEquals(new int[] {608, 1080}, ChunkDecoder.fit(1080, 1920, 1920, 1080));
+    assertArrayEquals(new int[] {336, 336}, ChunkDecoder.fit(336, 336, 1920, 1080));
+  }
 
-    @Test
-    void scalesDownPreservingAspect() throws Exception {
-        ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxSize(80, 80));
-        List<ChunkDecoder.DecodedFrame> frames = d.decodeAll(chunks.get(0));
-        assertEquals(80, frames.get(0).image().width());
-        assertEquals(60, frames.get(0).image().height());
-        // the red circle is still red somewhere in the scaled picture
-        byte[] rgb = frames.get(0).image().rgb();
-        boolean red = false;
-        for (int i = 0; i < rgb.length; i += 3) {
-            red |= (rgb[i] & 0xFF) > 150 && (rgb[i + 1] & 0xFF) < 90 && (rgb[i + 2] & 0xFF) < 90;
-        }
-        assertTrue(red);
-        assertArrayEquals(new int[] {1920, 1080}, ChunkDecoder.fit(3840, 2160, 1920, 1080));
-        assertArrayEquals(new int[] {608, 1080}, ChunkDecoder.fit(1080, 1920, 1920, 1080));
-        assertArrayEquals(new int[] {336, 336}, ChunkDecoder.fit(336, 336, 1920, 1080));
-    }
+  @Test
+  void rejectsCorruptEmptyTooLongAndSlow() {
+    VideoChunk good = chunks.get(0);
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults());
+    ChunkRejected corrupt =
+        assertThrows(
+            ChunkRejected.class,
+            () ->
+                d.decodeAll(
+                    TestChunks.with(good, SyntheticVideo.randomBytes(1, 8000), 0, 1_000_000)));
+    assertTrue(!corrupt.reason().isBlank());
+    assertThrows(
+        ChunkRejected.class, () -> d.decodeAll(TestChunks.with(good, new byte[0], 0, 1_000_000)));
+    byte[] data = TestChunks.bytes(good.getData());
+    assertThrows(
+        ChunkRejected.class,
+        () -> d.decodeAll(TestChunks.with(good, SyntheticVideo.truncate(data, 400), 0, 1_000_000)));
+    ChunkRejected claimed =
+        assertThrows(
+            ChunkRejected.class, () -> d.decodeAll(TestChunks.with(good, data, 0, 11_000_000)));
+    assertTrue(claimed.reason().contains("claims"), claimed.reason());
+    VideoChunk mkv = VideoChunk.newBuilder(good).setContainer("concat").build();
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> d.decodeAll(mkv)).reason().contains("container"));
+    ChunkDecoder slow = new ChunkDecoder(FramesConfig.defaults().withMaxDecodeMillis(1));
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> slow.decodeAll(good))
+            .reason()
+            .contains("took over"));
+  }
 
-    @Test
-    void rejectsCorruptEmptyTooLongAndSlow() {
-        VideoChunk good = chunks.get(0);
-        ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults());
-        ChunkRejected corrupt = assertThrows(ChunkRejected.class,
-                () -> d.decodeAll(TestChunks.with(good, SyntheticVideo.randomBytes(1, 8000), 0, 1_000_000)));
-        assertTrue(!corrupt.reason().isBlank());
-        assertThrows(ChunkRejected.class, () -> d.decodeAll(TestChunks.with(good, new byte[0], 0, 1_000_000)));
-        byte[] data = TestChunks.bytes(good.getData());
-        assertThrows(ChunkRejected.class, () -> d.decodeAll(TestChunks.with(good, SyntheticVideo.truncate(data, 400),
-                0, 1_000_000)));
-        ChunkRejected claimed = assertThrows(ChunkRejected.class,
-                () -> d.decodeAll(TestChunks.with(good, data, 0, 11_000_000)));
-        assertTrue(claimed.reason().contains("claims"), claimed.reason());
-        VideoChunk mkv = VideoChunk.newBuilder(good).setContainer("concat").build();
-        assertTrue(assertThrows(ChunkRejected.class, () -> d.decodeAll(mkv)).reason().contains("container"));
-        ChunkDecoder slow = new ChunkDecoder(FramesConfig.defaults().withMaxDecodeMillis(1));
-        assertTrue(assertThrows(ChunkRejected.class, () -> slow.decodeAll(good)).reason().contains("took over"));
-    }
-
-    @Test
-    void rejectsChunkThatDecodesLongerThanItClaims() throws Exception {
-        List<VideoChunk> long3 = TestChunks.cut(dir, "gop30.mp4",
-                SyntheticVideo.Spec.defaults(3).withSize(64, 48).withGopFrames(30), 1.0, "cam");
-        assertEquals(1, long3.size()); // one keyframe: one 3 s chunk
-        VideoChunk lying = TestChunks.with(long3.get(0), TestChunks.bytes(long3.get(0).getData()), 0, 1_000_000);
-        ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxChunkSeconds(2));
-        ChunkRejected e = assertThrows(ChunkRejected.class, () -> d.decodeAll(lying));
-        assertTrue(e.reason().contains("decodes to more than"), e.reason());
-    }
+  @Test
+  void rejectsChunkThatDecodesLongerThanItClaims() throws Exception {
+    List<VideoChunk> long3 =
+        TestChunks.cut(
+            dir,
+            "gop30.mp4",
+            SyntheticVideo.Spec.defaults(3).withSize(64, 48).withGopFrames(30),
+            1.0,
+            "cam");
+    assertEquals(1, long3.size()); // one keyframe: one 3 s chunk
+    VideoChunk lying =
+        TestChunks.with(long3.get(0), TestChunks.bytes(long3.get(0).getData()), 0, 1_000_000);
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxChunkSeconds(2));
+    ChunkRejected e = assertThrows(ChunkRejected.class, () -> d.decodeAll(lying));
+    assertTrue(e.reason().contains("decodes to more than"), e.reason());
+  }
 }

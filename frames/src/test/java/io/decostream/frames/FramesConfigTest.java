@@ -14,41 +14,45 @@ import org.junit.jupiter.api.io.TempDir;
 
 class FramesConfigTest {
 
-    @TempDir
-    Path dir;
+  @TempDir Path dir;
 
-    @Test
-    void defaultsAndValidation() {
-        FramesConfig c = FramesConfig.defaults();
-        assertEquals(1.0, c.sampleFps());
-        assertEquals(1920, c.maxWidth());
-        assertEquals(1080, c.maxHeight());
-        assertEquals(10.0, c.maxChunkSeconds());
-        assertEquals(10_000, c.maxDecodeMillis());
-        assertEquals(FrameFormat.PNG, c.frameFormat());
-        assertThrows(IllegalArgumentException.class, () -> c.withSampleFps(0));
-        assertThrows(IllegalArgumentException.class, () -> c.withSampleFps(Double.NaN));
-        assertThrows(IllegalArgumentException.class, () -> c.withMaxSize(8, 100));
-        assertThrows(IllegalArgumentException.class, () -> c.withMaxChunkSeconds(-1));
-        assertThrows(IllegalArgumentException.class, () -> c.withMaxDecodeMillis(0));
-        assertThrows(IllegalArgumentException.class, () -> c.withApplicationId("has space"));
-        assertThrows(NullPointerException.class, () -> c.withTopicNames(null));
-    }
+  @Test
+  void defaultsAndValidation() {
+    FramesConfig c = FramesConfig.defaults();
+    assertEquals(1.0, c.sampleFps());
+    assertEquals(1920, c.maxWidth());
+    assertEquals(1080, c.maxHeight());
+    assertEquals(10.0, c.maxChunkSeconds());
+    assertEquals(10_000, c.maxDecodeMillis());
+    assertEquals(FrameFormat.PNG, c.frameFormat());
+    assertThrows(IllegalArgumentException.class, () -> c.withSampleFps(0));
+    assertThrows(IllegalArgumentException.class, () -> c.withSampleFps(Double.NaN));
+    assertThrows(IllegalArgumentException.class, () -> c.withMaxSize(8, 100));
+    assertThrows(IllegalArgumentException.class, () -> c.withMaxChunkSeconds(-1));
+    assertThrows(IllegalArgumentException.class, () -> c.withMaxDecodeMillis(0));
+    assertThrows(IllegalArgumentException.class, () -> c.withApplicationId("has space"));
+    assertThrows(NullPointerException.class, () -> c.withTopicNames(null));
+  }
 
-    @Test
-    void streamsProperties() {
-        Path state = dir.resolve("state");
-        Properties extra = new Properties();
-        extra.put("num.stream.threads", "2");
-        Properties p = FramesApp.properties(FramesConfig.defaults().withStateDir(state).withApplicationId("fr-1"),
-                "localhost:9092", extra);
-        assertEquals("fr-1", p.get("application.id"));
-        assertEquals("localhost:9092", p.get("bootstrap.servers"));
-        assertEquals(state.toString(), p.get("state.dir"));
-        assertTrue(Files.isDirectory(state));
-        assertEquals("at_least_once", p.get("processing.guarantee"));
-        assertEquals("2", p.get("num.stream.threads"));
-        assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, p.get("producer.max.request.size"));
-        assertThrows(IllegalArgumentException.class, () -> FramesApp.properties(FramesConfig.defaults(), " ", null));
-    }
+  @Test
+  void streamsProperties() {
+    Path state = dir.resolve("state");
+    Properties extra = new Properties();
+    extra.put("num.stream.threads", "2");
+    Properties p =
+        FramesApp.properties(
+            FramesConfig.defaults().withStateDir(state).withApplicationId("fr-1"),
+            "localhost:9092",
+            extra);
+    assertEquals("fr-1", p.get("application.id"));
+    assertEquals("localhost:9092", p.get("bootstrap.servers"));
+    assertEquals(state.toString(), p.get("state.dir"));
+    assertTrue(Files.isDirectory(state));
+    assertEquals("at_least_once", p.get("processing.guarantee"));
+    assertEquals("2", p.get("num.stream.threads"));
+    assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, p.get("producer.max.request.size"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> FramesApp.properties(FramesConfig.defaults(), " ", null));
+  }
 }

@@ -4,9 +4,9 @@ package io.decostream.ingest;
 @FunctionalInterface
 public interface ChunkSink {
 
-    /**
-     * Called once per chunk. Throwing stops the chunker, which rethrows the exception from
-     * {@link Chunker#run(ChunkSink)}.
-     */
-    void accept(Chunk chunk) throws Exception;
+  /**
+   * Called once per chunk. Throwing stops the chunker, which rethrows the exception from {@link
+   * Chunker#run(ChunkSink)}.
+   */
+  void accept(Chunk chunk) throws Exception;
 }

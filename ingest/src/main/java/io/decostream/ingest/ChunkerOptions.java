@@ -5,62 +5,70 @@ import java.util.Objects;
 /**
  * How a {@link Chunker} reads and cuts a source.
  *
- * @param source       a file path, an rtsp:// (or rtsps://, http(s)://, srt://) URL, or a V4L2 device /dev/videoN
+ * @param source a file path, an rtsp:// (or rtsps://, http(s)://, srt://) URL, or a V4L2 device
+ *     /dev/videoN
  * @param chunkSeconds target chunk length in seconds (0.2..10). Chunks are cut on keyframes when
- *                     remuxing, so with a keyframe interval longer than this every chunk is one
- *                     keyframe interval long
- * @param realtime     pace emission at the source rate: a chunk is handed over no earlier than the
- *                     wall-clock time its last frame would have been captured (for files; live
- *                     sources pace themselves)
- * @param loop         at the end of a file start again, with start times continuing to increase
- *                     (files only)
- * @param maxChunks    stop after this many chunks (0 = no limit)
- * @param mode         AUTO (remux when the codec can go into MPEG-TS, else re-encode), REMUX or REENCODE
+ *     remuxing, so with a keyframe interval longer than this every chunk is one keyframe interval
+ *     long
+ * @param realtime pace emission at the source rate: a chunk is handed over no earlier than the
+ *     wall-clock time its last frame would have been captured (for files; live sources pace
+ *     themselves)
+ * @param loop at the end of a file start again, with start times continuing to increase (files
+ *     only)
+ * @param maxChunks stop after this many chunks (0 = no limit)
+ * @param mode AUTO (remux when the codec can go into MPEG-TS, else re-encode), REMUX or REENCODE
  */
-public record ChunkerOptions(String source, double chunkSeconds, boolean realtime, boolean loop, long maxChunks,
-                             Mode mode) {
+public record ChunkerOptions(
+    String source, double chunkSeconds, boolean realtime, boolean loop, long maxChunks, Mode mode) {
 
-    /** Whether packets are copied or frames re-encoded. */
-    public enum Mode { AUTO, REMUX, REENCODE }
+  /** Whether packets are copied or frames re-encoded. */
+  public enum Mode {
+    AUTO,
+    REMUX,
+    REENCODE
+  }
 
-    public ChunkerOptions {
-        if (source == null || source.isBlank()) {
-            throw new IllegalArgumentException("source must be a file path, an rtsp:// URL or /dev/videoN");
-        }
-        if (!(chunkSeconds >= 0.2 && chunkSeconds <= 10)) {
-            throw new IllegalArgumentException("chunkSeconds must be in 0.2..10, got " + chunkSeconds);
-        }
-        if (maxChunks < 0) {
-            throw new IllegalArgumentException("maxChunks must be >= 0 (0 = unlimited), got " + maxChunks);
-        }
-        Objects.requireNonNull(mode, "mode");
-        if (loop && Chunker.isLive(source)) {
-            throw new IllegalArgumentException("loop is only possible for files, not for live source " + source);
-        }
+  public ChunkerOptions {
+    if (source == null || source.isBlank()) {
+      throw new IllegalArgumentException(
+          "source must be a file path, an rtsp:// URL or /dev/videoN");
     }
-
-    /** 1 s chunks, no pacing, no loop, no limit, AUTO mode. */
-    public static ChunkerOptions of(String source) {
-        return new ChunkerOptions(source, 1.0, false, false, 0, Mode.AUTO);
+    if (!(chunkSeconds >= 0.2 && chunkSeconds <= 10)) {
+      throw new IllegalArgumentException("chunkSeconds must be in 0.2..10, got " + chunkSeconds);
     }
-
-    public ChunkerOptions withChunkSeconds(double s) {
-        return new ChunkerOptions(source, s, realtime, loop, maxChunks, mode);
+    if (maxChunks < 0) {
+      throw new IllegalArgumentException(
+          "maxChunks must be >= 0 (0 = unlimited), got " + maxChunks);
     }
-
-    public ChunkerOptions withRealtime(boolean r) {
-        return new ChunkerOptions(source, chunkSeconds, r, loop, maxChunks, mode);
+    Objects.requireNonNull(mode, "mode");
+    if (loop && Chunker.isLive(source)) {
+      throw new IllegalArgumentException(
+          "loop is only possible for files, not for live source " + source);
     }
+  }
 
-    public ChunkerOptions withLoop(boolean l) {
-        return new ChunkerOptions(source, chunkSeconds, realtime, l, maxChunks, mode);
-    }
+  /** 1 s chunks, no pacing, no loop, no limit, AUTO mode. */
+  public static ChunkerOptions of(String source) {
+    return new ChunkerOptions(source, 1.0, false, false, 0, Mode.AUTO);
+  }
 
-    public ChunkerOptions withMaxChunks(long n) {
-        return new ChunkerOptions(source, chunkSeconds, realtime, loop, n, mode);
-    }
+  public ChunkerOptions withChunkSeconds(double s) {
+    return new ChunkerOptions(source, s, realtime, loop, maxChunks, mode);
+  }
 
-    public ChunkerOptions withMode(Mode m) {
-        return new ChunkerOptions(source, chunkSeconds, realtime, loop, maxChunks, m);
-    }
+  public ChunkerOptions withRealtime(boolean r) {
+    return new ChunkerOptions(source, chunkSeconds, r, loop, maxChunks, mode);
+  }
+
+  public ChunkerOptions withLoop(boolean l) {
+    return new ChunkerOptions(source, chunkSeconds, realtime, l, maxChunks, mode);
+  }
+
+  public ChunkerOptions withMaxChunks(long n) {
+    return new ChunkerOptions(source, chunkSeconds, realtime, loop, n, mode);
+  }
+
+  public ChunkerOptions withMode(Mode m) {
+    return new ChunkerOptions(source, chunkSeconds, realtime, loop, maxChunks, m);
+  }
 }

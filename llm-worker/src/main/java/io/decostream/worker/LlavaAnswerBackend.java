@@ -7,7 +7,10 @@ import io.decostream.nn.llava.LlavaNextVideo;
 import io.decostream.nn.llava.VideoPrompt;
 import java.util.List;
 
-/** The language half of a llava_next_video pack: projector MLP + Llama with a KV cache, greedy decoding. */
+/**
+ * The language half of a llava_next_video pack: projector MLP + Llama with a KV cache, greedy
+ * decoding.
+ */
 public final class LlavaAnswerBackend implements AnswerBackend {
   private final LlavaNextVideo model;
 
@@ -26,16 +29,27 @@ public final class LlavaAnswerBackend implements AnswerBackend {
   }
 
   @Override
-  public Generated generate(List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
-    GenerationResult r = model.generate(new VideoPrompt(frames, tokensPerFrame, prompt),
-        GenerationOptions.greedy(maxNewTokens));
-    return new Generated(r.text(), r.tokenIds(), r.promptTokens(), r.generatedTokens(), r.projectorMillis(),
-        r.prefillMillis(), r.decodeMillis());
+  public Generated generate(
+      List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
+    GenerationResult r =
+        model.generate(
+            new VideoPrompt(frames, tokensPerFrame, prompt),
+            GenerationOptions.greedy(maxNewTokens));
+    return new Generated(
+        r.text(),
+        r.tokenIds(),
+        r.promptTokens(),
+        r.generatedTokens(),
+        r.projectorMillis(),
+        r.prefillMillis(),
+        r.decodeMillis());
   }
 
   @Override
-  public Explained explain(List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
+  public Explained explain(
+      List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
     AnswerGrounding g = model.explain(new VideoPrompt(frames, tokensPerFrame, prompt), tokenIds);
-    return new Explained(g.tokens(), g.textToQuery(), g.mean(), g.words(), g.wordTokens(), g.perWord(), g.millis());
+    return new Explained(
+        g.tokens(), g.textToQuery(), g.mean(), g.words(), g.wordTokens(), g.perWord(), g.millis());
   }
 }

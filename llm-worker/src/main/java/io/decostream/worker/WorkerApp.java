@@ -8,9 +8,12 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class WorkerApp {
   private WorkerApp() {}
 
-  public static KafkaStreams start(WorkerConfig config, AnswerBackend backend, String bootstrap, Properties extra) {
-    KafkaStreams streams = new KafkaStreams(WorkerTopology.build(config, backend),
-        StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra));
+  public static KafkaStreams start(
+      WorkerConfig config, AnswerBackend backend, String bootstrap, Properties extra) {
+    KafkaStreams streams =
+        new KafkaStreams(
+            WorkerTopology.build(config, backend),
+            StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra));
     streams.start();
     return streams;
   }

@@ -32,11 +32,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps each stream's window of frames and answers questions / writes captions over it.
  *
- * <p>Both inputs arrive here (tokens and questions are co-partitioned by stream id), so a question sees
- * exactly the frames of its stream that came before it on its partition. A question for a stream with
- * no frames yet is answered at once with {@code error = "no frames yet for stream X"} rather than held:
- * an answer always comes back, and the asker can ask again. Generation failures become the answer's
- * error too; records that are not what their topic promises become dead letters.
+ * <p>Both inputs arrive here (tokens and questions are co-partitioned by stream id), so a question
+ * sees exactly the frames of its stream that came before it on its partition. A question for a
+ * stream with no frames yet is answered at once with {@code error = "no frames yet for stream X"}
+ * rather than held: an answer always comes back, and the asker can ask again. Generation failures
+ * become the answer's error too; records that are not what their topic promises become dead
+ * letters.
  */
 final class WorkerProcessor implements Processor<byte[], byte[], String, Object> {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerProcessor.class);
@@ -73,13 +74,25 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         deadLetter(record, md, "not a Question record: " + e.getMessage(), e);
         return;
       }
-      // a question meets its stream's window only on the partition of the stream's key: a question keyed otherwise
+      // a question meets its stream's window only on the partition of the stream's key: a question
+      // keyed otherwise
       // would find no frames (or another stream's), so it is refused with the reason instead
-      String key = record.key() == null ? null : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+      String key =
+          record.key() == null
+              ? null
+              : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
       if (!q.getStreamId().equals(key)) {
-        deadLetter(record, md, "question " + q.getQuestionId() + " is keyed "
-            + (key == null ? "with no key" : "'" + key + "'") + " but asks about stream '" + q.getStreamId()
-            + "': questions must be keyed by their stream id", null);
+        deadLetter(
+            record,
+            md,
+            "question "
+                + q.getQuestionId()
+                + " is keyed "
+                + (key == null ? "with no key" : "'" + key + "'")
+                + " but asks about stream '"
+                + q.getStreamId()
+                + "': questions must be keyed by their stream id",
+            null);
         return;
       }
       answer(q);
@@ -99,8 +112,16 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       try {
         w = config.windowFor(t.getGridHeight() * t.getGridWidth(), backend);
       } catch (RuntimeException e) {
-        deadLetter(record, md, "frame " + t.getFrameIndex() + " of stream " + t.getStreamId() + " cannot be used: "
-            + e.getMessage(), e);
+        deadLetter(
+            record,
+            md,
+            "frame "
+                + t.getFrameIndex()
+                + " of stream "
+                + t.getStreamId()
+                + " cannot be used: "
+                + e.getMessage(),
+            e);
         return;
       }
       addFrame(t, record.value(), w);
@@ -113,18 +134,30 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       throw new IllegalArgumentException("negative frame index " + t.getFrameIndex());
     }
     if (t.getGridHeight() < 1 || t.getGridWidth() < 1) {
-      throw new IllegalArgumentException("token grid " + t.getGridHeight() + "x" + t.getGridWidth() + " is empty");
+      throw new IllegalArgumentException(
+          "token grid " + t.getGridHeight() + "x" + t.getGridWidth() + " is empty");
     }
     List<Integer> shape = t.getTokens().getShape();
-    if (shape.size() != 2 || shape.get(0) != t.getGridHeight() * t.getGridWidth() || shape.get(1) < 1) {
-      throw new IllegalArgumentException("tokens tensor shape " + shape + " does not match the "
-          + t.getGridHeight() + "x" + t.getGridWidth() + " grid (expected [" + t.getGridHeight() * t.getGridWidth()
-          + ", Dv])");
+    if (shape.size() != 2
+        || shape.get(0) != t.getGridHeight() * t.getGridWidth()
+        || shape.get(1) < 1) {
+      throw new IllegalArgumentException(
+          "tokens tensor shape "
+              + shape
+              + " does not match the "
+              + t.getGridHeight()
+              + "x"
+              + t.getGridWidth()
+              + " grid (expected ["
+              + t.getGridHeight() * t.getGridWidth()
+              + ", Dv])");
     }
     Tensors.decode(t.getTokens()); // validates the data length against the shape
   }
 
-  /** Window store key: stream, then the zero-padded index, so a prefix scan returns frames in order. */
+  /**
+   * Window store key: stream, then the zero-padded index, so a prefix scan returns frames in order.
+   */
   private static String key(String stream, long frameIndex) {
     return String.format("%s|%019d", stream, frameIndex);
   }
@@ -137,7 +170,8 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     try (KeyValueIterator<String, byte[]> it = window.prefixScan(prefix, new StringSerializer())) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
-        // "a|b|0..." also starts with "a|": only keys of exactly prefix + 19 digits belong to stream "a".
+        // "a|b|0..." also starts with "a|": only keys of exactly prefix + 19 digits belong to
+        // stream "a".
         if (kv.key.length() == keyLength) {
           out.add(kv);
         }
@@ -163,14 +197,21 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private List<FrameTokens> frames(String stream) {
     List<FrameTokens> out = new ArrayList<>();
     for (KeyValue<String, byte[]> kv : windowEntries(stream)) {
-      out.add(topics.tokens().valueSerde().deserializer().deserialize(topics.tokens().name(), kv.value));
+      out.add(
+          topics
+              .tokens()
+              .valueSerde()
+              .deserializer()
+              .deserialize(topics.tokens().name(), kv.value));
     }
-    // Frames of one prompt must share a token grid and width (a stream whose compressor or model changed
+    // Frames of one prompt must share a token grid and width (a stream whose compressor or model
+    // changed
     // mid-window): keep the newest run of frames shaped like the latest one.
     if (!out.isEmpty()) {
       FrameTokens last = out.get(out.size() - 1);
       int i = out.size() - 1;
-      while (i > 0 && out.get(i - 1).getGridHeight() == last.getGridHeight()
+      while (i > 0
+          && out.get(i - 1).getGridHeight() == last.getGridHeight()
           && out.get(i - 1).getGridWidth() == last.getGridWidth()
           && out.get(i - 1).getTokens().getShape().equals(last.getTokens().getShape())) {
         i--;
@@ -183,30 +224,47 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private void answer(Question q) {
     long start = System.currentTimeMillis();
     List<FrameTokens> frames = frames(q.getStreamId());
-    Answer.Builder a = Answer.newBuilder().setQuestionId(q.getQuestionId()).setStreamId(q.getStreamId())
-        .setQuestion(q.getText()).setText("").setFirstFrameIndex(-1).setLastFrameIndex(-1).setFrameCount(0)
-        .setTokensPerFrame(0).setPromptTokens(0).setGeneratedTokens(0);
+    Answer.Builder a =
+        Answer.newBuilder()
+            .setQuestionId(q.getQuestionId())
+            .setStreamId(q.getStreamId())
+            .setQuestion(q.getText())
+            .setText("")
+            .setFirstFrameIndex(-1)
+            .setLastFrameIndex(-1)
+            .setFrameCount(0)
+            .setTokensPerFrame(0)
+            .setPromptTokens(0)
+            .setGeneratedTokens(0);
     Generation g = null;
     if (frames.isEmpty()) {
       // An answer always comes back: here it says why there is none.
       a.setError("no frames yet for stream " + q.getStreamId());
     } else {
-      int maxNew = q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0 ? q.getMaxNewTokens() : config.maxNewTokens();
+      int maxNew =
+          q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0
+              ? q.getMaxNewTokens()
+              : config.maxNewTokens();
       try {
         g = generate(frames, q.getText(), maxNew);
         Map<String, Double> timings = g.timings;
         timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
-        a.setText(g.result.text()).setFirstFrameIndex(frames.get(0).getFrameIndex())
-            .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex()).setFrameCount(frames.size())
-            .setTokensPerFrame(g.tokensPerFrame).setPromptTokens(g.result.promptTokens())
-            .setGeneratedTokens(g.result.generatedTokens()).setTimingsMillis(timings);
+        a.setText(g.result.text())
+            .setFirstFrameIndex(frames.get(0).getFrameIndex())
+            .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex())
+            .setFrameCount(frames.size())
+            .setTokensPerFrame(g.tokensPerFrame)
+            .setPromptTokens(g.result.promptTokens())
+            .setGeneratedTokens(g.result.generatedTokens())
+            .setTimingsMillis(timings);
       } catch (RuntimeException e) {
         a.setError("generation failed: " + e.getMessage());
         g = null;
       }
     }
     a.setAnsweredAtMillis(System.currentTimeMillis());
-    context.forward(new Record<String, Object>(q.getStreamId(), a.build(), System.currentTimeMillis()),
+    context.forward(
+        new Record<String, Object>(q.getStreamId(), a.build(), System.currentTimeMillis()),
         WorkerTopology.ANSWERS_SINK);
     if (q.getWantGrounding() && g != null) {
       ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), frames, g);
@@ -214,20 +272,31 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   /**
-   * R-GAE maps of a generated text (issue 4, spec §7.5–§7.6) on the grounding topic: the backend's Text-to-Query
-   * rows averaged over the tokens and per word, split per frame and mapped through each frame's Query-to-Patch
-   * matrix (avg windows / identity from the grids, max from the weights the encoder shipped). Best effort: a failure
-   * is logged, the answer is already out.
+   * R-GAE maps of a generated text (issue 4, spec §7.5–§7.6) on the grounding topic: the backend's
+   * Text-to-Query rows averaged over the tokens and per word, split per frame and mapped through
+   * each frame's Query-to-Patch matrix (avg windows / identity from the grids, max from the weights
+   * the encoder shipped). Best effort: a failure is logged, the answer is already out.
    */
-  private void ground(String stream, String refId, String kind, String prompt, String question,
-      List<FrameTokens> frames, Generation g) {
+  private void ground(
+      String stream,
+      String refId,
+      String kind,
+      String prompt,
+      String question,
+      List<FrameTokens> frames,
+      Generation g) {
     if (g.result.tokenIds().length == 0) {
-      LOG.info("nothing to ground for {} {} of stream {}: no tokens were generated", kind, refId, stream);
+      LOG.info(
+          "nothing to ground for {} {} of stream {}: no tokens were generated",
+          kind,
+          refId,
+          stream);
       return;
     }
     try {
       long t0 = System.nanoTime();
-      AnswerBackend.Explained e = backend.explain(g.features, g.tokensPerFrame, prompt, g.result.tokenIds());
+      AnswerBackend.Explained e =
+          backend.explain(g.features, g.tokensPerFrame, prompt, g.result.tokenIds());
       List<QueryToPatch> qtp = new ArrayList<>(frames.size());
       for (FrameTokens f : frames) {
         qtp.add(queryToPatch(f));
@@ -243,21 +312,41 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         for (int i : e.wordTokens()[w]) {
           toks.add(i);
         }
-        words.add(WordGrounding.newBuilder().setWord(e.words().get(w)).setTokenIndices(toks)
-            .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(flatten(TextToPatch.perFrame(e.perWord()[w], qtp)))))
-            .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.perWord()[w]))).build());
+        words.add(
+            WordGrounding.newBuilder()
+                .setWord(e.words().get(w))
+                .setTokenIndices(toks)
+                .setTextToPatch(
+                    ByteBuffer.wrap(
+                        Tensors.toF32(flatten(TextToPatch.perFrame(e.perWord()[w], qtp)))))
+                .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.perWord()[w])))
+                .build());
       }
       Map<String, Double> timings = new LinkedHashMap<>();
       timings.put("explain", e.millis());
       timings.put("total", (System.nanoTime() - t0) / 1e6);
-      Grounding out = Grounding.newBuilder().setRefId(refId).setStreamId(stream).setKind(kind)
-          .setFrameIndices(indices).setGridHeight(gh).setGridWidth(gw)
-          .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(flatten(TextToPatch.perFrame(e.mean(), qtp)))))
-          .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.mean())))
-          .setText(g.result.text()).setQuestion(question).setTokensPerFrame(g.tokensPerFrame)
-          .setPooling(first.getPooling()).setTokens(e.tokens()).setWords(words).setTimingsMillis(timings)
-          .setProducedAtMillis(System.currentTimeMillis()).build();
-      context.forward(new Record<String, Object>(stream, out, System.currentTimeMillis()),
+      Grounding out =
+          Grounding.newBuilder()
+              .setRefId(refId)
+              .setStreamId(stream)
+              .setKind(kind)
+              .setFrameIndices(indices)
+              .setGridHeight(gh)
+              .setGridWidth(gw)
+              .setTextToPatch(
+                  ByteBuffer.wrap(Tensors.toF32(flatten(TextToPatch.perFrame(e.mean(), qtp)))))
+              .setTextToQuery(ByteBuffer.wrap(Tensors.toF32(e.mean())))
+              .setText(g.result.text())
+              .setQuestion(question)
+              .setTokensPerFrame(g.tokensPerFrame)
+              .setPooling(first.getPooling())
+              .setTokens(e.tokens())
+              .setWords(words)
+              .setTimingsMillis(timings)
+              .setProducedAtMillis(System.currentTimeMillis())
+              .build();
+      context.forward(
+          new Record<String, Object>(stream, out, System.currentTimeMillis()),
           WorkerTopology.GROUNDING_SINK);
     } catch (RuntimeException ex) {
       LOG.warn("grounding of {} {} of stream {} failed: {}", kind, refId, stream, ex.toString());
@@ -277,13 +366,17 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         return QueryToPatch.adaptiveAvg(sh, sw, oh, ow);
       case "max":
         if (f.getQueryToPatch() != null) {
-          return QueryToPatch.of(oh * ow, sh * sw,
+          return QueryToPatch.of(
+              oh * ow,
+              sh * sw,
               WindowWeights.expand(Tensors.decode(f.getQueryToPatch()), sh, sw, oh, ow));
         }
-        // an encoder that did not ship the weights: the windows at least bound where relevance can go
+        // an encoder that did not ship the weights: the windows at least bound where relevance can
+        // go
         return QueryToPatch.adaptiveAvg(sh, sw, oh, ow);
       default:
-        throw new IllegalArgumentException("unknown pooling '" + f.getPooling() + "' of frame " + f.getFrameIndex());
+        throw new IllegalArgumentException(
+            "unknown pooling '" + f.getPooling() + "' of frame " + f.getFrameIndex());
     }
   }
 
@@ -310,25 +403,44 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     try {
       g = generate(frames, config.captionPrompt(), config.maxNewTokens());
     } catch (RuntimeException e) {
-      // The frame is already in the window; a failed caption is skipped (logged), the stream goes on.
-      LOG.warn("caption of stream {} over frames {}..{} failed: {}", stream, frames.get(0).getFrameIndex(),
-          frames.get(frames.size() - 1).getFrameIndex(), e.toString());
+      // The frame is already in the window; a failed caption is skipped (logged), the stream goes
+      // on.
+      LOG.warn(
+          "caption of stream {} over frames {}..{} failed: {}",
+          stream,
+          frames.get(0).getFrameIndex(),
+          frames.get(frames.size() - 1).getFrameIndex(),
+          e.toString());
       return;
     }
     FrameTokens first = frames.get(0);
     FrameTokens last = frames.get(frames.size() - 1);
-    Caption c = Caption.newBuilder().setCaptionId(stream + "@" + last.getFrameIndex()).setStreamId(stream)
-        .setText(g.result.text()).setFirstFrameIndex(first.getFrameIndex()).setLastFrameIndex(last.getFrameIndex())
-        .setFirstTimestampMicros(first.getTimestampMicros()).setLastTimestampMicros(last.getTimestampMicros())
-        .setPromptTokens(g.result.promptTokens()).setGeneratedTokens(g.result.generatedTokens())
-        .setTimingsMillis(g.timings).setProducedAtMillis(System.currentTimeMillis()).build();
-    context.forward(new Record<String, Object>(stream, c, System.currentTimeMillis()), WorkerTopology.CAPTIONS_SINK);
+    Caption c =
+        Caption.newBuilder()
+            .setCaptionId(stream + "@" + last.getFrameIndex())
+            .setStreamId(stream)
+            .setText(g.result.text())
+            .setFirstFrameIndex(first.getFrameIndex())
+            .setLastFrameIndex(last.getFrameIndex())
+            .setFirstTimestampMicros(first.getTimestampMicros())
+            .setLastTimestampMicros(last.getTimestampMicros())
+            .setPromptTokens(g.result.promptTokens())
+            .setGeneratedTokens(g.result.generatedTokens())
+            .setTimingsMillis(g.timings)
+            .setProducedAtMillis(System.currentTimeMillis())
+            .build();
+    context.forward(
+        new Record<String, Object>(stream, c, System.currentTimeMillis()),
+        WorkerTopology.CAPTIONS_SINK);
     if (config.groundCaptions()) {
       ground(stream, c.getCaptionId(), "caption", config.captionPrompt(), "", frames, g);
     }
   }
 
-  private record Generation(AnswerBackend.Generated result, int tokensPerFrame, Map<String, Double> timings,
+  private record Generation(
+      AnswerBackend.Generated result,
+      int tokensPerFrame,
+      Map<String, Double> timings,
       List<float[]> features) {}
 
   private Generation generate(List<FrameTokens> frames, String prompt, int maxNewTokens) {
@@ -347,10 +459,21 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     return new Generation(g, tpf, timings, features);
   }
 
-  private void deadLetter(Record<byte[], byte[]> record, RecordMetadata md, String reason, Throwable cause) {
-    DeadLetter dl = DeadLetters.of(WorkerTopology.STAGE, md != null ? md.topic() : "", md != null ? md.partition() : -1,
-        md != null ? md.offset() : -1, record.key(), record.value(), reason, cause);
-    context.forward(new Record<String, Object>(dl.getStreamId() != null ? dl.getStreamId() : "", dl,
-        System.currentTimeMillis()), WorkerTopology.DEAD_LETTER_SINK);
+  private void deadLetter(
+      Record<byte[], byte[]> record, RecordMetadata md, String reason, Throwable cause) {
+    DeadLetter dl =
+        DeadLetters.of(
+            WorkerTopology.STAGE,
+            md != null ? md.topic() : "",
+            md != null ? md.partition() : -1,
+            md != null ? md.offset() : -1,
+            record.key(),
+            record.value(),
+            reason,
+            cause);
+    context.forward(
+        new Record<String, Object>(
+            dl.getStreamId() != null ? dl.getStreamId() : "", dl, System.currentTimeMillis()),
+        WorkerTopology.DEAD_LETTER_SINK);
   }
 }

@@ -25,32 +25,41 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The worker's grounding records (issue 4): for a question with wantGrounding (and captions when configured) the
- * backend's Text-to-Query rows become a Grounding on the grounding topic, averaged over tokens and per word, mapped
- * to the 24x24 patch grid with each frame's Query-to-Patch matrix (avg windows; max weights shipped by the encoder).
+ * The worker's grounding records (issue 4): for a question with wantGrounding (and captions when
+ * configured) the backend's Text-to-Query rows become a Grounding on the grounding topic, averaged
+ * over tokens and per word, mapped to the 24x24 patch grid with each frame's Query-to-Patch matrix
+ * (avg windows; max weights shipped by the encoder).
  */
 class WorkerGroundingTest {
 
   static final int DIM = 4;
 
   /**
-   * Generates two tokens; token 0's relevance is all on visual token 0 (frame 0, pooled token 0), token 1's all on
-   * the last visual token (last frame, last pooled token).
+   * Generates two tokens; token 0's relevance is all on visual token 0 (frame 0, pooled token 0),
+   * token 1's all on the last visual token (last frame, last pooled token).
    */
   static final class ExplainingLlm implements AnswerBackend {
     final List<int[]> explained = new ArrayList<>();
 
-    @Override public int contextLength() { return 4096; }
-
-    @Override public int maxFrames(int tokensPerFrame, int reserved) { return (4096 - reserved) / tokensPerFrame; }
+    @Override
+    public int contextLength() {
+      return 4096;
+    }
 
     @Override
-    public Generated generate(List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
+    public int maxFrames(int tokensPerFrame, int reserved) {
+      return (4096 - reserved) / tokensPerFrame;
+    }
+
+    @Override
+    public Generated generate(
+        List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
       return new Generated("red circle", new int[] {5, 6}, 100, 2, 1, 2, 3);
     }
 
     @Override
-    public Explained explain(List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
+    public Explained explain(
+        List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
       explained.add(tokenIds);
       int v = frames.size() * tokensPerFrame;
       float[][] rows = new float[2][v];
@@ -59,8 +68,14 @@ class WorkerGroundingTest {
       float[] mean = new float[v];
       mean[0] = 0.5f;
       mean[v - 1] = 0.5f;
-      return new Explained(List.of("red", "circle"), rows, mean, List.of("red", "circle"),
-          new int[][] {{0}, {1}}, rows, 7.5);
+      return new Explained(
+          List.of("red", "circle"),
+          rows,
+          mean,
+          List.of("red", "circle"),
+          new int[][] {{0}, {1}},
+          rows,
+          7.5);
     }
   }
 
@@ -79,10 +94,19 @@ class WorkerGroundingTest {
   static FrameTokens tokens(String stream, long index, String pooling) {
     int grid = 12;
     float[] v = new float[grid * grid * DIM];
-    FrameTokens.Builder b = FrameTokens.newBuilder().setStreamId(stream).setFrameIndex(index)
-        .setTimestampMicros(index * 1_000_000).setModelId("fake").setVisionLayer(2).setSourceGridHeight(24)
-        .setSourceGridWidth(24).setGridHeight(grid).setGridWidth(grid).setPooling(pooling)
-        .setTokens(Tensors.encode(v, new int[] {grid * grid, DIM}, DType.F16));
+    FrameTokens.Builder b =
+        FrameTokens.newBuilder()
+            .setStreamId(stream)
+            .setFrameIndex(index)
+            .setTimestampMicros(index * 1_000_000)
+            .setModelId("fake")
+            .setVisionLayer(2)
+            .setSourceGridHeight(24)
+            .setSourceGridWidth(24)
+            .setGridHeight(grid)
+            .setGridWidth(grid)
+            .setPooling(pooling)
+            .setTokens(Tensors.encode(v, new int[] {grid * grid, DIM}, DType.F16));
     if (pooling.equals("max")) {
       // the encoder's max weights: every window's maximum sits in its bottom-right patch
       float[] dense = new float[144 * 576];
@@ -91,34 +115,48 @@ class WorkerGroundingTest {
           dense[(r * 12 + c) * 576 + (2 * r + 1) * 24 + 2 * c + 1] = 1f;
         }
       }
-      b.setQueryToPatch(Tensors.encode(WindowWeights.compress(dense, 24, 24, 12, 12), new int[] {144, 4}, DType.F16));
+      b.setQueryToPatch(
+          Tensors.encode(
+              WindowWeights.compress(dense, 24, 24, 12, 12), new int[] {144, 4}, DType.F16));
     }
     return b.build();
   }
 
   static Question question(String stream, String id, boolean ground) {
-    return Question.newBuilder().setQuestionId(id).setStreamId(stream).setText("what is it?")
-        .setAskedAtMillis(System.currentTimeMillis()).setWantGrounding(ground).build();
+    return Question.newBuilder()
+        .setQuestionId(id)
+        .setStreamId(stream)
+        .setText("what is it?")
+        .setAskedAtMillis(System.currentTimeMillis())
+        .setWantGrounding(ground)
+        .build();
   }
 
   TestInputTopic<String, FrameTokens> tokensIn(TopologyTestDriver d) {
-    return d.createInputTopic(topics.tokens().name(), Serdes.String().serializer(),
+    return d.createInputTopic(
+        topics.tokens().name(),
+        Serdes.String().serializer(),
         topics.tokens().valueSerde().serializer());
   }
 
   TestInputTopic<String, Question> questionsIn(TopologyTestDriver d) {
-    return d.createInputTopic(topics.questions().name(), Serdes.String().serializer(),
+    return d.createInputTopic(
+        topics.questions().name(),
+        Serdes.String().serializer(),
         topics.questions().valueSerde().serializer());
   }
 
   TestOutputTopic<String, Grounding> groundingOut(TopologyTestDriver d) {
-    return d.createOutputTopic(topics.grounding().name(), Serdes.String().deserializer(),
+    return d.createOutputTopic(
+        topics.grounding().name(),
+        Serdes.String().deserializer(),
         topics.grounding().valueSerde().deserializer());
   }
 
   @Test
   void groundedQuestionsGetMapsOnThePatchGridAndOthersDoNot() {
-    try (TopologyTestDriver d = driver(WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 64))) {
+    try (TopologyTestDriver d =
+        driver(WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 64))) {
       for (int i = 0; i < 3; i++) {
         tokensIn(d).pipeInput("cam", tokens("cam", i, "avg"));
       }
@@ -140,7 +178,8 @@ class WorkerGroundingTest {
       assertEquals(1, llm.explained.size());
       float[] ttp = Tensors.fromF32(Tensors.bytesOf(g.getTextToPatch()));
       assertEquals(3 * 576, ttp.length);
-      // token 0 -> pooled token 0 of frame 0 -> its 2x2 window, 1/4 each; mean over 2 tokens halves it
+      // token 0 -> pooled token 0 of frame 0 -> its 2x2 window, 1/4 each; mean over 2 tokens halves
+      // it
       float[] window = AdaptivePool2d.averagingMatrix(24, 24, 12, 12);
       for (int p = 0; p < 576; p++) {
         assertEquals(0.5f * window[p], ttp[p], 1e-6, "frame 0 patch " + p);
@@ -159,8 +198,12 @@ class WorkerGroundingTest {
 
   @Test
   void maxPoolingUsesTheEncodersWeightsAndCaptionsCanBeGrounded() {
-    try (TopologyTestDriver d = driver(WorkerConfig.defaults().withCaptionEvery(2).withWindow(2, 64)
-        .withGroundCaptions(true))) {
+    try (TopologyTestDriver d =
+        driver(
+            WorkerConfig.defaults()
+                .withCaptionEvery(2)
+                .withWindow(2, 64)
+                .withGroundCaptions(true))) {
       tokensIn(d).pipeInput("m", tokens("m", 0, "max"));
       tokensIn(d).pipeInput("m", tokens("m", 1, "max"));
       List<Grounding> out = groundingOut(d).readValuesToList();

@@ -17,7 +17,6 @@ import io.decostream.schemas.Topics;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
@@ -31,23 +30,38 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerTopologyTest {
   static final int DIM = 4;
 
-  /** A stand-in LLM: context 2048; the "answer" names the frames it was given (first value of each). */
+  /**
+   * A stand-in LLM: context 2048; the "answer" names the frames it was given (first value of each).
+   */
   static final class FakeLlm implements AnswerBackend {
     final List<String> prompts = new ArrayList<>();
 
-    @Override public int contextLength() { return 2048; }
-
-    @Override public int maxFrames(int tokensPerFrame, int reserved) { return (2048 - reserved) / tokensPerFrame; }
+    @Override
+    public int contextLength() {
+      return 2048;
+    }
 
     @Override
-    public Generated generate(List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
+    public int maxFrames(int tokensPerFrame, int reserved) {
+      return (2048 - reserved) / tokensPerFrame;
+    }
+
+    @Override
+    public Generated generate(
+        List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
       prompts.add(prompt);
       StringBuilder sb = new StringBuilder();
       for (float[] f : frames) {
         assertEquals(tokensPerFrame * DIM, f.length);
         sb.append((int) f[0]).append(' ');
       }
-      return new Generated(sb.toString().trim(), frames.size() * tokensPerFrame + 10, Math.min(3, maxNewTokens), 1, 2, 3);
+      return new Generated(
+          sb.toString().trim(),
+          frames.size() * tokensPerFrame + 10,
+          Math.min(3, maxNewTokens),
+          1,
+          2,
+          3);
     }
   }
 
@@ -66,28 +80,59 @@ class WorkerTopologyTest {
   static FrameTokens tokens(String stream, long index, int grid) {
     float[] v = new float[grid * grid * DIM];
     java.util.Arrays.fill(v, index);
-    return FrameTokens.newBuilder().setStreamId(stream).setFrameIndex(index).setTimestampMicros(index * 1_000_000)
-        .setModelId("fake").setVisionLayer(2).setSourceGridHeight(24).setSourceGridWidth(24).setGridHeight(grid)
-        .setGridWidth(grid).setPooling(grid == 24 ? "none" : "avg")
-        .setTokens(Tensors.encode(v, new int[] {grid * grid, DIM}, DType.F16)).build();
+    return FrameTokens.newBuilder()
+        .setStreamId(stream)
+        .setFrameIndex(index)
+        .setTimestampMicros(index * 1_000_000)
+        .setModelId("fake")
+        .setVisionLayer(2)
+        .setSourceGridHeight(24)
+        .setSourceGridWidth(24)
+        .setGridHeight(grid)
+        .setGridWidth(grid)
+        .setPooling(grid == 24 ? "none" : "avg")
+        .setTokens(Tensors.encode(v, new int[] {grid * grid, DIM}, DType.F16))
+        .build();
   }
 
   static Question question(String stream, String id) {
-    return Question.newBuilder().setQuestionId(id).setStreamId(stream).setText("what is here?")
-        .setAskedAtMillis(System.currentTimeMillis()).build();
+    return Question.newBuilder()
+        .setQuestionId(id)
+        .setStreamId(stream)
+        .setText("what is here?")
+        .setAskedAtMillis(System.currentTimeMillis())
+        .build();
   }
 
-  record Io(TestInputTopic<String, FrameTokens> tokens, TestInputTopic<String, Question> questions,
-            TestOutputTopic<String, Answer> answers, TestOutputTopic<String, Caption> captions,
-            TestOutputTopic<String, DeadLetter> dead) {}
+  record Io(
+      TestInputTopic<String, FrameTokens> tokens,
+      TestInputTopic<String, Question> questions,
+      TestOutputTopic<String, Answer> answers,
+      TestOutputTopic<String, Caption> captions,
+      TestOutputTopic<String, DeadLetter> dead) {}
 
   Io io(TopologyTestDriver d) {
     return new Io(
-        d.createInputTopic(topics.tokens().name(), Serdes.String().serializer(), topics.tokens().valueSerde().serializer()),
-        d.createInputTopic(topics.questions().name(), Serdes.String().serializer(), topics.questions().valueSerde().serializer()),
-        d.createOutputTopic(topics.answers().name(), Serdes.String().deserializer(), topics.answers().valueSerde().deserializer()),
-        d.createOutputTopic(topics.captions().name(), Serdes.String().deserializer(), topics.captions().valueSerde().deserializer()),
-        d.createOutputTopic(topics.deadLetters().name(), Serdes.String().deserializer(), topics.deadLetters().valueSerde().deserializer()));
+        d.createInputTopic(
+            topics.tokens().name(),
+            Serdes.String().serializer(),
+            topics.tokens().valueSerde().serializer()),
+        d.createInputTopic(
+            topics.questions().name(),
+            Serdes.String().serializer(),
+            topics.questions().valueSerde().serializer()),
+        d.createOutputTopic(
+            topics.answers().name(),
+            Serdes.String().deserializer(),
+            topics.answers().valueSerde().deserializer()),
+        d.createOutputTopic(
+            topics.captions().name(),
+            Serdes.String().deserializer(),
+            topics.captions().valueSerde().deserializer()),
+        d.createOutputTopic(
+            topics.deadLetters().name(),
+            Serdes.String().deserializer(),
+            topics.deadLetters().valueSerde().deserializer()));
   }
 
   @Test
@@ -96,9 +141,14 @@ class WorkerTopologyTest {
     assertEquals(12, c.windowFor(144, llm), "(2048-256)/144 DeCo frames");
     assertEquals(3, c.windowFor(576, llm), "(2048-256)/576 uncompressed frames");
     assertEquals(5, c.withWindow(5, 64).windowFor(144, llm));
-    assertEquals(16, c.withWindow(0, 16).windowFor(64, llm), "28 frames of 64 tokens fit, capped by maxFrames = 16");
+    assertEquals(
+        16,
+        c.withWindow(0, 16).windowFor(64, llm),
+        "28 frames of 64 tokens fit, capped by maxFrames = 16");
     assertEquals(28, c.withWindow(0, 64).windowFor(64, llm));
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.windowFor(2304, llm),
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalStateException.class,
+        () -> c.windowFor(2304, llm),
         "not one 48x48 frame fits 2048 - 256 tokens");
   }
 
@@ -107,10 +157,10 @@ class WorkerTopologyTest {
     try (TopologyTestDriver d = driver(WorkerConfig.defaults().withCaptionEvery(0))) {
       Io io = io(d);
       for (int i = 0; i < 5; i++) {
-        io.tokens.pipeInput("big", tokens("big", i, 24));     // 576 tokens: window of 3
+        io.tokens.pipeInput("big", tokens("big", i, 24)); // 576 tokens: window of 3
       }
       for (int i = 0; i < 15; i++) {
-        io.tokens.pipeInput("deco", tokens("deco", i, 12));   // 144 tokens: window of 12
+        io.tokens.pipeInput("deco", tokens("deco", i, 12)); // 144 tokens: window of 12
       }
       io.questions.pipeInput("big", question("big", "q1"));
       io.questions.pipeInput("deco", question("deco", "q2"));
@@ -131,7 +181,10 @@ class WorkerTopologyTest {
       assertEquals(12, deco.getFrameCount(), "144-token frames: 4x the window of 576-token frames");
       assertEquals(144, deco.getTokensPerFrame());
       assertEquals(12 * 144 + 10, deco.getPromptTokens());
-      assertTrue(deco.getTimingsMillis().keySet().containsAll(List.of("prefill", "decode", "total", "queue")));
+      assertTrue(
+          deco.getTimingsMillis()
+              .keySet()
+              .containsAll(List.of("prefill", "decode", "total", "queue")));
       KeyValueStore<String, byte[]> store = d.getKeyValueStore(WorkerTopology.WINDOW_STORE);
       long kept = 0;
       try (var it = store.all()) {
@@ -175,9 +228,12 @@ class WorkerTopologyTest {
 
   @Test
   void theChangelogHoldsExactlyTheWindowARestartedWorkerRestores() {
-    // TopologyTestDriver does not restore stores on restart, so this checks the changelog itself: replaying
-    // it (puts, and tombstones for evicted frames) must give back the last W frames with their bytes.
-    // WorkerRestartIT (tests module) restarts a real KafkaStreams on a broker after deleting local state.
+    // TopologyTestDriver does not restore stores on restart, so this checks the changelog itself:
+    // replaying
+    // it (puts, and tombstones for evicted frames) must give back the last W frames with their
+    // bytes.
+    // WorkerRestartIT (tests module) restarts a real KafkaStreams on a broker after deleting local
+    // state.
     WorkerConfig config = WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 16);
     try (TopologyTestDriver d = driver(config)) {
       Io io = io(d);
@@ -185,9 +241,11 @@ class WorkerTopologyTest {
         io.tokens.pipeInput("s", tokens("s", i, 12));
       }
       io.tokens.pipeInput("t", tokens("t", 0, 12));
-      TestOutputTopic<String, byte[]> changelog = d.createOutputTopic(
-          "worker-test-" + WorkerTopology.WINDOW_STORE + "-changelog", Serdes.String().deserializer(),
-          Serdes.ByteArray().deserializer());
+      TestOutputTopic<String, byte[]> changelog =
+          d.createOutputTopic(
+              "worker-test-" + WorkerTopology.WINDOW_STORE + "-changelog",
+              Serdes.String().deserializer(),
+              Serdes.ByteArray().deserializer());
       java.util.TreeMap<String, byte[]> replayed = new java.util.TreeMap<>();
       for (var r : changelog.readRecordsToList()) {
         if (r.value() == null) {
@@ -196,10 +254,19 @@ class WorkerTopologyTest {
           replayed.put(r.key(), r.value());
         }
       }
-      assertEquals(List.of("s|0000000000000000003", "s|0000000000000000004", "s|0000000000000000005",
-          "t|0000000000000000000"), new ArrayList<>(replayed.keySet()));
-      FrameTokens restored = topics.tokens().valueSerde().deserializer().deserialize("t",
-          replayed.get("s|0000000000000000005"));
+      assertEquals(
+          List.of(
+              "s|0000000000000000003",
+              "s|0000000000000000004",
+              "s|0000000000000000005",
+              "t|0000000000000000000"),
+          new ArrayList<>(replayed.keySet()));
+      FrameTokens restored =
+          topics
+              .tokens()
+              .valueSerde()
+              .deserializer()
+              .deserialize("t", replayed.get("s|0000000000000000005"));
       assertEquals(5, restored.getFrameIndex());
       assertEquals(5f, Tensors.decode(restored.getTokens())[0]);
     }
@@ -207,7 +274,8 @@ class WorkerTopologyTest {
 
   @Test
   void streamIdsThatExtendAnotherStreamIdDoNotShareItsWindow() {
-    try (TopologyTestDriver d = driver(WorkerConfig.defaults().withCaptionEvery(0).withWindow(2, 16))) {
+    try (TopologyTestDriver d =
+        driver(WorkerConfig.defaults().withCaptionEvery(0).withWindow(2, 16))) {
       Io io = io(d);
       io.tokens.pipeInput("a", tokens("a", 1, 12));
       for (int i = 0; i < 3; i++) {
@@ -224,22 +292,34 @@ class WorkerTopologyTest {
 
   @Test
   void aFailedCaptionIsSkippedAndTheStreamGoesOn() {
-    AnswerBackend flaky = new AnswerBackend() {
-      @Override public int contextLength() { return 2048; }
-      @Override public int maxFrames(int tpf, int reserved) { return llm.maxFrames(tpf, reserved); }
-      @Override public Generated generate(List<float[]> frames, int tpf, String prompt, int maxNewTokens) {
-        if (prompt.equals(WorkerConfig.defaults().captionPrompt())) {
-          throw new IllegalStateException("out of memory (simulated)");
-        }
-        return llm.generate(frames, tpf, prompt, maxNewTokens);
-      }
-    };
+    AnswerBackend flaky =
+        new AnswerBackend() {
+          @Override
+          public int contextLength() {
+            return 2048;
+          }
+
+          @Override
+          public int maxFrames(int tpf, int reserved) {
+            return llm.maxFrames(tpf, reserved);
+          }
+
+          @Override
+          public Generated generate(
+              List<float[]> frames, int tpf, String prompt, int maxNewTokens) {
+            if (prompt.equals(WorkerConfig.defaults().captionPrompt())) {
+              throw new IllegalStateException("out of memory (simulated)");
+            }
+            return llm.generate(frames, tpf, prompt, maxNewTokens);
+          }
+        };
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "worker-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    try (TopologyTestDriver d = new TopologyTestDriver(
-        WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(2), flaky), p)) {
+    try (TopologyTestDriver d =
+        new TopologyTestDriver(
+            WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(2), flaky), p)) {
       Io io = io(d);
       for (int i = 0; i < 4; i++) {
         io.tokens.pipeInput("s", tokens("s", i, 12));
@@ -254,17 +334,24 @@ class WorkerTopologyTest {
   void badRecordsGoToTheDeadLetterTopic() {
     try (TopologyTestDriver d = driver(WorkerConfig.defaults())) {
       Io io = io(d);
-      TestInputTopic<byte[], byte[]> raw = d.createInputTopic(topics.tokens().name(), Serdes.ByteArray().serializer(),
-          Serdes.ByteArray().serializer());
+      TestInputTopic<byte[], byte[]> raw =
+          d.createInputTopic(
+              topics.tokens().name(),
+              Serdes.ByteArray().serializer(),
+              Serdes.ByteArray().serializer());
       raw.pipeInput("s".getBytes(), new byte[] {(byte) 0xC3, 1, 0, 0});
       FrameTokens bad = tokens("s", 0, 12);
-      bad.getTokens().setShape(List.of(200, DIM));   // data length no longer matches its shape
+      bad.getTokens().setShape(List.of(200, DIM)); // data length no longer matches its shape
       io.tokens.pipeInput("s", bad);
-      io.tokens.pipeInput("s", tokens("s", 1, 48));    // 2304 tokens: no frame of this size fits the context
+      io.tokens.pipeInput(
+          "s", tokens("s", 1, 48)); // 2304 tokens: no frame of this size fits the context
       List<DeadLetter> dl = io.dead.readValuesToList();
       assertEquals(3, dl.size());
-      assertTrue(dl.get(1).getReason().contains("does not match the 12x12 grid"), dl.get(1).getReason());
-      assertTrue(dl.get(2).getReason().contains("not even one frame of 2304 tokens fits"), dl.get(2).getReason());
+      assertTrue(
+          dl.get(1).getReason().contains("does not match the 12x12 grid"), dl.get(1).getReason());
+      assertTrue(
+          dl.get(2).getReason().contains("not even one frame of 2304 tokens fits"),
+          dl.get(2).getReason());
       assertTrue(dl.stream().allMatch(x -> x.getStage().equals("llm-worker")));
       assertEquals("s", dl.get(1).getStreamId());
       io.questions.pipeInput("s", question("s", "q"));
@@ -281,10 +368,14 @@ class WorkerTopologyTest {
       }
       io.questions.pipeInput("other", question("cam", "q1"));
       io.questions.pipeInput((String) null, question("cam", "q2"));
-      assertTrue(io.answers.isEmpty(), "a mis-keyed question is not answered from whatever window its partition holds");
+      assertTrue(
+          io.answers.isEmpty(),
+          "a mis-keyed question is not answered from whatever window its partition holds");
       List<DeadLetter> dl = io.dead.readValuesToList();
       assertEquals(2, dl.size());
-      assertTrue(dl.get(0).getReason().contains("keyed 'other' but asks about stream 'cam'"), dl.get(0).getReason());
+      assertTrue(
+          dl.get(0).getReason().contains("keyed 'other' but asks about stream 'cam'"),
+          dl.get(0).getReason());
       assertTrue(dl.get(1).getReason().contains("keyed with no key"), dl.get(1).getReason());
       io.questions.pipeInput("cam", question("cam", "q3"));
       assertEquals("q3", io.answers.readValue().getQuestionId());
@@ -293,7 +384,8 @@ class WorkerTopologyTest {
 
   @Test
   void configIsValidated() {
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> new WorkerConfig("a", TopicNames.defaults(), -1, 1, 1, 0, "x", 1, null, false));
   }
 }

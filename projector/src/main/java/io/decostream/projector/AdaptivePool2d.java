@@ -13,18 +13,18 @@ import java.util.Objects;
  * LLaVA-NeXT-Video pooler, window rule §3.5).
  *
  * <p>Layout: the ViT emits tokens row-major with channels contiguous, {@code x[p*dim + d]} with
- * patch {@code p = row*inW + col}. PyTorch pools the NCHW view of the same data
- * ({@code view(N,H,W,D).permute(0,3,1,2)}); the result is flattened back to tokens in the same
- * row-major order, so output token {@code j = oh*outW + ow}. Both layouts give the same numbers:
- * channels are pooled independently.
+ * patch {@code p = row*inW + col}. PyTorch pools the NCHW view of the same data ({@code
+ * view(N,H,W,D).permute(0,3,1,2)}); the result is flattened back to tokens in the same row-major
+ * order, so output token {@code j = oh*outW + ow}. Both layouts give the same numbers: channels are
+ * pooled independently.
  *
- * <p>Numerics follow torch's CPU kernel for exactly this layout. HF's pooler and DeCo's
- * {@code rearrange} hand torch a permuted view, which is channels-last, so torch runs
- * {@code cpu_adaptive_avg_pool_channels_last}: a float accumulator per channel summed over the
- * window row by row, then one division by {@code kh*kw} (its vectorised lanes; the contiguous
- * NCHW kernel divides {@code sum / kh / kw} instead, which differs by 1 ulp for 3x3 windows).
- * Max keeps the first maximum (strict {@code >}), and a NaN always wins (the last NaN in the
- * window), as torch does.
+ * <p>Numerics follow torch's CPU kernel for exactly this layout. HF's pooler and DeCo's {@code
+ * rearrange} hand torch a permuted view, which is channels-last, so torch runs {@code
+ * cpu_adaptive_avg_pool_channels_last}: a float accumulator per channel summed over the window row
+ * by row, then one division by {@code kh*kw} (its vectorised lanes; the contiguous NCHW kernel
+ * divides {@code sum / kh / kw} instead, which differs by 1 ulp for 3x3 windows). Max keeps the
+ * first maximum (strict {@code >}), and a NaN always wins (the last NaN in the window), as torch
+ * does.
  */
 public final class AdaptivePool2d {
 
@@ -33,13 +33,14 @@ public final class AdaptivePool2d {
   // ------------------------------------------------------------------ pure Java, exact
 
   /**
-   * Pools a token grid {@code x[inH*inW, dim]} (row-major tokens, channels contiguous) to
-   * {@code [outH*outW, dim]}.
+   * Pools a token grid {@code x[inH*inW, dim]} (row-major tokens, channels contiguous) to {@code
+   * [outH*outW, dim]}.
    *
    * @param mode {@link PoolingMode#NONE} is the identity and requires {@code out == in}
    * @return a new array; {@code x} is not modified
    */
-  public static float[] pool(float[] x, int inH, int inW, int dim, int outH, int outW, PoolingMode mode) {
+  public static float[] pool(
+      float[] x, int inH, int inW, int dim, int outH, int outW, PoolingMode mode) {
     checkGrid(x, inH, inW, dim, outH, outW);
     Objects.requireNonNull(mode, "mode");
     switch (mode) {
@@ -58,10 +59,10 @@ public final class AdaptivePool2d {
   }
 
   /**
-   * For max pooling: the input patch index ({@code row*inW + col}) selected for every output
-   * token and channel, laid out like the pooled output {@code [outH*outW, dim]}. Equals torch's
-   * {@code adaptive_max_pool2d(..., return_indices=True)} indices (which index the H*W plane).
-   * Used by the max-pool Query-to-Patch rule (§7.6).
+   * For max pooling: the input patch index ({@code row*inW + col}) selected for every output token
+   * and channel, laid out like the pooled output {@code [outH*outW, dim]}. Equals torch's {@code
+   * adaptive_max_pool2d(..., return_indices=True)} indices (which index the H*W plane). Used by the
+   * max-pool Query-to-Patch rule (§7.6).
    */
   public static int[] argmaxIndices(float[] x, int inH, int inW, int dim, int outH, int outW) {
     checkGrid(x, inH, inW, dim, outH, outW);
@@ -97,10 +98,11 @@ public final class AdaptivePool2d {
 
   /**
    * Max pooling's Query-to-Patch matrix (§7.6, PROPOSAL in the spec): {@code M[j,p]} is the
-   * fraction of channels whose maximum in window {@code j} was taken from patch {@code p}.
-   * Shape {@code [outH*outW, inH*inW]}, rows sum to 1.
+   * fraction of channels whose maximum in window {@code j} was taken from patch {@code p}. Shape
+   * {@code [outH*outW, inH*inW]}, rows sum to 1.
    */
-  public static float[] maxSelectionMatrix(float[] x, int inH, int inW, int dim, int outH, int outW) {
+  public static float[] maxSelectionMatrix(
+      float[] x, int inH, int inW, int dim, int outH, int outW) {
     int[] idx = argmaxIndices(x, inH, inW, dim, outH, outW);
     int p = inH * inW;
     int q = outH * outW;
@@ -139,7 +141,7 @@ public final class AdaptivePool2d {
           }
         }
         int o = (oh * outW + ow) * dim;
-        float area = kh * kw;                // channels-last torch kernel: sum / (kh*kw)
+        float area = kh * kw; // channels-last torch kernel: sum / (kh*kw)
         for (int d = 0; d < dim; d++) {
           out[o + d] = acc[d] / area;
         }
@@ -149,7 +151,8 @@ public final class AdaptivePool2d {
   }
 
   /** Max pooling; fills {@code out} (values) and/or {@code idx} (patch indices) when non-null. */
-  private static void max(float[] x, int inH, int inW, int dim, int outH, int outW, float[] out, int[] idx) {
+  private static void max(
+      float[] x, int inH, int inW, int dim, int outH, int outW, float[] out, int[] idx) {
     PoolWindows rows = PoolWindows.of(inH, outH);
     PoolWindows cols = PoolWindows.of(inW, outW);
     float[] best = new float[dim];
@@ -164,7 +167,7 @@ public final class AdaptivePool2d {
             int base = p * dim;
             for (int d = 0; d < dim; d++) {
               float v = x[base + d];
-              if (v > best[d] || Float.isNaN(v)) {   // torch: (val > maxval) || isnan(val)
+              if (v > best[d] || Float.isNaN(v)) { // torch: (val > maxval) || isnan(val)
                 best[d] = v;
                 bestIdx[d] = p;
               }
@@ -185,20 +188,45 @@ public final class AdaptivePool2d {
   private static void checkGrid(float[] x, int inH, int inW, int dim, int outH, int outW) {
     Objects.requireNonNull(x, "x");
     if (inH <= 0 || inW <= 0 || dim <= 0 || outH <= 0 || outW <= 0) {
-      throw new IllegalArgumentException("grid sizes must be positive, got in=" + inH + "x" + inW
-          + ", dim=" + dim + ", out=" + outH + "x" + outW);
+      throw new IllegalArgumentException(
+          "grid sizes must be positive, got in="
+              + inH
+              + "x"
+              + inW
+              + ", dim="
+              + dim
+              + ", out="
+              + outH
+              + "x"
+              + outW);
     }
     long expected = (long) inH * inW * dim;
     if (x.length != expected) {
-      throw new IllegalArgumentException("features have " + x.length + " floats, expected "
-          + inH + "*" + inW + " tokens * " + dim + " = " + expected);
+      throw new IllegalArgumentException(
+          "features have "
+              + x.length
+              + " floats, expected "
+              + inH
+              + "*"
+              + inW
+              + " tokens * "
+              + dim
+              + " = "
+              + expected);
     }
   }
 
   private static void requireIdentity(int inH, int inW, int outH, int outW) {
     if (inH != outH || inW != outW) {
-      throw new IllegalArgumentException("pooling mode none is the identity: output grid "
-          + outH + "x" + outW + " must equal the input grid " + inH + "x" + inW);
+      throw new IllegalArgumentException(
+          "pooling mode none is the identity: output grid "
+              + outH
+              + "x"
+              + outW
+              + " must equal the input grid "
+              + inH
+              + "x"
+              + inW);
     }
   }
 
@@ -225,11 +253,11 @@ public final class AdaptivePool2d {
 
   /**
    * Pools {@code x} ({@code [N, inH*inW, dim]} or {@code [inH*inW, dim]}) with DJL operators so
-   * gradients flow (R-GAE, §7.8). AVG is the matmul {@code M @ x} with
-   * {@link #averagingMatrix}; MAX is separable (max over each row window, then each column
-   * window; NaN propagates); NONE returns a copy. The result has the same rank as {@code x} and
-   * lives on {@code x}'s manager. Values equal {@link #pool(float[], int, int, int, int, int,
-   * PoolingMode)} up to float summation order (~1e-7).
+   * gradients flow (R-GAE, §7.8). AVG is the matmul {@code M @ x} with {@link #averagingMatrix};
+   * MAX is separable (max over each row window, then each column window; NaN propagates); NONE
+   * returns a copy. The result has the same rank as {@code x} and lives on {@code x}'s manager.
+   * Values equal {@link #pool(float[], int, int, int, int, int, PoolingMode)} up to float summation
+   * order (~1e-7).
    */
   public static NDArray pool(NDArray x, int inH, int inW, int outH, int outW, PoolingMode mode) {
     Objects.requireNonNull(x, "x");
@@ -265,7 +293,8 @@ public final class AdaptivePool2d {
     NDManager manager = x.getManager();
     float[] m = averagingMatrix(inH, inW, outH, outW);
     try (NDArray mf = manager.create(m, new Shape((long) outH * outW, (long) inH * inW));
-        NDArray mt = Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
+        NDArray mt =
+            Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
       // [Q,P] @ [P,D] -> [Q,D]; [Q,P] @ [N,P,D] broadcasts to [N,Q,D] (torch.matmul).
       return mt.matMul(x);
     }
@@ -284,18 +313,19 @@ public final class AdaptivePool2d {
       try {
         for (int oh = 0; oh < outH; oh++) {
           try (NDArray slab = grid.get(new NDIndex(":, {}:{}", rows.start(oh), rows.end(oh)))) {
-            rowMax.add(slab.max(new int[] {1}, false));                  // [N, inW, D]
+            rowMax.add(slab.max(new int[] {1}, false)); // [N, inW, D]
           }
         }
-        try (NDArray byRows = NDArrays.stack(rowMax, 1)) {              // [N, outH, inW, D]
+        try (NDArray byRows = NDArrays.stack(rowMax, 1)) { // [N, outH, inW, D]
           NDList colMax = new NDList(outW);
           try {
             for (int ow = 0; ow < outW; ow++) {
-              try (NDArray slab = byRows.get(new NDIndex(":, :, {}:{}", cols.start(ow), cols.end(ow)))) {
-                colMax.add(slab.max(new int[] {2}, false));             // [N, outH, D]
+              try (NDArray slab =
+                  byRows.get(new NDIndex(":, :, {}:{}", cols.start(ow), cols.end(ow)))) {
+                colMax.add(slab.max(new int[] {2}, false)); // [N, outH, D]
               }
             }
-            try (NDArray pooled = NDArrays.stack(colMax, 2)) {          // [N, outH, outW, D]
+            try (NDArray pooled = NDArrays.stack(colMax, 2)) { // [N, outH, outW, D]
               return batched
                   ? pooled.reshape(n, (long) outH * outW, dim)
                   : pooled.reshape((long) outH * outW, dim);

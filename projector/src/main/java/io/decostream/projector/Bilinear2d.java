@@ -12,13 +12,12 @@ import java.util.Objects;
  * source-index rule of §3.5.
  *
  * <p>Layout as in {@link AdaptivePool2d}: {@code x[p*dim + d]} with patch {@code p = row*inW + col}
- * and output token {@code j = oh*outW + ow}. Per axis (§3.5, torch
- * {@code compute_source_index_and_lambda}): {@code scale = (float) in / out} in fp32; if
- * {@code in == out} the axis is the identity; else {@code src = max(scale*(dst+0.5) - 0.5, 0)}
- * evaluated in double (torch's CPU {@code acc_type<float>}; measured: an fp32 {@code src} puts the
- * lambdas up to 8e-7 off torch's),
- * {@code i0 = min(floor(src), in-1)}, {@code i1 = i0 + (i0 < in-1 ? 1 : 0)},
- * {@code l1 = clamp(src - i0, 0, 1)}, {@code l0 = 1 - l1}.
+ * and output token {@code j = oh*outW + ow}. Per axis (§3.5, torch {@code
+ * compute_source_index_and_lambda}): {@code scale = (float) in / out} in fp32; if {@code in == out}
+ * the axis is the identity; else {@code src = max(scale*(dst+0.5) - 0.5, 0)} evaluated in double
+ * (torch's CPU {@code acc_type<float>}; measured: an fp32 {@code src} puts the lambdas up to 8e-7
+ * off torch's), {@code i0 = min(floor(src), in-1)}, {@code i1 = i0 + (i0 < in-1 ? 1 : 0)}, {@code
+ * l1 = clamp(src - i0, 0, 1)}, {@code l0 = 1 - l1}.
  *
  * <p>Summation order follows torch's contiguous NCHW kernel (HF calls {@code .contiguous()} before
  * interpolating): per row {@code t_r = x[r,i0]*w0 + x[r,i1]*w1}, then {@code t_h0*h0 + t_h1*h1}.
@@ -28,8 +27,8 @@ public final class Bilinear2d {
   private Bilinear2d() {}
 
   /**
-   * One axis of the interpolation: for every output index the two source indices and their
-   * weights (§3.5).
+   * One axis of the interpolation: for every output index the two source indices and their weights
+   * (§3.5).
    */
   public record Axis(int in, int out, int[] i0, int[] i1, float[] lambda0, float[] lambda1) {}
 
@@ -52,7 +51,8 @@ public final class Bilinear2d {
         l1[d] = 0f;
         continue;
       }
-      // area_pixel_compute_source_index (align_corners=False, not cubic): torch's CPU kernel works in
+      // area_pixel_compute_source_index (align_corners=False, not cubic): torch's CPU kernel works
+      // in
       // acc_type<float> = double here, with the fp32 scale; negatives clamp to 0
       double src = (double) scale * (d + 0.5) - 0.5;
       if (src < 0) {
@@ -146,10 +146,10 @@ public final class Bilinear2d {
   }
 
   /**
-   * Differentiable version for R-GAE (§7.8): {@code x} is {@code [N, inH*inW, dim]} or
-   * {@code [inH*inW, dim]}; returns {@code M @ x} with {@link #weightMatrix} (same rank as
-   * {@code x}, on {@code x}'s manager), so gradients flow to {@code x}. Values equal
-   * {@link #interpolate} up to float summation order (~1e-7).
+   * Differentiable version for R-GAE (§7.8): {@code x} is {@code [N, inH*inW, dim]} or {@code
+   * [inH*inW, dim]}; returns {@code M @ x} with {@link #weightMatrix} (same rank as {@code x}, on
+   * {@code x}'s manager), so gradients flow to {@code x}. Values equal {@link #interpolate} up to
+   * float summation order (~1e-7).
    */
   public static NDArray interpolate(NDArray x, int inH, int inW, int outH, int outW) {
     Objects.requireNonNull(x, "x");
@@ -170,7 +170,8 @@ public final class Bilinear2d {
     NDManager manager = x.getManager();
     float[] m = weightMatrix(inH, inW, outH, outW);
     try (NDArray mf = manager.create(m, new Shape((long) outH * outW, (long) inH * inW));
-        NDArray mt = Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
+        NDArray mt =
+            Scalars.owned(mf, x.getDataType())) { // kept by autograd after mf's buffer is freed
       // [Q,P] @ [P,D] -> [Q,D]; [Q,P] @ [N,P,D] broadcasts to [N,Q,D]
       return mt.matMul(x);
     }
@@ -185,11 +186,21 @@ public final class Bilinear2d {
   private static void checkGrid(float[] x, int inH, int inW, int dim, int outH, int outW) {
     Objects.requireNonNull(x, "x");
     if (inH <= 0 || inW <= 0 || dim <= 0 || outH <= 0 || outW <= 0) {
-      throw new IllegalArgumentException("grid sizes and dim must be positive, got in=" + inH + "x" + inW
-          + ", dim=" + dim + ", out=" + outH + "x" + outW);
+      throw new IllegalArgumentException(
+          "grid sizes and dim must be positive, got in="
+              + inH
+              + "x"
+              + inW
+              + ", dim="
+              + dim
+              + ", out="
+              + outH
+              + "x"
+              + outW);
     }
     if (x.length != inH * inW * dim) {
-      throw new IllegalArgumentException("x has " + x.length + " values, expected " + inH + "*" + inW + "*" + dim);
+      throw new IllegalArgumentException(
+          "x has " + x.length + " values, expected " + inH + "*" + inW + "*" + dim);
     }
   }
 }

@@ -18,20 +18,20 @@ import java.util.Random;
 /**
  * Shared plumbing of the trainable compressive baselines ({@link QFormer}, {@link CAbstractor}):
  * strict binding of a weight map against the expected names and shapes, deterministic initial
- * weights, and the few differentiable ops they share (every op here records gradients under
- * DJL autograd on the PyTorch engine).
+ * weights, and the few differentiable ops they share (every op here records gradients under DJL
+ * autograd on the PyTorch engine).
  */
 final class BlockWeights {
 
   private BlockWeights() {}
 
   /**
-   * Binds {@code given} against {@code expected}: every expected name must be present with
-   * exactly the expected shape and FLOAT32, and nothing else may be present.
+   * Binds {@code given} against {@code expected}: every expected name must be present with exactly
+   * the expected shape and FLOAT32, and nothing else may be present.
    *
    * @return the arrays (not copied) in the expected order
-   * @throws IllegalArgumentException naming every missing or unused tensor, or the first
-   *     misshaped / mistyped one
+   * @throws IllegalArgumentException naming every missing or unused tensor, or the first misshaped
+   *     / mistyped one
    */
   static LinkedHashMap<String, NDArray> bind(
       String block, LinkedHashMap<String, Shape> expected, Map<String, NDArray> given) {
@@ -43,8 +43,15 @@ final class BlockWeights {
       }
     }
     if (!missing.isEmpty()) {
-      throw new IllegalArgumentException(block + ": missing weight(s) " + missing
-          + " (" + missing.size() + " of " + expected.size() + " expected)");
+      throw new IllegalArgumentException(
+          block
+              + ": missing weight(s) "
+              + missing
+              + " ("
+              + missing.size()
+              + " of "
+              + expected.size()
+              + " expected)");
     }
     List<String> unused = new ArrayList<>();
     for (String name : given.keySet()) {
@@ -54,19 +61,25 @@ final class BlockWeights {
     }
     if (!unused.isEmpty()) {
       Collections.sort(unused);
-      throw new IllegalArgumentException(block + ": unused weight(s) " + unused
-          + " (not part of this configuration)");
+      throw new IllegalArgumentException(
+          block + ": unused weight(s) " + unused + " (not part of this configuration)");
     }
     LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
     for (Map.Entry<String, Shape> e : expected.entrySet()) {
       NDArray a = given.get(e.getKey());
       if (!a.getShape().equals(e.getValue())) {
-        throw new IllegalArgumentException(block + ": weight '" + e.getKey() + "' has shape "
-            + a.getShape() + " but the configuration expects " + e.getValue());
+        throw new IllegalArgumentException(
+            block
+                + ": weight '"
+                + e.getKey()
+                + "' has shape "
+                + a.getShape()
+                + " but the configuration expects "
+                + e.getValue());
       }
       if (a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException(block + ": weight '" + e.getKey() + "' is "
-            + a.getDataType() + ", expected float32");
+        throw new IllegalArgumentException(
+            block + ": weight '" + e.getKey() + "' is " + a.getDataType() + ", expected float32");
       }
       out.put(e.getKey(), a);
     }
@@ -90,7 +103,8 @@ final class BlockWeights {
   /** nn.LayerNorm over the last axis (torch's native layer_norm, spec §0). */
   static NDArray layerNorm(NDArray x, NDArray w, NDArray b, float eps) {
     Shape s = x.getShape();
-    return LayerNorm.layerNorm(x, new Shape(s.get(s.dimension() - 1)), w, b, eps).singletonOrThrow();
+    return LayerNorm.layerNorm(x, new Shape(s.get(s.dimension() - 1)), w, b, eps)
+        .singletonOrThrow();
   }
 
   /** SiLU {@code x * sigmoid(x)} (nn.SiLU). */

@@ -7,14 +7,14 @@ import ai.djl.nn.core.Linear;
 import java.util.Objects;
 
 /**
- * LLaVA's {@code mlp2x_gelu} multimodal projector (models.md §3.1; DeCo's MLP after pooling,
- * §3.2): {@code y = linear_2(GELU_erf(linear_1(x)))}, both linears with bias, weights stored
- * {@code [out, in]} as in the checkpoint ({@code multi_modal_projector.linear_{1,2}.*} in HF,
- * {@code model.mm_projector.{0,2}.*} in the original repo — the nn module binds them by name).
+ * LLaVA's {@code mlp2x_gelu} multimodal projector (models.md §3.1; DeCo's MLP after pooling, §3.2):
+ * {@code y = linear_2(GELU_erf(linear_1(x)))}, both linears with bias, weights stored {@code [out,
+ * in]} as in the checkpoint ({@code multi_modal_projector.linear_{1,2}.*} in HF, {@code
+ * model.mm_projector.{0,2}.*} in the original repo — the nn module binds them by name).
  *
  * <p>Each linear is {@code torch::linear} (via DJL {@link Linear#linear}), the same op nn.Linear
- * runs; GELU is DJL's {@link Activation#gelu}, which calls {@code torch::nn::functional::gelu}
- * in its default exact (erf) form (spec §0), not the tanh approximation.
+ * runs; GELU is DJL's {@link Activation#gelu}, which calls {@code torch::nn::functional::gelu} in
+ * its default exact (erf) form (spec §0), not the tanh approximation.
  *
  * <p>The projector owns its four weight arrays: {@link #close()} closes them (closing an array
  * twice is harmless in DJL, so a manager that also owns them may close them again).
@@ -53,14 +53,22 @@ public final class MlpProjector implements AutoCloseable {
     this.inputDim = Math.toIntExact(s1.get(1));
     this.outputDim = Math.toIntExact(s2.get(0));
     if (s2.get(1) != hiddenDim) {
-      throw new IllegalArgumentException("linear_2.weight " + s2 + " does not take linear_1's "
-          + hiddenDim + " outputs (linear_1.weight " + s1 + ")");
+      throw new IllegalArgumentException(
+          "linear_2.weight "
+              + s2
+              + " does not take linear_1's "
+              + hiddenDim
+              + " outputs (linear_1.weight "
+              + s1
+              + ")");
     }
     if (!b1.getShape().equals(new Shape(hiddenDim))) {
-      throw new IllegalArgumentException("linear_1.bias must be [" + hiddenDim + "], got " + b1.getShape());
+      throw new IllegalArgumentException(
+          "linear_1.bias must be [" + hiddenDim + "], got " + b1.getShape());
     }
     if (!b2.getShape().equals(new Shape(outputDim))) {
-      throw new IllegalArgumentException("linear_2.bias must be [" + outputDim + "], got " + b2.getShape());
+      throw new IllegalArgumentException(
+          "linear_2.bias must be [" + outputDim + "], got " + b2.getShape());
     }
   }
 
@@ -80,19 +88,20 @@ public final class MlpProjector implements AutoCloseable {
   }
 
   /**
-   * Projects visual tokens: {@code x} is {@code [T, Dv]} (or {@code [..., T, Dv]}); returns
-   * {@code [T, Dt]} (same leading dims) on {@code x}'s manager. Differentiable: intermediates are
-   * closed here, but autograd keeps what it saved.
+   * Projects visual tokens: {@code x} is {@code [T, Dv]} (or {@code [..., T, Dv]}); returns {@code
+   * [T, Dt]} (same leading dims) on {@code x}'s manager. Differentiable: intermediates are closed
+   * here, but autograd keeps what it saved.
    */
   public NDArray forward(NDArray x) {
     Objects.requireNonNull(x, "x");
     Shape s = x.getShape();
     if (s.dimension() < 1 || s.get(s.dimension() - 1) != inputDim) {
-      throw new IllegalArgumentException("projector input must end in Dv=" + inputDim + ", got " + s);
+      throw new IllegalArgumentException(
+          "projector input must end in Dv=" + inputDim + ", got " + s);
     }
-    try (NDArray h = Linear.linear(x, w1, b1).singletonOrThrow();   // x @ W1^T + b1
-        NDArray g = Activation.gelu(h)) {                          // exact erf GELU
-      return Linear.linear(g, w2, b2).singletonOrThrow();          // @ W2^T + b2
+    try (NDArray h = Linear.linear(x, w1, b1).singletonOrThrow(); // x @ W1^T + b1
+        NDArray g = Activation.gelu(h)) { // exact erf GELU
+      return Linear.linear(g, w2, b2).singletonOrThrow(); // @ W2^T + b2
     }
   }
 

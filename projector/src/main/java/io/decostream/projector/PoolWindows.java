@@ -4,11 +4,11 @@ import java.util.Arrays;
 
 /**
  * The 1-D windows of PyTorch's adaptive pooling along one axis (models.md §3.5, [PT-AP]
- * AdaptivePooling.h): output index {@code j} covers input {@code [start[j], end[j])} with
- * {@code start = floor(j*in/out)} and {@code end = ceil((j+1)*in/out)}. A 2-D adaptive pooling
- * window is the product of a row window and a column window. Windows overlap when {@code out}
- * does not divide {@code in} (24→20, 27→12), so a patch may feed several output tokens — which is
- * what the Query-to-Patch matrix of §7.6 records.
+ * AdaptivePooling.h): output index {@code j} covers input {@code [start[j], end[j])} with {@code
+ * start = floor(j*in/out)} and {@code end = ceil((j+1)*in/out)}. A 2-D adaptive pooling window is
+ * the product of a row window and a column window. Windows overlap when {@code out} does not divide
+ * {@code in} (24→20, 27→12), so a patch may feed several output tokens — which is what the
+ * Query-to-Patch matrix of §7.6 records.
  *
  * @param in input length (> 0)
  * @param out output length (> 0; may exceed {@code in}, as torch allows, repeating inputs)
@@ -19,7 +19,8 @@ public record PoolWindows(int in, int out, int[] start, int[] end) {
 
   public PoolWindows {
     if (in <= 0 || out <= 0) {
-      throw new IllegalArgumentException("pool sizes must be positive, got in=" + in + ", out=" + out);
+      throw new IllegalArgumentException(
+          "pool sizes must be positive, got in=" + in + ", out=" + out);
     }
     if (start == null || end == null || start.length != out || end.length != out) {
       throw new IllegalArgumentException("start/end must both have length out=" + out);
@@ -29,7 +30,15 @@ public record PoolWindows(int in, int out, int[] start, int[] end) {
     for (int j = 0; j < out; j++) {
       if (start[j] < 0 || end[j] > in || start[j] >= end[j]) {
         throw new IllegalArgumentException(
-            "window " + j + " [" + start[j] + "," + end[j] + ") is empty or outside [0," + in + ")");
+            "window "
+                + j
+                + " ["
+                + start[j]
+                + ","
+                + end[j]
+                + ") is empty or outside [0,"
+                + in
+                + ")");
       }
     }
   }
@@ -41,13 +50,14 @@ public record PoolWindows(int in, int out, int[] start, int[] end) {
    */
   public static PoolWindows of(int in, int out) {
     if (in <= 0 || out <= 0) {
-      throw new IllegalArgumentException("pool sizes must be positive, got in=" + in + ", out=" + out);
+      throw new IllegalArgumentException(
+          "pool sizes must be positive, got in=" + in + ", out=" + out);
     }
     int[] s = new int[out];
     int[] e = new int[out];
     for (int j = 0; j < out; j++) {
-      s[j] = (int) (((long) j * in) / out);                     // floor(j*in/out)
-      e[j] = (int) (((long) (j + 1) * in + out - 1) / out);     // ceil((j+1)*in/out)
+      s[j] = (int) (((long) j * in) / out); // floor(j*in/out)
+      e[j] = (int) (((long) (j + 1) * in + out - 1) / out); // ceil((j+1)*in/out)
     }
     return new PoolWindows(in, out, s, e);
   }
@@ -86,7 +96,10 @@ public record PoolWindows(int in, int out, int[] start, int[] end) {
   @Override
   public boolean equals(Object o) {
     return o instanceof PoolWindows w
-        && in == w.in && out == w.out && Arrays.equals(start, w.start) && Arrays.equals(end, w.end);
+        && in == w.in
+        && out == w.out
+        && Arrays.equals(start, w.start)
+        && Arrays.equals(end, w.end);
   }
 
   @Override

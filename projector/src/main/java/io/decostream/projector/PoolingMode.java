@@ -25,7 +25,8 @@ public enum PoolingMode {
    */
   public static PoolingMode parse(String name) {
     if (name == null) {
-      throw new IllegalArgumentException("pooling mode must not be null; expected avg, average, max or none");
+      throw new IllegalArgumentException(
+          "pooling mode must not be null; expected avg, average, max or none");
     }
     switch (name.trim().toLowerCase(Locale.ROOT)) {
       case "avg":

@@ -11,8 +11,8 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * BLIP-2 style Q-Former, the learned-query compressive baseline of models.md §3.6 ([NX-QF]
- * {@code Qformer}; HF {@code Blip2QFormerModel}), as a differentiable block on DJL NDArrays.
+ * BLIP-2 style Q-Former, the learned-query compressive baseline of models.md §3.6 ([NX-QF] {@code
+ * Qformer}; HF {@code Blip2QFormerModel}), as a differentiable block on DJL NDArrays.
  *
  * <pre>
  * V [B,P,Dv] → ln_vision (LayerNorm Dv, eps 1e-5)
@@ -24,12 +24,14 @@ import java.util.Random;
  *   h = LN(h + Linear_{I→H}(GELU_erf(Linear_{H→I}(h))))               intermediate_query / output_query
  * output h [B,Q,H]  (no output projection: the caller puts its MLP after it)
  * </pre>
- * Attention: q/k/v linears with bias, heads split as {@code [B,heads,T,H/heads]}, scores
- * {@code q k^T / sqrt(H/heads)}, softmax over keys, no mask; all LayerNorms of the BERT layers use
- * eps 1e-12. Dropout is omitted (eval behaviour; the baseline is trained without it).
+ *
+ * Attention: q/k/v linears with bias, heads split as {@code [B,heads,T,H/heads]}, scores {@code q
+ * k^T / sqrt(H/heads)}, softmax over keys, no mask; all LayerNorms of the BERT layers use eps
+ * 1e-12. Dropout is omitted (eval behaviour; the baseline is trained without it).
  *
  * <p>Weight names (HF {@code Blip2QFormerModel} names, plus BLIP-2/LAVIS {@code ln_vision} and the
  * top-level {@code query_tokens}; {@code Linear} weights are {@code [out, in]}):
+ *
  * <pre>
  * ln_vision.{weight,bias}                                          [Dv]
  * query_tokens                                                     [1,Q,H]
@@ -45,18 +47,19 @@ import java.util.Random;
  * encoder.layer.{i}.output_query.dense.weight                      [H,I]   .bias [H]
  * encoder.layer.{i}.output_query.LayerNorm.{weight,bias}           [H]
  * </pre>
+ *
  * HF's text-branch {@code intermediate}/{@code output} FFN (used only for text tokens) is not part
  * of this block: only queries flow through it.
  *
- * <p>The block does not own its weight arrays (they stay on the caller's manager, e.g. with
- * {@code setRequiresGradient(true)} for training); {@link #forward} closes its intermediates and
- * returns a result on the input's manager.
+ * <p>The block does not own its weight arrays (they stay on the caller's manager, e.g. with {@code
+ * setRequiresGradient(true)} for training); {@link #forward} closes its intermediates and returns a
+ * result on the input's manager.
  */
 public final class QFormer {
 
-  static final float LN_VISION_EPS = 1e-5f;   // ln_vision = torch nn.LayerNorm default
-  static final float BERT_LN_EPS = 1e-12f;    // BertConfig layer_norm_eps
-  static final double INIT_STD = 0.02;        // BERT initializer_range; BLIP-2 query_tokens std
+  static final float LN_VISION_EPS = 1e-5f; // ln_vision = torch nn.LayerNorm default
+  static final float BERT_LN_EPS = 1e-12f; // BertConfig layer_norm_eps
+  static final double INIT_STD = 0.02; // BERT initializer_range; BLIP-2 query_tokens std
 
   private final QFormerConfig config;
   private final LinkedHashMap<String, NDArray> w;
@@ -71,7 +74,9 @@ public final class QFormer {
     this.w = BlockWeights.bind("QFormer", weightShapes(config), weights);
   }
 
-  /** Expected weight names and shapes, in a fixed order (the order {@link #initWeights} samples). */
+  /**
+   * Expected weight names and shapes, in a fixed order (the order {@link #initWeights} samples).
+   */
   public static LinkedHashMap<String, Shape> weightShapes(QFormerConfig c) {
     Objects.requireNonNull(c, "config");
     long dv = c.visionWidth();
@@ -113,8 +118,8 @@ public final class QFormer {
   }
 
   /**
-   * Fresh deterministic weights on {@code m} (plain arrays, no gradient flag): LayerNorm weights
-   * 1 and biases 0, every other bias 0, linear weights and {@code query_tokens} N(0, 0.02²) (BERT
+   * Fresh deterministic weights on {@code m} (plain arrays, no gradient flag): LayerNorm weights 1
+   * and biases 0, every other bias 0, linear weights and {@code query_tokens} N(0, 0.02²) (BERT
    * {@code initializer_range}, BLIP-2's query init). One {@link Random}{@code (seed)} is consumed
    * in {@link #weightShapes} order, so equal seeds give equal weights on every JVM.
    */
@@ -139,7 +144,8 @@ public final class QFormer {
   }
 
   private static boolean isNormWeight(String name) {
-    return name.equals("ln_vision.weight") || name.equals("layernorm.weight")
+    return name.equals("ln_vision.weight")
+        || name.equals("layernorm.weight")
         || name.endsWith(".LayerNorm.weight");
   }
 
@@ -163,8 +169,8 @@ public final class QFormer {
   }
 
   /**
-   * Compresses vision features {@code v [B, P, Dv]} (any P) to {@code [B, Q, hidden]} on
-   * {@code v}'s manager. Differentiable with respect to every weight and to {@code v}.
+   * Compresses vision features {@code v [B, P, Dv]} (any P) to {@code [B, Q, hidden]} on {@code
+   * v}'s manager. Differentiable with respect to every weight and to {@code v}.
    */
   public NDArray forward(NDArray v) {
     Objects.requireNonNull(v, "v");
@@ -180,36 +186,49 @@ public final class QFormer {
       // intermediates scope-owned, so they are released at the end (autograd keeps what it saved).
       v.tempAttach(scope);
       // ln_vision: [B,P,Dv] (BLIP-2 normalises the ViT features before the cross-attention)
-      NDArray vis = BlockWeights.layerNorm(v, w.get("ln_vision.weight"), w.get("ln_vision.bias"),
-          LN_VISION_EPS);
+      NDArray vis =
+          BlockWeights.layerNorm(
+              v, w.get("ln_vision.weight"), w.get("ln_vision.bias"), LN_VISION_EPS);
       // query embeddings: layernorm(query_tokens) [1,Q,H] → expand to [B,Q,H]
-      NDArray q0 = BlockWeights.layerNorm(w.get("query_tokens"), w.get("layernorm.weight"),
-          w.get("layernorm.bias"), BERT_LN_EPS);
+      NDArray q0 =
+          BlockWeights.layerNorm(
+              w.get("query_tokens"),
+              w.get("layernorm.weight"),
+              w.get("layernorm.bias"),
+              BERT_LN_EPS);
       q0.attach(scope); // computed from a weight: it was put on the weights' manager
       NDArray h = q0.broadcast(new Shape(b, config.queries(), config.hidden()));
       for (int i = 0; i < config.layers(); i++) {
         String p = "encoder.layer." + i + ".";
-        h = attention(p + "attention.", h, h);                       // [B,Q,H] self-attn, add & LN
+        h = attention(p + "attention.", h, h); // [B,Q,H] self-attn, add & LN
         if (config.hasCrossAttention(i)) {
-          h = attention(p + "crossattention.", h, vis);               // [B,Q,H] queries → patches
+          h = attention(p + "crossattention.", h, vis); // [B,Q,H] queries → patches
         }
         // query FFN: [B,Q,H] → [B,Q,I] → GELU(erf) → [B,Q,H], add & LN
-        NDArray up = BlockWeights.linear(h, w.get(p + "intermediate_query.dense.weight"),
-            w.get(p + "intermediate_query.dense.bias"));
+        NDArray up =
+            BlockWeights.linear(
+                h,
+                w.get(p + "intermediate_query.dense.weight"),
+                w.get(p + "intermediate_query.dense.bias"));
         NDArray act = Activation.gelu(up);
-        NDArray down = BlockWeights.linear(act, w.get(p + "output_query.dense.weight"),
-            w.get(p + "output_query.dense.bias"));
-        h = BlockWeights.layerNorm(down.add(h), w.get(p + "output_query.LayerNorm.weight"),
-            w.get(p + "output_query.LayerNorm.bias"), BERT_LN_EPS);
+        NDArray down =
+            BlockWeights.linear(
+                act, w.get(p + "output_query.dense.weight"), w.get(p + "output_query.dense.bias"));
+        h =
+            BlockWeights.layerNorm(
+                down.add(h),
+                w.get(p + "output_query.LayerNorm.weight"),
+                w.get(p + "output_query.LayerNorm.bias"),
+                BERT_LN_EPS);
       }
-      h.attach(caller);                                               // [B,Q,H]
+      h.attach(caller); // [B,Q,H]
       return h;
     }
   }
 
   /**
-   * One Blip2QFormerAttention: multi-head attention of {@code x} (queries) over {@code kv}
-   * (itself for self-attention, ln_vision(V) for cross-attention), output dense, residual, LN.
+   * One Blip2QFormerAttention: multi-head attention of {@code x} (queries) over {@code kv} (itself
+   * for self-attention, ln_vision(V) for cross-attention), output dense, residual, LN.
    */
   private NDArray attention(String p, NDArray x, NDArray kv) {
     long b = x.getShape().get(0);
@@ -219,20 +238,32 @@ public final class QFormer {
     int hd = config.headDim();
     long h = config.hidden();
     // projections: [B,Tq,H], [B,Tk,H], [B,Tk,H] → heads [B,nh,T,hd]
-    NDArray q = BlockWeights.linear(x, w.get(p + "attention.query.weight"), w.get(p + "attention.query.bias"))
-        .reshape(b, tq, heads, hd).transpose(0, 2, 1, 3);
-    NDArray k = BlockWeights.linear(kv, w.get(p + "attention.key.weight"), w.get(p + "attention.key.bias"))
-        .reshape(b, tk, heads, hd).transpose(0, 2, 1, 3);
-    NDArray v = BlockWeights.linear(kv, w.get(p + "attention.value.weight"), w.get(p + "attention.value.bias"))
-        .reshape(b, tk, heads, hd).transpose(0, 2, 1, 3);
+    NDArray q =
+        BlockWeights.linear(
+                x, w.get(p + "attention.query.weight"), w.get(p + "attention.query.bias"))
+            .reshape(b, tq, heads, hd)
+            .transpose(0, 2, 1, 3);
+    NDArray k =
+        BlockWeights.linear(kv, w.get(p + "attention.key.weight"), w.get(p + "attention.key.bias"))
+            .reshape(b, tk, heads, hd)
+            .transpose(0, 2, 1, 3);
+    NDArray v =
+        BlockWeights.linear(
+                kv, w.get(p + "attention.value.weight"), w.get(p + "attention.value.bias"))
+            .reshape(b, tk, heads, hd)
+            .transpose(0, 2, 1, 3);
     // scores [B,nh,Tq,Tk] = q k^T / sqrt(hd); probabilities over keys
     NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(hd));
     NDArray probs = scores.softmax(-1);
     // context [B,nh,Tq,hd] → [B,Tq,nh,hd] → [B,Tq,H]
     NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, tq, h);
-    NDArray out = BlockWeights.linear(ctx, w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"));
+    NDArray out =
+        BlockWeights.linear(ctx, w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"));
     // Blip2QFormerSelfOutput: LN(dense(ctx) + input)
-    return BlockWeights.layerNorm(out.add(x), w.get(p + "output.LayerNorm.weight"),
-        w.get(p + "output.LayerNorm.bias"), BERT_LN_EPS);
+    return BlockWeights.layerNorm(
+        out.add(x),
+        w.get(p + "output.LayerNorm.weight"),
+        w.get(p + "output.LayerNorm.bias"),
+        BERT_LN_EPS);
   }
 }

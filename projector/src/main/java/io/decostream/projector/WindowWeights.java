@@ -3,11 +3,12 @@ package io.decostream.projector;
 import java.util.Objects;
 
 /**
- * A compact form of a pooling Query-to-Patch matrix (R-GAE, spec §7.6) for the wire: pooled token {@code j} can
- * only draw on the patches of its own window (§3.5), so instead of the dense {@code [M, inH*inW]} matrix each row
- * keeps just its window's weights, {@code [M, K]} with {@code K} the largest window area, in the window's row-major
- * order, zero-padded. For 24→12 that is 144 x 4 values instead of 144 x 576. Used for max pooling, whose matrix
- * depends on each frame's features and must travel with the frame's tokens; avg and none are rebuilt from the grid.
+ * A compact form of a pooling Query-to-Patch matrix (R-GAE, spec §7.6) for the wire: pooled token
+ * {@code j} can only draw on the patches of its own window (§3.5), so instead of the dense {@code
+ * [M, inH*inW]} matrix each row keeps just its window's weights, {@code [M, K]} with {@code K} the
+ * largest window area, in the window's row-major order, zero-padded. For 24→12 that is 144 x 4
+ * values instead of 144 x 576. Used for max pooling, whose matrix depends on each frame's features
+ * and must travel with the frame's tokens; avg and none are rebuilt from the grid.
  */
 public final class WindowWeights {
 
@@ -31,14 +32,16 @@ public final class WindowWeights {
   /**
    * Dense {@code [outH*outW, inH*inW]} → compact {@code [outH*outW, K]}.
    *
-   * @throws IllegalArgumentException if a row has weight outside its window (not a pooling matrix of these grids)
+   * @throws IllegalArgumentException if a row has weight outside its window (not a pooling matrix
+   *     of these grids)
    */
   public static float[] compress(float[] dense, int inH, int inW, int outH, int outW) {
     Objects.requireNonNull(dense, "dense");
     int m = outH * outW;
     int n = inH * inW;
     if (dense.length != m * n) {
-      throw new IllegalArgumentException("dense matrix has " + dense.length + " values, expected " + m + " x " + n);
+      throw new IllegalArgumentException(
+          "dense matrix has " + dense.length + " values, expected " + m + " x " + n);
     }
     PoolWindows rows = PoolWindows.of(inH, outH);
     PoolWindows cols = PoolWindows.of(inW, outW);
@@ -75,7 +78,8 @@ public final class WindowWeights {
     int n = inH * inW;
     int k = maxWindowArea(inH, inW, outH, outW);
     if (compact.length != m * k) {
-      throw new IllegalArgumentException("compact matrix has " + compact.length + " values, expected " + m + " x " + k);
+      throw new IllegalArgumentException(
+          "compact matrix has " + compact.length + " values, expected " + m + " x " + k);
     }
     PoolWindows rows = PoolWindows.of(inH, outH);
     PoolWindows cols = PoolWindows.of(inW, outW);

@@ -39,8 +39,8 @@ class AdaptivePool2dTest {
   }
 
   /**
-   * Stronger than the spec's 1e-6: the fixture comes from torch's channels-last kernel (the path
-   * HF and DeCo hit), which sums in window order and divides once by kh*kw; so do we, bit for bit.
+   * Stronger than the spec's 1e-6: the fixture comes from torch's channels-last kernel (the path HF
+   * and DeCo hit), which sums in window order and divides once by kh*kw; so do we, bit for bit.
    */
   @ParameterizedTest(name = "{0}->{1}")
   @CsvSource({"24,12", "24,20", "27,12", "24,8"})
@@ -57,7 +57,9 @@ class AdaptivePool2dTest {
     float[] actual = AdaptivePool2d.pool(x, g, g, DIM, o, o, PoolingMode.MAX);
     double err = Golden.absErr(actual, golden.get("max_" + g + "_" + o).f32());
     assertTrue(err <= 1e-6, "max " + g + "->" + o + " max abs err " + err);
-    assertArrayEquals(golden.get("maxidx_" + g + "_" + o).i32(), AdaptivePool2d.argmaxIndices(x, g, g, DIM, o, o));
+    assertArrayEquals(
+        golden.get("maxidx_" + g + "_" + o).i32(),
+        AdaptivePool2d.argmaxIndices(x, g, g, DIM, o, o));
   }
 
   @Test
@@ -69,9 +71,11 @@ class AdaptivePool2dTest {
     int nans = 0;
     for (float v : expectedMax) if (Float.isNaN(v)) nans++;
     assertTrue(nans > 0, "fixture must exercise NaN propagation");
-    assertEquals(0.0, Golden.absErr(max, expectedMax));                 // exact, NaNs in place
+    assertEquals(0.0, Golden.absErr(max, expectedMax)); // exact, NaNs in place
     assertArrayEquals(edge.get("maxidx").i32(), AdaptivePool2d.argmaxIndices(x, 6, 6, 3, 4, 4));
-    assertTrue(Golden.absErr(AdaptivePool2d.pool(x, 6, 6, 3, 4, 4, PoolingMode.AVG), edge.get("avg").f32()) <= 1e-6);
+    assertTrue(
+        Golden.absErr(AdaptivePool2d.pool(x, 6, 6, 3, 4, 4, PoolingMode.AVG), edge.get("avg").f32())
+            <= 1e-6);
   }
 
   @Test
@@ -95,7 +99,11 @@ class AdaptivePool2dTest {
     // 24->12: 4 entries of exactly 1/4 per row
     float[] m12 = AdaptivePool2d.averagingMatrix(24, 24, 12, 12);
     int nz = 0;
-    for (float v : m12) if (v != 0f) { nz++; assertEquals(0.25f, v); }
+    for (float v : m12)
+      if (v != 0f) {
+        nz++;
+        assertEquals(0.25f, v);
+      }
     assertEquals(144 * 4, nz);
   }
 
@@ -118,19 +126,26 @@ class AdaptivePool2dTest {
     float[] y = AdaptivePool2d.pool(x, 24, 24, DIM, 24, 24, PoolingMode.NONE);
     assertArrayEquals(x, y);
     assertNotSame(x, y);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> AdaptivePool2d.pool(x, 24, 24, DIM, 12, 12, PoolingMode.NONE));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> AdaptivePool2d.pool(x, 24, 24, DIM, 12, 12, PoolingMode.NONE));
     assertTrue(e.getMessage().contains("identity"), e.getMessage());
   }
 
   @Test
   void rejectsMisshapedInput() {
     float[] x = new float[10];
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> AdaptivePool2d.pool(x, 2, 2, 3, 1, 1, PoolingMode.AVG));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> AdaptivePool2d.pool(x, 2, 2, 3, 1, 1, PoolingMode.AVG));
     assertTrue(e.getMessage().contains("expected"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> AdaptivePool2d.pool(new float[4], 2, 2, 1, 0, 1, PoolingMode.AVG));
-    assertThrows(NullPointerException.class, () -> AdaptivePool2d.pool(new float[4], 2, 2, 1, 1, 1, null));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> AdaptivePool2d.pool(new float[4], 2, 2, 1, 0, 1, PoolingMode.AVG));
+    assertThrows(
+        NullPointerException.class, () -> AdaptivePool2d.pool(new float[4], 2, 2, 1, 1, 1, null));
   }
 
   // ---------------------------------------------------------------- NDArray version
@@ -142,8 +157,17 @@ class AdaptivePool2dTest {
   }
 
   @ParameterizedTest(name = "{0} {1}x{2}->{3}x{4}")
-  @CsvSource({"AVG,24,24,12,12", "AVG,27,27,12,12", "AVG,24,24,20,20", "AVG,6,8,3,5",
-      "MAX,24,24,12,12", "MAX,27,27,12,12", "MAX,24,24,20,20", "MAX,6,8,3,5", "NONE,5,4,5,4"})
+  @CsvSource({
+    "AVG,24,24,12,12",
+    "AVG,27,27,12,12",
+    "AVG,24,24,20,20",
+    "AVG,6,8,3,5",
+    "MAX,24,24,12,12",
+    "MAX,27,27,12,12",
+    "MAX,24,24,20,20",
+    "MAX,6,8,3,5",
+    "NONE,5,4,5,4"
+  })
   void ndArrayPoolEqualsPureJava(PoolingMode mode, int inH, int inW, int outH, int outW) {
     int n = 2, dim = 5, p = inH * inW, q = outH * outW;
     Random r = new Random(7L * inH + outH);
@@ -163,9 +187,15 @@ class AdaptivePool2dTest {
         assertTrue(err <= 1e-6, mode + " frame " + f + " err " + err);
       }
       // rank-2 input [P, dim] gives rank-2 output
-      NDArray y2 = AdaptivePool2d.pool(manager.create(frames[1], new Shape(p, dim)), inH, inW, outH, outW, mode);
+      NDArray y2 =
+          AdaptivePool2d.pool(
+              manager.create(frames[1], new Shape(p, dim)), inH, inW, outH, outW, mode);
       assertEquals(new Shape(q, dim), y2.getShape());
-      assertTrue(Golden.absErr(y2.toFloatArray(), AdaptivePool2d.pool(frames[1], inH, inW, dim, outH, outW, mode)) <= 1e-6);
+      assertTrue(
+          Golden.absErr(
+                  y2.toFloatArray(),
+                  AdaptivePool2d.pool(frames[1], inH, inW, dim, outH, outW, mode))
+              <= 1e-6);
     }
   }
 
@@ -178,8 +208,11 @@ class AdaptivePool2dTest {
       NDArray max = AdaptivePool2d.pool(x, 12, 12, PoolingMode.MAX);
       assertEquals(0.0, Golden.absErr(max.toFloatArray(), golden.get("max_27_12").f32()));
       NDArray bad = manager.create(new float[48], new Shape(1, 6, 8));
-      assertThrows(IllegalArgumentException.class, () -> AdaptivePool2d.pool(bad, 2, 2, PoolingMode.AVG));
-      assertThrows(IllegalArgumentException.class, () -> AdaptivePool2d.pool(bad, 2, 4, 1, 1, PoolingMode.AVG));
+      assertThrows(
+          IllegalArgumentException.class, () -> AdaptivePool2d.pool(bad, 2, 2, PoolingMode.AVG));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> AdaptivePool2d.pool(bad, 2, 4, 1, 1, PoolingMode.AVG));
     }
   }
 

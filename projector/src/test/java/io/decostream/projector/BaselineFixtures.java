@@ -13,11 +13,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
 
-/** Shared helpers of QFormerTest / CAbstractorTest: fixtures of make_baseline_goldens.py, gradients. */
+/**
+ * Shared helpers of QFormerTest / CAbstractorTest: fixtures of make_baseline_goldens.py, gradients.
+ */
 final class BaselineFixtures {
 
   /** A fixture file: its weights (every tensor but input/expected), input and torch output. */
-  record Fixture(Map<String, NDArray> weights, NDArray input, float[] expected, Shape expectedShape) {}
+  record Fixture(
+      Map<String, NDArray> weights, NDArray input, float[] expected, Shape expectedShape) {}
 
   static Fixture load(NDManager m, String file) {
     Map<String, Golden.Tensor> g = Golden.load("baselines/" + file);
@@ -48,11 +51,11 @@ final class BaselineFixtures {
 
   /**
    * Backward of {@code loss = sum(forward(v) * r)} (a fixed random projection: a plain sum of a
-   * LayerNorm output would have zero gradient upstream) with every weight and the input marked
-   * as requiring gradients. Returns the gradients (copied to float arrays) by name, plus "input".
+   * LayerNorm output would have zero gradient upstream) with every weight and the input marked as
+   * requiring gradients. Returns the gradients (copied to float arrays) by name, plus "input".
    */
-  static Map<String, float[]> gradients(NDManager m, Map<String, NDArray> weights, NDArray v,
-      Function<NDArray, NDArray> forward) {
+  static Map<String, float[]> gradients(
+      NDManager m, Map<String, NDArray> weights, NDArray v, Function<NDArray, NDArray> forward) {
     weights.values().forEach(a -> a.setRequiresGradient(true));
     v.setRequiresGradient(true);
     Map<String, float[]> grads = new LinkedHashMap<>();

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Bilinear interpolation against torch (make_bilinear_goldens.py), spec §3.4 / §3.5 (abs ≤ 1e-6). */
+/**
+ * Bilinear interpolation against torch (make_bilinear_goldens.py), spec §3.4 / §3.5 (abs ≤ 1e-6).
+ */
 class Bilinear2dTest {
 
   private static final int DIM = 6;
@@ -83,8 +85,10 @@ class Bilinear2dTest {
     Bilinear2d.Axis a = Bilinear2d.axis(27, 14);
     assertArrayEquals(new int[] {0, 2, 4, 6, 8, 10, 12, 13, 15, 17, 19, 21, 23, 25}, a.i0());
     assertArrayEquals(new int[] {1, 3, 5, 7, 9, 11, 13, 14, 16, 18, 20, 22, 24, 26}, a.i1());
-    float[] l1 = {.4643f, .3929f, .3214f, .25f, .1786f, .1071f, .0357f, .9643f, .8929f, .8214f, .75f, .6786f,
-        .6071f, .5357f};
+    float[] l1 = {
+      .4643f, .3929f, .3214f, .25f, .1786f, .1071f, .0357f, .9643f, .8929f, .8214f, .75f, .6786f,
+      .6071f, .5357f
+    };
     for (int d = 0; d < 14; d++) {
       assertEquals(l1[d], a.lambda1()[d], 5e-5, "lambda1[" + d + "]");
       assertEquals(1f, a.lambda0()[d] + a.lambda1()[d], 0f);
@@ -117,7 +121,8 @@ class Bilinear2dTest {
       assertTrue(Golden.absErr(y.toFloatArray(), expected) <= 1e-6);
 
       // batched [N, P, D]: both frames pooled independently
-      NDArray batch = xs.expandDims(0).repeat(0, 2).mul(manager.create(new float[] {1f, -2f}).reshape(2, 1, 1));
+      NDArray batch =
+          xs.expandDims(0).repeat(0, 2).mul(manager.create(new float[] {1f, -2f}).reshape(2, 1, 1));
       NDArray yb = Bilinear2d.oneVisionPool(batch, 27);
       assertEquals(new Shape(2, 196, DIM), yb.getShape());
       float[] flat = yb.toFloatArray();
@@ -145,7 +150,8 @@ class Bilinear2dTest {
 
   @Test
   void badInputIsRejected() {
-    assertThrows(IllegalArgumentException.class, () -> Bilinear2d.interpolate(new float[10], 2, 2, 3, 1, 1));
+    assertThrows(
+        IllegalArgumentException.class, () -> Bilinear2d.interpolate(new float[10], 2, 2, 3, 1, 1));
     assertThrows(IllegalArgumentException.class, () -> Bilinear2d.axis(0, 3));
     assertThrows(IllegalArgumentException.class, () -> Bilinear2d.oneVisionSize(0));
     try (NDManager manager = NDManager.newBaseManager()) {

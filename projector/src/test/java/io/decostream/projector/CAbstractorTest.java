@@ -17,14 +17,15 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Honeybee C-Abstractor (spec §3.6) against the plain-torch reference of
- * make_baseline_goldens.py (timm RegStage/Bottleneck/SE/LayerNorm2d, F.adaptive_avg_pool2d; §8
- * tolerance rule, 1e-5), strict weight binding, initialisation and gradient flow.
+ * Honeybee C-Abstractor (spec §3.6) against the plain-torch reference of make_baseline_goldens.py
+ * (timm RegStage/Bottleneck/SE/LayerNorm2d, F.adaptive_avg_pool2d; §8 tolerance rule, 1e-5), strict
+ * weight binding, initialisation and gradient flow.
  */
 class CAbstractorTest {
 
   /** cabstractor.safetensors: Dv 12 ≠ hidden 16 (downsample shortcut, SE squeeze 3 then 4). */
   static final CAbstractorConfig MAIN = new CAbstractorConfig(12, 6, 16, 2, 3, 24);
+
   /** cabstractor_overlap.safetensors: 5x5 → 3x3 (overlapping windows), identity shortcut. */
   static final CAbstractorConfig OVERLAP = new CAbstractorConfig(16, 5, 16, 1, 3, 8);
 
@@ -56,9 +57,9 @@ class CAbstractorTest {
   void seSqueezeUsesTheBlockInputWidth() {
     // timm Bottleneck: se_channels = round(in_chs * se_ratio), applied to the out channels
     Map<String, Shape> s = CAbstractor.weightShapes(MAIN);
-    assertEquals(new Shape(3, 16, 1, 1), s.get("net.0.b1.se.fc1.weight"));   // round(12 * .25)
+    assertEquals(new Shape(3, 16, 1, 1), s.get("net.0.b1.se.fc1.weight")); // round(12 * .25)
     assertEquals(new Shape(16, 3, 1, 1), s.get("net.0.b1.se.fc2.weight"));
-    assertEquals(new Shape(4, 16, 1, 1), s.get("net.0.b2.se.fc1.weight"));   // round(16 * .25)
+    assertEquals(new Shape(4, 16, 1, 1), s.get("net.0.b2.se.fc1.weight")); // round(16 * .25)
     assertEquals(new Shape(4, 16, 1, 1), s.get("net.2.b1.se.fc1.weight"));
     assertEquals(new Shape(16, 12, 1, 1), s.get("net.0.b1.downsample.conv.weight"));
     assertFalse(s.containsKey("net.0.b2.downsample.conv.weight"));
@@ -68,8 +69,11 @@ class CAbstractorTest {
     assertEquals(2, new CAbstractorConfig(10, 4, 14, 1, 2, 8).seChannels(10));
     assertEquals(4, new CAbstractorConfig(10, 4, 14, 1, 2, 8).seChannels(14));
     // depth 0: pool + readout only
-    assertEquals(List.of("pos_emb", "readout.0.weight", "readout.0.bias", "readout.2.weight", "readout.2.bias"),
-        new ArrayList<>(CAbstractor.weightShapes(new CAbstractorConfig(8, 4, 8, 0, 2, 6)).keySet()));
+    assertEquals(
+        List.of(
+            "pos_emb", "readout.0.weight", "readout.0.bias", "readout.2.weight", "readout.2.bias"),
+        new ArrayList<>(
+            CAbstractor.weightShapes(new CAbstractorConfig(8, 4, 8, 0, 2, 6)).keySet()));
   }
 
   @Test
@@ -85,10 +89,13 @@ class CAbstractorTest {
       float[] pooled = new float[2 * 4 * 8];
       for (int bi = 0; bi < 2; bi++) {
         float[] one = java.util.Arrays.copyOfRange(flat, bi * 128, bi * 128 + 128);
-        System.arraycopy(AdaptivePool2d.pool(one, 4, 4, 8, 2, 2, PoolingMode.AVG), 0, pooled, bi * 32, 32);
+        System.arraycopy(
+            AdaptivePool2d.pool(one, 4, 4, 8, 2, 2, PoolingMode.AVG), 0, pooled, bi * 32, 32);
       }
       NDArray p = m.create(pooled, new Shape(2, 4, 8));
-      NDArray h = BlockWeights.silu(BlockWeights.linear(p, w.get("readout.0.weight"), w.get("readout.0.bias")));
+      NDArray h =
+          BlockWeights.silu(
+              BlockWeights.linear(p, w.get("readout.0.weight"), w.get("readout.0.bias")));
       NDArray ref = BlockWeights.linear(h, w.get("readout.2.weight"), w.get("readout.2.bias"));
       assertTrue(Golden.absErr(y.toFloatArray(), ref.toFloatArray()) < 1e-6);
     }
@@ -99,27 +106,41 @@ class CAbstractorTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Map<String, NDArray> w = CAbstractor.initWeights(m, MAIN, 1);
       String name = "net.0.b1.downsample.bn.bias";
-      IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-          () -> new CAbstractor(MAIN, BaselineFixtures.with(w, name, null)));
-      assertTrue(missing.getMessage().contains("missing") && missing.getMessage().contains(name),
+      IllegalArgumentException missing =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new CAbstractor(MAIN, BaselineFixtures.with(w, name, null)));
+      assertTrue(
+          missing.getMessage().contains("missing") && missing.getMessage().contains(name),
           missing.getMessage());
 
       // the "out" reading of the SE squeeze (round(16*.25)=4) must be rejected for block net.0.b1
       String se = "net.0.b1.se.fc1.weight";
-      IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
-          () -> new CAbstractor(MAIN, BaselineFixtures.with(w, se, m.zeros(new Shape(4, 16, 1, 1)))));
-      assertTrue(shape.getMessage().contains(se) && shape.getMessage().contains("(3, 16, 1, 1)"),
+      IllegalArgumentException shape =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new CAbstractor(
+                      MAIN, BaselineFixtures.with(w, se, m.zeros(new Shape(4, 16, 1, 1)))));
+      assertTrue(
+          shape.getMessage().contains(se) && shape.getMessage().contains("(3, 16, 1, 1)"),
           shape.getMessage());
 
       String extra = "net.2.b1.downsample.conv.weight";
-      IllegalArgumentException unused = assertThrows(IllegalArgumentException.class,
-          () -> new CAbstractor(MAIN, BaselineFixtures.with(w, extra, m.zeros(new Shape(16, 16, 1, 1)))));
-      assertTrue(unused.getMessage().contains("unused") && unused.getMessage().contains(extra),
+      IllegalArgumentException unused =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new CAbstractor(
+                      MAIN, BaselineFixtures.with(w, extra, m.zeros(new Shape(16, 16, 1, 1)))));
+      assertTrue(
+          unused.getMessage().contains("unused") && unused.getMessage().contains(extra),
           unused.getMessage());
 
       CAbstractor ca = new CAbstractor(MAIN, w);
-      IllegalArgumentException in = assertThrows(IllegalArgumentException.class,
-          () -> ca.forward(m.zeros(new Shape(1, 35, 12))));
+      IllegalArgumentException in =
+          assertThrows(
+              IllegalArgumentException.class, () -> ca.forward(m.zeros(new Shape(1, 35, 12))));
       assertTrue(in.getMessage().contains("g*g=36"), in.getMessage());
     }
   }
@@ -129,8 +150,10 @@ class CAbstractorTest {
     assertThrows(IllegalArgumentException.class, () -> new CAbstractorConfig(12, 6, 16, 0, 3, 24));
     assertThrows(IllegalArgumentException.class, () -> new CAbstractorConfig(12, 6, 16, 2, 7, 24));
     assertThrows(IllegalArgumentException.class, () -> new CAbstractorConfig(12, 6, 16, -1, 3, 24));
-    assertThrows(IllegalArgumentException.class, () -> new CAbstractorConfig(12, 6, 16, 2, 3, 24, 0.0));
-    assertThrows(IllegalArgumentException.class, () -> new CAbstractorConfig(1, 6, 16, 2, 3, 24, 0.25));
+    assertThrows(
+        IllegalArgumentException.class, () -> new CAbstractorConfig(12, 6, 16, 2, 3, 24, 0.0));
+    assertThrows(
+        IllegalArgumentException.class, () -> new CAbstractorConfig(1, 6, 16, 2, 3, 24, 0.25));
     assertEquals(36, MAIN.inputTokens());
     assertEquals(9, MAIN.outputTokens());
   }
@@ -157,10 +180,15 @@ class CAbstractorTest {
           double sq = 0;
           for (float x : v) sq += x * x;
           double std = Math.sqrt(sq / v.length);
-          double want = e.getValue().dimension() == 4
-              ? Math.sqrt(2.0 / (e.getValue().get(0) * e.getValue().get(2) * e.getValue().get(3)
-                  / (n.endsWith("conv2.conv.weight") ? e.getValue().get(0) : 1)))
-              : 0.02;
+          double want =
+              e.getValue().dimension() == 4
+                  ? Math.sqrt(
+                      2.0
+                          / (e.getValue().get(0)
+                              * e.getValue().get(2)
+                              * e.getValue().get(3)
+                              / (n.endsWith("conv2.conv.weight") ? e.getValue().get(0) : 1)))
+                  : 0.02;
           assertTrue(std > 0.5 * want && std < 1.6 * want, n + " std " + std + " want ~" + want);
         }
       }
@@ -205,7 +233,10 @@ class CAbstractorTest {
       double minus = BaselineFixtures.loss(m, ca.forward(f.input())).getFloat();
       pe.set(base);
       double numeric = (plus - minus) / (2 * eps);
-      assertEquals(analytic, numeric, 0.02 * Math.max(1, Math.abs(analytic)),
+      assertEquals(
+          analytic,
+          numeric,
+          0.02 * Math.max(1, Math.abs(analytic)),
           "directional derivative: autograd " + analytic + " vs finite difference " + numeric);
     }
   }

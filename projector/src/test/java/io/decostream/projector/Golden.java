@@ -12,8 +12,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Minimal reader for the hand-written safetensors fixtures of make_pool_goldens.py (spec §6):
- * u64 LE header length, compact JSON header, raw LE data. F32 and I32 only; test code only.
+ * Minimal reader for the hand-written safetensors fixtures of make_pool_goldens.py (spec §6): u64
+ * LE header length, compact JSON header, raw LE data. F32 and I32 only; test code only.
  */
 final class Golden {
   record Tensor(String dtype, long[] shape, ByteBuffer data) {
@@ -32,8 +32,9 @@ final class Golden {
     }
   }
 
-  private static final Pattern ENTRY = Pattern.compile(
-      "\"([^\"]+)\":\\{\"dtype\":\"(\\w+)\",\"shape\":\\[([0-9,]*)\\],\"data_offsets\":\\[(\\d+),(\\d+)\\]\\}");
+  private static final Pattern ENTRY =
+      Pattern.compile(
+          "\"([^\"]+)\":\\{\"dtype\":\"(\\w+)\",\"shape\":\\[([0-9,]*)\\],\"data_offsets\":\\[(\\d+),(\\d+)\\]\\}");
 
   static Map<String, Tensor> load(String resource) {
     try (InputStream in = Golden.class.getResourceAsStream("/golden/" + resource)) {

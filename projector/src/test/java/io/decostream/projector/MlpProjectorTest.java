@@ -22,8 +22,12 @@ class MlpProjectorTest {
     Map<String, Golden.Tensor> g = Golden.load("mlp_golden.safetensors");
     float[] expected = g.get("y").f32();
     try (NDManager m = NDManager.newBaseManager();
-        MlpProjector mlp = new MlpProjector(create(m, g.get("linear_1.weight")), create(m, g.get("linear_1.bias")),
-            create(m, g.get("linear_2.weight")), create(m, g.get("linear_2.bias")))) {
+        MlpProjector mlp =
+            new MlpProjector(
+                create(m, g.get("linear_1.weight")),
+                create(m, g.get("linear_1.bias")),
+                create(m, g.get("linear_2.weight")),
+                create(m, g.get("linear_2.bias")))) {
       assertEquals(16, mlp.inputDim());
       assertEquals(48, mlp.hiddenDim());
       assertEquals(24, mlp.outputDim());
@@ -34,7 +38,8 @@ class MlpProjectorTest {
 
       // The fixture must be able to tell exact GELU from the tanh approximation (§0).
       float[] tanhY = tanhGeluReference(g);
-      assertTrue(Golden.relErr(tanhY, expected) > 1e-4, "fixture does not separate erf from tanh GELU");
+      assertTrue(
+          Golden.relErr(tanhY, expected) > 1e-4, "fixture does not separate erf from tanh GELU");
 
       // batched input keeps leading dims
       NDArray xb = create(m, g.get("x")).expandDims(0);
@@ -76,15 +81,26 @@ class MlpProjectorTest {
       NDArray b1 = m.zeros(new Shape(6));
       NDArray w2 = m.zeros(new Shape(3, 6));
       NDArray b2 = m.zeros(new Shape(3));
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> new MlpProjector(w1, b1, m.zeros(new Shape(3, 5)), b2));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new MlpProjector(w1, b1, m.zeros(new Shape(3, 5)), b2));
       assertTrue(e.getMessage().contains("linear_2.weight"), e.getMessage());
-      e = assertThrows(IllegalArgumentException.class, () -> new MlpProjector(w1, m.zeros(new Shape(5)), w2, b2));
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new MlpProjector(w1, m.zeros(new Shape(5)), w2, b2));
       assertTrue(e.getMessage().contains("linear_1.bias"), e.getMessage());
-      assertThrows(IllegalArgumentException.class, () -> new MlpProjector(w1, b1, w2, m.zeros(new Shape(4))));
-      assertThrows(IllegalArgumentException.class, () -> new MlpProjector(m.zeros(new Shape(6)), b1, w2, b2));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> new MlpProjector(w1, b1, w2, m.zeros(new Shape(4))));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> new MlpProjector(m.zeros(new Shape(6)), b1, w2, b2));
       try (MlpProjector mlp = new MlpProjector(w1, b1, w2, b2)) {
-        e = assertThrows(IllegalArgumentException.class, () -> mlp.forward(m.zeros(new Shape(2, 5))));
+        e =
+            assertThrows(
+                IllegalArgumentException.class, () -> mlp.forward(m.zeros(new Shape(2, 5))));
         assertTrue(e.getMessage().contains("Dv=4"), e.getMessage());
         assertEquals(new Shape(2, 3), mlp.forward(m.zeros(new Shape(2, 4))).getShape());
       }

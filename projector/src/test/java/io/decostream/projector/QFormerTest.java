@@ -17,13 +17,14 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * BLIP-2 Q-Former (spec §3.6) against the plain-torch reference of make_baseline_goldens.py
- * (§8 tolerance rule, 1e-5), strict weight binding, initialisation and gradient flow.
+ * BLIP-2 Q-Former (spec §3.6) against the plain-torch reference of make_baseline_goldens.py (§8
+ * tolerance rule, 1e-5), strict weight binding, initialisation and gradient flow.
  */
 class QFormerTest {
 
   /** The fixture of qformer.safetensors: cross-attention in every layer. */
   static final QFormerConfig FREQ1 = new QFormerConfig(16, 16, 2, 32, 2, 4, 1);
+
   /** qformer_freq2.safetensors: Dv 12, 3 layers, cross-attention in layers 0 and 2 only. */
   static final QFormerConfig FREQ2 = new QFormerConfig(12, 16, 2, 32, 3, 4, 2);
 
@@ -53,9 +54,11 @@ class QFormerTest {
       Fixture f = BaselineFixtures.load(m, "qformer_freq2.safetensors");
       Map<String, Shape> shapes = QFormer.weightShapes(FREQ2);
       assertTrue(shapes.containsKey("encoder.layer.0.crossattention.attention.key.weight"));
-      assertFalse(shapes.keySet().stream().anyMatch(k -> k.startsWith("encoder.layer.1.crossattention.")));
+      assertFalse(
+          shapes.keySet().stream().anyMatch(k -> k.startsWith("encoder.layer.1.crossattention.")));
       assertTrue(shapes.containsKey("encoder.layer.2.crossattention.attention.key.weight"));
-      assertEquals(new Shape(16, 12), shapes.get("encoder.layer.2.crossattention.attention.value.weight"));
+      assertEquals(
+          new Shape(16, 12), shapes.get("encoder.layer.2.crossattention.attention.value.weight"));
       NDArray y = new QFormer(FREQ2, f.weights()).forward(f.input());
       BaselineFixtures.assertMatches(y, f, 1e-5);
     }
@@ -67,36 +70,60 @@ class QFormerTest {
       Map<String, NDArray> w = QFormer.initWeights(m, FREQ1, 1);
       String name = "encoder.layer.1.crossattention.attention.key.weight";
 
-      IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-          () -> new QFormer(FREQ1, BaselineFixtures.with(w, name, null)));
-      assertTrue(missing.getMessage().contains("missing") && missing.getMessage().contains(name),
+      IllegalArgumentException missing =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new QFormer(FREQ1, BaselineFixtures.with(w, name, null)));
+      assertTrue(
+          missing.getMessage().contains("missing") && missing.getMessage().contains(name),
           missing.getMessage());
 
       // key/value of the cross-attention take Dv inputs, not hidden: [16,16] fits only by
       // accident here, so use a config with Dv != hidden
       Map<String, NDArray> w2 = QFormer.initWeights(m, FREQ2, 1);
       String kv = "encoder.layer.0.crossattention.attention.value.weight";
-      IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
-          () -> new QFormer(FREQ2, BaselineFixtures.with(w2, kv, m.zeros(new Shape(16, 16)))));
-      assertTrue(shape.getMessage().contains(kv) && shape.getMessage().contains("(16, 12)"),
+      IllegalArgumentException shape =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new QFormer(FREQ2, BaselineFixtures.with(w2, kv, m.zeros(new Shape(16, 16)))));
+      assertTrue(
+          shape.getMessage().contains(kv) && shape.getMessage().contains("(16, 12)"),
           shape.getMessage());
 
-      IllegalArgumentException unused = assertThrows(IllegalArgumentException.class,
-          () -> new QFormer(FREQ2, BaselineFixtures.with(w2,
-              "encoder.layer.1.crossattention.attention.query.weight", m.zeros(new Shape(16, 16)))));
-      assertTrue(unused.getMessage().contains("unused")
-          && unused.getMessage().contains("encoder.layer.1.crossattention.attention.query.weight"),
+      IllegalArgumentException unused =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new QFormer(
+                      FREQ2,
+                      BaselineFixtures.with(
+                          w2,
+                          "encoder.layer.1.crossattention.attention.query.weight",
+                          m.zeros(new Shape(16, 16)))));
+      assertTrue(
+          unused.getMessage().contains("unused")
+              && unused
+                  .getMessage()
+                  .contains("encoder.layer.1.crossattention.attention.query.weight"),
           unused.getMessage());
 
-      IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
-          () -> new QFormer(FREQ1, BaselineFixtures.with(w, "query_tokens",
-              m.zeros(new Shape(1, 4, 16), ai.djl.ndarray.types.DataType.FLOAT64))));
+      IllegalArgumentException dtype =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new QFormer(
+                      FREQ1,
+                      BaselineFixtures.with(
+                          w,
+                          "query_tokens",
+                          m.zeros(new Shape(1, 4, 16), ai.djl.ndarray.types.DataType.FLOAT64))));
       assertTrue(dtype.getMessage().contains("query_tokens"), dtype.getMessage());
 
       // forward rejects a wrong feature width with the expected shape in the message
       QFormer qf = new QFormer(FREQ1, w);
-      IllegalArgumentException in = assertThrows(IllegalArgumentException.class,
-          () -> qf.forward(m.zeros(new Shape(1, 9, 12))));
+      IllegalArgumentException in =
+          assertThrows(
+              IllegalArgumentException.class, () -> qf.forward(m.zeros(new Shape(1, 9, 12))));
       assertTrue(in.getMessage().contains("Dv=16"), in.getMessage());
     }
   }
@@ -127,7 +154,9 @@ class QFormerTest {
           differing.add(n);
         }
         float[] v = a.get(n).toFloatArray();
-        if (n.endsWith("LayerNorm.weight") || n.endsWith("layernorm.weight") || n.equals("ln_vision.weight")) {
+        if (n.endsWith("LayerNorm.weight")
+            || n.endsWith("layernorm.weight")
+            || n.equals("ln_vision.weight")) {
           for (float x : v) assertEquals(1f, x, n);
         } else if (n.endsWith(".bias")) {
           for (float x : v) assertEquals(0f, x, n);
@@ -139,8 +168,14 @@ class QFormerTest {
         }
       }
       // every randomly initialised tensor depends on the seed
-      long random = shapes.keySet().stream().filter(n -> !n.endsWith("bias") && !n.toLowerCase().contains("norm.weight")
-          && !n.equals("ln_vision.weight")).count();
+      long random =
+          shapes.keySet().stream()
+              .filter(
+                  n ->
+                      !n.endsWith("bias")
+                          && !n.toLowerCase().contains("norm.weight")
+                          && !n.equals("ln_vision.weight"))
+              .count();
       assertEquals(random, differing.size(), "differing: " + differing);
       // fresh weights bind and run
       NDArray y = new QFormer(FREQ2, a).forward(m.randomNormal(new Shape(2, 7, 12)));
@@ -187,7 +222,10 @@ class QFormerTest {
       double minus = BaselineFixtures.loss(m, qf.forward(f.input())).getFloat();
       qt.set(base);
       double numeric = (plus - minus) / (2 * eps);
-      assertEquals(analytic, numeric, 0.02 * Math.max(1, Math.abs(analytic)),
+      assertEquals(
+          analytic,
+          numeric,
+          0.02 * Math.max(1, Math.abs(analytic)),
           "directional derivative: autograd " + analytic + " vs finite difference " + numeric);
     }
   }

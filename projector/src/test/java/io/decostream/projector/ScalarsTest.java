@@ -15,14 +15,17 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
- * Gradients through constants stay right when the memory of freed Java direct buffers is reused between forward and
- * backward, which is what the GC does at random in a long training run.
+ * Gradients through constants stay right when the memory of freed Java direct buffers is reused
+ * between forward and backward, which is what the GC does at random in a long training run.
  */
 class ScalarsTest {
 
   private static final int TRIALS = 20;
 
-  /** Frees unreachable direct buffers and fills the reused memory with 1e-30 (what a stale scalar would then read). */
+  /**
+   * Frees unreachable direct buffers and fills the reused memory with 1e-30 (what a stale scalar
+   * would then read).
+   */
   private static void churn() throws InterruptedException {
     System.gc();
     Thread.sleep(10);
@@ -52,13 +55,16 @@ class ScalarsTest {
   void scalarFactorsSurviveTheGcUntilBackward() throws Exception {
     int djlWrong = 0;
     for (int t = 0; t < TRIALS; t++) {
-      assertArrayEquals(new float[] {0.25f, 0.25f, 0.25f, 0.25f}, gradient(x -> Scalars.div(x, 4f)), 0f);
+      assertArrayEquals(
+          new float[] {0.25f, 0.25f, 0.25f, 0.25f}, gradient(x -> Scalars.div(x, 4f)), 0f);
       assertArrayEquals(new float[] {3f, 3f, 3f, 3f}, gradient(x -> Scalars.mul(x, 3f)), 0f);
-      // DJL's own x.div(Number): the scalar's buffer is closed at once, and backward reads reused memory
+      // DJL's own x.div(Number): the scalar's buffer is closed at once, and backward reads reused
+      // memory
       djlWrong += gradient(x -> x.div(4f))[0] == 0.25f ? 0 : 1;
     }
-    System.out.printf("DJL div(Number) gave a wrong gradient in %d of %d trials (Scalars.div: none)%n", djlWrong,
-        TRIALS);
+    System.out.printf(
+        "DJL div(Number) gave a wrong gradient in %d of %d trials (Scalars.div: none)%n",
+        djlWrong, TRIALS);
   }
 
   @Test

@@ -15,15 +15,16 @@ class TokenCompressorTest {
 
   @ParameterizedTest(name = "\"{0}\"")
   @CsvSource({
-      "avg:12, AVG, 12, 12",
-      "average:12, AVG, 12, 12",
-      "AVG:12x10, AVG, 12, 10",
-      "max:12x12, MAX, 12, 12",
-      "' max : 8 ', MAX, 8, 8",
-      "12, AVG, 12, 12",
-      "20x16, AVG, 20, 16",
-      "none, NONE, 0, 0",
-      "None:24, NONE, 24, 24"})
+    "avg:12, AVG, 12, 12",
+    "average:12, AVG, 12, 12",
+    "AVG:12x10, AVG, 12, 10",
+    "max:12x12, MAX, 12, 12",
+    "' max : 8 ', MAX, 8, 8",
+    "12, AVG, 12, 12",
+    "20x16, AVG, 20, 16",
+    "none, NONE, 0, 0",
+    "None:24, NONE, 24, 24"
+  })
   void parsesAndRoundTrips(String spec, PoolingMode mode, int h, int w) {
     TokenCompressor c = TokenCompressor.parse(spec);
     assertEquals(new TokenCompressor(mode, h, w), c);
@@ -32,17 +33,33 @@ class TokenCompressorTest {
   }
 
   @ParameterizedTest(name = "\"{0}\"")
-  @ValueSource(strings = {"", "  ", "avg", "max", "mean:12", "avg:", "avg:0", "avg:-3", "avg:12x", "avg:axb",
-      "max:12x12x3", "12x0", "x12"})
+  @ValueSource(
+      strings = {
+        "",
+        "  ",
+        "avg",
+        "max",
+        "mean:12",
+        "avg:",
+        "avg:0",
+        "avg:-3",
+        "avg:12x",
+        "avg:axb",
+        "max:12x12x3",
+        "12x0",
+        "x12"
+      })
   void rejectsBadSpecsWithTheText(String spec) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TokenCompressor.parse(spec));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> TokenCompressor.parse(spec));
     assertTrue(e.getMessage().contains("spec") || e.getMessage().contains("mode"), e.getMessage());
   }
 
   @Test
   void parseNullAndModeErrors() {
     assertThrows(IllegalArgumentException.class, () -> TokenCompressor.parse(null));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PoolingMode.parse("mean"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> PoolingMode.parse("mean"));
     assertTrue(e.getMessage().contains("avg, average, max or none"), e.getMessage());
     assertEquals(PoolingMode.AVG, PoolingMode.parse(" Average "));
     assertEquals(PoolingMode.MAX, PoolingMode.parse("MAX"));
@@ -52,7 +69,8 @@ class TokenCompressorTest {
   @Test
   void validatesAtConstruction() {
     assertThrows(IllegalArgumentException.class, () -> new TokenCompressor(PoolingMode.AVG, 0, 12));
-    assertThrows(IllegalArgumentException.class, () -> new TokenCompressor(PoolingMode.MAX, 12, -1));
+    assertThrows(
+        IllegalArgumentException.class, () -> new TokenCompressor(PoolingMode.MAX, 12, -1));
     assertThrows(IllegalArgumentException.class, () -> new TokenCompressor(PoolingMode.NONE, 0, 5));
     assertThrows(NullPointerException.class, () -> new TokenCompressor(null, 12, 12));
   }
@@ -69,8 +87,13 @@ class TokenCompressorTest {
     float[] y = c.compress(x, 24, 24, dim);
     assertArrayEquals(AdaptivePool2d.pool(x, 24, 24, dim, 12, 12, PoolingMode.AVG), y);
     // token (r=1,c=2) averages patches rows 2..3, cols 4..5, channel 3
-    float expect = (x[(2 * 24 + 4) * dim + 3] + x[(2 * 24 + 5) * dim + 3]
-        + x[(3 * 24 + 4) * dim + 3] + x[(3 * 24 + 5) * dim + 3]) / 2 / 2;
+    float expect =
+        (x[(2 * 24 + 4) * dim + 3]
+                + x[(2 * 24 + 5) * dim + 3]
+                + x[(3 * 24 + 4) * dim + 3]
+                + x[(3 * 24 + 5) * dim + 3])
+            / 2
+            / 2;
     assertEquals(expect, y[(12 + 2) * dim + 3]);
   }
 
@@ -91,9 +114,14 @@ class TokenCompressorTest {
     float[] x = new float[16 * 2];
     Random r = new Random(5);
     for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
-    assertArrayEquals(AdaptivePool2d.averagingMatrix(4, 4, 2, 2), TokenCompressor.parse("avg:2").queryToPatch(null, 4, 4, 2));
-    assertArrayEquals(AdaptivePool2d.maxSelectionMatrix(x, 4, 4, 2, 2, 2), TokenCompressor.parse("max:2").queryToPatch(x, 4, 4, 2));
+    assertArrayEquals(
+        AdaptivePool2d.averagingMatrix(4, 4, 2, 2),
+        TokenCompressor.parse("avg:2").queryToPatch(null, 4, 4, 2));
+    assertArrayEquals(
+        AdaptivePool2d.maxSelectionMatrix(x, 4, 4, 2, 2, 2),
+        TokenCompressor.parse("max:2").queryToPatch(x, 4, 4, 2));
     float[] id = TokenCompressor.none().queryToPatch(null, 4, 4, 2);
-    for (int i = 0; i < 16; i++) for (int j = 0; j < 16; j++) assertEquals(i == j ? 1f : 0f, id[i * 16 + j]);
+    for (int i = 0; i < 16; i++)
+      for (int j = 0; j < 16; j++) assertEquals(i == j ? 1f : 0f, id[i * 16 + j]);
   }
 }

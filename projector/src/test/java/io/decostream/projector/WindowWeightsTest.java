@@ -26,7 +26,9 @@ class WindowWeightsTest {
       assertEquals(out * out * WindowWeights.maxWindowArea(in, in, out, out), compact.length);
       assertArrayEquals(dense, WindowWeights.expand(compact, in, in, out, out), in + "->" + out);
       float[] avg = AdaptivePool2d.averagingMatrix(in, in, out, out);
-      assertArrayEquals(avg, WindowWeights.expand(WindowWeights.compress(avg, in, in, out, out), in, in, out, out));
+      assertArrayEquals(
+          avg,
+          WindowWeights.expand(WindowWeights.compress(avg, in, in, out, out), in, in, out, out));
     }
     assertEquals(4, WindowWeights.maxWindowArea(24, 24, 12, 12));
     assertEquals(9, WindowWeights.maxWindowArea(27, 27, 12, 12));
@@ -37,6 +39,7 @@ class WindowWeightsTest {
     float[] dense = new float[4 * 16];
     dense[15] = 1f; // query 0 (top-left window) pointing at the bottom-right patch
     assertThrows(IllegalArgumentException.class, () -> WindowWeights.compress(dense, 4, 4, 2, 2));
-    assertThrows(IllegalArgumentException.class, () -> WindowWeights.expand(new float[3], 4, 4, 2, 2));
+    assertThrows(
+        IllegalArgumentException.class, () -> WindowWeights.expand(new float[3], 4, 4, 2, 2));
   }
 }

@@ -7,17 +7,20 @@ import java.nio.file.Path;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.Serdes;
 
-/** The Kafka Streams settings every DeCo stage shares (one place, so the stages cannot drift apart). */
+/**
+ * The Kafka Streams settings every DeCo stage shares (one place, so the stages cannot drift apart).
+ */
 public final class StreamsProperties {
   private StreamsProperties() {}
 
   /**
    * application.id, bootstrap, an explicit state.dir (the configured one, else a new temp dir),
    * at_least_once, byte-array default serdes (stages deserialize themselves so bad records become
-   * dead letters), a generous poll interval (a model call can take seconds on a CPU),
-   * {@link KafkaLimits#streamsOverrides()}, then {@code extra}, which wins.
+   * dead letters), a generous poll interval (a model call can take seconds on a CPU), {@link
+   * KafkaLimits#streamsOverrides()}, then {@code extra}, which wins.
    */
-  public static Properties of(String applicationId, String bootstrap, Path stateDir, Properties extra) {
+  public static Properties of(
+      String applicationId, String bootstrap, Path stateDir, Properties extra) {
     if (bootstrap == null || bootstrap.isBlank()) {
       throw new IllegalArgumentException("bootstrap servers must be given, e.g. localhost:9092");
     }
@@ -41,9 +44,12 @@ public final class StreamsProperties {
 
   private static Path stateDir(Path configured) {
     try {
-      return configured != null ? Files.createDirectories(configured) : Files.createTempDirectory("deco-state-");
+      return configured != null
+          ? Files.createDirectories(configured)
+          : Files.createTempDirectory("deco-state-");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the Kafka Streams state directory: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot create the Kafka Streams state directory: " + e.getMessage(), e);
     }
   }
 }

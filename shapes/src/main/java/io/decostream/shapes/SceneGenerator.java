@@ -8,133 +8,162 @@ import java.util.SplittableRandom;
  * Draws random ShapesWorld scenes, deterministically from a seed (one {@link SplittableRandom}).
  *
  * <p>Rules (issue 5 "the visual world", plus what makes every question well-defined):
+ *
  * <ul>
  *   <li>background: plain, mild static noise or a diagonal gradient, each channel 0..40 (luminance
- *       at most about 16%, noise adds at most 8/255), so always below 25%;</li>
+ *       at most about 16%, noise adds at most 8/255), so always below 25%;
  *   <li>1-3 shapes (uniform), kind and colour uniform, no two sharing both; colour = table colour
- *       plus an independent uniform jitter in [-30, 30] per channel (clamped to 0..255);</li>
- *   <li>size uniform in [40, 100] reference pixels;</li>
- *   <li>motion uniform over left, right, up, down, not moving; speed uniform in
- *       [{@value #MIN_SPEED}, {@value #MAX_SPEED}] reference px/s (at least 8 px between two
- *       1 fps frames, so the direction is visible), capped so the shape's whole path fits;</li>
+ *       plus an independent uniform jitter in [-30, 30] per channel (clamped to 0..255);
+ *   <li>size uniform in [40, 100] reference pixels;
+ *   <li>motion uniform over left, right, up, down, not moving; speed uniform in [{@value
+ *       #MIN_SPEED}, {@value #MAX_SPEED}] reference px/s (at least 8 px between two 1 fps frames,
+ *       so the direction is visible), capped so the shape's whole path fits;
  *   <li>start position uniform among those that keep the whole box at least {@value #EDGE_MARGIN}
- *       px inside the canvas for the whole clip;</li>
+ *       px inside the canvas for the whole clip;
  *   <li>shapes never overlap: at every 1/16 s of the clip the boxes of any two shapes are at least
- *       {@value #MIN_GAP} px apart on some axis (so counts and positions are visible in every frame).
- *       A shape that fails is redrawn; after {@value #MAX_TRIES} failures the whole scene is redrawn.</li>
+ *       {@value #MIN_GAP} px apart on some axis (so counts and positions are visible in every
+ *       frame). A shape that fails is redrawn; after {@value #MAX_TRIES} failures the whole scene
+ *       is redrawn.
  * </ul>
  */
 public final class SceneGenerator {
 
-    /** Slowest moving shape, reference px per second. */
-    public static final double MIN_SPEED = 8;
-    /** Fastest moving shape, reference px per second. */
-    public static final double MAX_SPEED = 16;
-    /** Gap between a shape's box and the canvas edge, reference px. */
-    public static final double EDGE_MARGIN = 2;
-    /** Smallest gap between two shapes' boxes at any time, reference px. */
-    public static final double MIN_GAP = 4;
-    /** Redraws of one shape before the scene is restarted. */
-    public static final int MAX_TRIES = 200;
-    private static final double CHECK_STEP = 1.0 / 16;
+  /** Slowest moving shape, reference px per second. */
+  public static final double MIN_SPEED = 8;
 
-    private SceneGenerator() {
-    }
+  /** Fastest moving shape, reference px per second. */
+  public static final double MAX_SPEED = 16;
 
-    /** A random scene of {@code durationSeconds}, a pure function of {@code seed}. */
-    public static Scene generate(long seed, double durationSeconds) {
-        if (!(durationSeconds > 0 && durationSeconds <= 3600)) {
-            throw new IllegalArgumentException("durationSeconds must be in (0, 3600], got " + durationSeconds);
-        }
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Background bg = background(rnd);
-        int count = 1 + rnd.nextInt(ShapesWorld.MAX_SHAPES);
-        for (int attempt = 0; ; attempt++) {
-            List<Shape> shapes = new ArrayList<>(count);
-            boolean ok = true;
-            for (int i = 0; i < count && ok; i++) {
-                ok = false;
-                for (int tries = 0; tries < MAX_TRIES; tries++) {
-                    Shape s = shape(rnd, durationSeconds);
-                    if (compatible(s, shapes, durationSeconds)) {
-                        shapes.add(s);
-                        ok = true;
-                        break;
-                    }
-                }
-            }
-            if (ok) {
-                return new Scene(seed, durationSeconds, bg, shapes);
-            }
-            if (attempt > 1000) {
-                throw new IllegalStateException("could not place " + count + " shapes for seed " + seed);
-            }
-        }
-    }
+  /** Gap between a shape's box and the canvas edge, reference px. */
+  public static final double EDGE_MARGIN = 2;
 
-    static Background background(SplittableRandom rnd) {
-        Background.Kind kind = Background.Kind.values()[rnd.nextInt(3)];
-        Rgb base = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
-        Rgb second = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
-        int noise = kind == Background.Kind.NOISE ? 3 + rnd.nextInt(6) : 0;
-        return new Background(kind, base, kind == Background.Kind.GRADIENT ? second : base, noise, rnd.nextLong());
-    }
+  /** Smallest gap between two shapes' boxes at any time, reference px. */
+  public static final double MIN_GAP = 4;
 
-    static Shape shape(SplittableRandom rnd, double duration) {
-        ShapeKind kind = ShapeKind.values()[rnd.nextInt(ShapeKind.values().length)];
-        ShapeColor color = ShapeColor.values()[rnd.nextInt(ShapeColor.values().length)];
-        Rgb n = color.nominal();
-        Rgb rgb = new Rgb(jitter(n.r(), rnd), jitter(n.g(), rnd), jitter(n.b(), rnd));
-        double size = ShapesWorld.MIN_SHAPE_SIZE + rnd.nextDouble() * (ShapesWorld.MAX_SHAPE_SIZE - ShapesWorld.MIN_SHAPE_SIZE);
-        Motion motion = Motion.values()[rnd.nextInt(Motion.values().length)];
-        double lo = EDGE_MARGIN + size / 2;
-        double hi = ShapesWorld.REFERENCE_SIZE - EDGE_MARGIN - size / 2;
-        double travel = hi - lo;
-        double speed = 0;
-        if (motion != Motion.STILL) {
-            double cap = Math.min(MAX_SPEED, travel / duration);
-            double min = Math.min(MIN_SPEED, cap);
-            speed = min + rnd.nextDouble() * (cap - min);
-            if (!(speed > 0)) {
-                speed = cap;  // only reachable for absurd durations; Shape validates > 0
-            }
-        }
-        double path = speed * duration;
-        double along = lo + rnd.nextDouble() * Math.max(0, travel - path);  // start of the path's lower end
-        double across = lo + rnd.nextDouble() * travel;
-        double x0;
-        double y0;
-        switch (motion) {
-            case RIGHT -> { x0 = along; y0 = across; }
-            case LEFT -> { x0 = along + path; y0 = across; }
-            case DOWN -> { x0 = across; y0 = along; }
-            case UP -> { x0 = across; y0 = along + path; }
-            default -> { x0 = lo + rnd.nextDouble() * travel; y0 = across; }
-        }
-        return new Shape(kind, color, rgb, size, x0, y0, motion, speed);
-    }
+  /** Redraws of one shape before the scene is restarted. */
+  public static final int MAX_TRIES = 200;
 
-    private static int jitter(int v, SplittableRandom rnd) {
-        return Math.max(0, Math.min(255, v + rnd.nextInt(2 * ShapesWorld.COLOR_JITTER + 1) - ShapesWorld.COLOR_JITTER));
-    }
+  private static final double CHECK_STEP = 1.0 / 16;
 
-    /** Unique colour+kind and never closer than MIN_GAP to any placed shape during the clip. */
-    static boolean compatible(Shape s, List<Shape> placed, double duration) {
-        for (Shape o : placed) {
-            if (o.color() == s.color() && o.kind() == s.kind()) {
-                return false;
-            }
-        }
-        int steps = (int) Math.ceil(duration / CHECK_STEP);
-        for (int k = 0; k <= steps; k++) {
-            double t = Math.min(duration, k * CHECK_STEP);
-            Box a = s.referenceBox(t).grow(MIN_GAP / 2);
-            for (Shape o : placed) {
-                if (a.intersectionArea(o.referenceBox(t).grow(MIN_GAP / 2)) > 0) {
-                    return false;
-                }
-            }
-        }
-        return true;
+  private SceneGenerator() {}
+
+  /** A random scene of {@code durationSeconds}, a pure function of {@code seed}. */
+  public static Scene generate(long seed, double durationSeconds) {
+    if (!(durationSeconds > 0 && durationSeconds <= 3600)) {
+      throw new IllegalArgumentException(
+          "durationSeconds must be in (0, 3600], got " + durationSeconds);
     }
+    SplittableRandom rnd = new SplittableRandom(seed);
+    Background bg = background(rnd);
+    int count = 1 + rnd.nextInt(ShapesWorld.MAX_SHAPES);
+    for (int attempt = 0; ; attempt++) {
+      List<Shape> shapes = new ArrayList<>(count);
+      boolean ok = true;
+      for (int i = 0; i < count && ok; i++) {
+        ok = false;
+        for (int tries = 0; tries < MAX_TRIES; tries++) {
+          Shape s = shape(rnd, durationSeconds);
+          if (compatible(s, shapes, durationSeconds)) {
+            shapes.add(s);
+            ok = true;
+            break;
+          }
+        }
+      }
+      if (ok) {
+        return new Scene(seed, durationSeconds, bg, shapes);
+      }
+      if (attempt > 1000) {
+        throw new IllegalStateException("could not place " + count + " shapes for seed " + seed);
+      }
+    }
+  }
+
+  static Background background(SplittableRandom rnd) {
+    Background.Kind kind = Background.Kind.values()[rnd.nextInt(3)];
+    Rgb base = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
+    Rgb second = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
+    int noise = kind == Background.Kind.NOISE ? 3 + rnd.nextInt(6) : 0;
+    return new Background(
+        kind, base, kind == Background.Kind.GRADIENT ? second : base, noise, rnd.nextLong());
+  }
+
+  static Shape shape(SplittableRandom rnd, double duration) {
+    ShapeKind kind = ShapeKind.values()[rnd.nextInt(ShapeKind.values().length)];
+    ShapeColor color = ShapeColor.values()[rnd.nextInt(ShapeColor.values().length)];
+    Rgb n = color.nominal();
+    Rgb rgb = new Rgb(jitter(n.r(), rnd), jitter(n.g(), rnd), jitter(n.b(), rnd));
+    double size =
+        ShapesWorld.MIN_SHAPE_SIZE
+            + rnd.nextDouble() * (ShapesWorld.MAX_SHAPE_SIZE - ShapesWorld.MIN_SHAPE_SIZE);
+    Motion motion = Motion.values()[rnd.nextInt(Motion.values().length)];
+    double lo = EDGE_MARGIN + size / 2;
+    double hi = ShapesWorld.REFERENCE_SIZE - EDGE_MARGIN - size / 2;
+    double travel = hi - lo;
+    double speed = 0;
+    if (motion != Motion.STILL) {
+      double cap = Math.min(MAX_SPEED, travel / duration);
+      double min = Math.min(MIN_SPEED, cap);
+      speed = min + rnd.nextDouble() * (cap - min);
+      if (!(speed > 0)) {
+        speed = cap; // only reachable for absurd durations; Shape validates > 0
+      }
+    }
+    double path = speed * duration;
+    double along =
+        lo + rnd.nextDouble() * Math.max(0, travel - path); // start of the path's lower end
+    double across = lo + rnd.nextDouble() * travel;
+    double x0;
+    double y0;
+    switch (motion) {
+      case RIGHT -> {
+        x0 = along;
+        y0 = across;
+      }
+      case LEFT -> {
+        x0 = along + path;
+        y0 = across;
+      }
+      case DOWN -> {
+        x0 = across;
+        y0 = along;
+      }
+      case UP -> {
+        x0 = across;
+        y0 = along + path;
+      }
+      default -> {
+        x0 = lo + rnd.nextDouble() * travel;
+        y0 = across;
+      }
+    }
+    return new Shape(kind, color, rgb, size, x0, y0, motion, speed);
+  }
+
+  private static int jitter(int v, SplittableRandom rnd) {
+    return Math.max(
+        0,
+        Math.min(
+            255, v + rnd.nextInt(2 * ShapesWorld.COLOR_JITTER + 1) - ShapesWorld.COLOR_JITTER));
+  }
+
+  /** Unique colour+kind and never closer than MIN_GAP to any placed shape during the clip. */
+  static boolean compatible(Shape s, List<Shape> placed, double duration) {
+    for (Shape o : placed) {
+      if (o.color() == s.color() && o.kind() == s.kind()) {
+        return false;
+      }
+    }
+    int steps = (int) Math.ceil(duration / CHECK_STEP);
+    for (int k = 0; k <= steps; k++) {
+      double t = Math.min(duration, k * CHECK_STEP);
+      Box a = s.referenceBox(t).grow(MIN_GAP / 2);
+      for (Shape o : placed) {
+        if (a.intersectionArea(o.referenceBox(t).grow(MIN_GAP / 2)) > 0) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
 }

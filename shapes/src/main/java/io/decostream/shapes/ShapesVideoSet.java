@@ -16,48 +16,49 @@ import java.util.TreeSet;
  */
 public final class ShapesVideoSet {
 
-    /** Questions and caption of one window. */
-    public record WindowQa(Window window, List<QaPair> questions, String caption) {
-        public WindowQa {
-            questions = List.copyOf(questions);
-        }
+  /** Questions and caption of one window. */
+  public record WindowQa(Window window, List<QaPair> questions, String caption) {
+    public WindowQa {
+      questions = List.copyOf(questions);
     }
+  }
 
-    /** One planned video. */
-    public record Entry(int index, String fileName, Scene scene, List<WindowQa> windows) {
-        public Entry {
-            windows = List.copyOf(windows);
-        }
+  /** One planned video. */
+  public record Entry(int index, String fileName, Scene scene, List<WindowQa> windows) {
+    public Entry {
+      windows = List.copyOf(windows);
     }
+  }
 
-    private ShapesVideoSet() {
-    }
+  private ShapesVideoSet() {}
 
-    /** File name of video {@code index}. */
-    public static String fileName(int index) {
-        return String.format(Locale.ROOT, "shapes_%05d.mp4", index);
-    }
+  /** File name of video {@code index}. */
+  public static String fileName(int index) {
+    return String.format(Locale.ROOT, "shapes_%05d.mp4", index);
+  }
 
-    /** The plan of video {@code index}. */
-    public static Entry entry(long baseSeed, int index, VideoSpec spec, int windowsPerVideo) {
-        if (windowsPerVideo < 1 || windowsPerVideo > 64) {
-            throw new IllegalArgumentException("windowsPerVideo must be in 1..64, got " + windowsPerVideo);
-        }
-        long seed = ShapesWorld.videoSeed(baseSeed, index);
-        Scene scene = SceneGenerator.generate(seed, spec.seconds());
-        SplittableRandom rnd = new SplittableRandom(ShapesWorld.mix(seed + 0x632BE59BD9B4E019L));
-        int last = spec.lastSampledSecond();
-        TreeSet<Integer> ends = new TreeSet<>();
-        ends.add(last);
-        int want = Math.min(windowsPerVideo, Math.max(1, last));  // seconds 1..last available
-        while (ends.size() < want) {
-            ends.add(1 + rnd.nextInt(last));
-        }
-        List<WindowQa> windows = new ArrayList<>();
-        for (int e : ends) {
-            Window w = Window.latest(e, ShapesWorld.MAX_WINDOW_FRAMES);
-            windows.add(new WindowQa(w, Questions.samplePerType(scene, w, rnd), Captions.caption(scene, e)));
-        }
-        return new Entry(index, fileName(index), scene, windows);
+  /** The plan of video {@code index}. */
+  public static Entry entry(long baseSeed, int index, VideoSpec spec, int windowsPerVideo) {
+    if (windowsPerVideo < 1 || windowsPerVideo > 64) {
+      throw new IllegalArgumentException(
+          "windowsPerVideo must be in 1..64, got " + windowsPerVideo);
     }
+    long seed = ShapesWorld.videoSeed(baseSeed, index);
+    Scene scene = SceneGenerator.generate(seed, spec.seconds());
+    SplittableRandom rnd = new SplittableRandom(ShapesWorld.mix(seed + 0x632BE59BD9B4E019L));
+    int last = spec.lastSampledSecond();
+    TreeSet<Integer> ends = new TreeSet<>();
+    ends.add(last);
+    int want = Math.min(windowsPerVideo, Math.max(1, last)); // seconds 1..last available
+    while (ends.size() < want) {
+      ends.add(1 + rnd.nextInt(last));
+    }
+    List<WindowQa> windows = new ArrayList<>();
+    for (int e : ends) {
+      Window w = Window.latest(e, ShapesWorld.MAX_WINDOW_FRAMES);
+      windows.add(
+          new WindowQa(w, Questions.samplePerType(scene, w, rnd), Captions.caption(scene, e)));
+    }
+    return new Entry(index, fileName(index), scene, windows);
+  }
 }

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's first command, in process: `deco demo` on its defaults (the shipped ShapesWorld model, a ShapesWorld
- * clip and its questions) with a summary JSON and the grounding pictures.
+ * The README's first command, in process: `deco demo` on its defaults (the shipped ShapesWorld
+ * model, a ShapesWorld clip and its questions) with a summary JSON and the grounding pictures.
  */
 @Timeout(600)
 class DemoCommandIT {
@@ -41,35 +41,56 @@ class DemoCommandIT {
 
   @Test
   void demoAnswersShapesWorldQuestionsWithTheShippedModelAndDrawsTheirGrounding() throws Exception {
-    assertTrue(Files.isRegularFile(Path.of("../models/shapes-demo/model.safetensors")), "the shipped model");
+    assertTrue(
+        Files.isRegularFile(Path.of("../models/shapes-demo/model.safetensors")),
+        "the shipped model");
     Path json = tmp.resolve("summary.json");
-    String printed = run("demo", "--max-new-tokens", "12", "--summary-json", json.toString(), "--grounding-dir",
-        tmp.resolve("pics").toString());
+    String printed =
+        run(
+            "demo",
+            "--max-new-tokens",
+            "12",
+            "--summary-json",
+            json.toString(),
+            "--grounding-dir",
+            tmp.resolve("pics").toString());
     assertTrue(printed.contains("==> model ") && printed.contains("shapes-demo"), printed);
     assertTrue(printed.contains("caption frames"), "captions are printed as they arrive");
     JsonNode s = new ObjectMapper().readTree(json.toFile());
     assertEquals(16, s.get("frames").asInt(), "a 16 s clip sampled at 1 fps");
-    assertEquals(36, s.get("tokensPerFrame").asInt(), "the shipped model's own 6x6 grid (12x12 patches pooled 2x2)");
+    assertEquals(
+        36,
+        s.get("tokensPerFrame").asInt(),
+        "the shipped model's own 6x6 grid (12x12 patches pooled 2x2)");
     int answers = s.get("answers").size();
     assertTrue(answers >= 4, "one question per type that may be asked of the clip");
     for (JsonNode a : s.get("answers")) {
       assertTrue(a.has("expected") && a.has("correct"), a.toString());
-      assertEquals(15, a.get("frameRange").get(1).asInt(), "the window ends at the clip's last sampled second");
+      assertEquals(
+          15,
+          a.get("frameRange").get(1).asInt(),
+          "the window ends at the clip's last sampled second");
     }
-    // the trained model answers in the world's own terms: a colour for a colour question, a cell for "where", ...
-    // (a random pack answers with arbitrary words); how many are right is in the summary and in docs/shapes-eval.md
+    // the trained model answers in the world's own terms: a colour for a colour question, a cell
+    // for "where", ...
+    // (a random pack answers with arbitrary words); how many are right is in the summary and in
+    // docs/shapes-eval.md
     for (JsonNode a : s.get("answers")) {
       String q = a.get("question").asText();
       String text = a.get("text").asText().trim();
-      assertTrue(allowedAnswers(q).contains(text), "answer \"" + text + "\" to \"" + q + "\" is not a "
-          + "ShapesWorld answer of that type");
+      assertTrue(
+          allowedAnswers(q).contains(text),
+          "answer \"" + text + "\" to \"" + q + "\" is not a " + "ShapesWorld answer of that type");
     }
     assertTrue(s.get("correctAnswers").asInt() >= 0);
     // the grounding pictures: one folder per question, an overlay per frame of the window
     try (var dirs = Files.list(tmp.resolve("pics"))) {
       for (Path q : dirs.toList()) {
         try (var files = Files.list(q)) {
-          assertEquals(16, files.filter(p -> p.getFileName().toString().contains("-frame-")).count(), q.toString());
+          assertEquals(
+              16,
+              files.filter(p -> p.getFileName().toString().contains("-frame-")).count(),
+              q.toString());
         }
       }
     }
@@ -83,7 +104,15 @@ class DemoCommandIT {
     } else if (question.startsWith("how many")) {
       return java.util.Set.of("one", "two", "three");
     } else if (question.startsWith("where")) {
-      return java.util.Set.of("top left", "top", "top right", "left", "center", "right", "bottom left", "bottom",
+      return java.util.Set.of(
+          "top left",
+          "top",
+          "top right",
+          "left",
+          "center",
+          "right",
+          "bottom left",
+          "bottom",
           "bottom right");
     } else if (question.startsWith("which way")) {
       return java.util.Set.of("left", "right", "up", "down", "not moving");
@@ -98,12 +127,26 @@ class DemoCommandIT {
     Path pack = tmp.resolve("tiny");
     io.decostream.nn.tiny.TinyPack.write(pack, 42);
     Path json = tmp.resolve("summary.json");
-    String printed = run("demo", "--model", pack.toString(), "--seconds", "10", "--question",
-        "how many shapes are there?", "--max-new-tokens", "4", "--no-grounding", "--summary-json", json.toString());
-    assertTrue(printed.contains("Q: how many shapes are there?"), "answers are printed as they arrive");
+    String printed =
+        run(
+            "demo",
+            "--model",
+            pack.toString(),
+            "--seconds",
+            "10",
+            "--question",
+            "how many shapes are there?",
+            "--max-new-tokens",
+            "4",
+            "--no-grounding",
+            "--summary-json",
+            json.toString());
+    assertTrue(
+        printed.contains("Q: how many shapes are there?"), "answers are printed as they arrive");
     JsonNode s = new ObjectMapper().readTree(json.toFile());
     assertEquals(10, s.get("frames").asInt());
-    assertEquals(144, s.get("tokensPerFrame").asInt(), "24x24 CLIP patches average-pooled to 12x12");
+    assertEquals(
+        144, s.get("tokensPerFrame").asInt(), "24x24 CLIP patches average-pooled to 12x12");
     assertTrue(s.get("captions").size() >= 2, "a caption every 4 frames of 10");
     for (String stage : new String[] {"frames", "encoder", "llmWorker"}) {
       assertTrue(s.get("stageLatencyMs").get(stage).asDouble() > 0, stage + " latency");

@@ -10,49 +10,84 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The build's layering rules (DEVELOPERS guide, issue 2 point 1): model code never imports Kafka or
- * the stream schemas; stream code reaches DJL only through the model modules' plain-Java APIs.
- * (nn and projector additionally ban Kafka as a Maven dependency through the enforcer.)
+ * the stream schemas; stream code reaches DJL only through the model modules' plain-Java APIs. (nn
+ * and projector additionally ban Kafka as a Maven dependency through the enforcer.)
  */
 class LayeringTest {
   static JavaClasses classes;
 
   @BeforeAll
   static void importProductionClasses() {
-    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .importPackages("io.decostream");
+    classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("io.decostream");
   }
 
   @Test
   void modelCodeNeverImportsKafkaOrSchemas() {
-    noClasses().that().resideInAnyPackage("io.decostream.nn..", "io.decostream.projector..",
-            "io.decostream.train..", "io.decostream.shapes..")
-        .should().dependOnClassesThat().resideInAnyPackage("org.apache.kafka..", "io.decostream.schemas..")
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "io.decostream.nn..",
+            "io.decostream.projector..",
+            "io.decostream.train..",
+            "io.decostream.shapes..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.apache.kafka..", "io.decostream.schemas..")
         .check(classes);
   }
 
   @Test
   void theSyntheticWorldIsPlainJava() {
-    // ShapesWorld is shared by the trainer (model side) and the video writer / eval (stream side): neither DJL nor
+    // ShapesWorld is shared by the trainer (model side) and the video writer / eval (stream side):
+    // neither DJL nor
     // FFmpeg may leak into it
-    noClasses().that().resideInAPackage("io.decostream.shapes..")
-        .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "org.bytedeco..", "io.decostream.nn..")
+    noClasses()
+        .that()
+        .resideInAPackage("io.decostream.shapes..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("ai.djl..", "org.bytedeco..", "io.decostream.nn..")
         .check(classes);
   }
 
   @Test
   void streamCodeNeverImportsDjlDirectly() {
-    noClasses().that().resideInAnyPackage("io.decostream.schemas..", "io.decostream.broker..",
-            "io.decostream.ingest..", "io.decostream.frames..", "io.decostream.encoder..",
-            "io.decostream.worker..", "io.decostream.cli..")
-        .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "io.decostream.schemas..",
+            "io.decostream.broker..",
+            "io.decostream.ingest..",
+            "io.decostream.frames..",
+            "io.decostream.encoder..",
+            "io.decostream.worker..",
+            "io.decostream.cli..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("ai.djl..")
         .check(classes);
   }
 
   @Test
   void theRulesSeeTheWholeProject() {
     // Guard against a vacuous pass: every module's classes must have been imported.
-    for (String pkg : new String[] {"nn", "projector", "schemas", "broker", "ingest", "frames", "encoder",
-        "worker", "cli", "train", "shapes"}) {
+    for (String pkg :
+        new String[] {
+          "nn",
+          "projector",
+          "schemas",
+          "broker",
+          "ingest",
+          "frames",
+          "encoder",
+          "worker",
+          "cli",
+          "train",
+          "shapes"
+        }) {
       if (classes.stream().noneMatch(c -> c.getPackageName().startsWith("io.decostream." + pkg))) {
         throw new AssertionError("no production classes imported from io.decostream." + pkg);
       }

@@ -10,9 +10,10 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * AdamW (Loshchilov & Hutter: decoupled weight decay) on named NDArray parameters, with global-norm gradient
- * clipping and a savable state (first and second moments and the step count) so training can resume exactly.
- * Updates run outside any GradientCollector, in place, as DJL's own optimizers do.
+ * AdamW (Loshchilov & Hutter: decoupled weight decay) on named NDArray parameters, with global-norm
+ * gradient clipping and a savable state (first and second moments and the step count) so training
+ * can resume exactly. Updates run outside any GradientCollector, in place, as DJL's own optimizers
+ * do.
  */
 final class AdamW {
 
@@ -27,10 +28,15 @@ final class AdamW {
   private long step;
 
   /**
-   * @param decays which parameters get weight decay (by convention not biases, norms and embeddings of
-   *     positions/classes)
+   * @param decays which parameters get weight decay (by convention not biases, norms and embeddings
+   *     of positions/classes)
    */
-  AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
+  AdamW(
+      Map<String, NDArray> params,
+      double beta1,
+      double beta2,
+      double eps,
+      double weightDecay,
       Predicate<String> decays) {
     this.params = params;
     this.beta1 = beta1;
@@ -38,16 +44,22 @@ final class AdamW {
     this.eps = eps;
     this.weightDecay = weightDecay;
     this.decays = decays;
-    params.forEach((name, p) -> {
-      NDManager pm = p.getManager();
-      m.put(name, pm.zeros(p.getShape()));
-      v.put(name, pm.zeros(p.getShape()));
-    });
+    params.forEach(
+        (name, p) -> {
+          NDManager pm = p.getManager();
+          m.put(name, pm.zeros(p.getShape()));
+          v.put(name, pm.zeros(p.getShape()));
+        });
   }
 
-  /** The usual rule: decay matrices, not 1-D tensors (biases, norm weights) nor embedding-like vectors. */
+  /**
+   * The usual rule: decay matrices, not 1-D tensors (biases, norm weights) nor embedding-like
+   * vectors.
+   */
   static boolean decaysByDefault(String name, NDArray p) {
-    return p.getShape().dimension() >= 2 && !name.contains("position_embedding") && !name.contains("class_embedding");
+    return p.getShape().dimension() >= 2
+        && !name.contains("position_embedding")
+        && !name.contains("class_embedding");
   }
 
   long step() {
@@ -65,8 +77,9 @@ final class AdamW {
   }
 
   /**
-   * Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm before clipping.
-   * Every temporary (and every gradient handle) lives in a scope closed here: nothing accumulates across steps.
+   * Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm
+   * before clipping. Every temporary (and every gradient handle) lives in a scope closed here:
+   * nothing accumulates across steps.
    */
   double clipGlobalNorm(double maxNorm) {
     double sq = 0;
@@ -95,7 +108,9 @@ final class AdamW {
     return norm;
   }
 
-  /** Names of the parameters whose gradient holds a NaN or an infinity (diagnosing a skipped step). */
+  /**
+   * Names of the parameters whose gradient holds a NaN or an infinity (diagnosing a skipped step).
+   */
   java.util.List<String> nonFiniteGradients() {
     java.util.List<String> out = new java.util.ArrayList<>();
     for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -113,9 +128,9 @@ final class AdamW {
   }
 
   /**
-   * The trainers' guard: with a finite loss, clips the gradients and returns their norm before clipping; with a
-   * non-finite loss or norm, adds the names of the tensors with non-finite gradients to {@code nonFinite}, zeroes
-   * every gradient (the batch is skipped) and returns NaN.
+   * The trainers' guard: with a finite loss, clips the gradients and returns their norm before
+   * clipping; with a non-finite loss or norm, adds the names of the tensors with non-finite
+   * gradients to {@code nonFinite}, zeroes every gradient (the batch is skipped) and returns NaN.
    */
   double clipOrSkip(float loss, double maxNorm, java.util.List<String> nonFinite) {
     double norm = Float.isFinite(loss) ? clipGlobalNorm(maxNorm) : Double.NaN;
@@ -141,8 +156,8 @@ final class AdamW {
   }
 
   /**
-   * Sets a gradient to exactly 0. Multiplying by 0 would keep NaN/Inf entries (NaN * 0 = NaN), and backward
-   * accumulates into the gradient, so one bad step would poison every later one.
+   * Sets a gradient to exactly 0. Multiplying by 0 would keep NaN/Inf entries (NaN * 0 = NaN), and
+   * backward accumulates into the gradient, so one bad step would poison every later one.
    */
   static void clear(NDArray g) {
     g.set(new ai.djl.ndarray.index.NDIndex("..."), 0f);

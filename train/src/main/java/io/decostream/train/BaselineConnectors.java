@@ -12,23 +12,34 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * The compressive baselines of spec §3.6 as comparison variants, at the demo model's widths: a 2-layer Q-Former
- * (BLIP-2 style, cross-attention in every layer, hidden = Dv) followed by the same {@code mlp2x_gelu} projector
- * the pooled variants use, and a C-Abstractor (Honeybee, depth 3, hidden = Dv) whose SiLU readout maps straight to
- * the LLM width, as in Honeybee.
+ * The compressive baselines of spec §3.6 as comparison variants, at the demo model's widths: a
+ * 2-layer Q-Former (BLIP-2 style, cross-attention in every layer, hidden = Dv) followed by the same
+ * {@code mlp2x_gelu} projector the pooled variants use, and a C-Abstractor (Honeybee, depth 3,
+ * hidden = Dv) whose SiLU readout maps straight to the LLM width, as in Honeybee.
  */
 final class BaselineConnectors {
 
   private BaselineConnectors() {}
 
   static void register(Consumer<ComparisonVariants.Variant> add) {
-    add.accept(new ComparisonVariants.Variant("qformer-144", "2-layer Q-Former, 9 learned queries, then the MLP", 144,
-        (m, c, seed) -> qformer(m, c, 9, seed)));
-    add.accept(new ComparisonVariants.Variant("qformer-64", "2-layer Q-Former, 4 learned queries, then the MLP", 64,
-        (m, c, seed) -> qformer(m, c, 4, seed)));
-    add.accept(new ComparisonVariants.Variant("cabstractor-144",
-        "C-Abstractor (depth 3, ResNet blocks around AdaptiveAvgPool to 3x3, SiLU readout)", 144,
-        BaselineConnectors::cabstractor));
+    add.accept(
+        new ComparisonVariants.Variant(
+            "qformer-144",
+            "2-layer Q-Former, 9 learned queries, then the MLP",
+            144,
+            (m, c, seed) -> qformer(m, c, 9, seed)));
+    add.accept(
+        new ComparisonVariants.Variant(
+            "qformer-64",
+            "2-layer Q-Former, 4 learned queries, then the MLP",
+            64,
+            (m, c, seed) -> qformer(m, c, 4, seed)));
+    add.accept(
+        new ComparisonVariants.Variant(
+            "cabstractor-144",
+            "C-Abstractor (depth 3, ResNet blocks around AdaptiveAvgPool to 3x3, SiLU readout)",
+            144,
+            BaselineConnectors::cabstractor));
   }
 
   private static int heads(int width) {
@@ -40,8 +51,9 @@ final class BaselineConnectors {
     QFormerConfig qc = new QFormerConfig(dv, dv, heads(dv), 4 * dv, 2, queries, 1);
     Map<String, NDArray> qw = QFormer.initWeights(m, qc, seed);
     QFormer qformer = new QFormer(qc, qw);
-    PooledConnector mlp = PooledConnector.fresh(m, PooledConnector.Pool.NONE, 1, 1, dv,
-        c.textConfig().hiddenSize(), seed + 1);
+    PooledConnector mlp =
+        PooledConnector.fresh(
+            m, PooledConnector.Pool.NONE, 1, 1, dv, c.textConfig().hiddenSize(), seed + 1);
     Map<String, NDArray> params = new LinkedHashMap<>();
     qw.forEach((k, v) -> params.put("qformer." + k, v));
     params.putAll(mlp.parameters());
@@ -65,8 +77,9 @@ final class BaselineConnectors {
 
   static Connector cabstractor(NDManager m, LlavaNextVideoConfig c, long seed) {
     int dv = c.visionConfig().hiddenSize();
-    CAbstractorConfig cc = new CAbstractorConfig(dv, c.visionConfig().gridSize(), dv, 3, 3,
-        c.textConfig().hiddenSize());
+    CAbstractorConfig cc =
+        new CAbstractorConfig(
+            dv, c.visionConfig().gridSize(), dv, 3, 3, c.textConfig().hiddenSize());
     Map<String, NDArray> cw = CAbstractor.initWeights(m, cc, seed);
     CAbstractor abstractor = new CAbstractor(cc, cw);
     Map<String, NDArray> params = new LinkedHashMap<>();

@@ -15,11 +15,12 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The Llama decoder of spec §4.2 as a batched, differentiable forward for training: {@code [B, T, D]} spliced
- * embeddings in, {@code [B, T, V]} logits out, causal mask, positions 0..T-1, no KV cache (the cache's in-place
- * writes would cut the autograd graph). Same weights (HF names via a {@link WeightBinder}) and the same arithmetic
- * as the inference {@code LlamaModel}, which {@code BatchedLlamaTest} checks logit for logit; right padding is safe
- * because a causal mask never lets a real position see a later pad.
+ * The Llama decoder of spec §4.2 as a batched, differentiable forward for training: {@code [B, T,
+ * D]} spliced embeddings in, {@code [B, T, V]} logits out, causal mask, positions 0..T-1, no KV
+ * cache (the cache's in-place writes would cut the autograd graph). Same weights (HF names via a
+ * {@link WeightBinder}) and the same arithmetic as the inference {@code LlamaModel}, which {@code
+ * BatchedLlamaTest} checks logit for logit; right padding is safe because a causal mask never lets
+ * a real position see a later pad.
  */
 final class BatchedLlama {
 
@@ -50,19 +51,25 @@ final class BatchedLlama {
     layers = new NDArray[this.config.numHiddenLayers()][];
     for (int l = 0; l < layers.length; l++) {
       WeightBinder b = model.scoped("layers." + l);
-      layers[l] = new NDArray[] {
-          b.bind("input_layernorm.weight", hidden),
-          b.bind("self_attn.q_proj.weight", qOut, hidden), bias ? b.bind("self_attn.q_proj.bias", qOut) : null,
-          b.bind("self_attn.k_proj.weight", kvOut, hidden), bias ? b.bind("self_attn.k_proj.bias", kvOut) : null,
-          b.bind("self_attn.v_proj.weight", kvOut, hidden), bias ? b.bind("self_attn.v_proj.bias", kvOut) : null,
-          b.bind("self_attn.o_proj.weight", hidden, qOut),
-          b.bind("post_attention_layernorm.weight", hidden),
-          b.bind("mlp.gate_proj.weight", inter, hidden),
-          b.bind("mlp.up_proj.weight", inter, hidden),
-          b.bind("mlp.down_proj.weight", hidden, inter)};
+      layers[l] =
+          new NDArray[] {
+            b.bind("input_layernorm.weight", hidden),
+            b.bind("self_attn.q_proj.weight", qOut, hidden),
+            bias ? b.bind("self_attn.q_proj.bias", qOut) : null,
+            b.bind("self_attn.k_proj.weight", kvOut, hidden),
+            bias ? b.bind("self_attn.k_proj.bias", kvOut) : null,
+            b.bind("self_attn.v_proj.weight", kvOut, hidden),
+            bias ? b.bind("self_attn.v_proj.bias", kvOut) : null,
+            b.bind("self_attn.o_proj.weight", hidden, qOut),
+            b.bind("post_attention_layernorm.weight", hidden),
+            b.bind("mlp.gate_proj.weight", inter, hidden),
+            b.bind("mlp.up_proj.weight", inter, hidden),
+            b.bind("mlp.down_proj.weight", hidden, inter)
+          };
     }
     finalNorm = model.bind("norm.weight", hidden);
-    lmHead = head == null ? embedTokens : head.bind(Objects.requireNonNull(headName), vocab, hidden);
+    lmHead =
+        head == null ? embedTokens : head.bind(Objects.requireNonNull(headName), vocab, hidden);
   }
 
   int hiddenSize() {
@@ -83,7 +90,8 @@ final class BatchedLlama {
     for (int i = 0; i < ids.length; i++) {
       l[i] = ids[i];
     }
-    NDArray out = embedTokens.get(m.create(l)); // lands on the table's manager: move it to the step's
+    NDArray out =
+        embedTokens.get(m.create(l)); // lands on the table's manager: move it to the step's
     out.attach(m);
     return out;
   }
@@ -107,18 +115,18 @@ final class BatchedLlama {
   }
 
   /**
-   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, R, T], each of R rows one-hot over query positions)
-   * is given, also adds to {@code attention} each layer's attention weights of the selected query rows, [B, H, R, T]
-   * per layer.
+   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, R, T], each of R rows one-hot over
+   * query positions) is given, also adds to {@code attention} each layer's attention weights of the
+   * selected query rows, [B, H, R, T] per layer.
    */
   NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention) {
     return hidden(x, rowSelect, attention, null);
   }
 
   /**
-   * As {@link #hidden(NDArray, NDArray, List)}; when {@code residuals} is given too, also adds to it the selected
-   * rows of the residual stream entering each layer, [B, R, D] per layer (entry l: the input of layer l, before its
-   * RMSNorm), then the last layer's output before the final norm.
+   * As {@link #hidden(NDArray, NDArray, List)}; when {@code residuals} is given too, also adds to
+   * it the selected rows of the residual stream entering each layer, [B, R, D] per layer (entry l:
+   * the input of layer l, before its RMSNorm), then the last layer's output before the final norm.
    */
   NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention, List<NDArray> residuals) {
     Shape s = x.getShape();
@@ -126,12 +134,18 @@ final class BatchedLlama {
     int t = Math.toIntExact(s.get(1));
     NDManager m = x.getManager();
     // the inference decoder's own RoPE tables (spec §4.2), for positions 0..T-1
-    NDArray[] cs = LlamaModel.ropeTables(m, t, headDim, config.ropeTheta(), config.ropeScalingFactor());
-    NDArray mask = m.arange(0, t, 1, DataType.INT64).reshape(1, t).gt(m.arange(0, t, 1, DataType.INT64).reshape(t, 1))
-        .toType(DataType.FLOAT32, false).mul(-3.4028235e38f); // [T, T], finfo.min above the diagonal
+    NDArray[] cs =
+        LlamaModel.ropeTables(m, t, headDim, config.ropeTheta(), config.ropeScalingFactor());
+    NDArray mask =
+        m.arange(0, t, 1, DataType.INT64)
+            .reshape(1, t)
+            .gt(m.arange(0, t, 1, DataType.INT64).reshape(t, 1))
+            .toType(DataType.FLOAT32, false)
+            .mul(-3.4028235e38f); // [T, T], finfo.min above the diagonal
     int rep = heads / kvHeads;
     NDArray h = x;
-    NDArray rowsOf = rowSelect == null || residuals == null ? null : rowSelect.squeeze(1); // [B, R, T]
+    NDArray rowsOf =
+        rowSelect == null || residuals == null ? null : rowSelect.squeeze(1); // [B, R, T]
     for (NDArray[] w : layers) {
       if (rowsOf != null) {
         residuals.add(rowsOf.matMul(h)); // [B, R, T] x [B, T, D] -> [B, R, D]
@@ -146,7 +160,10 @@ final class BatchedLlama {
         k = k.expandDims(2).repeat(2, rep).reshape(b, heads, t, headDim);
         v = v.expandDims(2).repeat(2, rep).reshape(b, heads, t, headDim);
       }
-      NDArray probs = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim)).add(mask).softmax(-1);
+      NDArray probs =
+          Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim))
+              .add(mask)
+              .softmax(-1);
       if (rowSelect != null) {
         attention.add(rowSelect.matMul(probs)); // [B, 1, R, T] x [B, H, T, T] -> [B, H, R, T]
       }
@@ -155,7 +172,9 @@ final class BatchedLlama {
       n = rms(h, w[8]);
       NDArray gate = Linear.linear(n, w[9]).singletonOrThrow();
       NDArray up = Linear.linear(n, w[10]).singletonOrThrow();
-      h = h.add(Linear.linear(gate.mul(Activation.sigmoid(gate)).mul(up), w[11]).singletonOrThrow());
+      h =
+          h.add(
+              Linear.linear(gate.mul(Activation.sigmoid(gate)).mul(up), w[11]).singletonOrThrow());
     }
     if (rowsOf != null) {
       residuals.add(rowsOf.matMul(h));
@@ -164,8 +183,8 @@ final class BatchedLlama {
   }
 
   /**
-   * The LM head read off residual-stream rows [.., D] through the final norm (a "logit lens"): what those rows would
-   * predict were they the last layer's output.
+   * The LM head read off residual-stream rows [.., D] through the final norm (a "logit lens"): what
+   * those rows would predict were they the last layer's output.
    */
   NDArray lensLogits(NDArray rows) {
     return Linear.linear(rms(rows, finalNorm), lmHead).singletonOrThrow();
@@ -176,19 +195,31 @@ final class BatchedLlama {
     return Linear.linear(hidden(x), lmHead).singletonOrThrow();
   }
 
-  /** Logits [B, to - from, V] of positions from..to-1 only (the lm head runs on those rows alone). */
+  /**
+   * Logits [B, to - from, V] of positions from..to-1 only (the lm head runs on those rows alone).
+   */
   NDArray logits(NDArray x, int from, int to) {
     return logits(x, from, to, null, null);
   }
 
-  /** As {@link #logits(NDArray, int, int)}, also collecting attention rows as {@link #hidden(NDArray, NDArray, List)}. */
+  /**
+   * As {@link #logits(NDArray, int, int)}, also collecting attention rows as {@link
+   * #hidden(NDArray, NDArray, List)}.
+   */
   NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention) {
     return logits(x, from, to, rowSelect, attention, null);
   }
 
   /** As above, also collecting residual rows as {@link #hidden(NDArray, NDArray, List, List)}. */
-  NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention, List<NDArray> residuals) {
-    return Linear.linear(hidden(x, rowSelect, attention, residuals).get(":, " + from + ":" + to + ", :"), lmHead)
+  NDArray logits(
+      NDArray x,
+      int from,
+      int to,
+      NDArray rowSelect,
+      List<NDArray> attention,
+      List<NDArray> residuals) {
+    return Linear.linear(
+            hidden(x, rowSelect, attention, residuals).get(":, " + from + ":" + to + ", :"), lmHead)
         .singletonOrThrow();
   }
 }

@@ -18,17 +18,25 @@ import java.util.TreeMap;
 
 /**
  * Does a pack find a shape by its kind? Two held-out measurements, in process:
+ *
  * <ul>
- *   <li>colour answers by the number of shapes in the window: "what color is the {shape}?" can only be answered
- *       right above chance, with two or three shapes, by finding the shape named by kind;
- *   <li>position answers in two-shape windows recoloured to one colour ({@link ShapesExamples#oneColour}), where the
- *       colour named in "where is the {color} {shape}?" fits both shapes and only the kind tells them apart.
+ *   <li>colour answers by the number of shapes in the window: "what color is the {shape}?" can only
+ *       be answered right above chance, with two or three shapes, by finding the shape named by
+ *       kind;
+ *   <li>position answers in two-shape windows recoloured to one colour ({@link
+ *       ShapesExamples#oneColour}), where the colour named in "where is the {color} {shape}?" fits
+ *       both shapes and only the kind tells them apart.
  * </ul>
- * A model that finds shapes by colour alone scores 100% on one-shape windows and about chance on the rest.
+ *
+ * A model that finds shapes by colour alone scores 100% on one-shape windows and about chance on
+ * the rest.
  */
 public final class BindingProbe {
 
-  /** Results: {@code colourByShapes} maps shape count to {correct, asked}; {@code oneColourPosition} is {correct, asked}. */
+  /**
+   * Results: {@code colourByShapes} maps shape count to {correct, asked}; {@code oneColourPosition}
+   * is {correct, asked}.
+   */
   public record Result(Map<Integer, int[]> colourByShapes, int[] oneColourPosition) {}
 
   private BindingProbe() {}
@@ -37,14 +45,16 @@ public final class BindingProbe {
     try (TrainablePack p = TrainablePack.open(pack)) {
       p.parameters().values().forEach(a -> a.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
-      ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(ShapesWorld.REFERENCE_SIZE,
-          ShapesWorld.REFERENCE_SIZE, 16, frames);
+      ShapesDataset.SampleSpec spec =
+          new ShapesDataset.SampleSpec(
+              ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, 16, frames);
       Map<Integer, int[]> byShapes = new TreeMap<>();
       int[] oneColour = new int[2];
       for (int i = 0; i < scenes; i++) {
         long sceneSeed = ShapesWorld.videoSeed(seed, i);
         Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
-        ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
+        ShapesDataset.Sample s =
+            ShapesDataset.sample(scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
         List<RgbImage> images = images(s);
         for (QaPair q : Questions.askable(scene, s.window())) {
           if (q.type() == QuestionType.COLOR) {
@@ -55,7 +65,8 @@ public final class BindingProbe {
         }
         Scene one = ShapesExamples.oneColour(scene);
         if (one != scene && one.shapes().size() == 2) {
-          ShapesDataset.Sample so = ShapesDataset.sample(one, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
+          ShapesDataset.Sample so =
+              ShapesDataset.sample(one, spec.lastSecond(), spec, new SplittableRandom(sceneSeed));
           List<RgbImage> oneImages = images(so);
           for (QaPair q : Questions.askable(one, so.window())) {
             if (q.type() == QuestionType.POSITION) {
@@ -75,7 +86,8 @@ public final class BindingProbe {
 
   private static boolean right(VideoQaForward fwd, List<RgbImage> images, QaPair q) {
     try (NDManager m = fwd.manager().newSubManager()) {
-      return fwd.forward(m, new ArrayList<>(List.of(fwd.encode(images, q.question(), q.answer())))).exact()[0];
+      return fwd.forward(m, new ArrayList<>(List.of(fwd.encode(images, q.question(), q.answer()))))
+          .exact()[0];
     }
   }
 }

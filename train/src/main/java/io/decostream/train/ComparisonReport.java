@@ -21,16 +21,27 @@ import javax.imageio.ImageIO;
 /** The comparison's table (Markdown) and loss-curve plot (PNG) from the runs' results. */
 public final class ComparisonReport {
 
-  /** Text tokens kept free of frames when counting what fits a window (as the llm-worker reserves). */
+  /**
+   * Text tokens kept free of frames when counting what fits a window (as the llm-worker reserves).
+   */
   public static final int TEXT_RESERVE = 256;
 
-  private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
-      new Color(0x9467bd), new Color(0xff7f0e), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f)};
+  private static final Color[] PALETTE = {
+    new Color(0x1f77b4),
+    new Color(0xd62728),
+    new Color(0x2ca02c),
+    new Color(0x9467bd),
+    new Color(0xff7f0e),
+    new Color(0x8c564b),
+    new Color(0xe377c2),
+    new Color(0x7f7f7f)
+  };
 
   private ComparisonReport() {}
 
   /** Runs grouped by variant, in first-seen order. */
-  static Map<String, List<ProjectorComparison.RunResult>> byVariant(List<ProjectorComparison.RunResult> runs) {
+  static Map<String, List<ProjectorComparison.RunResult>> byVariant(
+      List<ProjectorComparison.RunResult> runs) {
     Map<String, List<ProjectorComparison.RunResult>> out = new LinkedHashMap<>();
     for (ProjectorComparison.RunResult r : runs) {
       out.computeIfAbsent(r.variant(), k -> new ArrayList<>()).add(r);
@@ -38,23 +49,43 @@ public final class ComparisonReport {
     return out;
   }
 
-  /** The Markdown tables: cost and capacity per variant, then accuracy per question type (mean over seeds). */
+  /**
+   * The Markdown tables: cost and capacity per variant, then accuracy per question type (mean over
+   * seeds).
+   */
   public static String markdown(List<ProjectorComparison.RunResult> runs) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| connector | tokens/frame (mini) | tokens/frame (paper) | frames in 4096 (paper) | frames in 4096 (mini)"
-        + " | connector params | stage-2 trainable | s/step (stage 2) | final loss |\n");
+    sb.append(
+        "| connector | tokens/frame (mini) | tokens/frame (paper) | frames in 4096 (paper) | frames in 4096 (mini)"
+            + " | connector params | stage-2 trainable | s/step (stage 2) | final loss |\n");
     sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (var e : byVariant(runs).entrySet()) {
       List<ProjectorComparison.RunResult> rs = e.getValue();
       ProjectorComparison.RunResult r0 = rs.get(0);
-      double sec = rs.stream().mapToDouble(ProjectorComparison.RunResult::secondsPerStep).average().orElse(0);
-      double loss = rs.stream().mapToDouble(r -> r.curve().isEmpty() ? Double.NaN
-          : r.curve().get(r.curve().size() - 1)[1]).average().orElse(Double.NaN);
-      sb.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %,d | %,d | %.2f | %.3f |%n", e.getKey(),
-          r0.tokensPerFrame(), r0.paperTokensPerFrame(),
-          ProjectorComparison.framesThatFit(4096, TEXT_RESERVE, r0.paperTokensPerFrame()),
-          ProjectorComparison.framesThatFit(4096, TEXT_RESERVE, r0.tokensPerFrame()), r0.connectorParameters(),
-          r0.tunedParameters(), sec, loss));
+      double sec =
+          rs.stream()
+              .mapToDouble(ProjectorComparison.RunResult::secondsPerStep)
+              .average()
+              .orElse(0);
+      double loss =
+          rs.stream()
+              .mapToDouble(
+                  r -> r.curve().isEmpty() ? Double.NaN : r.curve().get(r.curve().size() - 1)[1])
+              .average()
+              .orElse(Double.NaN);
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %d | %d | %d | %,d | %,d | %.2f | %.3f |%n",
+              e.getKey(),
+              r0.tokensPerFrame(),
+              r0.paperTokensPerFrame(),
+              ProjectorComparison.framesThatFit(4096, TEXT_RESERVE, r0.paperTokensPerFrame()),
+              ProjectorComparison.framesThatFit(4096, TEXT_RESERVE, r0.tokensPerFrame()),
+              r0.connectorParameters(),
+              r0.tunedParameters(),
+              sec,
+              loss));
     }
     sb.append("\n");
     sb.append("| connector | seeds |");
@@ -71,17 +102,25 @@ public final class ComparisonReport {
         int a = rs.stream().mapToInt(r -> r.asked().getOrDefault(t.label(), 0)).sum();
         sb.append(a == 0 ? " – |" : String.format(Locale.ROOT, " %.1f |", 100.0 * c / a));
       }
-      double all = rs.stream().mapToDouble(ProjectorComparison.RunResult::overall).average().orElse(Double.NaN);
+      double all =
+          rs.stream()
+              .mapToDouble(ProjectorComparison.RunResult::overall)
+              .average()
+              .orElse(Double.NaN);
       StringBuilder per = new StringBuilder();
       for (ProjectorComparison.RunResult r : rs) {
-        per.append(per.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", 100 * r.overall()));
+        per.append(per.isEmpty() ? "" : ", ")
+            .append(String.format(Locale.ROOT, "%.1f", 100 * r.overall()));
       }
       sb.append(String.format(Locale.ROOT, " **%.1f** | %s |%n", 100 * all, per));
     }
     return sb.toString();
   }
 
-  /** Loss against step for every run (one colour per variant, one line per seed), stage boundary marked. */
+  /**
+   * Loss against step for every run (one colour per variant, one line per seed), stage boundary
+   * marked.
+   */
   public static void plot(List<ProjectorComparison.RunResult> runs, int alignSteps, Path png) {
     int w = 960;
     int h = 560;
@@ -140,7 +179,9 @@ public final class ComparisonReport {
       if (alignSteps > 0) {
         int x = left + (int) Math.round(pw * alignSteps / maxStep);
         g.setColor(Color.GRAY);
-        g.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
+        g.setStroke(
+            new BasicStroke(
+                1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
         g.drawLine(x, top, x, top + ph);
         g.drawString("align | tune", x - 32, top + 14);
       }
@@ -157,7 +198,8 @@ public final class ComparisonReport {
               continue;
             }
             int x = left + (int) Math.round(pw * p[0] / maxStep);
-            int y = top + (int) Math.round(ph * (hi - Math.log10(Math.max(1e-3, p[1]))) / (hi - lo));
+            int y =
+                top + (int) Math.round(ph * (hi - Math.log10(Math.max(1e-3, p[1]))) / (hi - lo));
             if (px >= 0) {
               g.drawLine(px, py, x, y);
             }
@@ -168,7 +210,13 @@ public final class ComparisonReport {
         int ly = top + 10 + vi * 22;
         g.fillRect(left + pw + 16, ly, 18, 4);
         g.setColor(Color.BLACK);
-        g.drawString(e.getKey() + " (" + e.getValue().size() + (e.getValue().size() == 1 ? " seed)" : " seeds)"), left + pw + 40, ly + 6);
+        g.drawString(
+            e.getKey()
+                + " ("
+                + e.getValue().size()
+                + (e.getValue().size() == 1 ? " seed)" : " seeds)"),
+            left + pw + 40,
+            ly + 6);
         vi++;
       }
     } finally {
@@ -187,7 +235,9 @@ public final class ComparisonReport {
 
   private static List<Double> niceTicks(double min, double max) {
     List<Double> out = new ArrayList<>();
-    for (int exp = (int) Math.floor(Math.log10(min)); exp <= (int) Math.ceil(Math.log10(max)); exp++) {
+    for (int exp = (int) Math.floor(Math.log10(min));
+        exp <= (int) Math.ceil(Math.log10(max));
+        exp++) {
       for (double m : new double[] {1, 1.5, 2, 3, 5, 7}) {
         double v = m * Math.pow(10, exp);
         if (v >= min && v <= max) {

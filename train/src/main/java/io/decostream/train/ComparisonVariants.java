@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The connectors of the projector comparison, named after the paper's settings (tokens per frame at CLIP-L/336
- * scale, 576 patches). The miniature keeps the ratios that matter on the demo model's 9x9 patch grid: 576 → all
- * 81 patches, 144 → 9 tokens (the 3x3 grid the position questions ask about), 64 → 4 queries (64/144 of 9).
+ * The connectors of the projector comparison, named after the paper's settings (tokens per frame at
+ * CLIP-L/336 scale, 576 patches). The miniature keeps the ratios that matter on the demo model's
+ * 9x9 patch grid: 576 → all 81 patches, 144 → 9 tokens (the 3x3 grid the position questions ask
+ * about), 64 → 4 queries (64/144 of 9).
  */
 public final class ComparisonVariants {
 
@@ -28,12 +29,24 @@ public final class ComparisonVariants {
   private static final Map<String, Variant> VARIANTS = new LinkedHashMap<>();
 
   static {
-    add(new Variant("linear-576", "no compression: every patch through the MLP", 576,
-        (m, c, seed) -> pooled(m, c, PooledConnector.Pool.NONE, 1, seed)));
-    add(new Variant("avgpool-144", "DeCo: AdaptiveAvgPool to the 3x3 grid, then the MLP", 144,
-        (m, c, seed) -> pooled(m, c, PooledConnector.Pool.AVG, cellStride(c), seed)));
-    add(new Variant("maxpool-144", "AdaptiveMaxPool to the 3x3 grid, then the MLP", 144,
-        (m, c, seed) -> pooled(m, c, PooledConnector.Pool.MAX, cellStride(c), seed)));
+    add(
+        new Variant(
+            "linear-576",
+            "no compression: every patch through the MLP",
+            576,
+            (m, c, seed) -> pooled(m, c, PooledConnector.Pool.NONE, 1, seed)));
+    add(
+        new Variant(
+            "avgpool-144",
+            "DeCo: AdaptiveAvgPool to the 3x3 grid, then the MLP",
+            144,
+            (m, c, seed) -> pooled(m, c, PooledConnector.Pool.AVG, cellStride(c), seed)));
+    add(
+        new Variant(
+            "maxpool-144",
+            "AdaptiveMaxPool to the 3x3 grid, then the MLP",
+            144,
+            (m, c, seed) -> pooled(m, c, PooledConnector.Pool.MAX, cellStride(c), seed)));
     BaselineConnectors.register(ComparisonVariants::add);
   }
 
@@ -47,20 +60,21 @@ public final class ComparisonVariants {
   static int cellStride(LlavaNextVideoConfig c) {
     int g = c.visionConfig().gridSize();
     if (g % 3 != 0) {
-      throw new IllegalArgumentException("pooling to the 3x3 position grid needs a patch grid divisible by 3, got "
-          + g + "x" + g);
+      throw new IllegalArgumentException(
+          "pooling to the 3x3 position grid needs a patch grid divisible by 3, got " + g + "x" + g);
     }
     return g / 3;
   }
 
-  private static Connector pooled(NDManager m, LlavaNextVideoConfig c, PooledConnector.Pool pool, int stride,
-      long seed) {
+  private static Connector pooled(
+      NDManager m, LlavaNextVideoConfig c, PooledConnector.Pool pool, int stride, long seed) {
     int g = c.visionConfig().gridSize();
     if (g % stride != 0) {
-      throw new IllegalArgumentException("the comparison needs a patch grid divisible by " + stride + ", got " + g);
+      throw new IllegalArgumentException(
+          "the comparison needs a patch grid divisible by " + stride + ", got " + g);
     }
-    return PooledConnector.fresh(m, pool, g, stride, c.visionConfig().hiddenSize(), c.textConfig().hiddenSize(),
-        seed);
+    return PooledConnector.fresh(
+        m, pool, g, stride, c.visionConfig().hiddenSize(), c.textConfig().hiddenSize(), seed);
   }
 
   /** Every variant name, in the report's order. */
@@ -72,7 +86,8 @@ public final class ComparisonVariants {
   public static Variant get(String name) {
     Variant v = VARIANTS.get(name);
     if (v == null) {
-      throw new IllegalArgumentException("unknown connector variant '" + name + "'; known: " + names());
+      throw new IllegalArgumentException(
+          "unknown connector variant '" + name + "'; known: " + names());
     }
     return v;
   }

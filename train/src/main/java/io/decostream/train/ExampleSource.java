@@ -3,8 +3,8 @@ package io.decostream.train;
 import java.util.SplittableRandom;
 
 /**
- * Where training examples come from. Deterministic: the same random state gives the same example, so a resumed
- * run sees exactly the data of an uninterrupted one.
+ * Where training examples come from. Deterministic: the same random state gives the same example,
+ * so a resumed run sees exactly the data of an uninterrupted one.
  */
 @FunctionalInterface
 public interface ExampleSource {

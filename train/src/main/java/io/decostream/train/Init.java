@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
 
-/** Deterministic weight initialisation from a Java random state (so a seed means the same weights everywhere). */
+/**
+ * Deterministic weight initialisation from a Java random state (so a seed means the same weights
+ * everywhere).
+ */
 final class Init {
 
   private Init() {}

@@ -1,12 +1,26 @@
 package io.decostream.train;
 
-/** Linear warm-up to {@code peak}, then cosine decay to {@code peak * finalFraction} at {@code totalSteps}. */
+/**
+ * Linear warm-up to {@code peak}, then cosine decay to {@code peak * finalFraction} at {@code
+ * totalSteps}.
+ */
 record LrSchedule(double peak, int warmupSteps, int totalSteps, double finalFraction) {
 
   LrSchedule {
-    if (!(peak > 0) || warmupSteps < 0 || totalSteps < 1 || finalFraction < 0 || finalFraction > 1) {
-      throw new IllegalArgumentException("invalid schedule: peak " + peak + ", warm-up " + warmupSteps + ", total "
-          + totalSteps + ", final fraction " + finalFraction);
+    if (!(peak > 0)
+        || warmupSteps < 0
+        || totalSteps < 1
+        || finalFraction < 0
+        || finalFraction > 1) {
+      throw new IllegalArgumentException(
+          "invalid schedule: peak "
+              + peak
+              + ", warm-up "
+              + warmupSteps
+              + ", total "
+              + totalSteps
+              + ", final fraction "
+              + finalFraction);
     }
   }
 

@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
-/** Copies a pack with its weights stored as F16 (half the size; the loader widens them to F32 exactly). */
+/**
+ * Copies a pack with its weights stored as F16 (half the size; the loader widens them to F32
+ * exactly).
+ */
 public final class PackExport {
 
   private PackExport() {}
@@ -25,13 +28,18 @@ public final class PackExport {
       SafeTensorsWriter w = new SafeTensorsWriter();
       try (SafeTensors st = SafeTensors.open(pack.resolve("model.safetensors"))) {
         for (String name : st.names()) {
-          w.add(name, io.decostream.nn.safetensors.DType.F16, st.info(name).shape(), st.readFloats(name));
+          w.add(
+              name,
+              io.decostream.nn.safetensors.DType.F16,
+              st.info(name).shape(),
+              st.readFloats(name));
         }
         st.metadata().forEach(w::metadata);
       }
       w.write(target.resolve("model.safetensors"));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot export " + pack + " to " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot export " + pack + " to " + target + ": " + e.getMessage(), e);
     }
   }
 }

@@ -14,11 +14,12 @@ import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
 /**
- * Re-grids a {@code llava_next_video} pack's vision input: a new input size (so a new patch grid) and a new spatial
- * pool stride, keeping every trained weight. The one weight tied to the grid, the ViT's learned position embedding,
- * is resized the way HF's {@code interpolate_pos_encoding} does (class position kept, the patch grid resampled with
- * {@code F.interpolate}; here bilinear, align_corners=False, exact via {@link Bilinear2d}). Used to move a trained
- * demo model to a finer token grid (more pooled tokens per frame) without starting over.
+ * Re-grids a {@code llava_next_video} pack's vision input: a new input size (so a new patch grid)
+ * and a new spatial pool stride, keeping every trained weight. The one weight tied to the grid, the
+ * ViT's learned position embedding, is resized the way HF's {@code interpolate_pos_encoding} does
+ * (class position kept, the patch grid resampled with {@code F.interpolate}; here bilinear,
+ * align_corners=False, exact via {@link Bilinear2d}). Used to move a trained demo model to a finer
+ * token grid (more pooled tokens per frame) without starting over.
  */
 public final class PackRegrid {
 
@@ -28,14 +29,17 @@ public final class PackRegrid {
   private PackRegrid() {}
 
   /** What changed, for the caller to print. */
-  public record Result(int oldGrid, int newGrid, int oldTokensPerFrame, int newTokensPerFrame, int maxPositions) {}
+  public record Result(
+      int oldGrid, int newGrid, int oldTokensPerFrame, int newTokensPerFrame, int maxPositions) {}
 
   /**
-   * Writes {@code target}: {@code source} with {@code vision_config.image_size = imageSize},
-   * {@code spatial_pool_stride = poolStride}, {@code text_config.max_position_embeddings = maxPositions} (kept when
-   * 0), the processor's resize and crop set to {@code imageSize}, and the position embedding resampled.
+   * Writes {@code target}: {@code source} with {@code vision_config.image_size = imageSize}, {@code
+   * spatial_pool_stride = poolStride}, {@code text_config.max_position_embeddings = maxPositions}
+   * (kept when 0), the processor's resize and crop set to {@code imageSize}, and the position
+   * embedding resampled.
    */
-  public static Result regrid(Path source, Path target, int imageSize, int poolStride, int maxPositions) {
+  public static Result regrid(
+      Path source, Path target, int imageSize, int poolStride, int maxPositions) {
     try {
       ObjectNode config = (ObjectNode) JSON.readTree(source.resolve("config.json").toFile());
       ObjectNode vision = (ObjectNode) config.get("vision_config");
@@ -44,21 +48,23 @@ public final class PackRegrid {
       int oldSize = vision.get("image_size").asInt();
       int oldStride = config.path("spatial_pool_stride").asInt(2);
       if (imageSize < patch || imageSize % patch != 0) {
-        throw new IllegalArgumentException("image size " + imageSize + " must be a positive multiple of the patch size "
-            + patch);
+        throw new IllegalArgumentException(
+            "image size " + imageSize + " must be a positive multiple of the patch size " + patch);
       }
       int oldGrid = oldSize / patch;
       int newGrid = imageSize / patch;
       if (poolStride < 1 || newGrid % poolStride != 0) {
-        throw new IllegalArgumentException("pool stride " + poolStride + " must divide the new patch grid side "
-            + newGrid);
+        throw new IllegalArgumentException(
+            "pool stride " + poolStride + " must divide the new patch grid side " + newGrid);
       }
       int newTokens = (newGrid / poolStride) * (newGrid / poolStride);
       int oldTokens = (oldGrid / oldStride) * (oldGrid / oldStride);
       if (maxPositions < 0) {
-        throw new IllegalArgumentException("max positions must be positive (or 0 to keep), got " + maxPositions);
+        throw new IllegalArgumentException(
+            "max positions must be positive (or 0 to keep), got " + maxPositions);
       }
-      int positions = maxPositions == 0 ? text.get("max_position_embeddings").asInt() : maxPositions;
+      int positions =
+          maxPositions == 0 ? text.get("max_position_embeddings").asInt() : maxPositions;
       vision.put("image_size", imageSize);
       config.put("spatial_pool_stride", poolStride);
       text.put("max_position_embeddings", positions);
@@ -69,7 +75,8 @@ public final class PackRegrid {
           Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
       }
-      JSON.writerWithDefaultPrettyPrinter().writeValue(target.resolve("config.json").toFile(), config);
+      JSON.writerWithDefaultPrettyPrinter()
+          .writeValue(target.resolve("config.json").toFile(), config);
       Path processor = target.resolve("preprocessor_config.json");
       if (Files.isRegularFile(processor)) {
         ObjectNode p = (ObjectNode) JSON.readTree(processor.toFile());
@@ -92,8 +99,17 @@ public final class PackRegrid {
           if (name.endsWith(POSITIONS)) {
             int dim = (int) shape[1];
             if (shape[0] != (long) oldGrid * oldGrid + 1) {
-              throw new IllegalArgumentException(name + " has " + shape[0] + " rows, expected " + (oldGrid * oldGrid + 1)
-                  + " for a " + oldGrid + "x" + oldGrid + " grid");
+              throw new IllegalArgumentException(
+                  name
+                      + " has "
+                      + shape[0]
+                      + " rows, expected "
+                      + (oldGrid * oldGrid + 1)
+                      + " for a "
+                      + oldGrid
+                      + "x"
+                      + oldGrid
+                      + " grid");
             }
             data = resample(data, dim, oldGrid, newGrid);
             shape = new long[] {(long) newGrid * newGrid + 1, dim};
@@ -109,11 +125,15 @@ public final class PackRegrid {
       w.write(target.resolve("model.safetensors"));
       return new Result(oldGrid, newGrid, oldTokens, newTokens, positions);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot re-grid " + source + " into " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot re-grid " + source + " into " + target + ": " + e.getMessage(), e);
     }
   }
 
-  /** {@code [1 + g*g, dim]} position table → {@code [1 + n*n, dim]}: class row kept, the grid resampled. */
+  /**
+   * {@code [1 + g*g, dim]} position table → {@code [1 + n*n, dim]}: class row kept, the grid
+   * resampled.
+   */
   static float[] resample(float[] table, int dim, int oldGrid, int newGrid) {
     float[] grid = new float[oldGrid * oldGrid * dim];
     System.arraycopy(table, dim, grid, 0, grid.length);

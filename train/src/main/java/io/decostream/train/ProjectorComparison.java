@@ -25,15 +25,16 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
- * The paper's projector comparison (DeCo Table 1 / Fig. 5) in miniature (issue 5, point 5). Every variant gets the
- * same vision tower and LLM (taken from a trained pack), a freshly initialised connector, the same data and the same
- * step budget, in the paper's two stages: <b>align</b> (connector only, ViT and LLM frozen, captions) then
- * <b>tune</b> (connector + LLM, ViT frozen, questions plus some captions). Each run then answers a fixed held-out
- * set of ShapesWorld questions; an answer counts when greedy decoding yields exactly the expected answer (computed
- * as every target token being the teacher-forced argmax, which is the same thing).
+ * The paper's projector comparison (DeCo Table 1 / Fig. 5) in miniature (issue 5, point 5). Every
+ * variant gets the same vision tower and LLM (taken from a trained pack), a freshly initialised
+ * connector, the same data and the same step budget, in the paper's two stages: <b>align</b>
+ * (connector only, ViT and LLM frozen, captions) then <b>tune</b> (connector + LLM, ViT frozen,
+ * questions plus some captions). Each run then answers a fixed held-out set of ShapesWorld
+ * questions; an answer counts when greedy decoding yields exactly the expected answer (computed as
+ * every target token being the teacher-forced argmax, which is the same thing).
  *
- * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl} and {@code result.json}; a run whose result exists is
- * not redone, so an interrupted comparison resumes run by run.
+ * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl} and {@code result.json}; a run whose
+ * result exists is not redone, so an interrupted comparison resumes run by run.
  */
 public final class ProjectorComparison {
 
@@ -53,12 +54,26 @@ public final class ProjectorComparison {
    * @param captionFraction share of caption examples in stage 2
    * @param captionPrompt the worker's caption instruction
    * @param evalScenes held-out scenes (one question of each askable type per scene)
-   * @param evalSeed base seed of the held-out scenes (disjoint from training, which draws fresh scenes per step)
+   * @param evalSeed base seed of the held-out scenes (disjoint from training, which draws fresh
+   *     scenes per step)
    * @param logEvery steps between progress lines
    */
-  public record Settings(Path base, Path out, List<String> variants, List<Long> seeds, int alignSteps, int tuneSteps,
-      int batch, int frames, double alignLr, double tuneLr, double captionFraction, String captionPrompt,
-      int evalScenes, long evalSeed, int logEvery) {
+  public record Settings(
+      Path base,
+      Path out,
+      List<String> variants,
+      List<Long> seeds,
+      int alignSteps,
+      int tuneSteps,
+      int batch,
+      int frames,
+      double alignLr,
+      double tuneLr,
+      double captionFraction,
+      String captionPrompt,
+      int evalScenes,
+      long evalSeed,
+      int logEvery) {
 
     public Settings {
       Objects.requireNonNull(base, "base");
@@ -69,9 +84,19 @@ public final class ProjectorComparison {
       for (String v : variants) {
         ComparisonVariants.get(v);
       }
-      if (variants.isEmpty() || seeds.isEmpty() || alignSteps < 0 || tuneSteps < 1 || batch < 1 || frames < 1
-          || frames > ShapesWorld.MAX_WINDOW_FRAMES || !(alignLr > 0) || !(tuneLr > 0) || captionFraction < 0
-          || captionFraction > 1 || evalScenes < 1 || logEvery < 1) {
+      if (variants.isEmpty()
+          || seeds.isEmpty()
+          || alignSteps < 0
+          || tuneSteps < 1
+          || batch < 1
+          || frames < 1
+          || frames > ShapesWorld.MAX_WINDOW_FRAMES
+          || !(alignLr > 0)
+          || !(tuneLr > 0)
+          || captionFraction < 0
+          || captionFraction > 1
+          || evalScenes < 1
+          || logEvery < 1) {
         throw new IllegalArgumentException("invalid comparison settings: " + this);
       }
     }
@@ -83,15 +108,24 @@ public final class ProjectorComparison {
    * @param connectorParameters trainable scalars of the connector (stage 1)
    * @param tunedParameters trainable scalars in stage 2 (connector + LLM)
    * @param tokensPerFrame LLM rows per frame in this miniature
-   * @param paperTokensPerFrame the same variant's rows per frame at the paper's scale (CLIP-L/336, 576 patches)
+   * @param paperTokensPerFrame the same variant's rows per frame at the paper's scale (CLIP-L/336,
+   *     576 patches)
    * @param secondsPerStep mean wall time of a stage-2 step
    * @param correct correct answers per question type
    * @param asked questions per question type
    * @param curve (step, loss) of every logged step of both stages, steps counted across the stages
    */
-  public record RunResult(String variant, long seed, long connectorParameters, long tunedParameters,
-      int tokensPerFrame, int paperTokensPerFrame, double secondsPerStep, Map<String, Integer> correct,
-      Map<String, Integer> asked, List<double[]> curve) {
+  public record RunResult(
+      String variant,
+      long seed,
+      long connectorParameters,
+      long tunedParameters,
+      int tokensPerFrame,
+      int paperTokensPerFrame,
+      double secondsPerStep,
+      Map<String, Integer> correct,
+      Map<String, Integer> asked,
+      List<double[]> curve) {
 
     /** Accuracy over every question. */
     public double overall() {
@@ -144,32 +178,69 @@ public final class ProjectorComparison {
       connectorParams.values().forEach(p -> p.setRequiresGradient(true));
       VideoQaForward fwd = new VideoQaForward(pack, connector);
       long connectorCount = count(connectorParams);
-      progress.printf("== %s seed %d: %s; %d tokens per frame, %,d connector parameters%n", variantName, seed,
-          variant.description(), connector.tokensPerFrame(), connectorCount);
+      progress.printf(
+          "== %s seed %d: %s; %d tokens per frame, %,d connector parameters%n",
+          variantName, seed, variant.description(), connector.tokensPerFrame(), connectorCount);
       List<double[]> curve = new ArrayList<>();
-      // stage 1, align: the connector alone learns to describe (captions), as the paper's pre-training stage
+      // stage 1, align: the connector alone learns to describe (captions), as the paper's
+      // pre-training stage
       if (settings.alignSteps() > 0) {
-        train(fwd, connectorParams, "align", settings.alignSteps(), settings.alignLr(),
-            new ShapesExamples(1.0, settings.captionPrompt()), seed, 0, curve, dir);
+        train(
+            fwd,
+            connectorParams,
+            "align",
+            settings.alignSteps(),
+            settings.alignLr(),
+            new ShapesExamples(1.0, settings.captionPrompt()),
+            seed,
+            0,
+            curve,
+            dir);
       }
-      // stage 2, tune: connector + LLM on questions (and some captions); the ViT stays frozen as in the paper
+      // stage 2, tune: connector + LLM on questions (and some captions); the ViT stays frozen as in
+      // the paper
       Map<String, NDArray> tuned = new LinkedHashMap<>(connectorParams);
       Map<String, NDArray> llm = pack.languageModelParameters();
       llm.values().forEach(p -> p.setRequiresGradient(true));
       tuned.putAll(llm);
-      double secPerStep = train(fwd, tuned, "tune", settings.tuneSteps(), settings.tuneLr(),
-          new ShapesExamples(settings.captionFraction(), settings.captionPrompt()), seed + 1_000_003L,
-          settings.alignSteps(), curve, dir);
+      double secPerStep =
+          train(
+              fwd,
+              tuned,
+              "tune",
+              settings.tuneSteps(),
+              settings.tuneLr(),
+              new ShapesExamples(settings.captionFraction(), settings.captionPrompt()),
+              seed + 1_000_003L,
+              settings.alignSteps(),
+              curve,
+              dir);
       if (visionChecksum(pack) != visionBefore) {
-        throw new IllegalStateException("the vision tower changed although every variant must share it frozen");
+        throw new IllegalStateException(
+            "the vision tower changed although every variant must share it frozen");
       }
       Map<String, Integer> correct = new LinkedHashMap<>();
       Map<String, Integer> asked = new LinkedHashMap<>();
       evaluate(fwd, correct, asked);
-      RunResult r = new RunResult(variantName, seed, connectorCount, count(tuned), connector.tokensPerFrame(),
-          variant.paperTokensPerFrame(), secPerStep, correct, asked, curve);
-      progress.printf("== %s seed %d: %.1f%% of %d held-out questions %s%n", variantName, seed, 100 * r.overall(),
-          asked.values().stream().mapToInt(Integer::intValue).sum(), perType(r));
+      RunResult r =
+          new RunResult(
+              variantName,
+              seed,
+              connectorCount,
+              count(tuned),
+              connector.tokensPerFrame(),
+              variant.paperTokensPerFrame(),
+              secPerStep,
+              correct,
+              asked,
+              curve);
+      progress.printf(
+          "== %s seed %d: %.1f%% of %d held-out questions %s%n",
+          variantName,
+          seed,
+          100 * r.overall(),
+          asked.values().stream().mapToInt(Integer::intValue).sum(),
+          perType(r));
       JSON.writerWithDefaultPrettyPrinter().writeValue(resultFile.toFile(), r);
       return r;
     } catch (IOException e) {
@@ -177,12 +248,33 @@ public final class ProjectorComparison {
     }
   }
 
-  /** One stage; returns the mean seconds per step. Same step as {@link Trainer}: clip, skip non-finite, AdamW. */
-  private double train(VideoQaForward fwd, Map<String, NDArray> params, String stage, int steps, double peakLr,
-      ExampleSource source, long seed, int stepOffset, List<double[]> curve, Path dir) {
+  /**
+   * One stage; returns the mean seconds per step. Same step as {@link Trainer}: clip, skip
+   * non-finite, AdamW.
+   */
+  private double train(
+      VideoQaForward fwd,
+      Map<String, NDArray> params,
+      String stage,
+      int steps,
+      double peakLr,
+      ExampleSource source,
+      long seed,
+      int stepOffset,
+      List<double[]> curve,
+      Path dir) {
     // learned queries and position embeddings are not decayed (as BLIP-2 / Honeybee train them)
-    AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n))
-        && !n.endsWith("query_tokens") && !n.endsWith("pos_emb"));
+    AdamW opt =
+        new AdamW(
+            params,
+            0.9,
+            0.98,
+            1e-8,
+            0.01,
+            n ->
+                AdamW.decaysByDefault(n, params.get(n))
+                    && !n.endsWith("query_tokens")
+                    && !n.endsWith("pos_emb"));
     LrSchedule lr = new LrSchedule(peakLr, Math.max(1, steps / 10), steps, 0.1);
     double ema = Double.NaN;
     long t0 = System.nanoTime();
@@ -203,8 +295,9 @@ public final class ProjectorComparison {
       }
       double norm = opt.clipOrSkip(loss, 1.0, new ArrayList<>());
       if (!Double.isFinite(norm)) {
-        progress.printf("  %s step %d: non-finite %s, batch skipped%n", stage, step,
-            Float.isFinite(loss) ? "gradient" : "loss");
+        progress.printf(
+            "  %s step %d: non-finite %s, batch skipped%n",
+            stage, step, Float.isFinite(loss) ? "gradient" : "loss");
         continue;
       }
       opt.update(lr.at(step));
@@ -213,23 +306,34 @@ public final class ProjectorComparison {
       if (step % settings.logEvery() == 0 || step == steps) {
         double sec = (System.nanoTime() - t0) / 1e9 / done;
         curve.add(new double[] {stepOffset + step, ema});
-        progress.printf("  %s %s step %d/%d  loss %.4f  %.2f s/step%n", stage, Trainer.bar(step, steps), step, steps,
-            ema, sec);
+        progress.printf(
+            "  %s %s step %d/%d  loss %.4f  %.2f s/step%n",
+            stage, Trainer.bar(step, steps), step, steps, ema, sec);
         appendLog(dir, stage, stepOffset + step, loss, ema, sec);
       }
     }
     return (System.nanoTime() - t0) / 1e9 / Math.max(1, done);
   }
 
-  private void evaluate(VideoQaForward fwd, Map<String, Integer> correct, Map<String, Integer> asked) {
-    evaluate(fwd, settings.frames(), settings.evalScenes(), settings.evalSeed(), correct, asked, new ArrayList<>());
+  private void evaluate(
+      VideoQaForward fwd, Map<String, Integer> correct, Map<String, Integer> asked) {
+    evaluate(
+        fwd,
+        settings.frames(),
+        settings.evalScenes(),
+        settings.evalSeed(),
+        correct,
+        asked,
+        new ArrayList<>());
   }
 
   /**
-   * Answers the held-out set with a pack's own path (its pooling and projector) in process, without the pipeline:
-   * rendered frames straight into the pack's preprocessing. Returns {type: [correct, asked]}.
+   * Answers the held-out set with a pack's own path (its pooling and projector) in process, without
+   * the pipeline: rendered frames straight into the pack's preprocessing. Returns {type: [correct,
+   * asked]}.
    */
-  public static Map<String, int[]> evaluatePack(Path pack, int frames, int scenes, long seed, List<String> wrong) {
+  public static Map<String, int[]> evaluatePack(
+      Path pack, int frames, int scenes, long seed, List<String> wrong) {
     try (TrainablePack p = TrainablePack.open(pack)) {
       p.parameters().values().forEach(a -> a.setRequiresGradient(false));
       Map<String, Integer> correct = new LinkedHashMap<>();
@@ -241,11 +345,21 @@ public final class ProjectorComparison {
     }
   }
 
-  /** The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds, one question per askable type. */
-  private static void evaluate(VideoQaForward fwd, int frames, int scenes, long evalSeed,
-      Map<String, Integer> correct, Map<String, Integer> asked, List<String> wrong) {
-    ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(ShapesWorld.REFERENCE_SIZE,
-        ShapesWorld.REFERENCE_SIZE, 16, frames);
+  /**
+   * The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds,
+   * one question per askable type.
+   */
+  private static void evaluate(
+      VideoQaForward fwd,
+      int frames,
+      int scenes,
+      long evalSeed,
+      Map<String, Integer> correct,
+      Map<String, Integer> asked,
+      List<String> wrong) {
+    ShapesDataset.SampleSpec spec =
+        new ShapesDataset.SampleSpec(
+            ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, 16, frames);
     for (QuestionType t : QuestionType.values()) {
       correct.put(t.label(), 0);
       asked.put(t.label(), 0);
@@ -256,9 +370,11 @@ public final class ProjectorComparison {
     for (int i = 0; i < scenes; i++) {
       long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
       Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
-      ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec,
-          new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
-      List<RgbImage> images = s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+      ShapesDataset.Sample s =
+          ShapesDataset.sample(
+              scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
+      List<RgbImage> images =
+          s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
       for (QaPair q : s.questions()) {
         pending.add(fwd.encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
@@ -273,8 +389,14 @@ public final class ProjectorComparison {
     }
   }
 
-  private static void score(VideoQaForward fwd, List<VideoQaForward.Encoded> batch, List<String> kinds,
-      List<String> texts, Map<String, Integer> correct, Map<String, Integer> asked, List<String> wrong) {
+  private static void score(
+      VideoQaForward fwd,
+      List<VideoQaForward.Encoded> batch,
+      List<String> kinds,
+      List<String> texts,
+      Map<String, Integer> correct,
+      Map<String, Integer> asked,
+      List<String> wrong) {
     try (NDManager m = fwd.manager().newSubManager()) {
       VideoQaForward.Result r = fwd.forward(m, batch);
       for (int i = 0; i < batch.size(); i++) {
@@ -293,11 +415,18 @@ public final class ProjectorComparison {
 
   private static String perType(RunResult r) {
     StringBuilder sb = new StringBuilder();
-    r.asked().forEach((k, a) -> sb.append(String.format(" %s %.0f%%", k, a == 0 ? 0.0 : 100.0 * r.correct().get(k) / a)));
+    r.asked()
+        .forEach(
+            (k, a) ->
+                sb.append(
+                    String.format(" %s %.0f%%", k, a == 0 ? 0.0 : 100.0 * r.correct().get(k) / a)));
     return sb.toString().trim();
   }
 
-  /** Sum of |w| over the tensors that are neither the LLM's nor the pack's projector: the vision tower. */
+  /**
+   * Sum of |w| over the tensors that are neither the LLM's nor the pack's projector: the vision
+   * tower.
+   */
   private static double visionChecksum(TrainablePack pack) {
     double sum = 0;
     for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
@@ -314,12 +443,22 @@ public final class ProjectorComparison {
     return params.values().stream().mapToLong(p -> p.getShape().size()).sum();
   }
 
-  private static void appendLog(Path dir, String stage, long step, float loss, double ema, double sec) {
-    Trainer.appendLog(dir, JSON.createObjectNode().put("stage", stage).put("step", step).put("loss", loss)
-        .put("ema_loss", ema).put("sec_per_step", sec));
+  private static void appendLog(
+      Path dir, String stage, long step, float loss, double ema, double sec) {
+    Trainer.appendLog(
+        dir,
+        JSON.createObjectNode()
+            .put("stage", stage)
+            .put("step", step)
+            .put("loss", loss)
+            .put("ema_loss", ema)
+            .put("sec_per_step", sec));
   }
 
-  /** Frames of {@code tokensPerFrame} rows that fit {@code context} tokens after {@code textReserve} text tokens. */
+  /**
+   * Frames of {@code tokensPerFrame} rows that fit {@code context} tokens after {@code textReserve}
+   * text tokens.
+   */
   public static int framesThatFit(int context, int textReserve, int tokensPerFrame) {
     return Math.max(0, (context - textReserve) / tokensPerFrame);
   }

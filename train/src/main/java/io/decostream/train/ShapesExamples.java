@@ -19,11 +19,12 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
- * Training examples from ShapesWorld (issue 5): a fresh random scene per example, a window of exactly the asked
- * number of frames sampled at 1 fps (whole seconds, as the frames stage samples real video) ending at a random
- * second, rendered at the pipeline's 336x336 (the pack's own preprocessing then resizes them, as the encoder
- * does), and either one of the questions that may be asked of that window (question types uniform among those
- * allowed, or drawn with the given weights per type) with its answer, or the caption prompt with the window's caption.
+ * Training examples from ShapesWorld (issue 5): a fresh random scene per example, a window of
+ * exactly the asked number of frames sampled at 1 fps (whole seconds, as the frames stage samples
+ * real video) ending at a random second, rendered at the pipeline's 336x336 (the pack's own
+ * preprocessing then resizes them, as the encoder does), and either one of the questions that may
+ * be asked of that window (question types uniform among those allowed, or drawn with the given
+ * weights per type) with its answer, or the caption prompt with the window's caption.
  */
 public final class ShapesExamples implements ExampleSource {
 
@@ -32,8 +33,10 @@ public final class ShapesExamples implements ExampleSource {
   private final int size;
   private final double clipSeconds;
   private final Map<QuestionType, Double> weights;
+
   /** All weights 1: the original draw, kept so that recorded recipes replay exactly. */
   private final boolean uniform;
+
   private final double sameColourFraction;
   private final double sameKindFraction;
   private final boolean contentAnswer;
@@ -47,52 +50,71 @@ public final class ShapesExamples implements ExampleSource {
   }
 
   /**
-   * @param weights relative weight of each question type when the window allows several (missing types weigh 1); a
-   *     type the model answers badly can be asked more often without changing which questions exist
+   * @param weights relative weight of each question type when the window allows several (missing
+   *     types weigh 1); a type the model answers badly can be asked more often without changing
+   *     which questions exist
    */
-  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights) {
+  public ShapesExamples(
+      double captionFraction, String captionPrompt, Map<QuestionType, Double> weights) {
     this(captionFraction, captionPrompt, weights, 0);
   }
 
   /**
-   * @param sameColourFraction share of scenes (with two or more shapes of distinct kinds) whose shapes all get the
-   *     first shape's colour. Such scenes are still valid ShapesWorld scenes. In them only a shape's kind tells the
-   *     shapes apart, so "where is the red square?" can be answered only by finding the shape by its kind. A model
-   *     that has learnt to find shapes by colour alone gets no reward from that shortcut here (a curriculum step; 0
-   *     leaves the scene draw exactly as before).
+   * @param sameColourFraction share of scenes (with two or more shapes of distinct kinds) whose
+   *     shapes all get the first shape's colour. Such scenes are still valid ShapesWorld scenes. In
+   *     them only a shape's kind tells the shapes apart, so "where is the red square?" can be
+   *     answered only by finding the shape by its kind. A model that has learnt to find shapes by
+   *     colour alone gets no reward from that shortcut here (a curriculum step; 0 leaves the scene
+   *     draw exactly as before).
    */
-  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
+  public ShapesExamples(
+      double captionFraction,
+      String captionPrompt,
+      Map<QuestionType, Double> weights,
       double sameColourFraction) {
     this(captionFraction, captionPrompt, weights, sameColourFraction, false);
   }
 
   /**
-   * @param contentAnswer the content loss's word for motion and position questions becomes the answer's first word
-   *     (left, right, up, down, not; top, bottom, left, right, center) instead of the named object's colour, which
-   *     those questions already say. Motion answers on multi-shape windows were mostly another shape's motion (35 of
-   *     55 errors): the same binding failure the colour target cured for colour questions. False keeps the draw and
-   *     the targets of recorded recipes exactly.
+   * @param contentAnswer the content loss's word for motion and position questions becomes the
+   *     answer's first word (left, right, up, down, not; top, bottom, left, right, center) instead
+   *     of the named object's colour, which those questions already say. Motion answers on
+   *     multi-shape windows were mostly another shape's motion (35 of 55 errors): the same binding
+   *     failure the colour target cured for colour questions. False keeps the draw and the targets
+   *     of recorded recipes exactly.
    */
-  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
-      double sameColourFraction, boolean contentAnswer) {
+  public ShapesExamples(
+      double captionFraction,
+      String captionPrompt,
+      Map<QuestionType, Double> weights,
+      double sameColourFraction,
+      boolean contentAnswer) {
     this(captionFraction, captionPrompt, weights, sameColourFraction, 0, contentAnswer);
   }
 
   /**
-   * @param sameKindFraction share of the scenes not recoloured above (with two or more shapes of distinct colours)
-   *     whose shapes all get the first shape's kind: the mirror of {@code sameColourFraction}. Then only the colour
-   *     tells the shapes apart, so "which way is the red square moving?" must be answered off the red one. Most motion
-   *     errors were another shape's motion, often a shape of the same kind (12 of 22 on s1). 0 leaves the draw of
-   *     recorded recipes exactly as it was.
+   * @param sameKindFraction share of the scenes not recoloured above (with two or more shapes of
+   *     distinct colours) whose shapes all get the first shape's kind: the mirror of {@code
+   *     sameColourFraction}. Then only the colour tells the shapes apart, so "which way is the red
+   *     square moving?" must be answered off the red one. Most motion errors were another shape's
+   *     motion, often a shape of the same kind (12 of 22 on s1). 0 leaves the draw of recorded
+   *     recipes exactly as it was.
    */
-  public ShapesExamples(double captionFraction, String captionPrompt, Map<QuestionType, Double> weights,
-      double sameColourFraction, double sameKindFraction, boolean contentAnswer) {
+  public ShapesExamples(
+      double captionFraction,
+      String captionPrompt,
+      Map<QuestionType, Double> weights,
+      double sameColourFraction,
+      double sameKindFraction,
+      boolean contentAnswer) {
     this.contentAnswer = contentAnswer;
     if (!(sameColourFraction >= 0 && sameColourFraction <= 1)) {
-      throw new IllegalArgumentException("sameColourFraction must be in [0, 1], got " + sameColourFraction);
+      throw new IllegalArgumentException(
+          "sameColourFraction must be in [0, 1], got " + sameColourFraction);
     }
     if (!(sameKindFraction >= 0 && sameKindFraction <= 1)) {
-      throw new IllegalArgumentException("sameKindFraction must be in [0, 1], got " + sameKindFraction);
+      throw new IllegalArgumentException(
+          "sameKindFraction must be in [0, 1], got " + sameKindFraction);
     }
     this.sameColourFraction = sameColourFraction;
     this.sameKindFraction = sameKindFraction;
@@ -100,7 +122,8 @@ public final class ShapesExamples implements ExampleSource {
     for (QuestionType t : QuestionType.values()) {
       double w = weights.getOrDefault(t, 1.0);
       if (!(w >= 0) || Double.isInfinite(w)) {
-        throw new IllegalArgumentException("question weight of " + t.label() + " must be finite and >= 0, got " + w);
+        throw new IllegalArgumentException(
+            "question weight of " + t.label() + " must be finite and >= 0, got " + w);
       }
       this.weights.put(t, w);
     }
@@ -109,7 +132,8 @@ public final class ShapesExamples implements ExampleSource {
     }
     this.uniform = this.weights.values().stream().allMatch(w -> w == 1.0);
     if (captionFraction < 0 || captionFraction > 1) {
-      throw new IllegalArgumentException("captionFraction must be in [0, 1], got " + captionFraction);
+      throw new IllegalArgumentException(
+          "captionFraction must be in [0, 1], got " + captionFraction);
     }
     this.captionFraction = captionFraction;
     this.captionPrompt = Objects.requireNonNull(captionPrompt, "captionPrompt");
@@ -121,7 +145,8 @@ public final class ShapesExamples implements ExampleSource {
   public Example next(SplittableRandom rng, int frames) {
     ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(size, size, clipSeconds, frames);
     if (frames - 1 > spec.lastSecond()) {
-      throw new IllegalArgumentException(frames + " frames do not fit a " + clipSeconds + " s clip at 1 fps");
+      throw new IllegalArgumentException(
+          frames + " frames do not fit a " + clipSeconds + " s clip at 1 fps");
     }
     Scene scene = SceneGenerator.generate(rng.nextLong(), clipSeconds);
     if (sameColourFraction > 0 && rng.nextDouble() < sameColourFraction) {
@@ -149,11 +174,15 @@ public final class ShapesExamples implements ExampleSource {
         attend.add(subject.referenceBox(f.timeSeconds()));
       }
     }
-    return new Example(images, q.question(), q.answer(), q.type().label(), attend, contentWord(subject, q));
+    return new Example(
+        images, q.question(), q.answer(), q.type().label(), attend, contentWord(subject, q));
   }
 
-  /** The content loss's target word at the question's naming word: the named object's colour, or (see above) the
-   * answer's first word for motion and position questions; empty when the question names no single object. */
+  /**
+   * The content loss's target word at the question's naming word: the named object's colour, or
+   * (see above) the answer's first word for motion and position questions; empty when the question
+   * names no single object.
+   */
   String contentWord(Shape subject, QaPair q) {
     if (subject == null) {
       return "";
@@ -165,11 +194,13 @@ public final class ShapesExamples implements ExampleSource {
   }
 
   /**
-   * The one shape of the scene a question names (by its colour word, its kind word, or both), for the attention
-   * loss; null when the question names none (how many shapes?) or no single shape fits it (is there a ... ? → no).
+   * The one shape of the scene a question names (by its colour word, its kind word, or both), for
+   * the attention loss; null when the question names none (how many shapes?) or no single shape
+   * fits it (is there a ... ? → no).
    */
   static Shape subject(Scene scene, QaPair q) {
-    List<String> words = List.of(q.question().toLowerCase(java.util.Locale.ROOT).replace("?", "").split("\\s+"));
+    List<String> words =
+        List.of(q.question().toLowerCase(java.util.Locale.ROOT).replace("?", "").split("\\s+"));
     ShapeColor color = null;
     ShapeKind kind = null;
     for (ShapeColor c : ShapeColor.values()) {
@@ -183,42 +214,72 @@ public final class ShapesExamples implements ExampleSource {
     }
     ShapeColor wantColor = color;
     ShapeKind wantKind = kind;
-    List<Shape> fit = scene.shapes().stream()
-        .filter(s -> (wantColor == null || s.color() == wantColor) && (wantKind == null || s.kind() == wantKind))
-        .toList();
+    List<Shape> fit =
+        scene.shapes().stream()
+            .filter(
+                s ->
+                    (wantColor == null || s.color() == wantColor)
+                        && (wantKind == null || s.kind() == wantKind))
+            .toList();
     return fit.size() == 1 ? fit.get(0) : null;
   }
 
-  /** The scene with every shape in the first shape's colour, when its kinds are distinct (else unchanged). */
+  /**
+   * The scene with every shape in the first shape's colour, when its kinds are distinct (else
+   * unchanged).
+   */
   static Scene oneColour(Scene scene) {
     Shape first = scene.shapes().isEmpty() ? null : scene.shapes().get(0);
-    return alike(scene, Shape::kind,
-        s -> new Shape(s.kind(), first.color(), first.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
+    return alike(
+        scene,
+        Shape::kind,
+        s ->
+            new Shape(
+                s.kind(),
+                first.color(),
+                first.rgb(),
+                s.size(),
+                s.x0(),
+                s.y0(),
+                s.motion(),
+                s.speed()));
   }
 
-  /** The scene with every shape of the first shape's kind, when its colours are distinct (else unchanged). */
+  /**
+   * The scene with every shape of the first shape's kind, when its colours are distinct (else
+   * unchanged).
+   */
   static Scene oneKind(Scene scene) {
     ShapeKind kind = scene.shapes().isEmpty() ? null : scene.shapes().get(0).kind();
-    return alike(scene, Shape::color,
+    return alike(
+        scene,
+        Shape::color,
         s -> new Shape(kind, s.color(), s.rgb(), s.size(), s.x0(), s.y0(), s.motion(), s.speed()));
   }
 
   /**
-   * The scene with {@code change} applied to every shape, when it has two or more shapes that {@code keeps} tells
-   * apart (then they stay valid ShapesWorld scenes: no two shapes share both colour and kind); else unchanged.
+   * The scene with {@code change} applied to every shape, when it has two or more shapes that
+   * {@code keeps} tells apart (then they stay valid ShapesWorld scenes: no two shapes share both
+   * colour and kind); else unchanged.
    */
-  private static Scene alike(Scene scene, java.util.function.Function<Shape, ?> keeps,
+  private static Scene alike(
+      Scene scene,
+      java.util.function.Function<Shape, ?> keeps,
       java.util.function.UnaryOperator<Shape> change) {
     List<Shape> shapes = scene.shapes();
     if (shapes.size() < 2 || shapes.stream().map(keeps).distinct().count() < shapes.size()) {
       return scene;
     }
-    return new Scene(scene.seed(), scene.durationSeconds(), scene.background(), shapes.stream().map(change).toList());
+    return new Scene(
+        scene.seed(),
+        scene.durationSeconds(),
+        scene.background(),
+        shapes.stream().map(change).toList());
   }
 
   /**
-   * One question, its type drawn with the weights among the types present (uniform when all weigh 1), then uniform
-   * within the type; null when every present type weighs 0.
+   * One question, its type drawn with the weights among the types present (uniform when all weigh
+   * 1), then uniform within the type; null when every present type weighs 0.
    */
   QaPair pick(List<QaPair> questions, SplittableRandom rng) {
     if (uniform) { // one question per askable type, uniform

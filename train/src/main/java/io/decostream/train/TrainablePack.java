@@ -21,10 +21,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * A {@code llava_next_video} pack opened for training: every tensor of its checkpoint becomes a leaf NDArray that
- * records gradients, bound by HF name into the very blocks inference uses (the CLIP tower, the projector MLP) plus
- * the batched decoder {@link BatchedLlama}, so what is trained is what the loader serves. {@link #save} writes
- * the pack back (same names, F32) with its config, tokenizer and processor files.
+ * A {@code llava_next_video} pack opened for training: every tensor of its checkpoint becomes a
+ * leaf NDArray that records gradients, bound by HF name into the very blocks inference uses (the
+ * CLIP tower, the projector MLP) plus the batched decoder {@link BatchedLlama}, so what is trained
+ * is what the loader serves. {@link #save} writes the pack back (same names, F32) with its config,
+ * tokenizer and processor files.
  */
 final class TrainablePack implements AutoCloseable {
 
@@ -46,15 +47,27 @@ final class TrainablePack implements AutoCloseable {
     this.manager = NDManager.newBaseManager();
     this.weights = CheckpointWeights.open(source, manager);
     this.keys = LlavaKeys.detect(weights);
-    this.tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
-        config.visionHiddenStateIndex(), true);
+    this.tower =
+        new ClipVisionTower(
+            weights.scoped(keys.visionPrefix()),
+            config.visionConfig(),
+            config.visionHiddenStateIndex(),
+            true);
     WeightBinder proj = weights.scoped(keys.projectorPrefix());
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
-    this.projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
-        proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
-    this.llm = new BatchedLlama(config.textConfig(), weights.scoped(keys.languageModelPrefix()),
-        keys.lmHeadTied() ? null : weights, keys.lmHeadName());
+    this.projector =
+        new MlpProjector(
+            proj.bind("linear_1.weight", dt, dv),
+            proj.bind("linear_1.bias", dt),
+            proj.bind("linear_2.weight", dt, dt),
+            proj.bind("linear_2.bias", dt));
+    this.llm =
+        new BatchedLlama(
+            config.textConfig(),
+            weights.scoped(keys.languageModelPrefix()),
+            keys.lmHeadTied() ? null : weights,
+            keys.lmHeadName());
     weights.assertAllUsed();
     for (String name : weights.tensors().names()) {
       NDArray p = weights.bind(name, weights.tensors().info(name).shape());
@@ -62,9 +75,10 @@ final class TrainablePack implements AutoCloseable {
       params.put(name, p);
     }
     this.tokenizer = PackTokenizer.load(source);
-    this.processor = Files.isRegularFile(source.resolve("preprocessor_config.json"))
-        ? ClipImageProcessor.fromPreprocessorConfig(source)
-        : ClipImageProcessor.square(config.visionConfig().imageSize());
+    this.processor =
+        Files.isRegularFile(source.resolve("preprocessor_config.json"))
+            ? ClipImageProcessor.fromPreprocessorConfig(source)
+            : ClipImageProcessor.square(config.visionConfig().imageSize());
   }
 
   /** Opens {@code dir} (a llava_next_video pack) for training. */
@@ -105,20 +119,25 @@ final class TrainablePack implements AutoCloseable {
     return params;
   }
 
-  /** The language model's tensors (decoder, embeddings, norm, LM head): what the paper's stage 2 tunes. */
+  /**
+   * The language model's tensors (decoder, embeddings, norm, LM head): what the paper's stage 2
+   * tunes.
+   */
   Map<String, NDArray> languageModelParameters() {
     Map<String, NDArray> out = new LinkedHashMap<>();
-    params.forEach((name, p) -> {
-      if (name.startsWith(keys.languageModelPrefix()) || name.equals(keys.lmHeadName())) {
-        out.put(name, p);
-      }
-    });
+    params.forEach(
+        (name, p) -> {
+          if (name.startsWith(keys.languageModelPrefix()) || name.equals(keys.lmHeadName())) {
+            out.put(name, p);
+          }
+        });
     return out;
   }
 
   /** Whether a tensor belongs to the vision tower (neither the LLM's nor the projector's). */
   boolean isVision(String name) {
-    return !name.startsWith(keys.languageModelPrefix()) && !name.equals(keys.lmHeadName())
+    return !name.startsWith(keys.languageModelPrefix())
+        && !name.equals(keys.lmHeadName())
         && !name.startsWith(keys.projectorPrefix());
   }
 
@@ -128,9 +147,10 @@ final class TrainablePack implements AutoCloseable {
   }
 
   /**
-   * Writes the pack to {@code dir}: the source's json files (config, tokenizer, generation and processor configs)
-   * and {@code model.safetensors} with the current values (F32, same names and order). The write goes to a temp
-   * file first, then is moved into place, so a crash never leaves a half-written checkpoint.
+   * Writes the pack to {@code dir}: the source's json files (config, tokenizer, generation and
+   * processor configs) and {@code model.safetensors} with the current values (F32, same names and
+   * order). The write goes to a temp file first, then is moved into place, so a crash never leaves
+   * a half-written checkpoint.
    */
   void save(Path dir, Map<String, String> metadata) {
     try {
@@ -153,7 +173,10 @@ final class TrainablePack implements AutoCloseable {
       w.metadata("format", "pt");
       Path tmp = dir.resolve("model.safetensors.tmp");
       w.write(tmp);
-      Files.move(tmp, dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING,
+      Files.move(
+          tmp,
+          dir.resolve("model.safetensors"),
+          StandardCopyOption.REPLACE_EXISTING,
           StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot save the pack to " + dir + ": " + e.getMessage(), e);

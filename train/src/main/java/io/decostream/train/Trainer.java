@@ -22,10 +22,11 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * The training loop (issue 5): batches from an {@link ExampleSource}, the differentiable forward, backward,
- * global-norm clipping, AdamW with warm-up + cosine, a progress line with loss, token accuracy, exact-match rate,
- * learning rate, speed and ETA, {@code log.jsonl}, checkpoints with optimizer state, and exact resume (the data
- * of step s comes from a random state derived from (seed, s) alone).
+ * The training loop (issue 5): batches from an {@link ExampleSource}, the differentiable forward,
+ * backward, global-norm clipping, AdamW with warm-up + cosine, a progress line with loss, token
+ * accuracy, exact-match rate, learning rate, speed and ETA, {@code log.jsonl}, checkpoints with
+ * optimizer state, and exact resume (the data of step s comes from a random state derived from
+ * (seed, s) alone).
  */
 public final class Trainer {
 
@@ -42,7 +43,12 @@ public final class Trainer {
   }
 
   /** Summary of a finished run. */
-  public record Summary(Path finalPack, long steps, double lastLoss, double lastTokenAccuracy, double seconds,
+  public record Summary(
+      Path finalPack,
+      long steps,
+      double lastLoss,
+      double lastTokenAccuracy,
+      double seconds,
       long parameters) {}
 
   /** The newest {@code checkpoint-<step>} directory of a run, if any. */
@@ -51,17 +57,21 @@ public final class Trainer {
       return Optional.empty();
     }
     try (Stream<Path> s = Files.list(out)) {
-      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+")
-              && Files.isRegularFile(p.resolve("trainer_state.json")))
-          .max(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))));
+      return s.filter(
+              p ->
+                  p.getFileName().toString().matches("checkpoint-\\d+")
+                      && Files.isRegularFile(p.resolve("trainer_state.json")))
+          .max(
+              Comparator.comparingLong(
+                  p -> Long.parseLong(p.getFileName().toString().substring(11))));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
   /**
-   * Trains the pack at {@code initPack} (or resumes from the newest checkpoint under {@code out}) and writes
-   * {@code out/final}.
+   * Trains the pack at {@code initPack} (or resumes from the newest checkpoint under {@code out})
+   * and writes {@code out/final}.
    */
   public Summary run(Path initPack) {
     Optional<Path> resume = latestCheckpoint(config.out());
@@ -81,8 +91,14 @@ public final class Trainer {
         }
       }
       Map<String, NDArray> params = trained;
-      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, config.weightDecay(),
-          n -> AdamW.decaysByDefault(n, params.get(n)));
+      AdamW opt =
+          new AdamW(
+              params,
+              0.9,
+              0.98,
+              1e-8,
+              config.weightDecay(),
+              n -> AdamW.decaysByDefault(n, params.get(n)));
       long first = 1;
       if (resume.isPresent()) {
         opt.load(resume.get().resolve("optimizer.safetensors"));
@@ -90,9 +106,13 @@ public final class Trainer {
         progress.printf("resuming from %s at step %d%n", resume.get(), first);
       }
       LrSchedule lr = new LrSchedule(config.peakLr(), config.warmupSteps(), config.steps(), 0.1);
-      progress.printf("training %,d parameters%s for %d steps, batch %d, frames drawn from %s%n",
+      progress.printf(
+          "training %,d parameters%s for %d steps, batch %d, frames drawn from %s%n",
           params.values().stream().mapToLong(a -> a.getShape().size()).sum(),
-          config.freezeVision() ? " (vision tower frozen)" : "", config.steps(), config.batchSize(), config.frameChoices());
+          config.freezeVision() ? " (vision tower frozen)" : "",
+          config.steps(),
+          config.batchSize(),
+          config.frameChoices());
       double emaLoss = Double.NaN;
       double emaAcc = Double.NaN;
       double emaExact = Double.NaN;
@@ -128,15 +148,24 @@ public final class Trainer {
         double norm = opt.clipOrSkip(loss, config.clipNorm(), bad);
         double rate = lr.at(step);
         if (!Double.isFinite(norm)) {
-          // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather than poison the
+          // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather
+          // than poison the
           // weights; many in a row means the run diverged
           skipped++;
-          progress.printf("step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
-                  + "first %s)%n", step, Float.isFinite(loss) ? "gradient" : "loss", skipped, frames, bad.size(),
+          progress.printf(
+              "step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
+                  + "first %s)%n",
+              step,
+              Float.isFinite(loss) ? "gradient" : "loss",
+              skipped,
+              frames,
+              bad.size(),
               bad.stream().limit(3).toList());
           if (skipped >= 20) {
-            throw new IllegalStateException("20 steps in a row had a non-finite loss or gradient (step " + step
-                + "); lower the learning rate");
+            throw new IllegalStateException(
+                "20 steps in a row had a non-finite loss or gradient (step "
+                    + step
+                    + "); lower the learning rate");
           }
           continue;
         }
@@ -147,7 +176,8 @@ public final class Trainer {
         emaLoss = ema(emaLoss, loss);
         emaAcc = ema(emaAcc, acc);
         emaExact = ema(emaExact, exact);
-        // a batch without attention targets or content words reports NaN there: those averages stay as they are
+        // a batch without attention targets or content words reports NaN there: those averages stay
+        // as they are
         emaAttend = ema(emaAttend, r.attendMass());
         emaRelay = ema(emaRelay, r.relayMass());
         emaEnds = ema(emaEnds, r.endsMass());
@@ -163,10 +193,13 @@ public final class Trainer {
           windowSteps = 0;
           long left = config.steps() - step;
           AuxLosses aux = config.losses();
-          String attend = aux.attendWeight() <= 0 ? ""
-              : aux.atWord() ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
-                  + (aux.at() == AttendAt.ENDS ? String.format("  ends %.3f", emaEnds) : "")
-              : String.format("  attended %.3f", emaAttend);
+          String attend =
+              aux.attendWeight() <= 0
+                  ? ""
+                  : aux.atWord()
+                      ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
+                          + (aux.at() == AttendAt.ENDS ? String.format("  ends %.3f", emaEnds) : "")
+                      : String.format("  attended %.3f", emaAttend);
           if (aux.contentWeight() > 0) {
             attend += String.format("  content %.3f", emaContent);
           }
@@ -176,12 +209,33 @@ public final class Trainer {
           if (aux.mapWeight() > 0) {
             attend += String.format("  map inside %.3f", emaMap);
           }
-          progress.printf("%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
-                  + "(data %.2f)  ETA %s%n", bar(step, config.steps()), step, config.steps(), emaLoss, emaAcc, emaExact,
-              attend, rate, norm, secPerStep, dataPerStep, eta(left * secPerStep));
-          ObjectNode line = JSON.createObjectNode().put("step", step).put("loss", loss).put("ema_loss", emaLoss)
-              .put("token_accuracy", acc).put("exact", exact).put("lr", rate).put("grad_norm", norm)
-              .put("frames", frames).put("sec_per_step", secPerStep).put("data_sec_per_step", dataPerStep);
+          progress.printf(
+              "%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
+                  + "(data %.2f)  ETA %s%n",
+              bar(step, config.steps()),
+              step,
+              config.steps(),
+              emaLoss,
+              emaAcc,
+              emaExact,
+              attend,
+              rate,
+              norm,
+              secPerStep,
+              dataPerStep,
+              eta(left * secPerStep));
+          ObjectNode line =
+              JSON.createObjectNode()
+                  .put("step", step)
+                  .put("loss", loss)
+                  .put("ema_loss", emaLoss)
+                  .put("token_accuracy", acc)
+                  .put("exact", exact)
+                  .put("lr", rate)
+                  .put("grad_norm", norm)
+                  .put("frames", frames)
+                  .put("sec_per_step", secPerStep)
+                  .put("data_sec_per_step", dataPerStep);
           // measures the batch did not have (NaN) are left out
           putMeasure(line, "attended", r.attendMass());
           putMeasure(line, "relayed", r.relayMass());
@@ -191,12 +245,16 @@ public final class Trainer {
           putMeasure(line, "map_inside", r.mapShare());
           appendLog(config.out(), line);
         }
-        if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {
+        if (config.checkpointEvery() > 0
+            && step % config.checkpointEvery() == 0
+            && step < config.steps()) {
           checkpoint(pack, opt, step);
         }
       }
       Path fin = config.out().resolve("final");
-      pack.save(fin, Map.of("steps", Long.toString(config.steps()), "seed", Long.toString(config.seed())));
+      pack.save(
+          fin,
+          Map.of("steps", Long.toString(config.steps()), "seed", Long.toString(config.seed())));
       double secs = (System.nanoTime() - t0) / 1e9;
       progress.printf("wrote %s after %d steps (%.0f s)%n", fin, config.steps(), secs);
       return new Summary(fin, config.steps(), emaLoss, emaAcc, secs, pack.parameterCount());
@@ -215,8 +273,11 @@ public final class Trainer {
     opt.save(dir.resolve("optimizer.safetensors"));
     try {
       // written last: a checkpoint counts only when its state file exists
-      Files.writeString(dir.resolve("trainer_state.json"), JSON.writeValueAsString(JSON.createObjectNode()
-          .put("step", step).put("seed", config.seed())), StandardCharsets.UTF_8);
+      Files.writeString(
+          dir.resolve("trainer_state.json"),
+          JSON.writeValueAsString(
+              JSON.createObjectNode().put("step", step).put("seed", config.seed())),
+          StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -227,8 +288,12 @@ public final class Trainer {
   static void appendLog(Path dir, ObjectNode line) {
     try {
       Files.createDirectories(dir);
-      Files.writeString(dir.resolve("log.jsonl"), JSON.writeValueAsString(line) + "\n",
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          dir.resolve("log.jsonl"),
+          JSON.writeValueAsString(line) + "\n",
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -242,10 +307,15 @@ public final class Trainer {
 
   static String eta(double seconds) {
     long s = Math.round(seconds);
-    return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60) : String.format("%dm%02ds", s / 60, s % 60);
+    return s >= 3600
+        ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
+        : String.format("%dm%02ds", s / 60, s % 60);
   }
 
-  /** The progress line's running average (factor 0.95); its first value starts it, and NaN (nothing measured) skips. */
+  /**
+   * The progress line's running average (factor 0.95); its first value starts it, and NaN (nothing
+   * measured) skips.
+   */
   private static double ema(double average, double value) {
     if (Double.isNaN(value)) {
       return average;

@@ -28,37 +28,58 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Stage 0 of the ShapesWorld recipe: the stand-in for CLIP's pre-training. DeCo and LLaVA start from a vision tower
- * whose patch features already say what is where; a ViT trained from scratch through the LLM's loss alone learns
- * global features (colour and count come, shape and position stay at chance), so before the LLM stages the tower is
- * trained on dense per-patch targets: which shape (colour x kind, or none) covers the patch, and the patch's row and
- * column. The three linear heads are training-only and are dropped; only the tower's weights change in the pack.
+ * Stage 0 of the ShapesWorld recipe: the stand-in for CLIP's pre-training. DeCo and LLaVA start
+ * from a vision tower whose patch features already say what is where; a ViT trained from scratch
+ * through the LLM's loss alone learns global features (colour and count come, shape and position
+ * stay at chance), so before the LLM stages the tower is trained on dense per-patch targets: which
+ * shape (colour x kind, or none) covers the patch, and the patch's row and column. The three linear
+ * heads are training-only and are dropped; only the tower's weights change in the pack.
  */
 public final class VisionPretrainer {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Classes of the "what covers this patch" head: none, then colour x kind. */
   static final int CLASSES = 1 + ShapeColor.values().length * ShapeKind.values().length;
+
   /** A patch counts as covered when a shape's box overlaps this share of it. */
   static final double COVER = 0.15;
 
   /**
    * Settings of the stage.
    *
-   * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link #cellTargets})
-   * @param cellFactors also classify, per pooled cell, the kind and (separately) the colour of the shape centred
-   *     there (softmax over none + 3 kinds, none + 6 colours): the factors a question names one at a time
+   * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link
+   *     #cellTargets})
+   * @param cellFactors also classify, per pooled cell, the kind and (separately) the colour of the
+   *     shape centred there (softmax over none + 3 kinds, none + 6 colours): the factors a question
+   *     names one at a time
    */
-  public record Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery,
-      boolean cellTargets, boolean cellFactors) {
+  public record Settings(
+      Path out,
+      int steps,
+      int batch,
+      double peakLr,
+      int warmup,
+      long seed,
+      int logEvery,
+      boolean cellTargets,
+      boolean cellFactors) {
 
     /** Patch targets only (the recipe's first two vision legs). */
-    public Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
+    public Settings(
+        Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
       this(out, steps, batch, peakLr, warmup, seed, logEvery, false, false);
     }
 
     /** Patch targets, optionally the joint cell targets. */
-    public Settings(Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery,
+    public Settings(
+        Path out,
+        int steps,
+        int batch,
+        double peakLr,
+        int warmup,
+        long seed,
+        int logEvery,
         boolean cellTargets) {
       this(out, steps, batch, peakLr, warmup, seed, logEvery, cellTargets, false);
     }
@@ -79,8 +100,8 @@ public final class VisionPretrainer {
   }
 
   /**
-   * Per-patch targets of one frame: class index (0 = none, else 1 + colour*3 + kind of the shape whose box covers
-   * the largest share of the patch, at least {@link #COVER}).
+   * Per-patch targets of one frame: class index (0 = none, else 1 + colour*3 + kind of the shape
+   * whose box covers the largest share of the patch, at least {@link #COVER}).
    */
   static int[] patchClasses(Scene scene, double t, int grid) {
     double cell = (double) ShapesWorld.REFERENCE_SIZE / grid;
@@ -93,7 +114,8 @@ public final class VisionPretrainer {
           double a = s.referenceBox(t).intersectionArea(patch);
           if (a >= best) {
             best = a;
-            out[r * grid + c] = 1 + s.color().ordinal() * ShapeKind.values().length + s.kind().ordinal();
+            out[r * grid + c] =
+                1 + s.color().ordinal() * ShapeKind.values().length + s.kind().ordinal();
           }
         }
       }
@@ -102,12 +124,13 @@ public final class VisionPretrainer {
   }
 
   /**
-   * Targets on the pooled grid (P x P cells of the connector's average pooling), per frame: {@code hot[p * 18 + k]}
-   * is 1 when the shape of colour x kind class k (0-based, colour * 3 + kind) has its centre in cell p, and
-   * {@code offset[p * 2 + {0, 1}]} is that centre's position inside the cell (x, y in [-1, 1]) with
-   * {@code mask[p] = 1} (the first such shape when two centres share a cell). Patch targets say what covers each
-   * patch; after 3x3 averaging that no longer tells which cell holds a shape's centre (the position answer) nor where
-   * inside the cell it sits (what motion within a cell changes), so these heads ask the pooled features for both.
+   * Targets on the pooled grid (P x P cells of the connector's average pooling), per frame: {@code
+   * hot[p * 18 + k]} is 1 when the shape of colour x kind class k (0-based, colour * 3 + kind) has
+   * its centre in cell p, and {@code offset[p * 2 + {0, 1}]} is that centre's position inside the
+   * cell (x, y in [-1, 1]) with {@code mask[p] = 1} (the first such shape when two centres share a
+   * cell). Patch targets say what covers each patch; after 3x3 averaging that no longer tells which
+   * cell holds a shape's centre (the position answer) nor where inside the cell it sits (what
+   * motion within a cell changes), so these heads ask the pooled features for both.
    */
   static CellTargets cellTargets(Scene scene, double t, int cells) {
     int kinds = ShapeKind.values().length;
@@ -138,23 +161,28 @@ public final class VisionPretrainer {
   }
 
   /**
-   * See {@link #cellTargets}; {@code kind[p]} and {@code colour[p]} are 0 for a cell holding no centre, else 1 + the
-   * ordinal of the (first) shape centred there.
+   * See {@link #cellTargets}; {@code kind[p]} and {@code colour[p]} are 0 for a cell holding no
+   * centre, else 1 + the ordinal of the (first) shape centred there.
    */
   record CellTargets(float[] hot, float[] offset, float[] mask, int[] kind, int[] colour) {}
 
-  /** Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code out/final}. */
+  /**
+   * Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code
+   * out/final}.
+   */
   public Path run(Path init) {
     try (TrainablePack pack = TrainablePack.open(init);
         NDManager hm = pack.manager().newSubManager()) {
       Map<String, NDArray> params = new LinkedHashMap<>();
-      pack.parameters().forEach((name, p) -> {
-        boolean vision = pack.isVision(name);
-        p.setRequiresGradient(vision);
-        if (vision) {
-          params.put(name, p);
-        }
-      });
+      pack.parameters()
+          .forEach(
+              (name, p) -> {
+                boolean vision = pack.isVision(name);
+                p.setRequiresGradient(vision);
+                if (vision) {
+                  params.put(name, p);
+                }
+              });
       int dv = pack.config().visionConfig().hiddenSize();
       int g = pack.config().visionConfig().gridSize();
       int s = pack.config().visionConfig().imageSize();
@@ -164,14 +192,25 @@ public final class VisionPretrainer {
       NDArray wRow = Init.normal(hm, init0, 0.02, g, dv);
       NDArray wCol = Init.normal(hm, init0, 0.02, g, dv);
       NDArray bPos = hm.zeros(new Shape(g));
-      Map<String, NDArray> heads = Map.of("head.what.weight", wWhat, "head.what.bias", bWhat, "head.row.weight", wRow,
-          "head.col.weight", wCol, "head.pos.bias", bPos);
+      Map<String, NDArray> heads =
+          Map.of(
+              "head.what.weight",
+              wWhat,
+              "head.what.bias",
+              bWhat,
+              "head.row.weight",
+              wRow,
+              "head.col.weight",
+              wCol,
+              "head.pos.bias",
+              bPos);
       Map<String, NDArray> allHeads = new LinkedHashMap<>(heads);
       int stride = pack.config().spatialPoolStride();
       int cells = g / stride;
       int classes = CLASSES - 1;
       if (settings.cellTargets()) {
-        // after the patch heads, so that the patch heads' initial values do not depend on this switch
+        // after the patch heads, so that the patch heads' initial values do not depend on this
+        // switch
         allHeads.put("head.cell.weight", Init.normal(hm, init0, 0.02, classes, dv));
         allHeads.put("head.cell.bias", hm.zeros(new Shape(classes)));
         allHeads.put("head.offset.weight", Init.normal(hm, init0, 0.02, 2, dv));
@@ -188,9 +227,11 @@ public final class VisionPretrainer {
       allHeads.values().forEach(p -> p.setRequiresGradient(true));
       params.putAll(allHeads);
       long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
-      progress.printf("vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n", visionCount,
-          settings.steps(), settings.batch());
-      AdamW opt = new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
+      progress.printf(
+          "vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n",
+          visionCount, settings.steps(), settings.batch());
+      AdamW opt =
+          new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
       LrSchedule lr = new LrSchedule(settings.peakLr(), settings.warmup(), settings.steps(), 0.1);
       // row and column targets are the same for every frame: patch p sits at (p / g, p % g)
       float[] rowHot = new float[g * g * g];
@@ -218,9 +259,13 @@ public final class VisionPretrainer {
         for (int i = 0; i < b; i++) {
           Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
           double t = rng.nextInt(16);
-          byte[] rgb = ShapesRenderer.renderRgb(scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
-          float[] one = pack.processor().preprocess(new RgbImage(ShapesWorld.REFERENCE_SIZE,
-              ShapesWorld.REFERENCE_SIZE, rgb));
+          byte[] rgb =
+              ShapesRenderer.renderRgb(
+                  scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
+          float[] one =
+              pack.processor()
+                  .preprocess(
+                      new RgbImage(ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, rgb));
           System.arraycopy(one, 0, px, i * one.length, one.length);
           int[] cls = patchClasses(scene, t, g);
           for (int p = 0; p < g * g; p++) {
@@ -237,7 +282,8 @@ public final class VisionPretrainer {
               colourHot[at * colours + ct.colour()[p]] = 1;
             }
             System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
-            System.arraycopy(ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
+            System.arraycopy(
+                ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
             System.arraycopy(ct.mask(), 0, cellMask, i * ct.mask().length, ct.mask().length);
           }
         }
@@ -249,59 +295,96 @@ public final class VisionPretrainer {
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           // [B, 3, S, S] -> [B, N, Dv]: the features the connector will see
-          NDArray feats = pack.tower().forward(m.create(px, new Shape(b, 3, s, s)),
-              pack.config().visionHiddenStateIndex(), true);
+          NDArray feats =
+              pack.tower()
+                  .forward(
+                      m.create(px, new Shape(b, 3, s, s)),
+                      pack.config().visionHiddenStateIndex(),
+                      true);
           NDArray logits = Linear.linear(feats, wWhat, bWhat).singletonOrThrow(); // [B, N, C]
           NDArray rowLogits = Linear.linear(feats, wRow, bPos).singletonOrThrow(); // [B, N, g]
           NDArray colLogits = Linear.linear(feats, wCol, bPos).singletonOrThrow(); // [B, N, g]
           // covered patches are rare: weight them so "none everywhere" is not a cheap minimum
           float[] weights = new float[b * g * g];
-          double coverWeight = covered == 0 ? 1 : Math.min(8.0, (double) (b * g * g - covered) / covered);
+          double coverWeight =
+              covered == 0 ? 1 : Math.min(8.0, (double) (b * g * g - covered) / covered);
           for (int i = 0; i < labels.length; i++) {
             weights[i] = labels[i] == 0 ? 1f : (float) coverWeight;
           }
           NDArray w = m.create(weights, new Shape(b, g * g));
-          NDArray ceWhat = weightedCrossEntropy(logits, m.create(what, new Shape(b, g * g, CLASSES)), w);
+          NDArray ceWhat =
+              weightedCrossEntropy(logits, m.create(what, new Shape(b, g * g, CLASSES)), w);
           NDArray rowT = m.create(rowHot, new Shape(1, g * g, g));
           NDArray colT = m.create(colHot, new Shape(1, g * g, g));
-          NDArray cePos = Scalars.div(rowLogits.logSoftmax(-1).mul(rowT).sum().add(colLogits.logSoftmax(-1).mul(colT).sum())
-              .neg(), (float) (2.0 * b * g * g));
+          NDArray cePos =
+              Scalars.div(
+                  rowLogits
+                      .logSoftmax(-1)
+                      .mul(rowT)
+                      .sum()
+                      .add(colLogits.logSoftmax(-1).mul(colT).sum())
+                      .neg(),
+                  (float) (2.0 * b * g * g));
           NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
           // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
-          NDArray pooled = settings.cellTargets() || settings.cellFactors()
-              ? AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG) : null;
+          NDArray pooled =
+              settings.cellTargets() || settings.cellFactors()
+                  ? AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG)
+                  : null;
           if (settings.cellFactors()) {
-            // softmax over none + kinds and none + colours per cell; cells holding a centre weigh 4x
+            // softmax over none + kinds and none + colours per cell; cells holding a centre weigh
+            // 4x
             float[] cw = new float[b * cells * cells];
             for (int k = 0; k < cw.length; k++) {
               cw[k] = kindLabel[k] == 0 ? 1f : 4f;
             }
             NDArray wc = m.create(cw, new Shape(b, cells * cells));
-            NDArray kindLogits = Linear.linear(pooled, allHeads.get("head.kind.weight"),
-                allHeads.get("head.kind.bias")).singletonOrThrow(); // [B, P*P, 4]
-            NDArray colourLogits = Linear.linear(pooled, allHeads.get("head.colour.weight"),
-                allHeads.get("head.colour.bias")).singletonOrThrow(); // [B, P*P, 7]
-            NDArray ceKind = weightedCrossEntropy(kindLogits, m.create(kindHot, new Shape(b, cells * cells, kinds)), wc);
-            NDArray ceColour = weightedCrossEntropy(colourLogits,
-                m.create(colourHot, new Shape(b, cells * cells, colours)), wc);
+            NDArray kindLogits =
+                Linear.linear(
+                        pooled, allHeads.get("head.kind.weight"), allHeads.get("head.kind.bias"))
+                    .singletonOrThrow(); // [B, P*P, 4]
+            NDArray colourLogits =
+                Linear.linear(
+                        pooled,
+                        allHeads.get("head.colour.weight"),
+                        allHeads.get("head.colour.bias"))
+                    .singletonOrThrow(); // [B, P*P, 7]
+            NDArray ceKind =
+                weightedCrossEntropy(
+                    kindLogits, m.create(kindHot, new Shape(b, cells * cells, kinds)), wc);
+            NDArray ceColour =
+                weightedCrossEntropy(
+                    colourLogits, m.create(colourHot, new Shape(b, cells * cells, colours)), wc);
             total = total.add(ceKind).add(ceColour);
             kindAccuracy = labelledAccuracy(kindLogits, kindLabel);
           }
           if (settings.cellTargets()) {
-            NDArray cellLogits = Linear.linear(pooled, allHeads.get("head.cell.weight"),
-                allHeads.get("head.cell.bias")).singletonOrThrow(); // [B, P*P, 18]
+            NDArray cellLogits =
+                Linear.linear(
+                        pooled, allHeads.get("head.cell.weight"), allHeads.get("head.cell.bias"))
+                    .singletonOrThrow(); // [B, P*P, 18]
             NDArray y = m.create(cellHot, new Shape(b, cells * cells, classes));
             // binary cross-entropy with logits, positives (a few of 162 per frame) weighted up
             NDArray logp = cellLogits.neg().exp().add(1f).log().neg(); // log sigmoid(z)
             NDArray log1mp = logp.sub(cellLogits); // log(1 - sigmoid(z)) = log sigmoid(z) - z
-            NDArray bce = Scalars.mul(y.mul(logp), 8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
-            NDArray off = Linear.linear(pooled, allHeads.get("head.offset.weight"), allHeads.get("head.offset.bias"))
-                .singletonOrThrow(); // [B, P*P, 2]
+            NDArray bce =
+                Scalars.mul(y.mul(logp), 8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
+            NDArray off =
+                Linear.linear(
+                        pooled,
+                        allHeads.get("head.offset.weight"),
+                        allHeads.get("head.offset.bias"))
+                    .singletonOrThrow(); // [B, P*P, 2]
             NDArray mk = m.create(cellMask, new Shape(b, cells * cells, 1));
-            NDArray mse = off.sub(m.create(cellOffset, new Shape(b, cells * cells, 2))).square().mul(mk).sum()
-                .div(mk.sum().mul(2f).add(1e-6f));
+            NDArray mse =
+                off.sub(m.create(cellOffset, new Shape(b, cells * cells, 2)))
+                    .square()
+                    .mul(mk)
+                    .sum()
+                    .div(mk.sum().mul(2f).add(1e-6f));
             total = total.add(bce).add(mse);
-            // share of centred shapes whose cell says so (logit > 0), and the offsets' RMS error in cell half-widths
+            // share of centred shapes whose cell says so (logit > 0), and the offsets' RMS error in
+            // cell half-widths
             float[] z = cellLogits.toFloatArray();
             int pos = 0;
             int hit = 0;
@@ -321,8 +404,9 @@ public final class VisionPretrainer {
         List<String> bad = new ArrayList<>();
         double norm = opt.clipOrSkip(loss, 1.0, bad);
         if (!Double.isFinite(norm)) {
-          progress.printf("step %d: non-finite loss or gradient, batch skipped (first %s)%n", step,
-              bad.stream().limit(3).toList());
+          progress.printf(
+              "step %d: non-finite loss or gradient, batch skipped (first %s)%n",
+              step, bad.stream().limit(3).toList());
           continue;
         }
         opt.update(lr.at(step));
@@ -332,30 +416,63 @@ public final class VisionPretrainer {
         }
         if (step % settings.logEvery() == 0 || step == settings.steps()) {
           double sec = (System.nanoTime() - t0) / 1e9 / step;
-          String cellPart = (settings.cellTargets()
-              ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse) : "")
-              + (settings.cellFactors() ? String.format("  cell kind accuracy %.3f", kindAccuracy) : "");
-          progress.printf("%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
-              Trainer.bar(step, settings.steps()), step, settings.steps(), emaLoss, emaAcc, cellPart, lr.at(step), sec,
+          String cellPart =
+              (settings.cellTargets()
+                      ? String.format(
+                          "  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse)
+                      : "")
+                  + (settings.cellFactors()
+                      ? String.format("  cell kind accuracy %.3f", kindAccuracy)
+                      : "");
+          progress.printf(
+              "%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
+              Trainer.bar(step, settings.steps()),
+              step,
+              settings.steps(),
+              emaLoss,
+              emaAcc,
+              cellPart,
+              lr.at(step),
+              sec,
               Trainer.eta((settings.steps() - step) * sec));
           appendLog(step, loss, emaLoss, acc);
         }
       }
       Path fin = settings.out().resolve("final");
-      pack.save(fin, Map.of("stage", "vision", "steps", Integer.toString(settings.steps()),
-          "seed", Long.toString(settings.seed())));
+      pack.save(
+          fin,
+          Map.of(
+              "stage",
+              "vision",
+              "steps",
+              Integer.toString(settings.steps()),
+              "seed",
+              Long.toString(settings.seed())));
       progress.printf("wrote %s%n", fin);
       return fin;
     }
   }
 
-  /** Cross-entropy of {@code logits} [..., C] against one-hot targets, averaged with per-position weights [...]. */
+  /**
+   * Cross-entropy of {@code logits} [..., C] against one-hot targets, averaged with per-position
+   * weights [...].
+   */
   private static NDArray weightedCrossEntropy(NDArray logits, NDArray oneHot, NDArray weights) {
     int last = logits.getShape().dimension() - 1;
-    return logits.logSoftmax(-1).mul(oneHot).sum(new int[] {last}).neg().mul(weights).sum().div(weights.sum());
+    return logits
+        .logSoftmax(-1)
+        .mul(oneHot)
+        .sum(new int[] {last})
+        .neg()
+        .mul(weights)
+        .sum()
+        .div(weights.sum());
   }
 
-  /** Share of the positions with a label other than 0 (none) whose argmax is that label; NaN when there are none. */
+  /**
+   * Share of the positions with a label other than 0 (none) whose argmax is that label; NaN when
+   * there are none.
+   */
   private static double labelledAccuracy(NDArray logits, int[] labels) {
     float[] am = logits.argMax(-1).toType(DataType.FLOAT32, false).toFloatArray();
     int right = 0;
@@ -370,7 +487,13 @@ public final class VisionPretrainer {
   }
 
   private void appendLog(int step, float loss, double ema, double acc) {
-    Trainer.appendLog(settings.out(), JSON.createObjectNode().put("stage", "vision").put("step", step)
-        .put("loss", loss).put("ema_loss", ema).put("covered_patch_accuracy", acc));
+    Trainer.appendLog(
+        settings.out(),
+        JSON.createObjectNode()
+            .put("stage", "vision")
+            .put("step", step)
+            .put("loss", loss)
+            .put("ema_loss", ema)
+            .put("covered_patch_accuracy", acc));
   }
 }

@@ -26,11 +26,22 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The attention loss of {@code deco train --attend-weight}: its targets, its value and that it teaches attention. */
+/**
+ * The attention loss of {@code deco train --attend-weight}: its targets, its value and that it
+ * teaches attention.
+ */
 class AttendLossTest {
 
   private static Shape still(ShapeKind kind, ShapeColor color, double x, double y) {
-    return new Shape(kind, color, SceneGenerator.generate(42, 16).shapes().get(0).rgb(), 60, x, y, Motion.STILL, 0);
+    return new Shape(
+        kind,
+        color,
+        SceneGenerator.generate(42, 16).shapes().get(0).rgb(),
+        60,
+        x,
+        y,
+        Motion.STILL,
+        0);
   }
 
   @Test
@@ -38,40 +49,63 @@ class AttendLossTest {
     Shape redCircle = still(ShapeKind.CIRCLE, ShapeColor.RED, 60, 60);
     Shape redSquare = still(ShapeKind.SQUARE, ShapeColor.RED, 250, 250);
     Shape blueCircle = still(ShapeKind.CIRCLE, ShapeColor.BLUE, 250, 60);
-    Scene scene = new Scene(1, 16, SceneGenerator.generate(42, 16).background(),
-        List.of(redCircle, redSquare, blueCircle));
-    assertSame(redSquare, ShapesExamples.subject(scene, new QaPair(QuestionType.COLOR, "what color is the square?",
-        "red")));
-    assertSame(blueCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.SHAPE,
-        "what shape is the blue object?", "circle")));
-    assertSame(redCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.POSITION,
-        "where is the red circle?", "top left")));
-    assertSame(redCircle, ShapesExamples.subject(scene, new QaPair(QuestionType.MOTION,
-        "which way is the red circle moving?", "not moving")));
+    Scene scene =
+        new Scene(
+            1,
+            16,
+            SceneGenerator.generate(42, 16).background(),
+            List.of(redCircle, redSquare, blueCircle));
+    assertSame(
+        redSquare,
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.COLOR, "what color is the square?", "red")));
+    assertSame(
+        blueCircle,
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.SHAPE, "what shape is the blue object?", "circle")));
+    assertSame(
+        redCircle,
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.POSITION, "where is the red circle?", "top left")));
+    assertSame(
+        redCircle,
+        ShapesExamples.subject(
+            scene,
+            new QaPair(QuestionType.MOTION, "which way is the red circle moving?", "not moving")));
     // nothing to look at: an absent object, an ambiguous one, a count
-    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.EXISTS, "is there a blue square?", "no")));
-    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.COLOR, "what color is the circle?", "red")));
-    assertNull(ShapesExamples.subject(scene, new QaPair(QuestionType.COUNT, "how many shapes are there?", "three")));
+    assertNull(
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.EXISTS, "is there a blue square?", "no")));
+    assertNull(
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.COLOR, "what color is the circle?", "red")));
+    assertNull(
+        ShapesExamples.subject(
+            scene, new QaPair(QuestionType.COUNT, "how many shapes are there?", "three")));
   }
 
   @Test
   void theContentWordIsTheColourOrWithContentAnswerTheMotionOrCellTheQuestionAsksFor() {
     Shape redCircle = still(ShapeKind.CIRCLE, ShapeColor.RED, 60, 60);
-    QaPair motion = new QaPair(QuestionType.MOTION, "which way is the red circle moving?", "not moving");
+    QaPair motion =
+        new QaPair(QuestionType.MOTION, "which way is the red circle moving?", "not moving");
     QaPair where = new QaPair(QuestionType.POSITION, "where is the red circle?", "top left");
     QaPair colour = new QaPair(QuestionType.COLOR, "what color is the circle?", "red");
     QaPair exists = new QaPair(QuestionType.EXISTS, "is there a red circle?", "yes");
     ShapesExamples plain = new ShapesExamples(0, "describe the video.", java.util.Map.of(), 0);
-    ShapesExamples answer = new ShapesExamples(0, "describe the video.", java.util.Map.of(), 0, true);
+    ShapesExamples answer =
+        new ShapesExamples(0, "describe the video.", java.util.Map.of(), 0, true);
     for (QaPair q : List.of(motion, where, colour, exists)) {
-      assertEquals("red", plain.contentWord(redCircle, q), "the recorded recipes: always the colour");
+      assertEquals(
+          "red", plain.contentWord(redCircle, q), "the recorded recipes: always the colour");
       assertEquals("", answer.contentWord(null, q), "no single object named, no content target");
     }
     assertEquals("not", answer.contentWord(redCircle, motion));
     assertEquals("top", answer.contentWord(redCircle, where));
     assertEquals("red", answer.contentWord(redCircle, colour));
     assertEquals("red", answer.contentWord(redCircle, exists));
-    // the draw itself is unchanged by the flag: same windows, questions and boxes, only the content word differs
+    // the draw itself is unchanged by the flag: same windows, questions and boxes, only the content
+    // word differs
     java.util.SplittableRandom r1 = new java.util.SplittableRandom(9);
     java.util.SplittableRandom r2 = new java.util.SplittableRandom(9);
     int differ = 0;
@@ -113,9 +147,14 @@ class AttendLossTest {
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      // frame 0: the top left token only; frame 1: straddles the bottom two, 1 px into the top ones (under 10%)
-      VideoQaForward.Encoded e = fwd.encode(frames, "where is the red circle?", "top left",
-          List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
+      // frame 0: the top left token only; frame 1: straddles the bottom two, 1 px into the top ones
+      // (under 10%)
+      VideoQaForward.Encoded e =
+          fwd.encode(
+              frames,
+              "where is the red circle?",
+              "top left",
+              List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
       assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 1, 1}, e.attend(), 0f);
       assertNull(fwd.encode(frames, "how many shapes are there?", "one").attend());
       // the naming word: the last colour or kind word of the question
@@ -132,9 +171,10 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> topLeft = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch = List.of(
-          fwd.encode(frames, "where is the red circle?", "top left", topLeft),
-          fwd.encode(frames, "how many shapes are there?", "one"));
+      List<VideoQaForward.Encoded> batch =
+          List.of(
+              fwd.encode(frames, "where is the red circle?", "top left", topLeft),
+              fwd.encode(frames, "how many shapes are there?", "one"));
       double plain;
       double with;
       double mass;
@@ -152,12 +192,17 @@ class AttendLossTest {
       assertEquals(4, VideoQaForward.lookupHead(AttendAt.WORD, 2, 4));
       assertTrue(mass > 0 && mass < 0.9, "mass " + mass);
       assertEquals(plain + 0.5 * -Math.log(mass + 1e-6), with, 1e-4);
-      // at the naming word: the lookup from the word's row plus the relay from the answer row to the word
+      // at the naming word: the lookup from the word's row plus the relay from the answer row to
+      // the word
       try (NDManager m = pack.manager().newSubManager()) {
         VideoQaForward.Result r = fwd.forward(m, batch, 0.5, AttendAt.WORD);
-        assertTrue(r.attendMass() > 0 && r.attendMass() < 1 && r.relayMass() > 0 && r.relayMass() < 1, r.toString());
-        assertEquals(plain + 0.5 * (-Math.log(r.attendMass() + 1e-6) - Math.log(r.relayMass() + 1e-6)),
-            r.loss().getFloat(), 1e-4);
+        assertTrue(
+            r.attendMass() > 0 && r.attendMass() < 1 && r.relayMass() > 0 && r.relayMass() < 1,
+            r.toString());
+        assertEquals(
+            plain + 0.5 * (-Math.log(r.attendMass() + 1e-6) - Math.log(r.relayMass() + 1e-6)),
+            r.loss().getFloat(),
+            1e-4);
       }
 
       double after = train(pack, m -> fwd.forward(m, batch, 1.0)).attendMass();
@@ -174,7 +219,8 @@ class AttendLossTest {
       assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).contentId());
       assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
-      assertTrue(before > 1, "an untrained model does not predict the colour at the word: " + before);
+      assertTrue(
+          before > 1, "an untrained model does not predict the colour at the word: " + before);
       train(pack, m -> fwd.forward(m, batch, 0, AttendAt.WORD, 1.0));
       double after = contentPart(fwd, pack, batch);
       assertTrue(after < 0.2, "content cross-entropy " + before + " -> " + after);
@@ -193,25 +239,37 @@ class AttendLossTest {
       try (NDManager m = pack.manager().newSubManager()) {
         double last = fwd.forward(m, batch, 0, AttendAt.WORD, 1.0).contentLoss();
         // the lens on the residual stream after the last layer is the last layer's own prediction
-        assertEquals(last, fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, layers, 0)).contentLoss(), 1e-4);
-        VideoQaForward.Result at1 = fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0));
+        assertEquals(
+            last,
+            fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, layers, 0)).contentLoss(),
+            1e-4);
+        VideoQaForward.Result at1 =
+            fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0));
         inner = at1.contentLoss();
-        assertTrue(Math.abs(inner - last) > 1e-3, "layer 1's input is another state than the output: " + inner);
+        assertTrue(
+            Math.abs(inner - last) > 1e-3,
+            "layer 1's input is another state than the output: " + inner);
         // the loss adds exactly that cross-entropy, at weight 1
         assertEquals(fwd.forward(m, batch).loss().getFloat() + inner, at1.loss().getFloat(), 1e-4);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+            IllegalArgumentException.class,
             () -> fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, layers + 1, 0)));
         for (int bad : new int[] {0, -2}) {
-          assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.WORD, 1.0, bad, 0));
+          assertThrows(
+              IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.WORD, 1.0, bad, 0));
         }
-        assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0.5, AttendAt.ANSWER, 1.0, 1, 0),
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new AuxLosses(0.5, AttendAt.ANSWER, 1.0, 1, 0),
             "no naming word row to read");
       }
       assertTrue(inner > 1, "an untrained model does not predict the colour there: " + inner);
       train(pack, m -> fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0)));
       try (NDManager m = pack.manager().newSubManager()) {
-        double after = fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0)).contentLoss();
-        assertTrue(after < 0.2, "content cross-entropy at layer 1's input " + inner + " -> " + after);
+        double after =
+            fwd.forward(m, batch, new AuxLosses(0, AttendAt.WORD, 1.0, 1, 0)).contentLoss();
+        assertTrue(
+            after < 0.2, "content cross-entropy at layer 1's input " + inner + " -> " + after);
       }
     }
   }
@@ -226,27 +284,39 @@ class AttendLossTest {
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
         before = fwd.forward(m, batch, stray);
-        // the loss adds exactly the reported mass at weight 1; the count question has no object and no stray loss
-        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+        // the loss adds exactly the reported mass at weight 1; the count question has no object and
+        // no stray loss
+        assertEquals(
+            fwd.forward(m, batch).loss().getFloat() + before.strayMass(),
+            before.loss().getFloat(),
+            1e-5);
         assertEquals(1, before.attendExamples());
-        assertTrue(Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).strayMass()), "off at weight 0");
+        assertTrue(
+            Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).strayMass()), "off at weight 0");
       }
-      // 6 of the 8 visual tokens lie outside the object: an untrained answer row spreads some mass over them
-      assertTrue(before.strayMass() > 0.05 && before.strayMass() < 1, "stray mass " + before.strayMass());
+      // 6 of the 8 visual tokens lie outside the object: an untrained answer row spreads some mass
+      // over them
+      assertTrue(
+          before.strayMass() > 0.05 && before.strayMass() < 1, "stray mass " + before.strayMass());
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, stray));
-      assertTrue(after.strayMass() < before.strayMass() / 5,
+      assertTrue(
+          after.strayMass() < before.strayMass() / 5,
           "stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
 
   @Test
-  void theGrownBoxStrayCountsATokenTheObjectGrazesByItsPatchesOutsideAsTheGroundingCheckDoes(@TempDir Path dir) {
+  void theGrownBoxStrayCountsATokenTheObjectGrazesByItsPatchesOutsideAsTheGroundingCheckDoes(
+      @TempDir Path dir) {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      // 28 px frames, 7 px patches, 2x2 tokens of 2x2 patches. The box covers the top left token and 15% of the top
-      // right one (an attention target, cover >= 0.1); grown by one patch to (-7,-7)-(24,17) it holds the centres of
-      // the patches at x 3.5, 10.5, 17.5 and y 3.5, 10.5: all of the top left token, half of the top right one
+      // 28 px frames, 7 px patches, 2x2 tokens of 2x2 patches. The box covers the top left token
+      // and 15% of the top
+      // right one (an attention target, cover >= 0.1); grown by one patch to (-7,-7)-(24,17) it
+      // holds the centres of
+      // the patches at x 3.5, 10.5, 17.5 and y 3.5, 10.5: all of the top left token, half of the
+      // top right one
       List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 17, 10));
       assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0}, batch.get(0).attend());
       assertArrayEquals(new float[] {0, 0.5f, 1, 1, 0, 0.5f, 1, 1}, batch.get(0).outside());
@@ -257,12 +327,19 @@ class AttendLossTest {
       try (NDManager m = pack.manager().newSubManager()) {
         VideoQaForward.Result byCover = fwd.forward(m, batch, cover);
         before = fwd.forward(m, batch, grown);
-        // the same attention, half of the top right token's mass added: more stray mass, and the loss adds exactly it
-        assertTrue(before.strayMass() > byCover.strayMass() + 0.01, byCover.strayMass() + " vs " + before.strayMass());
-        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+        // the same attention, half of the top right token's mass added: more stray mass, and the
+        // loss adds exactly it
+        assertTrue(
+            before.strayMass() > byCover.strayMass() + 0.01,
+            byCover.strayMass() + " vs " + before.strayMass());
+        assertEquals(
+            fwd.forward(m, batch).loss().getFloat() + before.strayMass(),
+            before.loss().getFloat(),
+            1e-5);
       }
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, grown));
-      assertTrue(after.strayMass() < before.strayMass() / 5,
+      assertTrue(
+          after.strayMass() < before.strayMass() / 5,
           "stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
@@ -273,7 +350,8 @@ class AttendLossTest {
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      // as above: the top left token wholly inside the grown box, the top right one half inside (both cover targets)
+      // as above: the top left token wholly inside the grown box, the top right one half inside
+      // (both cover targets)
       List<Box> box = List.of(new Box(0, 0, 17, 10), new Box(0, 0, 17, 10));
       List<VideoQaForward.Encoded> batch =
           withCount(fwd, frames, "which way is the red circle moving?", "not moving", box, "not");
@@ -294,28 +372,39 @@ class AttendLossTest {
   }
 
   @Test
-  void theStrayLossOnTheNamingWordTeachesThatRowToLeaveTheTokensOutsideTheObjectToo(@TempDir Path dir) {
-    assertThrows(IllegalArgumentException.class, () -> new AuxLosses(0, AttendAt.ANSWER, 0, -1, 1.0, false, false,
-        true, false, 0), "the answer-only lookup selects no naming word row");
+  void theStrayLossOnTheNamingWordTeachesThatRowToLeaveTheTokensOutsideTheObjectToo(
+      @TempDir Path dir) {
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new AuxLosses(0, AttendAt.ANSWER, 0, -1, 1.0, false, false, true, false, 0),
+        "the answer-only lookup selects no naming word row");
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       AuxLosses answerRow = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0);
-      AuxLosses bothRows = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
+      AuxLosses bothRows =
+          new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, false, false, true, false, 0);
       double wordRow;
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
         double answerOnly = fwd.forward(m, batch, answerRow).strayMass();
         before = fwd.forward(m, batch, bothRows);
-        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
-        // the reported mass is the mean of the two rows': the naming word's own share is what it adds
+        assertEquals(
+            fwd.forward(m, batch).loss().getFloat() + before.strayMass(),
+            before.loss().getFloat(),
+            1e-5);
+        // the reported mass is the mean of the two rows': the naming word's own share is what it
+        // adds
         wordRow = 2 * before.strayMass() - answerOnly;
         assertTrue(wordRow > 0.01 && wordRow < 1, "naming word row stray mass " + wordRow);
-        assertTrue(Math.abs(wordRow - answerOnly) > 1e-4, "the rows differ: " + wordRow + " vs " + answerOnly);
+        assertTrue(
+            Math.abs(wordRow - answerOnly) > 1e-4,
+            "the rows differ: " + wordRow + " vs " + answerOnly);
       }
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, bothRows));
-      assertTrue(after.strayMass() < before.strayMass() / 5,
+      assertTrue(
+          after.strayMass() < before.strayMass() / 5,
           "stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
@@ -332,13 +421,19 @@ class AttendLossTest {
       try (NDManager m = pack.manager().newSubManager()) {
         double meanMass = fwd.forward(m, batch, mean).strayMass();
         before = fwd.forward(m, batch, max);
-        // a random model's heads differ, so the worst head's mass lies strictly above the heads' mean
-        assertTrue(before.strayMass() > meanMass + 1e-3 && before.strayMass() <= 1,
+        // a random model's heads differ, so the worst head's mass lies strictly above the heads'
+        // mean
+        assertTrue(
+            before.strayMass() > meanMass + 1e-3 && before.strayMass() <= 1,
             "max " + before.strayMass() + " vs mean " + meanMass);
-        assertEquals(fwd.forward(m, batch).loss().getFloat() + before.strayMass(), before.loss().getFloat(), 1e-5);
+        assertEquals(
+            fwd.forward(m, batch).loss().getFloat() + before.strayMass(),
+            before.loss().getFloat(),
+            1e-5);
       }
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, max));
-      assertTrue(after.strayMass() < before.strayMass() / 5,
+      assertTrue(
+          after.strayMass() < before.strayMass() / 5,
           "worst head's stray mass " + before.strayMass() + " -> " + after.strayMass());
     }
   }
@@ -348,25 +443,35 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      // 28 px frames, 7 px patches, 2x2 tokens: the box grown by one patch to (-7,-7)-(21,21) holds all of the top
-      // left token's patches, half of the top right and bottom left ones', a quarter of the bottom right one's
+      // 28 px frames, 7 px patches, 2x2 tokens: the box grown by one patch to (-7,-7)-(21,21) holds
+      // all of the top
+      // left token's patches, half of the top right and bottom left ones', a quarter of the bottom
+      // right one's
       List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
-      assertArrayEquals(new float[] {0, 0.5f, 0.5f, 0.75f}, java.util.Arrays.copyOfRange(batch.get(0).outside(), 4, 8));
+      assertArrayEquals(
+          new float[] {0, 0.5f, 0.5f, 0.75f},
+          java.util.Arrays.copyOfRange(batch.get(0).outside(), 4, 8));
       List<VideoQaForward.Encoded> everywhere = redCircle(fwd, new Box(0, 0, 28, 28));
       AuxLosses map = new AuxLosses(0, AttendAt.WORD, 0, -1, 0, false, false, false, false, 1.0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
         before = fwd.forward(m, batch, map);
-        // an untrained map lies partly outside; the loss adds exactly -log of the share (weight 1, one example)
-        assertTrue(before.mapShare() > 0.25 && before.mapShare() < 0.95, "share " + before.mapShare());
-        assertEquals(fwd.forward(m, batch).loss().getFloat() - Math.log(before.mapShare() + 1e-6),
-            before.loss().getFloat(), 1e-4);
-        assertTrue(Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).mapShare()), "off at weight 0");
+        // an untrained map lies partly outside; the loss adds exactly -log of the share (weight 1,
+        // one example)
+        assertTrue(
+            before.mapShare() > 0.25 && before.mapShare() < 0.95, "share " + before.mapShare());
+        assertEquals(
+            fwd.forward(m, batch).loss().getFloat() - Math.log(before.mapShare() + 1e-6),
+            before.loss().getFloat(),
+            1e-4);
+        assertTrue(
+            Double.isNaN(fwd.forward(m, batch, AuxLosses.NONE).mapShare()), "off at weight 0");
         // a box over the whole frame holds all of the map, whatever the attention
         assertEquals(1.0, fwd.forward(m, everywhere, map).mapShare(), 1e-5);
       }
       VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, map));
-      // a share above the three partial tokens' best (0.5) needs the map on the one token wholly inside
+      // a share above the three partial tokens' best (0.5) needs the map on the one token wholly
+      // inside
       assertTrue(after.mapShare() > 0.9, "share " + before.mapShare() + " -> " + after.mapShare());
     }
   }
@@ -377,8 +482,10 @@ class AttendLossTest {
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
-      // the object moves from the top left token (first frame) to the bottom right one (latest frame): each end head
-      // is scored on its own frame's token only, so high mass on both means each looks at its own frame
+      // the object moves from the top left token (first frame) to the bottom right one (latest
+      // frame): each end head
+      // is scored on its own frame's token only, so high mass on both means each looks at its own
+      // frame
       List<Box> moving = List.of(new Box(0, 0, 14, 14), new Box(14, 14, 28, 28));
       List<VideoQaForward.Encoded> batch =
           withCount(fwd, frames, "which way is the red circle moving?", "right", moving, "right");
@@ -391,41 +498,62 @@ class AttendLossTest {
         withEnds = ends.loss().getFloat();
         assertTrue(Double.isNaN(fwd.forward(m, batch, 0.5, AttendAt.WORD).endsMass()));
       }
-      // each end head has one of the 8 visual tokens to find: little mass before training; the added loss is
+      // each end head has one of the 8 visual tokens to find: little mass before training; the
+      // added loss is
       // 0.5 (-log latest - log first) >= -log(mean of the two), by Jensen
       assertTrue(ends.endsMass() > 0 && ends.endsMass() < 0.5, "ends mass " + ends.endsMass());
-      assertTrue(withEnds - word >= -Math.log(ends.endsMass()) - 1e-4,
+      assertTrue(
+          withEnds - word >= -Math.log(ends.endsMass()) - 1e-4,
           word + " -> " + withEnds + " at mass " + ends.endsMass());
       assertEquals(1, ends.attendExamples());
       assertTrue(Double.isNaN(ends.contentLoss()), "no content loss asked for");
 
-      VideoQaForward.Result after = train(pack, m -> fwd.forward(m, batch, 1.0, AttendAt.ENDS, 1.0));
-      assertTrue(after.endsMass() > 0.9, "ends mass " + ends.endsMass() + " -> " + after.endsMass());
+      VideoQaForward.Result after =
+          train(pack, m -> fwd.forward(m, batch, 1.0, AttendAt.ENDS, 1.0));
+      assertTrue(
+          after.endsMass() > 0.9, "ends mass " + ends.endsMass() + " -> " + after.endsMass());
       assertTrue(after.attendMass() > 0.9 && after.relayMass() > 0.9, after.toString());
       // the reported content loss is the content cross-entropy alone
       assertEquals(contentPart(fwd, pack, batch), after.contentLoss(), 0.05);
     }
   }
 
-  /** One example naming an object (with its boxes and content word), then a count question that names none. */
-  private static List<VideoQaForward.Encoded> withCount(VideoQaForward fwd, List<RgbImage> frames, String question,
-      String answer, List<Box> boxes, String contentWord) {
-    return List.of(fwd.encode(frames, question, answer, boxes, contentWord),
+  /**
+   * One example naming an object (with its boxes and content word), then a count question that
+   * names none.
+   */
+  private static List<VideoQaForward.Encoded> withCount(
+      VideoQaForward fwd,
+      List<RgbImage> frames,
+      String question,
+      String answer,
+      List<Box> boxes,
+      String contentWord) {
+    return List.of(
+        fwd.encode(frames, question, answer, boxes, contentWord),
         fwd.encode(frames, "how many shapes are there?", "one"));
   }
 
   /**
-   * {@code what color is the circle?} → red on two solid 28 px frames with the circle in {@code box} in both, then the
-   * count question ({@link #withCount}).
+   * {@code what color is the circle?} → red on two solid 28 px frames with the circle in {@code
+   * box} in both, then the count question ({@link #withCount}).
    */
   private static List<VideoQaForward.Encoded> redCircle(VideoQaForward fwd, Box box) {
-    return withCount(fwd, TrainingForwardTest.solid(2, 200, 30, 30), "what color is the circle?", "red",
-        List.of(box, box), "red");
+    return withCount(
+        fwd,
+        TrainingForwardTest.solid(2, 200, 30, 30),
+        "what color is the circle?",
+        "red",
+        List.of(box, box),
+        "red");
   }
 
-  /** 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's result. */
-  private static VideoQaForward.Result train(TrainablePack pack,
-      java.util.function.Function<NDManager, VideoQaForward.Result> step) {
+  /**
+   * 40 AdamW steps (lr 3e-3, clip 1) on the loss {@code step} computes; returns the last step's
+   * result.
+   */
+  private static VideoQaForward.Result train(
+      TrainablePack pack, java.util.function.Function<NDManager, VideoQaForward.Result> step) {
     AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
     VideoQaForward.Result last = null;
     for (int i = 0; i < 40; i++) {
@@ -441,7 +569,8 @@ class AttendLossTest {
   }
 
   /** The content loss alone: the loss with it (weight 1) minus the loss without. */
-  private static double contentPart(VideoQaForward fwd, TrainablePack pack, List<VideoQaForward.Encoded> batch) {
+  private static double contentPart(
+      VideoQaForward fwd, TrainablePack pack, List<VideoQaForward.Encoded> batch) {
     try (NDManager m = pack.manager().newSubManager()) {
       return fwd.forward(m, batch, 0, AttendAt.WORD, 1.0).loss().getFloat()
           - fwd.forward(m, batch).loss().getFloat();

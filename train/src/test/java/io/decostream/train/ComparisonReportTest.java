@@ -14,31 +14,58 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ComparisonReportTest {
 
-  private static ProjectorComparison.RunResult run(String variant, long seed, int tokens, int paper, int colorRight,
-      int countRight, double lastLoss) {
-    Map<String, Integer> correct = new LinkedHashMap<>(Map.of("color", colorRight, "count", countRight));
+  private static ProjectorComparison.RunResult run(
+      String variant,
+      long seed,
+      int tokens,
+      int paper,
+      int colorRight,
+      int countRight,
+      double lastLoss) {
+    Map<String, Integer> correct =
+        new LinkedHashMap<>(Map.of("color", colorRight, "count", countRight));
     Map<String, Integer> asked = new LinkedHashMap<>(Map.of("color", 10, "count", 10));
-    return new ProjectorComparison.RunResult(variant, seed, 1000, 5000, tokens, paper, 0.25, correct, asked,
+    return new ProjectorComparison.RunResult(
+        variant,
+        seed,
+        1000,
+        5000,
+        tokens,
+        paper,
+        0.25,
+        correct,
+        asked,
         List.of(new double[] {10, 2.0}, new double[] {20, 1.0}, new double[] {30, lastLoss}));
   }
 
   @Test
   void tablesAverageOverSeedsAndCountFramesPerWindow() {
-    String md = ComparisonReport.markdown(List.of(run("avgpool-144", 1, 9, 144, 3, 10, 0.5),
-        run("avgpool-144", 2, 9, 144, 5, 10, 0.7), run("linear-576", 1, 81, 576, 10, 0, 0.4)));
-    // (4096 - 256) / 144 = 26 frames at paper scale, / 9 = 426 in the miniature; (4096 - 256) / 576 = 6
-    assertTrue(md.contains("| avgpool-144 | 9 | 144 | 26 | 426 | 1,000 | 5,000 | 0.25 | 0.600 |"), md);
+    String md =
+        ComparisonReport.markdown(
+            List.of(
+                run("avgpool-144", 1, 9, 144, 3, 10, 0.5),
+                run("avgpool-144", 2, 9, 144, 5, 10, 0.7),
+                run("linear-576", 1, 81, 576, 10, 0, 0.4)));
+    // (4096 - 256) / 144 = 26 frames at paper scale, / 9 = 426 in the miniature; (4096 - 256) / 576
+    // = 6
+    assertTrue(
+        md.contains("| avgpool-144 | 9 | 144 | 26 | 426 | 1,000 | 5,000 | 0.25 | 0.600 |"), md);
     assertTrue(md.contains("| linear-576 | 81 | 576 | 6 | 47 |"), md);
     // colour pooled over seeds: (3 + 5) / 20; overall mean of per-seed overall (65% and 75%)
-    assertTrue(md.contains("| avgpool-144 | 2 | 40.0 | – | 100.0 | – | – | – | **70.0** | 65.0, 75.0 |"), md);
+    assertTrue(
+        md.contains("| avgpool-144 | 2 | 40.0 | – | 100.0 | – | – | – | **70.0** | 65.0, 75.0 |"),
+        md);
     assertTrue(md.contains("| linear-576 | 1 | 100.0 | – | 0.0 |"), md);
   }
 
   @Test
   void thePlotDrawsEveryVariant(@TempDir Path dir) throws Exception {
     Path png = dir.resolve("plot.png");
-    ComparisonReport.plot(List.of(run("avgpool-144", 1, 9, 144, 3, 10, 0.5), run("linear-576", 1, 81, 576, 1, 1,
-        0.4)), 10, png);
+    ComparisonReport.plot(
+        List.of(
+            run("avgpool-144", 1, 9, 144, 3, 10, 0.5), run("linear-576", 1, 81, 576, 1, 1, 0.4)),
+        10,
+        png);
     BufferedImage img = ImageIO.read(png.toFile());
     assertEquals(960, img.getWidth());
     assertEquals(560, img.getHeight());

@@ -17,12 +17,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 class PackRegridTest {
 
-  private static final String POS = "vision_tower.vision_model.embeddings.position_embedding.weight";
+  private static final String POS =
+      "vision_tower.vision_model.embeddings.position_embedding.weight";
 
   @Test
   void movesThePackToTheFinerGridAndKeepsEveryOtherWeight(@TempDir Path dir) throws Exception {
     Path src = dir.resolve("src");
-    TinyPack.write(src, ProjectorComparisonTest.spec(), 3); // 42 px / 7 = 6x6 patches, stride 2: 3x3 tokens
+    TinyPack.write(
+        src, ProjectorComparisonTest.spec(), 3); // 42 px / 7 = 6x6 patches, stride 2: 3x3 tokens
     Path dst = dir.resolve("dst");
     PackRegrid.Result r = PackRegrid.regrid(src, dst, 84, 2, 300);
     assertEquals(new PackRegrid.Result(6, 12, 9, 36, 300), r);
@@ -47,12 +49,16 @@ class PackRegridTest {
       assertArrayEquals(new long[] {145, dim}, b.info(POS).shape());
       float[] before = a.readFloats(POS);
       float[] after = b.readFloats(POS);
-      // the class position is kept; the 6x6 patch rows become their bilinear resampling on 12x12 (torch's rule)
+      // the class position is kept; the 6x6 patch rows become their bilinear resampling on 12x12
+      // (torch's rule)
       assertArrayEquals(Arrays.copyOf(before, dim), Arrays.copyOf(after, dim), 0f);
-      float[] expected = Bilinear2d.interpolate(Arrays.copyOfRange(before, dim, before.length), 6, 6, dim, 12, 12);
+      float[] expected =
+          Bilinear2d.interpolate(Arrays.copyOfRange(before, dim, before.length), 6, 6, dim, 12, 12);
       assertArrayEquals(expected, Arrays.copyOfRange(after, dim, after.length), 0f);
-      // upsampling by two: output patch (0,0) lies inside source patch (0,0) (clamped edge), so equals it exactly
-      assertArrayEquals(Arrays.copyOfRange(before, dim, 2 * dim), Arrays.copyOfRange(after, dim, 2 * dim), 0f);
+      // upsampling by two: output patch (0,0) lies inside source patch (0,0) (clamped edge), so
+      // equals it exactly
+      assertArrayEquals(
+          Arrays.copyOfRange(before, dim, 2 * dim), Arrays.copyOfRange(after, dim, 2 * dim), 0f);
     }
     // strict loading accepts the result: every tensor bound, with the new shapes
     try (TrainablePack pack = TrainablePack.open(dst)) {
@@ -64,7 +70,9 @@ class PackRegridTest {
   void rejectsSizesThatDoNotFitThePatchOrThePool(@TempDir Path dir) {
     Path src = dir.resolve("src");
     TinyPack.write(src, ProjectorComparisonTest.spec(), 3);
-    assertThrows(IllegalArgumentException.class, () -> PackRegrid.regrid(src, dir.resolve("a"), 80, 2, 0));
-    assertThrows(IllegalArgumentException.class, () -> PackRegrid.regrid(src, dir.resolve("b"), 84, 5, 0));
+    assertThrows(
+        IllegalArgumentException.class, () -> PackRegrid.regrid(src, dir.resolve("a"), 80, 2, 0));
+    assertThrows(
+        IllegalArgumentException.class, () -> PackRegrid.regrid(src, dir.resolve("b"), 84, 5, 0));
   }
 }

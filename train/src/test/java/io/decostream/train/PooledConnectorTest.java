@@ -13,9 +13,13 @@ import org.junit.jupiter.api.Test;
 
 class PooledConnectorTest {
 
-  /** An MLP that is the identity on positive inputs would hide the pooling; use an exact linear check instead. */
+  /**
+   * An MLP that is the identity on positive inputs would hide the pooling; use an exact linear
+   * check instead.
+   */
   private static MlpProjector identityLike(NDManager m, int d) {
-    // linear_1 = I, linear_2 = I: y = GELU(x) elementwise, so pooling shows through unchanged up to GELU
+    // linear_1 = I, linear_2 = I: y = GELU(x) elementwise, so pooling shows through unchanged up to
+    // GELU
     return new MlpProjector(m.eye(d), m.zeros(new Shape(d)), m.eye(d), m.zeros(new Shape(d)));
   }
 
@@ -42,13 +46,16 @@ class PooledConnectorTest {
       int d = 2;
       float[] v = new float[g * g * d];
       for (int p = 0; p < g * g; p++) {
-        v[p * d] = p * 0.01f;            // channel 0: the patch index (row-major)
-        v[p * d + 1] = -(p % 7) * 0.02f;  // channel 1: something non-monotone
+        v[p * d] = p * 0.01f; // channel 0: the patch index (row-major)
+        v[p * d + 1] = -(p % 7) * 0.02f; // channel 1: something non-monotone
       }
       NDArray x = m.create(v, new Shape(1, g * g, d));
-      PooledConnector avg = new PooledConnector(PooledConnector.Pool.AVG, g, 2, identityLike(m, d), Map.of());
-      PooledConnector max = new PooledConnector(PooledConnector.Pool.MAX, g, 2, identityLike(m, d), Map.of());
-      PooledConnector none = new PooledConnector(PooledConnector.Pool.NONE, g, 1, identityLike(m, d), Map.of());
+      PooledConnector avg =
+          new PooledConnector(PooledConnector.Pool.AVG, g, 2, identityLike(m, d), Map.of());
+      PooledConnector max =
+          new PooledConnector(PooledConnector.Pool.MAX, g, 2, identityLike(m, d), Map.of());
+      PooledConnector none =
+          new PooledConnector(PooledConnector.Pool.NONE, g, 1, identityLike(m, d), Map.of());
       assertEquals(9, avg.tokensPerFrame());
       assertEquals(36, none.tokensPerFrame());
       float[] a = avg.forward(x).toFloatArray();
@@ -82,9 +89,11 @@ class PooledConnectorTest {
   @Test
   void aStrideThatDoesNotDivideTheGridIsRefused() {
     try (NDManager m = NDManager.newBaseManager()) {
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> new PooledConnector(PooledConnector.Pool.AVG, 9, 2, identityLike(m, 2), Map.of()));
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> new PooledConnector(PooledConnector.Pool.NONE, 9, 3, identityLike(m, 2), Map.of()));
     }
   }
@@ -97,9 +106,12 @@ class PooledConnectorTest {
       PooledConnector c = PooledConnector.fresh(m, PooledConnector.Pool.AVG, 6, 2, 4, 8, 6);
       String w1 = "multi_modal_projector.linear_1.weight";
       assertEquals(new Shape(8, 4), a.parameters().get(w1).getShape());
-      assertArrayEquals(a.parameters().get(w1).toFloatArray(), b.parameters().get(w1).toFloatArray());
-      assertEquals(false, java.util.Arrays.equals(a.parameters().get(w1).toFloatArray(),
-          c.parameters().get(w1).toFloatArray()));
+      assertArrayEquals(
+          a.parameters().get(w1).toFloatArray(), b.parameters().get(w1).toFloatArray());
+      assertEquals(
+          false,
+          java.util.Arrays.equals(
+              a.parameters().get(w1).toFloatArray(), c.parameters().get(w1).toFloatArray()));
     }
   }
 }

@@ -32,7 +32,9 @@ class ShapesExamplesTest {
         assertEquals(Answers.normalize(e.target()), e.target(), "targets are already normalised");
       }
     }
-    assertTrue(kinds.containsAll(Set.of("color", "shape", "count", "position", "motion", "yesno", "caption")),
+    assertTrue(
+        kinds.containsAll(
+            Set.of("color", "shape", "count", "position", "motion", "yesno", "caption")),
         kinds.toString());
     // the same random state gives the same example (exact resume)
     Example a = src.next(new SplittableRandom(9), 4);
@@ -44,21 +46,28 @@ class ShapesExamplesTest {
   @Test
   void questionWeightsShiftTheMixOfTypesAndZeroRemovesAType() {
     java.util.Map<String, Integer> uniform = mix(new ShapesExamples(0, "describe the video."));
-    java.util.Map<String, Integer> weighted = mix(new ShapesExamples(0, "describe the video.",
-        java.util.Map.of(QuestionType.COLOR, 4.0, QuestionType.SHAPE, 0.0)));
+    java.util.Map<String, Integer> weighted =
+        mix(
+            new ShapesExamples(
+                0,
+                "describe the video.",
+                java.util.Map.of(QuestionType.COLOR, 4.0, QuestionType.SHAPE, 0.0)));
     assertEquals(0, weighted.getOrDefault("shape", 0), weighted.toString());
     assertTrue(uniform.getOrDefault("shape", 0) > 20, uniform.toString());
     // colour is asked only when a kind is unique, so its share grows by less than 4x but clearly
     assertTrue(weighted.get("color") > 2 * uniform.get("color"), uniform + " vs " + weighted);
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new ShapesExamples(0, "p", java.util.Map.of(QuestionType.COUNT, -1.0)));
   }
 
   @Test
   void uniformWeightsDrawExactlyAsBefore() {
-    // recorded recipes (scripts/train-shapes-demo) must replay: all-ones weights use the original single draw
+    // recorded recipes (scripts/train-shapes-demo) must replay: all-ones weights use the original
+    // single draw
     ShapesExamples plain = new ShapesExamples(0.3, "describe the video.");
-    ShapesExamples ones = new ShapesExamples(0.3, "describe the video.", java.util.Map.of(QuestionType.MOTION, 1.0));
+    ShapesExamples ones =
+        new ShapesExamples(0.3, "describe the video.", java.util.Map.of(QuestionType.MOTION, 1.0));
     SplittableRandom a = new SplittableRandom(21);
     SplittableRandom b = new SplittableRandom(21);
     for (int i = 0; i < 20; i++) {
@@ -83,8 +92,9 @@ class ShapesExamplesTest {
     for (long seed = 0; seed < 40; seed++) {
       io.decostream.shapes.Scene scene = io.decostream.shapes.SceneGenerator.generate(seed, 16);
       io.decostream.shapes.Scene one = ShapesExamples.oneColour(scene);
-      boolean distinctKinds = scene.shapes().stream().map(io.decostream.shapes.Shape::kind).distinct().count()
-          == scene.shapes().size();
+      boolean distinctKinds =
+          scene.shapes().stream().map(io.decostream.shapes.Shape::kind).distinct().count()
+              == scene.shapes().size();
       if (scene.shapes().size() < 2 || !distinctKinds) {
         assertEquals(scene, one, "left alone");
         continue;
@@ -100,11 +110,13 @@ class ShapesExamplesTest {
       }
     }
     assertTrue(recoloured > 5, "recoloured " + recoloured);
-    // with the fraction at 1, "where is the {color} {shape}?" only has one colour to name in such scenes
+    // with the fraction at 1, "where is the {color} {shape}?" only has one colour to name in such
+    // scenes
     ShapesExamples src = new ShapesExamples(0, "p", java.util.Map.of(), 1.0);
     Example e = src.next(new SplittableRandom(3), 1);
     assertTrue(!e.target().isBlank());
-    assertThrows(IllegalArgumentException.class, () -> new ShapesExamples(0, "p", java.util.Map.of(), 1.5));
+    assertThrows(
+        IllegalArgumentException.class, () -> new ShapesExamples(0, "p", java.util.Map.of(), 1.5));
   }
 
   @Test
@@ -113,8 +125,9 @@ class ShapesExamplesTest {
     for (long seed = 0; seed < 40; seed++) {
       io.decostream.shapes.Scene scene = io.decostream.shapes.SceneGenerator.generate(seed, 16);
       io.decostream.shapes.Scene one = ShapesExamples.oneKind(scene);
-      boolean distinctColours = scene.shapes().stream().map(io.decostream.shapes.Shape::color).distinct().count()
-          == scene.shapes().size();
+      boolean distinctColours =
+          scene.shapes().stream().map(io.decostream.shapes.Shape::color).distinct().count()
+              == scene.shapes().size();
       if (scene.shapes().size() < 2 || !distinctColours) {
         assertEquals(scene, one, "left alone");
         continue;
@@ -131,14 +144,17 @@ class ShapesExamplesTest {
       }
     }
     assertTrue(rekinded > 5, "rekinded " + rekinded);
-    // with the fraction at 1 every multi-shape window of distinct colours has one kind: "what color is the square?"
-    // is then never asked of it (two squares), while motion questions still name each shape by its colour
+    // with the fraction at 1 every multi-shape window of distinct colours has one kind: "what color
+    // is the square?"
+    // is then never asked of it (two squares), while motion questions still name each shape by its
+    // colour
     ShapesExamples src = new ShapesExamples(0, "p", java.util.Map.of(), 0, 1.0, false);
     SplittableRandom r = new SplittableRandom(3);
     for (int i = 0; i < 20; i++) {
       assertTrue(!src.next(r, 2).target().isBlank());
     }
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new ShapesExamples(0, "p", java.util.Map.of(), 0, -0.1, false));
     // 0 keeps the draw exactly as before (recorded recipes replay)
     ShapesExamples before = new ShapesExamples(0, "p", java.util.Map.of(), 0.3, false);

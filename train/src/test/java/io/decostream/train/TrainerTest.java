@@ -17,14 +17,21 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainerTest {
 
   /** Solid frames of one of two colours; the target names the colour. */
-  static final ExampleSource COLOURS = (rng, frames) -> {
-    boolean red = rng.nextBoolean();
-    return new Example(red ? TrainingForwardTest.solid(frames, 220, 30, 30) : TrainingForwardTest.solid(frames, 40,
-        80, 220), "what color is the circle ?", red ? "red" : "blue", "color");
-  };
+  static final ExampleSource COLOURS =
+      (rng, frames) -> {
+        boolean red = rng.nextBoolean();
+        return new Example(
+            red
+                ? TrainingForwardTest.solid(frames, 220, 30, 30)
+                : TrainingForwardTest.solid(frames, 40, 80, 220),
+            "what color is the circle ?",
+            red ? "red" : "blue",
+            "color");
+      };
 
   static TrainConfig config(Path out, int steps, int checkpointEvery) {
-    return new TrainConfig(out, steps, 2, TrainConfig.frameRange(1, 3), 3e-3, 2, 0.01, 1.0, 11, 2, checkpointEvery);
+    return new TrainConfig(
+        out, steps, 2, TrainConfig.frameRange(1, 3), 3e-3, 2, 0.01, 1.0, 11, 2, checkpointEvery);
   }
 
   @Test
@@ -37,7 +44,8 @@ class TrainerTest {
   }
 
   @Test
-  void resumingFromACheckpointGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path dir) throws Exception {
+  void resumingFromACheckpointGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path dir)
+      throws Exception {
     Path init = dir.resolve("init");
     TinyPack.write(init, TrainingForwardTest.spec(), 3);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
@@ -57,7 +65,8 @@ class TrainerTest {
     }
     new Trainer(config(run2, 6, 0), COLOURS, ps).run(init);
     String out = log.toString(StandardCharsets.UTF_8);
-    assertTrue(out.contains("resuming from") && out.contains("step 6/6") && out.contains("ETA"), out);
+    assertTrue(
+        out.contains("resuming from") && out.contains("step 6/6") && out.contains("ETA"), out);
     try (SafeTensors a = SafeTensors.open(dir.resolve("straight/final/model.safetensors"));
         SafeTensors b = SafeTensors.open(run2.resolve("final/model.safetensors"))) {
       assertEquals(a.names(), b.names());
@@ -72,8 +81,20 @@ class TrainerTest {
   void freezingTheVisionTowerTrainsOnlyTheProjectorAndTheLlm(@TempDir Path dir) throws Exception {
     Path init = dir.resolve("init");
     TinyPack.write(init, TrainingForwardTest.spec(), 3);
-    TrainConfig frozen = new TrainConfig(dir.resolve("frozen"), 3, 2, java.util.List.of(1, 2, 2), 3e-3, 1, 0.01,
-        1.0, 11, 1, 0, true);
+    TrainConfig frozen =
+        new TrainConfig(
+            dir.resolve("frozen"),
+            3,
+            2,
+            java.util.List.of(1, 2, 2),
+            3e-3,
+            1,
+            0.01,
+            1.0,
+            11,
+            1,
+            0,
+            true);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     new Trainer(frozen, COLOURS, new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
     assertTrue(log.toString(StandardCharsets.UTF_8).contains("(vision tower frozen)"));
@@ -92,9 +113,11 @@ class TrainerTest {
 
   @Test
   void frameChoicesAreValidated() {
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> new TrainConfig(Path.of("x"), 1, 1, java.util.List.of(), 1e-3, 0, 0, 1, 1, 1, 0));
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> new TrainConfig(Path.of("x"), 1, 1, java.util.List.of(2, 0), 1e-3, 0, 0, 1, 1, 1, 0));
     assertEquals(java.util.List.of(2, 3, 4), TrainConfig.frameRange(2, 4));
   }

@@ -30,9 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class TrainingForwardTest {
 
-  /** A very small pack: 28 px / patch 7 (grid 4, pooled 2x2), vision 16 wide, Llama 32 wide with GQA. */
+  /**
+   * A very small pack: 28 px / patch 7 (grid 4, pooled 2x2), vision 16 wide, Llama 32 wide with
+   * GQA.
+   */
   static TinyPack.Spec spec() {
-    return new TinyPack.Spec(28, 7, 16, 32, 2, 2, 32, 64, 2, 4, 2, 256, 10000.0, -1, 2, DType.F32, 0.2);
+    return new TinyPack.Spec(
+        28, 7, 16, 32, 2, 2, 32, 64, 2, 4, 2, 256, 10000.0, -1, 2, DType.F32, 0.2);
   }
 
   static List<RgbImage> solid(int n, int r, int g, int b) {
@@ -52,11 +56,17 @@ class TrainingForwardTest {
   @Test
   void batchedDecoderMatchesTheInferenceDecoder(@TempDir Path dir) {
     TinyPack.write(dir, spec(), 5);
-    try (TrainablePack pack = TrainablePack.open(dir); NDManager m = NDManager.newBaseManager();
-        NDManager wm = NDManager.newBaseManager(); CheckpointWeights w = CheckpointWeights.open(dir, wm)) {
+    try (TrainablePack pack = TrainablePack.open(dir);
+        NDManager m = NDManager.newBaseManager();
+        NDManager wm = NDManager.newBaseManager();
+        CheckpointWeights w = CheckpointWeights.open(dir, wm)) {
       LlavaKeys keys = LlavaKeys.detect(w);
-      try (LlamaModel ref = new LlamaModel(pack.config().textConfig(), w.scoped(keys.languageModelPrefix()), w,
-          keys.lmHeadName())) {
+      try (LlamaModel ref =
+          new LlamaModel(
+              pack.config().textConfig(),
+              w.scoped(keys.languageModelPrefix()),
+              w,
+              keys.lmHeadName())) {
         Random r = new Random(1);
         int t = 11;
         int[][] ids = new int[2][t];
@@ -65,7 +75,11 @@ class TrainingForwardTest {
             row[i] = r.nextInt(ref.vocabSize());
           }
         }
-        NDArray x = pack.llm().embed(m, ids[0]).expandDims(0).concat(pack.llm().embed(m, ids[1]).expandDims(0), 0);
+        NDArray x =
+            pack.llm()
+                .embed(m, ids[0])
+                .expandDims(0)
+                .concat(pack.llm().embed(m, ids[1]).expandDims(0), 0);
         float[] batched = pack.llm().logits(x).toFloatArray();
         int v = ref.vocabSize();
         for (int b = 0; b < 2; b++) {
@@ -85,17 +99,26 @@ class TrainingForwardTest {
   @Test
   void visionPathMatchesInferenceAndGradientsReachTheViT(@TempDir Path dir) {
     TinyPack.write(dir, spec(), 6);
-    try (TrainablePack pack = TrainablePack.open(dir); NDManager m = NDManager.newBaseManager();
+    try (TrainablePack pack = TrainablePack.open(dir);
+        NDManager m = NDManager.newBaseManager();
         LlavaNextVideo model = LlavaNextVideo.load(dir, LlavaNextVideo.Part.VISION)) {
       List<RgbImage> frames = solid(2, 200, 30, 30);
       VideoQaForward fwd = new VideoQaForward(pack);
       VideoQaForward.Encoded e = fwd.encode(frames, "what color is the circle ?", "red");
-      // inference features of the same frames, pooled as the encoder does, equal the training path's
+      // inference features of the same frames, pooled as the encoder does, equal the training
+      // path's
       List<float[]> feats = model.visionFeatures(frames);
       float[] pooled = AdaptivePool2d.pool(feats.get(0), 4, 4, 16, 2, 2, PoolingMode.AVG);
-      NDArray train = pack.tower().forward(m.create(java.util.Arrays.copyOf(e.pixels(), 3 * 28 * 28),
-          new ai.djl.ndarray.types.Shape(1, 3, 28, 28)), pack.config().visionHiddenStateIndex(), true);
-      float[] t = train.reshape(1, 2, 2, 2, 2, 16).mean(new int[] {4}).mean(new int[] {2}).toFloatArray();
+      NDArray train =
+          pack.tower()
+              .forward(
+                  m.create(
+                      java.util.Arrays.copyOf(e.pixels(), 3 * 28 * 28),
+                      new ai.djl.ndarray.types.Shape(1, 3, 28, 28)),
+                  pack.config().visionHiddenStateIndex(),
+                  true);
+      float[] t =
+          train.reshape(1, 2, 2, 2, 2, 16).mean(new int[] {4}).mean(new int[] {2}).toFloatArray();
       for (int i = 0; i < pooled.length; i++) {
         assertEquals(pooled[i], t[i], 1e-5);
       }
@@ -103,8 +126,11 @@ class TrainingForwardTest {
         VideoQaForward.Result r = fwd.forward(m, List.of(e));
         gc.backward(r.loss());
       }
-      NDArray patch = pack.parameters().get("vision_tower.vision_model.embeddings.patch_embedding.weight");
-      assertTrue(AdamW.gradientOf(patch).abs().sum().getFloat() > 0, "the loss reaches the patch embedding");
+      NDArray patch =
+          pack.parameters().get("vision_tower.vision_model.embeddings.patch_embedding.weight");
+      assertTrue(
+          AdamW.gradientOf(patch).abs().sum().getFloat() > 0,
+          "the loss reaches the patch embedding");
     }
   }
 
@@ -115,16 +141,26 @@ class TrainingForwardTest {
     String q = "what color is the circle ?";
     List<List<RgbImage>> videos = List.of(solid(2, 220, 30, 30), solid(2, 40, 80, 220));
     List<String> answers = List.of("red", "blue");
-    try (TrainablePack pack = TrainablePack.open(dir.resolve("init")); NDManager m = NDManager.newBaseManager()) {
+    try (TrainablePack pack = TrainablePack.open(dir.resolve("init"));
+        NDManager m = NDManager.newBaseManager()) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch = List.of(fwd.encode(videos.get(0), q, answers.get(0)),
-          fwd.encode(videos.get(1), q, answers.get(1)));
-      AdamW opt = new AdamW(pack.parameters(), 0.9, 0.99, 1e-8, 0.01, n -> AdamW.decaysByDefault(n,
-          pack.parameters().get(n)));
+      List<VideoQaForward.Encoded> batch =
+          List.of(
+              fwd.encode(videos.get(0), q, answers.get(0)),
+              fwd.encode(videos.get(1), q, answers.get(1)));
+      AdamW opt =
+          new AdamW(
+              pack.parameters(),
+              0.9,
+              0.99,
+              1e-8,
+              0.01,
+              n -> AdamW.decaysByDefault(n, pack.parameters().get(n)));
       double first = 0;
       double last = 0;
       for (int step = 1; step <= 60; step++) {
-        try (NDManager sm = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        try (NDManager sm = m.newSubManager();
+            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           VideoQaForward.Result r = fwd.forward(sm, batch);
           gc.backward(r.loss());
           last = r.loss().getFloat();
@@ -145,7 +181,8 @@ class TrainingForwardTest {
         for (float[] f : model.visionFeatures(videos.get(i))) {
           pooled.add(AdaptivePool2d.pool(f, 4, 4, 16, 2, 2, PoolingMode.AVG));
         }
-        GenerationResult r = model.generate(new VideoPrompt(pooled, 4, q), GenerationOptions.greedy(4));
+        GenerationResult r =
+            model.generate(new VideoPrompt(pooled, 4, q), GenerationOptions.greedy(4));
         assertEquals(answers.get(i), r.text().trim(), "video " + i);
       }
     }

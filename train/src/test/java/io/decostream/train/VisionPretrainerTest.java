@@ -1,15 +1,11 @@
 package io.decostream.train;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.tiny.TinyPack;
-import io.decostream.shapes.Background;
 import io.decostream.shapes.Motion;
-import io.decostream.shapes.Rgb;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapeColor;
@@ -25,19 +21,29 @@ import org.junit.jupiter.api.io.TempDir;
 class VisionPretrainerTest {
 
   /** A still shape of the given look, centred at (x, y) (reference pixels). */
-  private static io.decostream.shapes.Shape still(ShapeKind kind, ShapeColor color, double size, double x, double y) {
-    return new io.decostream.shapes.Shape(kind, color, SceneGenerator.generate(42, 16).shapes().get(0).rgb(), size, x,
-        y, Motion.STILL, 0);
+  private static io.decostream.shapes.Shape still(
+      ShapeKind kind, ShapeColor color, double size, double x, double y) {
+    return new io.decostream.shapes.Shape(
+        kind,
+        color,
+        SceneGenerator.generate(42, 16).shapes().get(0).rgb(),
+        size,
+        x,
+        y,
+        Motion.STILL,
+        0);
   }
 
   /** A 16 s scene of these shapes on a generated background. */
   private static Scene sceneOf(io.decostream.shapes.Shape... shapes) {
-    return new Scene(1, 16, SceneGenerator.generate(42, 16).background(), java.util.List.of(shapes));
+    return new Scene(
+        1, 16, SceneGenerator.generate(42, 16).background(), java.util.List.of(shapes));
   }
 
   @Test
   void patchTargetsNameTheShapeCoveringEachPatch() {
-    // one shape only, standing still, 80 px across centred at (84, 252): patches of a 9x9 grid are 37.3 px
+    // one shape only, standing still, 80 px across centred at (84, 252): patches of a 9x9 grid are
+    // 37.3 px
     Scene scene = sceneOf(still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252));
     int[] cls = VisionPretrainer.patchClasses(scene, 3, 9);
     int blueTriangle = 1 + ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
@@ -55,9 +61,14 @@ class VisionPretrainerTest {
     Path init = dir.resolve("init");
     TinyPack.write(init, ProjectorComparisonTest.spec(), 3);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
-    Path fin = new VisionPretrainer(new VisionPretrainer.Settings(dir.resolve("out"), 3, 2, 1e-2, 1, 7, 1),
-        new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
-    assertTrue(log.toString(StandardCharsets.UTF_8).contains("vision step 3/3"), log.toString(StandardCharsets.UTF_8));
+    Path fin =
+        new VisionPretrainer(
+                new VisionPretrainer.Settings(dir.resolve("out"), 3, 2, 1e-2, 1, 7, 1),
+                new PrintStream(log, true, StandardCharsets.UTF_8))
+            .run(init);
+    assertTrue(
+        log.toString(StandardCharsets.UTF_8).contains("vision step 3/3"),
+        log.toString(StandardCharsets.UTF_8));
     try (SafeTensors a = SafeTensors.open(init.resolve("model.safetensors"));
         SafeTensors b = SafeTensors.open(fin.resolve("model.safetensors"))) {
       assertEquals(a.names(), b.names(), "same tensors, no training heads left in the pack");
@@ -76,9 +87,12 @@ class VisionPretrainerTest {
 
   @Test
   void cellTargetsNameTheCellHoldingEachCentreAndWhereInside() {
-    // centre (84, 252) on a 3x3 grid of 112 px cells: column 0 at 3/4 of its width, row 2 at 1/4 of its height
-    Scene scene = sceneOf(still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252),
-        still(ShapeKind.CIRCLE, ShapeColor.RED, 50, 300, 20));
+    // centre (84, 252) on a 3x3 grid of 112 px cells: column 0 at 3/4 of its width, row 2 at 1/4 of
+    // its height
+    Scene scene =
+        sceneOf(
+            still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252),
+            still(ShapeKind.CIRCLE, ShapeColor.RED, 50, 300, 20));
     VisionPretrainer.CellTargets t = VisionPretrainer.cellTargets(scene, 3, 3);
     int blueTriangle = ShapeColor.BLUE.ordinal() * 3 + ShapeKind.TRIANGLE.ordinal();
     int redCircle = ShapeColor.RED.ordinal() * 3 + ShapeKind.CIRCLE.ordinal();
@@ -106,10 +120,16 @@ class VisionPretrainerTest {
     Path init = dir.resolve("init");
     TinyPack.write(init, ProjectorComparisonTest.spec(), 3);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
-    Path fin = new VisionPretrainer(new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, true, true),
-        new PrintStream(log, true, StandardCharsets.UTF_8)).run(init);
+    Path fin =
+        new VisionPretrainer(
+                new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, true, true),
+                new PrintStream(log, true, StandardCharsets.UTF_8))
+            .run(init);
     String text = log.toString(StandardCharsets.UTF_8);
-    assertTrue(text.contains("cell recall") && text.contains("offset rmse") && text.contains("cell kind accuracy"),
+    assertTrue(
+        text.contains("cell recall")
+            && text.contains("offset rmse")
+            && text.contains("cell kind accuracy"),
         text);
     try (SafeTensors a = SafeTensors.open(init.resolve("model.safetensors"));
         SafeTensors b = SafeTensors.open(fin.resolve("model.safetensors"))) {

@@ -10,30 +10,42 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * HF {@code CLIPImageProcessor}, slow (PIL) path, reproduced exactly (spec §1.2):
- * shortest side to {@code shortestEdge} with Pillow's 8-bit bicubic, center crop
- * {@code cropHeight x cropWidth}, rescale (float64 multiply, then cast to float32), normalize in float32
- * with per-channel mean/std, CHW layout.
+ * HF {@code CLIPImageProcessor}, slow (PIL) path, reproduced exactly (spec §1.2): shortest side to
+ * {@code shortestEdge} with Pillow's 8-bit bicubic, center crop {@code cropHeight x cropWidth},
+ * rescale (float64 multiply, then cast to float32), normalize in float32 with per-channel mean/std,
+ * CHW layout.
  *
- * @param shortestEdge target of the shorter image side ({@code size.shortest_edge}, 336 for CLIP-L/14-336)
+ * @param shortestEdge target of the shorter image side ({@code size.shortest_edge}, 336 for
+ *     CLIP-L/14-336)
  * @param cropHeight {@code crop_size.height}
  * @param cropWidth {@code crop_size.width}
  * @param rescaleFactor {@code rescale_factor} (1/255)
  * @param mean per-channel {@code image_mean} (R,G,B)
  * @param std per-channel {@code image_std} (R,G,B)
  */
-public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth, double rescaleFactor, float[] mean,
+public record ClipImageProcessor(
+    int shortestEdge,
+    int cropHeight,
+    int cropWidth,
+    double rescaleFactor,
+    float[] mean,
     float[] std) {
 
   /** OPENAI_CLIP_MEAN (spec §1.2). */
   public static final float[] OPENAI_CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+
   /** OPENAI_CLIP_STD (spec §1.2). */
   public static final float[] OPENAI_CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
   public ClipImageProcessor {
     if (shortestEdge <= 0 || cropHeight <= 0 || cropWidth <= 0) {
-      throw new IllegalArgumentException("sizes must be positive: shortest_edge " + shortestEdge + ", crop "
-          + cropHeight + "x" + cropWidth);
+      throw new IllegalArgumentException(
+          "sizes must be positive: shortest_edge "
+              + shortestEdge
+              + ", crop "
+              + cropHeight
+              + "x"
+              + cropWidth);
     }
     if (!(rescaleFactor > 0)) {
       throw new IllegalArgumentException("rescale_factor must be positive, got " + rescaleFactor);
@@ -50,7 +62,10 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
     std = std.clone();
   }
 
-  /** The processor of openai/clip-vit-large-patch14-336 and LLaVA-NeXT-Video: 336, crop 336, CLIP mean/std. */
+  /**
+   * The processor of openai/clip-vit-large-patch14-336 and LLaVA-NeXT-Video: 336, crop 336, CLIP
+   * mean/std.
+   */
   public static ClipImageProcessor clip336() {
     return square(336);
   }
@@ -61,11 +76,13 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
   }
 
   /**
-   * Reads HF {@code preprocessor_config.json} ({@code size.shortest_edge}, {@code crop_size}, {@code rescale_factor},
-   * {@code image_mean}, {@code image_std}); {@code resample} must be 3 (bicubic) and resize/crop/rescale/normalize on.
+   * Reads HF {@code preprocessor_config.json} ({@code size.shortest_edge}, {@code crop_size},
+   * {@code rescale_factor}, {@code image_mean}, {@code image_std}); {@code resample} must be 3
+   * (bicubic) and resize/crop/rescale/normalize on.
    */
   public static ClipImageProcessor fromPreprocessorConfig(Path dirOrFile) {
-    Path f = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("preprocessor_config.json") : dirOrFile;
+    Path f =
+        Files.isDirectory(dirOrFile) ? dirOrFile.resolve("preprocessor_config.json") : dirOrFile;
     JsonNode n;
     try {
       n = new ObjectMapper().readTree(f.toFile());
@@ -78,7 +95,8 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
       }
     }
     if (n.has("resample") && n.get("resample").asInt() != 3) {
-      throw new IllegalArgumentException(f + ": resample " + n.get("resample") + " is not supported (3 = bicubic)");
+      throw new IllegalArgumentException(
+          f + ": resample " + n.get("resample") + " is not supported (3 = bicubic)");
     }
     JsonNode size = n.get("size");
     int shortest;
@@ -89,7 +107,8 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
     } else if (size.has("shortest_edge")) {
       shortest = size.get("shortest_edge").asInt();
     } else {
-      throw new IllegalArgumentException(f + ": size " + size + " is not supported (needs shortest_edge)");
+      throw new IllegalArgumentException(
+          f + ": size " + size + " is not supported (needs shortest_edge)");
     }
     JsonNode crop = n.get("crop_size");
     int ch;
@@ -103,7 +122,12 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
       cw = crop.get("width").asInt();
     }
     double rescale = n.has("rescale_factor") ? n.get("rescale_factor").asDouble() : 1.0 / 255;
-    return new ClipImageProcessor(shortest, ch, cw, rescale, floats(n.get("image_mean"), OPENAI_CLIP_MEAN),
+    return new ClipImageProcessor(
+        shortest,
+        ch,
+        cw,
+        rescale,
+        floats(n.get("image_mean"), OPENAI_CLIP_MEAN),
         floats(n.get("image_std"), OPENAI_CLIP_STD));
   }
 
@@ -120,21 +144,37 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ClipImageProcessor p && shortestEdge == p.shortestEdge && cropHeight == p.cropHeight
-        && cropWidth == p.cropWidth && rescaleFactor == p.rescaleFactor && java.util.Arrays.equals(mean, p.mean)
+    return o instanceof ClipImageProcessor p
+        && shortestEdge == p.shortestEdge
+        && cropHeight == p.cropHeight
+        && cropWidth == p.cropWidth
+        && rescaleFactor == p.rescaleFactor
+        && java.util.Arrays.equals(mean, p.mean)
         && java.util.Arrays.equals(std, p.std);
   }
 
   @Override
   public int hashCode() {
     return java.util.Objects.hash(shortestEdge, cropHeight, cropWidth, rescaleFactor)
-        + 31 * java.util.Arrays.hashCode(mean) + 17 * java.util.Arrays.hashCode(std);
+        + 31 * java.util.Arrays.hashCode(mean)
+        + 17 * java.util.Arrays.hashCode(std);
   }
 
   @Override
   public String toString() {
-    return "ClipImageProcessor[shortestEdge=" + shortestEdge + ", crop=" + cropHeight + "x" + cropWidth + ", rescale="
-        + rescaleFactor + ", mean=" + java.util.Arrays.toString(mean) + ", std=" + java.util.Arrays.toString(std) + "]";
+    return "ClipImageProcessor[shortestEdge="
+        + shortestEdge
+        + ", crop="
+        + cropHeight
+        + "x"
+        + cropWidth
+        + ", rescale="
+        + rescaleFactor
+        + ", mean="
+        + java.util.Arrays.toString(mean)
+        + ", std="
+        + java.util.Arrays.toString(std)
+        + "]";
   }
 
   @Override
@@ -148,8 +188,8 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
   }
 
   /**
-   * Step 1 ([IT] get_resize_output_image_size, default_to_square=False): {width, height} after the resize;
-   * the long side is {@code (int)(shortestEdge * long / short)} (truncation).
+   * Step 1 ([IT] get_resize_output_image_size, default_to_square=False): {width, height} after the
+   * resize; the long side is {@code (int)(shortestEdge * long / short)} (truncation).
    */
   public int[] resizedSize(int width, int height) {
     int shortSide = Math.min(width, height);
@@ -164,15 +204,25 @@ public record ClipImageProcessor(int shortestEdge, int cropHeight, int cropWidth
     RgbImage resized = PilBicubic.resize(image, wh[0], wh[1]);
     if (resized.width() < cropWidth || resized.height() < cropHeight) {
       // cannot happen when crop <= shortest_edge; HF would zero-pad here
-      throw new IllegalArgumentException("resized image " + resized.width() + "x" + resized.height()
-          + " is smaller than the crop " + cropWidth + "x" + cropHeight);
+      throw new IllegalArgumentException(
+          "resized image "
+              + resized.width()
+              + "x"
+              + resized.height()
+              + " is smaller than the crop "
+              + cropWidth
+              + "x"
+              + cropHeight);
     }
     int top = (resized.height() - cropHeight) / 2;
     int left = (resized.width() - cropWidth) / 2;
     return resized.crop(left, top, cropWidth, cropHeight);
   }
 
-  /** Steps 4–5 for one 8-bit value of channel c: float32(float64(v) * rescale), then (x - mean) / std in float32. */
+  /**
+   * Steps 4–5 for one 8-bit value of channel c: float32(float64(v) * rescale), then (x - mean) /
+   * std in float32.
+   */
   public float normalize(int value, int channel) {
     float x = (float) (value * rescaleFactor);
     return (x - mean[channel]) / std[channel];

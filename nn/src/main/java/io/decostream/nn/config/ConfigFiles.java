@@ -15,7 +15,10 @@ final class ConfigFiles {
 
   private ConfigFiles() {}
 
-  /** {@code dir/config.json} (or the file itself) bound to {@code type}, before HF's defaults are applied. */
+  /**
+   * {@code dir/config.json} (or the file itself) bound to {@code type}, before HF's defaults are
+   * applied.
+   */
   static <T> T read(Path dirOrFile, Class<T> type) {
     Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
     if (!Files.isRegularFile(file)) {

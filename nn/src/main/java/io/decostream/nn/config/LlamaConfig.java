@@ -30,53 +30,63 @@ public record LlamaConfig(
     @JsonProperty("eos_token_id") Object eosTokenId,
     @JsonProperty("pad_token_id") Integer padTokenId) {
 
-  /** The text-model types this decoder implements: Llama (Vicuna, TinyLlama) and Qwen2 (spec §4.1–§4.2). */
+  /**
+   * The text-model types this decoder implements: Llama (Vicuna, TinyLlama) and Qwen2 (spec
+   * §4.1–§4.2).
+   */
   public static final java.util.Set<String> SUPPORTED_TYPES = java.util.Set.of("llama", "qwen2");
 
   /**
-   * A copy with HF's defaults filled in, validated. Defaults follow the model type's HF config class:
-   * {@code LlamaConfig} for "llama" (or no type), {@code Qwen2Config} for "qwen2". Qwen2 always has q/k/v
-   * biases (o_proj none) whatever {@code attention_bias} says, because HF's Qwen2Attention hard-codes them.
+   * A copy with HF's defaults filled in, validated. Defaults follow the model type's HF config
+   * class: {@code LlamaConfig} for "llama" (or no type), {@code Qwen2Config} for "qwen2". Qwen2
+   * always has q/k/v biases (o_proj none) whatever {@code attention_bias} says, because HF's
+   * Qwen2Attention hard-codes them.
    */
   public LlamaConfig resolved() {
     String type = modelType == null ? "llama" : modelType;
-    require(SUPPORTED_TYPES.contains(type), "text model_type " + type + " is not supported " + SUPPORTED_TYPES);
+    require(
+        SUPPORTED_TYPES.contains(type),
+        "text model_type " + type + " is not supported " + SUPPORTED_TYPES);
     boolean qwen2 = "qwen2".equals(type);
     int hidden = orDefault(hiddenSize, 4096);
     int heads = orDefault(numAttentionHeads, 32);
-    LlamaConfig c = new LlamaConfig(
-        type,
-        orDefault(vocabSize, qwen2 ? 151936 : 32000),
-        hidden,
-        orDefault(intermediateSize, qwen2 ? 22016 : 11008),
-        orDefault(numHiddenLayers, 32),
-        heads,
-        orDefault(numKeyValueHeads, heads),
-        headDim == null ? hidden / heads : headDim,
-        hiddenAct == null ? "silu" : hiddenAct,
-        orDefault(maxPositionEmbeddings, qwen2 ? 32768 : 2048),
-        rmsNormEps == null ? 1e-6 : rmsNormEps,
-        ropeTheta == null ? 10000.0 : ropeTheta,
-        ropeScaling,
-        qwen2 || attentionBias != null && attentionBias,
-        tieWordEmbeddings != null && tieWordEmbeddings,
-        qwen2 ? bosTokenId : (Integer) orDefault(bosTokenId, 1),
-        eosTokenId == null ? (qwen2 ? null : (Object) 2) : eosTokenId,
-        padTokenId);
+    LlamaConfig c =
+        new LlamaConfig(
+            type,
+            orDefault(vocabSize, qwen2 ? 151936 : 32000),
+            hidden,
+            orDefault(intermediateSize, qwen2 ? 22016 : 11008),
+            orDefault(numHiddenLayers, 32),
+            heads,
+            orDefault(numKeyValueHeads, heads),
+            headDim == null ? hidden / heads : headDim,
+            hiddenAct == null ? "silu" : hiddenAct,
+            orDefault(maxPositionEmbeddings, qwen2 ? 32768 : 2048),
+            rmsNormEps == null ? 1e-6 : rmsNormEps,
+            ropeTheta == null ? 10000.0 : ropeTheta,
+            ropeScaling,
+            qwen2 || attentionBias != null && attentionBias,
+            tieWordEmbeddings != null && tieWordEmbeddings,
+            qwen2 ? bosTokenId : (Integer) orDefault(bosTokenId, 1),
+            eosTokenId == null ? (qwen2 ? null : (Object) 2) : eosTokenId,
+            padTokenId);
     c.validate();
     return c;
   }
 
   private void validate() {
-    require(hiddenSize > 0 && numHiddenLayers > 0 && vocabSize > 0 && intermediateSize > 0,
+    require(
+        hiddenSize > 0 && numHiddenLayers > 0 && vocabSize > 0 && intermediateSize > 0,
         "sizes must be positive");
-    require(numAttentionHeads > 0 && numKeyValueHeads > 0 && numAttentionHeads % numKeyValueHeads == 0,
+    require(
+        numAttentionHeads > 0 && numKeyValueHeads > 0 && numAttentionHeads % numKeyValueHeads == 0,
         "num_attention_heads must be a multiple of num_key_value_heads");
     require(headDim % 2 == 0, "head_dim must be even for RoPE");
     require("silu".equals(hiddenAct), "hidden_act " + hiddenAct + " is not supported (silu only)");
     if (ropeScaling != null) {
       Object type = ropeScaling.getOrDefault("rope_type", ropeScaling.get("type"));
-      require("linear".equals(type) || "default".equals(type),
+      require(
+          "linear".equals(type) || "default".equals(type),
           "rope_scaling type " + type + " is not supported (linear only)");
     }
   }

@@ -2,15 +2,14 @@ package io.decostream.nn.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * HF {@code LlavaConfig} (model_type {@code llava}: llava-hf/llava-1.5-*-hf), bound to config.json keys, with
- * nested CLIP vision and Llama text configs (spec §1, §3.1, §4). Load with {@link #read(Path)}, which applies HF's
- * defaults: CLIP-L/14-336, vision_feature_layer -2, strategy "default" (CLS dropped, 576 tokens per image),
- * {@code image_token_index} 32000, gelu projector with biases.
+ * HF {@code LlavaConfig} (model_type {@code llava}: llava-hf/llava-1.5-*-hf), bound to config.json
+ * keys, with nested CLIP vision and Llama text configs (spec §1, §3.1, §4). Load with {@link
+ * #read(Path)}, which applies HF's defaults: CLIP-L/14-336, vision_feature_layer -2, strategy
+ * "default" (CLS dropped, 576 tokens per image), {@code image_token_index} 32000, gelu projector
+ * with biases.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LlavaConfig(
@@ -37,37 +36,62 @@ public record LlavaConfig(
       throw new IllegalArgumentException(
           "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
     }
-    ClipVisionConfig v = (visionConfig == null
-        ? new ClipVisionConfig(null, null, null, null, null, null, null, null, null, null, null) : visionConfig).resolved();
-    LlamaConfig t = (textConfig == null
-        ? new LlamaConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null) : textConfig).resolved();
+    ClipVisionConfig v =
+        (visionConfig == null
+                ? new ClipVisionConfig(
+                    null, null, null, null, null, null, null, null, null, null, null)
+                : visionConfig)
+            .resolved();
+    LlamaConfig t =
+        (textConfig == null
+                ? new LlamaConfig(
+                    null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, null, null)
+                : textConfig)
+            .resolved();
     String strategy = visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy;
     int tokens = v.gridSize() * v.gridSize() + ("full".equals(strategy) ? 1 : 0);
-    LlavaConfig c = new LlavaConfig(MODEL_TYPE, v, t,
-        LlamaConfig.orDefault(visionFeatureLayer, -2),
-        strategy,
-        projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
-        multimodalProjectorBias == null || multimodalProjectorBias,
-        LlamaConfig.orDefault(imageTokenIndex, 32000),
-        LlamaConfig.orDefault(imageSeqLength, tokens),
-        tieWordEmbeddings != null && tieWordEmbeddings);
-    LlamaConfig.require("default".equals(strategy) || "full".equals(strategy),
+    LlavaConfig c =
+        new LlavaConfig(
+            MODEL_TYPE,
+            v,
+            t,
+            LlamaConfig.orDefault(visionFeatureLayer, -2),
+            strategy,
+            projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
+            multimodalProjectorBias == null || multimodalProjectorBias,
+            LlamaConfig.orDefault(imageTokenIndex, 32000),
+            LlamaConfig.orDefault(imageSeqLength, tokens),
+            tieWordEmbeddings != null && tieWordEmbeddings);
+    LlamaConfig.require(
+        "default".equals(strategy) || "full".equals(strategy),
         "vision_feature_select_strategy " + strategy + " is not supported (default, full)");
-    LlamaConfig.require("gelu".equals(c.projectorHiddenAct),
+    LlamaConfig.require(
+        "gelu".equals(c.projectorHiddenAct),
         "projector_hidden_act " + c.projectorHiddenAct + " is not supported (gelu)");
-    LlamaConfig.require(c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
+    LlamaConfig.require(
+        c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
     int layers = v.numHiddenLayers();
     int idx = c.visionHiddenStateIndex();
-    LlamaConfig.require(idx >= 0 && idx <= layers, "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
+    LlamaConfig.require(
+        idx >= 0 && idx <= layers,
+        "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
+    LlamaConfig.require(
+        c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
         "image_token_index must be in [0, vocab_size)");
-    LlamaConfig.require(c.imageSeqLength == tokens, "image_seq_length " + c.imageSeqLength
-        + " does not match the vision tower's " + tokens + " tokens per image");
+    LlamaConfig.require(
+        c.imageSeqLength == tokens,
+        "image_seq_length "
+            + c.imageSeqLength
+            + " does not match the vision tower's "
+            + tokens
+            + " tokens per image");
     return c;
   }
 
-  /** vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i). */
+  /**
+   * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
+   */
   public int visionHiddenStateIndex() {
     int layers = visionConfig.numHiddenLayers();
     return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;

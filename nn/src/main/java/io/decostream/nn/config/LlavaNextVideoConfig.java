@@ -37,7 +37,9 @@ public record LlavaNextVideoConfig(
   public void write(Path dir) {
     try {
       Files.createDirectories(dir);
-      ConfigFiles.JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), this);
+      ConfigFiles.JSON
+          .writerWithDefaultPrettyPrinter()
+          .writeValue(dir.resolve("config.json").toFile(), this);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -48,40 +50,69 @@ public record LlavaNextVideoConfig(
       throw new IllegalArgumentException(
           "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
     }
-    ClipVisionConfig v = (visionConfig == null ? new ClipVisionConfig(null, null, null, null, null, null, null, null, null, null, null) : visionConfig).resolved();
-    LlamaConfig t = (textConfig == null ? new LlamaConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null) : textConfig).resolved();
-    LlavaNextVideoConfig c = new LlavaNextVideoConfig(
-        MODEL_TYPE, v, t,
-        LlamaConfig.orDefault(visionFeatureLayer, -2),
-        visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy,
-        projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
-        multimodalProjectorBias == null || multimodalProjectorBias,
-        spatialPoolMode == null ? "average" : spatialPoolMode,
-        LlamaConfig.orDefault(spatialPoolStride, 2),
-        LlamaConfig.orDefault(videoTokenIndex, 32000),
-        LlamaConfig.orDefault(imageTokenIndex, 32001),
-        tieWordEmbeddings != null && tieWordEmbeddings);
-    LlamaConfig.require("default".equals(c.visionFeatureSelectStrategy) || "full".equals(c.visionFeatureSelectStrategy),
+    ClipVisionConfig v =
+        (visionConfig == null
+                ? new ClipVisionConfig(
+                    null, null, null, null, null, null, null, null, null, null, null)
+                : visionConfig)
+            .resolved();
+    LlamaConfig t =
+        (textConfig == null
+                ? new LlamaConfig(
+                    null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, null, null)
+                : textConfig)
+            .resolved();
+    LlavaNextVideoConfig c =
+        new LlavaNextVideoConfig(
+            MODEL_TYPE,
+            v,
+            t,
+            LlamaConfig.orDefault(visionFeatureLayer, -2),
+            visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy,
+            projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
+            multimodalProjectorBias == null || multimodalProjectorBias,
+            spatialPoolMode == null ? "average" : spatialPoolMode,
+            LlamaConfig.orDefault(spatialPoolStride, 2),
+            LlamaConfig.orDefault(videoTokenIndex, 32000),
+            LlamaConfig.orDefault(imageTokenIndex, 32001),
+            tieWordEmbeddings != null && tieWordEmbeddings);
+    LlamaConfig.require(
+        "default".equals(c.visionFeatureSelectStrategy)
+            || "full".equals(c.visionFeatureSelectStrategy),
         "vision_feature_select_strategy " + c.visionFeatureSelectStrategy + " is not supported");
-    LlamaConfig.require("gelu".equals(c.projectorHiddenAct), "projector_hidden_act " + c.projectorHiddenAct + " is not supported");
-    LlamaConfig.require("average".equals(c.spatialPoolMode) || "max".equals(c.spatialPoolMode),
+    LlamaConfig.require(
+        "gelu".equals(c.projectorHiddenAct),
+        "projector_hidden_act " + c.projectorHiddenAct + " is not supported");
+    LlamaConfig.require(
+        "average".equals(c.spatialPoolMode) || "max".equals(c.spatialPoolMode),
         "spatial_pool_mode " + c.spatialPoolMode + " is not supported");
-    LlamaConfig.require(c.spatialPoolStride > 0 && v.gridSize() % c.spatialPoolStride == 0 || c.spatialPoolStride > 0,
+    LlamaConfig.require(
+        c.spatialPoolStride > 0 && v.gridSize() % c.spatialPoolStride == 0
+            || c.spatialPoolStride > 0,
         "spatial_pool_stride must be positive");
     int layers = v.numHiddenLayers();
     int idx = c.visionFeatureLayer < 0 ? layers + 1 + c.visionFeatureLayer : c.visionFeatureLayer;
-    LlamaConfig.require(idx >= 0 && idx <= layers, "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(c.videoTokenIndex < t.vocabSize(), "video_token_index must be < vocab_size");
+    LlamaConfig.require(
+        idx >= 0 && idx <= layers,
+        "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
+    LlamaConfig.require(
+        c.videoTokenIndex < t.vocabSize(), "video_token_index must be < vocab_size");
     return c;
   }
 
-  /** vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i). */
+  /**
+   * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
+   */
   public int visionHiddenStateIndex() {
     int layers = visionConfig.numHiddenLayers();
     return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
   }
 
-  /** Tokens per frame after the config's own spatial pooling: (grid / stride)^2, 144 for LLaVA-NeXT-Video. */
+  /**
+   * Tokens per frame after the config's own spatial pooling: (grid / stride)^2, 144 for
+   * LLaVA-NeXT-Video.
+   */
   public int pooledGridSize() {
     return visionConfig.gridSize() / spatialPoolStride;
   }

@@ -3,16 +3,15 @@ package io.decostream.nn.config;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.decostream.nn.siglip.SiglipVisionConfig;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * HF {@code LlavaOnevisionConfig} (model_type {@code llava_onevision}: llava-hf/llava-onevision-qwen2-*-ov-hf),
- * bound to config.json keys, with nested SigLIP vision and Qwen2 text configs (spec §2, §3.4, §4). Defaults as HF
- * applies them: an absent {@code vision_config} is SigLIP so400m/14-384 with 26 layers, an absent
- * {@code text_config} is {@code Qwen2Config()}; a present one takes its class defaults for missing keys.
- * vision_feature_layer -1, strategy "full" (729 tokens), image/video token ids 151646/151647.
+ * HF {@code LlavaOnevisionConfig} (model_type {@code llava_onevision}:
+ * llava-hf/llava-onevision-qwen2-*-ov-hf), bound to config.json keys, with nested SigLIP vision and
+ * Qwen2 text configs (spec §2, §3.4, §4). Defaults as HF applies them: an absent {@code
+ * vision_config} is SigLIP so400m/14-384 with 26 layers, an absent {@code text_config} is {@code
+ * Qwen2Config()}; a present one takes its class defaults for missing keys. vision_feature_layer -1,
+ * strategy "full" (729 tokens), image/video token ids 151646/151647.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LlavaOnevisionConfig(
@@ -39,44 +38,78 @@ public record LlavaOnevisionConfig(
       throw new IllegalArgumentException(
           "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
     }
-    SiglipVisionConfig v = visionConfig == null ? SiglipVisionConfig.oneVisionSo400m() : visionConfig;
-    LlamaConfig t = (textConfig == null
-        ? new LlamaConfig("qwen2", null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null, null)
-        : textConfig.modelType() == null ? withType(textConfig, "qwen2") : textConfig).resolved();
+    SiglipVisionConfig v =
+        visionConfig == null ? SiglipVisionConfig.oneVisionSo400m() : visionConfig;
+    LlamaConfig t =
+        (textConfig == null
+                ? new LlamaConfig(
+                    "qwen2", null, null, null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, null, null)
+                : textConfig.modelType() == null ? withType(textConfig, "qwen2") : textConfig)
+            .resolved();
     String strategy = visionFeatureSelectStrategy == null ? "full" : visionFeatureSelectStrategy;
-    LlavaOnevisionConfig c = new LlavaOnevisionConfig(MODEL_TYPE, v, t,
-        LlamaConfig.orDefault(visionFeatureLayer, -1),
-        strategy,
-        projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
-        multimodalProjectorBias == null || multimodalProjectorBias,
-        LlamaConfig.orDefault(imageTokenIndex, 151646),
-        LlamaConfig.orDefault(videoTokenIndex, 151647),
-        tieWordEmbeddings != null && tieWordEmbeddings);
-    // the video path views the features as a grid x grid image before bilinear pooling (spec §3.4): only "full"
-    LlamaConfig.require("full".equals(strategy),
-        "vision_feature_select_strategy " + strategy + " is not supported (SigLIP has no CLS; use full)");
-    LlamaConfig.require("gelu".equals(c.projectorHiddenAct),
+    LlavaOnevisionConfig c =
+        new LlavaOnevisionConfig(
+            MODEL_TYPE,
+            v,
+            t,
+            LlamaConfig.orDefault(visionFeatureLayer, -1),
+            strategy,
+            projectorHiddenAct == null ? "gelu" : projectorHiddenAct,
+            multimodalProjectorBias == null || multimodalProjectorBias,
+            LlamaConfig.orDefault(imageTokenIndex, 151646),
+            LlamaConfig.orDefault(videoTokenIndex, 151647),
+            tieWordEmbeddings != null && tieWordEmbeddings);
+    // the video path views the features as a grid x grid image before bilinear pooling (spec §3.4):
+    // only "full"
+    LlamaConfig.require(
+        "full".equals(strategy),
+        "vision_feature_select_strategy "
+            + strategy
+            + " is not supported (SigLIP has no CLS; use full)");
+    LlamaConfig.require(
+        "gelu".equals(c.projectorHiddenAct),
         "projector_hidden_act " + c.projectorHiddenAct + " is not supported (gelu)");
-    LlamaConfig.require(c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
+    LlamaConfig.require(
+        c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
     int idx = c.visionHiddenStateIndex();
-    LlamaConfig.require(idx >= 0 && idx <= v.numHiddenLayers(),
+    LlamaConfig.require(
+        idx >= 0 && idx <= v.numHiddenLayers(),
         "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(c.videoTokenIndex >= 0 && c.videoTokenIndex < t.vocabSize(),
+    LlamaConfig.require(
+        c.videoTokenIndex >= 0 && c.videoTokenIndex < t.vocabSize(),
         "video_token_index must be in [0, vocab_size)");
-    LlamaConfig.require(c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
+    LlamaConfig.require(
+        c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
         "image_token_index must be in [0, vocab_size)");
     return c;
   }
 
   private static LlamaConfig withType(LlamaConfig c, String type) {
-    return new LlamaConfig(type, c.vocabSize(), c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(),
-        c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.hiddenAct(), c.maxPositionEmbeddings(),
-        c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(), c.attentionBias(), c.tieWordEmbeddings(), c.bosTokenId(),
-        c.eosTokenId(), c.padTokenId());
+    return new LlamaConfig(
+        type,
+        c.vocabSize(),
+        c.hiddenSize(),
+        c.intermediateSize(),
+        c.numHiddenLayers(),
+        c.numAttentionHeads(),
+        c.numKeyValueHeads(),
+        c.headDim(),
+        c.hiddenAct(),
+        c.maxPositionEmbeddings(),
+        c.rmsNormEps(),
+        c.ropeTheta(),
+        c.ropeScaling(),
+        c.attentionBias(),
+        c.tieWordEmbeddings(),
+        c.bosTokenId(),
+        c.eosTokenId(),
+        c.padTokenId());
   }
 
-  /** vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i). */
+  /**
+   * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
+   */
   public int visionHiddenStateIndex() {
     int layers = visionConfig.numHiddenLayers();
     return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
@@ -92,7 +125,10 @@ public record LlavaOnevisionConfig(
     return (gridSize() + 1) / 2;
   }
 
-  /** Rows one video contributes: frames x pooledGrid² + 1 (the {@code image_newline} row, spec §3.4). */
+  /**
+   * Rows one video contributes: frames x pooledGrid² + 1 (the {@code image_newline} row, spec
+   * §3.4).
+   */
   public int videoTokens(int frames) {
     return frames * pooledGridSize() * pooledGridSize() + 1;
   }

@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The multimodal checkpoint families this project loads, told apart by config.json {@code model_type}
- * (spec §1–§4): llava-hf LLaVA-NeXT-Video (CLIP + pooling before the projector + Llama), llava-hf LLaVA-1.5
- * (CLIP + mlp2x_gelu, 576 tokens per image + Llama) and llava-hf LLaVA-OneVision (SigLIP + projector, then
- * bilinear pooling and {@code image_newline} + Qwen2).
+ * The multimodal checkpoint families this project loads, told apart by config.json {@code
+ * model_type} (spec §1–§4): llava-hf LLaVA-NeXT-Video (CLIP + pooling before the projector +
+ * Llama), llava-hf LLaVA-1.5 (CLIP + mlp2x_gelu, 576 tokens per image + Llama) and llava-hf
+ * LLaVA-OneVision (SigLIP + projector, then bilinear pooling and {@code image_newline} + Qwen2).
  */
 public enum ModelFamily {
   LLAVA_NEXT_VIDEO("llava_next_video"),
@@ -37,8 +37,11 @@ public enum ModelFamily {
         return f;
       }
     }
-    throw new IllegalArgumentException("unsupported model family '" + (type == null ? "" : type)
-        + "' (config.json model_type); supported: " + Arrays.stream(values()).map(ModelFamily::modelType).toList());
+    throw new IllegalArgumentException(
+        "unsupported model family '"
+            + (type == null ? "" : type)
+            + "' (config.json model_type); supported: "
+            + Arrays.stream(values()).map(ModelFamily::modelType).toList());
   }
 
   /** Reads {@code dir/config.json} (or the file) and returns its family. */

@@ -12,14 +12,14 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Autoregressive decoding with a KV cache (spec §4.3, §5): prefill the prompt embeddings (in chunks of
- * {@link #prefillChunk()} rows, which bounds the attention-score memory of long video prompts), then feed
- * one sampled token at a time until an EOS id (not returned), {@code maxNewTokens}, a stop string, or the
- * context length.
+ * Autoregressive decoding with a KV cache (spec §4.3, §5): prefill the prompt embeddings (in chunks
+ * of {@link #prefillChunk()} rows, which bounds the attention-score memory of long video prompts),
+ * then feed one sampled token at a time until an EOS id (not returned), {@code maxNewTokens}, a
+ * stop string, or the context length.
  *
- * <p>Each decode step runs in its own {@code NDManager} sub-manager, closed after the step; the only arrays
- * that live across steps are the preallocated cache's. A generator holds no per-sequence state and may be
- * shared; each {@link #generate} call allocates its own cache.
+ * <p>Each decode step runs in its own {@code NDManager} sub-manager, closed after the step; the
+ * only arrays that live across steps are the preallocated cache's. A generator holds no
+ * per-sequence state and may be shared; each {@link #generate} call allocates its own cache.
  */
 public final class Generator {
 
@@ -27,7 +27,12 @@ public final class Generator {
   public static final int DEFAULT_PREFILL_CHUNK = 512;
 
   /** Why generation ended. */
-  public enum StopReason { EOS, MAX_NEW_TOKENS, STOP_STRING, CONTEXT_FULL }
+  public enum StopReason {
+    EOS,
+    MAX_NEW_TOKENS,
+    STOP_STRING,
+    CONTEXT_FULL
+  }
 
   /**
    * @param tokenIds generated ids, EOS excluded (a matched stop string's tokens are included)
@@ -35,14 +40,20 @@ public final class Generator {
    * @param prefillMillis prompt forward up to the first token's logits
    * @param decodeMillis all later steps (sampling included)
    */
-  public record Result(int[] tokenIds, StopReason stopReason, int promptTokens, double prefillMillis,
+  public record Result(
+      int[] tokenIds,
+      StopReason stopReason,
+      int promptTokens,
+      double prefillMillis,
       double decodeMillis) {}
 
   private final LlamaModel model;
   private final Set<Integer> eosIds;
   private final int prefillChunk;
 
-  /** A generator that stops at any id of {@code eosIds} (from generation_config.json / config.json). */
+  /**
+   * A generator that stops at any id of {@code eosIds} (from generation_config.json / config.json).
+   */
   public Generator(LlamaModel model, Set<Integer> eosIds) {
     this(model, eosIds, DEFAULT_PREFILL_CHUNK);
   }
@@ -76,7 +87,11 @@ public final class Generator {
    * @param detokenize ids → text, required when {@code stopStrings} is not empty
    * @throws IllegalArgumentException if the prompt does not fit the context length
    */
-  public Result generate(NDArray promptEmbeddings, int maxNewTokens, Sampler sampler, List<String> stopStrings,
+  public Result generate(
+      NDArray promptEmbeddings,
+      int maxNewTokens,
+      Sampler sampler,
+      List<String> stopStrings,
       Function<int[], String> detokenize) {
     Objects.requireNonNull(promptEmbeddings, "promptEmbeddings");
     Objects.requireNonNull(sampler, "sampler");
@@ -89,8 +104,8 @@ public final class Generator {
     }
     int promptLen = Math.toIntExact(promptEmbeddings.getShape().get(0));
     if (promptLen > model.contextLength()) {
-      throw new IllegalArgumentException("prompt of " + promptLen + " tokens exceeds the context length "
-          + model.contextLength());
+      throw new IllegalArgumentException(
+          "prompt of " + promptLen + " tokens exceeds the context length " + model.contextLength());
     }
     if (maxNewTokens == 0) {
       return new Result(new int[0], StopReason.MAX_NEW_TOKENS, promptLen, 0, 0);
@@ -143,7 +158,10 @@ public final class Generator {
     for (int from = 0; from < promptLen; from += prefillChunk) {
       int to = Math.min(promptLen, from + prefillChunk);
       try (NDManager step = prompt.getManager().newSubManager()) {
-        NDArray chunk = from == 0 && to == promptLen ? prompt : prompt.get(step, new NDIndex("{}:{}", from, to));
+        NDArray chunk =
+            from == 0 && to == promptLen
+                ? prompt
+                : prompt.get(step, new NDIndex("{}:{}", from, to));
         if (to == promptLen) {
           NDArray last = model.forwardLast(chunk, cache);
           last.attach(step);

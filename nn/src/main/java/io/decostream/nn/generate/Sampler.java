@@ -7,11 +7,12 @@ import java.util.Random;
  * Picks the next token from a row of logits (spec §5).
  *
  * <ul>
- *   <li>Greedy ({@code temperature == 0}): {@code argmax}, ties to the lowest id (as {@code torch.argmax}).
- *   <li>Sampling: softmax of {@code logits / temperature} (in double), restricted to the nucleus (the
- *       smallest set of most probable tokens whose mass reaches {@code topP}, ties by lower id; always at
- *       least one token), then one draw from {@code java.util.Random(seed)}. The same seed and logits give
- *       the same tokens.
+ *   <li>Greedy ({@code temperature == 0}): {@code argmax}, ties to the lowest id (as {@code
+ *       torch.argmax}).
+ *   <li>Sampling: softmax of {@code logits / temperature} (in double), restricted to the nucleus
+ *       (the smallest set of most probable tokens whose mass reaches {@code topP}, ties by lower
+ *       id; always at least one token), then one draw from {@code java.util.Random(seed)}. The same
+ *       seed and logits give the same tokens.
  * </ul>
  *
  * A sampler holds its random state: use one per generation, from one thread.
@@ -24,7 +25,8 @@ public final class Sampler {
 
   private Sampler(double temperature, double topP, long seed) {
     if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-      throw new IllegalArgumentException("temperature must be a finite value >= 0, got " + temperature);
+      throw new IllegalArgumentException(
+          "temperature must be a finite value >= 0, got " + temperature);
     }
     if (!(topP > 0 && topP <= 1)) {
       throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
@@ -56,7 +58,9 @@ public final class Sampler {
     return random == null ? argmax(logits) : sample(logits);
   }
 
-  /** Index of the largest logit, lowest index on ties; fails on NaN (a broken model, not a token). */
+  /**
+   * Index of the largest logit, lowest index on ties; fails on NaN (a broken model, not a token).
+   */
   public static int argmax(float[] logits) {
     int best = 0;
     float max = Float.NEGATIVE_INFINITY;
@@ -128,6 +132,8 @@ public final class Sampler {
 
   @Override
   public String toString() {
-    return random == null ? "Sampler[greedy]" : "Sampler[temperature=" + temperature + ", topP=" + topP + "]";
+    return random == null
+        ? "Sampler[greedy]"
+        : "Sampler[temperature=" + temperature + ", topP=" + topP + "]";
   }
 }

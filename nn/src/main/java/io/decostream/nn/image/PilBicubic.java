@@ -2,17 +2,20 @@ package io.decostream.nn.image;
 
 /**
  * Pillow's 8-bit bicubic resize ({@code Image.resize(size, BICUBIC)}, [PIL] libImaging/Resample.c),
- * reproduced exactly (spec §1.2 step 2): separable, horizontal pass first with a uint8 intermediate;
- * Keys cubic with a = -0.5, support 2 scaled by the downscale factor (antialiasing); per-output
- * normalised weights converted to 22-bit fixed point (round half away from zero); accumulators start
- * at 2^21 and are shifted right by 22 and clamped to 0..255.
+ * reproduced exactly (spec §1.2 step 2): separable, horizontal pass first with a uint8
+ * intermediate; Keys cubic with a = -0.5, support 2 scaled by the downscale factor (antialiasing);
+ * per-output normalised weights converted to 22-bit fixed point (round half away from zero);
+ * accumulators start at 2^21 and are shifted right by 22 and clamped to 0..255.
  */
 public final class PilBicubic {
   private PilBicubic() {}
 
   private static final int PRECISION_BITS = 32 - 8 - 2;
 
-  /** Fixed-point coefficients for one axis: output i reads {@code size[i]} inputs from {@code start[i]}. */
+  /**
+   * Fixed-point coefficients for one axis: output i reads {@code size[i]} inputs from {@code
+   * start[i]}.
+   */
   record Coeffs(int ksize, int[] start, int[] size, int[] k) {}
 
   private static double cubic(double x) {
@@ -60,7 +63,10 @@ public final class PilBicubic {
       for (int x = 0; x < xmax; x++) {
         double v = ww != 0.0 ? w[x] / ww : w[x];
         // (int) truncates toward zero, as the C cast does
-        k[xx * ksize + x] = v < 0 ? (int) (-0.5 + v * (1 << PRECISION_BITS)) : (int) (0.5 + v * (1 << PRECISION_BITS));
+        k[xx * ksize + x] =
+            v < 0
+                ? (int) (-0.5 + v * (1 << PRECISION_BITS))
+                : (int) (0.5 + v * (1 << PRECISION_BITS));
       }
       start[xx] = xmin;
       size[xx] = xmax;

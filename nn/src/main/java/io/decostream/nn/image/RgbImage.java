@@ -8,11 +8,19 @@ public record RgbImage(int width, int height, byte[] rgb) {
 
   public RgbImage {
     if (width <= 0 || height <= 0) {
-      throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
+      throw new IllegalArgumentException(
+          "image size must be positive, got " + width + "x" + height);
     }
     if (rgb == null || rgb.length != (long) width * height * 3) {
-      throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs "
-          + ((long) width * height * 3) + " bytes, got " + (rgb == null ? "null" : rgb.length));
+      throw new IllegalArgumentException(
+          "an RGB image of "
+              + width
+              + "x"
+              + height
+              + " needs "
+              + ((long) width * height * 3)
+              + " bytes, got "
+              + (rgb == null ? "null" : rgb.length));
     }
   }
 
@@ -39,8 +47,20 @@ public record RgbImage(int width, int height, byte[] rgb) {
   /** A sub-rectangle copy (must lie inside the image). */
   public RgbImage crop(int left, int top, int cropWidth, int cropHeight) {
     if (left < 0 || top < 0 || left + cropWidth > width || top + cropHeight > height) {
-      throw new IllegalArgumentException("crop " + cropWidth + "x" + cropHeight + "+" + left + "+" + top
-          + " lies outside the " + width + "x" + height + " image");
+      throw new IllegalArgumentException(
+          "crop "
+              + cropWidth
+              + "x"
+              + cropHeight
+              + "+"
+              + left
+              + "+"
+              + top
+              + " lies outside the "
+              + width
+              + "x"
+              + height
+              + " image");
     }
     byte[] out = new byte[cropWidth * cropHeight * 3];
     for (int y = 0; y < cropHeight; y++) {

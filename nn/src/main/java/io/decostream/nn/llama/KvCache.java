@@ -6,9 +6,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Preallocated key/value cache of a {@link LlamaModel} (spec §4.3): per layer one K and one V array of
- * shape {@code [nKV, capacity, headDim]}, written in place at positions {@code length() .. length()+T-1}
- * by each forward pass. K is stored after RoPE, V as projected; neither is repeated for GQA.
+ * Preallocated key/value cache of a {@link LlamaModel} (spec §4.3): per layer one K and one V array
+ * of shape {@code [nKV, capacity, headDim]}, written in place at positions {@code length() ..
+ * length()+T-1} by each forward pass. K is stored after RoPE, V as projected; neither is repeated
+ * for GQA.
  *
  * <p>Not thread-safe: a cache belongs to one sequence and one thread at a time.
  */
@@ -58,7 +59,8 @@ public final class KvCache implements AutoCloseable {
   /** Keeps only the first {@code newLength} positions (e.g. to re-run from a shared prefix). */
   public void truncate(int newLength) {
     if (newLength < 0 || newLength > length) {
-      throw new IllegalArgumentException("cannot truncate a cache of length " + length + " to " + newLength);
+      throw new IllegalArgumentException(
+          "cannot truncate a cache of length " + length + " to " + newLength);
     }
     length = newLength;
   }

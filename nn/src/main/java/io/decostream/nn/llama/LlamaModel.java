@@ -15,19 +15,19 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The Llama decoder (spec §4.2, HF {@code LlamaForCausalLM}; also Vicuna and the llava language model) on
- * DJL PyTorch NDArrays, fp32, batch 1, with a preallocated {@link KvCache} (spec §4.3).
+ * The Llama decoder (spec §4.2, HF {@code LlamaForCausalLM}; also Vicuna and the llava language
+ * model) on DJL PyTorch NDArrays, fp32, batch 1, with a preallocated {@link KvCache} (spec §4.3).
  *
  * <p>Per layer: {@code h += o_proj(attn(RoPE(q), RoPE(k), v))} on the RMS-normalised input, then
  * {@code h += down(silu(gate(x)) * up(x))} on the RMS-normalised result; final RMSNorm and lm head.
- * Attention is written out explicitly (spec §0: no SDPA) with softmax in fp32. GQA is computed without
- * materialising {@code repeat_kv}: the query heads served by KV head {@code g} (heads
- * {@code g*rep .. g*rep+rep-1}, the repeat_kv order) are stacked into one {@code [rep*T, hd]} matrix per
- * KV head, which gives exactly the same dot products as repeating K and V.
+ * Attention is written out explicitly (spec §0: no SDPA) with softmax in fp32. GQA is computed
+ * without materialising {@code repeat_kv}: the query heads served by KV head {@code g} (heads
+ * {@code g*rep .. g*rep+rep-1}, the repeat_kv order) are stacked into one {@code [rep*T, hd]}
+ * matrix per KV head, which gives exactly the same dot products as repeating K and V.
  *
- * <p>Weights stay owned by the {@link WeightBinder} (no copies are made); this object owns only the RoPE
- * tables and scratch arrays. Concurrency: the model is read-only after construction; several threads may
- * run it at once as long as each uses its own {@link KvCache}.
+ * <p>Weights stay owned by the {@link WeightBinder} (no copies are made); this object owns only the
+ * RoPE tables and scratch arrays. Concurrency: the model is read-only after construction; several
+ * threads may run it at once as long as each uses its own {@link KvCache}.
  */
 public final class LlamaModel implements AutoCloseable {
 
@@ -40,8 +40,10 @@ public final class LlamaModel implements AutoCloseable {
   private final NDArray lmHead;
   private final NDArray finalNorm;
   private final Layer[] layers;
+
   /** cos / signed sin of RoPE for every position < contextLength, [contextLength, headDim]. */
   private final NDArray ropeCos;
+
   private final NDArray ropeSinSigned;
   private final int hidden;
   private final int heads;
@@ -54,23 +56,30 @@ public final class LlamaModel implements AutoCloseable {
   /** One decoder layer's weights (HF names in comments). */
   private record Layer(
       NDArray inputNorm, // input_layernorm.weight [D]
-      NDArray wq, NDArray bq, // self_attn.q_proj.{weight [nH*hd, D], bias}
-      NDArray wk, NDArray bk, // self_attn.k_proj [nKV*hd, D]
-      NDArray wv, NDArray bv, // self_attn.v_proj [nKV*hd, D]
+      NDArray wq,
+      NDArray bq, // self_attn.q_proj.{weight [nH*hd, D], bias}
+      NDArray wk,
+      NDArray bk, // self_attn.k_proj [nKV*hd, D]
+      NDArray wv,
+      NDArray bv, // self_attn.v_proj [nKV*hd, D]
       NDArray wo, // self_attn.o_proj.weight [D, nH*hd]
       NDArray postNorm, // post_attention_layernorm.weight [D]
-      NDArray wGate, NDArray wUp, NDArray wDown) {} // mlp.{gate,up,down}_proj.weight
+      NDArray wGate,
+      NDArray wUp,
+      NDArray wDown) {} // mlp.{gate,up,down}_proj.weight
 
   /**
    * Binds every weight of the language model.
    *
    * @param config the text config (defaults are filled in via {@link LlamaConfig#resolved()})
-   * @param model binder scoped to the language model's prefix (before {@code embed_tokens}, {@code layers},
-   *     {@code norm}), e.g. {@code language_model.model.}
-   * @param lmHead binder holding the output projection, or {@code null} when the embeddings are tied
+   * @param model binder scoped to the language model's prefix (before {@code embed_tokens}, {@code
+   *     layers}, {@code norm}), e.g. {@code language_model.model.}
+   * @param lmHead binder holding the output projection, or {@code null} when the embeddings are
+   *     tied
    * @param lmHeadName name of the output projection in {@code lmHead} (e.g. {@code lm_head.weight})
    */
-  public LlamaModel(LlamaConfig config, WeightBinder model, WeightBinder lmHead, String lmHeadName) {
+  public LlamaModel(
+      LlamaConfig config, WeightBinder model, WeightBinder lmHead, String lmHeadName) {
     this.config = Objects.requireNonNull(config, "config").resolved();
     Objects.requireNonNull(model, "model");
     hidden = this.config.hiddenSize();
@@ -89,36 +98,52 @@ public final class LlamaModel implements AutoCloseable {
     layers = new Layer[this.config.numHiddenLayers()];
     for (int l = 0; l < layers.length; l++) {
       WeightBinder b = model.scoped("layers." + l);
-      layers[l] = new Layer(
-          b.bind("input_layernorm.weight", hidden),
-          b.bind("self_attn.q_proj.weight", qOut, hidden), bias ? b.bind("self_attn.q_proj.bias", qOut) : null,
-          b.bind("self_attn.k_proj.weight", kvOut, hidden), bias ? b.bind("self_attn.k_proj.bias", kvOut) : null,
-          b.bind("self_attn.v_proj.weight", kvOut, hidden), bias ? b.bind("self_attn.v_proj.bias", kvOut) : null,
-          b.bind("self_attn.o_proj.weight", hidden, qOut),
-          b.bind("post_attention_layernorm.weight", hidden),
-          b.bind("mlp.gate_proj.weight", inter, hidden),
-          b.bind("mlp.up_proj.weight", inter, hidden),
-          b.bind("mlp.down_proj.weight", hidden, inter));
+      layers[l] =
+          new Layer(
+              b.bind("input_layernorm.weight", hidden),
+              b.bind("self_attn.q_proj.weight", qOut, hidden),
+              bias ? b.bind("self_attn.q_proj.bias", qOut) : null,
+              b.bind("self_attn.k_proj.weight", kvOut, hidden),
+              bias ? b.bind("self_attn.k_proj.bias", kvOut) : null,
+              b.bind("self_attn.v_proj.weight", kvOut, hidden),
+              bias ? b.bind("self_attn.v_proj.bias", kvOut) : null,
+              b.bind("self_attn.o_proj.weight", hidden, qOut),
+              b.bind("post_attention_layernorm.weight", hidden),
+              b.bind("mlp.gate_proj.weight", inter, hidden),
+              b.bind("mlp.up_proj.weight", inter, hidden),
+              b.bind("mlp.down_proj.weight", hidden, inter));
     }
     finalNorm = model.bind("norm.weight", hidden);
-    this.lmHead = lmHead == null ? embedTokens : lmHead.bind(Objects.requireNonNull(lmHeadName, "lmHeadName"), vocab, hidden);
+    this.lmHead =
+        lmHead == null
+            ? embedTokens
+            : lmHead.bind(Objects.requireNonNull(lmHeadName, "lmHeadName"), vocab, hidden);
 
     manager = embedTokens.getManager().newSubManager();
-    NDArray[] tables = ropeTables(manager, contextLength(), headDim, this.config.ropeTheta(), this.config.ropeScalingFactor());
+    NDArray[] tables =
+        ropeTables(
+            manager,
+            contextLength(),
+            headDim,
+            this.config.ropeTheta(),
+            this.config.ropeScalingFactor());
     ropeCos = tables[0];
     ropeSinSigned = tables[1];
   }
 
   /**
-   * RoPE tables (spec §4.2, HF half-split layout), computed in fp32 by torch as HF does:
-   * {@code inv_freq = 1 / theta^(arange(0,hd,2)/hd)}, {@code freqs = (pos / factor) ⊗ inv_freq},
-   * {@code emb = [freqs, freqs]}. Returns cos(emb) and the sign-folded sine {@code [-sin, +sin]} (halves), so
-   * that {@code rotate_half(x) * sin == [x2, x1] * sinSigned} exactly (negation is exact).
+   * RoPE tables (spec §4.2, HF half-split layout), computed in fp32 by torch as HF does: {@code
+   * inv_freq = 1 / theta^(arange(0,hd,2)/hd)}, {@code freqs = (pos / factor) ⊗ inv_freq}, {@code
+   * emb = [freqs, freqs]}. Returns cos(emb) and the sign-folded sine {@code [-sin, +sin]} (halves),
+   * so that {@code rotate_half(x) * sin == [x2, x1] * sinSigned} exactly (negation is exact).
    */
-  public static NDArray[] ropeTables(NDManager m, int positions, int headDim, double theta, double linearFactor) {
+  public static NDArray[] ropeTables(
+      NDManager m, int positions, int headDim, double theta, double linearFactor) {
     try (NDManager tmp = m.newSubManager()) {
       NDArray exponent = tmp.arange(0, headDim, 2, DataType.FLOAT32).div((float) headDim);
-      NDArray invFreq = tmp.ones(new Shape(headDim / 2)).div(tmp.full(new Shape(headDim / 2), (float) theta).pow(exponent));
+      NDArray invFreq =
+          tmp.ones(new Shape(headDim / 2))
+              .div(tmp.full(new Shape(headDim / 2), (float) theta).pow(exponent));
       NDArray pos = tmp.arange(0, positions, 1, DataType.FLOAT32);
       if (linearFactor != 1.0) {
         pos = pos.div((float) linearFactor); // rope_scaling {"type": "linear"}: positions / factor
@@ -154,8 +179,8 @@ public final class LlamaModel implements AutoCloseable {
   /** A fresh cache for up to {@code maxLen} positions (at most {@link #contextLength()}). */
   public KvCache newCache(int maxLen) {
     if (maxLen < 1 || maxLen > contextLength()) {
-      throw new IllegalArgumentException("cache length " + maxLen + " must be in [1, " + contextLength()
-          + "] (context length)");
+      throw new IllegalArgumentException(
+          "cache length " + maxLen + " must be in [1, " + contextLength() + "] (context length)");
     }
     return new KvCache(manager, layers.length, kvHeads, headDim, maxLen);
   }
@@ -169,13 +194,20 @@ public final class LlamaModel implements AutoCloseable {
     long[] l = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
       if (ids[i] < 0 || ids[i] >= vocab) {
-        throw new IllegalArgumentException("token id " + ids[i] + " at position " + i + " is outside the vocabulary [0, "
-            + vocab + ")");
+        throw new IllegalArgumentException(
+            "token id "
+                + ids[i]
+                + " at position "
+                + i
+                + " is outside the vocabulary [0, "
+                + vocab
+                + ")");
       }
       l[i] = ids[i];
     }
     try (NDManager tmp = target.newSubManager()) {
-      NDArray idx = Scalars.owned(tmp.create(l), DataType.INT64); // the gather's backward keeps these indices
+      NDArray idx =
+          Scalars.owned(tmp.create(l), DataType.INT64); // the gather's backward keeps these indices
       NDArray out = embedTokens.get(tmp, new NDIndex("{}", idx));
       out.attach(target);
       return out;
@@ -188,51 +220,61 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
-   * Runs {@code embeddings} [T, D] (token or spliced embeddings) at positions {@code cache.length() ..}
-   * {@code + T - 1}, appends their K/V to the cache and returns the logits of every row, [T, V], on the
-   * manager of {@code embeddings}. A full recompute is a forward over the whole sequence with a fresh cache.
+   * Runs {@code embeddings} [T, D] (token or spliced embeddings) at positions {@code cache.length()
+   * ..} {@code + T - 1}, appends their K/V to the cache and returns the logits of every row, [T,
+   * V], on the manager of {@code embeddings}. A full recompute is a forward over the whole sequence
+   * with a fresh cache.
    */
   public NDArray forward(NDArray embeddings, KvCache cache) {
     return run(embeddings, cache, false);
   }
 
-  /** As {@link #forward} but returns only the last row's logits, [V] (skips the lm head for other rows). */
+  /**
+   * As {@link #forward} but returns only the last row's logits, [V] (skips the lm head for other
+   * rows).
+   */
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
     return run(embeddings, cache, true);
   }
 
   /**
-   * The tapped forward of R-GAE (spec §7.1, §7.8): a full causal forward over {@code embeddings} [T, D] at
-   * positions {@code 0 .. T-1} with no KV cache (nothing is read or written in any cache), returning the logits of
-   * every row, [T, V], on the manager of {@code embeddings}.
+   * The tapped forward of R-GAE (spec §7.1, §7.8): a full causal forward over {@code embeddings}
+   * [T, D] at positions {@code 0 .. T-1} with no KV cache (nothing is read or written in any
+   * cache), returning the logits of every row, [T, V], on the manager of {@code embeddings}.
    *
-   * <p>For every layer, in order, the post-softmax probabilities {@code A} [nH, T, T] (one map per query head; with
-   * GQA, head {@code g*rep+r} attends with KV head {@code g}, the repeat_kv order) are handed to {@code tap}, and
-   * whatever it returns (same shape) is used in their place for {@code A V}. R-GAE's tap records {@code A} and
-   * returns {@code A + Z} with a fresh zero leaf {@code Z} that requires a gradient, so that after
-   * {@code backward(y)} inside a {@code GradientCollector}, {@code Z.getGradient()} is {@code ∂y/∂A} (DJL has no
-   * {@code retain_grad}). The argument lives in a per-layer scope that is closed when the layer is done: a tap
-   * that keeps it must {@code attach} it to its own manager; the returned array may stay in that scope.
+   * <p>For every layer, in order, the post-softmax probabilities {@code A} [nH, T, T] (one map per
+   * query head; with GQA, head {@code g*rep+r} attends with KV head {@code g}, the repeat_kv order)
+   * are handed to {@code tap}, and whatever it returns (same shape) is used in their place for
+   * {@code A V}. R-GAE's tap records {@code A} and returns {@code A + Z} with a fresh zero leaf
+   * {@code Z} that requires a gradient, so that after {@code backward(y)} inside a {@code
+   * GradientCollector}, {@code Z.getGradient()} is {@code ∂y/∂A} (DJL has no {@code retain_grad}).
+   * The argument lives in a per-layer scope that is closed when the layer is done: a tap that keeps
+   * it must {@code attach} it to its own manager; the returned array may stay in that scope.
    *
-   * <p>This path is separate from {@link #forward}/{@link #forwardLast}, which never call a tap and do no extra
-   * work. Values equal {@link #forward} with a fresh cache (the same ops in the same order).
+   * <p>This path is separate from {@link #forward}/{@link #forwardLast}, which never call a tap and
+   * do no extra work. Values equal {@link #forward} with a fresh cache (the same ops in the same
+   * order).
    *
    * @param tap called once per layer with A [nH, T, T]; must return an array of the same shape
-   * @throws IllegalArgumentException for a misshaped input or a sequence longer than the context length
+   * @throws IllegalArgumentException for a misshaped input or a sequence longer than the context
+   *     length
    */
   public NDArray forwardTapped(NDArray embeddings, UnaryOperator<NDArray> tap) {
     Objects.requireNonNull(embeddings, "embeddings");
     Objects.requireNonNull(tap, "tap");
     Shape s = embeddings.getShape();
     if (s.dimension() != 2 || s.get(1) != hidden || s.get(0) < 1) {
-      throw new IllegalArgumentException("embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
+      throw new IllegalArgumentException(
+          "embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
     }
     if (embeddings.getDataType() != DataType.FLOAT32) {
-      throw new IllegalArgumentException("embeddings must be FLOAT32, got " + embeddings.getDataType());
+      throw new IllegalArgumentException(
+          "embeddings must be FLOAT32, got " + embeddings.getDataType());
     }
     int t = Math.toIntExact(s.get(0));
     if (t > contextLength()) {
-      throw new IllegalArgumentException("sequence of " + t + " positions exceeds the context length " + contextLength());
+      throw new IllegalArgumentException(
+          "sequence of " + t + " positions exceeds the context length " + contextLength());
     }
     NDManager caller = embeddings.getManager();
     try (NDManager step = caller.newSubManager()) {
@@ -243,7 +285,8 @@ public final class LlamaModel implements AutoCloseable {
       if (t > 1) {
         NDArray rows = step.arange(0, t, 1, DataType.INT64).reshape(t, 1);
         NDArray cols = step.arange(0, t, 1, DataType.INT64).reshape(1, t);
-        mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, T], same as run()
+        mask =
+            cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, T], same as run()
       }
       NDArray h = embeddings;
       for (int l = 0; l < layers.length; l++) {
@@ -268,7 +311,8 @@ public final class LlamaModel implements AutoCloseable {
     Objects.requireNonNull(cache, "cache");
     Shape s = x.getShape();
     if (s.dimension() != 2 || s.get(1) != hidden || s.get(0) < 1) {
-      throw new IllegalArgumentException("embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
+      throw new IllegalArgumentException(
+          "embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
     }
     if (x.getDataType() != DataType.FLOAT32) {
       throw new IllegalArgumentException("embeddings must be FLOAT32, got " + x.getDataType());
@@ -276,16 +320,27 @@ public final class LlamaModel implements AutoCloseable {
     int t = Math.toIntExact(s.get(0));
     int past = cache.length();
     if (t > cache.remaining()) {
-      throw new IllegalArgumentException("sequence too long: " + past + " cached + " + t + " new positions exceed the"
-          + " cache capacity " + cache.capacity() + " (context length " + contextLength() + ")");
+      throw new IllegalArgumentException(
+          "sequence too long: "
+              + past
+              + " cached + "
+              + t
+              + " new positions exceed the"
+              + " cache capacity "
+              + cache.capacity()
+              + " (context length "
+              + contextLength()
+              + ")");
     }
     NDManager caller = x.getManager();
     try (NDManager step = caller.newSubManager()) {
       step.tempAttachAll(x);
       int total = past + t;
-      NDArray cos = ropeCos.get(step, new NDIndex("{}:{}", past, total)); // [T, hd], broadcast over heads
+      NDArray cos =
+          ropeCos.get(step, new NDIndex("{}:{}", past, total)); // [T, hd], broadcast over heads
       NDArray sin = ropeSinSigned.get(step, new NDIndex("{}:{}", past, total));
-      // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t. A single new token sees all.
+      // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t. A single new token
+      // sees all.
       NDArray mask = null;
       if (t > 1) {
         NDArray rows = step.arange(past, total, 1, DataType.INT64).reshape(t, 1);
@@ -317,12 +372,18 @@ public final class LlamaModel implements AutoCloseable {
     }
   }
 
-  /** RMSNorm in fp32 (spec §4.2): {@code w * x / sqrt(mean(x^2) + eps)}; no mean subtraction, no bias. */
+  /**
+   * RMSNorm in fp32 (spec §4.2): {@code w * x / sqrt(mean(x^2) + eps)}; no mean subtraction, no
+   * bias.
+   */
   private NDArray rmsNorm(NDArray x, NDArray w) {
     return x.div(x.square().mean(new int[] {-1}, true).add(eps).sqrt()).mul(w);
   }
 
-  /** {@code x*cos + rotate_half(x)*sin} with {@code rotate_half(x) = [-x2, x1]} (HF half-split RoPE). */
+  /**
+   * {@code x*cos + rotate_half(x)*sin} with {@code rotate_half(x) = [-x2, x1]} (HF half-split
+   * RoPE).
+   */
   private static NDArray rope(NDArray x, NDArray cos, NDArray sinSigned) {
     NDList halves = x.split(2, 2); // x is [heads, T, hd]
     NDArray swapped = halves.get(1).concat(halves.get(0), 2);
@@ -330,18 +391,30 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
-   * One decoder layer. {@code cache == null} (tapped path only): no cache, keys/values are this call's own
-   * ({@code past} must be 0). {@code tap == null} on the ordinary path: no extra work.
+   * One decoder layer. {@code cache == null} (tapped path only): no cache, keys/values are this
+   * call's own ({@code past} must be 0). {@code tap == null} on the ordinary path: no extra work.
    */
-  private NDArray layer(NDManager ls, Layer w, NDArray h, KvCache cache, int l, int past, int t, NDArray cos,
-      NDArray sin, NDArray mask, UnaryOperator<NDArray> tap) {
+  private NDArray layer(
+      NDManager ls,
+      Layer w,
+      NDArray h,
+      KvCache cache,
+      int l,
+      int past,
+      int t,
+      NDArray cos,
+      NDArray sin,
+      NDArray mask,
+      UnaryOperator<NDArray> tap) {
     ls.tempAttachAll(h);
     int total = past + t;
     int rep = heads / kvHeads;
     // --- self-attention block
     NDArray x = rmsNorm(h, w.inputNorm());
-    NDArray q = linear(x, w.wq(), w.bq()).reshape(t, heads, headDim).transpose(1, 0, 2); // [nH, T, hd]
-    NDArray k = linear(x, w.wk(), w.bk()).reshape(t, kvHeads, headDim).transpose(1, 0, 2); // [nKV, T, hd]
+    NDArray q =
+        linear(x, w.wq(), w.bq()).reshape(t, heads, headDim).transpose(1, 0, 2); // [nH, T, hd]
+    NDArray k =
+        linear(x, w.wk(), w.bk()).reshape(t, kvHeads, headDim).transpose(1, 0, 2); // [nKV, T, hd]
     NDArray v = linear(x, w.wv(), w.bv()).reshape(t, kvHeads, headDim).transpose(1, 0, 2);
     q = rope(q, cos, sin);
     k = rope(k, cos, sin);
@@ -363,21 +436,30 @@ public final class LlamaModel implements AutoCloseable {
     NDArray qg = q.reshape(kvHeads, (long) rep * t, headDim);
     NDArray scores = Scalars.div(qg.matMul(keys.transpose(0, 2, 1)), attnScale); // [nKV, rep*T, L]
     if (mask != null) {
-      scores = scores.reshape(kvHeads, rep, t, total).add(mask).reshape(kvHeads, (long) rep * t, total);
+      scores =
+          scores.reshape(kvHeads, rep, t, total).add(mask).reshape(kvHeads, (long) rep * t, total);
     }
     NDArray probs = scores.softmax(-1); // fp32 softmax (spec §0)
     if (tap != null) {
-      // R-GAE tap (§7.1): per query head [nH, T, L] (head g*rep+r = kv group g), replaced by what the tap returns
+      // R-GAE tap (§7.1): per query head [nH, T, L] (head g*rep+r = kv group g), replaced by what
+      // the tap returns
       Shape perHead = new Shape(heads, t, total);
       NDArray tapped = tap.apply(probs.reshape(perHead));
       if (tapped == null || !tapped.getShape().equals(perHead)) {
-        throw new IllegalStateException("attention tap must return an array of shape " + perHead + ", got "
-            + (tapped == null ? "null" : tapped.getShape()));
+        throw new IllegalStateException(
+            "attention tap must return an array of shape "
+                + perHead
+                + ", got "
+                + (tapped == null ? "null" : tapped.getShape()));
       }
       probs = tapped.reshape(kvHeads, (long) rep * t, total);
     }
-    NDArray o = probs.matMul(values) // [nKV, rep*T, hd]
-        .reshape(heads, t, headDim).transpose(1, 0, 2).reshape(t, (long) heads * headDim);
+    NDArray o =
+        probs
+            .matMul(values) // [nKV, rep*T, hd]
+            .reshape(heads, t, headDim)
+            .transpose(1, 0, 2)
+            .reshape(t, (long) heads * headDim);
     h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());
     // --- MLP block: down(silu(gate(x)) * up(x)), no biases
     x = rmsNorm(h, w.postNorm());
@@ -391,7 +473,10 @@ public final class LlamaModel implements AutoCloseable {
     return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
   }
 
-  /** Releases the RoPE tables and scratch memory; weights belong to the binder (close the checkpoint). */
+  /**
+   * Releases the RoPE tables and scratch memory; weights belong to the binder (close the
+   * checkpoint).
+   */
   @Override
   public void close() {
     manager.close();
@@ -399,7 +484,20 @@ public final class LlamaModel implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "LlamaModel[layers=" + layers.length + ", hidden=" + hidden + ", heads=" + heads + "/" + kvHeads
-        + ", vocab=" + vocab + ", context=" + contextLength() + ", theta=" + config.ropeTheta() + "]";
+    return "LlamaModel[layers="
+        + layers.length
+        + ", hidden="
+        + hidden
+        + ", heads="
+        + heads
+        + "/"
+        + kvHeads
+        + ", vocab="
+        + vocab
+        + ", context="
+        + contextLength()
+        + ", theta="
+        + config.ropeTheta()
+        + "]";
   }
 }

@@ -4,9 +4,10 @@ import io.decostream.nn.config.ModelFamily;
 import java.nio.file.Path;
 
 /**
- * A loaded multimodal model that runs the debugging pass behind {@code deco model forward}: already-normalised
- * pixels and already-expanded ids in, every intermediate out ({@link DebugForward}). One implementation per
- * {@link ModelFamily}; {@link #load} picks it from config.json {@code model_type}.
+ * A loaded multimodal model that runs the debugging pass behind {@code deco model forward}:
+ * already-normalised pixels and already-expanded ids in, every intermediate out ({@link
+ * DebugForward}). One implementation per {@link ModelFamily}; {@link #load} picks it from
+ * config.json {@code model_type}.
  */
 public interface DebugForwardModel extends AutoCloseable {
 
@@ -30,7 +31,10 @@ public interface DebugForwardModel extends AutoCloseable {
   /** The placeholder id {@code inputIds} must hold, once per visual row. */
   int placeholderTokenId();
 
-  /** Visual rows {@code frames} frames contribute, i.e. the placeholder count {@code inputIds} must hold. */
+  /**
+   * Visual rows {@code frames} frames contribute, i.e. the placeholder count {@code inputIds} must
+   * hold.
+   */
   int visualTokens(int frames);
 
   /**
@@ -38,20 +42,23 @@ public interface DebugForwardModel extends AutoCloseable {
    *
    * @param pixels [F, C, S, S] F32 row-major, already normalised
    * @param frames F
-   * @param inputIds [T] ids with the placeholder already expanded to {@link #visualTokens(int)} copies
+   * @param inputIds [T] ids with the placeholder already expanded to {@link #visualTokens(int)}
+   *     copies
    * @param newTokens K >= 0 greedy tokens to generate
-   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the
-   *     vocabulary, or T + K - 1 over the context length
+   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids
+   *     outside the vocabulary, or T + K - 1 over the context length
    */
   default DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens) {
     return forwardDebug(pixels, frames, inputIds, newTokens, false);
   }
 
   /**
-   * As {@link #forwardDebug(float[], int, int[], int)}; with {@code grounding} also the R-GAE maps of the greedy
-   * tokens ({@link DebugForward#textToQuery()}, {@link DebugForward#textToPatch()}; spec §7.5–§7.6).
+   * As {@link #forwardDebug(float[], int, int[], int)}; with {@code grounding} also the R-GAE maps
+   * of the greedy tokens ({@link DebugForward#textToQuery()}, {@link DebugForward#textToPatch()};
+   * spec §7.5–§7.6).
    */
-  DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding);
+  DebugForward forwardDebug(
+      float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding);
 
   @Override
   void close();

@@ -18,7 +18,8 @@ public record GenerationOptions(int maxNewTokens, double temperature, double top
       throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
     }
     if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-      throw new IllegalArgumentException("temperature must be a finite value >= 0, got " + temperature);
+      throw new IllegalArgumentException(
+          "temperature must be a finite value >= 0, got " + temperature);
     }
     if (!(topP > 0 && topP <= 1)) {
       throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);

@@ -19,32 +19,54 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The language side every LLaVA family loads the same way (spec §3.1, §4, §5): {@code multi_modal_projector}
- * (linear_1 Dv→Dt, exact GELU, linear_2 Dt→Dt, with biases), the Llama/Qwen2 decoder with its head (or tied
- * embeddings), {@code tokenizer.json} with the family's placeholder checked against config.json, and the EOS ids.
- * Binding is strict: the projector and language-model trees must be used completely.
+ * The language side every LLaVA family loads the same way (spec §3.1, §4, §5): {@code
+ * multi_modal_projector} (linear_1 Dv→Dt, exact GELU, linear_2 Dt→Dt, with biases), the Llama/Qwen2
+ * decoder with its head (or tied embeddings), {@code tokenizer.json} with the family's placeholder
+ * checked against config.json, and the EOS ids. Binding is strict: the projector and language-model
+ * trees must be used completely.
  */
-record LanguageParts(MlpProjector projector, LlamaModel llm, PackTokenizer tokenizer, Set<Integer> eosIds) {
+record LanguageParts(
+    MlpProjector projector, LlamaModel llm, PackTokenizer tokenizer, Set<Integer> eosIds) {
 
   /**
-   * Binds and loads; every opened resource is pushed to the front of {@code opened} so the caller can close all
-   * of them if a later step fails.
+   * Binds and loads; every opened resource is pushed to the front of {@code opened} so the caller
+   * can close all of them if a later step fails.
    *
    * @param tieAtTopLevel the multimodal config's own {@code tie_word_embeddings}
    */
-  static LanguageParts load(Path packDir, CheckpointWeights weights, LlavaKeys keys, LlamaConfig text, int dv,
-      boolean tieAtTopLevel, String placeholder, int placeholderId, List<AutoCloseable> opened) {
+  static LanguageParts load(
+      Path packDir,
+      CheckpointWeights weights,
+      LlavaKeys keys,
+      LlamaConfig text,
+      int dv,
+      boolean tieAtTopLevel,
+      String placeholder,
+      int placeholderId,
+      List<AutoCloseable> opened) {
     int dt = text.hiddenSize();
     WeightBinder proj = weights.scoped(keys.projectorPrefix());
-    MlpProjector projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
-        proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
+    MlpProjector projector =
+        new MlpProjector(
+            proj.bind("linear_1.weight", dt, dv),
+            proj.bind("linear_1.bias", dt),
+            proj.bind("linear_2.weight", dt, dt),
+            proj.bind("linear_2.bias", dt));
     proj.assertAllUsed();
     if (keys.lmHeadTied() && !text.tieWordEmbeddings() && !tieAtTopLevel) {
-      String head = keys.layout() == LlavaKeys.Layout.OLD ? "language_model.lm_head.weight" : "lm_head.weight";
-      throw new WeightException("missing weight '" + head + "' (the config does not tie word embeddings)");
+      String head =
+          keys.layout() == LlavaKeys.Layout.OLD
+              ? "language_model.lm_head.weight"
+              : "lm_head.weight";
+      throw new WeightException(
+          "missing weight '" + head + "' (the config does not tie word embeddings)");
     }
-    LlamaModel llm = new LlamaModel(text, weights.scoped(keys.languageModelPrefix()),
-        keys.lmHeadTied() ? null : weights, keys.lmHeadName());
+    LlamaModel llm =
+        new LlamaModel(
+            text,
+            weights.scoped(keys.languageModelPrefix()),
+            keys.lmHeadTied() ? null : weights,
+            keys.lmHeadName());
     opened.add(0, llm);
     weights.scoped(keys.languageModelPrefix()).assertAllUsed();
     PackTokenizer tokenizer = PackTokenizer.load(packDir);
@@ -53,22 +75,37 @@ record LanguageParts(MlpProjector projector, LlamaModel llm, PackTokenizer token
     return new LanguageParts(projector, llm, tokenizer, eosIds(packDir, text));
   }
 
-  /** The placeholder must be one token with config.json's id, and the tokenizer must fit the embedding table. */
-  static void checkTokenizer(PackTokenizer tokenizer, LlamaConfig text, String placeholder, int placeholderId) {
+  /**
+   * The placeholder must be one token with config.json's id, and the tokenizer must fit the
+   * embedding table.
+   */
+  static void checkTokenizer(
+      PackTokenizer tokenizer, LlamaConfig text, String placeholder, int placeholderId) {
     if (!tokenizer.hasToken(placeholder)) {
       throw new IllegalArgumentException("tokenizer.json has no '" + placeholder + "' token");
     }
     if (tokenizer.tokenId(placeholder) != placeholderId) {
-      throw new IllegalArgumentException("tokenizer maps '" + placeholder + "' to " + tokenizer.tokenId(placeholder)
-          + " but config.json says " + placeholderId);
+      throw new IllegalArgumentException(
+          "tokenizer maps '"
+              + placeholder
+              + "' to "
+              + tokenizer.tokenId(placeholder)
+              + " but config.json says "
+              + placeholderId);
     }
     if (tokenizer.vocabSize() > text.vocabSize()) {
-      throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize()
-          + " ids but text_config.vocab_size is " + text.vocabSize());
+      throw new IllegalArgumentException(
+          "tokenizer has "
+              + tokenizer.vocabSize()
+              + " ids but text_config.vocab_size is "
+              + text.vocabSize());
     }
   }
 
-  /** EOS ids: generation_config.json {@code eos_token_id} (int or list) if present, else the text config's. */
+  /**
+   * EOS ids: generation_config.json {@code eos_token_id} (int or list) if present, else the text
+   * config's.
+   */
   static Set<Integer> eosIds(Path packDir, LlamaConfig text) {
     Path gen = packDir.resolve("generation_config.json");
     Set<Integer> ids = new LinkedHashSet<>();
@@ -93,7 +130,10 @@ record LanguageParts(MlpProjector projector, LlamaModel llm, PackTokenizer token
   /** config.json {@code _name_or_path} when present, else the pack directory's name. */
   static String modelId(Path packDir) {
     try {
-      JsonNode n = new ObjectMapper().readTree(packDir.resolve("config.json").toFile()).path("_name_or_path");
+      JsonNode n =
+          new ObjectMapper()
+              .readTree(packDir.resolve("config.json").toFile())
+              .path("_name_or_path");
       if (n.isTextual() && !n.asText().isBlank()) {
         return n.asText();
       }

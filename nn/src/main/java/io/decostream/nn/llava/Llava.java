@@ -17,13 +17,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * llava-hf LLaVA-1.5 ({@code LlavaForConditionalGeneration}, model_type {@code llava}; spec §1, §3.1, §4): CLIP
- * hidden state {@code vision_feature_layer} (-2), CLS dropped ("default"), then {@code mlp2x_gelu} on all 576
- * tokens of each image — no compression — spliced in place of {@code image_token_index} placeholders, then Llama
- * (Vicuna). Prompts use {@link PromptTemplate#VICUNA_V1} with one {@code <image>} per image.
+ * llava-hf LLaVA-1.5 ({@code LlavaForConditionalGeneration}, model_type {@code llava}; spec §1,
+ * §3.1, §4): CLIP hidden state {@code vision_feature_layer} (-2), CLS dropped ("default"), then
+ * {@code mlp2x_gelu} on all 576 tokens of each image — no compression — spliced in place of {@code
+ * image_token_index} placeholders, then Llama (Vicuna). Prompts use {@link
+ * PromptTemplate#VICUNA_V1} with one {@code <image>} per image.
  *
- * <p>Frames of a video are fed as separate images (F x N rows). Loading is strict (every tensor bound, both
- * llava-hf key layouts). Calls are {@code synchronized}; use one instance per thread for parallelism.
+ * <p>Frames of a video are fed as separate images (F x N rows). Loading is strict (every tensor
+ * bound, both llava-hf key layouts). Calls are {@code synchronized}; use one instance per thread
+ * for parallelism.
  */
 public final class Llava implements DebugForwardModel {
 
@@ -39,8 +41,14 @@ public final class Llava implements DebugForwardModel {
   private final ClipImageProcessor processor;
   private final LanguageParts lang;
 
-  private Llava(Path packDir, LlavaConfig config, NDManager manager, CheckpointWeights weights, ClipVisionTower tower,
-      ClipImageProcessor processor, LanguageParts lang) {
+  private Llava(
+      Path packDir,
+      LlavaConfig config,
+      NDManager manager,
+      CheckpointWeights weights,
+      ClipVisionTower tower,
+      ClipImageProcessor processor,
+      LanguageParts lang) {
     this.packDir = packDir;
     this.config = config;
     this.modelId = LanguageParts.modelId(packDir);
@@ -55,7 +63,8 @@ public final class Llava implements DebugForwardModel {
    * Loads a whole llava pack; every tensor of the checkpoint must be used.
    *
    * @throws io.decostream.nn.weights.WeightException naming a missing, misshaped or unused weight
-   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent tokenizer
+   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent
+   *     tokenizer
    */
   public static Llava load(Path packDir) {
     Objects.requireNonNull(packDir, "packDir");
@@ -71,20 +80,41 @@ public final class Llava implements DebugForwardModel {
       opened.add(0, weights);
       LlavaKeys keys = LlavaKeys.detect(weights);
       // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never run
-      ClipVisionTower tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
-          config.visionHiddenStateIndex(), config.dropsCls());
+      ClipVisionTower tower =
+          new ClipVisionTower(
+              weights.scoped(keys.visionPrefix()),
+              config.visionConfig(),
+              config.visionHiddenStateIndex(),
+              config.dropsCls());
       opened.add(0, tower);
       weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
       int size = config.visionConfig().imageSize();
-      ClipImageProcessor processor = Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-          ? ClipImageProcessor.fromPreprocessorConfig(packDir) : ClipImageProcessor.square(size);
+      ClipImageProcessor processor =
+          Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+              ? ClipImageProcessor.fromPreprocessorConfig(packDir)
+              : ClipImageProcessor.square(size);
       if (processor.cropHeight() != size || processor.cropWidth() != size) {
-        throw new IllegalArgumentException("preprocessor_config.json crops to " + processor.cropWidth() + "x"
-            + processor.cropHeight() + " but the vision tower takes " + size + "x" + size);
+        throw new IllegalArgumentException(
+            "preprocessor_config.json crops to "
+                + processor.cropWidth()
+                + "x"
+                + processor.cropHeight()
+                + " but the vision tower takes "
+                + size
+                + "x"
+                + size);
       }
-      LanguageParts lang = LanguageParts.load(packDir, weights, keys, config.textConfig(),
-          config.visionConfig().hiddenSize(), config.tieWordEmbeddings(), IMAGE_PLACEHOLDER, config.imageTokenIndex(),
-          opened);
+      LanguageParts lang =
+          LanguageParts.load(
+              packDir,
+              weights,
+              keys,
+              config.textConfig(),
+              config.visionConfig().hiddenSize(),
+              config.tieWordEmbeddings(),
+              IMAGE_PLACEHOLDER,
+              config.imageTokenIndex(),
+              opened);
       weights.assertAllUsed();
       return new Llava(packDir, config, manager, weights, tower, processor, lang);
     } catch (RuntimeException e) {
@@ -112,11 +142,12 @@ public final class Llava implements DebugForwardModel {
   }
 
   /**
-   * Answers a question about images (or video frames fed as images) (spec §1.2, §3.1, §4.4–§4.5): CLIP
-   * preprocessing and tower, projector on every token, the vicuna_v1 prompt with one {@code <image>} per image,
-   * each expanded to {@link #tokensPerImage()} rows.
+   * Answers a question about images (or video frames fed as images) (spec §1.2, §3.1, §4.4–§4.5):
+   * CLIP preprocessing and tower, projector on every token, the vicuna_v1 prompt with one {@code
+   * <image>} per image, each expanded to {@link #tokensPerImage()} rows.
    */
-  public synchronized GenerationResult generate(List<RgbImage> images, String question, GenerationOptions options) {
+  public synchronized GenerationResult generate(
+      List<RgbImage> images, String question, GenerationOptions options) {
     Objects.requireNonNull(images, "images");
     Objects.requireNonNull(options, "options");
     if (images.isEmpty()) {
@@ -132,9 +163,18 @@ public final class Llava implements DebugForwardModel {
       long t0 = System.nanoTime();
       NDArray rows = project(step, tower.features(pixels));
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(step, lang.llm(), lang.tokenizer(),
-          PromptTemplate.VICUNA_V1.render(placeholders, question), IMAGE_PLACEHOLDER, config.imageTokenIndex(),
-          images.size(), rows, options, lang.eosIds(), projectorMillis);
+      return Splicing.generate(
+          step,
+          lang.llm(),
+          lang.tokenizer(),
+          PromptTemplate.VICUNA_V1.render(placeholders, question),
+          IMAGE_PLACEHOLDER,
+          config.imageTokenIndex(),
+          images.size(),
+          rows,
+          options,
+          lang.eosIds(),
+          projectorMillis);
     }
   }
 
@@ -150,17 +190,26 @@ public final class Llava implements DebugForwardModel {
   }
 
   /**
-   * The debugging pass (HF {@code LlavaForConditionalGeneration}): CLIP features of each image (strategy
-   * applied), no pooling ({@code pooled_features} = {@code vision_features}), projector, splice in place of the
-   * {@code image_token_index} placeholders in order, all logits, greedy ids.
+   * The debugging pass (HF {@code LlavaForConditionalGeneration}): CLIP features of each image
+   * (strategy applied), no pooling ({@code pooled_features} = {@code vision_features}), projector,
+   * splice in place of the {@code image_token_index} placeholders in order, all logits, greedy ids.
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
-      boolean grounding) {
+  public synchronized DebugForward forwardDebug(
+      float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
-        config.imageTokenIndex(), visualTokens(frames), newTokens, contextLength());
+    Splicing.checkDebugInputs(
+        pixels,
+        frames,
+        imageChannels(),
+        imageSize(),
+        inputIds,
+        config.textConfig().vocabSize(),
+        config.imageTokenIndex(),
+        visualTokens(frames),
+        newTokens,
+        contextLength());
     int n = tokensPerImage();
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
@@ -172,16 +221,34 @@ public final class Llava implements DebugForwardModel {
     try (NDManager step = manager.newSubManager()) {
       NDArray rows = project(step, feats);
       float[] projected = rows.toFloatArray();
-      NDArray embeddings = Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
-      Splicing.Decoded d = Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
+      NDArray embeddings =
+          Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
+      Splicing.Decoded d =
+          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
       long[] visionShape = {frames, n, dv};
-      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
-          config.textConfig().vocabSize(), vision, visionShape, vision, visionShape, projected,
-          new long[] {frames, n, dt}, d.logits(), d.greedyIds());
+      DebugForward out =
+          new DebugForward(
+              config.modelType(),
+              frames,
+              inputIds.length,
+              config.textConfig().vocabSize(),
+              vision,
+              visionShape,
+              vision,
+              visionShape,
+              projected,
+              new long[] {frames, n, dt},
+              d.logits(),
+              d.greedyIds());
       // no compression: Query-to-Patch is the identity (spec §7.6)
-      return grounding ? Splicing.withGrounding(out, lang.llm(), embeddings,
-          Splicing.positionsOf(inputIds, config.imageTokenIndex(), frames * n),
-          java.util.Collections.nCopies(frames, io.decostream.nn.rgae.QueryToPatch.identity(n))) : out;
+      return grounding
+          ? Splicing.withGrounding(
+              out,
+              lang.llm(),
+              embeddings,
+              Splicing.positionsOf(inputIds, config.imageTokenIndex(), frames * n),
+              java.util.Collections.nCopies(frames, io.decostream.nn.rgae.QueryToPatch.identity(n)))
+          : out;
     }
   }
 

@@ -1,72 +1,61 @@
 package io.decostream.nn.llava;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
-import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.config.ModelFamily;
-import io.decostream.nn.generate.Generator;
-import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llama.LlamaModel;
+import io.decostream.nn.rgae.QueryToPatch;
+import io.decostream.nn.rgae.RGae;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
-import io.decostream.nn.weights.WeightBinder;
 import io.decostream.nn.weights.WeightException;
-import io.decostream.nn.llama.KvCache;
-import io.decostream.nn.rgae.QueryToPatch;
-import io.decostream.nn.rgae.RGae;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.MlpProjector;
 import io.decostream.projector.PoolingMode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
 /**
  * The model facade stream code uses (design.md "Model facade"): a llava-hf LLaVA-NeXT-Video pack
- * ({@code config.json}, {@code *.safetensors}, {@code tokenizer.json}, optional {@code generation_config.json}
- * and {@code preprocessor_config.json}) behind plain-Java types only.
+ * ({@code config.json}, {@code *.safetensors}, {@code tokenizer.json}, optional {@code
+ * generation_config.json} and {@code preprocessor_config.json}) behind plain-Java types only.
  *
  * <ul>
- *   <li>Vision side (spec §1, §3.3): {@link #visionFeatures} = CLIP preprocessing + the CLIP tower up to
- *       {@code vision_feature_layer}, CLS dropped; per frame {@code [grid^2 * Dv]}. Pooling to
- *       tokens-per-frame is the caller's (the projector module's {@code TokenCompressor}).
- *   <li>Language side (spec §3.3, §4.4, §4.5, §5): {@link #generate} builds the vicuna_v1 prompt, expands
- *       {@code <video>} into frames x tokensPerFrame rows, runs {@code multi_modal_projector} on the pooled
- *       features, splices them in place of the placeholders (HF style, frame-major, no separators), prefills a
- *       preallocated KV cache and decodes.
+ *   <li>Vision side (spec §1, §3.3): {@link #visionFeatures} = CLIP preprocessing + the CLIP tower
+ *       up to {@code vision_feature_layer}, CLS dropped; per frame {@code [grid^2 * Dv]}. Pooling
+ *       to tokens-per-frame is the caller's (the projector module's {@code TokenCompressor}).
+ *   <li>Language side (spec §3.3, §4.4, §4.5, §5): {@link #generate} builds the vicuna_v1 prompt,
+ *       expands {@code <video>} into frames x tokensPerFrame rows, runs {@code
+ *       multi_modal_projector} on the pooled features, splices them in place of the placeholders
+ *       (HF style, frame-major, no separators), prefills a preallocated KV cache and decodes.
  * </ul>
  *
- * <p>Loading is strict: every tensor under the loaded parts' key prefixes must be bound with its expected
- * shape (a missing or misshaped weight fails naming it; an unused tensor fails too); tensors of a part that
- * is not loaded are ignored. Both llava-hf key layouts are accepted ({@link LlavaKeys}).
+ * <p>Loading is strict: every tensor under the loaded parts' key prefixes must be bound with its
+ * expected shape (a missing or misshaped weight fails naming it; an unused tensor fails too);
+ * tensors of a part that is not loaded are ignored. Both llava-hf key layouts are accepted ({@link
+ * LlavaKeys}).
  *
- * <p>Thread safety: {@link #visionFeatures} and {@link #generate} are {@code synchronized} (one call at a time
- * per instance; the native ops themselves use several cores). Use one instance per worker thread for
- * parallelism.
+ * <p>Thread safety: {@link #visionFeatures} and {@link #generate} are {@code synchronized} (one
+ * call at a time per instance; the native ops themselves use several cores). Use one instance per
+ * worker thread for parallelism.
  */
 public final class LlavaNextVideo implements DebugForwardModel {
 
   /** Which weights to load: the encoder stage needs only VISION, the LLM worker only LANGUAGE. */
   public enum Part {
-    VISION, LANGUAGE, ALL;
+    VISION,
+    LANGUAGE,
+    ALL;
 
     boolean vision() {
       return this != LANGUAGE;
@@ -98,9 +87,19 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final PackTokenizer tokenizer;
   private final Set<Integer> eosIds;
 
-  private LlavaNextVideo(Path packDir, Part part, LlavaNextVideoConfig config, String modelId, NDManager manager,
-      CheckpointWeights weights, ClipVisionTower tower, ClipImageProcessor processor, MlpProjector projector,
-      LlamaModel llm, PackTokenizer tokenizer, Set<Integer> eosIds) {
+  private LlavaNextVideo(
+      Path packDir,
+      Part part,
+      LlavaNextVideoConfig config,
+      String modelId,
+      NDManager manager,
+      CheckpointWeights weights,
+      ClipVisionTower tower,
+      ClipImageProcessor processor,
+      MlpProjector projector,
+      LlamaModel llm,
+      PackTokenizer tokenizer,
+      Set<Integer> eosIds) {
     this.packDir = packDir;
     this.part = part;
     this.config = config;
@@ -119,7 +118,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
    * Loads the parts of a model pack.
    *
    * @throws WeightException naming a missing, misshaped or unused weight
-   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent tokenizer
+   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent
+   *     tokenizer
    */
   public static LlavaNextVideo load(Path packDir, Part part) {
     Objects.requireNonNull(packDir, "packDir");
@@ -140,17 +140,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
       ClipImageProcessor processor = null;
       if (part.vision()) {
         boolean dropCls = "default".equals(config.visionFeatureSelectStrategy());
-        tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
-            config.visionHiddenStateIndex(), dropCls);
+        tower =
+            new ClipVisionTower(
+                weights.scoped(keys.visionPrefix()),
+                config.visionConfig(),
+                config.visionHiddenStateIndex(),
+                dropCls);
         opened.add(0, tower);
         weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
         int size = config.visionConfig().imageSize();
-        processor = Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-            ? ClipImageProcessor.fromPreprocessorConfig(packDir)
-            : ClipImageProcessor.square(size);
+        processor =
+            Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+                ? ClipImageProcessor.fromPreprocessorConfig(packDir)
+                : ClipImageProcessor.square(size);
         if (processor.cropHeight() != size || processor.cropWidth() != size) {
-          throw new IllegalArgumentException("preprocessor_config.json crops to " + processor.cropWidth() + "x"
-              + processor.cropHeight() + " but the vision tower takes " + size + "x" + size);
+          throw new IllegalArgumentException(
+              "preprocessor_config.json crops to "
+                  + processor.cropWidth()
+                  + "x"
+                  + processor.cropHeight()
+                  + " but the vision tower takes "
+                  + size
+                  + "x"
+                  + size);
         }
       }
 
@@ -159,14 +171,23 @@ public final class LlavaNextVideo implements DebugForwardModel {
       PackTokenizer tokenizer = null;
       Set<Integer> eos = Set.of();
       if (part.language()) {
-        LanguageParts lang = LanguageParts.load(packDir, weights, keys, config.textConfig(),
-            config.visionConfig().hiddenSize(), Boolean.TRUE.equals(config.tieWordEmbeddings()), VIDEO_PLACEHOLDER,
-            config.videoTokenIndex(), opened);
+        LanguageParts lang =
+            LanguageParts.load(
+                packDir,
+                weights,
+                keys,
+                config.textConfig(),
+                config.visionConfig().hiddenSize(),
+                Boolean.TRUE.equals(config.tieWordEmbeddings()),
+                VIDEO_PLACEHOLDER,
+                config.videoTokenIndex(),
+                opened);
         projector = lang.projector();
         llm = lang.llm();
         tokenizer = lang.tokenizer();
         eos = lang.eosIds();
-        // image_newline exists in llava-next checkpoints; it is used for anyres images only, never for video
+        // image_newline exists in llava-next checkpoints; it is used for anyres images only, never
+        // for video
         for (String name : List.of("image_newline", "model.image_newline")) {
           if (weights.has(name)) {
             weights.bind(name, config.textConfig().hiddenSize());
@@ -176,8 +197,19 @@ public final class LlavaNextVideo implements DebugForwardModel {
       if (part == Part.ALL) {
         weights.assertAllUsed(); // nothing in the checkpoint may be left over
       }
-      return new LlavaNextVideo(packDir, part, config, LanguageParts.modelId(packDir), manager, weights, tower, processor,
-          projector, llm, tokenizer, eos);
+      return new LlavaNextVideo(
+          packDir,
+          part,
+          config,
+          LanguageParts.modelId(packDir),
+          manager,
+          weights,
+          tower,
+          processor,
+          projector,
+          llm,
+          tokenizer,
+          eos);
     } catch (RuntimeException e) {
       LanguageParts.closeAll(opened, e);
       throw e;
@@ -219,8 +251,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
   }
 
   /**
-   * CLIP features of each frame (spec §1.2–§1.3): preprocessing, then the tower up to
-   * {@link #visionFeatureLayer()}; CLS dropped for strategy "default". Per frame a {@code float[N * Dv]},
+   * CLIP features of each frame (spec §1.2–§1.3): preprocessing, then the tower up to {@link
+   * #visionFeatureLayer()}; CLS dropped for strategy "default". Per frame a {@code float[N * Dv]},
    * row-major tokens (token p = row * grid + col), N = grid^2 (+1 with strategy "full").
    */
   public synchronized List<float[]> visionFeatures(List<RgbImage> frames) {
@@ -234,7 +266,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
       RgbImage f = Objects.requireNonNull(frames.get(i), "frame " + i);
       pixels.add(processor.preprocess(f));
     }
-    // the tower runs the frames in micro-batches (ClipVisionTower.FEATURE_BATCH) to bound peak memory
+    // the tower runs the frames in micro-batches (ClipVisionTower.FEATURE_BATCH) to bound peak
+    // memory
     return tower.features(pixels);
   }
 
@@ -245,13 +278,17 @@ public final class LlavaNextVideo implements DebugForwardModel {
     return config.textConfig().maxPositionEmbeddings();
   }
 
-  /** How many frames of {@code tokensPerFrame} rows fit beside {@code reservedTextTokens}: floor((ctx - reserved) / tpf). */
+  /**
+   * How many frames of {@code tokensPerFrame} rows fit beside {@code reservedTextTokens}:
+   * floor((ctx - reserved) / tpf).
+   */
   public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
     if (tokensPerFrame < 1) {
       throw new IllegalArgumentException("tokensPerFrame must be >= 1, got " + tokensPerFrame);
     }
     if (reservedTextTokens < 0) {
-      throw new IllegalArgumentException("reservedTextTokens must be >= 0, got " + reservedTextTokens);
+      throw new IllegalArgumentException(
+          "reservedTextTokens must be >= 0, got " + reservedTextTokens);
     }
     return Math.max(0, (contextLength() - reservedTextTokens) / tokensPerFrame);
   }
@@ -264,13 +301,14 @@ public final class LlavaNextVideo implements DebugForwardModel {
   /**
    * Answers a question about a video (spec §3.3, §4.4–§4.5, §5).
    *
-   * <p>The prompt string holds one {@code <video>} token; it is tokenized once (BOS added, no truncation), then
-   * that single placeholder id is expanded to {@code frames x tokensPerFrame} copies here (never by the
-   * tokenizer), and those rows' embeddings are replaced, in order, by the projector output of the
-   * concatenated frames. This is what the HF processor + {@code masked_scatter} produce.
+   * <p>The prompt string holds one {@code <video>} token; it is tokenized once (BOS added, no
+   * truncation), then that single placeholder id is expanded to {@code frames x tokensPerFrame}
+   * copies here (never by the tokenizer), and those rows' embeddings are replaced, in order, by the
+   * projector output of the concatenated frames. This is what the HF processor + {@code
+   * masked_scatter} produce.
    *
-   * @throws IllegalArgumentException if a frame has the wrong size, the question contains the placeholder, or the
-   *     prompt does not fit the context length
+   * @throws IllegalArgumentException if a frame has the wrong size, the question contains the
+   *     placeholder, or the prompt does not fit the context length
    */
   public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
     requirePart(llm != null, "generate", "LANGUAGE");
@@ -281,8 +319,18 @@ public final class LlavaNextVideo implements DebugForwardModel {
     long perFrame = (long) m * dv;
     for (int i = 0; i < prompt.frames().size(); i++) {
       if (prompt.frames().get(i).length != perFrame) {
-        throw new IllegalArgumentException("frame " + i + " has " + prompt.frames().get(i).length + " values, expected "
-            + perFrame + " (" + m + " tokens x Dv=" + dv + ")");
+        throw new IllegalArgumentException(
+            "frame "
+                + i
+                + " has "
+                + prompt.frames().get(i).length
+                + " values, expected "
+                + perFrame
+                + " ("
+                + m
+                + " tokens x Dv="
+                + dv
+                + ")");
       }
     }
     int visual = prompt.visualTokens();
@@ -291,9 +339,20 @@ public final class LlavaNextVideo implements DebugForwardModel {
     int textTokens = tokenizer.encode(text, true).length - 1;
     long promptLen = (long) textTokens + visual;
     if (promptLen > contextLength()) {
-      throw new IllegalArgumentException("prompt of " + promptLen + " tokens (" + textTokens + " text + "
-          + prompt.frames().size() + " frames x " + m + ") exceeds the context length " + contextLength()
-          + "; at most " + maxFrames(m, textTokens) + " frames fit");
+      throw new IllegalArgumentException(
+          "prompt of "
+              + promptLen
+              + " tokens ("
+              + textTokens
+              + " text + "
+              + prompt.frames().size()
+              + " frames x "
+              + m
+              + ") exceeds the context length "
+              + contextLength()
+              + "; at most "
+              + maxFrames(m, textTokens)
+              + " frames fit");
     }
     try (NDManager step = manager.newSubManager()) {
       // projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3)
@@ -306,17 +365,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
       }
       NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      // splice the rows in place of the one <video> token, frames in order, no separators (spec §4.4, HF style)
-      return Splicing.generate(step, llm, tokenizer, text, VIDEO_PLACEHOLDER, videoId, 1, rows, options, eosIds,
+      // splice the rows in place of the one <video> token, frames in order, no separators (spec
+      // §4.4, HF style)
+      return Splicing.generate(
+          step,
+          llm,
+          tokenizer,
+          text,
+          VIDEO_PLACEHOLDER,
+          videoId,
+          1,
+          rows,
+          options,
+          eosIds,
           projectorMillis);
     }
   }
 
   /**
-   * R-GAE of an answer (issue 4, spec §7.1–§7.5, §7.8): rebuilds exactly the prompt {@link #generate} answered
-   * (vicuna_v1, projector rows spliced in place of {@code <video>}), then for each generated token t a tapped full
-   * forward over prompt + tokens before t, backward from t's logit, and the raw Text-to-Query row over the
-   * F·M visual positions. One GradientCollector per process: calls are serialised.
+   * R-GAE of an answer (issue 4, spec §7.1–§7.5, §7.8): rebuilds exactly the prompt {@link
+   * #generate} answered (vicuna_v1, projector rows spliced in place of {@code <video>}), then for
+   * each generated token t a tapped full forward over prompt + tokens before t, backward from t's
+   * logit, and the raw Text-to-Query row over the F·M visual positions. One GradientCollector per
+   * process: calls are serialised.
    *
    * @param generatedIds the tokens {@link #generate} returned for this prompt (EOS not included)
    */
@@ -337,7 +408,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
       }
     }
     if (at < 0) {
-      throw new IllegalStateException("the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token");
+      throw new IllegalStateException(
+          "the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token");
     }
     int[] expanded = new int[ids.length - 1 + visual];
     System.arraycopy(ids, 0, expanded, 0, at);
@@ -352,48 +424,57 @@ public final class LlavaNextVideo implements DebugForwardModel {
       int off = 0;
       for (float[] f : prompt.frames()) {
         if (f.length != (long) prompt.tokensPerFrame() * dv) {
-          throw new IllegalArgumentException("a frame has " + f.length + " values, expected "
-              + (long) prompt.tokensPerFrame() * dv);
+          throw new IllegalArgumentException(
+              "a frame has "
+                  + f.length
+                  + " values, expected "
+                  + (long) prompt.tokensPerFrame() * dv);
         }
         System.arraycopy(f, 0, flat, off, f.length);
         off += f.length;
       }
       NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
       NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
-      return Splicing.grounding(RGae.explainGreedy(llm, embeddings, positions, generatedIds), tokenizer,
+      return Splicing.grounding(
+          RGae.explainGreedy(llm, embeddings, positions, generatedIds),
+          tokenizer,
           (System.nanoTime() - t0) / 1e6);
     }
   }
 
   /**
-   * The debugging pass behind {@code deco model forward}: runs the whole model on already-normalised pixels and
-   * already-expanded ids, exactly as HF {@code LlavaNextVideoForConditionalGeneration} does, and returns every
-   * intermediate (see {@link DebugForward}). Needs {@link Part#ALL}.
+   * The debugging pass behind {@code deco model forward}: runs the whole model on
+   * already-normalised pixels and already-expanded ids, exactly as HF {@code
+   * LlavaNextVideoForConditionalGeneration} does, and returns every intermediate (see {@link
+   * DebugForward}). Needs {@link Part#ALL}.
    *
    * <ol>
    *   <li>CLIP tower on each frame up to {@code vision_feature_layer}, CLS dropped (spec §1.3).
-   *   <li>HF {@code LlavaNextVideoPooler} (spec §3.3): {@code AvgPool2d}/{@code MaxPool2d(stride, stride)} on the
-   *       grid x grid CLIP features, BEFORE the projector. With grid divisible by stride this equals adaptive
-   *       pooling to grid / stride, which is what {@link AdaptivePool2d} computes.
+   *   <li>HF {@code LlavaNextVideoPooler} (spec §3.3): {@code AvgPool2d}/{@code MaxPool2d(stride,
+   *       stride)} on the grid x grid CLIP features, BEFORE the projector. With grid divisible by
+   *       stride this equals adaptive pooling to grid / stride, which is what {@link
+   *       AdaptivePool2d} computes.
    *   <li>{@code multi_modal_projector} on the F x M pooled rows (spec §3.1).
-   *   <li>Splice (spec §4.4, HF {@code masked_scatter}): the i-th placeholder of {@code inputIds} (id
-   *       {@code video_token_index}) gets the i-th projected row (frames in time order, no separators).
+   *   <li>Splice (spec §4.4, HF {@code masked_scatter}): the i-th placeholder of {@code inputIds}
+   *       (id {@code video_token_index}) gets the i-th projected row (frames in time order, no
+   *       separators).
    *   <li>Llama forward over all T positions (spec §4.2): the logits of every position.
-   *   <li>Greedy decoding (spec §5) of {@code newTokens} ids with the KV cache of that forward. Generated ids are
-   *       embedded as plain tokens (HF passes pixel values only at prefill). Ends early only after emitting an
-   *       EOS id (kept, as HF {@code generate} returns it).
+   *   <li>Greedy decoding (spec §5) of {@code newTokens} ids with the KV cache of that forward.
+   *       Generated ids are embedded as plain tokens (HF passes pixel values only at prefill). Ends
+   *       early only after emitting an EOS id (kept, as HF {@code generate} returns it).
    * </ol>
    *
-   * @param pixels [F, 3, S, S] F32 row-major, already normalised (the processor's {@code pixel_values_videos})
+   * @param pixels [F, 3, S, S] F32 row-major, already normalised (the processor's {@code
+   *     pixel_values_videos})
    * @param frames F
    * @param inputIds [T] ids with the video placeholder already expanded to F x M copies
    * @param newTokens K >= 0 greedy tokens to generate
-   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids outside the vocabulary,
-   *     an unsupported pooling setup, or T + K - 1 over the context length
+   * @throws IllegalArgumentException for a wrong pixel count, a wrong placeholder count, ids
+   *     outside the vocabulary, an unsupported pooling setup, or T + K - 1 over the context length
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
-      boolean grounding) {
+  public synchronized DebugForward forwardDebug(
+      float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     requirePart(tower != null && llm != null, "forwardDebug", "ALL");
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
@@ -403,18 +484,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
     int dt = config.textConfig().hiddenSize();
     if (!"default".equals(config.visionFeatureSelectStrategy())) {
       // HF's pooler views the features as a square grid, which fails with the CLS token kept
-      throw new IllegalArgumentException("vision_feature_select_strategy '" + config.visionFeatureSelectStrategy()
-          + "' is not supported for video (the pooler needs the CLS token dropped)");
+      throw new IllegalArgumentException(
+          "vision_feature_select_strategy '"
+              + config.visionFeatureSelectStrategy()
+              + "' is not supported for video (the pooler needs the CLS token dropped)");
     }
     if (grid % stride != 0) {
-      throw new IllegalArgumentException("the vision grid " + grid + " is not divisible by spatial_pool_stride "
-          + stride);
+      throw new IllegalArgumentException(
+          "the vision grid " + grid + " is not divisible by spatial_pool_stride " + stride);
     }
     int pooledGrid = grid / stride;
     int n = grid * grid;
     int m = pooledGrid * pooledGrid;
-    Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
-        config.videoTokenIndex(), visualTokens(frames), newTokens, contextLength());
+    Splicing.checkDebugInputs(
+        pixels,
+        frames,
+        imageChannels(),
+        imageSize(),
+        inputIds,
+        config.textConfig().vocabSize(),
+        config.videoTokenIndex(),
+        visualTokens(frames),
+        newTokens,
+        contextLength());
 
     // 1. CLIP features per frame (the tower batches frames itself)
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
@@ -434,20 +526,38 @@ public final class LlavaNextVideo implements DebugForwardModel {
       // 4. splice, 5. full forward (all logits), 6. greedy steps on the same cache
       NDArray embeddings = Splicing.splice(step, llm, inputIds, config.videoTokenIndex(), rows);
       Splicing.Decoded d = Splicing.forwardAndDecode(step, llm, embeddings, newTokens, eosIds);
-      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
-          config.textConfig().vocabSize(), vision, new long[] {frames, n, dv}, pooled, new long[] {frames, m, dv},
-          projected, new long[] {frames, m, dt}, d.logits(), d.greedyIds());
+      DebugForward out =
+          new DebugForward(
+              config.modelType(),
+              frames,
+              inputIds.length,
+              config.textConfig().vocabSize(),
+              vision,
+              new long[] {frames, n, dv},
+              pooled,
+              new long[] {frames, m, dv},
+              projected,
+              new long[] {frames, m, dt},
+              d.logits(),
+              d.greedyIds());
       if (!grounding) {
         return out;
       }
-      // Query-to-Patch of the config's pooler (spec §7.6): average windows, or per-frame channel argmax for max
+      // Query-to-Patch of the config's pooler (spec §7.6): average windows, or per-frame channel
+      // argmax for max
       List<QueryToPatch> qtp = new ArrayList<>(frames);
       for (int f = 0; f < frames; f++) {
-        qtp.add(mode == PoolingMode.MAX ? QueryToPatch.adaptiveMax(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid)
-            : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
+        qtp.add(
+            mode == PoolingMode.MAX
+                ? QueryToPatch.adaptiveMax(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid)
+                : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
       }
-      return Splicing.withGrounding(out, llm, embeddings,
-          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m), qtp);
+      return Splicing.withGrounding(
+          out,
+          llm,
+          embeddings,
+          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
+          qtp);
     }
   }
 
@@ -471,7 +581,10 @@ public final class LlavaNextVideo implements DebugForwardModel {
     return config.videoTokenIndex();
   }
 
-  /** frames x (grid / spatial_pool_stride)²: one placeholder per pooled row, no separators (spec §3.3). */
+  /**
+   * frames x (grid / spatial_pool_stride)²: one placeholder per pooled row, no separators (spec
+   * §3.3).
+   */
   @Override
   public int visualTokens(int frames) {
     return frames * config.pooledGridSize() * config.pooledGridSize();
@@ -485,8 +598,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   private void requirePart(boolean loaded, String method, String needed) {
     if (!loaded) {
-      throw new IllegalStateException(method + "() needs the " + needed + " part, but " + packDir + " was loaded with "
-          + part);
+      throw new IllegalStateException(
+          method + "() needs the " + needed + " part, but " + packDir + " was loaded with " + part);
     }
   }
 

@@ -20,11 +20,12 @@ import java.util.Objects;
 
 /**
  * llava-hf LLaVA-OneVision video path ({@code LlavaOnevisionForConditionalGeneration}, model_type
- * {@code llava_onevision}; spec §2, §3.4, §4): SigLIP hidden state {@code vision_feature_layer} (-1, before
- * post_layernorm), all tokens ("full"), then the projector on every token, THEN bilinear pooling of each frame's
- * grid to ceil(grid/2)² (27→14: 196 rows), frames concatenated, and ONE {@code image_newline} row appended per
- * video. Qwen2 decoder (q/k/v biases, usually tied embeddings). Prompts use {@link PromptTemplate#CHATML} with a
- * {@code <video>} placeholder expanded to F·M+1 rows.
+ * {@code llava_onevision}; spec §2, §3.4, §4): SigLIP hidden state {@code vision_feature_layer}
+ * (-1, before post_layernorm), all tokens ("full"), then the projector on every token, THEN
+ * bilinear pooling of each frame's grid to ceil(grid/2)² (27→14: 196 rows), frames concatenated,
+ * and ONE {@code image_newline} row appended per video. Qwen2 decoder (q/k/v biases, usually tied
+ * embeddings). Prompts use {@link PromptTemplate#CHATML} with a {@code <video>} placeholder
+ * expanded to F·M+1 rows.
  *
  * <p>Images (anyres tiling) are out of scope; a single image can be fed as a one-frame video.
  */
@@ -43,8 +44,15 @@ public final class LlavaOnevision implements DebugForwardModel {
   private final NDArray imageNewline;
   private final LanguageParts lang;
 
-  private LlavaOnevision(Path packDir, LlavaOnevisionConfig config, NDManager manager, CheckpointWeights weights,
-      SiglipVisionTower tower, SiglipImageProcessor processor, NDArray imageNewline, LanguageParts lang) {
+  private LlavaOnevision(
+      Path packDir,
+      LlavaOnevisionConfig config,
+      NDManager manager,
+      CheckpointWeights weights,
+      SiglipVisionTower tower,
+      SiglipImageProcessor processor,
+      NDArray imageNewline,
+      LanguageParts lang) {
     this.packDir = packDir;
     this.config = config;
     this.modelId = LanguageParts.modelId(packDir);
@@ -60,7 +68,8 @@ public final class LlavaOnevision implements DebugForwardModel {
    * Loads a whole llava_onevision pack; every tensor of the checkpoint must be used.
    *
    * @throws WeightException naming a missing, misshaped or unused weight
-   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent tokenizer
+   * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent
+   *     tokenizer
    */
   public static LlavaOnevision load(Path packDir) {
     Objects.requireNonNull(packDir, "packDir");
@@ -75,24 +84,47 @@ public final class LlavaOnevision implements DebugForwardModel {
       CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
       opened.add(0, weights);
       LlavaKeys keys = LlavaKeys.detect(weights);
-      SiglipVisionTower tower = new SiglipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
-          config.visionHiddenStateIndex());
+      SiglipVisionTower tower =
+          new SiglipVisionTower(
+              weights.scoped(keys.visionPrefix()),
+              config.visionConfig(),
+              config.visionHiddenStateIndex());
       opened.add(0, tower);
       weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
       int size = config.visionConfig().imageSize();
-      SiglipImageProcessor processor = Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-          ? SiglipImageProcessor.fromPreprocessorConfig(packDir) : SiglipImageProcessor.square(size);
+      SiglipImageProcessor processor =
+          Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+              ? SiglipImageProcessor.fromPreprocessorConfig(packDir)
+              : SiglipImageProcessor.square(size);
       if (processor.height() != size || processor.width() != size) {
-        throw new IllegalArgumentException("preprocessor_config.json resizes to " + processor.width() + "x"
-            + processor.height() + " but the vision tower takes " + size + "x" + size);
+        throw new IllegalArgumentException(
+            "preprocessor_config.json resizes to "
+                + processor.width()
+                + "x"
+                + processor.height()
+                + " but the vision tower takes "
+                + size
+                + "x"
+                + size);
       }
-      LanguageParts lang = LanguageParts.load(packDir, weights, keys, config.textConfig(),
-          config.visionConfig().hiddenSize(), config.tieWordEmbeddings(), VIDEO_PLACEHOLDER, config.videoTokenIndex(),
-          opened);
-      // image_newline [Dt]: top-level in the published files, model.image_newline in the new layout (spec §3.4)
-      String newlineName = keys.layout() == LlavaKeys.Layout.OLD ? "image_newline" : "model.image_newline";
+      LanguageParts lang =
+          LanguageParts.load(
+              packDir,
+              weights,
+              keys,
+              config.textConfig(),
+              config.visionConfig().hiddenSize(),
+              config.tieWordEmbeddings(),
+              VIDEO_PLACEHOLDER,
+              config.videoTokenIndex(),
+              opened);
+      // image_newline [Dt]: top-level in the published files, model.image_newline in the new layout
+      // (spec §3.4)
+      String newlineName =
+          keys.layout() == LlavaKeys.Layout.OLD ? "image_newline" : "model.image_newline";
       if (!weights.has(newlineName)) {
-        throw new WeightException("missing weight '" + newlineName + "' (LLaVA-OneVision appends it to every video)");
+        throw new WeightException(
+            "missing weight '" + newlineName + "' (LLaVA-OneVision appends it to every video)");
       }
       NDArray newline = weights.bind(newlineName, config.textConfig().hiddenSize());
       weights.assertAllUsed();
@@ -117,9 +149,9 @@ public final class LlavaOnevision implements DebugForwardModel {
   }
 
   /**
-   * The rows of one video (spec §3.4): projector on the F x N SigLIP tokens, bilinear pooling of each frame's
-   * grid x grid to p x p, frames concatenated, then the {@code image_newline} row. Returns {projected [F*N, Dt],
-   * pooled [F*M, Dt], rows [F*M+1, Dt]}, all on {@code step}.
+   * The rows of one video (spec §3.4): projector on the F x N SigLIP tokens, bilinear pooling of
+   * each frame's grid x grid to p x p, frames concatenated, then the {@code image_newline} row.
+   * Returns {projected [F*N, Dt], pooled [F*M, Dt], rows [F*M+1, Dt]}, all on {@code step}.
    */
   private NDArray[] videoRows(NDManager step, List<float[]> features) {
     int f = features.size();
@@ -135,11 +167,13 @@ public final class LlavaOnevision implements DebugForwardModel {
     // projector BEFORE pooling (OneVision order, unlike LLaVA-NeXT-Video)
     NDArray projected = lang.projector().forward(step.create(flat, new Shape((long) f * n, dv)));
     float[] proj = projected.toFloatArray();
-    // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic, Bilinear2d)
+    // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic,
+    // Bilinear2d)
     float[] pooled = new float[f * p * p * dt];
     for (int i = 0; i < f; i++) {
       float[] one = java.util.Arrays.copyOfRange(proj, i * n * dt, (i + 1) * n * dt);
-      System.arraycopy(Bilinear2d.interpolate(one, g, g, dt, p, p), 0, pooled, i * p * p * dt, p * p * dt);
+      System.arraycopy(
+          Bilinear2d.interpolate(one, g, g, dt, p, p), 0, pooled, i * p * p * dt, p * p * dt);
     }
     NDArray pooledRows = step.create(pooled, new Shape((long) f * p * p, dt));
     NDArray rows = pooledRows.concat(imageNewline.reshape(1, dt), 0);
@@ -147,10 +181,11 @@ public final class LlavaOnevision implements DebugForwardModel {
   }
 
   /**
-   * Answers a question about a video (spec §2, §3.4, §4.4–§4.5): SigLIP preprocessing and tower per frame, the
-   * video rows, the ChatML prompt with one {@code <video>} expanded to F·M+1 rows.
+   * Answers a question about a video (spec §2, §3.4, §4.4–§4.5): SigLIP preprocessing and tower per
+   * frame, the video rows, the ChatML prompt with one {@code <video>} expanded to F·M+1 rows.
    */
-  public synchronized GenerationResult generate(List<RgbImage> frames, String question, GenerationOptions options) {
+  public synchronized GenerationResult generate(
+      List<RgbImage> frames, String question, GenerationOptions options) {
     Objects.requireNonNull(frames, "frames");
     Objects.requireNonNull(options, "options");
     if (frames.isEmpty()) {
@@ -165,24 +200,43 @@ public final class LlavaOnevision implements DebugForwardModel {
       long t0 = System.nanoTime();
       NDArray rows = videoRows(step, tower.features(pixels))[2];
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(step, lang.llm(), lang.tokenizer(),
-          PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question), VIDEO_PLACEHOLDER, config.videoTokenIndex(), 1,
-          rows, options, lang.eosIds(), projectorMillis);
+      return Splicing.generate(
+          step,
+          lang.llm(),
+          lang.tokenizer(),
+          PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
+          VIDEO_PLACEHOLDER,
+          config.videoTokenIndex(),
+          1,
+          rows,
+          options,
+          lang.eosIds(),
+          projectorMillis);
     }
   }
 
   /**
-   * The debugging pass (HF {@code LlavaOnevisionForConditionalGeneration} with {@code pixel_values_videos}):
-   * vision_features [F,N,Dv], projected_features [F,N,Dt] (projector first), pooled_features [F,M,Dt] (then
-   * bilinear), splice of the F·M pooled rows + image_newline, all logits, greedy ids.
+   * The debugging pass (HF {@code LlavaOnevisionForConditionalGeneration} with {@code
+   * pixel_values_videos}): vision_features [F,N,Dv], projected_features [F,N,Dt] (projector first),
+   * pooled_features [F,M,Dt] (then bilinear), splice of the F·M pooled rows + image_newline, all
+   * logits, greedy ids.
    */
   @Override
-  public synchronized DebugForward forwardDebug(float[] pixels, int frames, int[] inputIds, int newTokens,
-      boolean grounding) {
+  public synchronized DebugForward forwardDebug(
+      float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(pixels, frames, imageChannels(), imageSize(), inputIds, config.textConfig().vocabSize(),
-        config.videoTokenIndex(), visualTokens(frames), newTokens, contextLength());
+    Splicing.checkDebugInputs(
+        pixels,
+        frames,
+        imageChannels(),
+        imageSize(),
+        inputIds,
+        config.textConfig().vocabSize(),
+        config.videoTokenIndex(),
+        visualTokens(frames),
+        newTokens,
+        contextLength());
     int g = config.gridSize();
     int n = g * g;
     int m = config.pooledGridSize() * config.pooledGridSize();
@@ -195,15 +249,36 @@ public final class LlavaOnevision implements DebugForwardModel {
     }
     try (NDManager step = manager.newSubManager()) {
       NDArray[] r = videoRows(step, feats);
-      NDArray embeddings = Splicing.splice(step, lang.llm(), inputIds, config.videoTokenIndex(), r[2]);
-      Splicing.Decoded d = Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      DebugForward out = new DebugForward(config.modelType(), frames, inputIds.length,
-          config.textConfig().vocabSize(), vision, new long[] {frames, n, dv}, r[1].toFloatArray(),
-          new long[] {frames, m, dt}, r[0].toFloatArray(), new long[] {frames, n, dt}, d.logits(), d.greedyIds());
-      // the F*M pooled rows (the image_newline row is not a frame's token); bilinear weights map them to patches
-      return grounding ? Splicing.withGrounding(out, lang.llm(), embeddings,
-          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m), java.util.Collections.nCopies(frames,
-              io.decostream.nn.rgae.QueryToPatch.bilinear(g, g, config.pooledGridSize(), config.pooledGridSize())))
+      NDArray embeddings =
+          Splicing.splice(step, lang.llm(), inputIds, config.videoTokenIndex(), r[2]);
+      Splicing.Decoded d =
+          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
+      DebugForward out =
+          new DebugForward(
+              config.modelType(),
+              frames,
+              inputIds.length,
+              config.textConfig().vocabSize(),
+              vision,
+              new long[] {frames, n, dv},
+              r[1].toFloatArray(),
+              new long[] {frames, m, dt},
+              r[0].toFloatArray(),
+              new long[] {frames, n, dt},
+              d.logits(),
+              d.greedyIds());
+      // the F*M pooled rows (the image_newline row is not a frame's token); bilinear weights map
+      // them to patches
+      return grounding
+          ? Splicing.withGrounding(
+              out,
+              lang.llm(),
+              embeddings,
+              Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
+              java.util.Collections.nCopies(
+                  frames,
+                  io.decostream.nn.rgae.QueryToPatch.bilinear(
+                      g, g, config.pooledGridSize(), config.pooledGridSize())))
           : out;
     }
   }

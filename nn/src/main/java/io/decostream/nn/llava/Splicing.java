@@ -14,9 +14,10 @@ import java.util.Arrays;
 import java.util.Set;
 
 /**
- * The language-side steps every LLaVA family shares (spec §4.4, §5): HF-style splicing of visual rows into the
- * placeholder positions of {@code input_ids}, the full-sequence forward with greedy decoding of the debugging
- * pass, and prompt-text generation. Family classes differ only in how they compute the visual rows.
+ * The language-side steps every LLaVA family shares (spec §4.4, §5): HF-style splicing of visual
+ * rows into the placeholder positions of {@code input_ids}, the full-sequence forward with greedy
+ * decoding of the debugging pass, and prompt-text generation. Family classes differ only in how
+ * they compute the visual rows.
  */
 final class Splicing {
 
@@ -26,10 +27,20 @@ final class Splicing {
   record Decoded(float[] logits, int[] greedyIds) {}
 
   /**
-   * Validates the inputs of a debugging pass; the messages name the offending tensor and what was expected.
+   * Validates the inputs of a debugging pass; the messages name the offending tensor and what was
+   * expected.
    */
-  static void checkDebugInputs(float[] pixels, int frames, int channels, int size, int[] inputIds, int vocab,
-      int placeholderId, int expectedPlaceholders, int newTokens, int contextLength) {
+  static void checkDebugInputs(
+      float[] pixels,
+      int frames,
+      int channels,
+      int size,
+      int[] inputIds,
+      int vocab,
+      int placeholderId,
+      int expectedPlaceholders,
+      int newTokens,
+      int contextLength) {
     if (frames < 1) {
       throw new IllegalArgumentException("frames must be >= 1, got " + frames);
     }
@@ -38,8 +49,19 @@ final class Splicing {
     }
     long perFrame = (long) channels * size * size;
     if (pixels.length != frames * perFrame) {
-      throw new IllegalArgumentException("pixels hold " + pixels.length + " values but " + frames + " frames of ["
-          + channels + ", " + size + ", " + size + "] need " + frames * perFrame);
+      throw new IllegalArgumentException(
+          "pixels hold "
+              + pixels.length
+              + " values but "
+              + frames
+              + " frames of ["
+              + channels
+              + ", "
+              + size
+              + ", "
+              + size
+              + "] need "
+              + frames * perFrame);
     }
     int t = inputIds.length;
     if (t == 0) {
@@ -48,21 +70,39 @@ final class Splicing {
     int placeholders = 0;
     for (int i = 0; i < t; i++) {
       if (inputIds[i] < 0 || inputIds[i] >= vocab) {
-        throw new IllegalArgumentException("input id " + inputIds[i] + " at position " + i
-            + " is outside the vocabulary [0, " + vocab + ")");
+        throw new IllegalArgumentException(
+            "input id "
+                + inputIds[i]
+                + " at position "
+                + i
+                + " is outside the vocabulary [0, "
+                + vocab
+                + ")");
       }
       if (inputIds[i] == placeholderId) {
         placeholders++;
       }
     }
     if (placeholders != expectedPlaceholders) {
-      throw new IllegalArgumentException("input_ids hold " + placeholders + " placeholders (id " + placeholderId
-          + ") but " + frames + " frames need " + expectedPlaceholders
-          + " (expand the placeholder token before calling)");
+      throw new IllegalArgumentException(
+          "input_ids hold "
+              + placeholders
+              + " placeholders (id "
+              + placeholderId
+              + ") but "
+              + frames
+              + " frames need "
+              + expectedPlaceholders
+              + " (expand the placeholder token before calling)");
     }
     if ((long) t + Math.max(newTokens, 1) - 1 > contextLength) {
-      throw new IllegalArgumentException("prompt of " + t + " tokens + " + newTokens
-          + " new tokens exceeds the context length " + contextLength);
+      throw new IllegalArgumentException(
+          "prompt of "
+              + t
+              + " tokens + "
+              + newTokens
+              + " new tokens exceeds the context length "
+              + contextLength);
     }
   }
 
@@ -77,10 +117,12 @@ final class Splicing {
   }
 
   /**
-   * HF {@code masked_scatter} splicing (spec §4.4): runs of text ids are embedded, runs of placeholders take the
-   * next rows of {@code rows} [R, Dt] in order. The caller has checked that there are exactly R placeholders.
+   * HF {@code masked_scatter} splicing (spec §4.4): runs of text ids are embedded, runs of
+   * placeholders take the next rows of {@code rows} [R, Dt] in order. The caller has checked that
+   * there are exactly R placeholders.
    */
-  static NDArray splice(NDManager step, LlamaModel llm, int[] ids, int placeholderId, NDArray rows) {
+  static NDArray splice(
+      NDManager step, LlamaModel llm, int[] ids, int placeholderId, NDArray rows) {
     NDList parts = new NDList();
     int next = 0;
     for (int i = 0; i < ids.length; ) {
@@ -98,18 +140,20 @@ final class Splicing {
       i = j;
     }
     if (next != rows.getShape().get(0)) {
-      throw new IllegalStateException("spliced " + next + " visual rows but " + rows.getShape().get(0) + " were given");
+      throw new IllegalStateException(
+          "spliced " + next + " visual rows but " + rows.getShape().get(0) + " were given");
     }
     return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
   }
 
   /**
-   * Steps 5–6 of the debugging pass: one forward over all T positions (every logit), then greedy decoding of
-   * {@code newTokens} ids on the same KV cache. Generated ids are embedded as plain tokens (HF passes pixels only
-   * at prefill); generation ends early only after emitting an EOS id, which is kept.
+   * Steps 5–6 of the debugging pass: one forward over all T positions (every logit), then greedy
+   * decoding of {@code newTokens} ids on the same KV cache. Generated ids are embedded as plain
+   * tokens (HF passes pixels only at prefill); generation ends early only after emitting an EOS id,
+   * which is kept.
    */
-  static Decoded forwardAndDecode(NDManager step, LlamaModel llm, NDArray embeddings, int newTokens,
-      Set<Integer> eosIds) {
+  static Decoded forwardAndDecode(
+      NDManager step, LlamaModel llm, NDArray embeddings, int newTokens, Set<Integer> eosIds) {
     int t = Math.toIntExact(embeddings.getShape().get(0));
     int vocab = llm.vocabSize();
     int[] generated = new int[newTokens];
@@ -149,17 +193,23 @@ final class Splicing {
   }
 
   /**
-   * The grounding outputs of a debugging pass (spec §7.5–§7.6): per greedy token its raw Text-to-Query row over
-   * {@code positions} ([K, F·M] flattened) and its Text-to-Patch maps through {@code perFrame} ([K, F, N]).
-   * Returns {@code d} unchanged when nothing was generated.
+   * The grounding outputs of a debugging pass (spec §7.5–§7.6): per greedy token its raw
+   * Text-to-Query row over {@code positions} ([K, F·M] flattened) and its Text-to-Patch maps
+   * through {@code perFrame} ([K, F, N]). Returns {@code d} unchanged when nothing was generated.
    */
-  static DebugForward withGrounding(DebugForward d, LlamaModel llm, NDArray embeddings, int[] positions,
+  static DebugForward withGrounding(
+      DebugForward d,
+      LlamaModel llm,
+      NDArray embeddings,
+      int[] positions,
       java.util.List<io.decostream.nn.rgae.QueryToPatch> perFrame) {
     int k = d.greedyIds().length;
     if (k == 0) {
       return d.withGrounding(new float[0], new float[0]);
     }
-    float[][] rows = io.decostream.nn.rgae.RGae.explainGreedy(llm, embeddings, positions, d.greedyIds()).textToQuery();
+    float[][] rows =
+        io.decostream.nn.rgae.RGae.explainGreedy(llm, embeddings, positions, d.greedyIds())
+            .textToQuery();
     int n = perFrame.get(0).patches();
     float[] ttq = new float[k * positions.length];
     float[] ttp = new float[k * perFrame.size() * n];
@@ -174,11 +224,12 @@ final class Splicing {
   }
 
   /**
-   * Packs an R-GAE explanation for callers (spec §7.5): decoded tokens, the mean over steps, and words formed by
-   * merging sub-word tokens with the tokenizer's own word-start convention (SentencePiece ▁, byte-level Ġ, or one
-   * word per token for word-level vocabularies).
+   * Packs an R-GAE explanation for callers (spec §7.5): decoded tokens, the mean over steps, and
+   * words formed by merging sub-word tokens with the tokenizer's own word-start convention
+   * (SentencePiece ▁, byte-level Ġ, or one word per token for word-level vocabularies).
    */
-  static AnswerGrounding grounding(io.decostream.nn.rgae.Explanation e, PackTokenizer tokenizer, double millis) {
+  static AnswerGrounding grounding(
+      io.decostream.nn.rgae.Explanation e, PackTokenizer tokenizer, double millis) {
     int[] ids = e.tokenIds();
     java.util.List<String> tokens = new java.util.ArrayList<>(ids.length);
     boolean[] starts = new boolean[ids.length];
@@ -186,11 +237,14 @@ final class Splicing {
     for (int i = 0; i < ids.length; i++) {
       tokens.add(tokenizer.decode(new int[] {ids[i]}, false).trim());
       String piece = tokenizer.piece(ids[i]);
-      starts[i] = i == 0 || piece == null || switch (rule) {
-        case SENTENCEPIECE -> piece.startsWith("\u2581");
-        case BYTE_LEVEL -> piece.startsWith("\u0120") || piece.startsWith("\u010A");
-        case EVERY_TOKEN -> true;
-      };
+      starts[i] =
+          i == 0
+              || piece == null
+              || switch (rule) {
+                case SENTENCEPIECE -> piece.startsWith("\u2581");
+                case BYTE_LEVEL -> piece.startsWith("\u0120") || piece.startsWith("\u010A");
+                case EVERY_TOKEN -> true;
+              };
     }
     int[][] groups = io.decostream.nn.rgae.WordGroups.of(starts);
     java.util.List<String> words = new java.util.ArrayList<>(groups.length);
@@ -201,20 +255,37 @@ final class Splicing {
       }
       words.add(tokenizer.decode(wordIds, false).trim());
     }
-    io.decostream.nn.rgae.Explanation.StepNormalisation none = io.decostream.nn.rgae.Explanation.StepNormalisation.NONE;
-    return new AnswerGrounding(ids, java.util.List.copyOf(tokens), e.textToQuery(), e.mean(),
-        java.util.List.copyOf(words), groups, e.perWord(groups, none), millis);
+    io.decostream.nn.rgae.Explanation.StepNormalisation none =
+        io.decostream.nn.rgae.Explanation.StepNormalisation.NONE;
+    return new AnswerGrounding(
+        ids,
+        java.util.List.copyOf(tokens),
+        e.textToQuery(),
+        e.mean(),
+        java.util.List.copyOf(words),
+        groups,
+        e.perWord(groups, none),
+        millis);
   }
 
   /**
-   * Answers from a rendered prompt (spec §4.4–§5): tokenizes {@code promptText} once (special tokens per the
-   * tokenizer's post-processor, no truncation), expands its placeholders to the R rows of {@code rows} here
-   * (never by the tokenizer: the template's P placeholders take R/P rows each), splices, prefills
-   * a preallocated KV cache and decodes.
+   * Answers from a rendered prompt (spec §4.4–§5): tokenizes {@code promptText} once (special
+   * tokens per the tokenizer's post-processor, no truncation), expands its placeholders to the R
+   * rows of {@code rows} here (never by the tokenizer: the template's P placeholders take R/P rows
+   * each), splices, prefills a preallocated KV cache and decodes.
    */
-  static GenerationResult generate(NDManager step, LlamaModel llm, PackTokenizer tokenizer, String promptText,
-      String placeholder, int placeholderId, int templatePlaceholders, NDArray rows, GenerationOptions options,
-      Set<Integer> eosIds, double projectorMillis) {
+  static GenerationResult generate(
+      NDManager step,
+      LlamaModel llm,
+      PackTokenizer tokenizer,
+      String promptText,
+      String placeholder,
+      int placeholderId,
+      int templatePlaceholders,
+      NDArray rows,
+      GenerationOptions options,
+      Set<Integer> eosIds,
+      double projectorMillis) {
     int visual = Math.toIntExact(rows.getShape().get(0));
     int[] ids = tokenizer.encode(promptText, true);
     int found = 0;
@@ -224,23 +295,43 @@ final class Splicing {
       }
     }
     if (found == 0) {
-      throw new IllegalStateException("the tokenizer did not keep " + placeholder + " as one token (id "
-          + placeholderId + ")");
+      throw new IllegalStateException(
+          "the tokenizer did not keep " + placeholder + " as one token (id " + placeholderId + ")");
     }
     if (found != templatePlaceholders) {
-      throw new IllegalArgumentException("the prompt holds " + found + " " + placeholder + " placeholders, expected "
-          + templatePlaceholders + " (the question must not contain the " + placeholder + " placeholder)");
+      throw new IllegalArgumentException(
+          "the prompt holds "
+              + found
+              + " "
+              + placeholder
+              + " placeholders, expected "
+              + templatePlaceholders
+              + " (the question must not contain the "
+              + placeholder
+              + " placeholder)");
     }
     if (visual % found != 0) {
-      throw new IllegalArgumentException(visual + " visual rows do not split evenly among " + found + " "
-          + placeholder + " placeholders");
+      throw new IllegalArgumentException(
+          visual
+              + " visual rows do not split evenly among "
+              + found
+              + " "
+              + placeholder
+              + " placeholders");
     }
     int per = visual / found;
     int textTokens = ids.length - found;
     long promptLen = (long) textTokens + visual;
     if (promptLen > llm.contextLength()) {
-      throw new IllegalArgumentException("prompt of " + promptLen + " tokens (" + textTokens + " text + " + visual
-          + " visual) exceeds the context length " + llm.contextLength());
+      throw new IllegalArgumentException(
+          "prompt of "
+              + promptLen
+              + " tokens ("
+              + textTokens
+              + " text + "
+              + visual
+              + " visual) exceeds the context length "
+              + llm.contextLength());
     }
     int[] expanded = new int[(int) promptLen];
     int o = 0;
@@ -253,11 +344,20 @@ final class Splicing {
       }
     }
     NDArray embeddings = splice(step, llm, expanded, placeholderId, rows);
-    Sampler sampler = options.isGreedy() ? Sampler.greedy()
-        : Sampler.of(options.temperature(), options.topP(), options.seed());
-    Generator.Result r = new Generator(llm, eosIds).generate(embeddings, options.maxNewTokens(), sampler);
+    Sampler sampler =
+        options.isGreedy()
+            ? Sampler.greedy()
+            : Sampler.of(options.temperature(), options.topP(), options.seed());
+    Generator.Result r =
+        new Generator(llm, eosIds).generate(embeddings, options.maxNewTokens(), sampler);
     String text = tokenizer.decode(r.tokenIds(), true);
-    return new GenerationResult(text, r.tokenIds(), (int) promptLen, r.tokenIds().length, projectorMillis,
-        r.prefillMillis(), r.decodeMillis());
+    return new GenerationResult(
+        text,
+        r.tokenIds(),
+        (int) promptLen,
+        r.tokenIds().length,
+        projectorMillis,
+        r.prefillMillis(),
+        r.decodeMillis());
   }
 }

@@ -6,10 +6,13 @@ import java.util.Objects;
 /**
  * One video question for {@link LlavaNextVideo#generate}.
  *
- * @param frames pooled vision features per frame, in time order, each {@code [tokensPerFrame * Dv]} row-major
- *     (token-major: token j's Dv values are contiguous); these are the rows fed to the projector (spec §3.3)
- * @param tokensPerFrame visual tokens per frame (144 for LLaVA-NeXT-Video's 2x2 pool of a 24x24 grid)
- * @param question the user's question (plain text; must not contain the {@code <video>} placeholder)
+ * @param frames pooled vision features per frame, in time order, each {@code [tokensPerFrame * Dv]}
+ *     row-major (token-major: token j's Dv values are contiguous); these are the rows fed to the
+ *     projector (spec §3.3)
+ * @param tokensPerFrame visual tokens per frame (144 for LLaVA-NeXT-Video's 2x2 pool of a 24x24
+ *     grid)
+ * @param question the user's question (plain text; must not contain the {@code <video>}
+ *     placeholder)
  */
 public record VideoPrompt(List<float[]> frames, int tokensPerFrame, String question) {
 

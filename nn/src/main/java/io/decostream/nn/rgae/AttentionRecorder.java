@@ -9,15 +9,17 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The attention tap of R-GAE (spec §7.1): passed to a tapped forward
- * ({@link io.decostream.nn.llama.LlamaModel#forwardTapped}, {@link io.decostream.nn.vit.VitEncoderLayer#forward(NDArray,
- * UnaryOperator)}), it records every layer's post-softmax probabilities {@code A} and returns {@code A' = A + Z} with a
- * fresh zero leaf {@code Z} that requires a gradient. DJL cannot read the gradient of a non-leaf array, but
- * {@code ∂A'/∂Z = I}, so after {@code backward(y)} in a {@code GradientCollector}, {@code Z.getGradient() = ∂y/∂A}.
+ * The attention tap of R-GAE (spec §7.1): passed to a tapped forward ({@link
+ * io.decostream.nn.llama.LlamaModel#forwardTapped}, {@link
+ * io.decostream.nn.vit.VitEncoderLayer#forward(NDArray, UnaryOperator)}), it records every layer's
+ * post-softmax probabilities {@code A} and returns {@code A' = A + Z} with a fresh zero leaf {@code
+ * Z} that requires a gradient. DJL cannot read the gradient of a non-leaf array, but {@code ∂A'/∂Z
+ * = I}, so after {@code backward(y)} in a {@code GradientCollector}, {@code Z.getGradient() =
+ * ∂y/∂A}.
  *
- * <p>Layers are recorded in call order (layer 1 first). One recorder serves one backward pass: use a fresh one per
- * explained step (§7.1 "fresh Z per layer per explained step"). Everything it records lives on its own manager and is
- * released by {@link #close()}.
+ * <p>Layers are recorded in call order (layer 1 first). One recorder serves one backward pass: use
+ * a fresh one per explained step (§7.1 "fresh Z per layer per explained step"). Everything it
+ * records lives on its own manager and is released by {@link #close()}.
  */
 public final class AttentionRecorder implements UnaryOperator<NDArray>, AutoCloseable {
 
@@ -30,7 +32,10 @@ public final class AttentionRecorder implements UnaryOperator<NDArray>, AutoClos
     this.manager = Objects.requireNonNull(parent, "parent").newSubManager();
   }
 
-  /** Records {@code a} (moving it to this recorder's manager) and returns {@code a + Z}, Z a zero gradient leaf. */
+  /**
+   * Records {@code a} (moving it to this recorder's manager) and returns {@code a + Z}, Z a zero
+   * gradient leaf.
+   */
   @Override
   public NDArray apply(NDArray a) {
     Objects.requireNonNull(a, "attention probabilities");
@@ -59,34 +64,36 @@ public final class AttentionRecorder implements UnaryOperator<NDArray>, AutoClos
   }
 
   /**
-   * {@code Ā_l = mean over heads of relu(∂y/∂A ⊙ A)} (spec §7.2, [GAE-LX] avg_heads), a [Tq, Tk] array on
-   * {@code target}. Every axis before the last two ([nH] for the LLM, [B, H] for a batch-1 ViT) is averaged. Call after
-   * the backward pass, outside the gradient collector.
+   * {@code Ā_l = mean over heads of relu(∂y/∂A ⊙ A)} (spec §7.2, [GAE-LX] avg_heads), a [Tq, Tk]
+   * array on {@code target}. Every axis before the last two ([nH] for the LLM, [B, H] for a batch-1
+   * ViT) is averaged. Call after the backward pass, outside the gradient collector.
    */
   public NDArray headAveraged(int l, NDManager target) {
     NDArray a = probabilities(l);
     Shape s = a.getShape();
     int d = s.dimension();
     if (d < 2) {
-      throw new IllegalStateException("attention of layer " + l + " has shape " + s + ", expected [..., Tq, Tk]");
+      throw new IllegalStateException(
+          "attention of layer " + l + " has shape " + s + ", expected [..., Tq, Tk]");
     }
     long tq = s.get(d - 2);
     long tk = s.get(d - 1);
-    // intermediates stay on this recorder's manager (released by close()); only the result moves to target
+    // intermediates stay on this recorder's manager (released by close()); only the result moves to
+    // target
     NDArray out = gradient(l).mul(a).maximum(0f).reshape(-1, tq, tk).mean(new int[] {0});
     out.attach(target);
     return out;
   }
 
   /**
-   * Per batch item (ViT over several frames): {@code A} [B, H, Tq, Tk] → {@code mean over H of relu(∂y/∂A ⊙ A)},
-   * [B, Tq, Tk] on {@code target} (spec §7.2, §7.7).
+   * Per batch item (ViT over several frames): {@code A} [B, H, Tq, Tk] → {@code mean over H of
+   * relu(∂y/∂A ⊙ A)}, [B, Tq, Tk] on {@code target} (spec §7.2, §7.7).
    */
   public NDArray headAveragedPerItem(int l, NDManager target) {
     NDArray a = probabilities(l);
     if (a.getShape().dimension() != 4) {
-      throw new IllegalStateException("attention of layer " + l + " has shape " + a.getShape()
-          + ", expected [B, H, Tq, Tk]");
+      throw new IllegalStateException(
+          "attention of layer " + l + " has shape " + a.getShape() + ", expected [B, H, Tq, Tk]");
     }
     NDArray out = gradient(l).mul(a).maximum(0f).mean(new int[] {1});
     out.attach(target);
@@ -104,7 +111,8 @@ public final class AttentionRecorder implements UnaryOperator<NDArray>, AutoClos
 
   private int check(int l) {
     if (l < 0 || l >= probs.size()) {
-      throw new IndexOutOfBoundsException("layer " + l + " not recorded (" + probs.size() + " layers recorded)");
+      throw new IndexOutOfBoundsException(
+          "layer " + l + " not recorded (" + probs.size() + " layers recorded)");
     }
     return l;
   }

@@ -4,16 +4,16 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Text-to-Query maps of several explained generation steps (spec §7.5): one raw row {@code R[L_t-1, vis]} per step
- * (identity start, no normalisation), plus averages over the answer and per word.
+ * Text-to-Query maps of several explained generation steps (spec §7.5): one raw row {@code R[L_t-1,
+ * vis]} per step (identity start, no normalisation), plus averages over the answer and per word.
  *
  * @param steps one entry per generated token, in generation order
  */
 public record Explanation(List<Step> steps) {
 
   /**
-   * One explained step: the target token, its pre-softmax logit, the argmax of that row (equals the target under
-   * greedy decoding) and the raw Text-to-Query row {@code R[L_t-1, vis]}.
+   * One explained step: the target token, its pre-softmax logit, the argmax of that row (equals the
+   * target under greedy decoding) and the raw Text-to-Query row {@code R[L_t-1, vis]}.
    */
   public record Step(int targetId, float targetLogit, int argmaxId, float[] textToQuery) {}
 
@@ -21,7 +21,10 @@ public record Explanation(List<Step> steps) {
   public enum StepNormalisation {
     /** Raw rows (default): average of {@code R[L_t-1, vis]}. */
     NONE,
-    /** {@code (x - min) / (max - min)} per step, as [GAE-LX] perturbation.py does before use; a constant row → 0. */
+    /**
+     * {@code (x - min) / (max - min)} per step, as [GAE-LX] perturbation.py does before use; a
+     * constant row → 0.
+     */
     MIN_MAX
   }
 
@@ -33,7 +36,8 @@ public record Explanation(List<Step> steps) {
     int n = steps.get(0).textToQuery().length;
     for (Step s : steps) {
       if (s.textToQuery().length != n) {
-        throw new IllegalArgumentException("all steps must have " + n + " visual tokens, got " + s.textToQuery().length);
+        throw new IllegalArgumentException(
+            "all steps must have " + n + " visual tokens, got " + s.textToQuery().length);
       }
     }
     steps = List.copyOf(steps);
@@ -73,8 +77,8 @@ public record Explanation(List<Step> steps) {
   }
 
   /**
-   * Per word (sub-word tokens merged): row {@code w} is the mean of the steps in {@code groups[w]} (see
-   * {@link WordGroups}).
+   * Per word (sub-word tokens merged): row {@code w} is the mean of the steps in {@code groups[w]}
+   * (see {@link WordGroups}).
    */
   public float[][] perWord(int[][] groups, StepNormalisation norm) {
     Objects.requireNonNull(groups, "groups");
@@ -94,9 +98,13 @@ public record Explanation(List<Step> steps) {
     double[] acc = new double[n];
     for (int i : idx) {
       if (i < 0 || i >= steps.size()) {
-        throw new IllegalArgumentException("step " + i + " does not exist (" + steps.size() + " steps)");
+        throw new IllegalArgumentException(
+            "step " + i + " does not exist (" + steps.size() + " steps)");
       }
-      float[] row = norm == StepNormalisation.MIN_MAX ? minMax(steps.get(i).textToQuery()) : steps.get(i).textToQuery();
+      float[] row =
+          norm == StepNormalisation.MIN_MAX
+              ? minMax(steps.get(i).textToQuery())
+              : steps.get(i).textToQuery();
       for (int j = 0; j < n; j++) {
         acc[j] += row[j];
       }

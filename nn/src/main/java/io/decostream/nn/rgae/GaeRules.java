@@ -4,17 +4,18 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The GAE relevance-update rules (Chefer et al. ICCV 2021; spec §7.2–§7.4) as pure functions on row-major
- * {@code float[]} matrices (small: Q-Former queries × patches; the LLM path of {@link RGae} uses NDArrays).
- * Accumulation is in double, results are rounded to float.
+ * The GAE relevance-update rules (Chefer et al. ICCV 2021; spec §7.2–§7.4) as pure functions on
+ * row-major {@code float[]} matrices (small: Q-Former queries × patches; the LLM path of {@link
+ * RGae} uses NDArrays). Accumulation is in double, results are rounded to float.
  */
 public final class GaeRules {
 
   private GaeRules() {}
 
   /**
-   * Self-attention rule (§7.2, [GAE-LX] apply_self_attention_rules): {@code R + Ā · R} with {@code Ā} [n, n] and
-   * {@code R} [n, cols] (cols = n for R_qq, the other modality's size for a cross block R_sq, rule 7).
+   * Self-attention rule (§7.2, [GAE-LX] apply_self_attention_rules): {@code R + Ā · R} with {@code
+   * Ā} [n, n] and {@code R} [n, cols] (cols = n for R_qq, the other modality's size for a cross
+   * block R_sq, rule 7).
    */
   public static float[] selfAttentionUpdate(float[] r, int n, int cols, float[] abar) {
     check(r, n, cols, "R");
@@ -28,9 +29,10 @@ public final class GaeRules {
   }
 
   /**
-   * Normalisation (§7.3, eqs. 8–9, [GAE-LX]/[GAE-DETR] handle_residual): {@code R̂ = R − I}, each row divided by its
-   * sum, then {@code + I}. Faithful to the reference code: a row of {@code R − I} that sums to 0 (e.g. {@code R = I})
-   * becomes NaN (0/0), except its diagonal entry which is NaN + 1 = NaN as well.
+   * Normalisation (§7.3, eqs. 8–9, [GAE-LX]/[GAE-DETR] handle_residual): {@code R̂ = R − I}, each
+   * row divided by its sum, then {@code + I}. Faithful to the reference code: a row of {@code R −
+   * I} that sums to 0 (e.g. {@code R = I}) becomes NaN (0/0), except its diagonal entry which is
+   * NaN + 1 = NaN as well.
    */
   public static float[] normalise(float[] r, int n) {
     check(r, n, n, "R");
@@ -49,15 +51,22 @@ public final class GaeRules {
   }
 
   /**
-   * Cross-attention rule (§7.4, [GAE-DETR]): {@code R_qi + R̂_qqᵀ · (Ā_qi · R̂_ii)} with R̂ from {@link #normalise};
-   * NaN entries of the addition are set to 0 (DETR's guard).
+   * Cross-attention rule (§7.4, [GAE-DETR]): {@code R_qi + R̂_qqᵀ · (Ā_qi · R̂_ii)} with R̂ from
+   * {@link #normalise}; NaN entries of the addition are set to 0 (DETR's guard).
    *
-   * @param rqq [q, q] current query self-relevance; @param rqi [q, p]; @param abarQi [q, p] this layer's head-averaged
-   *     cross-attention relevance; @param rii [p, p] image self-relevance
-   * @param identityProposal PROPOSAL of §7.4: when {@code rii} is exactly the identity (no ViT propagation), use
-   *     {@code R̂_ii = I} instead of the NaN matrix the normalisation gives (which the guard would zero entirely)
+   * @param rqq [q, q] current query self-relevance; @param rqi [q, p]; @param abarQi [q, p] this
+   *     layer's head-averaged cross-attention relevance; @param rii [p, p] image self-relevance
+   * @param identityProposal PROPOSAL of §7.4: when {@code rii} is exactly the identity (no ViT
+   *     propagation), use {@code R̂_ii = I} instead of the NaN matrix the normalisation gives
+   *     (which the guard would zero entirely)
    */
-  public static float[] crossAttentionUpdate(float[] rqq, float[] rqi, float[] abarQi, float[] rii, int q, int p,
+  public static float[] crossAttentionUpdate(
+      float[] rqq,
+      float[] rqi,
+      float[] abarQi,
+      float[] rii,
+      int q,
+      int p,
       boolean identityProposal) {
     check(rqq, q, q, "R_qq");
     check(rqi, q, p, "R_qi");
@@ -76,22 +85,32 @@ public final class GaeRules {
   }
 
   /**
-   * Query-to-Patch of a query/cross-attention stack such as the Q-Former (§7.4, §7.6): {@code R_qq = I_q},
-   * {@code R_qi = 0}; per layer, in order, the query self-attention rule on {@code R_qq} and {@code R_qi}, then, when
-   * the layer has cross-attention ({@code abarQi.get(l) != null}), the cross rule. Returns the final {@code R_qi}
-   * [q, p].
+   * Query-to-Patch of a query/cross-attention stack such as the Q-Former (§7.4, §7.6): {@code R_qq
+   * = I_q}, {@code R_qi = 0}; per layer, in order, the query self-attention rule on {@code R_qq}
+   * and {@code R_qi}, then, when the layer has cross-attention ({@code abarQi.get(l) != null}), the
+   * cross rule. Returns the final {@code R_qi} [q, p].
    *
    * @param abarQq per layer the head-averaged query self-attention relevance [q, q]
-   * @param abarQi per layer the head-averaged cross-attention relevance [q, p], or null for a layer without it
-   * @param rii the image self-relevance [p, p], already propagated through the image encoder (identity if not)
+   * @param abarQi per layer the head-averaged cross-attention relevance [q, p], or null for a layer
+   *     without it
+   * @param rii the image self-relevance [p, p], already propagated through the image encoder
+   *     (identity if not)
    */
-  public static float[] crossAttentionQueryToPatch(List<float[]> abarQq, List<float[]> abarQi, float[] rii, int q,
-      int p, boolean identityProposal) {
+  public static float[] crossAttentionQueryToPatch(
+      List<float[]> abarQq,
+      List<float[]> abarQi,
+      float[] rii,
+      int q,
+      int p,
+      boolean identityProposal) {
     Objects.requireNonNull(abarQq, "abarQq");
     Objects.requireNonNull(abarQi, "abarQi");
     if (abarQq.size() != abarQi.size()) {
-      throw new IllegalArgumentException(abarQq.size() + " self-attention maps but " + abarQi.size()
-          + " cross-attention entries (use null for layers without cross-attention)");
+      throw new IllegalArgumentException(
+          abarQq.size()
+              + " self-attention maps but "
+              + abarQi.size()
+              + " cross-attention entries (use null for layers without cross-attention)");
     }
     float[] rqq = identity(q);
     float[] rqi = new float[q * p];
@@ -134,7 +153,8 @@ public final class GaeRules {
     for (int i = 0; i < n; i++) {
       java.util.Arrays.fill(acc, 0);
       for (int x = 0; x < k; x++) {
-        double av = a[i * k + x]; // no zero skipping: 0 * NaN must stay NaN as in torch (§7.4 NaN path)
+        double av =
+            a[i * k + x]; // no zero skipping: 0 * NaN must stay NaN as in torch (§7.4 NaN path)
         for (int j = 0; j < m; j++) {
           acc[j] += av * b[x * m + j];
         }
@@ -159,7 +179,8 @@ public final class GaeRules {
   private static void check(float[] m, int rows, int cols, String name) {
     Objects.requireNonNull(m, name);
     if (rows < 1 || cols < 1 || (long) rows * cols != m.length) {
-      throw new IllegalArgumentException(name + " has " + m.length + " values, expected [" + rows + ", " + cols + "]");
+      throw new IllegalArgumentException(
+          name + " has " + m.length + " values, expected [" + rows + ", " + cols + "]");
     }
   }
 }

@@ -4,9 +4,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Text-to-Patch (spec §7.6): the Text-to-Query row over all visual tokens [F·M] (frames in time order, M tokens per
- * frame, no separators, §3.3) split per frame and mapped through each frame's Query-to-Patch matrix: per frame [N],
- * row-major patch grid ({@code p = row * width + col}).
+ * Text-to-Patch (spec §7.6): the Text-to-Query row over all visual tokens [F·M] (frames in time
+ * order, M tokens per frame, no separators, §3.3) split per frame and mapped through each frame's
+ * Query-to-Patch matrix: per frame [N], row-major patch grid ({@code p = row * width + col}).
  */
 public final class TextToPatch {
 
@@ -30,8 +30,14 @@ public final class TextToPatch {
       total += Objects.requireNonNull(q, "frame matrix").queries();
     }
     if (total != textToQuery.length) {
-      throw new IllegalArgumentException("Text-to-Query has " + textToQuery.length + " visual tokens but the "
-          + frames.size() + " frames' matrices have " + total + " queries");
+      throw new IllegalArgumentException(
+          "Text-to-Query has "
+              + textToQuery.length
+              + " visual tokens but the "
+              + frames.size()
+              + " frames' matrices have "
+              + total
+              + " queries");
     }
     float[][] out = new float[frames.size()][];
     int off = 0;

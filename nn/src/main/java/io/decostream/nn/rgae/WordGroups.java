@@ -6,16 +6,21 @@ import java.util.Objects;
 import java.util.function.Predicate;
 
 /**
- * Merges sub-word tokens into words for per-word grounding maps (spec §7.5 averaging, applied per word): a word is a
- * token that starts a word followed by every following token that does not. The first token always starts a word.
+ * Merges sub-word tokens into words for per-word grounding maps (spec §7.5 averaging, applied per
+ * word): a word is a token that starts a word followed by every following token that does not. The
+ * first token always starts a word.
  */
 public final class WordGroups {
 
   /** SentencePiece (Llama/Vicuna): a piece starting with "▁" (U+2581) begins a word. */
   public static final Predicate<String> SENTENCEPIECE = t -> t.startsWith("\u2581");
 
-  /** Byte-level BPE (GPT-2, Qwen2): a token starting with "Ġ" (encoded space) or a newline "Ċ" begins a word. */
-  public static final Predicate<String> BYTE_LEVEL_BPE = t -> t.startsWith("\u0120") || t.startsWith("\u010A");
+  /**
+   * Byte-level BPE (GPT-2, Qwen2): a token starting with "Ġ" (encoded space) or a newline "Ċ"
+   * begins a word.
+   */
+  public static final Predicate<String> BYTE_LEVEL_BPE =
+      t -> t.startsWith("\u0120") || t.startsWith("\u010A");
 
   /** Every token is its own word (WordLevel tokenizers). */
   public static final Predicate<String> EVERY_TOKEN = t -> true;
@@ -25,7 +30,8 @@ public final class WordGroups {
   /**
    * Groups token indices into words.
    *
-   * @param tokens the generated tokens' strings (the tokenizer's pieces, not decoded text), in order
+   * @param tokens the generated tokens' strings (the tokenizer's pieces, not decoded text), in
+   *     order
    * @param startsWord true when a token begins a new word
    * @return for each word, the indices of its tokens (ascending, contiguous)
    */

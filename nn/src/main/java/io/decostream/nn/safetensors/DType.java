@@ -2,8 +2,21 @@ package io.decostream.nn.safetensors;
 
 /** Safetensors dtype names (spec §6) with their element sizes in bytes. */
 public enum DType {
-  BOOL(1), U8(1), I8(1), I16(2), U16(2), F16(2), BF16(2), I32(4), U32(4), F32(4), F64(8), I64(8), U64(8),
-  F8_E4M3(1), F8_E5M2(1);
+  BOOL(1),
+  U8(1),
+  I8(1),
+  I16(2),
+  U16(2),
+  F16(2),
+  BF16(2),
+  I32(4),
+  U32(4),
+  F32(4),
+  F64(8),
+  I64(8),
+  U64(8),
+  F8_E4M3(1),
+  F8_E5M2(1);
 
   private final int bytes;
 

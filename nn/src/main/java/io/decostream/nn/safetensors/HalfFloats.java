@@ -1,11 +1,11 @@
 package io.decostream.nn.safetensors;
 
 /**
- * Exact 16-bit float conversions (spec §6). Java 17 has no {@code Float.float16ToFloat}, and DJL 0.36
- * aborts the JVM on BF16 arrays, so checkpoints are widened to F32 here, in Java.
+ * Exact 16-bit float conversions (spec §6). Java 17 has no {@code Float.float16ToFloat}, and DJL
+ * 0.36 aborts the JVM on BF16 arrays, so checkpoints are widened to F32 here, in Java.
  *
- * <p>Narrowing (used by the writer for test fixtures and tiny packs) rounds to nearest-even and writes
- * canonical NaNs, the same as PyTorch's {@code .half()} / {@code .bfloat16()}.
+ * <p>Narrowing (used by the writer for test fixtures and tiny packs) rounds to nearest-even and
+ * writes canonical NaNs, the same as PyTorch's {@code .half()} / {@code .bfloat16()}.
  */
 public final class HalfFloats {
   private HalfFloats() {}
@@ -32,7 +32,9 @@ public final class HalfFloats {
     return Float.intBitsToFloat((b & 0xFFFF) << 16);
   }
 
-  /** Float to IEEE binary16 bits, round to nearest-even, overflow to infinity, canonical NaN 0x7E00. */
+  /**
+   * Float to IEEE binary16 bits, round to nearest-even, overflow to infinity, canonical NaN 0x7E00.
+   */
   public static short floatToF16(float f) {
     int bits = Float.floatToRawIntBits(f);
     int sign = (bits >>> 16) & 0x8000;
@@ -67,7 +69,10 @@ public final class HalfFloats {
     return (short) out;
   }
 
-  /** Float to bfloat16 bits, round to nearest-even, canonical NaN 0x7FC0 (PyTorch's c10::BFloat16 rule). */
+  /**
+   * Float to bfloat16 bits, round to nearest-even, canonical NaN 0x7FC0 (PyTorch's c10::BFloat16
+   * rule).
+   */
   public static short floatToBf16(float f) {
     if (Float.isNaN(f)) {
       return (short) 0x7FC0;

@@ -28,10 +28,10 @@ import java.util.stream.Stream;
 /**
  * Memory-mapped safetensors reader (spec §6), for a single file or a sharded checkpoint.
  *
- * <p>Only headers are parsed at open; each read maps the tensor's byte range read-only
- * ({@link FileChannel#map}, in chunks below 1 GiB so offsets past 2 GiB work) and copies/widens it
- * into Java arrays or a fresh direct buffer. No NDArray ever aliases a read-only mapping (an in-place
- * op on one segfaults in libtorch, stack.md gotcha 3). F16 and BF16 are widened to F32 exactly in Java
+ * <p>Only headers are parsed at open; each read maps the tensor's byte range read-only ({@link
+ * FileChannel#map}, in chunks below 1 GiB so offsets past 2 GiB work) and copies/widens it into
+ * Java arrays or a fresh direct buffer. No NDArray ever aliases a read-only mapping (an in-place op
+ * on one segfaults in libtorch, stack.md gotcha 3). F16 and BF16 are widened to F32 exactly in Java
  * (DJL 0.36 aborts on BF16, gotcha 2).
  */
 public final class SafeTensors implements AutoCloseable {
@@ -41,6 +41,7 @@ public final class SafeTensors implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long CHUNK = 1L << 30;
+
   /** Sanity limit on the JSON header (the reference implementation uses 100 MB). */
   private static final long MAX_HEADER = 100L * 1024 * 1024;
 
@@ -48,15 +49,19 @@ public final class SafeTensors implements AutoCloseable {
   private final Map<String, String> metadata;
   private final Map<Path, FileChannel> channels;
 
-  private SafeTensors(Map<String, TensorInfo> tensors, Map<String, String> metadata, Map<Path, FileChannel> channels) {
+  private SafeTensors(
+      Map<String, TensorInfo> tensors,
+      Map<String, String> metadata,
+      Map<Path, FileChannel> channels) {
     this.tensors = Collections.unmodifiableMap(tensors);
     this.metadata = Collections.unmodifiableMap(metadata);
     this.channels = channels;
   }
 
   /**
-   * Opens a {@code .safetensors} file, or a directory holding either {@value #INDEX_FILE} (sharded),
-   * {@code model.safetensors}, or one or more {@code *.safetensors} files (merged; duplicate names fail).
+   * Opens a {@code .safetensors} file, or a directory holding either {@value #INDEX_FILE}
+   * (sharded), {@code model.safetensors}, or one or more {@code *.safetensors} files (merged;
+   * duplicate names fail).
    */
   public static SafeTensors open(Path fileOrDir) {
     if (Files.isDirectory(fileOrDir)) {
@@ -70,12 +75,14 @@ public final class SafeTensors implements AutoCloseable {
       }
       List<Path> files;
       try (Stream<Path> s = Files.list(fileOrDir)) {
-        files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+        files =
+            s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
       } catch (IOException e) {
         throw new UncheckedIOException("cannot list " + fileOrDir, e);
       }
       if (files.isEmpty()) {
-        throw new SafeTensorsException("no " + INDEX_FILE + " and no *.safetensors file in " + fileOrDir);
+        throw new SafeTensorsException(
+            "no " + INDEX_FILE + " and no *.safetensors file in " + fileOrDir);
       }
       return openFiles(files);
     }
@@ -99,16 +106,24 @@ public final class SafeTensors implements AutoCloseable {
     if (map == null || !map.isObject()) {
       throw new SafeTensorsException(index + " has no \"weight_map\" object");
     }
-    Map<String, String> weightMap = JSON.convertValue(map, new TypeReference<LinkedHashMap<String, String>>() {});
-    List<Path> shards = weightMap.values().stream().distinct().map(f -> index.resolveSibling(f)).toList();
+    Map<String, String> weightMap =
+        JSON.convertValue(map, new TypeReference<LinkedHashMap<String, String>>() {});
+    List<Path> shards =
+        weightMap.values().stream().distinct().map(f -> index.resolveSibling(f)).toList();
     SafeTensors all = openFiles(shards);
     // The index is the contract: every name it lists must be in the shard it names.
     for (Map.Entry<String, String> e : weightMap.entrySet()) {
       TensorInfo t = all.tensors.get(e.getKey());
       if (t == null || !t.file().equals(index.resolveSibling(e.getValue()))) {
         all.close();
-        throw new SafeTensorsException("index " + index + " maps '" + e.getKey() + "' to " + e.getValue()
-            + " but that shard does not hold it");
+        throw new SafeTensorsException(
+            "index "
+                + index
+                + " maps '"
+                + e.getKey()
+                + "' to "
+                + e.getValue()
+                + " but that shard does not hold it");
       }
     }
     return all;
@@ -127,24 +142,28 @@ public final class SafeTensors implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       channels.values().forEach(SafeTensors::closeQuietly);
       if (e instanceof IOException io) {
-        throw new UncheckedIOException("cannot read safetensors " + files + ": " + io.getMessage(), io);
+        throw new UncheckedIOException(
+            "cannot read safetensors " + files + ": " + io.getMessage(), io);
       }
       throw (RuntimeException) e;
     }
     return new SafeTensors(tensors, metadata, channels);
   }
 
-  private static void readHeader(Path f, FileChannel ch, Map<String, TensorInfo> out, Map<String, String> metadata)
+  private static void readHeader(
+      Path f, FileChannel ch, Map<String, TensorInfo> out, Map<String, String> metadata)
       throws IOException {
     long size = ch.size();
     if (size < 8) {
-      throw new SafeTensorsException(f + " is too short to be a safetensors file (" + size + " bytes)");
+      throw new SafeTensorsException(
+          f + " is too short to be a safetensors file (" + size + " bytes)");
     }
     ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     readFully(ch, lenBuf, 0);
     long n = lenBuf.getLong(0);
     if (n <= 0 || n > MAX_HEADER || 8 + n > size) {
-      throw new SafeTensorsException(f + ": invalid header length " + n + " for a file of " + size + " bytes");
+      throw new SafeTensorsException(
+          f + ": invalid header length " + n + " for a file of " + size + " bytes");
     }
     ByteBuffer hdr = ByteBuffer.allocate((int) n);
     readFully(ch, hdr, 8);
@@ -164,7 +183,12 @@ public final class SafeTensors implements AutoCloseable {
       JsonNode dt = v.get("dtype");
       JsonNode sh = v.get("shape");
       JsonNode off = v.get("data_offsets");
-      if (dt == null || sh == null || off == null || !sh.isArray() || !off.isArray() || off.size() != 2) {
+      if (dt == null
+          || sh == null
+          || off == null
+          || !sh.isArray()
+          || !off.isArray()
+          || off.size() != 2) {
         throw new SafeTensorsException(f + ": malformed header entry for '" + name + "': " + v);
       }
       long[] shape = new long[sh.size()];
@@ -174,12 +198,24 @@ public final class SafeTensors implements AutoCloseable {
       long begin = off.get(0).asLong();
       long end = off.get(1).asLong();
       if (begin < 0 || end < begin || dataBase + end > size) {
-        throw new SafeTensorsException(f + ": data_offsets [" + begin + "," + end + "] of '" + name
-            + "' lie outside the file (" + size + " bytes)");
+        throw new SafeTensorsException(
+            f
+                + ": data_offsets ["
+                + begin
+                + ","
+                + end
+                + "] of '"
+                + name
+                + "' lie outside the file ("
+                + size
+                + " bytes)");
       }
-      TensorInfo info = new TensorInfo(name, DType.parse(dt.asText(), name), shape, f, dataBase + begin, end - begin);
+      TensorInfo info =
+          new TensorInfo(
+              name, DType.parse(dt.asText(), name), shape, f, dataBase + begin, end - begin);
       if (out.put(name, info) != null) {
-        throw new SafeTensorsException("tensor '" + name + "' appears in more than one file (second: " + f + ")");
+        throw new SafeTensorsException(
+            "tensor '" + name + "' appears in more than one file (second: " + f + ")");
       }
     }
   }
@@ -211,7 +247,8 @@ public final class SafeTensors implements AutoCloseable {
   public TensorInfo info(String name) {
     TensorInfo t = tensors.get(name);
     if (t == null) {
-      throw new SafeTensorsException("no tensor named '" + name + "' (checkpoint has " + tensors.size() + " tensors)");
+      throw new SafeTensorsException(
+          "no tensor named '" + name + "' (checkpoint has " + tensors.size() + " tensors)");
     }
     return t;
   }
@@ -220,30 +257,33 @@ public final class SafeTensors implements AutoCloseable {
   public float[] readFloats(String name) {
     TensorInfo t = info(name);
     if (!t.dtype().isReadableAsFloat()) {
-      throw new SafeTensorsException("tensor '" + name + "' is " + t.dtype() + "; readFloats reads F32, F16, BF16");
+      throw new SafeTensorsException(
+          "tensor '" + name + "' is " + t.dtype() + "; readFloats reads F32, F16, BF16");
     }
     float[] out = new float[Math.toIntExact(t.numel())];
     int[] pos = {0};
-    forEachChunk(t, buf -> {
-      switch (t.dtype()) {
-        case F32 -> {
-          int k = buf.remaining() / 4;
-          buf.asFloatBuffer().get(out, pos[0], k);
-          pos[0] += k;
-        }
-        case F16 -> {
-          while (buf.hasRemaining()) {
-            out[pos[0]++] = HalfFloats.f16ToFloat(buf.getShort());
+    forEachChunk(
+        t,
+        buf -> {
+          switch (t.dtype()) {
+            case F32 -> {
+              int k = buf.remaining() / 4;
+              buf.asFloatBuffer().get(out, pos[0], k);
+              pos[0] += k;
+            }
+            case F16 -> {
+              while (buf.hasRemaining()) {
+                out[pos[0]++] = HalfFloats.f16ToFloat(buf.getShort());
+              }
+            }
+            case BF16 -> {
+              while (buf.hasRemaining()) {
+                out[pos[0]++] = HalfFloats.bf16ToFloat(buf.getShort());
+              }
+            }
+            default -> throw new IllegalStateException();
           }
-        }
-        case BF16 -> {
-          while (buf.hasRemaining()) {
-            out[pos[0]++] = HalfFloats.bf16ToFloat(buf.getShort());
-          }
-        }
-        default -> throw new IllegalStateException();
-      }
-    });
+        });
     return out;
   }
 
@@ -251,22 +291,26 @@ public final class SafeTensors implements AutoCloseable {
   public long[] readLongs(String name) {
     TensorInfo t = info(name);
     if (!t.dtype().isReadableAsLong()) {
-      throw new SafeTensorsException("tensor '" + name + "' is " + t.dtype() + "; readLongs reads integer dtypes");
+      throw new SafeTensorsException(
+          "tensor '" + name + "' is " + t.dtype() + "; readLongs reads integer dtypes");
     }
     long[] out = new long[Math.toIntExact(t.numel())];
     int[] pos = {0};
-    forEachChunk(t, buf -> {
-      while (buf.hasRemaining()) {
-        out[pos[0]++] = switch (t.dtype()) {
-          case I64 -> buf.getLong();
-          case I32 -> buf.getInt();
-          case I16 -> buf.getShort();
-          case I8 -> buf.get();
-          case U8, BOOL -> buf.get() & 0xFF;
-          default -> throw new IllegalStateException();
-        };
-      }
-    });
+    forEachChunk(
+        t,
+        buf -> {
+          while (buf.hasRemaining()) {
+            out[pos[0]++] =
+                switch (t.dtype()) {
+                  case I64 -> buf.getLong();
+                  case I32 -> buf.getInt();
+                  case I16 -> buf.getShort();
+                  case I8 -> buf.get();
+                  case U8, BOOL -> buf.get() & 0xFF;
+                  default -> throw new IllegalStateException();
+                };
+          }
+        });
     return out;
   }
 
@@ -275,50 +319,59 @@ public final class SafeTensors implements AutoCloseable {
     TensorInfo t = info(name);
     byte[] out = new byte[Math.toIntExact(t.byteLength())];
     int[] pos = {0};
-    forEachChunk(t, buf -> {
-      int k = buf.remaining();
-      buf.get(out, pos[0], k);
-      pos[0] += k;
-    });
+    forEachChunk(
+        t,
+        buf -> {
+          int k = buf.remaining();
+          buf.get(out, pos[0], k);
+          pos[0] += k;
+        });
     return out;
   }
 
   /**
-   * The tensor as an F32 NDArray of its shape, attached to {@code manager}. The data is copied (F32) or
-   * widened (F16/BF16) into a fresh, writable direct buffer, never aliasing the mapping.
+   * The tensor as an F32 NDArray of its shape, attached to {@code manager}. The data is copied
+   * (F32) or widened (F16/BF16) into a fresh, writable direct buffer, never aliasing the mapping.
    */
   public NDArray toNDArray(NDManager manager, String name) {
     TensorInfo t = info(name);
     if (!t.dtype().isReadableAsFloat()) {
-      throw new SafeTensorsException("tensor '" + name + "' is " + t.dtype() + "; toNDArray reads F32, F16, BF16");
+      throw new SafeTensorsException(
+          "tensor '" + name + "' is " + t.dtype() + "; toNDArray reads F32, F16, BF16");
     }
     long bytes = t.numel() * 4;
     if (bytes > Integer.MAX_VALUE) {
-      throw new SafeTensorsException("tensor '" + name + "' needs " + bytes + " bytes as F32, over the 2 GiB buffer limit");
+      throw new SafeTensorsException(
+          "tensor '" + name + "' needs " + bytes + " bytes as F32, over the 2 GiB buffer limit");
     }
     ByteBuffer out = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
     java.nio.FloatBuffer fo = out.asFloatBuffer();
-    forEachChunk(t, buf -> {
-      switch (t.dtype()) {
-        case F32 -> fo.put(buf.asFloatBuffer());
-        case F16 -> {
-          while (buf.hasRemaining()) {
-            fo.put(HalfFloats.f16ToFloat(buf.getShort()));
+    forEachChunk(
+        t,
+        buf -> {
+          switch (t.dtype()) {
+            case F32 -> fo.put(buf.asFloatBuffer());
+            case F16 -> {
+              while (buf.hasRemaining()) {
+                fo.put(HalfFloats.f16ToFloat(buf.getShort()));
+              }
+            }
+            case BF16 -> {
+              while (buf.hasRemaining()) {
+                fo.put(HalfFloats.bf16ToFloat(buf.getShort()));
+              }
+            }
+            default -> throw new IllegalStateException();
           }
-        }
-        case BF16 -> {
-          while (buf.hasRemaining()) {
-            fo.put(HalfFloats.bf16ToFloat(buf.getShort()));
-          }
-        }
-        default -> throw new IllegalStateException();
-      }
-    });
+        });
     out.rewind();
     return manager.create(out, new Shape(t.shape()), DataType.FLOAT32);
   }
 
-  /** Maps the tensor's data read-only in chunks (each a whole number of elements) and hands each, little-endian, to {@code sink}. */
+  /**
+   * Maps the tensor's data read-only in chunks (each a whole number of elements) and hands each,
+   * little-endian, to {@code sink}.
+   */
   private void forEachChunk(TensorInfo t, java.util.function.Consumer<ByteBuffer> sink) {
     FileChannel ch = channels.get(t.file());
     if (ch == null || !ch.isOpen()) {

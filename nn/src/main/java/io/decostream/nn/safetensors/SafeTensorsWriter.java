@@ -19,10 +19,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes safetensors files (spec §6): F32 / F16 / BF16 from float data (narrowed with round-to-nearest-even,
- * as PyTorch does), I64 / I32 from long data, optional {@code __metadata__}; and sharded checkpoints
- * ({@code model-0000i-of-0000N.safetensors} + {@value SafeTensors#INDEX_FILE}). Tensors keep insertion order.
- * Used for test fixtures and the tiny random pack.
+ * Writes safetensors files (spec §6): F32 / F16 / BF16 from float data (narrowed with
+ * round-to-nearest-even, as PyTorch does), I64 / I32 from long data, optional {@code __metadata__};
+ * and sharded checkpoints ({@code model-0000i-of-0000N.safetensors} + {@value
+ * SafeTensors#INDEX_FILE}). Tensors keep insertion order. Used for test fixtures and the tiny
+ * random pack.
  */
 public final class SafeTensorsWriter {
 
@@ -35,14 +36,16 @@ public final class SafeTensorsWriter {
         throw new IllegalArgumentException("an entry holds either float or long data");
       }
       if (floats != null && !dtype.isReadableAsFloat()) {
-        throw new IllegalArgumentException("float data can be written as F32, F16 or BF16, not " + dtype);
+        throw new IllegalArgumentException(
+            "float data can be written as F32, F16 or BF16, not " + dtype);
       }
       if (longs != null && dtype != DType.I64 && dtype != DType.I32) {
         throw new IllegalArgumentException("long data can be written as I64 or I32, not " + dtype);
       }
       int len = floats != null ? floats.length : longs.length;
       if (len != n) {
-        throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements but data has " + len);
+        throw new IllegalArgumentException(
+            "shape " + Arrays.toString(shape) + " has " + n + " elements but data has " + len);
       }
     }
 
@@ -104,14 +107,16 @@ public final class SafeTensorsWriter {
   }
 
   /**
-   * Writes the tensors into {@code shards} files {@code model-0000i-of-0000N.safetensors} in {@code dir}
-   * (contiguous runs of about equal byte size, in insertion order) plus {@value SafeTensors#INDEX_FILE}.
+   * Writes the tensors into {@code shards} files {@code model-0000i-of-0000N.safetensors} in {@code
+   * dir} (contiguous runs of about equal byte size, in insertion order) plus {@value
+   * SafeTensors#INDEX_FILE}.
    *
    * @return the shard files written
    */
   public List<Path> writeSharded(Path dir, int shards) {
     if (shards < 1 || shards > entries.size()) {
-      throw new IllegalArgumentException("shards must be in [1, " + entries.size() + "], got " + shards);
+      throw new IllegalArgumentException(
+          "shards must be in [1, " + entries.size() + "], got " + shards);
     }
     long total = entries.values().stream().mapToLong(Entry::byteLength).sum();
     List<List<String>> groups = new ArrayList<>();
@@ -125,7 +130,8 @@ public final class SafeTensorsWriter {
       // leave at least one tensor for each remaining shard
       int remainingShards = shards - 1 - g;
       int remainingTensors = names.size() - i;
-      if (g < shards - 1 && !groups.get(g).isEmpty()
+      if (g < shards - 1
+          && !groups.get(g).isEmpty()
           && (acc >= total * (g + 1) / shards || remainingTensors == remainingShards)) {
         g++;
       }
@@ -151,7 +157,8 @@ public final class SafeTensorsWriter {
       }
     }
     try {
-      JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(SafeTensors.INDEX_FILE).toFile(), index);
+      JSON.writerWithDefaultPrettyPrinter()
+          .writeValue(dir.resolve(SafeTensors.INDEX_FILE).toFile(), index);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -184,7 +191,8 @@ public final class SafeTensorsWriter {
     } catch (IOException ex) {
       throw new UncheckedIOException(ex);
     }
-    // pad the header with spaces to a multiple of 8 so the data buffer is aligned (as the reference writer does)
+    // pad the header with spaces to a multiple of 8 so the data buffer is aligned (as the reference
+    // writer does)
     int padded = (json.length + 7) / 8 * 8;
     byte[] hdr = Arrays.copyOf(json, padded);
     Arrays.fill(hdr, json.length, padded, (byte) ' ');

@@ -7,14 +7,26 @@ import java.util.Arrays;
  * One tensor's header entry (spec §6): dtype, shape and the absolute byte range of its data in
  * {@code file} (absolute = 8 + header length + data_offsets[0]).
  */
-public record TensorInfo(String name, DType dtype, long[] shape, Path file, long dataStart, long byteLength) {
+public record TensorInfo(
+    String name, DType dtype, long[] shape, Path file, long dataStart, long byteLength) {
 
   public TensorInfo {
     shape = shape.clone();
     long expected = numel(shape) * dtype.bytes();
     if (expected != byteLength) {
-      throw new SafeTensorsException("tensor '" + name + "' in " + file + ": shape " + Arrays.toString(shape)
-          + " of " + dtype + " needs " + expected + " bytes but data_offsets span " + byteLength);
+      throw new SafeTensorsException(
+          "tensor '"
+              + name
+              + "' in "
+              + file
+              + ": shape "
+              + Arrays.toString(shape)
+              + " of "
+              + dtype
+              + " needs "
+              + expected
+              + " bytes but data_offsets span "
+              + byteLength);
     }
   }
 
@@ -47,8 +59,13 @@ public record TensorInfo(String name, DType dtype, long[] shape, Path file, long
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof TensorInfo t && name.equals(t.name) && dtype == t.dtype && Arrays.equals(shape, t.shape)
-        && file.equals(t.file) && dataStart == t.dataStart && byteLength == t.byteLength;
+    return o instanceof TensorInfo t
+        && name.equals(t.name)
+        && dtype == t.dtype
+        && Arrays.equals(shape, t.shape)
+        && file.equals(t.file)
+        && dataStart == t.dataStart
+        && byteLength == t.byteLength;
   }
 
   @Override

@@ -13,8 +13,9 @@ import java.util.Objects;
 
 /**
  * HF {@code SiglipImageProcessor}, slow (PIL) path (spec §2 "preprocessing"): resize straight to
- * {@code height x width} (no aspect ratio kept, no crop) with Pillow's 8-bit bicubic, rescale (float64 multiply,
- * then cast to float32), normalize in float32 with per-channel mean/std (0.5 for SigLIP), CHW layout.
+ * {@code height x width} (no aspect ratio kept, no crop) with Pillow's 8-bit bicubic, rescale
+ * (float64 multiply, then cast to float32), normalize in float32 with per-channel mean/std (0.5 for
+ * SigLIP), CHW layout.
  *
  * @param height {@code size.height} (384 for so400m/14-384)
  * @param width {@code size.width}
@@ -22,7 +23,8 @@ import java.util.Objects;
  * @param mean per-channel {@code image_mean} (R,G,B)
  * @param std per-channel {@code image_std} (R,G,B)
  */
-public record SiglipImageProcessor(int height, int width, double rescaleFactor, float[] mean, float[] std) {
+public record SiglipImageProcessor(
+    int height, int width, double rescaleFactor, float[] mean, float[] std) {
 
   /** SigLIP's IMAGENET_STANDARD_MEAN / STD: 0.5 per channel (§2). */
   public static final float[] HALF = {0.5f, 0.5f, 0.5f};
@@ -39,14 +41,18 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
     }
     for (float s : std) {
       if (!(s > 0)) {
-        throw new IllegalArgumentException("image_std values must be positive, got " + Arrays.toString(std));
+        throw new IllegalArgumentException(
+            "image_std values must be positive, got " + Arrays.toString(std));
       }
     }
     mean = mean.clone();
     std = std.clone();
   }
 
-  /** The processor of google/siglip-so400m-patch14-384 (LLaVA-OneVision): 384x384, 1/255, mean = std = 0.5. */
+  /**
+   * The processor of google/siglip-so400m-patch14-384 (LLaVA-OneVision): 384x384, 1/255, mean = std
+   * = 0.5.
+   */
   public static SiglipImageProcessor so400m384() {
     return square(384);
   }
@@ -57,12 +63,14 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
   }
 
   /**
-   * Reads HF {@code preprocessor_config.json} ({@code size.height/width} or an int, {@code rescale_factor},
-   * {@code image_mean}, {@code image_std}); {@code resample} must be 3 (bicubic) and resize/rescale/normalize on.
-   * Missing values take SigLIP's defaults (384 is NOT a default: {@code size} absent means 224, as in HF).
+   * Reads HF {@code preprocessor_config.json} ({@code size.height/width} or an int, {@code
+   * rescale_factor}, {@code image_mean}, {@code image_std}); {@code resample} must be 3 (bicubic)
+   * and resize/rescale/normalize on. Missing values take SigLIP's defaults (384 is NOT a default:
+   * {@code size} absent means 224, as in HF).
    */
   public static SiglipImageProcessor fromPreprocessorConfig(Path dirOrFile) {
-    Path f = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("preprocessor_config.json") : dirOrFile;
+    Path f =
+        Files.isDirectory(dirOrFile) ? dirOrFile.resolve("preprocessor_config.json") : dirOrFile;
     JsonNode n;
     try {
       n = new ObjectMapper().readTree(f.toFile());
@@ -75,10 +83,12 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
       }
     }
     if (n.has("do_center_crop") && n.get("do_center_crop").asBoolean()) {
-      throw new IllegalArgumentException(f + ": do_center_crop=true is not supported by the SigLIP processor");
+      throw new IllegalArgumentException(
+          f + ": do_center_crop=true is not supported by the SigLIP processor");
     }
     if (n.has("resample") && n.get("resample").asInt() != 3) {
-      throw new IllegalArgumentException(f + ": resample " + n.get("resample") + " is not supported (3 = bicubic)");
+      throw new IllegalArgumentException(
+          f + ": resample " + n.get("resample") + " is not supported (3 = bicubic)");
     }
     JsonNode size = n.get("size");
     int h;
@@ -91,10 +101,12 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
       h = size.get("height").asInt();
       w = size.get("width").asInt();
     } else {
-      throw new IllegalArgumentException(f + ": size " + size + " is not supported (needs height and width)");
+      throw new IllegalArgumentException(
+          f + ": size " + size + " is not supported (needs height and width)");
     }
     double rescale = n.has("rescale_factor") ? n.get("rescale_factor").asDouble() : 1.0 / 255;
-    return new SiglipImageProcessor(h, w, rescale, floats(n.get("image_mean")), floats(n.get("image_std")));
+    return new SiglipImageProcessor(
+        h, w, rescale, floats(n.get("image_mean")), floats(n.get("image_std")));
   }
 
   private static float[] floats(JsonNode a) {
@@ -108,13 +120,19 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
     return out;
   }
 
-  /** Step 1: the uint8 image resized to {@code width x height} with Pillow's bicubic (identity when already there). */
+  /**
+   * Step 1: the uint8 image resized to {@code width x height} with Pillow's bicubic (identity when
+   * already there).
+   */
   public RgbImage resize(RgbImage image) {
     Objects.requireNonNull(image, "image");
     return PilBicubic.resize(image, width, height);
   }
 
-  /** Steps 2–3 for one 8-bit value of channel c: float32(float64(v) * rescale), then (x - mean) / std in float32. */
+  /**
+   * Steps 2–3 for one 8-bit value of channel c: float32(float64(v) * rescale), then (x - mean) /
+   * std in float32.
+   */
   public float normalize(int value, int channel) {
     float x = (float) (value * rescaleFactor);
     return (x - mean[channel]) / std[channel];
@@ -142,19 +160,34 @@ public record SiglipImageProcessor(int height, int width, double rescaleFactor, 
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof SiglipImageProcessor p && height == p.height && width == p.width
-        && rescaleFactor == p.rescaleFactor && Arrays.equals(mean, p.mean) && Arrays.equals(std, p.std);
+    return o instanceof SiglipImageProcessor p
+        && height == p.height
+        && width == p.width
+        && rescaleFactor == p.rescaleFactor
+        && Arrays.equals(mean, p.mean)
+        && Arrays.equals(std, p.std);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(height, width, rescaleFactor) + 31 * Arrays.hashCode(mean) + 17 * Arrays.hashCode(std);
+    return Objects.hash(height, width, rescaleFactor)
+        + 31 * Arrays.hashCode(mean)
+        + 17 * Arrays.hashCode(std);
   }
 
   @Override
   public String toString() {
-    return "SiglipImageProcessor[" + height + "x" + width + ", rescale=" + rescaleFactor + ", mean="
-        + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + "]";
+    return "SiglipImageProcessor["
+        + height
+        + "x"
+        + width
+        + ", rescale="
+        + rescaleFactor
+        + ", mean="
+        + Arrays.toString(mean)
+        + ", std="
+        + Arrays.toString(std)
+        + "]";
   }
 
   @Override

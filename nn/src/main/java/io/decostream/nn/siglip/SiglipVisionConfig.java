@@ -10,13 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * HF {@code SiglipVisionConfig} (a {@code siglip_vision_model} config.json, or the {@code vision_config}
- * of llava_onevision), bound to its config.json keys (spec §2). Missing keys take HF's class defaults
- * (SigLIP base/16-224; {@code layer_norm_eps} 1e-6, {@code hidden_act} gelu_pytorch_tanh); the record is
- * validated at construction.
+ * HF {@code SiglipVisionConfig} (a {@code siglip_vision_model} config.json, or the {@code
+ * vision_config} of llava_onevision), bound to its config.json keys (spec §2). Missing keys take
+ * HF's class defaults (SigLIP base/16-224; {@code layer_norm_eps} 1e-6, {@code hidden_act}
+ * gelu_pytorch_tanh); the record is validated at construction.
  *
- * <p>For LLaVA-OneVision the checkpoint's {@code num_hidden_layers} is already 26 (the conversion drops
- * SigLIP's last layer, §2), so it is used as is.
+ * <p>For LLaVA-OneVision the checkpoint's {@code num_hidden_layers} is already 26 (the conversion
+ * drops SigLIP's last layer, §2), so it is used as is.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record SiglipVisionConfig(
@@ -31,8 +31,12 @@ public record SiglipVisionConfig(
     @JsonProperty("hidden_act") String hiddenAct,
     @JsonProperty("layer_norm_eps") Double layerNormEps) {
 
-  /** Activations this tower implements: the tanh approximation (§2) and, for completeness, exact GELU. */
-  public static final java.util.Set<String> SUPPORTED_ACTS = java.util.Set.of("gelu_pytorch_tanh", "gelu_new", "gelu");
+  /**
+   * Activations this tower implements: the tanh approximation (§2) and, for completeness, exact
+   * GELU.
+   */
+  public static final java.util.Set<String> SUPPORTED_ACTS =
+      java.util.Set.of("gelu_pytorch_tanh", "gelu_new", "gelu");
 
   public SiglipVisionConfig {
     modelType = modelType == null ? "siglip_vision_model" : modelType;
@@ -45,28 +49,58 @@ public record SiglipVisionConfig(
     patchSize = orDefault(patchSize, 16);
     hiddenAct = hiddenAct == null ? "gelu_pytorch_tanh" : hiddenAct;
     layerNormEps = layerNormEps == null ? 1e-6 : layerNormEps;
-    require("siglip_vision_model".equals(modelType) || "siglip".equals(modelType),
+    require(
+        "siglip_vision_model".equals(modelType) || "siglip".equals(modelType),
         "model_type " + modelType + " is not supported (siglip_vision_model)");
-    require(hiddenSize > 0 && intermediateSize > 0 && numHiddenLayers > 0 && numAttentionHeads > 0
-        && numChannels > 0 && imageSize > 0 && patchSize > 0, "SigLIP sizes must be positive: " + sizes(hiddenSize,
-            intermediateSize, numHiddenLayers, numAttentionHeads, numChannels, imageSize, patchSize));
-    require(hiddenSize % numAttentionHeads == 0,
-        "hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
-    // no divisibility check: 384 / 14 = 27.4 — the "valid" patch conv uses 27 x 14 = 378 pixels per side and
+    require(
+        hiddenSize > 0
+            && intermediateSize > 0
+            && numHiddenLayers > 0
+            && numAttentionHeads > 0
+            && numChannels > 0
+            && imageSize > 0
+            && patchSize > 0,
+        "SigLIP sizes must be positive: "
+            + sizes(
+                hiddenSize,
+                intermediateSize,
+                numHiddenLayers,
+                numAttentionHeads,
+                numChannels,
+                imageSize,
+                patchSize));
+    require(
+        hiddenSize % numAttentionHeads == 0,
+        "hidden_size "
+            + hiddenSize
+            + " is not divisible by num_attention_heads "
+            + numAttentionHeads);
+    // no divisibility check: 384 / 14 = 27.4 — the "valid" patch conv uses 27 x 14 = 378 pixels per
+    // side and
     // drops the last 6 (§2), so the grid is floor(image_size / patch_size)
-    require(imageSize >= patchSize, "image_size " + imageSize + " is smaller than patch_size " + patchSize);
-    require(SUPPORTED_ACTS.contains(hiddenAct), "hidden_act " + hiddenAct + " is not supported " + SUPPORTED_ACTS);
-    require(layerNormEps > 0 && Double.isFinite(layerNormEps), "layer_norm_eps must be positive, got " + layerNormEps);
-  }
-
-  /** google/siglip-so400m-patch14-384 as LLaVA-OneVision uses it (§2): 26 layers, 1152/4304/16, 384/14. */
-  public static SiglipVisionConfig oneVisionSo400m() {
-    return new SiglipVisionConfig("siglip_vision_model", 1152, 4304, 26, 16, 3, 384, 14, "gelu_pytorch_tanh", 1e-6);
+    require(
+        imageSize >= patchSize,
+        "image_size " + imageSize + " is smaller than patch_size " + patchSize);
+    require(
+        SUPPORTED_ACTS.contains(hiddenAct),
+        "hidden_act " + hiddenAct + " is not supported " + SUPPORTED_ACTS);
+    require(
+        layerNormEps > 0 && Double.isFinite(layerNormEps),
+        "layer_norm_eps must be positive, got " + layerNormEps);
   }
 
   /**
-   * Reads a config.json: a {@code siglip_vision_model} file, or a multimodal config whose {@code vision_config}
-   * is one (llava_onevision). Accepts the directory or the file.
+   * google/siglip-so400m-patch14-384 as LLaVA-OneVision uses it (§2): 26 layers, 1152/4304/16,
+   * 384/14.
+   */
+  public static SiglipVisionConfig oneVisionSo400m() {
+    return new SiglipVisionConfig(
+        "siglip_vision_model", 1152, 4304, 26, 16, 3, 384, 14, "gelu_pytorch_tanh", 1e-6);
+  }
+
+  /**
+   * Reads a config.json: a {@code siglip_vision_model} file, or a multimodal config whose {@code
+   * vision_config} is one (llava_onevision). Accepts the directory or the file.
    */
   public static SiglipVisionConfig fromConfigJson(Path dirOrFile) {
     Path f = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
@@ -82,7 +116,9 @@ public record SiglipVisionConfig(
     }
   }
 
-  /** Patches per side: floor(image_size / patch_size) (27 for 384/14; the conv drops the remainder). */
+  /**
+   * Patches per side: floor(image_size / patch_size) (27 for 384/14; the conv drops the remainder).
+   */
   public int gridSize() {
     return imageSize / patchSize;
   }

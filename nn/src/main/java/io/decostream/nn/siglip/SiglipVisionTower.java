@@ -6,31 +6,31 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.LayerNorm;
-import io.decostream.nn.weights.WeightBinder;
 import io.decostream.nn.vit.VitEncoderLayer;
+import io.decostream.nn.weights.WeightBinder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The SigLIP vision transformer (spec §2, HF {@code SiglipVisionTransformer}) on DJL PyTorch NDArrays, fp32 —
- * LLaVA-OneVision's vision tower.
+ * The SigLIP vision transformer (spec §2, HF {@code SiglipVisionTransformer}) on DJL PyTorch
+ * NDArrays, fp32 — LLaVA-OneVision's vision tower.
  *
- * <p>Differences from CLIP (§2): the patch conv has a bias, there is no CLS token (positions = patches,
- * 729 for 384/14), no pre-LayerNorm, and the MLP uses {@code gelu_pytorch_tanh}. Encoder layers are
- * otherwise CLIP's (pre-LN, q/k/v/out with biases). OneVision takes {@code hs[-1]} — the last layer's
- * output, <em>before</em> {@code post_layernorm} — with strategy "full" (nothing dropped).
+ * <p>Differences from CLIP (§2): the patch conv has a bias, there is no CLS token (positions =
+ * patches, 729 for 384/14), no pre-LayerNorm, and the MLP uses {@code gelu_pytorch_tanh}. Encoder
+ * layers are otherwise CLIP's (pre-LN, q/k/v/out with biases). OneVision takes {@code hs[-1]} — the
+ * last layer's output, <em>before</em> {@code post_layernorm} — with strategy "full" (nothing
+ * dropped).
  *
- * <p>Built from a {@link WeightBinder} scoped to the {@code vision_model.} tree with HF names. Every weight
- * of the tower is bound (all layers, {@code post_layernorm}, and the MAP {@code head.*} when the checkpoint
- * has it) so strict loading passes; post_layernorm and the head are never applied
- * ({@code vision_use_head=False}).
+ * <p>Built from a {@link WeightBinder} scoped to the {@code vision_model.} tree with HF names.
+ * Every weight of the tower is bound (all layers, {@code post_layernorm}, and the MAP {@code
+ * head.*} when the checkpoint has it) so strict loading passes; post_layernorm and the head are
+ * never applied ({@code vision_use_head=False}).
  */
 public final class SiglipVisionTower implements AutoCloseable {
 
   /** Frames per batch in {@link #features(List)}: bounds peak memory for long videos. */
   public static final int FEATURE_BATCH = 8;
-
 
   private final SiglipVisionConfig config;
   private final NDManager manager;
@@ -41,8 +41,10 @@ public final class SiglipVisionTower implements AutoCloseable {
   private final int defaultHiddenStateIndex;
   private final float eps;
 
-
-  /** A tower whose {@link #features(List)} returns OneVision's feature: {@code hs[-1]}, all tokens (§2, §3.4). */
+  /**
+   * A tower whose {@link #features(List)} returns OneVision's feature: {@code hs[-1]}, all tokens
+   * (§2, §3.4).
+   */
   public SiglipVisionTower(WeightBinder visionModel, SiglipVisionConfig config) {
     this(visionModel, config, config.numHiddenLayers());
   }
@@ -50,10 +52,12 @@ public final class SiglipVisionTower implements AutoCloseable {
   /**
    * @param visionModel binder scoped to the {@code ...vision_model.} key path
    * @param config the vision config; {@code num_hidden_layers} layers are bound
-   * @param hiddenStateIndex the hidden state {@link #features(List)} returns: 0 = embeddings, i = output of
-   *     encoder layer i (see {@link #hiddenStateIndex(int, int)} for LLaVA's negative indices)
+   * @param hiddenStateIndex the hidden state {@link #features(List)} returns: 0 = embeddings, i =
+   *     output of encoder layer i (see {@link #hiddenStateIndex(int, int)} for LLaVA's negative
+   *     indices)
    */
-  public SiglipVisionTower(WeightBinder visionModel, SiglipVisionConfig config, int hiddenStateIndex) {
+  public SiglipVisionTower(
+      WeightBinder visionModel, SiglipVisionConfig config, int hiddenStateIndex) {
     this.config = config;
     int d = config.hiddenSize();
     int p = config.patchSize();
@@ -64,14 +68,22 @@ public final class SiglipVisionTower implements AutoCloseable {
     this.eps = config.layerNormEps().floatValue();
     patchWeight = visionModel.bind("embeddings.patch_embedding.weight", d, c, p, p);
     patchBias = visionModel.bind("embeddings.patch_embedding.bias", d);
-    positionEmbedding = visionModel.bind("embeddings.position_embedding.weight", config.numPatches(), d);
+    positionEmbedding =
+        visionModel.bind("embeddings.position_embedding.weight", config.numPatches(), d);
     List<VitEncoderLayer> ls = new ArrayList<>();
     for (int l = 0; l < config.numHiddenLayers(); l++) {
-      ls.add(new VitEncoderLayer(visionModel.scoped("encoder.layers." + l), d, i, config.numAttentionHeads(), eps,
-          VitEncoderLayer.MlpActivation.of(config.hiddenAct())));
+      ls.add(
+          new VitEncoderLayer(
+              visionModel.scoped("encoder.layers." + l),
+              d,
+              i,
+              config.numAttentionHeads(),
+              eps,
+              VitEncoderLayer.MlpActivation.of(config.hiddenAct())));
     }
     layers = List.copyOf(ls);
-    // post_layernorm: in every SigLIP checkpoint; bound for strict loading, never applied (OneVision uses hs[-1])
+    // post_layernorm: in every SigLIP checkpoint; bound for strict loading, never applied
+    // (OneVision uses hs[-1])
     visionModel.bind("post_layernorm.weight", d);
     visionModel.bind("post_layernorm.bias", d);
     bindHeadIfPresent(visionModel.scoped("head"), d, i);
@@ -79,8 +91,9 @@ public final class SiglipVisionTower implements AutoCloseable {
   }
 
   /**
-   * The MAP pooling head of the original SigLIP checkpoint ({@code vision_use_head}): OneVision never uses it,
-   * and its HF conversion omits it. When present, its tensors are bound (shape-checked) so strict loading passes.
+   * The MAP pooling head of the original SigLIP checkpoint ({@code vision_use_head}): OneVision
+   * never uses it, and its HF conversion omits it. When present, its tensors are bound
+   * (shape-checked) so strict loading passes.
    */
   private static void bindHeadIfPresent(WeightBinder head, int d, int i) {
     if (!head.has("probe")) {
@@ -100,21 +113,27 @@ public final class SiglipVisionTower implements AutoCloseable {
   }
 
   /**
-   * LLaVA's {@code vision_feature_layer} as a hidden_states index: negative values count from the end of the
-   * {@code layers + 1} hidden states (OneVision's -1 with 26 layers is 26, the last layer's output).
+   * LLaVA's {@code vision_feature_layer} as a hidden_states index: negative values count from the
+   * end of the {@code layers + 1} hidden states (OneVision's -1 with 26 layers is 26, the last
+   * layer's output).
    */
   public static int hiddenStateIndex(int visionFeatureLayer, int numLayers) {
     int idx = visionFeatureLayer < 0 ? numLayers + 1 + visionFeatureLayer : visionFeatureLayer;
     if (idx < 0 || idx > numLayers) {
-      throw new IllegalArgumentException("vision_feature_layer " + visionFeatureLayer + " is out of range for "
-          + numLayers + " layers");
+      throw new IllegalArgumentException(
+          "vision_feature_layer "
+              + visionFeatureLayer
+              + " is out of range for "
+              + numLayers
+              + " layers");
     }
     return idx;
   }
 
   private void checkIndex(int idx) {
     if (idx < 0 || idx > config.numHiddenLayers()) {
-      throw new IllegalArgumentException("hidden state index " + idx + " must be in [0, " + config.numHiddenLayers() + "]");
+      throw new IllegalArgumentException(
+          "hidden state index " + idx + " must be in [0, " + config.numHiddenLayers() + "]");
     }
   }
 
@@ -127,7 +146,9 @@ public final class SiglipVisionTower implements AutoCloseable {
     return defaultHiddenStateIndex;
   }
 
-  /** Tokens per image returned by {@link #features(List)}: grid² (strategy "full", no CLS to drop). */
+  /**
+   * Tokens per image returned by {@link #features(List)}: grid² (strategy "full", no CLS to drop).
+   */
   public int tokensPerImage() {
     return config.numPatches();
   }
@@ -136,8 +157,10 @@ public final class SiglipVisionTower implements AutoCloseable {
    * Runs the tower up to {@code hiddenStateIndex}.
    *
    * @param pixels [B, C, S, S] F32, preprocessed ({@link SiglipImageProcessor})
-   * @param hiddenStateIndex 0 = embeddings (patches + positions; SigLIP has no pre-LN), i = output of layer i
-   * @return [B, N, D], N = grid², attached to the manager of {@code pixels}; token p = row * grid + col
+   * @param hiddenStateIndex 0 = embeddings (patches + positions; SigLIP has no pre-LN), i = output
+   *     of layer i
+   * @return [B, N, D], N = grid², attached to the manager of {@code pixels}; token p = row * grid +
+   *     col
    */
   public NDArray forward(NDArray pixels, int hiddenStateIndex) {
     checkIndex(hiddenStateIndex);
@@ -145,8 +168,15 @@ public final class SiglipVisionTower implements AutoCloseable {
     int d = config.hiddenSize();
     long[] shape = pixels.getShape().getShape();
     if (shape.length != 4 || shape[1] != config.numChannels() || shape[2] != s || shape[3] != s) {
-      throw new IllegalArgumentException("pixels must be [B, " + config.numChannels() + ", " + s + ", " + s + "], got "
-          + Arrays.toString(shape));
+      throw new IllegalArgumentException(
+          "pixels must be [B, "
+              + config.numChannels()
+              + ", "
+              + s
+              + ", "
+              + s
+              + "], got "
+              + Arrays.toString(shape));
     }
     if (pixels.getDataType() != DataType.FLOAT32) {
       throw new IllegalArgumentException("pixels must be FLOAT32, got " + pixels.getDataType());
@@ -157,13 +187,22 @@ public final class SiglipVisionTower implements AutoCloseable {
     NDManager caller = pixels.getManager();
     try (NDManager scope = caller.newSubManager()) {
       scope.tempAttachAll(pixels);
-      // embeddings: patch conv (stride = kernel, "valid", WITH bias) -> [B,D,G,G] -> [B,N,D] row-major patches,
+      // embeddings: patch conv (stride = kernel, "valid", WITH bias) -> [B,D,G,G] -> [B,N,D]
+      // row-major patches,
       // + position_embedding(arange(N)); no CLS, no pre-LN (§2)
-      NDArray x = Conv2d.conv2d(pixels, patchWeight, patchBias, new Shape(p, p), new Shape(0, 0), new Shape(1, 1), 1)
-          .singletonOrThrow()
-          .reshape(b, d, n)
-          .transpose(0, 2, 1)
-          .add(positionEmbedding); // hs[0]
+      NDArray x =
+          Conv2d.conv2d(
+                  pixels,
+                  patchWeight,
+                  patchBias,
+                  new Shape(p, p),
+                  new Shape(0, 0),
+                  new Shape(1, 1),
+                  1)
+              .singletonOrThrow()
+              .reshape(b, d, n)
+              .transpose(0, 2, 1)
+              .add(positionEmbedding); // hs[0]
       for (int l = 0; l < hiddenStateIndex; l++) {
         NDArray next;
         try (NDManager layerScope = scope.newSubManager()) {
@@ -183,10 +222,9 @@ public final class SiglipVisionTower implements AutoCloseable {
     return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), w, bias, eps).singletonOrThrow();
   }
 
-
   /**
-   * {@code gelu_pytorch_tanh} (§2, torch {@code gelu(approximate="tanh")}):
-   * {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}.
+   * {@code gelu_pytorch_tanh} (§2, torch {@code gelu(approximate="tanh")}): {@code 0.5·x·(1 +
+   * tanh(√(2/π)·(x + 0.044715·x³)))}.
    */
   public static NDArray geluTanh(NDArray x) {
     return VitEncoderLayer.geluTanh(x);
@@ -198,7 +236,8 @@ public final class SiglipVisionTower implements AutoCloseable {
   }
 
   /**
-   * Plain-Java convenience: per image a float[N * D] (row-major tokens) of the requested hidden state.
+   * Plain-Java convenience: per image a float[N * D] (row-major tokens) of the requested hidden
+   * state.
    *
    * @param preprocessed CHW float[C * S * S] per image ({@link SiglipImageProcessor#preprocess})
    */
@@ -208,8 +247,20 @@ public final class SiglipVisionTower implements AutoCloseable {
     int per = c * s * s;
     for (int i = 0; i < preprocessed.size(); i++) {
       if (preprocessed.get(i).length != per) {
-        throw new IllegalArgumentException("image " + i + " has " + preprocessed.get(i).length + " values, expected "
-            + per + " (" + c + " x " + s + " x " + s + ")");
+        throw new IllegalArgumentException(
+            "image "
+                + i
+                + " has "
+                + preprocessed.get(i).length
+                + " values, expected "
+                + per
+                + " ("
+                + c
+                + " x "
+                + s
+                + " x "
+                + s
+                + ")");
       }
     }
     List<float[]> out = new ArrayList<>(preprocessed.size());
@@ -233,7 +284,10 @@ public final class SiglipVisionTower implements AutoCloseable {
     return out;
   }
 
-  /** Releases scratch memory; the weights belong to the binder (close the {@code CheckpointWeights}). */
+  /**
+   * Releases scratch memory; the weights belong to the binder (close the {@code
+   * CheckpointWeights}).
+   */
   @Override
   public void close() {
     manager.close();

@@ -13,11 +13,12 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * A model pack's {@code tokenizer.json} through DJL's HF tokenizers binding (spec §5), with truncation and
- * padding OFF: DJL otherwise truncates at 512 tokens, which would cut expanded visual placeholders.
+ * A model pack's {@code tokenizer.json} through DJL's HF tokenizers binding (spec §5), with
+ * truncation and padding OFF: DJL otherwise truncates at 512 tokens, which would cut expanded
+ * visual placeholders.
  *
- * <p>Token ids of the vocabulary and added tokens are read from the json itself, so {@link #tokenId} and
- * {@link #vocabSize} do not depend on the native library's API surface.
+ * <p>Token ids of the vocabulary and added tokens are read from the json itself, so {@link
+ * #tokenId} and {@link #vocabSize} do not depend on the native library's API surface.
  */
 public final class PackTokenizer implements AutoCloseable {
 
@@ -31,18 +32,22 @@ public final class PackTokenizer implements AutoCloseable {
     this.ids = ids;
     this.vocabSize = vocabSize;
     this.pieces = new String[vocabSize];
-    ids.forEach((piece, id) -> {
-      if (id >= 0 && id < vocabSize) {
-        pieces[id] = piece;
-      }
-    });
+    ids.forEach(
+        (piece, id) -> {
+          if (id >= 0 && id < vocabSize) {
+            pieces[id] = piece;
+          }
+        });
   }
 
   /** How vocabulary pieces mark the start of a word, read from the pieces themselves. */
   public enum WordStart {
     /** SentencePiece (Llama, Vicuna): a piece starting with U+2581 begins a word. */
     SENTENCEPIECE,
-    /** Byte-level BPE (GPT-2, Qwen2): a piece starting with U+0120 (space) or U+010A (newline) begins a word. */
+    /**
+     * Byte-level BPE (GPT-2, Qwen2): a piece starting with U+0120 (space) or U+010A (newline)
+     * begins a word.
+     */
     BYTE_LEVEL,
     /** Word-level vocabularies: every token is a word. */
     EVERY_TOKEN
@@ -68,7 +73,9 @@ public final class PackTokenizer implements AutoCloseable {
       }
     }
     int n = Math.max(1, pieces.length / 20);
-    return sp >= n && sp >= bl ? WordStart.SENTENCEPIECE : bl >= n ? WordStart.BYTE_LEVEL : WordStart.EVERY_TOKEN;
+    return sp >= n && sp >= bl
+        ? WordStart.SENTENCEPIECE
+        : bl >= n ? WordStart.BYTE_LEVEL : WordStart.EVERY_TOKEN;
   }
 
   /** Loads {@code dir/tokenizer.json} (or the file itself). */
@@ -103,19 +110,23 @@ public final class PackTokenizer implements AutoCloseable {
       throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
     try {
-      HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
-          .optTokenizerPath(file)
-          .optTruncation(false)
-          .optPadding(false)
-          .optAddSpecialTokens(true)
-          .build();
+      HuggingFaceTokenizer t =
+          HuggingFaceTokenizer.builder()
+              .optTokenizerPath(file)
+              .optTruncation(false)
+              .optPadding(false)
+              .optAddSpecialTokens(true)
+              .build();
       return new PackTokenizer(t, Map.copyOf(ids), max + 1);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load tokenizer " + file + ": " + e.getMessage(), e);
     }
   }
 
-  /** Token ids of {@code text}; with {@code addSpecialTokens} the post-processor adds BOS (Llama). Never truncated. */
+  /**
+   * Token ids of {@code text}; with {@code addSpecialTokens} the post-processor adds BOS (Llama).
+   * Never truncated.
+   */
   public int[] encode(String text, boolean addSpecialTokens) {
     Encoding e = tokenizer.encode(text, addSpecialTokens, false);
     long[] l = e.getIds();
@@ -126,7 +137,10 @@ public final class PackTokenizer implements AutoCloseable {
     return out;
   }
 
-  /** Text of {@code ids}; {@code skipSpecial} drops special tokens (BOS, EOS, image/video placeholders). */
+  /**
+   * Text of {@code ids}; {@code skipSpecial} drops special tokens (BOS, EOS, image/video
+   * placeholders).
+   */
   public String decode(int[] ids, boolean skipSpecial) {
     long[] l = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
@@ -139,7 +153,8 @@ public final class PackTokenizer implements AutoCloseable {
   public int tokenId(String token) {
     Integer id = ids.get(token);
     if (id == null) {
-      throw new IllegalArgumentException("token '" + token + "' is not in the tokenizer's vocabulary");
+      throw new IllegalArgumentException(
+          "token '" + token + "' is not in the tokenizer's vocabulary");
     }
     return id;
   }

@@ -15,13 +15,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a small but valid HF {@code tokenizer.json} (format of the {@code tokenizers} library) for tiny
- * test packs: a WordLevel model, Lowercase normalizer, Whitespace pre-tokenizer ({@code \w+|[^\w\s]+}, so
- * "user's" becomes "user", "'", "s"), a TemplateProcessing post-processor that prepends {@code <s>}
- * (Llama's BOS, spec §5) and no decoder (HF then joins tokens with spaces).
+ * Writes a small but valid HF {@code tokenizer.json} (format of the {@code tokenizers} library) for
+ * tiny test packs: a WordLevel model, Lowercase normalizer, Whitespace pre-tokenizer ({@code
+ * \w+|[^\w\s]+}, so "user's" becomes "user", "'", "s"), a TemplateProcessing post-processor that
+ * prepends {@code <s>} (Llama's BOS, spec §5) and no decoder (HF then joins tokens with spaces).
  *
- * <p>Ids: {@code <unk>} 0, {@code <s>} 1, {@code </s>} 2, {@code <pad>} 3, then the words in order, then
- * {@code <video>} and {@code <image>} last (as llava-hf appends them: LLaVA-NeXT-Video has
+ * <p>Ids: {@code <unk>} 0, {@code <s>} 1, {@code </s>} 2, {@code <pad>} 3, then the words in order,
+ * then {@code <video>} and {@code <image>} last (as llava-hf appends them: LLaVA-NeXT-Video has
  * {@code <video>} = 32000, {@code <image>} = 32001). All six are special added tokens, never split.
  */
 public final class WordLevelTokenizerJson {
@@ -35,8 +35,8 @@ public final class WordLevelTokenizerJson {
   public static final String IMAGE = "<image>";
 
   /**
-   * Writes {@code file}. Words are lower-cased and de-duplicated (first occurrence wins); each must be a
-   * single Whitespace pre-token (only word characters, or only punctuation).
+   * Writes {@code file}. Words are lower-cased and de-duplicated (first occurrence wins); each must
+   * be a single Whitespace pre-token (only word characters, or only punctuation).
    *
    * @return the full vocabulary, token to id, in id order
    */
@@ -45,9 +45,15 @@ public final class WordLevelTokenizerJson {
     for (String w : words) {
       String t = w.toLowerCase(java.util.Locale.ROOT);
       if (t.isEmpty() || !(t.matches("\\w+") || t.matches("[^\\w\\s]+"))) {
-        throw new IllegalArgumentException("'" + w + "' is not a single Whitespace pre-token (\\w+ or [^\\w\\s]+)");
+        throw new IllegalArgumentException(
+            "'" + w + "' is not a single Whitespace pre-token (\\w+ or [^\\w\\s]+)");
       }
-      if (t.equals(UNK) || t.equals(BOS) || t.equals(EOS) || t.equals(PAD) || t.equals(VIDEO) || t.equals(IMAGE)) {
+      if (t.equals(UNK)
+          || t.equals(BOS)
+          || t.equals(EOS)
+          || t.equals(PAD)
+          || t.equals(VIDEO)
+          || t.equals(IMAGE)) {
         continue;
       }
       uniq.add(t);

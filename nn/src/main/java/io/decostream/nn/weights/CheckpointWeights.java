@@ -12,12 +12,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The strict {@link WeightBinder} over a safetensors checkpoint (spec §6: every weight widened to F32
- * once, at bind time, held once).
+ * The strict {@link WeightBinder} over a safetensors checkpoint (spec §6: every weight widened to
+ * F32 once, at bind time, held once).
  *
  * <p>The root instance owns a sub-manager of the given manager that holds every bound array, and
- * (when opened with {@link #open}) the {@link SafeTensors}; {@link #close()} on the root releases both.
- * Views from {@link #scoped(String)} share the root's cache and use record; closing a view does nothing.
+ * (when opened with {@link #open}) the {@link SafeTensors}; {@link #close()} on the root releases
+ * both. Views from {@link #scoped(String)} share the root's cache and use record; closing a view
+ * does nothing.
  */
 public final class CheckpointWeights implements WeightBinder, AutoCloseable {
 
@@ -45,14 +46,17 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
   }
 
   /**
-   * A binder over {@code tensors} (not closed by this binder); bound arrays live in a sub-manager of
-   * {@code manager}, closed by {@link #close()}.
+   * A binder over {@code tensors} (not closed by this binder); bound arrays live in a sub-manager
+   * of {@code manager}, closed by {@link #close()}.
    */
   public CheckpointWeights(SafeTensors tensors, NDManager manager) {
     this(new Root(tensors, false, manager.newSubManager()), "", true);
   }
 
-  /** Opens the checkpoint at {@code fileOrDir} ({@link SafeTensors#open}); {@link #close()} closes it too. */
+  /**
+   * Opens the checkpoint at {@code fileOrDir} ({@link SafeTensors#open}); {@link #close()} closes
+   * it too.
+   */
   public static CheckpointWeights open(Path fileOrDir, NDManager manager) {
     SafeTensors st = SafeTensors.open(fileOrDir);
     try {
@@ -82,8 +86,13 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
       return cached;
     }
     if (!root.tensors.contains(full)) {
-      throw new WeightException("missing weight '" + full + "' (expected shape " + Arrays.toString(expectedShape)
-          + ")" + nearby(full));
+      throw new WeightException(
+          "missing weight '"
+              + full
+              + "' (expected shape "
+              + Arrays.toString(expectedShape)
+              + ")"
+              + nearby(full));
     }
     long[] actual = root.tensors.info(full).shape();
     checkShape(full, expectedShape, actual);
@@ -96,17 +105,28 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
 
   private static void checkShape(String full, long[] expected, long[] actual) {
     if (!Arrays.equals(expected, actual)) {
-      throw new WeightException("weight '" + full + "' has shape " + Arrays.toString(actual)
-          + " but the model expects " + Arrays.toString(expected));
+      throw new WeightException(
+          "weight '"
+              + full
+              + "' has shape "
+              + Arrays.toString(actual)
+              + " but the model expects "
+              + Arrays.toString(expected));
     }
   }
 
-  /** A hint listing a few checkpoint names under the same parent, to make key-layout mistakes obvious. */
+  /**
+   * A hint listing a few checkpoint names under the same parent, to make key-layout mistakes
+   * obvious.
+   */
   private String nearby(String full) {
     int dot = full.lastIndexOf('.', full.length() - 2);
     String parent = dot < 0 ? "" : full.substring(0, dot + 1);
-    List<String> sib = root.tensors.names().stream().filter(n -> n.startsWith(parent)).limit(5).toList();
-    return sib.isEmpty() ? "; the checkpoint has no tensor under '" + parent + "'" : "; tensors under '" + parent + "': " + sib;
+    List<String> sib =
+        root.tensors.names().stream().filter(n -> n.startsWith(parent)).limit(5).toList();
+    return sib.isEmpty()
+        ? "; the checkpoint has no tensor under '" + parent + "'"
+        : "; tensors under '" + parent + "': " + sib;
   }
 
   @Override
@@ -142,12 +162,19 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
     List<String> unused = unusedNames();
     if (!unused.isEmpty()) {
       int show = Math.min(unused.size(), 20);
-      throw new WeightException(unused.size() + " checkpoint tensor(s) under '" + prefix + "' were never used by the model: "
-          + unused.subList(0, show) + (unused.size() > show ? " ... and " + (unused.size() - show) + " more" : ""));
+      throw new WeightException(
+          unused.size()
+              + " checkpoint tensor(s) under '"
+              + prefix
+              + "' were never used by the model: "
+              + unused.subList(0, show)
+              + (unused.size() > show ? " ... and " + (unused.size() - show) + " more" : ""));
     }
   }
 
-  /** On the root: frees every bound weight and closes an owned checkpoint. On a scoped view: no-op. */
+  /**
+   * On the root: frees every bound weight and closes an owned checkpoint. On a scoped view: no-op.
+   */
   @Override
   public void close() {
     if (!isRoot) {

@@ -5,8 +5,8 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Resolves the two HF key layouts of LLaVA-family checkpoints (spec §1.4, [LLAVA]
- * {@code _checkpoint_conversion_mapping}) against a checkpoint's tensor names:
+ * Resolves the two HF key layouts of LLaVA-family checkpoints (spec §1.4, [LLAVA] {@code
+ * _checkpoint_conversion_mapping}) against a checkpoint's tensor names:
  *
  * <pre>
  * component        OLD (published llava-hf files)        NEW (transformers >= 4.52 save format)
@@ -16,23 +16,37 @@ import java.util.List;
  * lm head          language_model.lm_head.weight         lm_head.weight
  * </pre>
  *
- * Each component is resolved on its own (a checkpoint holding only some parts still resolves). When the
- * lm head is absent (tied embeddings), {@link #lmHeadName()} is the embedding matrix.
+ * Each component is resolved on its own (a checkpoint holding only some parts still resolves). When
+ * the lm head is absent (tied embeddings), {@link #lmHeadName()} is the embedding matrix.
  *
  * @param layout OLD or NEW, decided by the language model / vision keys found
- * @param visionPrefix prefix of the CLIP {@code vision_model} tree, ending in {@code "vision_model."}
+ * @param visionPrefix prefix of the CLIP {@code vision_model} tree, ending in {@code
+ *     "vision_model."}
  * @param projectorPrefix prefix of {@code linear_1.* / linear_2.*}
  * @param languageModelPrefix prefix before {@code embed_tokens / layers / norm}
  * @param lmHeadName full name of the output projection weight (the embedding weight when tied)
  * @param lmHeadTied whether the checkpoint has no lm head and the embeddings are reused
  */
-public record LlavaKeys(Layout layout, String visionPrefix, String projectorPrefix, String languageModelPrefix,
-    String lmHeadName, boolean lmHeadTied) {
+public record LlavaKeys(
+    Layout layout,
+    String visionPrefix,
+    String projectorPrefix,
+    String languageModelPrefix,
+    String lmHeadName,
+    boolean lmHeadTied) {
 
   /** The two spellings. */
   public enum Layout {
-    OLD("vision_tower.vision_model.", "multi_modal_projector.", "language_model.model.", "language_model.lm_head.weight"),
-    NEW("model.vision_tower.vision_model.", "model.multi_modal_projector.", "model.language_model.", "lm_head.weight");
+    OLD(
+        "vision_tower.vision_model.",
+        "multi_modal_projector.",
+        "language_model.model.",
+        "language_model.lm_head.weight"),
+    NEW(
+        "model.vision_tower.vision_model.",
+        "model.multi_modal_projector.",
+        "model.language_model.",
+        "lm_head.weight");
 
     final String vision;
     final String projector;
@@ -69,8 +83,10 @@ public record LlavaKeys(Layout layout, String visionPrefix, String projectorPref
     Layout any = language != null ? language : vision != null ? vision : projector;
     if (any == null) {
       List<String> sample = names.stream().limit(8).toList();
-      throw new WeightException("checkpoint is in neither LLaVA key layout (expected 'vision_tower.vision_model.*' / "
-          + "'language_model.model.*' or 'model.vision_tower.*' / 'model.language_model.*'); first names: " + sample);
+      throw new WeightException(
+          "checkpoint is in neither LLaVA key layout (expected 'vision_tower.vision_model.*' / "
+              + "'language_model.model.*' or 'model.vision_tower.*' / 'model.language_model.*'); first names: "
+              + sample);
     }
     Layout lang = language != null ? language : any;
     String lmPrefix = lang.language;
@@ -84,22 +100,28 @@ public record LlavaKeys(Layout layout, String visionPrefix, String projectorPref
       lmHead = lmPrefix + "embed_tokens.weight";
       tied = true;
     }
-    return new LlavaKeys(any,
+    return new LlavaKeys(
+        any,
         (vision != null ? vision : any).vision,
         (projector != null ? projector : any).projector,
-        lmPrefix, lmHead, tied);
+        lmPrefix,
+        lmHead,
+        tied);
   }
 
   private static Layout pick(Collection<String> names, String oldPrefix, String newPrefix) {
     boolean hasOld = names.stream().anyMatch(n -> n.startsWith(oldPrefix));
     boolean hasNew = names.stream().anyMatch(n -> n.startsWith(newPrefix));
     if (hasOld && hasNew) {
-      throw new WeightException("checkpoint mixes key layouts: both '" + oldPrefix + "*' and '" + newPrefix + "*' exist");
+      throw new WeightException(
+          "checkpoint mixes key layouts: both '" + oldPrefix + "*' and '" + newPrefix + "*' exist");
     }
     return hasOld ? Layout.OLD : hasNew ? Layout.NEW : null;
   }
 
-  /** Prefix of the whole vision tower module ({@code vision_tower.} / {@code model.vision_tower.}). */
+  /**
+   * Prefix of the whole vision tower module ({@code vision_tower.} / {@code model.vision_tower.}).
+   */
   public String visionTowerPrefix() {
     return visionPrefix.substring(0, visionPrefix.length() - "vision_model.".length());
   }

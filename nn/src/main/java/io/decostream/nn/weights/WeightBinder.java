@@ -5,11 +5,11 @@ import ai.djl.ndarray.NDArray;
 /**
  * Strict access to a checkpoint's tensors by their HF key path.
  *
- * <p>Blocks of a model family take a binder scoped to their own key path (e.g.
- * {@code language_model.model.layers.3.}) and ask for each weight by its local name with the shape
- * they expect. A missing or misshaped weight fails at once with its full name; after a model is
- * built, {@link #assertAllUsed()} fails naming every checkpoint tensor under the scope that no block
- * asked for. Weights are widened to F32 once and held once.
+ * <p>Blocks of a model family take a binder scoped to their own key path (e.g. {@code
+ * language_model.model.layers.3.}) and ask for each weight by its local name with the shape they
+ * expect. A missing or misshaped weight fails at once with its full name; after a model is built,
+ * {@link #assertAllUsed()} fails naming every checkpoint tensor under the scope that no block asked
+ * for. Weights are widened to F32 once and held once.
  */
 public interface WeightBinder {
 

@@ -13,16 +13,19 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Sanity of the benchmark's result record in --quick mode (no timing assertions: the CPU is shared). */
+/**
+ * Sanity of the benchmark's result record in --quick mode (no timing assertions: the CPU is
+ * shared).
+ */
 public class ModelBenchTest {
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static void assertSane(ModelBench.Side side, int repeats, int decoRepeats) {
     for (ModelBench.Stat st : List.of(side.vitPerFrame(), side.prefill(), side.decode())) {
       assertEquals(repeats, st.samplesMs().size());
-      assertTrue(st.samplesMs().stream().allMatch(ms -> ms > 0 && Double.isFinite(ms)), side + ": " + st);
+      assertTrue(
+          st.samplesMs().stream().allMatch(ms -> ms > 0 && Double.isFinite(ms)), side + ": " + st);
       assertTrue(st.minMs() <= st.medianMs());
     }
     for (ModelBench.Stat st : List.of(side.decoFull(), side.decoCompressed())) {
@@ -36,7 +39,8 @@ public class ModelBenchTest {
   void quickRunJavaOnlyGivesSaneRecord() {
     ModelBench.Sizes s = ModelBench.Sizes.quick();
     List<String> log = new ArrayList<>();
-    ModelBench.Result r = ModelBench.run(new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7), log::add);
+    ModelBench.Result r =
+        ModelBench.run(new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7), log::add);
     assertSane(r.java(), 2, 1);
     assertNull(r.python());
     assertEquals(2, r.java().threads());
@@ -44,21 +48,27 @@ public class ModelBenchTest {
     assertEquals((4096 - 256) / 144, r.framesFitDeco());
     assertEquals(6, r.framesFitFull());
     assertEquals(26, r.framesFitDeco());
-    // quick CLIP: 64 hidden, 3 layers of 4*64*64+4*64 + 2*64*128+128+64 + 4*64, embeddings and norms
+    // quick CLIP: 64 hidden, 3 layers of 4*64*64+4*64 + 2*64*128+128+64 + 4*64, embeddings and
+    // norms
     long layer = 4L * 64 * 64 + 4 * 64 + 2L * 64 * 128 + 128 + 64 + 4 * 64;
     assertEquals(64 + 64L * 3 * 14 * 14 + 17L * 64 + 2 * 64 + 3 * layer + 2 * 64, r.visionParams());
     assertEquals(256L * 64 + 2 * (64 + 4L * 64 * 64 + 64 + 3L * 64 * 128) + 64, r.textParams());
     assertTrue(log.stream().anyMatch(l -> l.contains("DeCo prefill of 1152")), log.toString());
-    assertTrue(Files.notExists(tmp.resolve("bench-vision.safetensors")), "temp weights are deleted");
+    assertTrue(
+        Files.notExists(tmp.resolve("bench-vision.safetensors")), "temp weights are deleted");
   }
 
   @Test
   void quickRunWithPyTorchReferenceWhenAvailable() throws Exception {
     Path py = Path.of("/usr/bin/python3");
     Process p = new ProcessBuilder(py.toString(), "-c", "import torch, numpy").start();
-    org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "Debian python3-torch is not installed");
-    ModelBench.Result r = ModelBench.run(
-        new ModelBench.Options(ModelBench.Sizes.quick(), 1, 2, 1, 2, true, py.toString(), tmp, 7), l -> { });
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        p.waitFor() == 0, "Debian python3-torch is not installed");
+    ModelBench.Result r =
+        ModelBench.run(
+            new ModelBench.Options(
+                ModelBench.Sizes.quick(), 1, 2, 1, 2, true, py.toString(), tmp, 7),
+            l -> {});
     assertNotNull(r.python());
     assertSane(r.python(), 2, 1);
     assertEquals(2, r.python().threads());
@@ -82,8 +92,10 @@ public class ModelBenchTest {
     assertEquals(40.0, st.perSecond(1), 1e-9);
     assertThrows(IllegalArgumentException.class, () -> new ModelBench.Stat(List.of()));
     ModelBench.Sizes q = ModelBench.Sizes.quick();
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ModelBench.Sizes(q.vision(), 99,
-        q.text(), 16, 4, 2, 576, 144, 4096, 256));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new ModelBench.Sizes(q.vision(), 99, q.text(), 16, 4, 2, 576, 144, 4096, 256));
     assertTrue(e.getMessage().contains("featureLayer"), e.getMessage());
   }
 }

@@ -14,18 +14,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** Golden test against Pillow 9.4 + numpy (golden/clip_preprocess/make_fixture.py), spec §1.2 / §8. */
+/**
+ * Golden test against Pillow 9.4 + numpy (golden/clip_preprocess/make_fixture.py), spec §1.2 / §8.
+ */
 class ClipImageProcessorTest {
 
   @TempDir Path tmp;
 
   static Path golden(String rel) throws Exception {
-    return Path.of(ClipImageProcessorTest.class.getResource("/golden/clip_preprocess/" + rel).toURI());
+    return Path.of(
+        ClipImageProcessorTest.class.getResource("/golden/clip_preprocess/" + rel).toURI());
   }
 
   static RgbImage png(String rel) throws Exception {
@@ -43,8 +46,14 @@ class ClipImageProcessorTest {
       int s = meta.get("shortest_edge").asInt();
       int ch = meta.get("crop_h").asInt();
       int cw = meta.get("crop_w").asInt();
-      ClipImageProcessor p = new ClipImageProcessor(s, ch, cw, 1.0 / 255,
-          ClipImageProcessor.OPENAI_CLIP_MEAN, ClipImageProcessor.OPENAI_CLIP_STD);
+      ClipImageProcessor p =
+          new ClipImageProcessor(
+              s,
+              ch,
+              cw,
+              1.0 / 255,
+              ClipImageProcessor.OPENAI_CLIP_MEAN,
+              ClipImageProcessor.OPENAI_CLIP_STD);
 
       // uint8 stage (resize + crop): exact
       RgbImage want = png(name + "_crop.png");
@@ -60,13 +69,15 @@ class ClipImageProcessorTest {
           maxDiff = Math.max(maxDiff, d);
         }
       }
-      assertEquals(0, mismatches, name + ": uint8 values differ from PIL (max diff " + maxDiff + ")");
+      assertEquals(
+          0, mismatches, name + ": uint8 values differ from PIL (max diff " + maxDiff + ")");
 
       // float stage: the per-channel table covers every value; full tensors where stored
       float[] lut = st.readFloats("lut");
       for (int c = 0; c < 3; c++) {
         for (int v = 0; v < 256; v++) {
-          assertEquals(lut[c * 256 + v], p.normalize(v, c), 1e-6, "normalize(" + v + ", " + c + ")");
+          assertEquals(
+              lut[c * 256 + v], p.normalize(v, c), 1e-6, "normalize(" + v + ", " + c + ")");
         }
       }
       float[] pixels = p.preprocess(src);
@@ -84,7 +95,8 @@ class ClipImageProcessorTest {
         int plane = ch * cw;
         for (int i = 0; i < plane; i += 97) {
           for (int c = 0; c < 3; c++) {
-            assertEquals(lut[c * 256 + (want.rgb()[3 * i + c] & 0xFF)], pixels[c * plane + i], 1e-6);
+            assertEquals(
+                lut[c * 256 + (want.rgb()[3 * i + c] & 0xFF)], pixels[c * plane + i], 1e-6);
           }
         }
       }
@@ -103,18 +115,40 @@ class ClipImageProcessorTest {
   @Test
   void readsPreprocessorConfig() throws IOException {
     Path f = tmp.resolve("preprocessor_config.json");
-    Files.writeString(f, new ObjectMapper().writeValueAsString(Map.of(
-        "size", Map.of("shortest_edge", 224), "crop_size", Map.of("height", 224, "width", 200),
-        "image_mean", new double[] {0.5, 0.5, 0.5}, "image_std", new double[] {0.25, 0.5, 1.0},
-        "resample", 3, "rescale_factor", 0.00392156862745098)));
+    Files.writeString(
+        f,
+        new ObjectMapper()
+            .writeValueAsString(
+                Map.of(
+                    "size",
+                    Map.of("shortest_edge", 224),
+                    "crop_size",
+                    Map.of("height", 224, "width", 200),
+                    "image_mean",
+                    new double[] {0.5, 0.5, 0.5},
+                    "image_std",
+                    new double[] {0.25, 0.5, 1.0},
+                    "resample",
+                    3,
+                    "rescale_factor",
+                    0.00392156862745098)));
     ClipImageProcessor p = ClipImageProcessor.fromPreprocessorConfig(tmp);
     assertEquals(224, p.shortestEdge());
     assertEquals(200, p.cropWidth());
     assertArrayEquals(new float[] {0.25f, 0.5f, 1f}, p.std());
-    assertEquals(new ClipImageProcessor(224, 224, 200, 0.00392156862745098, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.5f, 1f}), p);
+    assertEquals(
+        new ClipImageProcessor(
+            224,
+            224,
+            200,
+            0.00392156862745098,
+            new float[] {0.5f, 0.5f, 0.5f},
+            new float[] {0.25f, 0.5f, 1f}),
+        p);
     assertEquals((255 / 255f - 0.5f) / 0.25f, p.normalize(255, 0));
     Files.writeString(f, "{\"resample\": 2}");
-    assertThrows(IllegalArgumentException.class, () -> ClipImageProcessor.fromPreprocessorConfig(f));
+    assertThrows(
+        IllegalArgumentException.class, () -> ClipImageProcessor.fromPreprocessorConfig(f));
     assertThrows(IllegalArgumentException.class, () -> new RgbImage(2, 2, new byte[11]));
   }
 }

@@ -1,6 +1,5 @@
 package io.decostream.nn.clip;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +26,8 @@ class ClipVisionTowerTest {
   }
 
   static ClipVisionConfig config(SafeTensors st) throws Exception {
-    ClipVisionConfig c = new ObjectMapper().readValue(st.metadata().get("config"), ClipVisionConfig.class);
+    ClipVisionConfig c =
+        new ObjectMapper().readValue(st.metadata().get("config"), ClipVisionConfig.class);
     return c.resolved();
   }
 
@@ -92,8 +92,12 @@ class ClipVisionTowerTest {
       }
       NDArray f = tower.forward(exp.toNDArray(m, "pixels"), layers - 1, true);
       assertEquals(new Shape(2, 16, 32), f.getShape());
-      assertThrows(IllegalArgumentException.class, () -> tower.forward(m.zeros(new Shape(1, 3, 27, 28)), 1, true));
-      assertThrows(IllegalArgumentException.class, () -> tower.forward(m.zeros(new Shape(1, 3, 28, 28)), layers + 1, true));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> tower.forward(m.zeros(new Shape(1, 3, 27, 28)), 1, true));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> tower.forward(m.zeros(new Shape(1, 3, 28, 28)), layers + 1, true));
       assertThrows(IllegalArgumentException.class, () -> tower.features(List.of(new float[5])));
     }
   }
@@ -104,13 +108,41 @@ class ClipVisionTowerTest {
         NDManager m = NDManager.newBaseManager();
         CheckpointWeights w = CheckpointWeights.open(golden("weights.safetensors"), m)) {
       ClipVisionConfig c = config(exp);
-      ClipVisionConfig wrong = new ClipVisionConfig(c.modelType(), c.hiddenSize(), 48, c.numHiddenLayers(),
-          c.numAttentionHeads(), c.numChannels(), c.imageSize(), c.patchSize(), c.hiddenAct(), c.layerNormEps(), null);
-      WeightException e = assertThrows(WeightException.class, () -> new ClipVisionTower(w.scoped("vision_model."), wrong));
-      assertTrue(e.getMessage().contains("vision_model.encoder.layers.0.mlp.fc1.weight"), e.getMessage());
-      ClipVisionConfig moreLayers = new ClipVisionConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), 4,
-          c.numAttentionHeads(), c.numChannels(), c.imageSize(), c.patchSize(), c.hiddenAct(), c.layerNormEps(), null);
-      WeightException e2 = assertThrows(WeightException.class, () -> new ClipVisionTower(w.scoped("vision_model."), moreLayers));
+      ClipVisionConfig wrong =
+          new ClipVisionConfig(
+              c.modelType(),
+              c.hiddenSize(),
+              48,
+              c.numHiddenLayers(),
+              c.numAttentionHeads(),
+              c.numChannels(),
+              c.imageSize(),
+              c.patchSize(),
+              c.hiddenAct(),
+              c.layerNormEps(),
+              null);
+      WeightException e =
+          assertThrows(
+              WeightException.class, () -> new ClipVisionTower(w.scoped("vision_model."), wrong));
+      assertTrue(
+          e.getMessage().contains("vision_model.encoder.layers.0.mlp.fc1.weight"), e.getMessage());
+      ClipVisionConfig moreLayers =
+          new ClipVisionConfig(
+              c.modelType(),
+              c.hiddenSize(),
+              c.intermediateSize(),
+              4,
+              c.numAttentionHeads(),
+              c.numChannels(),
+              c.imageSize(),
+              c.patchSize(),
+              c.hiddenAct(),
+              c.layerNormEps(),
+              null);
+      WeightException e2 =
+          assertThrows(
+              WeightException.class,
+              () -> new ClipVisionTower(w.scoped("vision_model."), moreLayers));
       assertTrue(e2.getMessage().contains("encoder.layers.3."), e2.getMessage());
     }
   }

@@ -93,7 +93,9 @@ class SamplerTest {
       // some other seed gives another sequence (high temperature over a 100-token vocabulary)
       boolean differs = false;
       for (long seed = 12; seed < 20 && !differs; seed++) {
-        differs = !java.util.Arrays.equals(first, gen.generate(prompt, 12, Sampler.of(1.5, 0.95, seed)).tokenIds());
+        differs =
+            !java.util.Arrays.equals(
+                first, gen.generate(prompt, 12, Sampler.of(1.5, 0.95, seed)).tokenIds());
       }
       assertTrue(differs, "eight other seeds all reproduced the same 12 tokens");
       assertNotEquals(0, first.length);

@@ -19,15 +19,17 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * An independent, deliberately naive re-statement of the HF LLaVA-NeXT-Video generation path (spec §3.3, §4.4):
- * the processor expands the prompt STRING to F*M {@code <video>} strings before tokenizing, the model embeds all
- * ids (placeholders included) and overwrites each placeholder row in order ({@code masked_scatter}) with the
- * projector output; greedy decoding recomputes the whole sequence every step (no KV cache, no Generator).
+ * An independent, deliberately naive re-statement of the HF LLaVA-NeXT-Video generation path (spec
+ * §3.3, §4.4): the processor expands the prompt STRING to F*M {@code <video>} strings before
+ * tokenizing, the model embeds all ids (placeholders included) and overwrites each placeholder row
+ * in order ({@code masked_scatter}) with the projector output; greedy decoding recomputes the whole
+ * sequence every step (no KV cache, no Generator).
  */
 final class HfStyleReference {
   private HfStyleReference() {}
 
-  static int[] greedy(Path pack, List<float[]> frames, int tokensPerFrame, String question, int steps) {
+  static int[] greedy(
+      Path pack, List<float[]> frames, int tokensPerFrame, String question, int steps) {
     LlavaNextVideoConfig cfg = LlavaNextVideoConfig.read(pack);
     try (NDManager m = NDManager.newBaseManager();
         CheckpointWeights w = CheckpointWeights.open(pack, m);
@@ -36,12 +38,22 @@ final class HfStyleReference {
       int dv = cfg.visionConfig().hiddenSize();
       int dt = cfg.textConfig().hiddenSize();
       WeightBinder p = w.scoped(keys.projectorPrefix());
-      MlpProjector proj = new MlpProjector(p.bind("linear_1.weight", dt, dv), p.bind("linear_1.bias", dt),
-          p.bind("linear_2.weight", dt, dt), p.bind("linear_2.bias", dt));
-      try (LlamaModel llm = new LlamaModel(cfg.textConfig(), w.scoped(keys.languageModelPrefix()), w,
-          keys.lmHeadName())) {
-        String expanded = LlavaNextVideo.SYSTEM_PROMPT + " USER: "
-            + "<video>".repeat(frames.size() * tokensPerFrame) + "\n" + question + " ASSISTANT:";
+      MlpProjector proj =
+          new MlpProjector(
+              p.bind("linear_1.weight", dt, dv),
+              p.bind("linear_1.bias", dt),
+              p.bind("linear_2.weight", dt, dt),
+              p.bind("linear_2.bias", dt));
+      try (LlamaModel llm =
+          new LlamaModel(
+              cfg.textConfig(), w.scoped(keys.languageModelPrefix()), w, keys.lmHeadName())) {
+        String expanded =
+            LlavaNextVideo.SYSTEM_PROMPT
+                + " USER: "
+                + "<video>".repeat(frames.size() * tokensPerFrame)
+                + "\n"
+                + question
+                + " ASSISTANT:";
         int[] ids = tok.encode(expanded, true);
         int video = cfg.videoTokenIndex();
         Set<Integer> eos = Set.copyOf(cfg.textConfig().eosTokenIds());
@@ -52,9 +64,12 @@ final class HfStyleReference {
             NDArray emb = llm.embed(step, seq);
             float[] flat = new float[frames.size() * tokensPerFrame * dv];
             for (int f = 0; f < frames.size(); f++) {
-              System.arraycopy(frames.get(f), 0, flat, f * tokensPerFrame * dv, tokensPerFrame * dv);
+              System.arraycopy(
+                  frames.get(f), 0, flat, f * tokensPerFrame * dv, tokensPerFrame * dv);
             }
-            NDArray rows = proj.forward(step.create(flat, new Shape((long) frames.size() * tokensPerFrame, dv)));
+            NDArray rows =
+                proj.forward(
+                    step.create(flat, new Shape((long) frames.size() * tokensPerFrame, dv)));
             int k = 0;
             for (int i = 0; i < seq.length; i++) {
               if (seq[i] == video) {

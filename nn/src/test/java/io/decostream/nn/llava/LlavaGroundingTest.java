@@ -18,10 +18,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Grounding through the model facades (issue 4): {@code forwardDebug(..., grounding=true)} on the tiny
- * llava_next_video pack equals the independent plain-PyTorch {@code retain_grad} reference
- * ({@code golden/rgae/make_rgae_golden.py}) for the avg-pool, max-pool and linear (stride 1) projectors, and
- * {@link LlavaNextVideo#explain} (what the worker calls) gives the same rows from pooled features and a question.
+ * Grounding through the model facades (issue 4): {@code forwardDebug(..., grounding=true)} on the
+ * tiny llava_next_video pack equals the independent plain-PyTorch {@code retain_grad} reference
+ * ({@code golden/rgae/make_rgae_golden.py}) for the avg-pool, max-pool and linear (stride 1)
+ * projectors, and {@link LlavaNextVideo#explain} (what the worker calls) gives the same rows from
+ * pooled features and a question.
  */
 class LlavaGroundingTest {
 
@@ -39,30 +40,38 @@ class LlavaGroundingTest {
         Files.copy(f, dir.resolve(f.getFileName()));
       }
     }
-    String cfg = Files.readString(dir.resolve("config.json"))
-        .replace("\"spatial_pool_mode\": \"average\"", "\"spatial_pool_mode\": \"" + mode + "\"")
-        .replace("\"spatial_pool_stride\": 2", "\"spatial_pool_stride\": " + stride);
+    String cfg =
+        Files.readString(dir.resolve("config.json"))
+            .replace(
+                "\"spatial_pool_mode\": \"average\"", "\"spatial_pool_mode\": \"" + mode + "\"")
+            .replace("\"spatial_pool_stride\": 2", "\"spatial_pool_stride\": " + stride);
     Files.writeString(dir.resolve("config.json"), cfg);
     return dir;
   }
 
   @ParameterizedTest
   @CsvSource({"avg, average, 2", "max, max, 2", "linear, average, 1"})
-  void debugPassGroundingEqualsThePyTorchReference(String setup, String mode, int stride, @TempDir Path tmp)
-      throws Exception {
+  void debugPassGroundingEqualsThePyTorchReference(
+      String setup, String mode, int stride, @TempDir Path tmp) throws Exception {
     try (SafeTensors ref = SafeTensors.open(rgae());
-        LlavaNextVideo model = LlavaNextVideo.load(packWith(tmp, mode, stride), LlavaNextVideo.Part.ALL)) {
+        LlavaNextVideo model =
+            LlavaNextVideo.load(packWith(tmp, mode, stride), LlavaNextVideo.Part.ALL)) {
       float[] pixels = ref.readFloats("pixels");
       int visual = (int) ref.info(setup + "/visual_positions").shape()[0];
-      int[] ids = expand(Arrays.stream(ref.readLongs("input_ids")).mapToInt(Math::toIntExact).toArray(),
-          model.config().videoTokenIndex(), visual);
+      int[] ids =
+          expand(
+              Arrays.stream(ref.readLongs("input_ids")).mapToInt(Math::toIntExact).toArray(),
+              model.config().videoTokenIndex(),
+              visual);
       int k = (int) ref.info(setup + "/greedy_ids").shape()[0];
       DebugForward d = model.forwardDebug(pixels, 2, ids, k, true);
-      assertArrayEquals(Arrays.stream(ref.readLongs(setup + "/greedy_ids")).mapToInt(Math::toIntExact).toArray(),
+      assertArrayEquals(
+          Arrays.stream(ref.readLongs(setup + "/greedy_ids")).mapToInt(Math::toIntExact).toArray(),
           d.greedyIds());
       double ttq = relErr(d.textToQuery(), ref.readFloats(setup + "/text_to_query"));
       double ttp = relErr(d.textToPatch(), ref.readFloats(setup + "/text_to_patch"));
-      assertTrue(ttq <= 1e-4 && ttp <= 1e-4, setup + ": text_to_query " + ttq + ", text_to_patch " + ttp);
+      assertTrue(
+          ttq <= 1e-4 && ttp <= 1e-4, setup + ": text_to_query " + ttq + ", text_to_patch " + ttp);
       assertNull(model.forwardDebug(pixels, 2, ids, k).textToQuery(), "no grounding unless asked");
     }
   }
@@ -88,10 +97,16 @@ class LlavaGroundingTest {
     try (LlavaNextVideo model = LlavaNextVideo.load(pack, LlavaNextVideo.Part.ALL);
         PackTokenizer tok = PackTokenizer.load(pack);
         SafeTensors in = SafeTensors.open(pack.resolveSibling("inputs.safetensors"))) {
-      int[] ids = expand(tok.encode(LlavaNextVideo.promptText(question), true), model.config().videoTokenIndex(), 8);
+      int[] ids =
+          expand(
+              tok.encode(LlavaNextVideo.promptText(question), true),
+              model.config().videoTokenIndex(),
+              8);
       DebugForward d = model.forwardDebug(in.readFloats("pixel_values_videos"), 2, ids, 4, true);
-      List<float[]> frames = List.of(Arrays.copyOfRange(d.pooledFeatures(), 0, 4 * 16),
-          Arrays.copyOfRange(d.pooledFeatures(), 4 * 16, 8 * 16));
+      List<float[]> frames =
+          List.of(
+              Arrays.copyOfRange(d.pooledFeatures(), 0, 4 * 16),
+              Arrays.copyOfRange(d.pooledFeatures(), 4 * 16, 8 * 16));
       int[] gen = d.greedyIds();
       AnswerGrounding g = model.explain(new VideoPrompt(frames, 4, question), gen);
       assertEquals(gen.length, g.textToQuery().length);

@@ -17,11 +17,12 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * (c) A constructed case whose answer can depend on one image region only. A one-layer Llama (the pack's first layer,
- * no attention biases) sees a prompt whose visual rows are all zero except query {@code j*}: a zero row has
- * {@code v = RMSNorm(0) W_v = 0}, so {@code ∂y/∂A[L-1, j] = (∂y/∂o)·v_j = 0} and, with one layer, {@code R = I + Ā},
- * every other visual token gets exactly zero relevance. Text-to-Patch through 2x2 average pooling must then put all
- * its mass on the four patches of window {@code j*} of that frame (spec §7.2, §7.5, §7.6).
+ * (c) A constructed case whose answer can depend on one image region only. A one-layer Llama (the
+ * pack's first layer, no attention biases) sees a prompt whose visual rows are all zero except
+ * query {@code j*}: a zero row has {@code v = RMSNorm(0) W_v = 0}, so {@code ∂y/∂A[L-1, j] =
+ * (∂y/∂o)·v_j = 0} and, with one layer, {@code R = I + Ā}, every other visual token gets exactly
+ * zero relevance. Text-to-Patch through 2x2 average pooling must then put all its mass on the four
+ * patches of window {@code j*} of that frame (spec §7.2, §7.5, §7.6).
  */
 public class RGaeConstructedTest {
 
@@ -32,7 +33,8 @@ public class RGaeConstructedTest {
       ObjectNode tree = json.valueToTree(fx.config.textConfig());
       tree.put("num_hidden_layers", 1);
       LlamaConfig oneLayer = json.treeToValue(tree, LlamaConfig.class);
-      try (LlamaModel llm = fx.newLlm(oneLayer); NDManager m = fx.manager.newSubManager()) {
+      try (LlamaModel llm = fx.newLlm(oneLayer);
+          NDManager m = fx.manager.newSubManager()) {
         RGaeFixture.Prompt prompt = fx.splice(m, fx.visionFeatures(), PoolingMode.AVG);
         int[] vis = prompt.visualPositions(); // 2 frames x 4 queries
         int hot = 5; // frame 1, query 1 = rows 0-1, cols 2-3 of the 4x4 patch grid
@@ -75,7 +77,8 @@ public class RGaeConstructedTest {
             }
           }
         }
-        assertEquals(1.0, window / total, 1e-6, "all Text-to-Patch mass lies in the informative window");
+        assertEquals(
+            1.0, window / total, 1e-6, "all Text-to-Patch mass lies in the informative window");
       }
     }
   }

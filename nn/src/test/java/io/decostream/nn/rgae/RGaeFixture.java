@@ -25,9 +25,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The tiny llava_next_video golden pack ({@code golden/llava_next_video/f32}) assembled from its parts the way
- * {@code LlavaNextVideo.load} does (CLIP tower, projector MLP, Llama), plus the R-GAE reference written by
- * {@code golden/rgae/make_rgae_golden.py}.
+ * The tiny llava_next_video golden pack ({@code golden/llava_next_video/f32}) assembled from its
+ * parts the way {@code LlavaNextVideo.load} does (CLIP tower, projector MLP, Llama), plus the R-GAE
+ * reference written by {@code golden/rgae/make_rgae_golden.py}.
  */
 final class RGaeFixture implements AutoCloseable {
 
@@ -46,20 +46,34 @@ final class RGaeFixture implements AutoCloseable {
     manager = NDManager.newBaseManager();
     weights = CheckpointWeights.open(pack, manager);
     keys = LlavaKeys.detect(weights);
-    tower = new ClipVisionTower(weights.scoped(keys.visionPrefix()), config.visionConfig(),
-        config.visionHiddenStateIndex(), true);
+    tower =
+        new ClipVisionTower(
+            weights.scoped(keys.visionPrefix()),
+            config.visionConfig(),
+            config.visionHiddenStateIndex(),
+            true);
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
     WeightBinder proj = weights.scoped(keys.projectorPrefix());
-    projector = new MlpProjector(proj.bind("linear_1.weight", dt, dv), proj.bind("linear_1.bias", dt),
-        proj.bind("linear_2.weight", dt, dt), proj.bind("linear_2.bias", dt));
+    projector =
+        new MlpProjector(
+            proj.bind("linear_1.weight", dt, dv),
+            proj.bind("linear_1.bias", dt),
+            proj.bind("linear_2.weight", dt, dt),
+            proj.bind("linear_2.bias", dt));
     llm = newLlm(config.textConfig());
     ref = SafeTensors.open(resource("/golden/rgae/rgae.safetensors"));
   }
 
-  /** A Llama over the pack's language-model weights with the given config (fewer layers bind a prefix of them). */
+  /**
+   * A Llama over the pack's language-model weights with the given config (fewer layers bind a
+   * prefix of them).
+   */
   LlamaModel newLlm(LlamaConfig text) {
-    return new LlamaModel(text, weights.scoped(keys.languageModelPrefix()), keys.lmHeadTied() ? null : weights,
+    return new LlamaModel(
+        text,
+        weights.scoped(keys.languageModelPrefix()),
+        keys.lmHeadTied() ? null : weights,
         keys.lmHeadName());
   }
 
@@ -98,8 +112,8 @@ final class RGaeFixture implements AutoCloseable {
   record Prompt(NDArray embeddings, int[] visualPositions) {}
 
   /**
-   * Pools each frame (pure-Java exact pooling, before the projector as in HF, §3.3), projects and splices the rows in
-   * place of the single {@code <video>} id of the reference input ids.
+   * Pools each frame (pure-Java exact pooling, before the projector as in HF, §3.3), projects and
+   * splices the rows in place of the single {@code <video>} id of the reference input ids.
    */
   Prompt splice(NDManager m, List<float[]> features, PoolingMode mode) {
     int g = grid();

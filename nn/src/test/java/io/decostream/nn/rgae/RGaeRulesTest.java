@@ -20,9 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Pure rules of R-GAE: Query-to-Patch matrices (§7.6, (b): exact windows and autograd Jacobians of torch's pooling),
- * the GAE normalisation / cross-attention rule (§7.3, §7.4, incl. the NaN path, vs torch), Text-to-Patch splitting,
- * step averaging and per-word grouping (§7.5).
+ * Pure rules of R-GAE: Query-to-Patch matrices (§7.6, (b): exact windows and autograd Jacobians of
+ * torch's pooling), the GAE normalisation / cross-attention rule (§7.3, §7.4, incl. the NaN path,
+ * vs torch), Text-to-Patch splitting, step averaging and per-word grouping (§7.5).
  */
 public class RGaeRulesTest {
 
@@ -38,7 +38,10 @@ public class RGaeRulesTest {
     ref.close();
   }
 
-  /** Dense [Q, P] Jacobian d pooled / d input from the reference's COO entries (all others exactly 0). */
+  /**
+   * Dense [Q, P] Jacobian d pooled / d input from the reference's COO entries (all others exactly
+   * 0).
+   */
   static float[] jacobian(String name, int q, int p) {
     long[] shape = ref.readLongs("jac/" + name + "/shape");
     assertArrayEquals(new long[] {q, p}, shape);
@@ -60,7 +63,10 @@ public class RGaeRulesTest {
     return d;
   }
 
-  /** (b) adaptive average pooling: rows are exactly 1/|window| over the §3.5 windows, and equal torch's Jacobian. */
+  /**
+   * (b) adaptive average pooling: rows are exactly 1/|window| over the §3.5 windows, and equal
+   * torch's Jacobian.
+   */
   @ParameterizedTest
   @CsvSource({"24,12", "24,20", "27,12"})
   void adaptiveAverageRowsAreTheWindowsAndTheJacobian(int in, int out) {
@@ -75,7 +81,8 @@ public class RGaeRulesTest {
         for (int y = 0; y < in; y++) {
           for (int x = 0; x < in; x++) {
             boolean inside = y >= w.start(oy) && y < w.end(oy) && x >= w.start(ox) && x < w.end(ox);
-            assertEquals(inside ? expected : 0f, m.get(j, y * in + x), "M[" + j + "," + (y * in + x) + "]");
+            assertEquals(
+                inside ? expected : 0f, m.get(j, y * in + x), "M[" + j + "," + (y * in + x) + "]");
           }
         }
       }
@@ -98,7 +105,10 @@ public class RGaeRulesTest {
     }
   }
 
-  /** Max pooling (§7.6 PROPOSAL): the argmax patch when all channels agree, channel fractions otherwise. */
+  /**
+   * Max pooling (§7.6 PROPOSAL): the argmax patch when all channels agree, channel fractions
+   * otherwise.
+   */
   @Test
   void maxPoolingIsTheArgmaxFraction() {
     int dim = 4;
@@ -116,8 +126,11 @@ public class RGaeRulesTest {
     assertEquals(0.25f, m.get(1, 2));
     assertEquals(0.75f, m.get(1, 7));
     // the compressor route gives the same matrices
-    assertArrayEquals(m.matrix(), QueryToPatch.of(new TokenCompressor(PoolingMode.MAX, 2, 2), f, 4, 4, dim).matrix());
-    assertArrayEquals(QueryToPatch.identity(16).matrix(),
+    assertArrayEquals(
+        m.matrix(),
+        QueryToPatch.of(new TokenCompressor(PoolingMode.MAX, 2, 2), f, 4, 4, dim).matrix());
+    assertArrayEquals(
+        QueryToPatch.identity(16).matrix(),
         QueryToPatch.of(TokenCompressor.none(), null, 4, 4, dim).matrix());
   }
 
@@ -135,10 +148,12 @@ public class RGaeRulesTest {
     }
     assertEquals(4f, sum(ttp[0]), 1e-6);
     assertEquals(8f, sum(ttp[1]), 1e-6);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TextToPatch.perFrame(new float[7], 2, avg));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> TextToPatch.perFrame(new float[7], 2, avg));
     assertTrue(e.getMessage().contains("7 visual tokens"), e.getMessage());
-    // chaining with the identity changes nothing; with a permutation it permutes the patches (§7.7 TtQ·M·V)
+    // chaining with the identity changes nothing; with a permutation it permutes the patches (§7.7
+    // TtQ·M·V)
     assertArrayEquals(avg.matrix(), avg.andThen(QueryToPatch.identity(16)).matrix());
     float[] perm = new float[16 * 16];
     for (int p = 0; p < 16; p++) {
@@ -161,52 +176,74 @@ public class RGaeRulesTest {
     for (int l = 0; l < 3; l++) {
       selfMaps.add(Arrays.copyOfRange(aqq, l * q * q, (l + 1) * q * q));
     }
-    List<float[]> crossMaps = Arrays.asList(Arrays.copyOfRange(aqi, 0, q * p), null,
-        Arrays.copyOfRange(aqi, q * p, 2 * q * p));
+    List<float[]> crossMaps =
+        Arrays.asList(
+            Arrays.copyOfRange(aqi, 0, q * p), null, Arrays.copyOfRange(aqi, q * p, 2 * q * p));
     // R_ii propagated through two image self-attention maps (§7.2 rule)
     float[] rii = GaeRules.identity(p);
     for (int l = 0; l < 2; l++) {
-      rii = GaeRules.selfAttentionUpdate(rii, p, p, Arrays.copyOfRange(aii, l * p * p, (l + 1) * p * p));
+      rii =
+          GaeRules.selfAttentionUpdate(
+              rii, p, p, Arrays.copyOfRange(aii, l * p * p, (l + 1) * p * p));
     }
     assertTrue(err(rii, ref.readFloats("cross/r_ii")) <= 1e-6);
     float[] rqq1 = GaeRules.selfAttentionUpdate(GaeRules.identity(q), q, q, selfMaps.get(0));
     assertTrue(err(GaeRules.normalise(rqq1, q), ref.readFloats("cross/r_qq_hat")) <= 1e-6);
 
     float[] prop = GaeRules.crossAttentionQueryToPatch(selfMaps, crossMaps, rii, q, p, true);
-    assertTrue(err(prop, ref.readFloats("cross/prop")) <= 1e-6, "prop " + err(prop, ref.readFloats("cross/prop")));
-    float[] ident = GaeRules.crossAttentionQueryToPatch(selfMaps, crossMaps, GaeRules.identity(p), q, p, true);
+    assertTrue(
+        err(prop, ref.readFloats("cross/prop")) <= 1e-6,
+        "prop " + err(prop, ref.readFloats("cross/prop")));
+    float[] ident =
+        GaeRules.crossAttentionQueryToPatch(selfMaps, crossMaps, GaeRules.identity(p), q, p, true);
     assertTrue(err(ident, ref.readFloats("cross/ident")) <= 1e-6);
     assertTrue(sum(ident) > 0, "the identity proposal keeps the cross-attention relevance");
     // faithful DETR: normalising R_ii = I gives NaN, the guard zeroes every addition
     assertTrue(Float.isNaN(GaeRules.normalise(GaeRules.identity(p), p)[0]));
-    float[] nan = GaeRules.crossAttentionQueryToPatch(selfMaps, crossMaps, GaeRules.identity(p), q, p, false);
+    float[] nan =
+        GaeRules.crossAttentionQueryToPatch(selfMaps, crossMaps, GaeRules.identity(p), q, p, false);
     assertArrayEquals(ref.readFloats("cross/nan"), nan);
     float[] riiFinal = rii;
-    e(() -> GaeRules.crossAttentionQueryToPatch(selfMaps, List.of(new float[q * p]), riiFinal, q, p, true),
+    e(
+        () ->
+            GaeRules.crossAttentionQueryToPatch(
+                selfMaps, List.of(new float[q * p]), riiFinal, q, p, true),
         "null for layers");
   }
 
   @Test
   void stepAveragesAndWords() {
-    Explanation ex = new Explanation(List.of(
-        new Explanation.Step(10, 1f, 10, new float[] {1, 2, 3}),
-        new Explanation.Step(11, 1f, 11, new float[] {3, 2, 1}),
-        new Explanation.Step(12, 1f, 12, new float[] {2, 2, 8})));
+    Explanation ex =
+        new Explanation(
+            List.of(
+                new Explanation.Step(10, 1f, 10, new float[] {1, 2, 3}),
+                new Explanation.Step(11, 1f, 11, new float[] {3, 2, 1}),
+                new Explanation.Step(12, 1f, 12, new float[] {2, 2, 8})));
     assertArrayEquals(new float[] {2, 2, 4}, ex.mean());
     // min-max per step first: {0,.5,1}, {1,.5,0}, {0,0,1}
     float[] mm = ex.mean(Explanation.StepNormalisation.MIN_MAX);
     assertArrayEquals(new float[] {1f / 3, 1f / 3, 2f / 3}, mm, 1e-6f);
-    int[][] words = WordGroups.of(List.of("\u2581The", "\u2581ca", "t", "s", "\u2581ran"), WordGroups.SENTENCEPIECE);
+    int[][] words =
+        WordGroups.of(
+            List.of("\u2581The", "\u2581ca", "t", "s", "\u2581ran"), WordGroups.SENTENCEPIECE);
     assertArrayEquals(new int[][] {{0}, {1, 2, 3}, {4}}, words);
-    assertArrayEquals(new int[][] {{0, 1}, {2}}, WordGroups.of(List.of("Hi", "!", "\u0120you"), WordGroups.BYTE_LEVEL_BPE));
-    assertArrayEquals(new int[][] {{0}, {1}}, WordGroups.of(List.of("a", "b"), WordGroups.EVERY_TOKEN));
+    assertArrayEquals(
+        new int[][] {{0, 1}, {2}},
+        WordGroups.of(List.of("Hi", "!", "\u0120you"), WordGroups.BYTE_LEVEL_BPE));
+    assertArrayEquals(
+        new int[][] {{0}, {1}}, WordGroups.of(List.of("a", "b"), WordGroups.EVERY_TOKEN));
     assertEquals(0, WordGroups.of(List.of(), WordGroups.SENTENCEPIECE).length);
     float[][] perWord = ex.perWord(new int[][] {{0, 1}, {2}}, Explanation.StepNormalisation.NONE);
     assertArrayEquals(new float[] {2, 2, 2}, perWord[0]);
     assertArrayEquals(new float[] {2, 2, 8}, perWord[1]);
     e(() -> ex.perWord(new int[][] {{3}}, Explanation.StepNormalisation.NONE), "step 3");
-    e(() -> new Explanation(List.of(new Explanation.Step(1, 0, 1, new float[2]),
-        new Explanation.Step(1, 0, 1, new float[3]))), "visual tokens");
+    e(
+        () ->
+            new Explanation(
+                List.of(
+                    new Explanation.Step(1, 0, 1, new float[2]),
+                    new Explanation.Step(1, 0, 1, new float[3]))),
+        "visual tokens");
   }
 
   static void e(org.junit.jupiter.api.function.Executable x, String fragment) {

@@ -55,7 +55,9 @@ class SafeTensorsTest {
         .addF32("empty", new long[] {0, 3}, new float[0])
         .write(file);
     try (SafeTensors st = SafeTensors.open(file)) {
-      assertEquals(List.of("a.f32", "a.f16", "a.bf16", "ids", "ids32", "scalar", "empty"), List.copyOf(st.names()));
+      assertEquals(
+          List.of("a.f32", "a.f16", "a.bf16", "ids", "ids32", "scalar", "empty"),
+          List.copyOf(st.names()));
       assertEquals("pt", st.metadata().get("format"));
       assertEquals(DType.F16, st.info("a.f16").dtype());
       assertArrayEquals(new long[] {5, 6}, st.info("a.bf16").shape());
@@ -74,7 +76,8 @@ class SafeTensorsTest {
       assertEquals(0, st.readFloats("empty").length);
       assertThrows(SafeTensorsException.class, () -> st.readLongs("a.f32"));
       assertThrows(SafeTensorsException.class, () -> st.readFloats("ids"));
-      SafeTensorsException missing = assertThrows(SafeTensorsException.class, () -> st.info("nope"));
+      SafeTensorsException missing =
+          assertThrows(SafeTensorsException.class, () -> st.info("nope"));
       assertTrue(missing.getMessage().contains("nope"));
       try (NDManager m = NDManager.newBaseManager()) {
         NDArray a = st.toNDArray(m, "a.bf16");
@@ -92,7 +95,11 @@ class SafeTensorsTest {
     Random r = new Random(11);
     SafeTensorsWriter w = new SafeTensorsWriter();
     for (int i = 0; i < 7; i++) {
-      w.add("layers." + i + ".weight", i % 2 == 0 ? DType.F32 : DType.BF16, new long[] {4, i + 1}, randomFloats(r, 4 * (i + 1)));
+      w.add(
+          "layers." + i + ".weight",
+          i % 2 == 0 ? DType.F32 : DType.BF16,
+          new long[] {4, i + 1},
+          randomFloats(r, 4 * (i + 1)));
     }
     List<Path> shards = w.writeSharded(tmp, 3);
     assertEquals(3, shards.size());
@@ -105,8 +112,12 @@ class SafeTensorsTest {
         SafeTensorsWriter.Entry e = w.entries().get(n);
         float[] got = st.readFloats(n);
         for (int i = 0; i < got.length; i++) {
-          float want = e.dtype() == DType.BF16 ? HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(e.floats()[i])) : e.floats()[i];
-          assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got[i]), n + "[" + i + "]");
+          float want =
+              e.dtype() == DType.BF16
+                  ? HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(e.floats()[i]))
+                  : e.floats()[i];
+          assertEquals(
+              Float.floatToRawIntBits(want), Float.floatToRawIntBits(got[i]), n + "[" + i + "]");
         }
       }
     }
@@ -114,10 +125,15 @@ class SafeTensorsTest {
 
   @Test
   void indexNamingAWrongShardFails() throws IOException {
-    new SafeTensorsWriter().addF32("x", new long[] {1}, new float[] {1}).addF32("y", new long[] {1}, new float[] {2})
+    new SafeTensorsWriter()
+        .addF32("x", new long[] {1}, new float[] {1})
+        .addF32("y", new long[] {1}, new float[] {2})
         .writeSharded(tmp, 2);
     Path idx = tmp.resolve(SafeTensors.INDEX_FILE);
-    Files.writeString(idx, Files.readString(idx).replace("\"x\" : \"model-00001-of-00002", "\"x\" : \"model-00002-of-00002"));
+    Files.writeString(
+        idx,
+        Files.readString(idx)
+            .replace("\"x\" : \"model-00001-of-00002", "\"x\" : \"model-00002-of-00002"));
     SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(tmp));
     assertTrue(e.getMessage().contains("'x'"), e.getMessage());
   }
@@ -128,18 +144,29 @@ class SafeTensorsTest {
     Files.write(bad, new byte[] {1, 2, 3});
     assertThrows(SafeTensorsException.class, () -> SafeTensors.open(bad));
     // header says 1000 bytes of JSON but the file is shorter
-    ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1000).put("{}      ".getBytes());
+    ByteBuffer b =
+        ByteBuffer.allocate(16)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putLong(1000)
+            .put("{}      ".getBytes());
     Files.write(bad, b.array());
     assertThrows(SafeTensorsException.class, () -> SafeTensors.open(bad));
     // data_offsets do not match the shape
     String hdr = "{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}";
-    ByteBuffer c = ByteBuffer.allocate(8 + hdr.length() + 8).order(ByteOrder.LITTLE_ENDIAN).putLong(hdr.length()).put(hdr.getBytes());
+    ByteBuffer c =
+        ByteBuffer.allocate(8 + hdr.length() + 8)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putLong(hdr.length())
+            .put(hdr.getBytes());
     Files.write(bad, c.array());
     SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(bad));
     assertTrue(e.getMessage().contains("'t'"), e.getMessage());
   }
 
-  /** Fixture written by plain PyTorch (golden/safetensors/make_fixture.py): widening and narrowing are bitwise torch's. */
+  /**
+   * Fixture written by plain PyTorch (golden/safetensors/make_fixture.py): widening and narrowing
+   * are bitwise torch's.
+   */
   @Test
   void matchesPyTorchBitForBit() {
     try (SafeTensors st = SafeTensors.open(golden("safetensors/fixture.safetensors"))) {
@@ -154,18 +181,30 @@ class SafeTensorsTest {
       ByteBuffer h = ByteBuffer.wrap(f16raw).order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer bb = ByteBuffer.wrap(bf16raw).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < src.length; i++) {
-        assertEquals(Float.floatToRawIntBits(f16ref[i]), Float.floatToRawIntBits(f16[i]), "F16 widening at " + i);
-        assertEquals(Float.floatToRawIntBits(bf16ref[i]), Float.floatToRawIntBits(bf16[i]), "BF16 widening at " + i);
+        assertEquals(
+            Float.floatToRawIntBits(f16ref[i]),
+            Float.floatToRawIntBits(f16[i]),
+            "F16 widening at " + i);
+        assertEquals(
+            Float.floatToRawIntBits(bf16ref[i]),
+            Float.floatToRawIntBits(bf16[i]),
+            "BF16 widening at " + i);
         short th = h.getShort(2 * i);
         short tb = bb.getShort(2 * i);
         if (Float.isNaN(src[i])) {
-          // NaN payloads differ between torch's scalar and vectorised kernels (0x7FC0 / 0xFFFF): only NaN-ness matters
-          assertTrue(Float.isNaN(HalfFloats.f16ToFloat(HalfFloats.floatToF16(src[i]))) && Float.isNaN(f16ref[i]));
-          assertTrue(Float.isNaN(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(src[i]))) && Float.isNaN(bf16ref[i]));
+          // NaN payloads differ between torch's scalar and vectorised kernels (0x7FC0 / 0xFFFF):
+          // only NaN-ness matters
+          assertTrue(
+              Float.isNaN(HalfFloats.f16ToFloat(HalfFloats.floatToF16(src[i])))
+                  && Float.isNaN(f16ref[i]));
+          assertTrue(
+              Float.isNaN(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(src[i])))
+                  && Float.isNaN(bf16ref[i]));
           continue;
         }
         assertEquals(th, HalfFloats.floatToF16(src[i]), "F16 narrowing of " + src[i] + " at " + i);
-        assertEquals(tb, HalfFloats.floatToBf16(src[i]), "BF16 narrowing of " + src[i] + " at " + i);
+        assertEquals(
+            tb, HalfFloats.floatToBf16(src[i]), "BF16 narrowing of " + src[i] + " at " + i);
       }
       assertArrayEquals(new long[] {1, 319, 13563, 1546, 32000, -7, 1L << 40}, st.readLongs("ids"));
       assertArrayEquals(new long[] {1, 2, 3, 32000, 32001, -1}, st.readLongs("ids32"));

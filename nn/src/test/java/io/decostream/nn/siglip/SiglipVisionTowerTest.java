@@ -53,7 +53,9 @@ class SiglipVisionTowerTest {
       // strict loading: all layers, post_layernorm and the MAP head are bound
       w.scoped("vision_model.").assertAllUsed();
       SiglipVisionConfig c = tower.config();
-      assertEquals(4, c.gridSize()); // floor(30 / 7): the last 2 pixel rows/cols are dropped, as 384/14 drops 6
+      assertEquals(
+          4,
+          c.gridSize()); // floor(30 / 7): the last 2 pixel rows/cols are dropped, as 384/14 drops 6
       assertEquals("gelu_pytorch_tanh", c.hiddenAct());
       assertEquals(1e-6, c.layerNormEps());
       NDArray px = exp.toNDArray(m, "pixels");
@@ -97,10 +99,14 @@ class SiglipVisionTowerTest {
         double rp = rel(feats.get(b), Arrays.copyOfRange(post, b * 16 * 32, (b + 1) * 16 * 32));
         assertTrue(rp > 1e-2, "feature looks post-layernormed: " + rp);
       }
-      assertThrows(IllegalArgumentException.class, () -> tower.forward(m.zeros(new Shape(1, 3, 28, 30)), 1));
-      assertThrows(IllegalArgumentException.class, () -> tower.forward(m.zeros(new Shape(1, 3, 30, 30)), layers + 1));
+      assertThrows(
+          IllegalArgumentException.class, () -> tower.forward(m.zeros(new Shape(1, 3, 28, 30)), 1));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> tower.forward(m.zeros(new Shape(1, 3, 30, 30)), layers + 1));
       assertThrows(IllegalArgumentException.class, () -> tower.features(List.of(new float[5])));
-      assertThrows(IllegalArgumentException.class, () -> SiglipVisionTower.hiddenStateIndex(-5, layers));
+      assertThrows(
+          IllegalArgumentException.class, () -> SiglipVisionTower.hiddenStateIndex(-5, layers));
     }
   }
 
@@ -111,7 +117,8 @@ class SiglipVisionTowerTest {
       float[] got = SiglipVisionTower.geluTanh(m.create(xs)).toFloatArray();
       for (int i = 0; i < xs.length; i++) {
         double x = xs[i];
-        double want = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+        double want =
+            0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
         assertEquals(want, got[i], 1e-6, "gelu_tanh(" + x + ")");
       }
     }
@@ -123,28 +130,69 @@ class SiglipVisionTowerTest {
         NDManager m = NDManager.newBaseManager();
         CheckpointWeights w = CheckpointWeights.open(golden("weights.safetensors"), m)) {
       SiglipVisionConfig c = config(exp);
-      SiglipVisionConfig wrong = new SiglipVisionConfig(c.modelType(), c.hiddenSize(), 48, c.numHiddenLayers(),
-          c.numAttentionHeads(), c.numChannels(), c.imageSize(), c.patchSize(), c.hiddenAct(), c.layerNormEps());
-      WeightException e = assertThrows(WeightException.class, () -> new SiglipVisionTower(w.scoped("vision_model."), wrong));
-      assertTrue(e.getMessage().contains("vision_model.encoder.layers.0.mlp.fc1.weight"), e.getMessage());
-      SiglipVisionConfig moreLayers = new SiglipVisionConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), 4,
-          c.numAttentionHeads(), c.numChannels(), c.imageSize(), c.patchSize(), c.hiddenAct(), c.layerNormEps());
-      WeightException e2 = assertThrows(WeightException.class, () -> new SiglipVisionTower(w.scoped("vision_model."), moreLayers));
+      SiglipVisionConfig wrong =
+          new SiglipVisionConfig(
+              c.modelType(),
+              c.hiddenSize(),
+              48,
+              c.numHiddenLayers(),
+              c.numAttentionHeads(),
+              c.numChannels(),
+              c.imageSize(),
+              c.patchSize(),
+              c.hiddenAct(),
+              c.layerNormEps());
+      WeightException e =
+          assertThrows(
+              WeightException.class, () -> new SiglipVisionTower(w.scoped("vision_model."), wrong));
+      assertTrue(
+          e.getMessage().contains("vision_model.encoder.layers.0.mlp.fc1.weight"), e.getMessage());
+      SiglipVisionConfig moreLayers =
+          new SiglipVisionConfig(
+              c.modelType(),
+              c.hiddenSize(),
+              c.intermediateSize(),
+              4,
+              c.numAttentionHeads(),
+              c.numChannels(),
+              c.imageSize(),
+              c.patchSize(),
+              c.hiddenAct(),
+              c.layerNormEps());
+      WeightException e2 =
+          assertThrows(
+              WeightException.class,
+              () -> new SiglipVisionTower(w.scoped("vision_model."), moreLayers));
       assertTrue(e2.getMessage().contains("encoder.layers.3."), e2.getMessage());
-      // a different patch size changes the position count: 30/14 -> 4 positions, the checkpoint has 16
-      SiglipVisionConfig patch14 = new SiglipVisionConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(),
-          c.numHiddenLayers(), c.numAttentionHeads(), c.numChannels(), c.imageSize(), 14, c.hiddenAct(), c.layerNormEps());
-      assertThrows(WeightException.class, () -> new SiglipVisionTower(w.scoped("vision_model."), patch14));
+      // a different patch size changes the position count: 30/14 -> 4 positions, the checkpoint has
+      // 16
+      SiglipVisionConfig patch14 =
+          new SiglipVisionConfig(
+              c.modelType(),
+              c.hiddenSize(),
+              c.intermediateSize(),
+              c.numHiddenLayers(),
+              c.numAttentionHeads(),
+              c.numChannels(),
+              c.imageSize(),
+              14,
+              c.hiddenAct(),
+              c.layerNormEps());
+      assertThrows(
+          WeightException.class, () -> new SiglipVisionTower(w.scoped("vision_model."), patch14));
     }
   }
 
   @Test
   void configBindsConfigJsonWithDefaultsAndValidates() throws Exception {
     Path f = tmp.resolve("config.json");
-    // llava_onevision layout: the SigLIP config nested under vision_config, eps and act left to defaults
-    Files.writeString(f, "{\"model_type\":\"llava_onevision\",\"vision_config\":{\"model_type\":\"siglip_vision_model\","
-        + "\"hidden_size\":1152,\"intermediate_size\":4304,\"num_hidden_layers\":26,\"num_attention_heads\":16,"
-        + "\"image_size\":384,\"patch_size\":14,\"vision_use_head\":false}}");
+    // llava_onevision layout: the SigLIP config nested under vision_config, eps and act left to
+    // defaults
+    Files.writeString(
+        f,
+        "{\"model_type\":\"llava_onevision\",\"vision_config\":{\"model_type\":\"siglip_vision_model\","
+            + "\"hidden_size\":1152,\"intermediate_size\":4304,\"num_hidden_layers\":26,\"num_attention_heads\":16,"
+            + "\"image_size\":384,\"patch_size\":14,\"vision_use_head\":false}}");
     SiglipVisionConfig c = SiglipVisionConfig.fromConfigJson(tmp);
     assertEquals(SiglipVisionConfig.oneVisionSo400m(), c);
     assertEquals(27, c.gridSize());
@@ -152,11 +200,24 @@ class SiglipVisionTowerTest {
     assertEquals(72, c.headDim());
     assertEquals(1e-6, c.layerNormEps());
     assertEquals("gelu_pytorch_tanh", c.hiddenAct());
-    assertThrows(IllegalArgumentException.class, () -> new SiglipVisionConfig(null, 30, 64, 2, 4, 3, 28, 7, null, null));
-    assertThrows(IllegalArgumentException.class, () -> new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 6, 7, null, null));
-    assertEquals(4, new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 30, 7, null, null).gridSize()); // floor, like 384/14
-    assertThrows(IllegalArgumentException.class, () -> new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 28, 7, "relu", null));
-    assertThrows(IllegalArgumentException.class, () -> new SiglipVisionConfig("clip_vision_model", 32, 64, 2, 4, 3, 28, 7, null, null));
-    assertThrows(IllegalArgumentException.class, () -> new SiglipVisionConfig(null, 32, 64, 0, 4, 3, 28, 7, null, null));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SiglipVisionConfig(null, 30, 64, 2, 4, 3, 28, 7, null, null));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 6, 7, null, null));
+    assertEquals(
+        4,
+        new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 30, 7, null, null)
+            .gridSize()); // floor, like 384/14
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SiglipVisionConfig(null, 32, 64, 2, 4, 3, 28, 7, "relu", null));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SiglipVisionConfig("clip_vision_model", 32, 64, 2, 4, 3, 28, 7, null, null));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SiglipVisionConfig(null, 32, 64, 0, 4, 3, 28, 7, null, null));
   }
 }

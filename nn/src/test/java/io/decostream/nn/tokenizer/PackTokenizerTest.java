@@ -15,8 +15,23 @@ class PackTokenizerTest {
 
   @TempDir Path tmp;
 
-  private static final List<String> WORDS = List.of("a", "chat", "user", "'", "s", ":", ".", ",", "assistant", "what",
-      "is", "the", "color", "red", "?");
+  private static final List<String> WORDS =
+      List.of(
+          "a",
+          "chat",
+          "user",
+          "'",
+          "s",
+          ":",
+          ".",
+          ",",
+          "assistant",
+          "what",
+          "is",
+          "the",
+          "color",
+          "red",
+          "?");
 
   @Test
   void wordLevelJsonLoadsInDjlAndRoundTrips() {
@@ -31,20 +46,47 @@ class PackTokenizerTest {
       assertEquals(WORDS.size() + 5, t.tokenId("<image>"));
       assertEquals(vocab.get("red"), t.tokenId("red"));
 
-      // lower-casing, Whitespace splitting of punctuation ("user's" -> user ' s), BOS from the template
+      // lower-casing, Whitespace splitting of punctuation ("user's" -> user ' s), BOS from the
+      // template
       int[] ids = t.encode("USER: What is the color? user's", true);
-      int[] want = {1, t.tokenId("user"), t.tokenId(":"), t.tokenId("what"), t.tokenId("is"), t.tokenId("the"),
-          t.tokenId("color"), t.tokenId("?"), t.tokenId("user"), t.tokenId("'"), t.tokenId("s")};
+      int[] want = {
+        1,
+        t.tokenId("user"),
+        t.tokenId(":"),
+        t.tokenId("what"),
+        t.tokenId("is"),
+        t.tokenId("the"),
+        t.tokenId("color"),
+        t.tokenId("?"),
+        t.tokenId("user"),
+        t.tokenId("'"),
+        t.tokenId("s")
+      };
       assertArrayEquals(want, ids);
-      assertArrayEquals(java.util.Arrays.copyOfRange(want, 1, want.length), t.encode("USER: What is the color? user's", false));
+      assertArrayEquals(
+          java.util.Arrays.copyOfRange(want, 1, want.length),
+          t.encode("USER: What is the color? user's", false));
       // special tokens are never split, even glued to words and newlines
       int[] v = t.encode("USER: <video>\nwhat", false);
-      assertArrayEquals(new int[] {t.tokenId("user"), t.tokenId(":"), t.tokenId("<video>"), t.tokenId("what")}, v);
+      assertArrayEquals(
+          new int[] {t.tokenId("user"), t.tokenId(":"), t.tokenId("<video>"), t.tokenId("what")},
+          v);
       // unknown words map to <unk>
       assertArrayEquals(new int[] {0}, t.encode("zebra", false));
       // decode: words joined with spaces; specials dropped on request
-      assertEquals("what is the color ?", t.decode(new int[] {1, t.tokenId("what"), t.tokenId("is"), t.tokenId("the"),
-          t.tokenId("color"), t.tokenId("?"), 2}, true));
+      assertEquals(
+          "what is the color ?",
+          t.decode(
+              new int[] {
+                1,
+                t.tokenId("what"),
+                t.tokenId("is"),
+                t.tokenId("the"),
+                t.tokenId("color"),
+                t.tokenId("?"),
+                2
+              },
+              true));
       assertTrue(t.decode(new int[] {1, t.tokenId("red")}, false).contains("<s>"));
       assertThrows(IllegalArgumentException.class, () -> t.tokenId("zebra"));
     }
@@ -69,7 +111,9 @@ class PackTokenizerTest {
 
   @Test
   void rejectsWordsThatAreNotSinglePreTokens() {
-    assertThrows(IllegalArgumentException.class, () -> WordLevelTokenizerJson.write(tmp.resolve("t.json"), List.of("user's")));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> WordLevelTokenizerJson.write(tmp.resolve("t.json"), List.of("user's")));
     assertThrows(IllegalArgumentException.class, () -> PackTokenizer.load(tmp.resolve("missing")));
   }
 }

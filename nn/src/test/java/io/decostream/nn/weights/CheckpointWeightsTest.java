@@ -35,7 +35,8 @@ class CheckpointWeightsTest {
 
   @Test
   void bindsWidensScopesAndTracksUse() {
-    try (NDManager m = NDManager.newBaseManager(); CheckpointWeights w = CheckpointWeights.open(checkpoint(), m)) {
+    try (NDManager m = NDManager.newBaseManager();
+        CheckpointWeights w = CheckpointWeights.open(checkpoint(), m)) {
       WeightBinder enc = w.scoped("enc");
       assertEquals("enc.", enc.prefix());
       WeightBinder l0 = enc.scoped("layers.0.");
@@ -45,7 +46,11 @@ class CheckpointWeightsTest {
       assertSame(fc, l0.bind("fc.weight", 2, 3), "held once");
       NDArray b = l0.bind("fc.bias", 2);
       assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, b.getDataType());
-      assertArrayEquals(new float[] {HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(0.1f)), HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(-0.2f))},
+      assertArrayEquals(
+          new float[] {
+            HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(0.1f)),
+            HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(-0.2f))
+          },
           b.toFloatArray());
       assertTrue(enc.has("post.weight"));
       assertFalse(enc.has("post.bias"));
@@ -54,26 +59,34 @@ class CheckpointWeightsTest {
       WeightException unused = assertThrows(WeightException.class, enc::assertAllUsed);
       assertTrue(unused.getMessage().contains("enc.layers.1.fc.weight"), unused.getMessage());
       assertTrue(unused.getMessage().contains("enc.post.weight"), unused.getMessage());
-      assertFalse(unused.getMessage().contains("head.weight"), "names outside the prefix are not listed");
-      assertEquals(List.of("enc.layers.1.fc.weight", "enc.post.weight"), ((CheckpointWeights) enc).unusedNames());
+      assertFalse(
+          unused.getMessage().contains("head.weight"), "names outside the prefix are not listed");
+      assertEquals(
+          List.of("enc.layers.1.fc.weight", "enc.post.weight"),
+          ((CheckpointWeights) enc).unusedNames());
 
       enc.bind("layers.1.fc.weight", 2, 3);
       enc.bind("post.weight", 3);
       enc.assertAllUsed();
-      assertThrows(WeightException.class, w::assertAllUsed); // head.weight is still unused at the root
+      assertThrows(
+          WeightException.class, w::assertAllUsed); // head.weight is still unused at the root
     }
   }
 
   @Test
   void missingAndMisshapedWeightsFailWithTheirNames() {
-    try (NDManager m = NDManager.newBaseManager(); CheckpointWeights w = CheckpointWeights.open(checkpoint(), m)) {
+    try (NDManager m = NDManager.newBaseManager();
+        CheckpointWeights w = CheckpointWeights.open(checkpoint(), m)) {
       WeightBinder l0 = w.scoped("enc.layers.0");
-      WeightException missing = assertThrows(WeightException.class, () -> l0.bind("fc2.weight", 4, 3));
+      WeightException missing =
+          assertThrows(WeightException.class, () -> l0.bind("fc2.weight", 4, 3));
       assertTrue(missing.getMessage().contains("enc.layers.0.fc2.weight"), missing.getMessage());
       assertTrue(missing.getMessage().contains("[4, 3]"), missing.getMessage());
       WeightException shape = assertThrows(WeightException.class, () -> l0.bind("fc.weight", 3, 2));
       assertTrue(shape.getMessage().contains("enc.layers.0.fc.weight"), shape.getMessage());
-      assertTrue(shape.getMessage().contains("[2, 3]") && shape.getMessage().contains("[3, 2]"), shape.getMessage());
+      assertTrue(
+          shape.getMessage().contains("[2, 3]") && shape.getMessage().contains("[3, 2]"),
+          shape.getMessage());
       // a later bind with another shape of an already bound weight also fails
       l0.bind("fc.weight", 2, 3);
       assertThrows(WeightException.class, () -> l0.bind("fc.weight", 6));
@@ -98,9 +111,17 @@ class CheckpointWeightsTest {
     String p = newLayout ? "model.multi_modal_projector." : "multi_modal_projector.";
     String l = newLayout ? "model.language_model." : "language_model.model.";
     String h = newLayout ? "lm_head.weight" : "language_model.lm_head.weight";
-    List<String> base = List.of(v + "embeddings.class_embedding", v + "post_layernorm.weight", p + "linear_1.weight",
-        l + "embed_tokens.weight", l + "layers.0.self_attn.q_proj.weight", l + "norm.weight");
-    return withHead ? java.util.stream.Stream.concat(base.stream(), java.util.stream.Stream.of(h)).toList() : base;
+    List<String> base =
+        List.of(
+            v + "embeddings.class_embedding",
+            v + "post_layernorm.weight",
+            p + "linear_1.weight",
+            l + "embed_tokens.weight",
+            l + "layers.0.self_attn.q_proj.weight",
+            l + "norm.weight");
+    return withHead
+        ? java.util.stream.Stream.concat(base.stream(), java.util.stream.Stream.of(h)).toList()
+        : base;
   }
 
   @Test
@@ -125,9 +146,13 @@ class CheckpointWeightsTest {
     assertTrue(tied.lmHeadTied());
     assertEquals("model.language_model.embed_tokens.weight", tied.lmHeadName());
 
-    WeightException none = assertThrows(WeightException.class, () -> LlavaKeys.detect(List.of("foo.weight")));
+    WeightException none =
+        assertThrows(WeightException.class, () -> LlavaKeys.detect(List.of("foo.weight")));
     assertTrue(none.getMessage().contains("foo.weight"));
-    assertThrows(WeightException.class,
-        () -> LlavaKeys.detect(List.of("vision_tower.vision_model.a", "model.vision_tower.vision_model.a")));
+    assertThrows(
+        WeightException.class,
+        () ->
+            LlavaKeys.detect(
+                List.of("vision_tower.vision_model.a", "model.vision_tower.vision_model.a")));
   }
 }
