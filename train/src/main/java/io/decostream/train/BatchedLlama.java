@@ -8,10 +8,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.llama.DecoderTrace;
 import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.projector.Scalars;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -109,26 +109,11 @@ final class BatchedLlama {
     return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
   }
 
-  /** Final hidden states [B, T, D] after the last RMSNorm. */
-  NDArray hidden(NDArray x) {
-    return hidden(x, null, null);
-  }
-
   /**
-   * As {@link #hidden(NDArray)}; when {@code rowSelect} ([B, 1, R, T], each of R rows one-hot over
-   * query positions) is given, also adds to {@code attention} each layer's attention weights of the
-   * selected query rows, [B, H, R, T] per layer.
+   * Final hidden states [B, T, D] after the last RMSNorm; with a {@code trace}, also records each
+   * layer's attention on the trace's rows (and their residual stream when it asks).
    */
-  NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention) {
-    return hidden(x, rowSelect, attention, null);
-  }
-
-  /**
-   * As {@link #hidden(NDArray, NDArray, List)}; when {@code residuals} is given too, also adds to
-   * it the selected rows of the residual stream entering each layer, [B, R, D] per layer (entry l:
-   * the input of layer l, before its RMSNorm), then the last layer's output before the final norm.
-   */
-  NDArray hidden(NDArray x, NDArray rowSelect, List<NDArray> attention, List<NDArray> residuals) {
+  NDArray hidden(NDArray x, DecoderTrace trace) {
     Shape s = x.getShape();
     long b = s.get(0);
     int t = Math.toIntExact(s.get(1));
@@ -144,11 +129,9 @@ final class BatchedLlama {
             .mul(-3.4028235e38f); // [T, T], finfo.min above the diagonal
     int rep = heads / kvHeads;
     NDArray h = x;
-    NDArray rowsOf =
-        rowSelect == null || residuals == null ? null : rowSelect.squeeze(1); // [B, R, T]
     for (NDArray[] w : layers) {
-      if (rowsOf != null) {
-        residuals.add(rowsOf.matMul(h)); // [B, R, T] x [B, T, D] -> [B, R, D]
+      if (trace != null) {
+        trace.recordResidual(h);
       }
       NDArray n = rms(h, w[0]);
       NDArray q = linear(n, w[1], w[2]).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
@@ -164,8 +147,8 @@ final class BatchedLlama {
           Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim))
               .add(mask)
               .softmax(-1);
-      if (rowSelect != null) {
-        attention.add(rowSelect.matMul(probs)); // [B, 1, R, T] x [B, H, T, T] -> [B, H, R, T]
+      if (trace != null) {
+        trace.recordAttention(probs);
       }
       NDArray o = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
       h = h.add(Linear.linear(o, w[7]).singletonOrThrow());
@@ -176,8 +159,8 @@ final class BatchedLlama {
           h.add(
               Linear.linear(gate.mul(Activation.sigmoid(gate)).mul(up), w[11]).singletonOrThrow());
     }
-    if (rowsOf != null) {
-      residuals.add(rowsOf.matMul(h));
+    if (trace != null) {
+      trace.recordResidual(h);
     }
     return rms(h, finalNorm);
   }
@@ -192,34 +175,15 @@ final class BatchedLlama {
 
   /** Logits [B, T, V] of every position. */
   NDArray logits(NDArray x) {
-    return Linear.linear(hidden(x), lmHead).singletonOrThrow();
+    return Linear.linear(hidden(x, null), lmHead).singletonOrThrow();
   }
 
   /**
-   * Logits [B, to - from, V] of positions from..to-1 only (the lm head runs on those rows alone).
+   * Logits [B, to - from, V] of positions from..to-1 only (the lm head runs on those rows alone);
+   * with a {@code trace} (may be null), also records it as {@link #hidden(NDArray, DecoderTrace)}.
    */
-  NDArray logits(NDArray x, int from, int to) {
-    return logits(x, from, to, null, null);
-  }
-
-  /**
-   * As {@link #logits(NDArray, int, int)}, also collecting attention rows as {@link
-   * #hidden(NDArray, NDArray, List)}.
-   */
-  NDArray logits(NDArray x, int from, int to, NDArray rowSelect, List<NDArray> attention) {
-    return logits(x, from, to, rowSelect, attention, null);
-  }
-
-  /** As above, also collecting residual rows as {@link #hidden(NDArray, NDArray, List, List)}. */
-  NDArray logits(
-      NDArray x,
-      int from,
-      int to,
-      NDArray rowSelect,
-      List<NDArray> attention,
-      List<NDArray> residuals) {
-    return Linear.linear(
-            hidden(x, rowSelect, attention, residuals).get(":, " + from + ":" + to + ", :"), lmHead)
+  NDArray logits(NDArray x, int from, int to, DecoderTrace trace) {
+    return Linear.linear(hidden(x, trace).get(":, " + from + ":" + to + ", :"), lmHead)
         .singletonOrThrow();
   }
 }

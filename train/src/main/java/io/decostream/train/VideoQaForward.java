@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llama.DecoderTrace;
 import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.projector.Scalars;
@@ -508,19 +509,16 @@ final class VideoQaForward {
         }
       }
     }
-    List<NDArray> attention = new ArrayList<>();
-    List<NDArray> residuals = lens ? new ArrayList<>() : null; // per layer input: [B, R, D]
-    NDArray logits =
-        attendExamples > 0
-            ? pack.llm()
-                .logits(
-                    x,
-                    p - 1,
-                    p - 1 + maxSuffix,
-                    m.create(select, new Shape(b, 1, allRows, total)),
-                    attention,
-                    residuals)
-            : pack.llm().logits(x, p - 1, p - 1 + maxSuffix); // [B, S, V]
+    DecoderTrace trace = null;
+    if (attendExamples > 0) {
+      NDArray sel = m.create(select, new Shape(b, 1, allRows, total));
+      trace = lens ? DecoderTrace.attentionAndResiduals(sel) : DecoderTrace.attention(sel);
+    }
+    NDArray logits = pack.llm().logits(x, p - 1, p - 1 + maxSuffix, trace); // [B, S, V]
+    List<NDArray> attention =
+        trace == null ? List.of() : trace.attention(); // per layer [B, H, R, T]
+    List<NDArray> residuals =
+        trace == null ? null : trace.residuals(); // per layer input: [B, R, D]
     int vocab = Math.toIntExact(logits.getShape().get(2));
     float[] onehot = new float[b * maxSuffix * vocab];
     int count = 0;
