@@ -31,7 +31,7 @@ public class Content {
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
             List<VideoQaForward.Encoded> one = new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
-            double ce = fwd.forward(m, one, new AuxLosses(0, AttendAt.WORD, 1.0, layer, 0)).contentLoss();
+            double ce = fwd.forward(m, one, new AuxLosses(0, AttendAt.WORD, 1.0, layer, 0, 0)).contentLoss();
             if (Double.isNaN(ce)) continue;
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);
             st[0] += ce;

@@ -96,13 +96,6 @@ final class TrainCommand implements Callable<Integer> {
   boolean cellTargets;
 
   @Option(
-      names = "--cell-factors",
-      description =
-          "With --stage vision: also classify the kind and, separately, the "
-              + "colour of the shape centred in each pooled cell.")
-  boolean cellFactors;
-
-  @Option(
       names = "--freeze-vision",
       description = "Keep the vision tower fixed (after --stage vision).")
   boolean freezeVision;
@@ -215,42 +208,6 @@ final class TrainCommand implements Callable<Integer> {
   double strayWeight;
 
   @Option(
-      names = "--stray-box",
-      defaultValue = "cover",
-      description =
-          "What the stray loss counts as outside the "
-              + "object: cover (the tokens the attention loss does not aim at) or grown (each token by the share of its "
-              + "patches outside the object's box grown by one patch, the grounding check's own measure) (default "
-              + "${DEFAULT-VALUE}).")
-  String strayBox;
-
-  @Option(
-      names = "--attend-box",
-      defaultValue = "cover",
-      description =
-          "What the attention loss's heads aim at: "
-              + "cover (the tokens the object's box covers by at least a tenth) or grown (each token by the share of its "
-              + "patches inside the box grown by one patch, so they gather on the tokens wholly inside it) (default "
-              + "${DEFAULT-VALUE}).")
-  String attendBox;
-
-  @Option(
-      names = "--stray-word",
-      description =
-          "With --stray-weight and --attend-at word or ends: the stray loss also "
-              + "on the question's word naming the object (R-GAE's map reaches the image through that row too).")
-  boolean strayWord;
-
-  @Option(
-      names = "--stray-heads",
-      defaultValue = "mean",
-      description =
-          "How the stray loss combines a layer's heads: "
-              + "mean, or max (the head with the most mass outside the object, which a mean over all heads dilutes) (default "
-              + "${DEFAULT-VALUE}).")
-  String strayHeads;
-
-  @Option(
       names = "--map-weight",
       defaultValue = "0",
       description =
@@ -305,7 +262,7 @@ final class TrainCommand implements Callable<Integer> {
       Path fin =
           new VisionPretrainer(
                   new VisionPretrainer.Settings(
-                      out, steps, batch, lr, warmup, seed, logEvery, cellTargets, cellFactors),
+                      out, steps, batch, lr, warmup, seed, logEvery, cellTargets),
                   System.out)
               .run(start);
       if (ship != null) {
@@ -342,17 +299,7 @@ final class TrainCommand implements Callable<Integer> {
             logEvery,
             checkpointEvery,
             freezeVision,
-            new AuxLosses(
-                attendWeight,
-                at,
-                contentWeight,
-                contentLayer,
-                strayWeight,
-                grown("--stray-box", strayBox),
-                grown("--attend-box", attendBox),
-                strayWord,
-                worstHead(strayHeads),
-                mapWeight));
+            new AuxLosses(attendWeight, at, contentWeight, contentLayer, strayWeight, mapWeight));
     String captionPrompt = WorkerConfig.defaults().captionPrompt();
     Trainer.Summary s =
         new Trainer(
@@ -374,26 +321,5 @@ final class TrainCommand implements Callable<Integer> {
       System.out.println("shipped an F16 copy to " + ship);
     }
     return 0;
-  }
-
-  static boolean grown(String option, String box) {
-    return switch (box) {
-      case "cover" -> false;
-      case "grown" -> true;
-      default -> throw new IllegalArgumentException(option + " must be cover or grown, got " + box);
-    };
-  }
-
-  /**
-   * {@code --stray-heads}: whether the stray loss takes each layer's worst head (max) rather than
-   * their mean.
-   */
-  static boolean worstHead(String heads) {
-    return switch (heads) {
-      case "mean" -> false;
-      case "max" -> true;
-      default ->
-          throw new IllegalArgumentException("--stray-heads must be mean or max, got " + heads);
-    };
   }
 }

@@ -50,9 +50,6 @@ public final class VisionPretrainer {
    *
    * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link
    *     #cellTargets})
-   * @param cellFactors also classify, per pooled cell, the kind and (separately) the colour of the
-   *     shape centred there (softmax over none + 3 kinds, none + 6 colours): the factors a question
-   *     names one at a time
    */
   public record Settings(
       Path out,
@@ -62,26 +59,12 @@ public final class VisionPretrainer {
       int warmup,
       long seed,
       int logEvery,
-      boolean cellTargets,
-      boolean cellFactors) {
+      boolean cellTargets) {
 
     /** Patch targets only (the recipe's first two vision legs). */
     public Settings(
         Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
-      this(out, steps, batch, peakLr, warmup, seed, logEvery, false, false);
-    }
-
-    /** Patch targets, optionally the joint cell targets. */
-    public Settings(
-        Path out,
-        int steps,
-        int batch,
-        double peakLr,
-        int warmup,
-        long seed,
-        int logEvery,
-        boolean cellTargets) {
-      this(out, steps, batch, peakLr, warmup, seed, logEvery, cellTargets, false);
+      this(out, steps, batch, peakLr, warmup, seed, logEvery, false);
     }
 
     public Settings {
@@ -140,8 +123,6 @@ public final class VisionPretrainer {
     float[] hot = new float[cells * cells * classes];
     float[] offset = new float[cells * cells * 2];
     float[] mask = new float[cells * cells];
-    int[] kind = new int[cells * cells];
-    int[] colour = new int[cells * cells];
     for (io.decostream.shapes.Shape sh : scene.shapes()) {
       double cx = Math.min(size - 1e-9, Math.max(0, sh.centerX(t)));
       double cy = Math.min(size - 1e-9, Math.max(0, sh.centerY(t)));
@@ -151,20 +132,15 @@ public final class VisionPretrainer {
       hot[p * classes + sh.color().ordinal() * kinds + sh.kind().ordinal()] = 1;
       if (mask[p] == 0) {
         mask[p] = 1;
-        kind[p] = 1 + sh.kind().ordinal();
-        colour[p] = 1 + sh.color().ordinal();
         offset[p * 2] = (float) (2 * (cx / cell - c) - 1);
         offset[p * 2 + 1] = (float) (2 * (cy / cell - r) - 1);
       }
     }
-    return new CellTargets(hot, offset, mask, kind, colour);
+    return new CellTargets(hot, offset, mask);
   }
 
-  /**
-   * See {@link #cellTargets}; {@code kind[p]} and {@code colour[p]} are 0 for a cell holding no
-   * centre, else 1 + the ordinal of the (first) shape centred there.
-   */
-  record CellTargets(float[] hot, float[] offset, float[] mask, int[] kind, int[] colour) {}
+  /** See {@link #cellTargets}. */
+  record CellTargets(float[] hot, float[] offset, float[] mask) {}
 
   /**
    * Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code
@@ -216,14 +192,6 @@ public final class VisionPretrainer {
         allHeads.put("head.offset.weight", Init.normal(hm, init0, 0.02, 2, dv));
         allHeads.put("head.offset.bias", hm.zeros(new Shape(2)));
       }
-      int kinds = 1 + ShapeKind.values().length;
-      int colours = 1 + ShapeColor.values().length;
-      if (settings.cellFactors()) {
-        allHeads.put("head.kind.weight", Init.normal(hm, init0, 0.02, kinds, dv));
-        allHeads.put("head.kind.bias", hm.zeros(new Shape(kinds)));
-        allHeads.put("head.colour.weight", Init.normal(hm, init0, 0.02, colours, dv));
-        allHeads.put("head.colour.bias", hm.zeros(new Shape(colours)));
-      }
       allHeads.values().forEach(p -> p.setRequiresGradient(true));
       params.putAll(allHeads);
       long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
@@ -252,9 +220,6 @@ public final class VisionPretrainer {
         float[] cellHot = new float[b * cells * cells * classes];
         float[] cellOffset = new float[b * cells * cells * 2];
         float[] cellMask = new float[b * cells * cells];
-        float[] kindHot = new float[b * cells * cells * kinds];
-        float[] colourHot = new float[b * cells * cells * colours];
-        int[] kindLabel = new int[b * cells * cells];
         int covered = 0;
         for (int i = 0; i < b; i++) {
           Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
@@ -273,14 +238,8 @@ public final class VisionPretrainer {
             what[(i * g * g + p) * CLASSES + cls[p]] = 1;
             covered += cls[p] == 0 ? 0 : 1;
           }
-          if (settings.cellTargets() || settings.cellFactors()) {
+          if (settings.cellTargets()) {
             CellTargets ct = cellTargets(scene, t, cells);
-            for (int p = 0; p < cells * cells; p++) {
-              int at = i * cells * cells + p;
-              kindLabel[at] = ct.kind()[p];
-              kindHot[at * kinds + ct.kind()[p]] = 1;
-              colourHot[at * colours + ct.colour()[p]] = 1;
-            }
             System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
             System.arraycopy(
                 ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
@@ -290,7 +249,6 @@ public final class VisionPretrainer {
         float loss;
         double acc;
         double cellRecall = Double.NaN;
-        double kindAccuracy = Double.NaN;
         double offsetRmse = Double.NaN;
         try (NDManager m = pack.manager().newSubManager();
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -328,36 +286,9 @@ public final class VisionPretrainer {
           NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
           // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
           NDArray pooled =
-              settings.cellTargets() || settings.cellFactors()
+              settings.cellTargets()
                   ? AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG)
                   : null;
-          if (settings.cellFactors()) {
-            // softmax over none + kinds and none + colours per cell; cells holding a centre weigh
-            // 4x
-            float[] cw = new float[b * cells * cells];
-            for (int k = 0; k < cw.length; k++) {
-              cw[k] = kindLabel[k] == 0 ? 1f : 4f;
-            }
-            NDArray wc = m.create(cw, new Shape(b, cells * cells));
-            NDArray kindLogits =
-                Linear.linear(
-                        pooled, allHeads.get("head.kind.weight"), allHeads.get("head.kind.bias"))
-                    .singletonOrThrow(); // [B, P*P, 4]
-            NDArray colourLogits =
-                Linear.linear(
-                        pooled,
-                        allHeads.get("head.colour.weight"),
-                        allHeads.get("head.colour.bias"))
-                    .singletonOrThrow(); // [B, P*P, 7]
-            NDArray ceKind =
-                weightedCrossEntropy(
-                    kindLogits, m.create(kindHot, new Shape(b, cells * cells, kinds)), wc);
-            NDArray ceColour =
-                weightedCrossEntropy(
-                    colourLogits, m.create(colourHot, new Shape(b, cells * cells, colours)), wc);
-            total = total.add(ceKind).add(ceColour);
-            kindAccuracy = labelledAccuracy(kindLogits, kindLabel);
-          }
           if (settings.cellTargets()) {
             NDArray cellLogits =
                 Linear.linear(
@@ -417,13 +348,9 @@ public final class VisionPretrainer {
         if (step % settings.logEvery() == 0 || step == settings.steps()) {
           double sec = (System.nanoTime() - t0) / 1e9 / step;
           String cellPart =
-              (settings.cellTargets()
-                      ? String.format(
-                          "  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse)
-                      : "")
-                  + (settings.cellFactors()
-                      ? String.format("  cell kind accuracy %.3f", kindAccuracy)
-                      : "");
+              settings.cellTargets()
+                  ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse)
+                  : "";
           progress.printf(
               "%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
               Trainer.bar(step, settings.steps()),

@@ -160,7 +160,7 @@ class TrainingLossCharacterizationTest {
   /** The chain's loss options (attend weight and place, content weight and layer, stray, map). */
   private static AuxLosses aux(
       AttendAt at, double attend, double content, int layer, double stray, double map) {
-    return new AuxLosses(attend, at, content, layer, stray, false, false, false, false, map);
+    return new AuxLosses(attend, at, content, layer, stray, map);
   }
 
   /** Two 28 px frames of seeded noise with a brighter square where the box is. */

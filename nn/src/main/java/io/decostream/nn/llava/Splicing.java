@@ -17,9 +17,9 @@ import java.util.Set;
  * The language-side steps every LLaVA family shares (spec §4.4, §5): HF-style splicing of visual
  * rows into the placeholder positions of {@code input_ids}, the full-sequence forward with greedy
  * decoding of the debugging pass, and prompt-text generation. Family classes differ only in how
- * they compute the visual rows.
+ * they compute the visual rows. The splice itself is public: training splices its batches with it.
  */
-final class Splicing {
+public final class Splicing {
 
   private Splicing() {}
 
@@ -116,34 +116,70 @@ final class Splicing {
     return out;
   }
 
+  /** The decoder's token embedding: ids [n] -> rows [n, D]. */
+  @FunctionalInterface
+  public interface Embedding {
+    NDArray embed(NDManager m, int[] ids);
+  }
+
   /**
-   * HF {@code masked_scatter} splicing (spec §4.4): runs of text ids are embedded, runs of
-   * placeholders take the next rows of {@code rows} [R, Dt] in order. The caller has checked that
-   * there are exactly R placeholders.
+   * HF {@code masked_scatter} splicing (spec §4.4) of one sequence: runs of text ids are embedded,
+   * runs of placeholders take the next rows of {@code rows} [R, Dt] in order. The caller has
+   * checked that there are exactly R placeholders.
    */
   static NDArray splice(
       NDManager step, LlamaModel llm, int[] ids, int placeholderId, NDArray rows) {
+    return splice(step, llm::embed, new int[][] {ids}, placeholderId, rows.expandDims(0))
+        .squeeze(0);
+  }
+
+  /**
+   * HF {@code masked_scatter} splicing (spec §4.4) of a batch: B sequences of one length T whose
+   * placeholders sit at the same positions (training's prompts share their prefix and are
+   * right-padded); runs of text ids are embedded, runs of placeholders take the next rows of {@code
+   * rows} [B, R, Dt] in order. Returns [B, T, Dt].
+   */
+  public static NDArray splice(
+      NDManager m, Embedding embedding, int[][] ids, int placeholderId, NDArray rows) {
+    int b = ids.length;
+    int t = ids[0].length;
+    long dim = rows.getShape().get(2);
+    for (int[] seq : ids) {
+      for (int i = 0; seq.length == t && i < t; i++) {
+        if ((seq[i] == placeholderId) != (ids[0][i] == placeholderId)) {
+          throw new IllegalArgumentException(
+              "a batch's sequences need their placeholders at the same positions");
+        }
+      }
+      if (seq.length != t) {
+        throw new IllegalArgumentException("a batch's sequences need one length");
+      }
+    }
     NDList parts = new NDList();
     int next = 0;
-    for (int i = 0; i < ids.length; ) {
-      boolean visual = ids[i] == placeholderId;
+    for (int i = 0; i < t; ) {
+      boolean visual = ids[0][i] == placeholderId;
       int j = i;
-      while (j < ids.length && (ids[j] == placeholderId) == visual) {
+      while (j < t && (ids[0][j] == placeholderId) == visual) {
         j++;
       }
       if (visual) {
-        parts.add(rows.get(new NDIndex("{}:{}", next, next + (j - i))));
+        parts.add(rows.get(new NDIndex(":, {}:{}", next, next + (j - i))));
         next += j - i;
       } else {
-        parts.add(llm.embed(step, Arrays.copyOfRange(ids, i, j)));
+        int[] run = new int[b * (j - i)];
+        for (int k = 0; k < b; k++) {
+          System.arraycopy(ids[k], i, run, k * (j - i), j - i);
+        }
+        parts.add(embedding.embed(m, run).reshape(b, j - i, dim));
       }
       i = j;
     }
-    if (next != rows.getShape().get(0)) {
+    if (next != rows.getShape().get(1)) {
       throw new IllegalStateException(
-          "spliced " + next + " visual rows but " + rows.getShape().get(0) + " were given");
+          "spliced " + next + " visual rows but " + rows.getShape().get(1) + " were given");
     }
-    return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
+    return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 1);
   }
 
   /**
