@@ -23,7 +23,7 @@ public class Attend {
         ShapesDataset.Sample s = ShapesDataset.sample(scene, spec.lastSecond(), spec, new SplittableRandom(seed));
         List<RgbImage> imgs = s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
         for (QaPair q : s.questions()) {
-          Shape subject = ShapesExamples.subject(scene, q);
+          Shape subject = q.subject(scene).orElse(null);
           if (subject == null) continue;
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {

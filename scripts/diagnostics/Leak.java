@@ -71,9 +71,9 @@ public class Leak {
           System.arraycopy(p, 0, flat, k * mTok * dv, p.length);
         }
         for (QaPair q : colour) {
-          String kindWord = q.question().replace("what color is the ", "").replace("?", "").trim();
-          io.decostream.shapes.Shape shape = scene.shapes().stream().filter(x -> x.kind().word().equals(kindWord))
-              .findFirst().orElseThrow();
+          // the asked shape from the scene's ground truth, and the grounding check on the tower's patch grid
+          io.decostream.shapes.Shape shape = q.subject(scene).orElseThrow();
+          GroundingCheck check = GroundingCheck.of(scene, q, spec.lastSecond(), grid, grid).orElseThrow();
           int[] ids = tok.encode(LlavaNextVideo.promptText(q.question()), true);
           int at = -1;
           for (int k = 0; k < ids.length; k++) {
@@ -95,15 +95,12 @@ public class Leak {
             for (NDArray x : rec.headAveraged(m)) {
               abar.add(x.toFloatArray());
             }
-            // the latest frame's patches inside the grown box (as EvalCommand.patchesInsideShape), then per token the
-            // share of its 2x2 patches inside (Text-to-Patch of average pooling spreads a token evenly)
-            double patch = ShapesWorld.REFERENCE_SIZE / grid;
-            Box box = shape.referenceBox(spec.lastSecond()).grow(patch);
+            // per token the share of its patches inside the grown box (the grounding check's own measure)
+            Box box = check.grownBox();
+            float[] shares = check.tokenInsideShares(side);
             double[] tokIn = new double[mTok];
-            for (int p = 0; p < grid * grid; p++) {
-              if (box.contains((p % grid + 0.5) * patch, (p / grid + 0.5) * patch)) {
-                tokIn[(p / grid / 2) * side + (p % grid) / 2] += 0.25;
-              }
+            for (int t = 0; t < mTok; t++) {
+              tokIn[t] = shares[t];
             }
             int latest = at + (f - 1) * mTok;
             double total = 0;

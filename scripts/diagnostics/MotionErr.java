@@ -28,7 +28,7 @@ public class MotionErr {
         List<RgbImage> imgs = s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
         for (QaPair q : s.questions()) {
           if (q.type() != QuestionType.MOTION) continue;
-          Shape subject = ShapesExamples.subject(scene, q);
+          Shape subject = q.subject(scene).orElse(null);
           if (subject == null) continue;
           List<Box> boxes = s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {

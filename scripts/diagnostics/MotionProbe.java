@@ -38,7 +38,7 @@ public class MotionProbe {
         int d = 0;
         for (QaPair q : smp.questions()) {
           if (q.type() != QuestionType.MOTION) continue;
-          io.decostream.shapes.Shape subject = ShapesExamples.subject(scene, q);
+          io.decostream.shapes.Shape subject = q.subject(scene).orElse(null);
           if (subject == null) continue;
           List<Box> boxes = smp.frames().stream().map(fr -> subject.referenceBox(fr.timeSeconds())).toList();
           VideoQaForward.Encoded e = fwd.encode(imgs, q.question(), q.answer(), boxes, "");

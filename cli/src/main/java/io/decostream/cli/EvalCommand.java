@@ -11,13 +11,12 @@ import io.decostream.schemas.Tensors;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
 import io.decostream.shapes.Answers;
-import io.decostream.shapes.Box;
+import io.decostream.shapes.GroundingCheck;
 import io.decostream.shapes.QaPair;
 import io.decostream.shapes.QuestionType;
 import io.decostream.shapes.Questions;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
-import io.decostream.shapes.Shape;
 import io.decostream.shapes.ShapesWorld;
 import io.decostream.shapes.VideoSpec;
 import io.decostream.shapes.Window;
@@ -253,14 +252,14 @@ final class EvalCommand implements Callable<Integer> {
         if (!Double.isNaN(share)) {
           checked++;
           massSum += share;
-          if (share >= 0.8) {
+          if (share >= GroundingCheck.GROUNDED_SHARE) {
             inside80++;
           }
           double best = bestPooledShare(g, a, lastSecond);
           if (!Double.isNaN(best)) {
             ceilingChecked++;
             ceilingSum += best;
-            ceiling80 += best >= 0.8 ? 1 : 0;
+            ceiling80 += best >= GroundingCheck.GROUNDED_SHARE ? 1 : 0;
           }
         }
       }
@@ -327,9 +326,9 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /**
-   * Share of the latest frame's positive Text-to-Patch mass on patches whose centre lies inside the
-   * asked shape's box (at the frame's time) grown by one patch (issue 5 point 6); NaN when the
-   * shape or the map is missing.
+   * Share of the latest frame's positive Text-to-Patch mass inside the asked shape's box (at the
+   * frame's time) grown by one patch ({@link GroundingCheck#shareInside}, issue 5 point 6); NaN
+   * when the question names no single shape or the map is missing.
    */
   static double massInsideShape(Grounding g, Asked a, int lastSecond) {
     int gh = g.getGridHeight();
@@ -339,80 +338,26 @@ final class EvalCommand implements Callable<Integer> {
     if (n == 0 || all.length != n * gh * gw) {
       return Double.NaN;
     }
-    boolean[] in = patchesInsideShape(a, gh, gw, lastSecond);
-    if (in == null) {
-      return Double.NaN;
-    }
-    double inside = 0;
-    double total = 0;
-    int off = (n - 1) * gh * gw;
-    for (int p = 0; p < gh * gw; p++) {
-      double v = Math.max(0, all[off + p]);
-      total += v;
-      if (in[p]) {
-        inside += v;
-      }
-    }
-    return total > 0 ? inside / total : Double.NaN;
+    float[] latest = java.util.Arrays.copyOfRange(all, (n - 1) * gh * gw, n * gh * gw);
+    return check(g, a, lastSecond).map(c -> c.shareInside(latest)).orElse(Double.NaN);
   }
 
   /**
-   * Patches (row-major) whose centre lies inside the asked shape's box grown by one patch; null
-   * without the shape.
-   */
-  static boolean[] patchesInsideShape(Asked a, int gh, int gw, int lastSecond) {
-    String kindWord = a.qa().question().replace("what color is the ", "").replace("?", "").trim();
-    Shape shape =
-        a.scene().shapes().stream()
-            .filter(s -> s.kind().word().equals(kindWord))
-            .findFirst()
-            .orElse(null);
-    if (shape == null) {
-      return null;
-    }
-    double size = ShapesWorld.REFERENCE_SIZE;
-    double patchW = size / gw;
-    double patchH = size / gh;
-    Box box = shape.referenceBox(lastSecond).grow(Math.max(patchW, patchH));
-    boolean[] in = new boolean[gh * gw];
-    for (int p = 0; p < gh * gw; p++) {
-      in[p] = box.contains((p % gw + 0.5) * patchW, (p / gw + 0.5) * patchH);
-    }
-    return in;
-  }
-
-  /**
-   * The best share any map at the pooled grid's resolution could reach: Text-to-Patch of average
-   * pooling spreads each token's relevance evenly over its window (spec §7.6), so the best such map
-   * puts all mass on the one window with the largest share of patches inside the grown box. NaN
-   * without the shape or for a non-square token grid.
+   * The best share any map at the pooled grid's resolution could reach ({@link
+   * GroundingCheck#bestPooledShare}): Text-to-Patch of average pooling spreads each token's
+   * relevance evenly over its window (spec §7.6). NaN without the shape or for a non-square token
+   * grid.
    */
   static double bestPooledShare(Grounding g, Asked a, int lastSecond) {
-    int gh = g.getGridHeight();
-    int gw = g.getGridWidth();
     int side = (int) Math.round(Math.sqrt(g.getTokensPerFrame()));
-    boolean[] in = patchesInsideShape(a, gh, gw, lastSecond);
-    if (in == null
-        || side < 1
-        || side * side != g.getTokensPerFrame()
-        || gh % side != 0
-        || gw % side != 0) {
+    if (side * side != g.getTokensPerFrame()) {
       return Double.NaN;
     }
-    int wh = gh / side;
-    int ww = gw / side;
-    double best = 0;
-    for (int r = 0; r < side; r++) {
-      for (int c = 0; c < side; c++) {
-        int hit = 0;
-        for (int y = r * wh; y < (r + 1) * wh; y++) {
-          for (int x = c * ww; x < (c + 1) * ww; x++) {
-            hit += in[y * gw + x] ? 1 : 0;
-          }
-        }
-        best = Math.max(best, (double) hit / (wh * ww));
-      }
-    }
-    return best;
+    return check(g, a, lastSecond).map(c -> c.bestPooledShare(side)).orElse(Double.NaN);
+  }
+
+  /** The grounding check of the asked shape, from the scene's ground truth, on the map's grid. */
+  private static java.util.Optional<GroundingCheck> check(Grounding g, Asked a, int lastSecond) {
+    return GroundingCheck.of(a.scene(), a.qa(), lastSecond, g.getGridWidth(), g.getGridHeight());
   }
 }

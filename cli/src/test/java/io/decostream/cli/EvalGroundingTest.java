@@ -37,7 +37,11 @@ class EvalGroundingTest {
             0);
     Scene scene = new Scene(1, 16, generated.background(), List.of(sq));
     return new EvalCommand.Asked(
-        "s", scene, new QaPair(QuestionType.COLOR, "what color is the square?", "red"), "q", true);
+        "s",
+        scene,
+        new QaPair(QuestionType.COLOR, "what color is the square?", "red", null, ShapeKind.SQUARE),
+        "q",
+        true);
   }
 
   /**

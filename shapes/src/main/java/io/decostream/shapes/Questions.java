@@ -278,12 +278,12 @@ public final class Questions {
 
   private static QaPair colorQa(Scene scene, ShapeKind k) {
     Shape s = scene.shapes().stream().filter(x -> x.kind() == k).findFirst().orElseThrow();
-    return new QaPair(QuestionType.COLOR, whatColor(k), s.color().word());
+    return new QaPair(QuestionType.COLOR, whatColor(k), s.color().word(), null, k);
   }
 
   private static QaPair shapeQa(Scene scene, ShapeColor c) {
     Shape s = scene.shapes().stream().filter(x -> x.color() == c).findFirst().orElseThrow();
-    return new QaPair(QuestionType.SHAPE, whatShape(c), s.kind().word());
+    return new QaPair(QuestionType.SHAPE, whatShape(c), s.kind().word(), c, null);
   }
 
   private static QaPair countQa(Scene scene) {
@@ -291,15 +291,21 @@ public final class Questions {
   }
 
   private static QaPair positionQa(Shape s, Window w) {
-    return new QaPair(QuestionType.POSITION, where(s.color(), s.kind()), position(s, w).words());
+    return new QaPair(
+        QuestionType.POSITION,
+        where(s.color(), s.kind()),
+        position(s, w).words(),
+        s.color(),
+        s.kind());
   }
 
   private static QaPair motionQa(Shape s) {
-    return new QaPair(QuestionType.MOTION, whichWay(s.color(), s.kind()), s.motion().word());
+    return new QaPair(
+        QuestionType.MOTION, whichWay(s.color(), s.kind()), s.motion().word(), s.color(), s.kind());
   }
 
   private static QaPair existsQa(Scene scene, ShapeColor c, ShapeKind k) {
     return new QaPair(
-        QuestionType.EXISTS, isThere(c, k), scene.find(c, k).isPresent() ? "yes" : "no");
+        QuestionType.EXISTS, isThere(c, k), scene.find(c, k).isPresent() ? "yes" : "no", c, k);
   }
 }

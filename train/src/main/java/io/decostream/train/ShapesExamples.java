@@ -7,7 +7,6 @@ import io.decostream.shapes.QuestionType;
 import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.Shape;
-import io.decostream.shapes.ShapeColor;
 import io.decostream.shapes.ShapeKind;
 import io.decostream.shapes.ShapesDataset;
 import io.decostream.shapes.ShapesWorld;
@@ -167,7 +166,8 @@ public final class ShapesExamples implements ExampleSource {
     if (q == null) {
       return new Example(images, captionPrompt, s.caption(), "caption");
     }
-    Shape subject = subject(scene, q);
+    // the object the question names, from the scene's ground truth, for the attention losses
+    Shape subject = q.subject(scene).orElse(null);
     List<Box> attend = new ArrayList<>();
     if (subject != null) {
       for (ShapesDataset.Frame f : s.frames()) {
@@ -191,37 +191,6 @@ public final class ShapesExamples implements ExampleSource {
       return q.answer().trim().split("\\s+")[0];
     }
     return subject.color().word();
-  }
-
-  /**
-   * The one shape of the scene a question names (by its colour word, its kind word, or both), for
-   * the attention loss; null when the question names none (how many shapes?) or no single shape
-   * fits it (is there a ... ? → no).
-   */
-  static Shape subject(Scene scene, QaPair q) {
-    List<String> words =
-        List.of(q.question().toLowerCase(java.util.Locale.ROOT).replace("?", "").split("\\s+"));
-    ShapeColor color = null;
-    ShapeKind kind = null;
-    for (ShapeColor c : ShapeColor.values()) {
-      color = words.contains(c.word()) ? c : color;
-    }
-    for (ShapeKind k : ShapeKind.values()) {
-      kind = words.contains(k.word()) ? k : kind;
-    }
-    if (color == null && kind == null) {
-      return null;
-    }
-    ShapeColor wantColor = color;
-    ShapeKind wantKind = kind;
-    List<Shape> fit =
-        scene.shapes().stream()
-            .filter(
-                s ->
-                    (wantColor == null || s.color() == wantColor)
-                        && (wantKind == null || s.kind() == wantKind))
-            .toList();
-    return fit.size() == 1 ? fit.get(0) : null;
   }
 
   /**

@@ -10,6 +10,7 @@ import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.llava.Splicing;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.projector.Scalars;
+import io.decostream.shapes.GroundingCheck;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -273,27 +274,21 @@ final class VideoQaForward {
     int mTok = connector.tokensPerFrame();
     int side = (int) Math.round(Math.sqrt(mTok));
     int grid = pack.config().visionConfig().gridSize();
-    if (side * side != mTok || !connector.spatial() || grid % side != 0) {
+    if (side * side != mTok || !connector.spatial()) {
       return null;
     }
-    int per = grid / side; // patches per token window, each way
-    float[] out = new float[frames.size() * mTok];
+    float[] inside = new float[frames.size() * mTok];
     for (int f = 0; f < frames.size(); f++) {
-      double pw = (double) frames.get(f).width() / grid;
-      double ph = (double) frames.get(f).height() / grid;
-      io.decostream.shapes.Box grown = boxes.get(f).grow(Math.max(pw, ph));
-      for (int y = 0; y < grid; y++) {
-        for (int x = 0; x < grid; x++) {
-          if (!grown.contains((x + 0.5) * pw, (y + 0.5) * ph)) {
-            out[f * mTok + (y / per) * side + x / per] += 1f / (per * per);
-          }
-        }
+      RgbImage frame = frames.get(f);
+      float[] shares =
+          new GroundingCheck(boxes.get(f), frame.width(), frame.height(), grid, grid)
+              .tokenInsideShares(side);
+      if (shares == null) {
+        return null;
       }
+      System.arraycopy(shares, 0, inside, f * mTok, mTok);
     }
-    for (int j = 0; j < out.length; j++) {
-      out[j] = 1f - out[j];
-    }
-    return out;
+    return inside;
   }
 
   /**

@@ -3,7 +3,6 @@ package io.decostream.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,7 +15,6 @@ import io.decostream.shapes.Box;
 import io.decostream.shapes.Motion;
 import io.decostream.shapes.QaPair;
 import io.decostream.shapes.QuestionType;
-import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.Shape;
 import io.decostream.shapes.ShapeColor;
@@ -42,46 +40,6 @@ class AttendLossTest {
         y,
         Motion.STILL,
         0);
-  }
-
-  @Test
-  void theSubjectIsTheOneShapeTheQuestionNames() {
-    Shape redCircle = still(ShapeKind.CIRCLE, ShapeColor.RED, 60, 60);
-    Shape redSquare = still(ShapeKind.SQUARE, ShapeColor.RED, 250, 250);
-    Shape blueCircle = still(ShapeKind.CIRCLE, ShapeColor.BLUE, 250, 60);
-    Scene scene =
-        new Scene(
-            1,
-            16,
-            SceneGenerator.generate(42, 16).background(),
-            List.of(redCircle, redSquare, blueCircle));
-    assertSame(
-        redSquare,
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.COLOR, "what color is the square?", "red")));
-    assertSame(
-        blueCircle,
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.SHAPE, "what shape is the blue object?", "circle")));
-    assertSame(
-        redCircle,
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.POSITION, "where is the red circle?", "top left")));
-    assertSame(
-        redCircle,
-        ShapesExamples.subject(
-            scene,
-            new QaPair(QuestionType.MOTION, "which way is the red circle moving?", "not moving")));
-    // nothing to look at: an absent object, an ambiguous one, a count
-    assertNull(
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.EXISTS, "is there a blue square?", "no")));
-    assertNull(
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.COLOR, "what color is the circle?", "red")));
-    assertNull(
-        ShapesExamples.subject(
-            scene, new QaPair(QuestionType.COUNT, "how many shapes are there?", "three")));
   }
 
   @Test
