@@ -123,6 +123,8 @@ public final class VisionPretrainer {
     float[] hot = new float[cells * cells * classes];
     float[] offset = new float[cells * cells * 2];
     float[] mask = new float[cells * cells];
+    int[] kind = new int[cells * cells];
+    int[] colour = new int[cells * cells];
     for (io.decostream.shapes.Shape sh : scene.shapes()) {
       double cx = Math.min(size - 1e-9, Math.max(0, sh.centerX(t)));
       double cy = Math.min(size - 1e-9, Math.max(0, sh.centerY(t)));
@@ -132,15 +134,21 @@ public final class VisionPretrainer {
       hot[p * classes + sh.color().ordinal() * kinds + sh.kind().ordinal()] = 1;
       if (mask[p] == 0) {
         mask[p] = 1;
+        kind[p] = 1 + sh.kind().ordinal();
+        colour[p] = 1 + sh.color().ordinal();
         offset[p * 2] = (float) (2 * (cx / cell - c) - 1);
         offset[p * 2 + 1] = (float) (2 * (cy / cell - r) - 1);
       }
     }
-    return new CellTargets(hot, offset, mask);
+    return new CellTargets(hot, offset, mask, kind, colour);
   }
 
-  /** See {@link #cellTargets}. */
-  record CellTargets(float[] hot, float[] offset, float[] mask) {}
+  /**
+   * See {@link #cellTargets}; {@code kind[p]} and {@code colour[p]} are 0 for a cell holding no
+   * centre, else 1 + the ordinal of the (first) shape centred there (what {@code
+   * scripts/diagnostics/run Var} groups the pooled features by).
+   */
+  record CellTargets(float[] hot, float[] offset, float[] mask, int[] kind, int[] colour) {}
 
   /**
    * Trains the tower of {@code init} and writes the pack (everything else unchanged) to {@code

@@ -108,6 +108,11 @@ class VisionPretrainerTest {
     assertEquals(-0.5, t.offset()[6 * 2 + 1], 1e-6);
     assertEquals(2 * (300.0 / 112 - 2) - 1, t.offset()[2 * 2], 1e-5);
     assertEquals(0f, t.mask()[4]);
+    assertEquals(1 + ShapeKind.TRIANGLE.ordinal(), t.kind()[6]);
+    assertEquals(1 + ShapeColor.BLUE.ordinal(), t.colour()[6]);
+    assertEquals(1 + ShapeKind.CIRCLE.ordinal(), t.kind()[2]);
+    assertEquals(0, t.kind()[4]);
+    assertEquals(0, t.colour()[4]);
   }
 
   @Test
