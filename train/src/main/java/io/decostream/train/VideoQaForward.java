@@ -30,7 +30,11 @@ final class VideoQaForward {
 
   /**
    * One tokenized example: preprocessed frames, the prompt ids around {@code <video>}, and the
-   * target ids.
+   * target ids; for the auxiliary losses, per visual token the attention target ({@code attend}, 1
+   * where the named object's box covers at least {@value #ATTEND_COVER} of the token's window) and
+   * the share of its patches inside the box grown by one patch ({@code insideGrown}, the grounding
+   * check's {@link GroundingCheck#tokenInsideShares}), both null without boxes; the naming word's
+   * index in the question and the content word's id (-1: none).
    */
   record Encoded(
       float[] pixels,
@@ -239,6 +243,7 @@ final class VideoQaForward {
                   .map(io.decostream.shapes.ShapeKind::word))
           .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
+  /** A token is an attention target when the object's box covers this share of its window. */
   static final double ATTEND_COVER = 0.1;
 
   private float[] attendMask(List<RgbImage> frames, List<io.decostream.shapes.Box> boxes) {
