@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
@@ -23,9 +24,9 @@ import java.util.stream.Stream;
 /**
  * A {@code llava_next_video} pack opened for training: every tensor of its checkpoint becomes a
  * leaf NDArray that records gradients, bound by HF name into the very blocks inference uses (the
- * CLIP tower, the projector MLP) plus the batched decoder {@link BatchedLlama}, so what is trained
- * is what the loader serves. {@link #save} writes the pack back (same names, F32) with its config,
- * tokenizer and processor files.
+ * CLIP tower, the projector MLP, the decoder {@link LlamaModel} whose batched forward trains), so
+ * what is trained is what the loader serves. {@link #save} writes the pack back (same names, F32)
+ * with its config, tokenizer and processor files.
  */
 final class TrainablePack implements AutoCloseable {
 
@@ -35,7 +36,7 @@ final class TrainablePack implements AutoCloseable {
   private final CheckpointWeights weights;
   private final ClipVisionTower tower;
   private final MlpProjector projector;
-  private final BatchedLlama llm;
+  private final LlamaModel llm;
   private final PackTokenizer tokenizer;
   private final ClipImageProcessor processor;
   private final Map<String, NDArray> params = new LinkedHashMap<>();
@@ -63,7 +64,7 @@ final class TrainablePack implements AutoCloseable {
             proj.bind("linear_2.weight", dt, dt),
             proj.bind("linear_2.bias", dt));
     this.llm =
-        new BatchedLlama(
+        new LlamaModel(
             config.textConfig(),
             weights.scoped(keys.languageModelPrefix()),
             keys.lmHeadTied() ? null : weights,
@@ -102,7 +103,7 @@ final class TrainablePack implements AutoCloseable {
     return projector;
   }
 
-  BatchedLlama llm() {
+  LlamaModel llm() {
     return llm;
   }
 
@@ -186,6 +187,7 @@ final class TrainablePack implements AutoCloseable {
   @Override
   public void close() {
     tokenizer.close();
+    llm.close();
     tower.close();
     weights.close();
     manager.close();
