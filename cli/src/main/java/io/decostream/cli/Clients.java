@@ -15,27 +15,27 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /** Plain Kafka clients with the project's size limits. */
-final class Clients {
+public final class Clients {
   private Clients() {}
 
   static final int PARTITIONS = 2;
 
   /** Creates every DeCo topic that is missing (idempotent). */
-  static void ensureTopics(String bootstrap, Topics topics) {
+  public static void ensureTopics(String bootstrap, Topics topics) {
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       TopicAdmin.ensureTopics(admin, topics, PARTITIONS, (short) 1);
     }
   }
 
-  static <V> KafkaProducer<String, V> producer(String bootstrap, Topic<V> topic) {
+  public static <V> KafkaProducer<String, V> producer(String bootstrap, Topic<V> topic) {
     Map<String, Object> p = new HashMap<>(KafkaLimits.producerOverrides());
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     return new KafkaProducer<>(p, topic.keySerde().serializer(), topic.valueSerde().serializer());
   }
 
-  static <V> KafkaConsumer<String, V> consumer(String bootstrap, Topic<V> topic) {
+  public static <V> KafkaConsumer<String, V> consumer(String bootstrap, Topic<V> topic) {
     Map<String, Object> c = new HashMap<>(KafkaLimits.consumerOverrides());
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "deco-cli-" + UUID.randomUUID());

@@ -3,7 +3,11 @@ package io.decostream.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code deco} command: every pipeline stage, the demo and the user tools. */
+/**
+ * The {@code deco} command: every pipeline stage, the demo and the user tools. The lab's commands
+ * (train, eval, compare, regrid, bench, diagnose) are added by {@code io.decostream.lab.Lab} in the
+ * lab module, which the runtime never depends on.
+ */
 @Command(
     name = "deco",
     mixinStandardHelpOptions = true,
@@ -21,12 +25,7 @@ import picocli.CommandLine.Command;
       ModelCommand.class,
       ClipCommand.class,
       ShapesCommand.class,
-      BenchCommand.class,
       GroundingCommand.class,
-      TrainCommand.class,
-      EvalCommand.class,
-      CompareCommand.class,
-      RegridCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Deco implements Runnable {
@@ -37,8 +36,18 @@ public final class Deco implements Runnable {
 
   /** Runs the command line and returns its exit code (tests call this instead of main). */
   public static int run(String... args) {
+    return execute(commandLine(), args);
+  }
+
+  /** A fresh command line of every runtime command (the lab adds its own to it). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Deco());
+  }
+
+  /** Runs {@code commandLine} with deco's offline rule and its one-line user errors. */
+  public static int execute(CommandLine commandLine, String... args) {
     Offline.enforce();
-    return new CommandLine(new Deco())
+    return commandLine
         .setCaseInsensitiveEnumValuesAllowed(true)
         .setExecutionExceptionHandler(
             (e, cmd, parsed) -> {

@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
       "Run the whole pipeline in one JVM on an in-process Kafka broker: publish a video, ask questions,",
       "print answers and captions as they arrive, and end with a summary."
     })
-final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--video",
       description = "Video file to publish (default: a ShapesWorld clip made with FFmpeg).")
@@ -311,7 +311,7 @@ final class DemoCommand implements Callable<Integer> {
    * The repo's trained ShapesWorld model (issue 5), looked up from the launcher's home, the working
    * dir and up.
    */
-  static Path shippedModel() {
+  public static Path shippedModel() {
     List<Path> roots = new ArrayList<>();
     String home = System.getProperty("deco.home");
     if (home != null) {
@@ -472,7 +472,8 @@ final class DemoCommand implements Callable<Integer> {
         .forEach((k, v) -> System.out.printf("  latency %-17s %8.1f ms%n", k + ":", v));
   }
 
-  static void deleteQuietly(Path dir) {
+  /** Deletes a temp dir and what it holds, best effort. */
+  public static void deleteQuietly(Path dir) {
     try (var walk = Files.walk(dir)) {
       walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (Exception ignored) {

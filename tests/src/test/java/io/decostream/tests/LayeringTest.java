@@ -72,6 +72,29 @@ class LayeringTest {
   }
 
   @Test
+  void theRuntimeNeverDependsOnTheLab() {
+    // what an operator runs (issue 19 point 4): training, eval, benchmarks and diagnostics stay in
+    // the lab module, which may use the runtime but never the other way round
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "io.decostream.schemas..",
+            "io.decostream.broker..",
+            "io.decostream.ingest..",
+            "io.decostream.frames..",
+            "io.decostream.encoder..",
+            "io.decostream.worker..",
+            "io.decostream.cli..",
+            "io.decostream.nn..",
+            "io.decostream.projector..",
+            "io.decostream.shapes..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.decostream.train..", "io.decostream.lab..")
+        .check(classes);
+  }
+
+  @Test
   void theRulesSeeTheWholeProject() {
     // Guard against a vacuous pass: every module's classes must have been imported.
     for (String pkg :
@@ -86,6 +109,7 @@ class LayeringTest {
           "worker",
           "cli",
           "train",
+          "lab",
           "shapes"
         }) {
       if (classes.stream().noneMatch(c -> c.getPackageName().startsWith("io.decostream." + pkg))) {

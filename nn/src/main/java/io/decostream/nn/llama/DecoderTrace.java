@@ -68,12 +68,12 @@ public final class DecoderTrace {
   }
 
   /** Called by the decoder with one layer's probabilities, [B, H, T, T]. */
-  public void recordAttention(NDArray probs) {
+  void recordAttention(NDArray probs) {
     attention.add(rowSelect.matMul(probs)); // [B, 1, R, T] x [B, H, T, T] -> [B, H, R, T]
   }
 
   /** Called by the decoder with the residual stream [B, T, D] entering a layer (and at the end). */
-  public void recordResidual(NDArray h) {
+  void recordResidual(NDArray h) {
     if (residuals) {
       residualRows.add(rowSelect.squeeze(1).matMul(h)); // [B, R, T] x [B, T, D] -> [B, R, D]
     }

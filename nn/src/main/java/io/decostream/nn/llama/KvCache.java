@@ -7,9 +7,9 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Preallocated key/value cache of a {@link LlamaModel} (spec §4.3): per layer one K and one V array
- * of shape {@code [nKV, capacity, headDim]}, written in place at positions {@code length() ..
- * length()+T-1} by each forward pass. K is stored after RoPE, V as projected; neither is repeated
- * for GQA.
+ * of shape {@code [1, nKV, capacity, headDim]} (batch 1, the decoder's leading batch dimension),
+ * written in place at positions {@code length() .. length()+T-1} by each forward pass. K is stored
+ * after RoPE, V as projected; neither is repeated for GQA.
  *
  * <p>Not thread-safe: a cache belongs to one sequence and one thread at a time.
  */
@@ -29,7 +29,7 @@ public final class KvCache implements AutoCloseable {
     this.capacity = capacity;
     this.keys = new NDArray[layers];
     this.values = new NDArray[layers];
-    Shape shape = new Shape(kvHeads, capacity, headDim);
+    Shape shape = new Shape(1, kvHeads, capacity, headDim);
     for (int l = 0; l < layers; l++) {
       keys[l] = manager.zeros(shape, DataType.FLOAT32);
       values[l] = manager.zeros(shape, DataType.FLOAT32);

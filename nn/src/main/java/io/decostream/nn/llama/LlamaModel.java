@@ -15,8 +15,20 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The Llama decoder (spec §4.2, HF {@code LlamaForCausalLM}; also Vicuna and the llava language
- * model) on DJL PyTorch NDArrays, fp32, batch 1, with a preallocated {@link KvCache} (spec §4.3).
+ * The Llama decoder (spec §4.2, HF {@code LlamaForCausalLM}; also Vicuna, Qwen2 and the llava
+ * language model) on DJL PyTorch NDArrays, fp32: the only implementation of the layer in the
+ * project. It has three uses of the same layer code ({@code decode}, {@code layer}, {@code
+ * attention}), which work on a leading batch dimension:
+ *
+ * <ul>
+ *   <li>serving, batch 1, with a preallocated {@link KvCache} (spec §4.3): {@link #forward}, {@link
+ *       #forwardLast};
+ *   <li>R-GAE (spec §7.1): {@link #forwardTapped}, batch 1, no cache, a tap replaces the
+ *       probabilities;
+ *   <li>training: {@link #logits(NDArray)}, {@link #logits(NDArray, int, int, DecoderTrace)},
+ *       batched, no cache, differentiable when the weights record gradients, with an optional
+ *       {@link DecoderTrace}.
+ * </ul>
  *
  * <p>Per layer: {@code h += o_proj(attn(RoPE(q), RoPE(k), v))} on the RMS-normalised input, then
  * {@code h += down(silu(gate(x)) * up(x))} on the RMS-normalised result; final RMSNorm and lm head.
@@ -176,6 +188,15 @@ public final class LlamaModel implements AutoCloseable {
     return vocab;
   }
 
+  /** Query heads per layer (nH). */
+  public int headCount() {
+    return heads;
+  }
+
+  public int layerCount() {
+    return layers.length;
+  }
+
   /** A fresh cache for up to {@code maxLen} positions (at most {@link #contextLength()}). */
   public KvCache newCache(int maxLen) {
     if (maxLen < 1 || maxLen > contextLength()) {
@@ -219,14 +240,17 @@ public final class LlamaModel implements AutoCloseable {
     return embed(manager, ids);
   }
 
+  // ------------------------------------------------------------------ the three uses
+
   /**
-   * Runs {@code embeddings} [T, D] (token or spliced embeddings) at positions {@code cache.length()
-   * ..} {@code + T - 1}, appends their K/V to the cache and returns the logits of every row, [T,
-   * V], on the manager of {@code embeddings}. A full recompute is a forward over the whole sequence
-   * with a fresh cache.
+   * Serving (spec §4.3): runs {@code embeddings} [T, D] (token or spliced embeddings) at positions
+   * {@code cache.length() ..} {@code + T - 1}, appends their K/V to the cache and returns the
+   * logits of every row, [T, V], on the manager of {@code embeddings}. A full recompute is a
+   * forward over the whole sequence with a fresh cache.
    */
   public NDArray forward(NDArray embeddings, KvCache cache) {
-    return run(embeddings, cache, false);
+    int t = checkCached(embeddings, cache);
+    return decode(embeddings, new Pass(cache, null, null), 0, t, new Shape(t, vocab));
   }
 
   /**
@@ -234,7 +258,8 @@ public final class LlamaModel implements AutoCloseable {
    * rows).
    */
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
-    return run(embeddings, cache, true);
+    int t = checkCached(embeddings, cache);
+    return decode(embeddings, new Pass(cache, null, null), t - 1, t, new Shape(vocab));
   }
 
   /**
@@ -251,107 +276,89 @@ public final class LlamaModel implements AutoCloseable {
    * The argument lives in a per-layer scope that is closed when the layer is done: a tap that keeps
    * it must {@code attach} it to its own manager; the returned array may stay in that scope.
    *
-   * <p>This path is separate from {@link #forward}/{@link #forwardLast}, which never call a tap and
-   * do no extra work. Values equal {@link #forward} with a fresh cache (the same ops in the same
-   * order).
+   * <p>{@link #forward}/{@link #forwardLast} never call a tap and do no extra work. Values equal
+   * {@link #forward} with a fresh cache (the same layer code, the same ops in the same order).
    *
    * @param tap called once per layer with A [nH, T, T]; must return an array of the same shape
    * @throws IllegalArgumentException for a misshaped input or a sequence longer than the context
    *     length
    */
   public NDArray forwardTapped(NDArray embeddings, UnaryOperator<NDArray> tap) {
-    Objects.requireNonNull(embeddings, "embeddings");
     Objects.requireNonNull(tap, "tap");
-    Shape s = embeddings.getShape();
-    if (s.dimension() != 2 || s.get(1) != hidden || s.get(0) < 1) {
+    int t = checkUncached(embeddings, 2);
+    return decode(embeddings, new Pass(null, tap, null), 0, t, new Shape(t, vocab));
+  }
+
+  /**
+   * Training (the paper's stages): logits [B, T, V] of every position of {@code x} [B, T, D]
+   * (spliced embeddings, right padding is safe under the causal mask), positions 0..T-1, no KV
+   * cache (the cache's in-place writes would cut the autograd graph); differentiable when the
+   * weights record gradients.
+   */
+  public NDArray logits(NDArray x) {
+    int t = checkUncached(x, 3);
+    return decode(x, new Pass(null, null, null), 0, t, null);
+  }
+
+  /**
+   * As {@link #logits(NDArray)} but the lm head runs on positions {@code from .. to-1} alone:
+   * logits [B, to - from, V]. With a {@code trace} (may be null) each layer's attention on the
+   * trace's rows is recorded (and their residual stream when it asks).
+   */
+  public NDArray logits(NDArray x, int from, int to, DecoderTrace trace) {
+    int t = checkUncached(x, 3);
+    if (from < 0 || to > t || from >= to) {
       throw new IllegalArgumentException(
-          "embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
+          "rows " + from + ".." + to + " must lie in 0.." + t + " and not be empty");
     }
-    if (embeddings.getDataType() != DataType.FLOAT32) {
-      throw new IllegalArgumentException(
-          "embeddings must be FLOAT32, got " + embeddings.getDataType());
-    }
-    int t = Math.toIntExact(s.get(0));
-    if (t > contextLength()) {
-      throw new IllegalArgumentException(
-          "sequence of " + t + " positions exceeds the context length " + contextLength());
-    }
-    NDManager caller = embeddings.getManager();
-    try (NDManager step = caller.newSubManager()) {
-      step.tempAttachAll(embeddings);
-      NDArray cos = ropeCos.get(step, new NDIndex("0:{}", t));
-      NDArray sin = ropeSinSigned.get(step, new NDIndex("0:{}", t));
-      NDArray mask = null;
-      if (t > 1) {
-        NDArray rows = step.arange(0, t, 1, DataType.INT64).reshape(t, 1);
-        NDArray cols = step.arange(0, t, 1, DataType.INT64).reshape(1, t);
-        mask =
-            cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, T], same as run()
-      }
-      NDArray h = embeddings;
-      for (int l = 0; l < layers.length; l++) {
-        NDArray next;
-        try (NDManager ls = step.newSubManager()) {
-          next = layer(ls, layers[l], h, null, l, 0, t, cos, sin, mask, tap);
-          next.attach(step);
-        }
-        if (h != embeddings) {
-          h.close();
-        }
-        h = next;
-      }
-      NDArray logits = Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow();
-      logits.attach(caller);
-      return logits;
+    return decode(x, new Pass(null, null, trace), from, to, null);
+  }
+
+  /**
+   * The lm head read off residual-stream rows [.., D] through the final norm (a "logit lens"): what
+   * those rows would predict were they the last layer's output.
+   */
+  public NDArray lensLogits(NDArray rows) {
+    return Linear.linear(rmsNorm(rows, finalNorm), lmHead).singletonOrThrow();
+  }
+
+  // ------------------------------------------------------------------ the decoder, once
+
+  /**
+   * What one pass reads or writes besides the weights, each null when unused: the KV cache
+   * (serving, batch 1), the R-GAE tap on the probabilities (§7.1, batch 1), the training trace.
+   */
+  private record Pass(KvCache cache, UnaryOperator<NDArray> tap, DecoderTrace trace) {}
+
+  /** Positions past..past+T-1 of one pass: RoPE rows [T, hd] and the causal mask [T, L] or null. */
+  private record Positions(int past, int t, NDArray cos, NDArray sin, NDArray mask) {
+    int total() {
+      return past + t;
     }
   }
 
-  private NDArray run(NDArray x, KvCache cache, boolean lastOnly) {
-    Objects.requireNonNull(x, "embeddings");
-    Objects.requireNonNull(cache, "cache");
-    Shape s = x.getShape();
-    if (s.dimension() != 2 || s.get(1) != hidden || s.get(0) < 1) {
-      throw new IllegalArgumentException(
-          "embeddings must be [T, " + hidden + "] with T >= 1, got " + s);
-    }
-    if (x.getDataType() != DataType.FLOAT32) {
-      throw new IllegalArgumentException("embeddings must be FLOAT32, got " + x.getDataType());
-    }
-    int t = Math.toIntExact(s.get(0));
-    int past = cache.length();
-    if (t > cache.remaining()) {
-      throw new IllegalArgumentException(
-          "sequence too long: "
-              + past
-              + " cached + "
-              + t
-              + " new positions exceed the"
-              + " cache capacity "
-              + cache.capacity()
-              + " (context length "
-              + contextLength()
-              + ")");
-    }
+  /**
+   * The Llama forward of spec §4.2 over {@code x} [B, T, D] (or [T, D], batch 1) at positions
+   * past..past+T-1, past being the cache's length (0 without one): every layer, the final RMSNorm,
+   * and the lm head on rows {@code from .. to-1} only. Returns [B, to - from, V] reshaped to {@code
+   * out} when given, on the manager of {@code x}.
+   */
+  private NDArray decode(NDArray x, Pass pass, int from, int to, Shape out) {
+    int rank = x.getShape().dimension();
+    int t = Math.toIntExact(x.getShape().get(rank - 2));
+    int past = pass.cache() == null ? 0 : pass.cache().length();
     NDManager caller = x.getManager();
     try (NDManager step = caller.newSubManager()) {
       step.tempAttachAll(x);
-      int total = past + t;
-      NDArray cos =
-          ropeCos.get(step, new NDIndex("{}:{}", past, total)); // [T, hd], broadcast over heads
-      NDArray sin = ropeSinSigned.get(step, new NDIndex("{}:{}", past, total));
-      // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t. A single new token
-      // sees all.
-      NDArray mask = null;
-      if (t > 1) {
-        NDArray rows = step.arange(past, total, 1, DataType.INT64).reshape(t, 1);
-        NDArray cols = step.arange(0, total, 1, DataType.INT64).reshape(1, total);
-        mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, L]
-      }
-      NDArray h = x;
+      Positions at = positions(step, past, t);
+      NDArray h = rank == 2 ? x.reshape(1, t, hidden) : x; // [B, T, D]
       for (int l = 0; l < layers.length; l++) {
+        if (pass.trace() != null) {
+          pass.trace().recordResidual(h); // the input of layer l
+        }
         NDArray next;
-        try (NDManager ls = step.newSubManager()) {
-          next = layer(ls, layers[l], h, cache, l, past, t, cos, sin, mask, null);
+        try (NDManager ls = step.newSubManager()) { // the layer's temporaries die with it
+          next = layer(ls, l, h, pass, at);
           next.attach(step);
         }
         if (h != x) {
@@ -359,17 +366,133 @@ public final class LlamaModel implements AutoCloseable {
         }
         h = next;
       }
-      cache.advance(t);
-      if (lastOnly) {
-        h = h.get(step, new NDIndex("{}:{}", t - 1, t));
+      if (pass.trace() != null) {
+        pass.trace().recordResidual(h); // the last layer's output
+      }
+      if (pass.cache() != null) {
+        pass.cache().advance(t);
+      }
+      if (from > 0 || to < t) {
+        h = h.get(step, new NDIndex(":, {}:{}", from, to)); // the lm head only where it is read
       }
       NDArray logits = Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow();
-      if (lastOnly) {
-        logits = logits.reshape(vocab);
+      if (out != null) {
+        logits = logits.reshape(out);
       }
       logits.attach(caller);
       return logits;
     }
+  }
+
+  private Positions positions(NDManager step, int past, int t) {
+    int total = past + t;
+    // RoPE rows of these positions, [T, hd], broadcast over batch and heads
+    NDArray cos = ropeCos.get(step, new NDIndex("{}:{}", past, total));
+    NDArray sin = ropeSinSigned.get(step, new NDIndex("{}:{}", past, total));
+    // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t. A single new token
+    // sees all.
+    NDArray mask = null;
+    if (t > 1) {
+      NDArray rows = step.arange(past, total, 1, DataType.INT64).reshape(t, 1);
+      NDArray cols = step.arange(0, total, 1, DataType.INT64).reshape(1, total);
+      mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, L]
+    }
+    return new Positions(past, t, cos, sin, mask);
+  }
+
+  /**
+   * One decoder layer on h [B, T, D] (spec §4.2): {@code h += o_proj(attn(RoPE(q), RoPE(k), v))} on
+   * the RMS-normalised input, then {@code h += down(silu(gate(x)) * up(x))} on the RMS-normalised
+   * result.
+   */
+  private NDArray layer(NDManager ls, int l, NDArray h, Pass pass, Positions at) {
+    ls.tempAttachAll(h);
+    Layer w = layers[l];
+    long b = h.getShape().get(0);
+    int t = at.t();
+    // --- self-attention block
+    NDArray x = rmsNorm(h, w.inputNorm());
+    NDArray q =
+        linear(x, w.wq(), w.bq())
+            .reshape(b, t, heads, headDim)
+            .transpose(0, 2, 1, 3); // [B, nH, T, hd]
+    NDArray k =
+        linear(x, w.wk(), w.bk())
+            .reshape(b, t, kvHeads, headDim)
+            .transpose(0, 2, 1, 3); // [B, nKV, T, hd]
+    NDArray v = linear(x, w.wv(), w.bv()).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+    NDArray o = attention(ls, l, rope(q, at), rope(k, at), v, pass, at); // [B, T, nH*hd]
+    h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());
+    // --- MLP block: down(silu(gate(x)) * up(x)), no biases
+    x = rmsNorm(h, w.postNorm());
+    NDArray gate = Linear.linear(x, w.wGate()).singletonOrThrow();
+    NDArray up = Linear.linear(x, w.wUp()).singletonOrThrow();
+    NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);
+    return h.add(Linear.linear(act, w.wDown()).singletonOrThrow());
+  }
+
+  /**
+   * Attention with fp32 softmax (spec §0: written out, no SDPA) on post-RoPE q [B, nH, T, hd], k
+   * and v [B, nKV, T, hd]; returns [B, T, nH*hd]. With a cache (spec §4.3) k and v are written at
+   * positions past..past+T-1 and the keys 0..past+T-1 are read back; without one (training, R-GAE
+   * §7.1) the keys are this pass's own. GQA without repeat_kv: the rep query heads of KV head g are
+   * stacked into one [rep*T, hd] matrix, the same dot products as repeating K and V.
+   */
+  private NDArray attention(
+      NDManager ls, int l, NDArray q, NDArray k, NDArray v, Pass pass, Positions at) {
+    long b = q.getShape().get(0);
+    int t = at.t();
+    int total = at.total();
+    int rep = heads / kvHeads;
+    NDArray keys = k;
+    NDArray values = v;
+    if (pass.cache() != null) {
+      NDIndex slot = new NDIndex(":, :, {}:{}, :", at.past(), total);
+      pass.cache().keys(l).set(slot, k); // in place, post-RoPE
+      pass.cache().values(l).set(slot, v);
+      NDIndex upTo = new NDIndex(":, :, 0:{}, :", total);
+      keys = pass.cache().keys(l).get(ls, upTo); // [1, nKV, L, hd]
+      values = pass.cache().values(l).get(ls, upTo);
+    }
+    NDArray qg = q.reshape(b, kvHeads, (long) rep * t, headDim); // head g*rep+r = kv group g
+    NDArray scores =
+        Scalars.div(qg.matMul(keys.transpose(0, 1, 3, 2)), attnScale); // [B, nKV, rep*T, L]
+    if (at.mask() != null) {
+      scores =
+          scores
+              .reshape(b, kvHeads, rep, t, total)
+              .add(at.mask())
+              .reshape(b, kvHeads, (long) rep * t, total);
+    }
+    NDArray probs = watched(scores.softmax(-1), pass, b, t, total); // fp32 softmax (spec §0)
+    return probs
+        .matMul(values) // [B, nKV, rep*T, hd]
+        .reshape(b, heads, t, headDim)
+        .transpose(0, 2, 1, 3)
+        .reshape(b, t, (long) heads * headDim);
+  }
+
+  /**
+   * The probabilities as the pass sees them: recorded on the trace (per query head, [B, nH, T, L])
+   * and, with an R-GAE tap (§7.1, batch 1), replaced by what the tap returns for [nH, T, L].
+   */
+  private NDArray watched(NDArray probs, Pass pass, long b, int t, int total) {
+    if (pass.trace() != null) {
+      pass.trace().recordAttention(probs.reshape(b, heads, t, total));
+    }
+    if (pass.tap() == null) {
+      return probs;
+    }
+    Shape perHead = new Shape(heads, t, total);
+    NDArray tapped = pass.tap().apply(probs.reshape(perHead));
+    if (tapped == null || !tapped.getShape().equals(perHead)) {
+      throw new IllegalStateException(
+          "attention tap must return an array of shape "
+              + perHead
+              + ", got "
+              + (tapped == null ? "null" : tapped.getShape()));
+    }
+    return tapped.reshape(b, kvHeads, (long) (heads / kvHeads) * t, total);
   }
 
   /**
@@ -382,91 +505,63 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * {@code x*cos + rotate_half(x)*sin} with {@code rotate_half(x) = [-x2, x1]} (HF half-split
-   * RoPE).
+   * RoPE), x [B, heads, T, hd].
    */
-  private static NDArray rope(NDArray x, NDArray cos, NDArray sinSigned) {
-    NDList halves = x.split(2, 2); // x is [heads, T, hd]
-    NDArray swapped = halves.get(1).concat(halves.get(0), 2);
-    return x.mul(cos).add(swapped.mul(sinSigned));
+  private static NDArray rope(NDArray x, Positions at) {
+    NDList halves = x.split(2, 3);
+    NDArray swapped = halves.get(1).concat(halves.get(0), 3);
+    return x.mul(at.cos()).add(swapped.mul(at.sin()));
   }
 
-  /**
-   * One decoder layer. {@code cache == null} (tapped path only): no cache, keys/values are this
-   * call's own ({@code past} must be 0). {@code tap == null} on the ordinary path: no extra work.
-   */
-  private NDArray layer(
-      NDManager ls,
-      Layer w,
-      NDArray h,
-      KvCache cache,
-      int l,
-      int past,
-      int t,
-      NDArray cos,
-      NDArray sin,
-      NDArray mask,
-      UnaryOperator<NDArray> tap) {
-    ls.tempAttachAll(h);
-    int total = past + t;
-    int rep = heads / kvHeads;
-    // --- self-attention block
-    NDArray x = rmsNorm(h, w.inputNorm());
-    NDArray q =
-        linear(x, w.wq(), w.bq()).reshape(t, heads, headDim).transpose(1, 0, 2); // [nH, T, hd]
-    NDArray k =
-        linear(x, w.wk(), w.bk()).reshape(t, kvHeads, headDim).transpose(1, 0, 2); // [nKV, T, hd]
-    NDArray v = linear(x, w.wv(), w.bv()).reshape(t, kvHeads, headDim).transpose(1, 0, 2);
-    q = rope(q, cos, sin);
-    k = rope(k, cos, sin);
-    NDArray keys;
-    NDArray values;
-    if (cache != null) {
-      // write post-RoPE K and V in place at positions past..total-1 (spec §4.3)
-      NDIndex slot = new NDIndex(":, {}:{}, :", past, total);
-      cache.keys(l).set(slot, k);
-      cache.values(l).set(slot, v);
-      NDIndex upTo = new NDIndex(":, 0:{}, :", total);
-      keys = cache.keys(l).get(ls, upTo); // [nKV, L, hd]
-      values = cache.values(l).get(ls, upTo);
-    } else {
-      keys = k; // tapped full-sequence pass (§7.1): no cache
-      values = v;
+  // ------------------------------------------------------------------ input checks
+
+  /** Rows T of serving input [T, D] that must fit the cache. */
+  private int checkCached(NDArray x, KvCache cache) {
+    int t = checkShape(x, 2);
+    Objects.requireNonNull(cache, "cache");
+    if (t > cache.remaining()) {
+      throw new IllegalArgumentException(
+          "sequence too long: "
+              + cache.length()
+              + " cached + "
+              + t
+              + " new positions exceed the"
+              + " cache capacity "
+              + cache.capacity()
+              + " (context length "
+              + contextLength()
+              + ")");
     }
-    // GQA: query head g*rep+r uses kv head g (repeat_kv order); stack the rep heads of each group
-    NDArray qg = q.reshape(kvHeads, (long) rep * t, headDim);
-    NDArray scores = Scalars.div(qg.matMul(keys.transpose(0, 2, 1)), attnScale); // [nKV, rep*T, L]
-    if (mask != null) {
-      scores =
-          scores.reshape(kvHeads, rep, t, total).add(mask).reshape(kvHeads, (long) rep * t, total);
+    return t;
+  }
+
+  /** Rows T of a cache-free pass's input ([T, D] or [B, T, D]) at positions 0..T-1. */
+  private int checkUncached(NDArray x, int rank) {
+    int t = checkShape(x, rank);
+    if (t > contextLength()) {
+      throw new IllegalArgumentException(
+          "sequence of " + t + " positions exceeds the context length " + contextLength());
     }
-    NDArray probs = scores.softmax(-1); // fp32 softmax (spec §0)
-    if (tap != null) {
-      // R-GAE tap (§7.1): per query head [nH, T, L] (head g*rep+r = kv group g), replaced by what
-      // the tap returns
-      Shape perHead = new Shape(heads, t, total);
-      NDArray tapped = tap.apply(probs.reshape(perHead));
-      if (tapped == null || !tapped.getShape().equals(perHead)) {
-        throw new IllegalStateException(
-            "attention tap must return an array of shape "
-                + perHead
-                + ", got "
-                + (tapped == null ? "null" : tapped.getShape()));
-      }
-      probs = tapped.reshape(kvHeads, (long) rep * t, total);
+    return t;
+  }
+
+  private int checkShape(NDArray x, int rank) {
+    Objects.requireNonNull(x, "embeddings");
+    Shape s = x.getShape();
+    if (s.dimension() != rank || s.get(rank - 1) != hidden || s.get(0) < 1 || s.get(rank - 2) < 1) {
+      throw new IllegalArgumentException(
+          "embeddings must be "
+              + (rank == 2 ? "[T, " : "[B, T, ")
+              + hidden
+              + "] with "
+              + (rank == 2 ? "" : "B, ")
+              + "T >= 1, got "
+              + s);
     }
-    NDArray o =
-        probs
-            .matMul(values) // [nKV, rep*T, hd]
-            .reshape(heads, t, headDim)
-            .transpose(1, 0, 2)
-            .reshape(t, (long) heads * headDim);
-    h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());
-    // --- MLP block: down(silu(gate(x)) * up(x)), no biases
-    x = rmsNorm(h, w.postNorm());
-    NDArray gate = Linear.linear(x, w.wGate()).singletonOrThrow();
-    NDArray up = Linear.linear(x, w.wUp()).singletonOrThrow();
-    NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);
-    return h.add(Linear.linear(act, w.wDown()).singletonOrThrow());
+    if (x.getDataType() != DataType.FLOAT32) {
+      throw new IllegalArgumentException("embeddings must be FLOAT32, got " + x.getDataType());
+    }
+    return Math.toIntExact(s.get(rank - 2));
   }
 
   private static NDArray linear(NDArray x, NDArray w, NDArray b) {

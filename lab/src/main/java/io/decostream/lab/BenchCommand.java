@@ -1,0 +1,355 @@
+package io.decostream.lab;
+
+import io.decostream.lab.bench.GroundingBench;
+import io.decostream.lab.bench.ModelBench;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code deco bench}: the exact-model benchmark (CLIP-L/336 ViT, ~110M Llama prefill/decode, DeCo
+ * 576 vs 144 tokens per frame, peak RSS), Java (DJL) against plain PyTorch eager on the same CPU
+ * and the same weights. A thin printer over {@link ModelBench}, which holds all DJL code (the cli
+ * never imports DJL).
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Benchmark the Java models against a plain-PyTorch eager reference on this CPU (prints a table).")
+public final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--quick", description = "Tiny sizes for a smoke run (seconds).")
+  boolean quick;
+
+  @Option(names = "--skip-python", description = "Run only the Java side.")
+  boolean skipPython;
+
+  @Option(
+      names = "--python",
+      defaultValue = "/usr/bin/python3",
+      description = "Python with torch for the reference (default ${DEFAULT-VALUE}).")
+  String python;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "2",
+      description = "Intra-op threads, both sides (default ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(
+      names = "--warmups",
+      defaultValue = "2",
+      description = "Warm-up passes before timing (default ${DEFAULT-VALUE}).")
+  int warmups;
+
+  @Option(
+      names = "--repeats",
+      defaultValue = "5",
+      description = "Timed passes, median reported (default ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(
+      names = "--deco-repeats",
+      defaultValue = "2",
+      description = "Timed passes of the long DeCo prefills (default ${DEFAULT-VALUE}).")
+  int decoRepeats;
+
+  @Option(
+      names = "--work-dir",
+      description = "Where the random-weight safetensors go (default: a temp dir).")
+  Path workDir;
+
+  @Option(names = "--markdown", description = "Also write the table as Markdown to this file.")
+  Path markdown;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Random seed of the weights (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(
+      names = "--grounding",
+      description =
+          "Instead: the cost of R-GAE grounding, a grounded answer next to an "
+              + "ungrounded one on the same model (8 frames x 144 tokens, a 25M-parameter Llama).")
+  boolean grounding;
+
+  @Option(
+      names = "--new-tokens",
+      defaultValue = "8",
+      description = "With --grounding: tokens per answer " + "(default ${DEFAULT-VALUE}).")
+  int newTokens;
+
+  @Override
+  public Integer call() throws IOException {
+    // DJL reads these when the PyTorch engine starts (ModelBench also sets intra-op threads
+    // explicitly)
+    System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+    System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
+    Path dir = workDir != null ? workDir : Files.createTempDirectory("deco-bench");
+    if (grounding) {
+      GroundingBench.Result g =
+          GroundingBench.run(
+              dir,
+              quick,
+              8,
+              newTokens,
+              warmups,
+              repeats,
+              seed,
+              line -> System.err.println("[bench] " + line));
+      String table = groundingTable(g);
+      System.out.println(table);
+      if (markdown != null) {
+        Files.writeString(markdown, table);
+      }
+      return 0;
+    }
+    ModelBench.Options o =
+        new ModelBench.Options(
+            quick ? ModelBench.Sizes.quick() : ModelBench.Sizes.full(),
+            warmups,
+            repeats,
+            decoRepeats,
+            threads,
+            !skipPython,
+            python,
+            dir,
+            seed);
+    ModelBench.Result r = ModelBench.run(o, line -> System.err.println("[bench] " + line));
+    String table = table(r);
+    System.out.println(table);
+    if (markdown != null) {
+      try {
+        Files.writeString(markdown, table);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + markdown, e);
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The results as a Markdown table (Java, PyTorch, Java/PyTorch speed ratio) plus the DeCo window
+   * figures.
+   */
+  static String table(ModelBench.Result r) {
+    ModelBench.Sizes s = r.options().sizes();
+    ModelBench.Side j = r.java();
+    ModelBench.Side p = r.python();
+    StringBuilder b = new StringBuilder();
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "Machine: %d CPUs, %s. Java: %s, %d threads. PyTorch: %s.%n",
+            r.nproc(),
+            r.cpuModel(),
+            j.engine(),
+            j.threads(),
+            p == null ? "skipped" : p.engine() + ", " + p.threads() + " threads"));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "Vision %.1fM params (to layer %d of %d), text %.1fM params; warm-ups %d, "
+                + "median of %d (DeCo prefills: median of %d).%n%n",
+            r.visionParams() / 1e6,
+            s.featureLayer(),
+            s.vision().numHiddenLayers(),
+            r.textParams() / 1e6,
+            r.options().warmups(),
+            r.options().repeats(),
+            r.options().decoRepeats()));
+    b.append(
+        "| measure | Java (DJL) | PyTorch eager | Java / PyTorch speed |\n|---|---:|---:|---:|\n");
+    row(
+        b,
+        "(a) ViT forward per frame, ms",
+        j.vitPerFrame().medianMs(),
+        p == null ? null : p.vitPerFrame().medianMs(),
+        true);
+    row(
+        b,
+        "(b) prefill " + s.promptTokens() + " tokens, tokens/s",
+        j.prefill().perSecond(s.promptTokens()),
+        p == null ? null : p.prefill().perSecond(s.promptTokens()),
+        false);
+    row(
+        b,
+        "(b) decode " + s.decodeTokens() + " tokens (KV cache), tokens/s",
+        j.decode().perSecond(s.decodeTokens()),
+        p == null ? null : p.decode().perSecond(s.decodeTokens()),
+        false);
+    int full = s.frames() * s.fullTokensPerFrame();
+    int deco = s.frames() * s.decoTokensPerFrame();
+    row(
+        b,
+        "(c) prefill "
+            + s.frames()
+            + " frames x "
+            + s.fullTokensPerFrame()
+            + " = "
+            + full
+            + " tokens, ms",
+        j.decoFull().medianMs(),
+        p == null ? null : p.decoFull().medianMs(),
+        true);
+    row(
+        b,
+        "(c) prefill "
+            + s.frames()
+            + " frames x "
+            + s.decoTokensPerFrame()
+            + " = "
+            + deco
+            + " tokens, ms",
+        j.decoCompressed().medianMs(),
+        p == null ? null : p.decoCompressed().medianMs(),
+        true);
+    row(
+        b,
+        "(c) DeCo prefill speed-up ("
+            + s.fullTokensPerFrame()
+            + " / "
+            + s.decoTokensPerFrame()
+            + " tpf), x",
+        j.decoFull().medianMs() / j.decoCompressed().medianMs(),
+        p == null ? null : p.decoFull().medianMs() / p.decoCompressed().medianMs(),
+        null);
+    for (int[] fit :
+        new int[][] {
+          {s.fullTokensPerFrame(), r.framesFitFull()}, {s.decoTokensPerFrame(), r.framesFitDeco()}
+        }) {
+      // pure arithmetic, the same for both engines: floor((window - reserved) / tokens per frame)
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "| (c) frames fitting a %d-token window (%d reserved for text) at %d tokens/frame"
+                  + " | %d | %d | |%n",
+              s.window(),
+              s.reservedTextTokens(),
+              fit[0],
+              fit[1],
+              fit[1]));
+    }
+    rowMem(b, "(d) peak RSS, ViT phase, MiB", j.vitPeakRssKb(), p == null ? -2 : p.vitPeakRssKb());
+    rowMem(
+        b,
+        "(d) peak RSS, Llama phase, MiB",
+        j.llamaPeakRssKb(),
+        p == null ? -2 : p.llamaPeakRssKb());
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "%nJava peak RSS includes the JVM's resident set at the start of each phase "
+                + "(after GC, before loading weights): %s MiB (ViT), %s MiB (Llama). PyTorch peak: VmHWM of the script.%n",
+            mib(r.javaRssBeforeVitKb()),
+            mib(r.javaRssBeforeLlamaKb())));
+    b.append(String.format(Locale.ROOT, "%nRaw samples, ms (medians above):%n"));
+    samples(b, "ViT per frame", j.vitPerFrame(), p == null ? null : p.vitPerFrame());
+    samples(b, "prefill " + s.promptTokens(), j.prefill(), p == null ? null : p.prefill());
+    samples(b, "decode " + s.decodeTokens(), j.decode(), p == null ? null : p.decode());
+    samples(b, "prefill " + full, j.decoFull(), p == null ? null : p.decoFull());
+    samples(b, "prefill " + deco, j.decoCompressed(), p == null ? null : p.decoCompressed());
+    return b.toString();
+  }
+
+  private static void samples(
+      StringBuilder b, String name, ModelBench.Stat java, ModelBench.Stat py) {
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "- %s: Java %s; PyTorch %s%n",
+            name,
+            fmt(java),
+            py == null ? "-" : fmt(py)));
+  }
+
+  private static String fmt(ModelBench.Stat st) {
+    return st.samplesMs().stream()
+        .map(x -> String.format(Locale.ROOT, "%.0f", x))
+        .collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+  }
+
+  /**
+   * A row; {@code lowerIsBetter} true for times (speed ratio = PyTorch / Java), false for rates,
+   * null: no ratio.
+   */
+  static String groundingTable(GroundingBench.Result g) {
+    StringBuilder b = new StringBuilder();
+    b.append(
+        String.format(
+            "R-GAE grounding cost: %d frames x %d tokens (prompt %d tokens), %d generated tokens, "
+                + "Llama ~%.0fM parameters, %d threads%n%n",
+            g.frames(),
+            g.tokensPerFrame(),
+            g.promptTokens(),
+            g.generatedTokens(),
+            g.textParams() / 1e6,
+            Runtime.getRuntime().availableProcessors()));
+    b.append("| answer | median ms | min ms | peak RSS MiB |\n|---|---:|---:|---:|\n");
+    b.append(
+        String.format(
+            "| ungrounded (prefill + %d decode steps) | %.0f | %.0f | %s |%n",
+            g.generatedTokens(),
+            g.ungrounded().medianMs(),
+            g.ungrounded().minMs(),
+            mib(g.answerPeakRssKb())));
+    b.append(
+        String.format(
+            "| grounded (the answer + %d tapped forward/backward passes) | %.0f | %.0f | %s |%n",
+            g.generatedTokens(),
+            g.groundedMedianMs(),
+            g.ungrounded().minMs() + g.explain().minMs(),
+            mib(g.groundedPeakRssKb())));
+    b.append(
+        String.format(
+            "| of which R-GAE, per explained token | %.0f | %.0f | |%n",
+            g.explain().medianMs() / g.generatedTokens(),
+            g.explain().minMs() / g.generatedTokens()));
+    b.append(
+        String.format(
+            "%ngrounded / ungrounded: %.1fx. Ungrounded answers run the untapped inference path "
+                + "(the taps are a separate method), so they cost the same whether or not grounding exists.%n",
+            g.groundedMedianMs() / g.ungrounded().medianMs()));
+    return b.toString();
+  }
+
+  private static void row(
+      StringBuilder b, String name, double java, Double py, Boolean lowerIsBetter) {
+    String ratio = "";
+    if (py != null && lowerIsBetter != null) {
+      ratio = String.format(Locale.ROOT, "%.2fx", lowerIsBetter ? py / java : java / py);
+    }
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "| %s | %.1f | %s | %s |%n",
+            name,
+            java,
+            py == null ? "-" : String.format(Locale.ROOT, "%.1f", py),
+            ratio));
+  }
+
+  private static void rowMem(StringBuilder b, String name, long javaKb, long pyKb) {
+    b.append(
+        String.format(
+            Locale.ROOT, "| %s | %s | %s | |%n", name, mib(javaKb), pyKb == -2 ? "-" : mib(pyKb)));
+  }
+
+  private static String mib(long kb) {
+    return kb < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", kb / 1024.0);
+  }
+
+  /** Direct launch (until the lead registers {@code bench} in {@link Deco}). */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchCommand()).execute(args));
+  }
+}

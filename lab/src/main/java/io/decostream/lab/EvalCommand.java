@@ -1,0 +1,367 @@
+package io.decostream.lab;
+
+import io.decostream.broker.EmbeddedBroker;
+import io.decostream.cli.Clients;
+import io.decostream.cli.DemoCommand;
+import io.decostream.cli.OutputCollector;
+import io.decostream.cli.Pipeline;
+import io.decostream.ingest.PublishConfig;
+import io.decostream.ingest.Publisher;
+import io.decostream.ingest.ShapesVideoWriter;
+import io.decostream.schemas.Answer;
+import io.decostream.schemas.Grounding;
+import io.decostream.schemas.Question;
+import io.decostream.schemas.Tensors;
+import io.decostream.schemas.TopicNames;
+import io.decostream.schemas.Topics;
+import io.decostream.shapes.Answers;
+import io.decostream.shapes.GroundingCheck;
+import io.decostream.shapes.QaPair;
+import io.decostream.shapes.QuestionType;
+import io.decostream.shapes.Questions;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.ShapesWorld;
+import io.decostream.shapes.VideoSpec;
+import io.decostream.shapes.Window;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code deco eval} (issue 5): accuracy per question type on held-out ShapesWorld videos through
+ * the real pipeline: H.264 clips published as streams to an in-process broker, FFmpeg decode and 1
+ * fps sampling, the encoder's ViT and DeCo pooling, the worker's window and generation. Questions
+ * are asked once every frame of a clip is encoded, so the window's latest frame is the clip's last
+ * sampled second. With {@code --grounding-check}, the colour questions also ask for R-GAE maps and
+ * the share of the latest frame's Text-to-Patch mass inside the shape's box grown by one patch is
+ * measured.
+ */
+@Command(
+    name = "eval",
+    mixinStandardHelpOptions = true,
+    description =
+        "Accuracy per question type of a model on held-out ShapesWorld videos, through the real pipeline.")
+final class EvalCommand implements Callable<Integer> {
+
+  @Option(names = "--model", required = true, description = "Model pack directory.")
+  Path model;
+
+  @Option(
+      names = "--videos",
+      defaultValue = "100",
+      description = "Held-out videos (default ${DEFAULT-VALUE}).")
+  int videos;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1000003",
+      description =
+          "Base seed of the held-out videos (default ${DEFAULT-VALUE}; training draws its own scenes).")
+  long seed;
+
+  @Option(
+      names = "--grounding-check",
+      description =
+          "Also ask colour questions with grounding and measure where " + "the relevance lies.")
+  boolean groundingCheck;
+
+  @Option(names = "--markdown", description = "Write the result table as Markdown to this file.")
+  Path markdown;
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "1800",
+      description = "Overall time limit in seconds (default ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  /**
+   * The command line that reproduces this run's table, written at the top of its Markdown (issue 5,
+   * point 4).
+   */
+  String reproduce() {
+    return "./deco eval --model "
+        + model
+        + " --videos "
+        + videos
+        + " --seed "
+        + seed
+        + (groundingCheck ? " --grounding-check" : "");
+  }
+
+  /** One asked question and what came back. */
+  record Asked(String stream, Scene scene, QaPair qa, String id, boolean grounded) {}
+
+  @Override
+  public Integer call() throws Exception {
+    if (videos < 1) {
+      throw new IllegalArgumentException("--videos must be >= 1");
+    }
+    Path work = Files.createTempDirectory("deco-eval-");
+    Duration timeout = Duration.ofSeconds(timeoutSeconds);
+    VideoSpec spec = VideoSpec.defaults();
+    int lastSecond = (int) Math.ceil(spec.seconds() - 1e-9) - 1;
+    try (EmbeddedBroker broker = EmbeddedBroker.start()) {
+      String bootstrap = broker.bootstrapServers();
+      Topics topics = Topics.of(TopicNames.defaults());
+      Clients.ensureTopics(bootstrap, topics);
+      Pipeline.Options options =
+          new Pipeline.Options(model, 1.0, null, 0, 8, work.resolve("state"));
+      try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
+          OutputCollector out = new OutputCollector(bootstrap, topics)) {
+        pipeline.awaitRunning(Duration.ofSeconds(120));
+        List<Scene> scenes = new ArrayList<>();
+        System.out.printf(
+            "==> publishing %d held-out %s clips (H.264 %dx%d, %.0f fps, %.0f s)%n",
+            videos, "ShapesWorld", spec.width(), spec.height(), spec.fps(), spec.seconds());
+        for (int i = 0; i < videos; i++) {
+          Scene scene = SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), spec.seconds());
+          scenes.add(scene);
+          Path clip = ShapesVideoWriter.write(work.resolve("v" + i + ".mp4"), scene, spec);
+          try (Publisher p =
+              new Publisher(
+                  new PublishConfig(
+                      bootstrap,
+                      stream(i),
+                      clip.toString(),
+                      1.0,
+                      false,
+                      false,
+                      topics.names(),
+                      OptionalLong.empty()))) {
+            p.run();
+          }
+          if ((i + 1) % 10 == 0 || i + 1 == videos) {
+            System.out.printf("      %d/%d published%n", i + 1, videos);
+          }
+        }
+        System.out.println("==> waiting for every frame to be encoded");
+        int perClip = lastSecond + 1;
+        boolean encoded =
+            out.await(
+                c -> {
+                  Map<String, Integer> n = new java.util.HashMap<>();
+                  c.tokens.forEach(t -> n.merge(t.getStreamId().toString(), 1, Integer::sum));
+                  for (int i = 0; i < videos; i++) {
+                    if (n.getOrDefault(stream(i), 0) < perClip) {
+                      return false;
+                    }
+                  }
+                  return true;
+                },
+                timeout);
+        if (!encoded) {
+          System.err.println("not every frame was encoded within " + timeoutSeconds + " s");
+          return 1;
+        }
+        List<Asked> asked = new ArrayList<>();
+        Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
+        try (KafkaProducer<String, Question> producer =
+            Clients.producer(bootstrap, topics.questions())) {
+          for (int i = 0; i < videos; i++) {
+            SplittableRandom rnd = new SplittableRandom(ShapesWorld.videoSeed(seed, i) ^ 0x51ED);
+            for (QaPair qa : Questions.samplePerType(scenes.get(i), window, rnd)) {
+              boolean ground = groundingCheck && qa.type() == QuestionType.COLOR;
+              String id = stream(i) + "#" + qa.type().label();
+              asked.add(new Asked(stream(i), scenes.get(i), qa, id, ground));
+              producer.send(
+                  new ProducerRecord<>(
+                      topics.questions().name(),
+                      stream(i),
+                      Question.newBuilder()
+                          .setQuestionId(id)
+                          .setStreamId(stream(i))
+                          .setText(qa.question())
+                          .setAskedAtMillis(System.currentTimeMillis())
+                          .setMaxNewTokens(8)
+                          .setWantGrounding(ground)
+                          .build()));
+            }
+          }
+        }
+        System.out.printf("==> asked %d questions; waiting for the answers%n", asked.size());
+        out.await(
+            c ->
+                c.answers.size() >= asked.size()
+                    && c.groundings.size() >= asked.stream().filter(Asked::grounded).count(),
+            timeout);
+        Map<String, Answer> answers = new LinkedHashMap<>();
+        out.answers.forEach(a -> answers.put(a.getQuestionId().toString(), a));
+        Map<String, Grounding> maps = new LinkedHashMap<>();
+        out.groundings.forEach(g -> maps.put(g.getRefId().toString(), g));
+        String table = table(asked, answers, maps, lastSecond);
+        System.out.println(table);
+        if (markdown != null) {
+          Files.writeString(markdown, "Command: `" + reproduce() + "`\n\n" + table);
+          System.out.println("table written to " + markdown);
+        }
+        return 0;
+      }
+    } finally {
+      DemoCommand.deleteQuietly(work);
+    }
+  }
+
+  static String stream(int i) {
+    return String.format(Locale.ROOT, "eval-%04d", i);
+  }
+
+  /** Accuracy per type, and the grounding check's figures. */
+  String table(
+      List<Asked> asked, Map<String, Answer> answers, Map<String, Grounding> maps, int lastSecond) {
+    Map<String, int[]> perType = new LinkedHashMap<>();
+    for (QuestionType t : QuestionType.values()) {
+      perType.put(t.label(), new int[2]);
+    }
+    List<String> wrong = new ArrayList<>();
+    int checked = 0;
+    int inside80 = 0;
+    double massSum = 0;
+    int ceilingChecked = 0;
+    int ceiling80 = 0;
+    double ceilingSum = 0;
+    for (Asked a : asked) {
+      Answer ans = answers.get(a.id());
+      int[] c = perType.get(a.qa().type().label());
+      c[1]++;
+      String got =
+          ans == null
+              ? "(no answer)"
+              : ans.getError() != null
+                  ? "(error: " + ans.getError() + ")"
+                  : ans.getText().toString();
+      if (ans != null && ans.getError() == null && Answers.matches(got, a.qa().answer())) {
+        c[0]++;
+      } else if (wrong.size() < 12) {
+        wrong.add(
+            String.format(
+                "  %s %s -> \"%s\" (expected \"%s\")",
+                a.stream(), a.qa().question(), got, a.qa().answer()));
+      }
+      Grounding g = maps.get(a.id());
+      if (a.grounded() && g != null) {
+        double share = massInsideShape(g, a, lastSecond);
+        if (!Double.isNaN(share)) {
+          checked++;
+          massSum += share;
+          if (share >= GroundingCheck.GROUNDED_SHARE) {
+            inside80++;
+          }
+          double best = bestPooledShare(g, a, lastSecond);
+          if (!Double.isNaN(best)) {
+            ceilingChecked++;
+            ceilingSum += best;
+            ceiling80 += best >= GroundingCheck.GROUNDED_SHARE ? 1 : 0;
+          }
+        }
+      }
+    }
+    StringBuilder b = new StringBuilder();
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "Model %s, %d held-out videos (base seed %d), %d questions, through the real "
+                + "pipeline (H.264, FFmpeg decode, 1 fps, encoder, worker)%n%n",
+            model,
+            videos,
+            seed,
+            asked.size()));
+    b.append("| question type | correct | asked | accuracy |\n|---|---:|---:|---:|\n");
+    int ok = 0;
+    int all = 0;
+    for (Map.Entry<String, int[]> e : perType.entrySet()) {
+      int[] c = e.getValue();
+      ok += c[0];
+      all += c[1];
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %d | %.1f%% |%n",
+              e.getKey(),
+              c[0],
+              c[1],
+              c[1] == 0 ? 0.0 : 100.0 * c[0] / c[1]));
+    }
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "| **all** | %d | %d | %.1f%% |%n",
+            ok,
+            all,
+            all == 0 ? 0.0 : 100.0 * ok / all));
+    if (groundingCheck) {
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "%nGrounding check (colour questions, latest frame, Text-to-Patch mass inside "
+                  + "the shape's box grown by one patch): %d maps, mean share %.1f%%, %.1f%% of cases with at least 80%%.%n",
+              checked,
+              checked == 0 ? 0.0 : 100 * massSum / checked,
+              checked == 0 ? 0.0 : 100.0 * inside80 / checked));
+      if (ceilingChecked > 0) {
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "Best any map at the token grid's resolution could do on the same cases "
+                    + "(all mass on the one pooling window with most patches inside the box): mean share %.1f%%, %.1f%% of "
+                    + "cases with at least 80%%.%n",
+                100 * ceilingSum / ceilingChecked,
+                100.0 * ceiling80 / ceilingChecked));
+      }
+    }
+    if (!wrong.isEmpty()) {
+      b.append(String.format("%nSome wrong answers:%n"))
+          .append(String.join(System.lineSeparator(), wrong))
+          .append(System.lineSeparator());
+    }
+    return b.toString();
+  }
+
+  /**
+   * Share of the latest frame's positive Text-to-Patch mass inside the asked shape's box (at the
+   * frame's time) grown by one patch ({@link GroundingCheck#shareInside}, issue 5 point 6); NaN
+   * when the question names no single shape or the map is missing.
+   */
+  static double massInsideShape(Grounding g, Asked a, int lastSecond) {
+    int gh = g.getGridHeight();
+    int gw = g.getGridWidth();
+    int n = g.getFrameIndices().size();
+    float[] all = Tensors.fromF32(Tensors.bytesOf(g.getTextToPatch()));
+    if (n == 0 || all.length != n * gh * gw) {
+      return Double.NaN;
+    }
+    float[] latest = java.util.Arrays.copyOfRange(all, (n - 1) * gh * gw, n * gh * gw);
+    return check(g, a, lastSecond).map(c -> c.shareInside(latest)).orElse(Double.NaN);
+  }
+
+  /**
+   * The best share any map at the pooled grid's resolution could reach ({@link
+   * GroundingCheck#bestPooledShare}): Text-to-Patch of average pooling spreads each token's
+   * relevance evenly over its window (spec §7.6). NaN without the shape or for a non-square token
+   * grid.
+   */
+  static double bestPooledShare(Grounding g, Asked a, int lastSecond) {
+    int side = (int) Math.round(Math.sqrt(g.getTokensPerFrame()));
+    if (side * side != g.getTokensPerFrame()) {
+      return Double.NaN;
+    }
+    return check(g, a, lastSecond).map(c -> c.bestPooledShare(side)).orElse(Double.NaN);
+  }
+
+  /** The grounding check of the asked shape, from the scene's ground truth, on the map's grid. */
+  private static java.util.Optional<GroundingCheck> check(Grounding g, Asked a, int lastSecond) {
+    return GroundingCheck.of(a.scene(), a.qa(), lastSecond, g.getGridWidth(), g.getGridHeight());
+  }
+}
