@@ -226,12 +226,8 @@ final class EvalCommand implements Callable<Integer> {
       perType.put(t.label(), new int[2]);
     }
     List<String> wrong = new ArrayList<>();
-    int checked = 0;
-    int inside80 = 0;
-    double massSum = 0;
-    int ceilingChecked = 0;
-    int ceiling80 = 0;
-    double ceilingSum = 0;
+    Shares grounded = new Shares();
+    Shares ceiling = new Shares();
     for (Asked a : asked) {
       Answer ans = answers.get(a.id());
       int[] c = perType.get(a.qa().type().label());
@@ -251,21 +247,8 @@ final class EvalCommand implements Callable<Integer> {
                 a.stream(), a.qa().question(), got, a.qa().answer()));
       }
       Grounding g = maps.get(a.id());
-      if (a.grounded() && g != null) {
-        double share = massInsideShape(g, a, lastSecond);
-        if (!Double.isNaN(share)) {
-          checked++;
-          massSum += share;
-          if (share >= GroundingCheck.GROUNDED_SHARE) {
-            inside80++;
-          }
-          double best = bestPooledShare(g, a, lastSecond);
-          if (!Double.isNaN(best)) {
-            ceilingChecked++;
-            ceilingSum += best;
-            ceiling80 += best >= GroundingCheck.GROUNDED_SHARE ? 1 : 0;
-          }
-        }
+      if (a.grounded() && g != null && grounded.add(massInsideShape(g, a, lastSecond))) {
+        ceiling.add(bestPooledShare(g, a, lastSecond));
       }
     }
     StringBuilder b = new StringBuilder();
@@ -302,24 +285,7 @@ final class EvalCommand implements Callable<Integer> {
             all,
             all == 0 ? 0.0 : 100.0 * ok / all));
     if (groundingCheck) {
-      b.append(
-          String.format(
-              Locale.ROOT,
-              "%nGrounding check (colour questions, latest frame, Text-to-Patch mass inside "
-                  + "the shape's box grown by one patch): %d maps, mean share %.1f%%, %.1f%% of cases with at least 80%%.%n",
-              checked,
-              checked == 0 ? 0.0 : 100 * massSum / checked,
-              checked == 0 ? 0.0 : 100.0 * inside80 / checked));
-      if (ceilingChecked > 0) {
-        b.append(
-            String.format(
-                Locale.ROOT,
-                "Best any map at the token grid's resolution could do on the same cases "
-                    + "(all mass on the one pooling window with most patches inside the box): mean share %.1f%%, %.1f%% of "
-                    + "cases with at least 80%%.%n",
-                100 * ceilingSum / ceilingChecked,
-                100.0 * ceiling80 / ceilingChecked));
-      }
+      b.append(grounding(grounded, ceiling));
     }
     if (!wrong.isEmpty()) {
       b.append(String.format("%nSome wrong answers:%n"))
@@ -327,6 +293,47 @@ final class EvalCommand implements Callable<Integer> {
           .append(System.lineSeparator());
     }
     return b.toString();
+  }
+
+  /** The grounding check's shares over the checked cases: how many, their sum, how many pass. */
+  static final class Shares {
+    int count;
+    double sum;
+    int passed;
+
+    /** Counts a case's share; false for NaN (no shape or no map), which is not counted. */
+    boolean add(double share) {
+      if (Double.isNaN(share)) {
+        return false;
+      }
+      count++;
+      sum += share;
+      passed += share >= GroundingCheck.GROUNDED_SHARE ? 1 : 0;
+      return true;
+    }
+  }
+
+  /** The grounding check's lines of the table: the maps' shares, then the pooled ceiling's. */
+  private static String grounding(Shares maps, Shares ceiling) {
+    String out =
+        String.format(
+            Locale.ROOT,
+            "%nGrounding check (colour questions, latest frame, Text-to-Patch mass inside "
+                + "the shape's box grown by one patch): %d maps, mean share %.1f%%, %.1f%% of cases with at least 80%%.%n",
+            maps.count,
+            maps.count == 0 ? 0.0 : 100 * maps.sum / maps.count,
+            maps.count == 0 ? 0.0 : 100.0 * maps.passed / maps.count);
+    if (ceiling.count > 0) {
+      out +=
+          String.format(
+              Locale.ROOT,
+              "Best any map at the token grid's resolution could do on the same cases "
+                  + "(all mass on the one pooling window with most patches inside the box): mean share %.1f%%, %.1f%% of "
+                  + "cases with at least 80%%.%n",
+              100 * ceiling.sum / ceiling.count,
+              100.0 * ceiling.passed / ceiling.count);
+    }
+    return out;
   }
 
   /**
