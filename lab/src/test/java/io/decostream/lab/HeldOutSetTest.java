@@ -1,4 +1,4 @@
-package io.decostream.cli;
+package io.decostream.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
