@@ -144,6 +144,12 @@ record LanguageParts(
     return name == null ? packDir.toString() : name.toString();
   }
 
+  /** Closes the tokenizer and the decoder's tables (the weights belong to the checkpoint). */
+  void close() {
+    tokenizer.close();
+    llm.close();
+  }
+
   /** Closes what {@code opened} holds, attaching failures to {@code e}. */
   static void closeAll(List<AutoCloseable> opened, RuntimeException e) {
     for (AutoCloseable c : opened) {

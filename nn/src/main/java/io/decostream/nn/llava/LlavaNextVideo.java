@@ -12,13 +12,11 @@ import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.rgae.RGae;
 import io.decostream.nn.tokenizer.PackTokenizer;
-import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.MlpProjector;
 import io.decostream.projector.PoolingMode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,8 +74,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final Part part;
   private final LlavaNextVideoConfig config;
   private final String modelId;
+  private final LlavaNextVideoPack pack;
   private final NDManager manager;
-  private final CheckpointWeights weights;
   // vision side (null when not loaded)
   private final ClipVisionTower tower;
   private final ClipImageProcessor processor;
@@ -87,131 +85,34 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final PackTokenizer tokenizer;
   private final Set<Integer> eosIds;
 
-  private LlavaNextVideo(
-      Path packDir,
-      Part part,
-      LlavaNextVideoConfig config,
-      String modelId,
-      NDManager manager,
-      CheckpointWeights weights,
-      ClipVisionTower tower,
-      ClipImageProcessor processor,
-      MlpProjector projector,
-      LlamaModel llm,
-      PackTokenizer tokenizer,
-      Set<Integer> eosIds) {
-    this.packDir = packDir;
-    this.part = part;
-    this.config = config;
+  private LlavaNextVideo(LlavaNextVideoPack pack, String modelId) {
+    this.pack = pack;
+    this.packDir = pack.dir();
+    this.part = pack.part();
+    this.config = pack.config();
     this.modelId = modelId;
-    this.manager = manager;
-    this.weights = weights;
-    this.tower = tower;
-    this.processor = processor;
-    this.projector = projector;
-    this.llm = llm;
-    this.tokenizer = tokenizer;
-    this.eosIds = eosIds;
+    this.manager = pack.manager();
+    this.tower = pack.tower();
+    this.processor = pack.processor();
+    this.projector = pack.projector();
+    this.llm = pack.llm();
+    this.tokenizer = pack.tokenizer();
+    this.eosIds = pack.eosIds();
   }
 
   /**
-   * Loads the parts of a model pack.
+   * Loads the parts of a model pack through the one pack loader ({@link LlavaNextVideoPack}).
    *
    * @throws WeightException naming a missing, misshaped or unused weight
    * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent
    *     tokenizer
    */
   public static LlavaNextVideo load(Path packDir, Part part) {
-    Objects.requireNonNull(packDir, "packDir");
-    Objects.requireNonNull(part, "part");
-    if (!Files.isDirectory(packDir)) {
-      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
-    }
-    LlavaNextVideoConfig config = LlavaNextVideoConfig.read(packDir);
-    NDManager manager = NDManager.newBaseManager();
-    List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(manager);
+    LlavaNextVideoPack pack = LlavaNextVideoPack.open(packDir, part);
     try {
-      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
-      opened.add(0, weights);
-      LlavaKeys keys = LlavaKeys.detect(weights);
-
-      ClipVisionTower tower = null;
-      ClipImageProcessor processor = null;
-      if (part.vision()) {
-        boolean dropCls = "default".equals(config.visionFeatureSelectStrategy());
-        tower =
-            new ClipVisionTower(
-                weights.scoped(keys.visionPrefix()),
-                config.visionConfig(),
-                config.visionHiddenStateIndex(),
-                dropCls);
-        opened.add(0, tower);
-        weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
-        int size = config.visionConfig().imageSize();
-        processor =
-            Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-                ? ClipImageProcessor.fromPreprocessorConfig(packDir)
-                : ClipImageProcessor.square(size);
-        if (processor.cropHeight() != size || processor.cropWidth() != size) {
-          throw new IllegalArgumentException(
-              "preprocessor_config.json crops to "
-                  + processor.cropWidth()
-                  + "x"
-                  + processor.cropHeight()
-                  + " but the vision tower takes "
-                  + size
-                  + "x"
-                  + size);
-        }
-      }
-
-      MlpProjector projector = null;
-      LlamaModel llm = null;
-      PackTokenizer tokenizer = null;
-      Set<Integer> eos = Set.of();
-      if (part.language()) {
-        LanguageParts lang =
-            LanguageParts.load(
-                packDir,
-                weights,
-                keys,
-                config.textConfig(),
-                config.visionConfig().hiddenSize(),
-                Boolean.TRUE.equals(config.tieWordEmbeddings()),
-                VIDEO_PLACEHOLDER,
-                config.videoTokenIndex(),
-                opened);
-        projector = lang.projector();
-        llm = lang.llm();
-        tokenizer = lang.tokenizer();
-        eos = lang.eosIds();
-        // image_newline exists in llava-next checkpoints; it is used for anyres images only, never
-        // for video
-        for (String name : List.of("image_newline", "model.image_newline")) {
-          if (weights.has(name)) {
-            weights.bind(name, config.textConfig().hiddenSize());
-          }
-        }
-      }
-      if (part == Part.ALL) {
-        weights.assertAllUsed(); // nothing in the checkpoint may be left over
-      }
-      return new LlavaNextVideo(
-          packDir,
-          part,
-          config,
-          LanguageParts.modelId(packDir),
-          manager,
-          weights,
-          tower,
-          processor,
-          projector,
-          llm,
-          tokenizer,
-          eos);
+      return new LlavaNextVideo(pack, LanguageParts.modelId(packDir));
     } catch (RuntimeException e) {
-      LanguageParts.closeAll(opened, e);
+      LanguageParts.closeAll(List.of(pack), e);
       throw e;
     }
   }
@@ -605,16 +506,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    if (tokenizer != null) {
-      tokenizer.close();
-    }
-    if (llm != null) {
-      llm.close();
-    }
-    if (tower != null) {
-      tower.close();
-    }
-    weights.close();
-    manager.close();
+    pack.close();
   }
 }
