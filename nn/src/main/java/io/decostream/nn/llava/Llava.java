@@ -9,8 +9,6 @@ import io.decostream.nn.config.LlavaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.weights.CheckpointWeights;
-import io.decostream.nn.weights.LlavaKeys;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,60 +65,40 @@ public final class Llava implements DebugForwardModel {
    *     tokenizer
    */
   public static Llava load(Path packDir) {
-    Objects.requireNonNull(packDir, "packDir");
-    if (!Files.isDirectory(packDir)) {
-      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
-    }
-    LlavaConfig config = LlavaConfig.read(packDir);
-    NDManager manager = NDManager.newBaseManager();
-    List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(manager);
-    try {
-      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
-      opened.add(0, weights);
-      LlavaKeys keys = LlavaKeys.detect(weights);
-      // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never run
-      ClipVisionTower tower =
-          new ClipVisionTower(
-              weights.scoped(keys.visionPrefix()),
-              config.visionConfig(),
-              config.visionHiddenStateIndex(),
-              config.dropsCls());
-      opened.add(0, tower);
-      weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
-      int size = config.visionConfig().imageSize();
-      ClipImageProcessor processor =
-          Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-              ? ClipImageProcessor.fromPreprocessorConfig(packDir)
-              : ClipImageProcessor.square(size);
-      if (processor.cropHeight() != size || processor.cropWidth() != size) {
-        throw new IllegalArgumentException(
-            "preprocessor_config.json crops to "
-                + processor.cropWidth()
-                + "x"
-                + processor.cropHeight()
-                + " but the vision tower takes "
-                + size
-                + "x"
-                + size);
-      }
-      LanguageParts lang =
-          LanguageParts.load(
+    return PackOpening.open(
+        packDir,
+        LlavaConfig::read,
+        (config, pack, opened) -> {
+          // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never
+          // run
+          PackOpening.Clip clip =
+              PackOpening.clip(
+                  pack,
+                  config.visionConfig(),
+                  config.visionHiddenStateIndex(),
+                  config.dropsCls(),
+                  opened);
+          LanguageParts lang =
+              LanguageParts.load(
+                  packDir,
+                  pack.weights(),
+                  pack.keys(),
+                  config.textConfig(),
+                  config.visionConfig().hiddenSize(),
+                  config.tieWordEmbeddings(),
+                  IMAGE_PLACEHOLDER,
+                  config.imageTokenIndex(),
+                  opened);
+          pack.weights().assertAllUsed();
+          return new Llava(
               packDir,
-              weights,
-              keys,
-              config.textConfig(),
-              config.visionConfig().hiddenSize(),
-              config.tieWordEmbeddings(),
-              IMAGE_PLACEHOLDER,
-              config.imageTokenIndex(),
-              opened);
-      weights.assertAllUsed();
-      return new Llava(packDir, config, manager, weights, tower, processor, lang);
-    } catch (RuntimeException e) {
-      LanguageParts.closeAll(opened, e);
-      throw e;
-    }
+              config,
+              pack.manager(),
+              pack.weights(),
+              clip.tower(),
+              clip.processor(),
+              lang);
+        });
   }
 
   public LlavaConfig config() {
@@ -279,8 +257,7 @@ public final class Llava implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.tokenizer().close();
-    lang.llm().close();
+    lang.close();
     tower.close();
     weights.close();
     manager.close();
