@@ -2,7 +2,6 @@ package io.decostream.nn.llava;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaConfig;
@@ -139,32 +138,18 @@ public final class Llava implements DebugForwardModel {
     String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(images.size() - 1) + IMAGE_PLACEHOLDER;
     try (NDManager step = manager.newSubManager()) {
       long t0 = System.nanoTime();
-      NDArray rows = project(step, tower.features(pixels));
+      NDArray rows = lang.project(step, tower.features(pixels)); // every token (spec §3.1)
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(
+      return lang.generate(
           step,
-          lang.llm(),
-          lang.tokenizer(),
           PromptTemplate.VICUNA_V1.render(placeholders, question),
           IMAGE_PLACEHOLDER,
           config.imageTokenIndex(),
           images.size(),
           rows,
           options,
-          lang.eosIds(),
           projectorMillis);
     }
-  }
-
-  /** multi_modal_projector on every token of every image: [F*N, Dv] -> [F*N, Dt] (spec §3.1). */
-  private NDArray project(NDManager step, List<float[]> features) {
-    int dv = config.visionConfig().hiddenSize();
-    int n = tokensPerImage();
-    float[] flat = new float[features.size() * n * dv];
-    for (int f = 0; f < features.size(); f++) {
-      System.arraycopy(features.get(f), 0, flat, f * n * dv, n * dv);
-    }
-    return lang.projector().forward(step.create(flat, new Shape((long) features.size() * n, dv)));
   }
 
   /**
@@ -192,12 +177,9 @@ public final class Llava implements DebugForwardModel {
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
-    for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
-    }
+    float[] vision = LanguageParts.concat(feats);
     try (NDManager step = manager.newSubManager()) {
-      NDArray rows = project(step, feats);
+      NDArray rows = lang.project(step, feats);
       float[] projected = rows.toFloatArray();
       NDArray embeddings =
           Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);

@@ -84,6 +84,7 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final LlamaModel llm;
   private final PackTokenizer tokenizer;
   private final Set<Integer> eosIds;
+  private final LanguageParts lang;
 
   private LlavaNextVideo(LlavaNextVideoPack pack, String modelId) {
     this.pack = pack;
@@ -98,6 +99,7 @@ public final class LlavaNextVideo implements DebugForwardModel {
     this.llm = pack.llm();
     this.tokenizer = pack.tokenizer();
     this.eosIds = pack.eosIds();
+    this.lang = pack.language();
   }
 
   /**
@@ -215,25 +217,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
     requirePart(llm != null, "generate", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(options, "options");
-    int dv = projector.inputDim();
+    checkFrames(prompt);
     int m = prompt.tokensPerFrame();
-    long perFrame = (long) m * dv;
-    for (int i = 0; i < prompt.frames().size(); i++) {
-      if (prompt.frames().get(i).length != perFrame) {
-        throw new IllegalArgumentException(
-            "frame "
-                + i
-                + " has "
-                + prompt.frames().get(i).length
-                + " values, expected "
-                + perFrame
-                + " ("
-                + m
-                + " tokens x Dv="
-                + dv
-                + ")");
-      }
-    }
     int visual = prompt.visualTokens();
     int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
@@ -258,28 +243,12 @@ public final class LlavaNextVideo implements DebugForwardModel {
     try (NDManager step = manager.newSubManager()) {
       // projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3)
       long t0 = System.nanoTime();
-      float[] flat = new float[Math.toIntExact((long) visual * dv)];
-      int off = 0;
-      for (float[] f : prompt.frames()) {
-        System.arraycopy(f, 0, flat, off, f.length);
-        off += f.length;
-      }
-      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      NDArray rows = lang.project(step, prompt.frames());
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
       // splice the rows in place of the one <video> token, frames in order, no separators (spec
       // §4.4, HF style)
-      return Splicing.generate(
-          step,
-          llm,
-          tokenizer,
-          text,
-          VIDEO_PLACEHOLDER,
-          videoId,
-          1,
-          rows,
-          options,
-          eosIds,
-          projectorMillis);
+      return lang.generate(
+          step, text, VIDEO_PLACEHOLDER, videoId, 1, rows, options, projectorMillis);
     }
   }
 
@@ -296,8 +265,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
     requirePart(llm != null, "explain", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(generatedIds, "generatedIds");
+    checkFrames(prompt);
     long t0 = System.nanoTime();
-    int dv = projector.inputDim();
     int visual = prompt.visualTokens();
     int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
@@ -321,20 +290,7 @@ public final class LlavaNextVideo implements DebugForwardModel {
       positions[i] = at + i;
     }
     try (NDManager step = manager.newSubManager()) {
-      float[] flat = new float[Math.toIntExact((long) visual * dv)];
-      int off = 0;
-      for (float[] f : prompt.frames()) {
-        if (f.length != (long) prompt.tokensPerFrame() * dv) {
-          throw new IllegalArgumentException(
-              "a frame has "
-                  + f.length
-                  + " values, expected "
-                  + (long) prompt.tokensPerFrame() * dv);
-        }
-        System.arraycopy(f, 0, flat, off, f.length);
-        off += f.length;
-      }
-      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      NDArray rows = lang.project(step, prompt.frames());
       NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
       return Splicing.grounding(
           RGae.explainGreedy(llm, embeddings, positions, generatedIds),
@@ -411,12 +367,11 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
     // 1. CLIP features per frame (the tower batches frames itself)
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
+    float[] vision = LanguageParts.concat(feats);
     // 2. the config's spatial pooling, before the projector
     PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
     float[] pooled = new float[frames * m * dv];
     for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
       float[] p = AdaptivePool2d.pool(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid, mode);
       System.arraycopy(p, 0, pooled, f * m * dv, m * dv);
     }
@@ -495,6 +450,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
   public Set<Integer> eosTokenIds() {
     requirePart(llm != null, "eosTokenIds", "LANGUAGE");
     return eosIds;
+  }
+
+  /** Each frame must hold tokensPerFrame rows of Dv values (the projector's input). */
+  private void checkFrames(VideoPrompt prompt) {
+    int dv = projector.inputDim();
+    int m = prompt.tokensPerFrame();
+    long perFrame = (long) m * dv;
+    for (int i = 0; i < prompt.frames().size(); i++) {
+      if (prompt.frames().get(i).length != perFrame) {
+        throw new IllegalArgumentException(
+            "frame "
+                + i
+                + " has "
+                + prompt.frames().get(i).length
+                + " values, expected "
+                + perFrame
+                + " ("
+                + m
+                + " tokens x Dv="
+                + dv
+                + ")");
+      }
+    }
   }
 
   private void requirePart(boolean loaded, String method, String needed) {

@@ -169,6 +169,11 @@ public final class LlavaNextVideoPack implements AutoCloseable {
     return language == null ? null : language.tokenizer();
   }
 
+  /** The language side as every family holds it, or null without the language part. */
+  LanguageParts language() {
+    return language;
+  }
+
   /** EOS ids generation stops at; empty without the language part. */
   public Set<Integer> eosIds() {
     return language == null ? Set.of() : language.eosIds();

@@ -147,12 +147,8 @@ public final class LlavaOnevision implements DebugForwardModel {
     int g = config.gridSize();
     int p = config.pooledGridSize();
     int n = g * g;
-    float[] flat = new float[f * n * dv];
-    for (int i = 0; i < f; i++) {
-      System.arraycopy(features.get(i), 0, flat, i * n * dv, n * dv);
-    }
     // projector BEFORE pooling (OneVision order, unlike LLaVA-NeXT-Video)
-    NDArray projected = lang.projector().forward(step.create(flat, new Shape((long) f * n, dv)));
+    NDArray projected = lang.project(step, features); // [F*N, Dt]
     float[] proj = projected.toFloatArray();
     // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic,
     // Bilinear2d)
@@ -187,17 +183,14 @@ public final class LlavaOnevision implements DebugForwardModel {
       long t0 = System.nanoTime();
       NDArray rows = videoRows(step, tower.features(pixels))[2];
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(
+      return lang.generate(
           step,
-          lang.llm(),
-          lang.tokenizer(),
           PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
           VIDEO_PLACEHOLDER,
           config.videoTokenIndex(),
           1,
           rows,
           options,
-          lang.eosIds(),
           projectorMillis);
     }
   }
@@ -230,10 +223,7 @@ public final class LlavaOnevision implements DebugForwardModel {
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
-    for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
-    }
+    float[] vision = LanguageParts.concat(feats);
     try (NDManager step = manager.newSubManager()) {
       NDArray[] r = videoRows(step, feats);
       NDArray embeddings =
