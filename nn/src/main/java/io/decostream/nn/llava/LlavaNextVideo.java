@@ -399,22 +399,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
       if (!grounding) {
         return out;
       }
-      // Query-to-Patch of the config's pooler (spec §7.6): average windows, or per-frame channel
-      // argmax for max
-      List<QueryToPatch> qtp = new ArrayList<>(frames);
-      for (int f = 0; f < frames; f++) {
-        qtp.add(
-            mode == PoolingMode.MAX
-                ? QueryToPatch.adaptiveMax(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid)
-                : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
-      }
       return Splicing.withGrounding(
           out,
           llm,
           embeddings,
           Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-          qtp);
+          queryToPatch(feats, mode, pooledGrid));
     }
+  }
+
+  /**
+   * Query-to-Patch of the config's pooler (spec §7.6), per frame: average windows, or the channel
+   * argmax of the frame's features for max.
+   */
+  private List<QueryToPatch> queryToPatch(List<float[]> feats, PoolingMode mode, int pooledGrid) {
+    int grid = visionGridSize();
+    List<QueryToPatch> qtp = new ArrayList<>(feats.size());
+    for (float[] f : feats) {
+      qtp.add(
+          mode == PoolingMode.MAX
+              ? QueryToPatch.adaptiveMax(f, grid, grid, visionHidden(), pooledGrid, pooledGrid)
+              : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
+    }
+    return qtp;
   }
 
   @Override
