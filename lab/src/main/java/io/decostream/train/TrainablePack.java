@@ -6,11 +6,11 @@ import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.llama.LlamaModel;
+import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.LlavaNextVideoPack;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
-import io.decostream.nn.weights.LlavaKeys;
-import io.decostream.nn.weights.WeightBinder;
 import io.decostream.projector.MlpProjector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,64 +22,26 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * A {@code llava_next_video} pack opened for training: every tensor of its checkpoint becomes a
- * leaf NDArray that records gradients, bound by HF name into the very blocks inference uses (the
- * CLIP tower, the projector MLP, the decoder {@link LlamaModel} whose batched forward trains), so
- * what is trained is what the loader serves. {@link #save} writes the pack back (same names, F32)
- * with its config, tokenizer and processor files.
+ * A {@code llava_next_video} pack opened for training: the pack as the one loader {@link
+ * LlavaNextVideoPack} binds it for serving (the CLIP tower, the projector MLP, the decoder {@link
+ * LlamaModel} whose batched forward trains), with gradients turned on for every tensor of its
+ * checkpoint, so what is trained is what is served. {@link #save} writes the pack back (same names,
+ * F32) with its config, tokenizer and processor files.
  */
 final class TrainablePack implements AutoCloseable {
 
-  private final Path source;
-  private final LlavaNextVideoConfig config;
-  private final NDManager manager;
-  private final CheckpointWeights weights;
-  private final ClipVisionTower tower;
-  private final MlpProjector projector;
-  private final LlamaModel llm;
-  private final PackTokenizer tokenizer;
-  private final ClipImageProcessor processor;
+  private final LlavaNextVideoPack pack;
   private final Map<String, NDArray> params = new LinkedHashMap<>();
-  private final LlavaKeys keys;
 
   private TrainablePack(Path source) {
-    this.source = source;
-    this.config = LlavaNextVideoConfig.read(source);
-    this.manager = NDManager.newBaseManager();
-    this.weights = CheckpointWeights.open(source, manager);
-    this.keys = LlavaKeys.detect(weights);
-    this.tower =
-        new ClipVisionTower(
-            weights.scoped(keys.visionPrefix()),
-            config.visionConfig(),
-            config.visionHiddenStateIndex(),
-            true);
-    WeightBinder proj = weights.scoped(keys.projectorPrefix());
-    int dv = config.visionConfig().hiddenSize();
-    int dt = config.textConfig().hiddenSize();
-    this.projector =
-        new MlpProjector(
-            proj.bind("linear_1.weight", dt, dv),
-            proj.bind("linear_1.bias", dt),
-            proj.bind("linear_2.weight", dt, dt),
-            proj.bind("linear_2.bias", dt));
-    this.llm =
-        new LlamaModel(
-            config.textConfig(),
-            weights.scoped(keys.languageModelPrefix()),
-            keys.lmHeadTied() ? null : weights,
-            keys.lmHeadName());
-    weights.assertAllUsed();
+    this.pack = LlavaNextVideoPack.open(source, LlavaNextVideo.Part.ALL);
+    CheckpointWeights weights = pack.weights();
     for (String name : weights.tensors().names()) {
+      // bind returns the very array a block holds: trainable = the same weights with gradients on
       NDArray p = weights.bind(name, weights.tensors().info(name).shape());
       p.setRequiresGradient(true);
       params.put(name, p);
     }
-    this.tokenizer = PackTokenizer.load(source);
-    this.processor =
-        Files.isRegularFile(source.resolve("preprocessor_config.json"))
-            ? ClipImageProcessor.fromPreprocessorConfig(source)
-            : ClipImageProcessor.square(config.visionConfig().imageSize());
   }
 
   /** Opens {@code dir} (a llava_next_video pack) for training. */
@@ -88,31 +50,31 @@ final class TrainablePack implements AutoCloseable {
   }
 
   LlavaNextVideoConfig config() {
-    return config;
+    return pack.config();
   }
 
   NDManager manager() {
-    return manager;
+    return pack.manager();
   }
 
   ClipVisionTower tower() {
-    return tower;
+    return pack.tower();
   }
 
   MlpProjector projector() {
-    return projector;
+    return pack.projector();
   }
 
   LlamaModel llm() {
-    return llm;
+    return pack.llm();
   }
 
   PackTokenizer tokenizer() {
-    return tokenizer;
+    return pack.tokenizer();
   }
 
   ClipImageProcessor processor() {
-    return processor;
+    return pack.processor();
   }
 
   /** Every trainable tensor by HF name, in checkpoint order. */
@@ -128,7 +90,8 @@ final class TrainablePack implements AutoCloseable {
     Map<String, NDArray> out = new LinkedHashMap<>();
     params.forEach(
         (name, p) -> {
-          if (name.startsWith(keys.languageModelPrefix()) || name.equals(keys.lmHeadName())) {
+          if (name.startsWith(pack.keys().languageModelPrefix())
+              || name.equals(pack.keys().lmHeadName())) {
             out.put(name, p);
           }
         });
@@ -137,9 +100,9 @@ final class TrainablePack implements AutoCloseable {
 
   /** Whether a tensor belongs to the vision tower (neither the LLM's nor the projector's). */
   boolean isVision(String name) {
-    return !name.startsWith(keys.languageModelPrefix())
-        && !name.equals(keys.lmHeadName())
-        && !name.startsWith(keys.projectorPrefix());
+    return !name.startsWith(pack.keys().languageModelPrefix())
+        && !name.equals(pack.keys().lmHeadName())
+        && !name.startsWith(pack.keys().projectorPrefix());
   }
 
   /** Number of trainable scalars. */
@@ -156,8 +119,8 @@ final class TrainablePack implements AutoCloseable {
   void save(Path dir, Map<String, String> metadata) {
     try {
       Files.createDirectories(dir);
-      if (!dir.toAbsolutePath().normalize().equals(source.toAbsolutePath().normalize())) {
-        try (Stream<Path> files = Files.list(source)) {
+      if (!dir.toAbsolutePath().normalize().equals(pack.dir().toAbsolutePath().normalize())) {
+        try (Stream<Path> files = Files.list(pack.dir())) {
           for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
             if (!f.getFileName().toString().equals("model.safetensors.index.json")
                 && !f.getFileName().toString().equals("trainer_state.json")) {
@@ -186,10 +149,6 @@ final class TrainablePack implements AutoCloseable {
 
   @Override
   public void close() {
-    tokenizer.close();
-    llm.close();
-    tower.close();
-    weights.close();
-    manager.close();
+    pack.close();
   }
 }

@@ -32,23 +32,14 @@ public record LlavaConfig(
   }
 
   public LlavaConfig resolved() {
-    if (modelType != null && !MODEL_TYPE.equals(modelType)) {
-      throw new IllegalArgumentException(
-          "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
-    }
+    FamilyConfigs.requireModelType(modelType, MODEL_TYPE);
     ClipVisionConfig v =
         (visionConfig == null
                 ? new ClipVisionConfig(
                     null, null, null, null, null, null, null, null, null, null, null)
                 : visionConfig)
             .resolved();
-    LlamaConfig t =
-        (textConfig == null
-                ? new LlamaConfig(
-                    null, null, null, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null)
-                : textConfig)
-            .resolved();
+    LlamaConfig t = FamilyConfigs.text(textConfig);
     String strategy = visionFeatureSelectStrategy == null ? "default" : visionFeatureSelectStrategy;
     int tokens = v.gridSize() * v.gridSize() + ("full".equals(strategy) ? 1 : 0);
     LlavaConfig c =
@@ -66,19 +57,11 @@ public record LlavaConfig(
     LlamaConfig.require(
         "default".equals(strategy) || "full".equals(strategy),
         "vision_feature_select_strategy " + strategy + " is not supported (default, full)");
-    LlamaConfig.require(
-        "gelu".equals(c.projectorHiddenAct),
-        "projector_hidden_act " + c.projectorHiddenAct + " is not supported (gelu)");
+    FamilyConfigs.requireGeluProjector(c.projectorHiddenAct);
     LlamaConfig.require(
         c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
-    int layers = v.numHiddenLayers();
-    int idx = c.visionHiddenStateIndex();
-    LlamaConfig.require(
-        idx >= 0 && idx <= layers,
-        "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(
-        c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
-        "image_token_index must be in [0, vocab_size)");
+    FamilyConfigs.requireFeatureLayer(c.visionFeatureLayer, v.numHiddenLayers());
+    FamilyConfigs.requireTokenId("image_token_index", c.imageTokenIndex, t);
     LlamaConfig.require(
         c.imageSeqLength == tokens,
         "image_seq_length "
@@ -93,8 +76,7 @@ public record LlavaConfig(
    * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
    */
   public int visionHiddenStateIndex() {
-    int layers = visionConfig.numHiddenLayers();
-    return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
+    return FamilyConfigs.hiddenStateIndex(visionFeatureLayer, visionConfig.numHiddenLayers());
   }
 
   /** Whether the CLS token is dropped (strategy "default"). */

@@ -46,23 +46,14 @@ public record LlavaNextVideoConfig(
   }
 
   public LlavaNextVideoConfig resolved() {
-    if (modelType != null && !MODEL_TYPE.equals(modelType)) {
-      throw new IllegalArgumentException(
-          "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
-    }
+    FamilyConfigs.requireModelType(modelType, MODEL_TYPE);
     ClipVisionConfig v =
         (visionConfig == null
                 ? new ClipVisionConfig(
                     null, null, null, null, null, null, null, null, null, null, null)
                 : visionConfig)
             .resolved();
-    LlamaConfig t =
-        (textConfig == null
-                ? new LlamaConfig(
-                    null, null, null, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null)
-                : textConfig)
-            .resolved();
+    LlamaConfig t = FamilyConfigs.text(textConfig);
     LlavaNextVideoConfig c =
         new LlavaNextVideoConfig(
             MODEL_TYPE,
@@ -81,9 +72,7 @@ public record LlavaNextVideoConfig(
         "default".equals(c.visionFeatureSelectStrategy)
             || "full".equals(c.visionFeatureSelectStrategy),
         "vision_feature_select_strategy " + c.visionFeatureSelectStrategy + " is not supported");
-    LlamaConfig.require(
-        "gelu".equals(c.projectorHiddenAct),
-        "projector_hidden_act " + c.projectorHiddenAct + " is not supported");
+    FamilyConfigs.requireGeluProjector(c.projectorHiddenAct);
     LlamaConfig.require(
         "average".equals(c.spatialPoolMode) || "max".equals(c.spatialPoolMode),
         "spatial_pool_mode " + c.spatialPoolMode + " is not supported");
@@ -91,13 +80,8 @@ public record LlavaNextVideoConfig(
         c.spatialPoolStride > 0 && v.gridSize() % c.spatialPoolStride == 0
             || c.spatialPoolStride > 0,
         "spatial_pool_stride must be positive");
-    int layers = v.numHiddenLayers();
-    int idx = c.visionFeatureLayer < 0 ? layers + 1 + c.visionFeatureLayer : c.visionFeatureLayer;
-    LlamaConfig.require(
-        idx >= 0 && idx <= layers,
-        "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(
-        c.videoTokenIndex < t.vocabSize(), "video_token_index must be < vocab_size");
+    FamilyConfigs.requireFeatureLayer(c.visionFeatureLayer, v.numHiddenLayers());
+    FamilyConfigs.requireTokenId("video_token_index", c.videoTokenIndex, t);
     return c;
   }
 
@@ -105,8 +89,7 @@ public record LlavaNextVideoConfig(
    * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
    */
   public int visionHiddenStateIndex() {
-    int layers = visionConfig.numHiddenLayers();
-    return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
+    return FamilyConfigs.hiddenStateIndex(visionFeatureLayer, visionConfig.numHiddenLayers());
   }
 
   /**

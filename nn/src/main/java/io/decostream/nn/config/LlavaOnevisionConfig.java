@@ -34,10 +34,7 @@ public record LlavaOnevisionConfig(
   }
 
   public LlavaOnevisionConfig resolved() {
-    if (modelType != null && !MODEL_TYPE.equals(modelType)) {
-      throw new IllegalArgumentException(
-          "config.json model_type is '" + modelType + "'; this loader reads '" + MODEL_TYPE + "'");
-    }
+    FamilyConfigs.requireModelType(modelType, MODEL_TYPE);
     SiglipVisionConfig v =
         visionConfig == null ? SiglipVisionConfig.oneVisionSo400m() : visionConfig;
     LlamaConfig t =
@@ -67,21 +64,12 @@ public record LlavaOnevisionConfig(
         "vision_feature_select_strategy "
             + strategy
             + " is not supported (SigLIP has no CLS; use full)");
-    LlamaConfig.require(
-        "gelu".equals(c.projectorHiddenAct),
-        "projector_hidden_act " + c.projectorHiddenAct + " is not supported (gelu)");
+    FamilyConfigs.requireGeluProjector(c.projectorHiddenAct);
     LlamaConfig.require(
         c.multimodalProjectorBias, "multimodal_projector_bias=false is not supported");
-    int idx = c.visionHiddenStateIndex();
-    LlamaConfig.require(
-        idx >= 0 && idx <= v.numHiddenLayers(),
-        "vision_feature_layer " + c.visionFeatureLayer + " is out of range");
-    LlamaConfig.require(
-        c.videoTokenIndex >= 0 && c.videoTokenIndex < t.vocabSize(),
-        "video_token_index must be in [0, vocab_size)");
-    LlamaConfig.require(
-        c.imageTokenIndex >= 0 && c.imageTokenIndex < t.vocabSize(),
-        "image_token_index must be in [0, vocab_size)");
+    FamilyConfigs.requireFeatureLayer(c.visionFeatureLayer, v.numHiddenLayers());
+    FamilyConfigs.requireTokenId("video_token_index", c.videoTokenIndex, t);
+    FamilyConfigs.requireTokenId("image_token_index", c.imageTokenIndex, t);
     return c;
   }
 
@@ -111,8 +99,7 @@ public record LlavaOnevisionConfig(
    * vision_feature_layer as an index into HF hidden_states (0 = embeddings, i = output of layer i).
    */
   public int visionHiddenStateIndex() {
-    int layers = visionConfig.numHiddenLayers();
-    return visionFeatureLayer < 0 ? layers + 1 + visionFeatureLayer : visionFeatureLayer;
+    return FamilyConfigs.hiddenStateIndex(visionFeatureLayer, visionConfig.numHiddenLayers());
   }
 
   /** The vision grid side: floor(image_size / patch_size) (27 for 384/14). */

@@ -250,7 +250,7 @@ public final class LlamaModel implements AutoCloseable {
    */
   public NDArray forward(NDArray embeddings, KvCache cache) {
     int t = checkCached(embeddings, cache);
-    return decode(embeddings, new Pass(cache, null, null), 0, t, new Shape(t, vocab));
+    return decode(embeddings, new Pass(cache, null, null), 0, t, null);
   }
 
   /**
@@ -286,7 +286,7 @@ public final class LlamaModel implements AutoCloseable {
   public NDArray forwardTapped(NDArray embeddings, UnaryOperator<NDArray> tap) {
     Objects.requireNonNull(tap, "tap");
     int t = checkUncached(embeddings, 2);
-    return decode(embeddings, new Pass(null, tap, null), 0, t, new Shape(t, vocab));
+    return decode(embeddings, new Pass(null, tap, null), 0, t, null);
   }
 
   /**
@@ -330,8 +330,11 @@ public final class LlamaModel implements AutoCloseable {
    */
   private record Pass(KvCache cache, UnaryOperator<NDArray> tap, DecoderTrace trace) {}
 
-  /** Positions past..past+T-1 of one pass: RoPE rows [T, hd] and the causal mask [T, L] or null. */
-  private record Positions(int past, int t, NDArray cos, NDArray sin, NDArray mask) {
+  /**
+   * Batch B and positions past..past+T-1 of one pass: RoPE rows [T, hd] and the causal mask [T, L]
+   * or null.
+   */
+  private record Positions(int b, int past, int t, NDArray cos, NDArray sin, NDArray mask) {
     int total() {
       return past + t;
     }
@@ -340,21 +343,24 @@ public final class LlamaModel implements AutoCloseable {
   /**
    * The Llama forward of spec §4.2 over {@code x} [B, T, D] (or [T, D], batch 1) at positions
    * past..past+T-1, past being the cache's length (0 without one): every layer, the final RMSNorm,
-   * and the lm head on rows {@code from .. to-1} only. Returns [B, to - from, V] reshaped to {@code
-   * out} when given, on the manager of {@code x}.
+   * and the lm head on rows {@code from .. to-1} only. Returns [B, to - from, V] ([to - from, V]
+   * for [T, D] input), reshaped to {@code out} when given, on the manager of {@code x}. Serving's
+   * batch 1 runs exactly the ops it always ran: no reshape of the input, 2-D projections.
    */
   private NDArray decode(NDArray x, Pass pass, int from, int to, Shape out) {
     int rank = x.getShape().dimension();
+    int b = rank == 3 ? Math.toIntExact(x.getShape().get(0)) : 1;
     int t = Math.toIntExact(x.getShape().get(rank - 2));
     int past = pass.cache() == null ? 0 : pass.cache().length();
     NDManager caller = x.getManager();
     try (NDManager step = caller.newSubManager()) {
       step.tempAttachAll(x);
-      Positions at = positions(step, past, t);
-      NDArray h = rank == 2 ? x.reshape(1, t, hidden) : x; // [B, T, D]
+      Positions at = positions(step, b, past, t);
+      // the residual stream as [B*T, D] rows, batch-major: for batch 1 it is the input itself
+      NDArray h = rank == 3 ? x.reshape((long) b * t, hidden) : x;
       for (int l = 0; l < layers.length; l++) {
         if (pass.trace() != null) {
-          pass.trace().recordResidual(h); // the input of layer l
+          pass.trace().recordResidual(h.reshape(b, t, hidden)); // the input of layer l
         }
         NDArray next;
         try (NDManager ls = step.newSubManager()) { // the layer's temporaries die with it
@@ -367,13 +373,16 @@ public final class LlamaModel implements AutoCloseable {
         h = next;
       }
       if (pass.trace() != null) {
-        pass.trace().recordResidual(h); // the last layer's output
+        pass.trace().recordResidual(h.reshape(b, t, hidden)); // the last layer's output
       }
       if (pass.cache() != null) {
         pass.cache().advance(t);
       }
-      if (from > 0 || to < t) {
-        h = h.get(step, new NDIndex(":, {}:{}", from, to)); // the lm head only where it is read
+      if (rank == 3) {
+        h = h.reshape(b, t, hidden);
+      }
+      if (from > 0 || to < t) { // the lm head only where it is read
+        h = h.get(step, new NDIndex(rank == 3 ? ":, {}:{}" : "{}:{}", from, to));
       }
       NDArray logits = Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow();
       if (out != null) {
@@ -384,7 +393,7 @@ public final class LlamaModel implements AutoCloseable {
     }
   }
 
-  private Positions positions(NDManager step, int past, int t) {
+  private Positions positions(NDManager step, int b, int past, int t) {
     int total = past + t;
     // RoPE rows of these positions, [T, hd], broadcast over batch and heads
     NDArray cos = ropeCos.get(step, new NDIndex("{}:{}", past, total));
@@ -397,18 +406,18 @@ public final class LlamaModel implements AutoCloseable {
       NDArray cols = step.arange(0, total, 1, DataType.INT64).reshape(1, total);
       mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, L]
     }
-    return new Positions(past, t, cos, sin, mask);
+    return new Positions(b, past, t, cos, sin, mask);
   }
 
   /**
-   * One decoder layer on h [B, T, D] (spec §4.2): {@code h += o_proj(attn(RoPE(q), RoPE(k), v))} on
+   * One decoder layer on h [B*T, D] (spec §4.2): {@code h += o_proj(attn(RoPE(q), RoPE(k), v))} on
    * the RMS-normalised input, then {@code h += down(silu(gate(x)) * up(x))} on the RMS-normalised
    * result.
    */
   private NDArray layer(NDManager ls, int l, NDArray h, Pass pass, Positions at) {
     ls.tempAttachAll(h);
     Layer w = layers[l];
-    long b = h.getShape().get(0);
+    int b = at.b();
     int t = at.t();
     // --- self-attention block
     NDArray x = rmsNorm(h, w.inputNorm());
@@ -421,7 +430,7 @@ public final class LlamaModel implements AutoCloseable {
             .reshape(b, t, kvHeads, headDim)
             .transpose(0, 2, 1, 3); // [B, nKV, T, hd]
     NDArray v = linear(x, w.wv(), w.bv()).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
-    NDArray o = attention(ls, l, rope(q, at), rope(k, at), v, pass, at); // [B, T, nH*hd]
+    NDArray o = attention(ls, l, rope(q, at), rope(k, at), v, pass, at); // [B*T, nH*hd]
     h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());
     // --- MLP block: down(silu(gate(x)) * up(x)), no biases
     x = rmsNorm(h, w.postNorm());
@@ -433,14 +442,14 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * Attention with fp32 softmax (spec §0: written out, no SDPA) on post-RoPE q [B, nH, T, hd], k
-   * and v [B, nKV, T, hd]; returns [B, T, nH*hd]. With a cache (spec §4.3) k and v are written at
+   * and v [B, nKV, T, hd]; returns [B*T, nH*hd]. With a cache (spec §4.3) k and v are written at
    * positions past..past+T-1 and the keys 0..past+T-1 are read back; without one (training, R-GAE
    * §7.1) the keys are this pass's own. GQA without repeat_kv: the rep query heads of KV head g are
    * stacked into one [rep*T, hd] matrix, the same dot products as repeating K and V.
    */
   private NDArray attention(
       NDManager ls, int l, NDArray q, NDArray k, NDArray v, Pass pass, Positions at) {
-    long b = q.getShape().get(0);
+    int b = at.b();
     int t = at.t();
     int total = at.total();
     int rep = heads / kvHeads;
@@ -469,7 +478,7 @@ public final class LlamaModel implements AutoCloseable {
         .matMul(values) // [B, nKV, rep*T, hd]
         .reshape(b, heads, t, headDim)
         .transpose(0, 2, 1, 3)
-        .reshape(b, t, (long) heads * headDim);
+        .reshape((long) b * t, (long) heads * headDim);
   }
 
   /**

@@ -1,5 +1,8 @@
 package io.decostream.nn.llava;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.nn.config.LlamaConfig;
@@ -142,6 +145,64 @@ record LanguageParts(
     }
     Path name = packDir.toAbsolutePath().normalize().getFileName();
     return name == null ? packDir.toString() : name.toString();
+  }
+
+  /**
+   * multi_modal_projector (spec §3.1) on the rows of every frame, frames in time order: F arrays of
+   * N*Dv values become [F*N, Dt] on {@code step}.
+   */
+  NDArray project(NDManager step, List<float[]> frames) {
+    int dv = projector.inputDim();
+    float[] flat = concat(frames);
+    return projector.forward(step.create(flat, new Shape(flat.length / dv, dv)));
+  }
+
+  /**
+   * Splices {@code rows} in place of the prompt's placeholders and generates (spec §4.4, §5) with
+   * this language side's decoder, tokenizer and EOS ids.
+   */
+  GenerationResult generate(
+      NDManager step,
+      String text,
+      String placeholder,
+      int placeholderId,
+      int placeholders,
+      NDArray rows,
+      GenerationOptions options,
+      double projectorMillis) {
+    return Splicing.generate(
+        step,
+        llm,
+        tokenizer,
+        text,
+        placeholder,
+        placeholderId,
+        placeholders,
+        rows,
+        options,
+        eosIds,
+        projectorMillis);
+  }
+
+  /** The arrays one after another (e.g. each frame's features, frames in time order). */
+  static float[] concat(List<float[]> parts) {
+    int n = 0;
+    for (float[] p : parts) {
+      n = Math.addExact(n, p.length);
+    }
+    float[] out = new float[n];
+    int off = 0;
+    for (float[] p : parts) {
+      System.arraycopy(p, 0, out, off, p.length);
+      off += p.length;
+    }
+    return out;
+  }
+
+  /** Closes the tokenizer and the decoder's tables (the weights belong to the checkpoint). */
+  void close() {
+    tokenizer.close();
+    llm.close();
   }
 
   /** Closes what {@code opened} holds, attaching failures to {@code e}. */

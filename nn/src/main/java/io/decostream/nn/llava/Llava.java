@@ -2,15 +2,12 @@ package io.decostream.nn.llava;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.weights.CheckpointWeights;
-import io.decostream.nn.weights.LlavaKeys;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,60 +64,40 @@ public final class Llava implements DebugForwardModel {
    *     tokenizer
    */
   public static Llava load(Path packDir) {
-    Objects.requireNonNull(packDir, "packDir");
-    if (!Files.isDirectory(packDir)) {
-      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
-    }
-    LlavaConfig config = LlavaConfig.read(packDir);
-    NDManager manager = NDManager.newBaseManager();
-    List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(manager);
-    try {
-      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
-      opened.add(0, weights);
-      LlavaKeys keys = LlavaKeys.detect(weights);
-      // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never run
-      ClipVisionTower tower =
-          new ClipVisionTower(
-              weights.scoped(keys.visionPrefix()),
-              config.visionConfig(),
-              config.visionHiddenStateIndex(),
-              config.dropsCls());
-      opened.add(0, tower);
-      weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
-      int size = config.visionConfig().imageSize();
-      ClipImageProcessor processor =
-          Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-              ? ClipImageProcessor.fromPreprocessorConfig(packDir)
-              : ClipImageProcessor.square(size);
-      if (processor.cropHeight() != size || processor.cropWidth() != size) {
-        throw new IllegalArgumentException(
-            "preprocessor_config.json crops to "
-                + processor.cropWidth()
-                + "x"
-                + processor.cropHeight()
-                + " but the vision tower takes "
-                + size
-                + "x"
-                + size);
-      }
-      LanguageParts lang =
-          LanguageParts.load(
+    return PackOpening.open(
+        packDir,
+        LlavaConfig::read,
+        (config, pack, opened) -> {
+          // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never
+          // run
+          PackOpening.Clip clip =
+              PackOpening.clip(
+                  pack,
+                  config.visionConfig(),
+                  config.visionHiddenStateIndex(),
+                  config.dropsCls(),
+                  opened);
+          LanguageParts lang =
+              LanguageParts.load(
+                  packDir,
+                  pack.weights(),
+                  pack.keys(),
+                  config.textConfig(),
+                  config.visionConfig().hiddenSize(),
+                  config.tieWordEmbeddings(),
+                  IMAGE_PLACEHOLDER,
+                  config.imageTokenIndex(),
+                  opened);
+          pack.weights().assertAllUsed();
+          return new Llava(
               packDir,
-              weights,
-              keys,
-              config.textConfig(),
-              config.visionConfig().hiddenSize(),
-              config.tieWordEmbeddings(),
-              IMAGE_PLACEHOLDER,
-              config.imageTokenIndex(),
-              opened);
-      weights.assertAllUsed();
-      return new Llava(packDir, config, manager, weights, tower, processor, lang);
-    } catch (RuntimeException e) {
-      LanguageParts.closeAll(opened, e);
-      throw e;
-    }
+              config,
+              pack.manager(),
+              pack.weights(),
+              clip.tower(),
+              clip.processor(),
+              lang);
+        });
   }
 
   public LlavaConfig config() {
@@ -161,32 +138,18 @@ public final class Llava implements DebugForwardModel {
     String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(images.size() - 1) + IMAGE_PLACEHOLDER;
     try (NDManager step = manager.newSubManager()) {
       long t0 = System.nanoTime();
-      NDArray rows = project(step, tower.features(pixels));
+      NDArray rows = lang.project(step, tower.features(pixels)); // every token (spec §3.1)
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(
+      return lang.generate(
           step,
-          lang.llm(),
-          lang.tokenizer(),
           PromptTemplate.VICUNA_V1.render(placeholders, question),
           IMAGE_PLACEHOLDER,
           config.imageTokenIndex(),
           images.size(),
           rows,
           options,
-          lang.eosIds(),
           projectorMillis);
     }
-  }
-
-  /** multi_modal_projector on every token of every image: [F*N, Dv] -> [F*N, Dt] (spec §3.1). */
-  private NDArray project(NDManager step, List<float[]> features) {
-    int dv = config.visionConfig().hiddenSize();
-    int n = tokensPerImage();
-    float[] flat = new float[features.size() * n * dv];
-    for (int f = 0; f < features.size(); f++) {
-      System.arraycopy(features.get(f), 0, flat, f * n * dv, n * dv);
-    }
-    return lang.projector().forward(step.create(flat, new Shape((long) features.size() * n, dv)));
   }
 
   /**
@@ -214,12 +177,9 @@ public final class Llava implements DebugForwardModel {
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
-    for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
-    }
+    float[] vision = LanguageParts.concat(feats);
     try (NDManager step = manager.newSubManager()) {
-      NDArray rows = project(step, feats);
+      NDArray rows = lang.project(step, feats);
       float[] projected = rows.toFloatArray();
       NDArray embeddings =
           Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
@@ -279,8 +239,7 @@ public final class Llava implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.tokenizer().close();
-    lang.llm().close();
+    lang.close();
     tower.close();
     weights.close();
     manager.close();

@@ -12,13 +12,11 @@ import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.rgae.RGae;
 import io.decostream.nn.tokenizer.PackTokenizer;
-import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.MlpProjector;
 import io.decostream.projector.PoolingMode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,8 +74,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final Part part;
   private final LlavaNextVideoConfig config;
   private final String modelId;
+  private final LlavaNextVideoPack pack;
   private final NDManager manager;
-  private final CheckpointWeights weights;
   // vision side (null when not loaded)
   private final ClipVisionTower tower;
   private final ClipImageProcessor processor;
@@ -86,132 +84,37 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private final LlamaModel llm;
   private final PackTokenizer tokenizer;
   private final Set<Integer> eosIds;
+  private final LanguageParts lang;
 
-  private LlavaNextVideo(
-      Path packDir,
-      Part part,
-      LlavaNextVideoConfig config,
-      String modelId,
-      NDManager manager,
-      CheckpointWeights weights,
-      ClipVisionTower tower,
-      ClipImageProcessor processor,
-      MlpProjector projector,
-      LlamaModel llm,
-      PackTokenizer tokenizer,
-      Set<Integer> eosIds) {
-    this.packDir = packDir;
-    this.part = part;
-    this.config = config;
+  private LlavaNextVideo(LlavaNextVideoPack pack, String modelId) {
+    this.pack = pack;
+    this.packDir = pack.dir();
+    this.part = pack.part();
+    this.config = pack.config();
     this.modelId = modelId;
-    this.manager = manager;
-    this.weights = weights;
-    this.tower = tower;
-    this.processor = processor;
-    this.projector = projector;
-    this.llm = llm;
-    this.tokenizer = tokenizer;
-    this.eosIds = eosIds;
+    this.manager = pack.manager();
+    this.tower = pack.tower();
+    this.processor = pack.processor();
+    this.projector = pack.projector();
+    this.llm = pack.llm();
+    this.tokenizer = pack.tokenizer();
+    this.eosIds = pack.eosIds();
+    this.lang = pack.language();
   }
 
   /**
-   * Loads the parts of a model pack.
+   * Loads the parts of a model pack through the one pack loader ({@link LlavaNextVideoPack}).
    *
    * @throws WeightException naming a missing, misshaped or unused weight
    * @throws IllegalArgumentException for an unreadable/unsupported config or an inconsistent
    *     tokenizer
    */
   public static LlavaNextVideo load(Path packDir, Part part) {
-    Objects.requireNonNull(packDir, "packDir");
-    Objects.requireNonNull(part, "part");
-    if (!Files.isDirectory(packDir)) {
-      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
-    }
-    LlavaNextVideoConfig config = LlavaNextVideoConfig.read(packDir);
-    NDManager manager = NDManager.newBaseManager();
-    List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(manager);
+    LlavaNextVideoPack pack = LlavaNextVideoPack.open(packDir, part);
     try {
-      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
-      opened.add(0, weights);
-      LlavaKeys keys = LlavaKeys.detect(weights);
-
-      ClipVisionTower tower = null;
-      ClipImageProcessor processor = null;
-      if (part.vision()) {
-        boolean dropCls = "default".equals(config.visionFeatureSelectStrategy());
-        tower =
-            new ClipVisionTower(
-                weights.scoped(keys.visionPrefix()),
-                config.visionConfig(),
-                config.visionHiddenStateIndex(),
-                dropCls);
-        opened.add(0, tower);
-        weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
-        int size = config.visionConfig().imageSize();
-        processor =
-            Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-                ? ClipImageProcessor.fromPreprocessorConfig(packDir)
-                : ClipImageProcessor.square(size);
-        if (processor.cropHeight() != size || processor.cropWidth() != size) {
-          throw new IllegalArgumentException(
-              "preprocessor_config.json crops to "
-                  + processor.cropWidth()
-                  + "x"
-                  + processor.cropHeight()
-                  + " but the vision tower takes "
-                  + size
-                  + "x"
-                  + size);
-        }
-      }
-
-      MlpProjector projector = null;
-      LlamaModel llm = null;
-      PackTokenizer tokenizer = null;
-      Set<Integer> eos = Set.of();
-      if (part.language()) {
-        LanguageParts lang =
-            LanguageParts.load(
-                packDir,
-                weights,
-                keys,
-                config.textConfig(),
-                config.visionConfig().hiddenSize(),
-                Boolean.TRUE.equals(config.tieWordEmbeddings()),
-                VIDEO_PLACEHOLDER,
-                config.videoTokenIndex(),
-                opened);
-        projector = lang.projector();
-        llm = lang.llm();
-        tokenizer = lang.tokenizer();
-        eos = lang.eosIds();
-        // image_newline exists in llava-next checkpoints; it is used for anyres images only, never
-        // for video
-        for (String name : List.of("image_newline", "model.image_newline")) {
-          if (weights.has(name)) {
-            weights.bind(name, config.textConfig().hiddenSize());
-          }
-        }
-      }
-      if (part == Part.ALL) {
-        weights.assertAllUsed(); // nothing in the checkpoint may be left over
-      }
-      return new LlavaNextVideo(
-          packDir,
-          part,
-          config,
-          LanguageParts.modelId(packDir),
-          manager,
-          weights,
-          tower,
-          processor,
-          projector,
-          llm,
-          tokenizer,
-          eos);
+      return new LlavaNextVideo(pack, LanguageParts.modelId(packDir));
     } catch (RuntimeException e) {
-      LanguageParts.closeAll(opened, e);
+      LanguageParts.closeAll(List.of(pack), e);
       throw e;
     }
   }
@@ -314,25 +217,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
     requirePart(llm != null, "generate", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(options, "options");
-    int dv = projector.inputDim();
+    checkFrames(prompt);
     int m = prompt.tokensPerFrame();
-    long perFrame = (long) m * dv;
-    for (int i = 0; i < prompt.frames().size(); i++) {
-      if (prompt.frames().get(i).length != perFrame) {
-        throw new IllegalArgumentException(
-            "frame "
-                + i
-                + " has "
-                + prompt.frames().get(i).length
-                + " values, expected "
-                + perFrame
-                + " ("
-                + m
-                + " tokens x Dv="
-                + dv
-                + ")");
-      }
-    }
     int visual = prompt.visualTokens();
     int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
@@ -357,28 +243,12 @@ public final class LlavaNextVideo implements DebugForwardModel {
     try (NDManager step = manager.newSubManager()) {
       // projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3)
       long t0 = System.nanoTime();
-      float[] flat = new float[Math.toIntExact((long) visual * dv)];
-      int off = 0;
-      for (float[] f : prompt.frames()) {
-        System.arraycopy(f, 0, flat, off, f.length);
-        off += f.length;
-      }
-      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      NDArray rows = lang.project(step, prompt.frames());
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
       // splice the rows in place of the one <video> token, frames in order, no separators (spec
       // §4.4, HF style)
-      return Splicing.generate(
-          step,
-          llm,
-          tokenizer,
-          text,
-          VIDEO_PLACEHOLDER,
-          videoId,
-          1,
-          rows,
-          options,
-          eosIds,
-          projectorMillis);
+      return lang.generate(
+          step, text, VIDEO_PLACEHOLDER, videoId, 1, rows, options, projectorMillis);
     }
   }
 
@@ -395,8 +265,8 @@ public final class LlavaNextVideo implements DebugForwardModel {
     requirePart(llm != null, "explain", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(generatedIds, "generatedIds");
+    checkFrames(prompt);
     long t0 = System.nanoTime();
-    int dv = projector.inputDim();
     int visual = prompt.visualTokens();
     int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
@@ -420,20 +290,7 @@ public final class LlavaNextVideo implements DebugForwardModel {
       positions[i] = at + i;
     }
     try (NDManager step = manager.newSubManager()) {
-      float[] flat = new float[Math.toIntExact((long) visual * dv)];
-      int off = 0;
-      for (float[] f : prompt.frames()) {
-        if (f.length != (long) prompt.tokensPerFrame() * dv) {
-          throw new IllegalArgumentException(
-              "a frame has "
-                  + f.length
-                  + " values, expected "
-                  + (long) prompt.tokensPerFrame() * dv);
-        }
-        System.arraycopy(f, 0, flat, off, f.length);
-        off += f.length;
-      }
-      NDArray rows = projector.forward(step.create(flat, new Shape(visual, dv)));
+      NDArray rows = lang.project(step, prompt.frames());
       NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
       return Splicing.grounding(
           RGae.explainGreedy(llm, embeddings, positions, generatedIds),
@@ -510,12 +367,11 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
     // 1. CLIP features per frame (the tower batches frames itself)
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
+    float[] vision = LanguageParts.concat(feats);
     // 2. the config's spatial pooling, before the projector
     PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
     float[] pooled = new float[frames * m * dv];
     for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
       float[] p = AdaptivePool2d.pool(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid, mode);
       System.arraycopy(p, 0, pooled, f * m * dv, m * dv);
     }
@@ -543,22 +399,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
       if (!grounding) {
         return out;
       }
-      // Query-to-Patch of the config's pooler (spec §7.6): average windows, or per-frame channel
-      // argmax for max
-      List<QueryToPatch> qtp = new ArrayList<>(frames);
-      for (int f = 0; f < frames; f++) {
-        qtp.add(
-            mode == PoolingMode.MAX
-                ? QueryToPatch.adaptiveMax(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid)
-                : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
-      }
       return Splicing.withGrounding(
           out,
           llm,
           embeddings,
           Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-          qtp);
+          queryToPatch(feats, mode, pooledGrid));
     }
+  }
+
+  /**
+   * Query-to-Patch of the config's pooler (spec §7.6), per frame: average windows, or the channel
+   * argmax of the frame's features for max.
+   */
+  private List<QueryToPatch> queryToPatch(List<float[]> feats, PoolingMode mode, int pooledGrid) {
+    int grid = visionGridSize();
+    List<QueryToPatch> qtp = new ArrayList<>(feats.size());
+    for (float[] f : feats) {
+      qtp.add(
+          mode == PoolingMode.MAX
+              ? QueryToPatch.adaptiveMax(f, grid, grid, visionHidden(), pooledGrid, pooledGrid)
+              : QueryToPatch.adaptiveAvg(grid, grid, pooledGrid, pooledGrid));
+    }
+    return qtp;
   }
 
   @Override
@@ -596,6 +459,29 @@ public final class LlavaNextVideo implements DebugForwardModel {
     return eosIds;
   }
 
+  /** Each frame must hold tokensPerFrame rows of Dv values (the projector's input). */
+  private void checkFrames(VideoPrompt prompt) {
+    int dv = projector.inputDim();
+    int m = prompt.tokensPerFrame();
+    long perFrame = (long) m * dv;
+    for (int i = 0; i < prompt.frames().size(); i++) {
+      if (prompt.frames().get(i).length != perFrame) {
+        throw new IllegalArgumentException(
+            "frame "
+                + i
+                + " has "
+                + prompt.frames().get(i).length
+                + " values, expected "
+                + perFrame
+                + " ("
+                + m
+                + " tokens x Dv="
+                + dv
+                + ")");
+      }
+    }
+  }
+
   private void requirePart(boolean loaded, String method, String needed) {
     if (!loaded) {
       throw new IllegalStateException(
@@ -605,16 +491,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    if (tokenizer != null) {
-      tokenizer.close();
-    }
-    if (llm != null) {
-      llm.close();
-    }
-    if (tower != null) {
-      tower.close();
-    }
-    weights.close();
-    manager.close();
+    pack.close();
   }
 }

@@ -72,67 +72,54 @@ public final class LlavaOnevision implements DebugForwardModel {
    *     tokenizer
    */
   public static LlavaOnevision load(Path packDir) {
-    Objects.requireNonNull(packDir, "packDir");
-    if (!Files.isDirectory(packDir)) {
-      throw new IllegalArgumentException("model pack " + packDir + " is not a directory");
+    return PackOpening.open(
+        packDir,
+        LlavaOnevisionConfig::read,
+        (config, pack, opened) -> {
+          CheckpointWeights weights = pack.weights();
+          SiglipVisionTower tower =
+              new SiglipVisionTower(
+                  weights.scoped(pack.keys().visionPrefix()),
+                  config.visionConfig(),
+                  config.visionHiddenStateIndex());
+          opened.add(0, tower);
+          weights.scoped(pack.keys().visionTowerPrefix()).assertAllUsed();
+          int size = config.visionConfig().imageSize();
+          SiglipImageProcessor processor =
+              Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+                  ? SiglipImageProcessor.fromPreprocessorConfig(packDir)
+                  : SiglipImageProcessor.square(size);
+          PackOpening.checkImageSize("resizes", processor.width(), processor.height(), size);
+          LanguageParts lang =
+              LanguageParts.load(
+                  packDir,
+                  weights,
+                  pack.keys(),
+                  config.textConfig(),
+                  config.visionConfig().hiddenSize(),
+                  config.tieWordEmbeddings(),
+                  VIDEO_PLACEHOLDER,
+                  config.videoTokenIndex(),
+                  opened);
+          NDArray newline = imageNewline(pack, config.textConfig().hiddenSize());
+          weights.assertAllUsed();
+          return new LlavaOnevision(
+              packDir, config, pack.manager(), weights, tower, processor, newline, lang);
+        });
+  }
+
+  /**
+   * image_newline [Dt]: top-level in the published files, model.image_newline in the new layout
+   * (spec §3.4).
+   */
+  private static NDArray imageNewline(PackOpening.Opened pack, int dt) {
+    String name =
+        pack.keys().layout() == LlavaKeys.Layout.OLD ? "image_newline" : "model.image_newline";
+    if (!pack.weights().has(name)) {
+      throw new WeightException(
+          "missing weight '" + name + "' (LLaVA-OneVision appends it to every video)");
     }
-    LlavaOnevisionConfig config = LlavaOnevisionConfig.read(packDir);
-    NDManager manager = NDManager.newBaseManager();
-    List<AutoCloseable> opened = new ArrayList<>();
-    opened.add(manager);
-    try {
-      CheckpointWeights weights = CheckpointWeights.open(packDir, manager);
-      opened.add(0, weights);
-      LlavaKeys keys = LlavaKeys.detect(weights);
-      SiglipVisionTower tower =
-          new SiglipVisionTower(
-              weights.scoped(keys.visionPrefix()),
-              config.visionConfig(),
-              config.visionHiddenStateIndex());
-      opened.add(0, tower);
-      weights.scoped(keys.visionTowerPrefix()).assertAllUsed();
-      int size = config.visionConfig().imageSize();
-      SiglipImageProcessor processor =
-          Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-              ? SiglipImageProcessor.fromPreprocessorConfig(packDir)
-              : SiglipImageProcessor.square(size);
-      if (processor.height() != size || processor.width() != size) {
-        throw new IllegalArgumentException(
-            "preprocessor_config.json resizes to "
-                + processor.width()
-                + "x"
-                + processor.height()
-                + " but the vision tower takes "
-                + size
-                + "x"
-                + size);
-      }
-      LanguageParts lang =
-          LanguageParts.load(
-              packDir,
-              weights,
-              keys,
-              config.textConfig(),
-              config.visionConfig().hiddenSize(),
-              config.tieWordEmbeddings(),
-              VIDEO_PLACEHOLDER,
-              config.videoTokenIndex(),
-              opened);
-      // image_newline [Dt]: top-level in the published files, model.image_newline in the new layout
-      // (spec §3.4)
-      String newlineName =
-          keys.layout() == LlavaKeys.Layout.OLD ? "image_newline" : "model.image_newline";
-      if (!weights.has(newlineName)) {
-        throw new WeightException(
-            "missing weight '" + newlineName + "' (LLaVA-OneVision appends it to every video)");
-      }
-      NDArray newline = weights.bind(newlineName, config.textConfig().hiddenSize());
-      weights.assertAllUsed();
-      return new LlavaOnevision(packDir, config, manager, weights, tower, processor, newline, lang);
-    } catch (RuntimeException e) {
-      LanguageParts.closeAll(opened, e);
-      throw e;
-    }
+    return pack.weights().bind(name, dt);
   }
 
   public LlavaOnevisionConfig config() {
@@ -160,12 +147,8 @@ public final class LlavaOnevision implements DebugForwardModel {
     int g = config.gridSize();
     int p = config.pooledGridSize();
     int n = g * g;
-    float[] flat = new float[f * n * dv];
-    for (int i = 0; i < f; i++) {
-      System.arraycopy(features.get(i), 0, flat, i * n * dv, n * dv);
-    }
     // projector BEFORE pooling (OneVision order, unlike LLaVA-NeXT-Video)
-    NDArray projected = lang.projector().forward(step.create(flat, new Shape((long) f * n, dv)));
+    NDArray projected = lang.project(step, features); // [F*N, Dt]
     float[] proj = projected.toFloatArray();
     // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic,
     // Bilinear2d)
@@ -200,17 +183,14 @@ public final class LlavaOnevision implements DebugForwardModel {
       long t0 = System.nanoTime();
       NDArray rows = videoRows(step, tower.features(pixels))[2];
       double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return Splicing.generate(
+      return lang.generate(
           step,
-          lang.llm(),
-          lang.tokenizer(),
           PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
           VIDEO_PLACEHOLDER,
           config.videoTokenIndex(),
           1,
           rows,
           options,
-          lang.eosIds(),
           projectorMillis);
     }
   }
@@ -243,10 +223,7 @@ public final class LlavaOnevision implements DebugForwardModel {
     int dv = config.visionConfig().hiddenSize();
     int dt = config.textConfig().hiddenSize();
     List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = new float[frames * n * dv];
-    for (int f = 0; f < frames; f++) {
-      System.arraycopy(feats.get(f), 0, vision, f * n * dv, n * dv);
-    }
+    float[] vision = LanguageParts.concat(feats);
     try (NDManager step = manager.newSubManager()) {
       NDArray[] r = videoRows(step, feats);
       NDArray embeddings =
@@ -311,8 +288,7 @@ public final class LlavaOnevision implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.tokenizer().close();
-    lang.llm().close();
+    lang.close();
     tower.close();
     weights.close();
     manager.close();
