@@ -36,7 +36,8 @@ public class AttendProbe {
             VideoQaForward.Result r =
                 fwd.forward(
                     m,
-                    new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))),
+                    new ArrayList<>(
+                        List.of(fwd.encoder().encode(imgs, q.question(), q.answer(), boxes))),
                     1.0,
                     at);
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);

@@ -39,11 +39,16 @@ public class ContentProbe {
           List<Box> boxes =
               s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
-            List<VideoQaForward.Encoded> one =
+            List<ExampleEncoder.Encoded> one =
                 new ArrayList<>(
                     List.of(
-                        fwd.encode(
-                            imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
+                        fwd.encoder()
+                            .encode(
+                                imgs,
+                                q.question(),
+                                q.answer(),
+                                boxes,
+                                words.contentWord(subject, q))));
             double ce =
                 fwd.forward(m, one, new AuxLosses(0, AttendAt.WORD, 1.0, layer, 0, 0))
                     .contentLoss();

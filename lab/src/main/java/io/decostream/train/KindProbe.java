@@ -29,7 +29,9 @@ public class KindProbe {
                 fwd.forward(
                     m,
                     new ArrayList<>(
-                        List.of(fwd.encode(imgs, "what color is the " + k.word() + "?", "red"))));
+                        List.of(
+                            fwd.encoder()
+                                .encode(imgs, "what color is the " + k.word() + "?", "red"))));
             sb.append(" ")
                 .append(k.word())
                 .append("->")
@@ -43,10 +45,11 @@ public class KindProbe {
                       m,
                       new ArrayList<>(
                           List.of(
-                              fwd.encode(
-                                  imgs,
-                                  "where is the " + c.word() + " " + k.word() + "?",
-                                  "top"))));
+                              fwd.encoder()
+                                  .encode(
+                                      imgs,
+                                      "where is the " + c.word() + " " + k.word() + "?",
+                                      "top"))));
               sb.append(" [")
                   .append(c.word())
                   .append(" ")

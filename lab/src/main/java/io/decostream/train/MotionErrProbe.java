@@ -40,7 +40,8 @@ public class MotionErrProbe {
             VideoQaForward.Result r =
                 fwd.forward(
                     m,
-                    new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))),
+                    new ArrayList<>(
+                        List.of(fwd.encoder().encode(imgs, q.question(), q.answer(), boxes))),
                     1.0,
                     AttendAt.ENDS);
             int w = r.exact()[0] ? 0 : 1;

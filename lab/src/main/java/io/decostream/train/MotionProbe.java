@@ -44,7 +44,8 @@ public class MotionProbe {
           if (subject == null) continue;
           List<Box> boxes =
               smp.frames().stream().map(fr -> subject.referenceBox(fr.timeSeconds())).toList();
-          VideoQaForward.Encoded e = fwd.encode(imgs, q.question(), q.answer(), boxes, "");
+          ExampleEncoder.Encoded e =
+              fwd.encoder().encode(imgs, q.question(), q.answer(), boxes, "");
           if (e.attend() == null) continue;
           if (rows == null) {
             try (NDManager m = fwd.manager().newSubManager()) {

@@ -31,7 +31,8 @@ public class TieProbe {
           try (NDManager m = fwd.manager().newSubManager()) {
             VideoQaForward.Result r =
                 fwd.forward(
-                    m, new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer()))));
+                    m,
+                    new ArrayList<>(List.of(fwd.encoder().encode(imgs, q.question(), q.answer()))));
             String ans = fwd.decode(r.predicted()[0]).split(" ")[0];
             n++;
             Shape big = s0.size() >= s1.size() ? s0 : s1;

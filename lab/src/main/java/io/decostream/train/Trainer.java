@@ -105,7 +105,7 @@ public final class Trainer {
         SplittableRandom rng = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + step);
         int frames = config.frameChoices().get(rng.nextInt(config.frameChoices().size()));
         long tData = System.nanoTime();
-        List<VideoQaForward.Encoded> batch = batch(fwd, rng, frames);
+        List<ExampleEncoder.Encoded> batch = batch(fwd, rng, frames);
         timing.dataNanos += System.nanoTime() - tData;
         Step s = forwardBackward(pack, fwd, batch);
         List<String> bad = new ArrayList<>();
@@ -167,11 +167,12 @@ public final class Trainer {
   }
 
   /** A step's examples, all with {@code frames} frames, drawn and encoded. */
-  private List<VideoQaForward.Encoded> batch(VideoQaForward fwd, SplittableRandom rng, int frames) {
-    List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
+  private List<ExampleEncoder.Encoded> batch(VideoQaForward fwd, SplittableRandom rng, int frames) {
+    List<ExampleEncoder.Encoded> batch = new ArrayList<>(config.batchSize());
     for (int i = 0; i < config.batchSize(); i++) {
       Example e = source.next(rng, frames);
-      batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend(), e.contentWord()));
+      batch.add(
+          fwd.encoder().encode(e.frames(), e.question(), e.target(), e.attend(), e.contentWord()));
     }
     return batch;
   }
@@ -184,7 +185,7 @@ public final class Trainer {
 
   /** The forward with the configured losses, and the backward. */
   private Step forwardBackward(
-      TrainablePack pack, VideoQaForward fwd, List<VideoQaForward.Encoded> batch) {
+      TrainablePack pack, VideoQaForward fwd, List<ExampleEncoder.Encoded> batch) {
     try (NDManager m = pack.manager().newSubManager();
         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
       VideoQaForward.Result r = fwd.forward(m, batch, config.losses());
