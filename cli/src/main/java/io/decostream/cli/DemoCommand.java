@@ -121,10 +121,51 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path work = Files.createTempDirectory("deco-demo-");
-    io.decostream.shapes.Scene scene = null;
+    io.decostream.shapes.Scene scene =
+        video == null ? io.decostream.shapes.SceneGenerator.generate(sceneSeed, seconds) : null;
+    Map<String, String> truth = chooseQuestions(scene);
+    long t0 = System.currentTimeMillis();
+    step("starting an in-process Kafka broker (KRaft)");
+    try (EmbeddedBroker broker = EmbeddedBroker.start()) {
+      String bootstrap = broker.bootstrapServers();
+      System.out.println("      broker at " + bootstrap);
+      Topics topics = Topics.of(TopicNames.defaults());
+      Clients.ensureTopics(bootstrap, topics);
+      Path pack = modelPack(work);
+      Path clip = clip(work, scene);
+
+      step("starting frames, encoder and llm-worker stages");
+      Pipeline.Options options =
+          new Pipeline.Options(
+              pack, fps, compressor, captionEvery, maxNewTokens, work.resolve("state"));
+      try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
+          OutputCollector out = new OutputCollector(bootstrap, topics)) {
+        pipeline.awaitRunning(Duration.ofSeconds(120));
+        out.onRecord(DemoCommand::print);
+        double videoSeconds = publish(bootstrap, topics, clip);
+        Duration timeout = Duration.ofSeconds(timeoutSeconds);
+        int frames = awaitEncoded(out, videoSeconds, timeout);
+        List<String> ids = ask(bootstrap, topics);
+        boolean all = awaitAnswers(out, ids, timeout);
+        if (!noGrounding) {
+          writeGroundingPictures(bootstrap, topics, out, ids, timeout);
+        }
+        report(out, ids, truth, System.currentTimeMillis() - t0);
+        return all && frames > 0 ? 0 : 1;
+      }
+    } finally {
+      deleteQuietly(work);
+    }
+  }
+
+  /**
+   * The questions to ask and, for the ShapesWorld clip, their true answers (empty for a --video
+   * file). Without --question: one ShapesWorld question per type about the clip's last second, or
+   * two generic ones for a --video file.
+   */
+  private Map<String, String> chooseQuestions(io.decostream.shapes.Scene scene) {
     Map<String, String> truth = new LinkedHashMap<>();
-    if (video == null) {
-      scene = io.decostream.shapes.SceneGenerator.generate(sceneSeed, seconds);
+    if (scene != null) {
       if (questions.isEmpty()) {
         // the ShapesWorld questions that may be asked of the clip's last second, one per type, with
         // their answers
@@ -142,119 +183,129 @@ public final class DemoCommand implements Callable<Integer> {
     } else if (questions.isEmpty()) {
       questions = List.of("what is moving in the video?", "what color is the circle?");
     }
-    long t0 = System.currentTimeMillis();
-    step("starting an in-process Kafka broker (KRaft)");
-    try (EmbeddedBroker broker = EmbeddedBroker.start()) {
-      String bootstrap = broker.bootstrapServers();
-      System.out.println("      broker at " + bootstrap);
-      Topics topics = Topics.of(TopicNames.defaults());
-      Clients.ensureTopics(bootstrap, topics);
+    return truth;
+  }
 
-      Path pack = model != null ? model : shippedModel();
-      if (pack == null) {
-        pack = work.resolve("tiny-model");
-        step(
-            "no shipped model found; writing a tiny random llava_next_video model pack (answers will be noise) to "
-                + pack);
-        TinyPack.write(pack, 42);
-      } else {
-        step("model " + pack);
-      }
-      Path clip = video;
-      if (clip == null) {
-        clip = work.resolve("shapes.mp4");
-        step(
-            String.format(
-                "making a %.0f s ShapesWorld clip with FFmpeg (H.264, 336x336, scene seed %d)",
-                seconds, sceneSeed));
-        io.decostream.ingest.ShapesVideoWriter.write(
-            clip, scene, new io.decostream.shapes.VideoSpec(336, 336, 8, seconds));
-      }
+  /** --model, else the shipped ShapesWorld model, else a tiny random pack written to work. */
+  private Path modelPack(Path work) {
+    Path pack = model != null ? model : shippedModel();
+    if (pack == null) {
+      pack = work.resolve("tiny-model");
+      step(
+          "no shipped model found; writing a tiny random llava_next_video model pack (answers will be noise) to "
+              + pack);
+      TinyPack.write(pack, 42);
+    } else {
+      step("model " + pack);
+    }
+    return pack;
+  }
 
-      step("starting frames, encoder and llm-worker stages");
-      Pipeline.Options options =
-          new Pipeline.Options(
-              pack, fps, compressor, captionEvery, maxNewTokens, work.resolve("state"));
-      try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
-          OutputCollector out = new OutputCollector(bootstrap, topics)) {
-        pipeline.awaitRunning(Duration.ofSeconds(120));
-        out.onRecord(DemoCommand::print);
+  /** --video, else the ShapesWorld scene rendered to an H.264 clip in work. */
+  private Path clip(Path work, io.decostream.shapes.Scene scene) {
+    if (video != null) {
+      return video;
+    }
+    Path clip = work.resolve("shapes.mp4");
+    step(
+        String.format(
+            "making a %.0f s ShapesWorld clip with FFmpeg (H.264, 336x336, scene seed %d)",
+            seconds, sceneSeed));
+    io.decostream.ingest.ShapesVideoWriter.write(
+        clip, scene, new io.decostream.shapes.VideoSpec(336, 336, 8, seconds));
+    return clip;
+  }
 
-        step("publishing " + clip + " as stream '" + stream + "'");
-        PublishConfig pc =
-            new PublishConfig(
-                bootstrap,
+  /** Publishes the clip as the demo stream (what `deco publish` does); its length in seconds. */
+  private double publish(String bootstrap, Topics topics, Path clip) throws Exception {
+    step("publishing " + clip + " as stream '" + stream + "'");
+    PublishConfig pc =
+        new PublishConfig(
+            bootstrap,
+            stream,
+            clip.toString(),
+            1.0,
+            realtime,
+            false,
+            topics.names(),
+            OptionalLong.empty());
+    try (Publisher publisher = new Publisher(pc)) {
+      Publisher.Result r = publisher.run(Publisher.printEvery(4, System.out, stream));
+      System.out.printf(
+          "      published %d chunks, %.1f s of video%n", r.chunks(), r.videoSeconds());
+      return r.videoSeconds();
+    }
+  }
+
+  /**
+   * Waits until the sampled frames are encoded, so the questions see the whole clip; the number of
+   * frames encoded.
+   */
+  private int awaitEncoded(OutputCollector out, double videoSeconds, Duration timeout)
+      throws InterruptedException {
+    step("waiting for every frame to be encoded");
+    // Sampling at fps yields about floor(seconds * fps) frames; then wait for stragglers
+    // briefly.
+    int expected = Math.max(1, (int) Math.floor(videoSeconds * fps - 1e-6));
+    out.await(c -> c.tokens.size() >= expected, timeout);
+    int frames = out.awaitTokensSettled(Duration.ofSeconds(2), Duration.ofSeconds(30));
+    System.out.println("      " + frames + " frames encoded");
+    return frames;
+  }
+
+  /** Sends each question on the questions topic (what `deco ask` does); their ids, in order. */
+  private List<String> ask(String bootstrap, Topics topics) {
+    step("asking " + questions.size() + " question(s)");
+    List<String> ids = new ArrayList<>();
+    try (KafkaProducer<String, Question> producer =
+        Clients.producer(bootstrap, topics.questions())) {
+      for (String q : questions) {
+        String id = UUID.randomUUID().toString();
+        ids.add(id);
+        producer.send(
+            new ProducerRecord<>(
+                topics.questions().name(),
                 stream,
-                clip.toString(),
-                1.0,
-                realtime,
-                false,
-                topics.names(),
-                OptionalLong.empty());
-        double videoSeconds;
-        try (Publisher publisher = new Publisher(pc)) {
-          Publisher.Result r = publisher.run(Publisher.printEvery(4, System.out, stream));
-          System.out.printf(
-              "      published %d chunks, %.1f s of video%n", r.chunks(), r.videoSeconds());
-          videoSeconds = r.videoSeconds();
-        }
-
-        step("waiting for every frame to be encoded");
-        Duration timeout = Duration.ofSeconds(timeoutSeconds);
-        // Sampling at fps yields about floor(seconds * fps) frames; then wait for stragglers
-        // briefly.
-        int expected = Math.max(1, (int) Math.floor(videoSeconds * fps - 1e-6));
-        out.await(c -> c.tokens.size() >= expected, timeout);
-        int frames = out.awaitTokensSettled(Duration.ofSeconds(2), Duration.ofSeconds(30));
-        System.out.println("      " + frames + " frames encoded");
-
-        step("asking " + questions.size() + " question(s)");
-        List<String> ids = new ArrayList<>();
-        try (KafkaProducer<String, Question> producer =
-            Clients.producer(bootstrap, topics.questions())) {
-          for (String q : questions) {
-            String id = UUID.randomUUID().toString();
-            ids.add(id);
-            producer.send(
-                new ProducerRecord<>(
-                    topics.questions().name(),
-                    stream,
-                    Question.newBuilder()
-                        .setQuestionId(id)
-                        .setStreamId(stream)
-                        .setText(q)
-                        .setAskedAtMillis(System.currentTimeMillis())
-                        .setMaxNewTokens(maxNewTokens)
-                        .setWantGrounding(!noGrounding)
-                        .build()));
-          }
-        }
-        boolean all =
-            out.await(
-                c ->
-                    ids.stream()
-                        .allMatch(
-                            id -> c.answers.stream().anyMatch(a -> a.getQuestionId().equals(id))),
-                timeout);
-        if (!all) {
-          System.err.println("not every question was answered within " + timeoutSeconds + " s");
-        }
-        if (!noGrounding) {
-          writeGroundingPictures(bootstrap, topics, out, ids, timeout);
-        }
-        Map<String, Object> summary = summary(out, ids, System.currentTimeMillis() - t0);
-        markExpected(summary, truth);
-        printSummary(summary);
-        if (summaryJson != null) {
-          new ObjectMapper()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .writeValue(summaryJson.toFile(), summary);
-          System.out.println("summary written to " + summaryJson);
-        }
-        return all && frames > 0 ? 0 : 1;
+                Question.newBuilder()
+                    .setQuestionId(id)
+                    .setStreamId(stream)
+                    .setText(q)
+                    .setAskedAtMillis(System.currentTimeMillis())
+                    .setMaxNewTokens(maxNewTokens)
+                    .setWantGrounding(!noGrounding)
+                    .build()));
       }
-    } finally {
-      deleteQuietly(work);
+    }
+    return ids;
+  }
+
+  /** Waits for an answer to every question; false (and a note on stderr) on time-out. */
+  private boolean awaitAnswers(OutputCollector out, List<String> ids, Duration timeout)
+      throws InterruptedException {
+    boolean all =
+        out.await(
+            c ->
+                ids.stream()
+                    .allMatch(id -> c.answers.stream().anyMatch(a -> a.getQuestionId().equals(id))),
+            timeout);
+    if (!all) {
+      System.err.println("not every question was answered within " + timeoutSeconds + " s");
+    }
+    return all;
+  }
+
+  /** The closing summary: printed, marked against the ShapesWorld truth, and --summary-json. */
+  private void report(
+      OutputCollector out, List<String> ids, Map<String, String> truth, long wallMillis)
+      throws java.io.IOException {
+    Map<String, Object> summary = summary(out, ids, wallMillis);
+    markExpected(summary, truth);
+    printSummary(summary);
+    if (summaryJson != null) {
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .writeValue(summaryJson.toFile(), summary);
+      System.out.println("summary written to " + summaryJson);
     }
   }
 

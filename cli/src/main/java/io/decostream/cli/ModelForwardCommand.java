@@ -72,12 +72,34 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--new-tokens must be >= 0, got " + newTokens);
     }
     ModelFamily family = ModelFamily.detect(model);
-    float[] pixels;
-    int frames;
-    int[] ids;
     if (!Files.isRegularFile(inputs)) {
       throw new IllegalArgumentException("--inputs " + inputs + " is not a file");
     }
+    Inputs in = readInputs(family);
+    DebugForward r = forward(in);
+    write(r);
+    System.out.printf(
+        "wrote %s (%s): %d frames, vision %s -> pooled %s, projected %s, T=%d, V=%d, greedy_ids %s%n",
+        out,
+        r.family(),
+        r.frames(),
+        Arrays.toString(r.visionShape()),
+        Arrays.toString(r.pooledShape()),
+        Arrays.toString(r.projectedShape()),
+        r.seqLen(),
+        r.vocab(),
+        Arrays.toString(r.greedyIds()));
+    return 0;
+  }
+
+  /** The processor outputs of --inputs: normalised frames, their count, and the prompt's ids. */
+  private record Inputs(float[] pixels, int frames, int[] ids) {}
+
+  /**
+   * Reads and checks --inputs against the command's contract: pixel_values_videos [1,F,3,S,S]
+   * (pixel_values [F,3,S,S] for llava's one image per frame) as F32, and input_ids [1,T] as I64.
+   */
+  private Inputs readInputs(ModelFamily family) {
     try (SafeTensors in = SafeTensors.open(inputs)) {
       String pxName =
           in.contains("pixel_values_videos") || family != ModelFamily.LLAVA
@@ -86,21 +108,7 @@ final class ModelForwardCommand implements Callable<Integer> {
       TensorInfo px = require(in, pxName);
       long[] ps = px.shape();
       boolean images = pxName.equals("pixel_values");
-      long[] frameShape =
-          images
-              ? (ps.length == 4 ? Arrays.copyOfRange(ps, 1, 4) : null)
-              : (ps.length == 5 && ps[0] == 1 ? Arrays.copyOfRange(ps, 2, 5) : null);
-      if (frameShape == null || frameShape[1] != frameShape[2]) {
-        throw new IllegalArgumentException(
-            pxName
-                + " must be "
-                + (images ? "[F, 3, S, S]" : "[1, F, 3, S, S]")
-                + " (batch 1, square frames), got "
-                + Arrays.toString(ps));
-      }
-      if (!px.dtype().isReadableAsFloat()) {
-        throw new IllegalArgumentException(pxName + " must be F32, got " + px.dtype());
-      }
+      checkPixels(px, pxName, images);
       TensorInfo ii = require(in, "input_ids");
       long[] is = ii.shape();
       if (is.length != 2 || is[0] != 1 || is[1] < 1) {
@@ -110,22 +118,53 @@ final class ModelForwardCommand implements Callable<Integer> {
       if (!ii.dtype().isReadableAsLong()) {
         throw new IllegalArgumentException("input_ids must be I64, got " + ii.dtype());
       }
-      frames = Math.toIntExact(images ? ps[0] : ps[1]);
-      pixels = in.readFloats(pxName);
-      long[] raw = in.readLongs("input_ids");
-      ids = new int[raw.length];
-      for (int i = 0; i < raw.length; i++) {
-        if (raw[i] < 0 || raw[i] > Integer.MAX_VALUE) {
-          throw new IllegalArgumentException(
-              "input_ids[" + i + "] = " + raw[i] + " is not a valid token id");
-        }
-        ids[i] = (int) raw[i];
-      }
+      int frames = Math.toIntExact(images ? ps[0] : ps[1]);
+      float[] pixels = in.readFloats(pxName);
+      return new Inputs(pixels, frames, tokenIds(in.readLongs("input_ids")));
     }
-    DebugForward r;
+  }
+
+  /** The pixel tensor is batch 1 of square F32 frames, in the layout of its name. */
+  private static void checkPixels(TensorInfo px, String pxName, boolean images) {
+    long[] ps = px.shape();
+    long[] frameShape =
+        images
+            ? (ps.length == 4 ? Arrays.copyOfRange(ps, 1, 4) : null)
+            : (ps.length == 5 && ps[0] == 1 ? Arrays.copyOfRange(ps, 2, 5) : null);
+    if (frameShape == null || frameShape[1] != frameShape[2]) {
+      throw new IllegalArgumentException(
+          pxName
+              + " must be "
+              + (images ? "[F, 3, S, S]" : "[1, F, 3, S, S]")
+              + " (batch 1, square frames), got "
+              + Arrays.toString(ps));
+    }
+    if (!px.dtype().isReadableAsFloat()) {
+      throw new IllegalArgumentException(pxName + " must be F32, got " + px.dtype());
+    }
+  }
+
+  /** input_ids as the int token ids the model takes; a negative or too large id is refused. */
+  private static int[] tokenIds(long[] raw) {
+    int[] ids = new int[raw.length];
+    for (int i = 0; i < raw.length; i++) {
+      if (raw[i] < 0 || raw[i] > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            "input_ids[" + i + "] = " + raw[i] + " is not a valid token id");
+      }
+      ids[i] = (int) raw[i];
+    }
+    return ids;
+  }
+
+  /**
+   * Loads the pack and runs the debug forward, once the frames are known to match the vision
+   * tower's image size (the command does not resize).
+   */
+  private DebugForward forward(Inputs in) {
     try (DebugForwardModel m = DebugForwardModel.load(model)) {
       int size = m.imageSize();
-      if (pixels.length != (long) frames * m.imageChannels() * size * size) {
+      if (in.pixels().length != (long) in.frames() * m.imageChannels() * size * size) {
         throw new IllegalArgumentException(
             "the frames are not "
                 + m.imageChannels()
@@ -135,8 +174,15 @@ final class ModelForwardCommand implements Callable<Integer> {
                 + size
                 + " (the vision tower's image_size); resize and normalise them first");
       }
-      r = m.forwardDebug(pixels, frames, ids, newTokens, grounding);
+      return m.forwardDebug(in.pixels(), in.frames(), in.ids(), newTokens, grounding);
     }
+  }
+
+  /**
+   * Writes the intermediates named in the command's description to --out, with the R-GAE maps when
+   * --grounding asked for them.
+   */
+  private void write(DebugForward r) {
     long[] greedy = Arrays.stream(r.greedyIds()).asLongStream().toArray();
     SafeTensorsWriter w =
         new SafeTensorsWriter()
@@ -165,18 +211,6 @@ final class ModelForwardCommand implements Callable<Integer> {
       throw new UncheckedIOException("cannot create the directory of " + out, e);
     }
     w.write(out);
-    System.out.printf(
-        "wrote %s (%s): %d frames, vision %s -> pooled %s, projected %s, T=%d, V=%d, greedy_ids %s%n",
-        out,
-        r.family(),
-        r.frames(),
-        Arrays.toString(r.visionShape()),
-        Arrays.toString(r.pooledShape()),
-        Arrays.toString(r.projectedShape()),
-        r.seqLen(),
-        r.vocab(),
-        Arrays.toString(r.greedyIds()));
-    return 0;
   }
 
   private static TensorInfo require(SafeTensors in, String name) {

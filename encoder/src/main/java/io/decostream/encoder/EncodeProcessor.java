@@ -147,9 +147,32 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       return;
     }
     List<String> keys = new ArrayList<>();
-    List<Frame> frames = new ArrayList<>();
-    List<byte[]> raws = new ArrayList<>();
-    List<RgbImage> images = new ArrayList<>();
+    Batch batch = readPending(keys);
+    if (!batch.images().isEmpty()) {
+      long t0 = System.nanoTime();
+      List<float[]> features = encode(batch);
+      double vitMillisPerFrame = (System.nanoTime() - t0) / 1e6 / batch.images().size();
+      for (int i = 0; i < batch.frames().size(); i++) {
+        if (features.get(i) != null) {
+          emit(batch.frames().get(i), features.get(i), vitMillisPerFrame);
+        }
+      }
+    }
+    // Dead-lettered frames leave the store too: each pending frame was emitted or dead-lettered.
+    keys.forEach(pending::delete);
+    decoded.clear();
+    pendingCount = 0;
+  }
+
+  /** The frames of one flush, in store-key order, with their raw records and decoded images. */
+  private record Batch(List<Frame> frames, List<byte[]> raws, List<RgbImage> images) {}
+
+  /**
+   * Reads every pending frame (adding each store key to {@code keys}) and its image: the one
+   * decoded on arrival, or, for a frame restored from the changelog, decoded again here.
+   */
+  private Batch readPending(List<String> keys) {
+    Batch batch = new Batch(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     try (KeyValueIterator<String, byte[]> it = pending.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
@@ -162,9 +185,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
                 .deserialize(topics.frames().name(), kv.value);
         try {
           RgbImage img = decoded.get(kv.key);
-          images.add(img != null ? img : decode(f));
-          frames.add(f);
-          raws.add(kv.value);
+          batch.images().add(img != null ? img : decode(f));
+          batch.frames().add(f);
+          batch.raws().add(kv.value);
         } catch (RuntimeException | IOException e) {
           // Only reachable for frames restored from the changelog (checked on arrival otherwise).
           deadLetter(
@@ -181,49 +204,50 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
         }
       }
     }
-    if (!images.isEmpty()) {
-      List<float[]> features;
-      long t0 = System.nanoTime();
+    return batch;
+  }
+
+  /**
+   * The ViT features of the batch, one array per frame; null for a frame the backend rejects on its
+   * own (that frame is dead-lettered).
+   */
+  private List<float[]> encode(Batch batch) {
+    try {
+      return features(batch.images());
+    } catch (RuntimeException batchFailure) {
+      // Isolate the culprit: retry frame by frame; a frame the ViT rejects on its own is
+      // dead-lettered.
+      LOG.warn(
+          "ViT batch of {} frames failed ({}); retrying one frame at a time",
+          batch.images().size(),
+          batchFailure.toString());
+      return encodeOneByOne(batch);
+    }
+  }
+
+  /** The failed batch again, one frame per backend call, so one bad frame costs only itself. */
+  private List<float[]> encodeOneByOne(Batch batch) {
+    List<float[]> features = new ArrayList<>();
+    for (int i = 0; i < batch.images().size(); i++) {
       try {
-        features = features(images);
-      } catch (RuntimeException batchFailure) {
-        // Isolate the culprit: retry frame by frame; a frame the ViT rejects on its own is
-        // dead-lettered.
-        LOG.warn(
-            "ViT batch of {} frames failed ({}); retrying one frame at a time",
-            images.size(),
-            batchFailure.toString());
-        features = new ArrayList<>();
-        for (int i = 0; i < images.size(); i++) {
-          try {
-            features.add(features(List.of(images.get(i))).get(0));
-          } catch (RuntimeException e) {
-            features.add(null);
-            Frame f = frames.get(i);
-            deadLetter(
-                f.getStreamId().getBytes(StandardCharsets.UTF_8),
-                raws.get(i),
-                "vision backend failed on frame "
-                    + f.getFrameIndex()
-                    + " of stream "
-                    + f.getStreamId()
-                    + ": "
-                    + e.getMessage(),
-                e,
-                null);
-          }
-        }
-      }
-      double vitMillisPerFrame = (System.nanoTime() - t0) / 1e6 / images.size();
-      for (int i = 0; i < frames.size(); i++) {
-        if (features.get(i) != null) {
-          emit(frames.get(i), features.get(i), vitMillisPerFrame);
-        }
+        features.add(features(List.of(batch.images().get(i))).get(0));
+      } catch (RuntimeException e) {
+        features.add(null);
+        Frame f = batch.frames().get(i);
+        deadLetter(
+            f.getStreamId().getBytes(StandardCharsets.UTF_8),
+            batch.raws().get(i),
+            "vision backend failed on frame "
+                + f.getFrameIndex()
+                + " of stream "
+                + f.getStreamId()
+                + ": "
+                + e.getMessage(),
+            e,
+            null);
       }
     }
-    keys.forEach(pending::delete);
-    decoded.clear();
-    pendingCount = 0;
+    return features;
   }
 
   /** The backend call, with its contract checked: one [grid*grid*hidden] array per image. */

@@ -122,6 +122,45 @@ public final class ChunkDecoder {
     Objects.requireNonNull(chunk, "chunk");
     Objects.requireNonNull(visitor, "visitor");
     long t0 = System.nanoTime();
+    String container = checkClaims(chunk);
+    ByteBuffer data = chunk.getData();
+    byte[] bytes = new byte[data.remaining()];
+    data.duplicate().get(bytes);
+    avutil.av_log_set_level(avutil.AV_LOG_ERROR);
+    long deadline = t0 + config.maxDecodeMillis() * 1_000_000L;
+    try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(new ByteArrayInputStream(bytes))) {
+      g.setFormat(container);
+      g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
+      open(g, chunk, container);
+      int cw = g.getImageWidth();
+      int ch = g.getImageHeight();
+      checkCodedSize(chunk, cw, ch);
+      int[] out = fit(cw, ch, config.maxWidth(), config.maxHeight());
+      if (out[0] != cw || out[1] != ch) {
+        g.setImageWidth(out[0]);
+        g.setImageHeight(out[1]);
+      }
+      Grabbed run = grabAll(g, chunk, visitor, deadline);
+      return new Stats(
+          run.frames(),
+          run.first(),
+          run.last(),
+          cw,
+          ch,
+          out[0],
+          out[1],
+          (System.nanoTime() - t0) / 1e6);
+    } catch (FrameGrabber.Exception e) {
+      throw new ChunkRejected("FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e);
+    }
+  }
+
+  /**
+   * The bounds checked before FFmpeg sees a byte: an allowed demuxer (so no playlist or concat
+   * demuxer can open other files), some data, and a claimed duration and size within the limits.
+   * Returns the container name FFmpeg is told to use.
+   */
+  private String checkClaims(VideoChunk chunk) throws ChunkRejected {
     long maxSpan = Math.round(config.maxChunkSeconds() * 1e6);
     String container =
         chunk.getContainer() == null ? "" : chunk.getContainer().toLowerCase(Locale.ROOT);
@@ -154,135 +193,162 @@ public final class ChunkDecoder {
               + MAX_CODED_DIMENSION
               + " pixel limit");
     }
-    byte[] bytes = new byte[data.remaining()];
-    data.duplicate().get(bytes);
-    avutil.av_log_set_level(avutil.AV_LOG_ERROR);
-    long deadline = t0 + config.maxDecodeMillis() * 1_000_000L;
+    return container;
+  }
+
+  /**
+   * Opens the demuxer and decoder; bytes FFmpeg cannot open, or a container without a video stream,
+   * are the "undecodable bytes" rejection.
+   */
+  private static void open(FFmpegFrameGrabber g, VideoChunk chunk, String container)
+      throws ChunkRejected {
+    try {
+      g.start();
+    } catch (Exception e) {
+      throw new ChunkRejected(
+          "cannot open chunk "
+              + chunk.getSequence()
+              + " as "
+              + container
+              + " (corrupt or not video): "
+              + clean(e),
+          e);
+    }
+    if (g.getVideoStream() < 0) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " has no video stream (corrupt or not "
+              + container
+              + ")");
+    }
+  }
+
+  /**
+   * The coded size the stream really has (the chunk's claim was checked before opening): usable,
+   * and within MAX_CODED_DIMENSION before any scaling.
+   */
+  private static void checkCodedSize(VideoChunk chunk, int cw, int ch) throws ChunkRejected {
+    if (cw <= 0 || ch <= 0) {
+      throw new ChunkRejected(
+          "chunk " + chunk.getSequence() + " has no usable video size (" + cw + "x" + ch + ")");
+    }
+    if (cw > MAX_CODED_DIMENSION || ch > MAX_CODED_DIMENSION) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " is "
+              + cw
+              + "x"
+              + ch
+              + ", over the "
+              + MAX_CODED_DIMENSION
+              + " pixel limit");
+    }
+  }
+
+  /** Frames handed to the visitor and the absolute times of the first and last of them. */
+  private record Grabbed(int frames, long first, long last) {}
+
+  /**
+   * The decode loop: each frame is timed from the video stream's start (the class comment's
+   * absolute timestamp), checked against the decode-time, time-span and frame-count bounds, and
+   * handed to the visitor. Zero frames is a rejection.
+   */
+  private Grabbed grabAll(
+      FFmpegFrameGrabber g, VideoChunk chunk, FrameVisitor visitor, long deadline)
+      throws ChunkRejected {
+    long maxSpan = Math.round(config.maxChunkSeconds() * 1e6);
     int maxFrames =
         (int)
             Math.min(
                 Integer.MAX_VALUE, Math.ceil(config.maxChunkSeconds() * MAX_FRAMES_PER_SECOND));
-    try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(new ByteArrayInputStream(bytes))) {
-      g.setFormat(container);
-      g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
-      try {
-        g.start();
-      } catch (Exception e) {
+    long base = videoStartMicros(g);
+    int n = 0;
+    long first = 0;
+    long last = 0;
+    while (true) {
+      checkDeadline(chunk, deadline, n);
+      Frame f = grabNext(g, chunk, n);
+      if (f == null) {
+        break;
+      }
+      if (f.image == null || f.image.length == 0) {
+        continue;
+      }
+      if (base == Long.MIN_VALUE) {
+        // the container does not know its start time: the first frame is time zero
+        base = f.timestamp;
+      }
+      long rel = f.timestamp - base;
+      if (rel > maxSpan) {
         throw new ChunkRejected(
-            "cannot open chunk "
-                + chunk.getSequence()
-                + " as "
-                + container
-                + " (corrupt or not video): "
-                + clean(e),
-            e);
+            String.format(
+                Locale.ROOT,
+                "chunk %d decodes to more than the %.3f s limit (frame at %.3f s)",
+                chunk.getSequence(),
+                config.maxChunkSeconds(),
+                rel / 1e6));
       }
-      if (g.getVideoStream() < 0) {
+      if (++n > maxFrames) {
         throw new ChunkRejected(
-            "chunk "
-                + chunk.getSequence()
-                + " has no video stream (corrupt or not "
-                + container
-                + ")");
+            "chunk " + chunk.getSequence() + " has more than " + maxFrames + " frames");
       }
-      int cw = g.getImageWidth();
-      int ch = g.getImageHeight();
-      if (cw <= 0 || ch <= 0) {
-        throw new ChunkRejected(
-            "chunk " + chunk.getSequence() + " has no usable video size (" + cw + "x" + ch + ")");
+      long abs = chunk.getStartMicros() + rel;
+      if (n == 1) {
+        first = abs;
       }
-      if (cw > MAX_CODED_DIMENSION || ch > MAX_CODED_DIMENSION) {
-        throw new ChunkRejected(
-            "chunk "
-                + chunk.getSequence()
-                + " is "
-                + cw
-                + "x"
-                + ch
-                + ", over the "
-                + MAX_CODED_DIMENSION
-                + " pixel limit");
-      }
-      int[] out = fit(cw, ch, config.maxWidth(), config.maxHeight());
-      if (out[0] != cw || out[1] != ch) {
-        g.setImageWidth(out[0]);
-        g.setImageHeight(out[1]);
-      }
-      long base = videoStartMicros(g);
-      int n = 0;
-      long first = 0;
-      long last = 0;
-      while (true) {
-        if (System.nanoTime() > deadline) {
-          throw new ChunkRejected(
-              String.format(
-                  Locale.ROOT,
-                  "decoding chunk %d took over %d ms (%d frames done)",
-                  chunk.getSequence(),
-                  config.maxDecodeMillis(),
-                  n));
-        }
-        Frame f;
-        try {
-          f = g.grabImage();
-        } catch (Exception e) {
-          throw new ChunkRejected(
-              "decode error in chunk "
-                  + chunk.getSequence()
-                  + " after "
-                  + n
-                  + " frames: "
-                  + clean(e),
-              e);
-        }
-        if (f == null) {
-          break;
-        }
-        if (f.image == null || f.image.length == 0) {
-          continue;
-        }
-        if (base == Long.MIN_VALUE) {
-          base = f.timestamp;
-        }
-        long rel = f.timestamp - base;
-        if (rel > maxSpan) {
-          throw new ChunkRejected(
-              String.format(
-                  Locale.ROOT,
-                  "chunk %d decodes to more than the %.3f s limit (frame at %.3f s)",
-                  chunk.getSequence(),
-                  config.maxChunkSeconds(),
-                  rel / 1e6));
-        }
-        if (++n > maxFrames) {
-          throw new ChunkRejected(
-              "chunk " + chunk.getSequence() + " has more than " + maxFrames + " frames");
-        }
-        long abs = chunk.getStartMicros() + rel;
-        if (n == 1) {
-          first = abs;
-        }
-        last = abs;
-        Frame current = f;
-        try {
-          visitor.frame(abs, () -> toRgb(current));
-        } catch (ChunkRejected e) {
-          throw e;
-        } catch (Exception e) {
-          throw new ChunkRejected(
-              "processing frame " + n + " of chunk " + chunk.getSequence() + " failed: " + e, e);
-        }
-      }
-      if (n == 0) {
-        throw new ChunkRejected(
-            "chunk "
-                + chunk.getSequence()
-                + " decoded to zero video frames (corrupt or"
-                + " truncated before the first complete frame)");
-      }
-      return new Stats(n, first, last, cw, ch, out[0], out[1], (System.nanoTime() - t0) / 1e6);
-    } catch (FrameGrabber.Exception e) {
-      throw new ChunkRejected("FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e);
+      last = abs;
+      visit(visitor, chunk, f, abs, n);
+    }
+    if (n == 0) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " decoded to zero video frames (corrupt or"
+              + " truncated before the first complete frame)");
+    }
+    return new Grabbed(n, first, last);
+  }
+
+  /** The decode-time bound, checked between frames (n frames done so far). */
+  private void checkDeadline(VideoChunk chunk, long deadline, int n) throws ChunkRejected {
+    if (System.nanoTime() > deadline) {
+      throw new ChunkRejected(
+          String.format(
+              Locale.ROOT,
+              "decoding chunk %d took over %d ms (%d frames done)",
+              chunk.getSequence(),
+              config.maxDecodeMillis(),
+              n));
+    }
+  }
+
+  /** The next decoded frame, or null at the end; a decoder error mid-chunk is a rejection. */
+  private static Frame grabNext(FFmpegFrameGrabber g, VideoChunk chunk, int n)
+      throws ChunkRejected {
+    try {
+      return g.grabImage();
+    } catch (Exception e) {
+      throw new ChunkRejected(
+          "decode error in chunk " + chunk.getSequence() + " after " + n + " frames: " + clean(e),
+          e);
+    }
+  }
+
+  /**
+   * Hands frame n to the visitor with a lazy RGB conversion; a visitor's own rejection passes
+   * through, any other failure rejects the chunk.
+   */
+  private static void visit(FrameVisitor visitor, VideoChunk chunk, Frame f, long abs, int n)
+      throws ChunkRejected {
+    try {
+      visitor.frame(abs, () -> toRgb(f));
+    } catch (ChunkRejected e) {
+      throw e;
+    } catch (Exception e) {
+      throw new ChunkRejected(
+          "processing frame " + n + " of chunk " + chunk.getSequence() + " failed: " + e, e);
     }
   }
 

@@ -142,10 +142,22 @@ public final class BenchCommand implements Callable<Integer> {
    * figures.
    */
   static String table(ModelBench.Result r) {
+    StringBuilder b = new StringBuilder();
+    header(b, r);
+    b.append(
+        "| measure | Java (DJL) | PyTorch eager | Java / PyTorch speed |\n|---|---:|---:|---:|\n");
+    modelRows(b, r);
+    decoRows(b, r);
+    memoryRows(b, r);
+    rawSamples(b, r);
+    return b.toString();
+  }
+
+  /** The machine, both engines and the model sizes, so a table can be read on its own. */
+  private static void header(StringBuilder b, ModelBench.Result r) {
     ModelBench.Sizes s = r.options().sizes();
     ModelBench.Side j = r.java();
     ModelBench.Side p = r.python();
-    StringBuilder b = new StringBuilder();
     b.append(
         String.format(
             Locale.ROOT,
@@ -167,8 +179,13 @@ public final class BenchCommand implements Callable<Integer> {
             r.options().warmups(),
             r.options().repeats(),
             r.options().decoRepeats()));
-    b.append(
-        "| measure | Java (DJL) | PyTorch eager | Java / PyTorch speed |\n|---|---:|---:|---:|\n");
+  }
+
+  /** Measures (a) ViT per frame and (b) Llama prefill and KV-cached decode. */
+  private static void modelRows(StringBuilder b, ModelBench.Result r) {
+    ModelBench.Sizes s = r.options().sizes();
+    ModelBench.Side j = r.java();
+    ModelBench.Side p = r.python();
     row(
         b,
         "(a) ViT forward per frame, ms",
@@ -187,6 +204,16 @@ public final class BenchCommand implements Callable<Integer> {
         j.decode().perSecond(s.decodeTokens()),
         p == null ? null : p.decode().perSecond(s.decodeTokens()),
         false);
+  }
+
+  /**
+   * Measure (c), the DeCo effect: prefill at the full and the compressed tokens per frame, the
+   * speed-up between them, and how many frames each fits in the context window.
+   */
+  private static void decoRows(StringBuilder b, ModelBench.Result r) {
+    ModelBench.Sizes s = r.options().sizes();
+    ModelBench.Side j = r.java();
+    ModelBench.Side p = r.python();
     int full = s.frames() * s.fullTokensPerFrame();
     int deco = s.frames() * s.decoTokensPerFrame();
     row(
@@ -239,6 +266,12 @@ public final class BenchCommand implements Callable<Integer> {
               fit[1],
               fit[1]));
     }
+  }
+
+  /** Measure (d), peak RSS per phase, with the JVM baseline that the Java peaks include. */
+  private static void memoryRows(StringBuilder b, ModelBench.Result r) {
+    ModelBench.Side j = r.java();
+    ModelBench.Side p = r.python();
     rowMem(b, "(d) peak RSS, ViT phase, MiB", j.vitPeakRssKb(), p == null ? -2 : p.vitPeakRssKb());
     rowMem(
         b,
@@ -252,13 +285,21 @@ public final class BenchCommand implements Callable<Integer> {
                 + "(after GC, before loading weights): %s MiB (ViT), %s MiB (Llama). PyTorch peak: VmHWM of the script.%n",
             mib(r.javaRssBeforeVitKb()),
             mib(r.javaRssBeforeLlamaKb())));
+  }
+
+  /** Every timing sample behind the medians, so noisy runs show. */
+  private static void rawSamples(StringBuilder b, ModelBench.Result r) {
+    ModelBench.Sizes s = r.options().sizes();
+    ModelBench.Side j = r.java();
+    ModelBench.Side p = r.python();
+    int full = s.frames() * s.fullTokensPerFrame();
+    int deco = s.frames() * s.decoTokensPerFrame();
     b.append(String.format(Locale.ROOT, "%nRaw samples, ms (medians above):%n"));
     samples(b, "ViT per frame", j.vitPerFrame(), p == null ? null : p.vitPerFrame());
     samples(b, "prefill " + s.promptTokens(), j.prefill(), p == null ? null : p.prefill());
     samples(b, "decode " + s.decodeTokens(), j.decode(), p == null ? null : p.decode());
     samples(b, "prefill " + full, j.decoFull(), p == null ? null : p.decoFull());
     samples(b, "prefill " + deco, j.decoCompressed(), p == null ? null : p.decoCompressed());
-    return b.toString();
   }
 
   private static void samples(

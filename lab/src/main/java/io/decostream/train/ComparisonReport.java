@@ -124,6 +124,49 @@ public final class ComparisonReport {
   public static void plot(List<ProjectorComparison.RunResult> runs, int alignSteps, Path png) {
     int w = 960;
     int h = 560;
+    Axes a = axes(runs, w, h);
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    try {
+      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+      g.setColor(Color.WHITE);
+      g.fillRect(0, 0, w, h);
+      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+      drawAxes(g, a, h, alignSteps);
+      drawCurves(g, a, runs);
+    } finally {
+      g.dispose();
+    }
+    try {
+      Path parent = png.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      ImageIO.write(img, "png", png.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The plot area (left, top, width pw, height ph in pixels) and its scales: steps 0..maxStep
+   * across, log10 of the loss from hi (top) down to lo.
+   */
+  private record Axes(int left, int top, int pw, int ph, double maxStep, double lo, double hi) {
+    int x(double step) {
+      return left + (int) Math.round(pw * step / maxStep);
+    }
+
+    int y(double log10Loss) {
+      return top + (int) Math.round(ph * (hi - log10Loss) / (hi - lo));
+    }
+  }
+
+  /**
+   * Scales that hold every run's curve: the last step, and the finite losses on a log axis (early
+   * losses are an order of magnitude above the late ones), with a margin above and below.
+   */
+  private static Axes axes(List<ProjectorComparison.RunResult> runs, int w, int h) {
     int left = 70;
     int right = 210;
     int top = 40;
@@ -144,92 +187,83 @@ public final class ComparisonReport {
       minLoss = 0;
       maxLoss = 1;
     }
-    // log-scale loss axis: early losses are an order of magnitude above the late ones
     double lo = Math.log10(Math.max(1e-3, minLoss * 0.9));
     double hi = Math.log10(Math.max(1e-3, maxLoss * 1.1));
     if (hi - lo < 1e-6) {
       hi = lo + 1;
     }
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    try {
-      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-      g.setColor(Color.WHITE);
-      g.fillRect(0, 0, w, h);
-      int pw = w - left - right;
-      int ph = h - top - bottom;
-      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+    return new Axes(left, top, w - left - right, h - top - bottom, maxStep, lo, hi);
+  }
+
+  /**
+   * Loss grid lines and labels, step ticks, axis titles, and the dashed line where stage 1 (align)
+   * ends and stage 2 (tune) begins.
+   */
+  private static void drawAxes(Graphics2D g, Axes a, int h, int alignSteps) {
+    g.setColor(new Color(0xdddddd));
+    for (double v : niceTicks(Math.pow(10, a.lo()), Math.pow(10, a.hi()))) {
+      int y = a.y(Math.log10(v));
+      g.drawLine(a.left(), y, a.left() + a.pw(), y);
+      g.setColor(Color.DARK_GRAY);
+      g.drawString(String.format(Locale.ROOT, "%.2f", v), 20, y + 4);
       g.setColor(new Color(0xdddddd));
-      for (double v : niceTicks(Math.pow(10, lo), Math.pow(10, hi))) {
-        int y = top + (int) Math.round(ph * (hi - Math.log10(v)) / (hi - lo));
-        g.drawLine(left, y, left + pw, y);
-        g.setColor(Color.DARK_GRAY);
-        g.drawString(String.format(Locale.ROOT, "%.2f", v), 20, y + 4);
-        g.setColor(new Color(0xdddddd));
-      }
-      g.setColor(Color.BLACK);
-      g.drawRect(left, top, pw, ph);
-      for (int i = 0; i <= 5; i++) {
-        int step = (int) Math.round(maxStep * i / 5);
-        int x = left + (int) Math.round(pw * step / maxStep);
-        g.drawString(Integer.toString(step), x - 10, top + ph + 18);
-      }
-      g.drawString("step (align, then tune)", left + pw / 2 - 60, h - 18);
-      g.drawString("training loss (EMA, log scale)", left, top - 12);
-      if (alignSteps > 0) {
-        int x = left + (int) Math.round(pw * alignSteps / maxStep);
-        g.setColor(Color.GRAY);
-        g.setStroke(
-            new BasicStroke(
-                1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
-        g.drawLine(x, top, x, top + ph);
-        g.drawString("align | tune", x - 32, top + 14);
-      }
-      int vi = 0;
-      for (var e : byVariant(runs).entrySet()) {
-        Color c = PALETTE[vi % PALETTE.length];
-        g.setColor(c);
-        g.setStroke(new BasicStroke(1.6f));
-        for (ProjectorComparison.RunResult r : e.getValue()) {
-          int px = -1;
-          int py = -1;
-          for (double[] p : r.curve()) {
-            if (!Double.isFinite(p[1])) {
-              continue;
-            }
-            int x = left + (int) Math.round(pw * p[0] / maxStep);
-            int y =
-                top + (int) Math.round(ph * (hi - Math.log10(Math.max(1e-3, p[1]))) / (hi - lo));
-            if (px >= 0) {
-              g.drawLine(px, py, x, y);
-            }
-            px = x;
-            py = y;
-          }
-        }
-        int ly = top + 10 + vi * 22;
-        g.fillRect(left + pw + 16, ly, 18, 4);
-        g.setColor(Color.BLACK);
-        g.drawString(
-            e.getKey()
-                + " ("
-                + e.getValue().size()
-                + (e.getValue().size() == 1 ? " seed)" : " seeds)"),
-            left + pw + 40,
-            ly + 6);
-        vi++;
-      }
-    } finally {
-      g.dispose();
     }
-    try {
-      Path parent = png.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
+    g.setColor(Color.BLACK);
+    g.drawRect(a.left(), a.top(), a.pw(), a.ph());
+    for (int i = 0; i <= 5; i++) {
+      int step = (int) Math.round(a.maxStep() * i / 5);
+      g.drawString(Integer.toString(step), a.x(step) - 10, a.top() + a.ph() + 18);
+    }
+    g.drawString("step (align, then tune)", a.left() + a.pw() / 2 - 60, h - 18);
+    g.drawString("training loss (EMA, log scale)", a.left(), a.top() - 12);
+    if (alignSteps > 0) {
+      int x = a.x(alignSteps);
+      g.setColor(Color.GRAY);
+      g.setStroke(
+          new BasicStroke(
+              1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
+      g.drawLine(x, a.top(), x, a.top() + a.ph());
+      g.drawString("align | tune", x - 32, a.top() + 14);
+    }
+  }
+
+  /**
+   * One colour per variant, one polyline per seed (non-finite losses skipped), and a legend entry
+   * per variant with its number of seeds.
+   */
+  private static void drawCurves(Graphics2D g, Axes a, List<ProjectorComparison.RunResult> runs) {
+    int vi = 0;
+    for (var e : byVariant(runs).entrySet()) {
+      Color c = PALETTE[vi % PALETTE.length];
+      g.setColor(c);
+      g.setStroke(new BasicStroke(1.6f));
+      for (ProjectorComparison.RunResult r : e.getValue()) {
+        int px = -1;
+        int py = -1;
+        for (double[] p : r.curve()) {
+          if (!Double.isFinite(p[1])) {
+            continue;
+          }
+          int x = a.x(p[0]);
+          int y = a.y(Math.log10(Math.max(1e-3, p[1])));
+          if (px >= 0) {
+            g.drawLine(px, py, x, y);
+          }
+          px = x;
+          py = y;
+        }
       }
-      ImageIO.write(img, "png", png.toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
+      int ly = a.top() + 10 + vi * 22;
+      g.fillRect(a.left() + a.pw() + 16, ly, 18, 4);
+      g.setColor(Color.BLACK);
+      g.drawString(
+          e.getKey()
+              + " ("
+              + e.getValue().size()
+              + (e.getValue().size() == 1 ? " seed)" : " seeds)"),
+          a.left() + a.pw() + 40,
+          ly + 6);
+      vi++;
     }
   }
 

@@ -17,15 +17,14 @@ import java.util.*;
 public class MotionProbe {
   public static void main(String[] a) throws Exception {
     int windows = a.length > 1 ? Integer.parseInt(a[1]) : 400;
-    List<double[]> xs = new ArrayList<>();
-    List<Integer> ys = new ArrayList<>();
-    List<String> labels = new ArrayList<>();
+    Examples ex = new Examples(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     try (TrainablePack p = TrainablePack.open(Path.of(a[0]))) {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
       Connector connector = fwd.connector();
-      int mTok = connector.tokensPerFrame();
-      int s = p.config().visionConfig().imageSize();
+      Model model =
+          new Model(
+              p, fwd, connector, connector.tokensPerFrame(), p.config().visionConfig().imageSize());
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, 16);
       for (int i = 0; i < windows; i++) {
         long seed = ShapesWorld.videoSeed(4000003L, i);
@@ -33,70 +32,114 @@ public class MotionProbe {
         if (scene.shapes().size() < 2) continue;
         ShapesDataset.Sample smp =
             ShapesDataset.sample(scene, spec.lastSecond(), spec, new SplittableRandom(seed));
-        List<RgbImage> imgs =
-            smp.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
-        float[] rows = null;
-        int f = imgs.size();
-        int d = 0;
-        for (QaPair q : smp.questions()) {
-          if (q.type() != QuestionType.MOTION) continue;
-          io.decostream.shapes.Shape subject = q.subject(scene).orElse(null);
-          if (subject == null) continue;
-          List<Box> boxes =
-              smp.frames().stream().map(fr -> subject.referenceBox(fr.timeSeconds())).toList();
-          ExampleEncoder.Encoded e =
-              fwd.encoder().encode(imgs, q.question(), q.answer(), boxes, "");
-          if (e.attend() == null) continue;
-          if (rows == null) {
-            try (NDManager m = fwd.manager().newSubManager()) {
-              NDArray feats =
-                  p.tower()
-                      .forward(
-                          m.create(e.pixels(), new Shape(f, 3, s, s)),
-                          p.config().visionHiddenStateIndex(),
-                          true);
-              NDArray r = connector.forward(feats); // [F, M, Dt]
-              d = Math.toIntExact(r.getShape().get(2));
-              rows = r.toFloatArray();
-            }
-          }
-          double[] x = new double[3 * d];
-          for (int end = 0; end < 2; end++) {
-            int frame = end == 0 ? 0 : f - 1;
-            double w = 0;
-            for (int t = 0; t < mTok; t++) {
-              float in = e.attend()[frame * mTok + t];
-              if (in > 0) {
-                w += in;
-                for (int k = 0; k < d; k++) {
-                  x[end * d + k] += in * rows[(frame * mTok + t) * d + k];
-                }
-              }
-            }
-            for (int k = 0; k < d; k++) {
-              x[end * d + k] /= Math.max(w, 1e-9);
-            }
-          }
-          for (int k = 0; k < d; k++) {
-            x[2 * d + k] = x[d + k] - x[k];
-          }
-          String label = q.answer().split(" ")[0];
-          int y = labels.indexOf(label);
-          if (y < 0) {
-            labels.add(label);
-            y = labels.size() - 1;
-          }
-          xs.add(x);
-          ys.add(y);
-        }
+        addWindow(model, scene, smp, ex);
       }
     }
-    int n = xs.size();
-    int dim = xs.get(0).length;
-    int c = labels.size();
+    int n = ex.xs().size();
+    int dim = ex.xs().get(0).length;
     // standardise on the training part, then full-batch gradient descent on softmax cross-entropy
     // with a little L2
     int train = n * 3 / 4;
+    standardise(ex.xs(), train, dim);
+    double[][] w = fit(ex, train, dim);
+    score(ex, w, train);
+  }
+
+  /** The pack, its training forward and connector, tokens per frame and the ViT's input side. */
+  private record Model(
+      TrainablePack pack,
+      VideoQaForward fwd,
+      Connector connector,
+      int tokensPerFrame,
+      int imageSize) {}
+
+  /** The probe's data: features, class indices, and the class labels (motion words) seen. */
+  private record Examples(List<double[]> xs, List<Integer> ys, List<String> labels) {}
+
+  /** The visual rows of every frame, [F, M, Dt] row-major, and Dt. */
+  private record VisualRows(float[] data, int dim) {}
+
+  /**
+   * One example per motion question of the window whose subject is a named object with attended
+   * tokens; the window's visual rows are computed once, on the first such question.
+   */
+  private static void addWindow(Model model, Scene scene, ShapesDataset.Sample smp, Examples ex) {
+    List<RgbImage> imgs =
+        smp.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+    VisualRows rows = null;
+    int f = imgs.size();
+    for (QaPair q : smp.questions()) {
+      if (q.type() != QuestionType.MOTION) continue;
+      io.decostream.shapes.Shape subject = q.subject(scene).orElse(null);
+      if (subject == null) continue;
+      List<Box> boxes =
+          smp.frames().stream().map(fr -> subject.referenceBox(fr.timeSeconds())).toList();
+      ExampleEncoder.Encoded e =
+          model.fwd().encoder().encode(imgs, q.question(), q.answer(), boxes, "");
+      if (e.attend() == null) continue;
+      if (rows == null) {
+        rows = visualRows(model, e.pixels(), f);
+      }
+      double[] x = endpointFeatures(e.attend(), rows, f, model.tokensPerFrame());
+      String label = q.answer().split(" ")[0];
+      int y = ex.labels().indexOf(label);
+      if (y < 0) {
+        ex.labels().add(label);
+        y = ex.labels().size() - 1;
+      }
+      ex.xs().add(x);
+      ex.ys().add(y);
+    }
+  }
+
+  /** What the LLM reads of the window: the ViT's features through the connector, [F, M, Dt]. */
+  private static VisualRows visualRows(Model model, float[] pixels, int f) {
+    int s = model.imageSize();
+    try (NDManager m = model.fwd().manager().newSubManager()) {
+      NDArray feats =
+          model
+              .pack()
+              .tower()
+              .forward(
+                  m.create(pixels, new Shape(f, 3, s, s)),
+                  model.pack().config().visionHiddenStateIndex(),
+                  true);
+      NDArray r = model.connector().forward(feats); // [F, M, Dt]
+      return new VisualRows(r.toFloatArray(), Math.toIntExact(r.getShape().get(2)));
+    }
+  }
+
+  /**
+   * The probe's input: the object's rows averaged (weighted by its attend mask) in the first and in
+   * the latest frame, then latest - first: [first, latest, latest - first].
+   */
+  private static double[] endpointFeatures(float[] attend, VisualRows rows, int f, int mTok) {
+    int d = rows.dim();
+    double[] x = new double[3 * d];
+    for (int end = 0; end < 2; end++) {
+      int frame = end == 0 ? 0 : f - 1;
+      double w = 0;
+      for (int t = 0; t < mTok; t++) {
+        float in = attend[frame * mTok + t];
+        if (in > 0) {
+          w += in;
+          for (int k = 0; k < d; k++) {
+            x[end * d + k] += in * rows.data()[(frame * mTok + t) * d + k];
+          }
+        }
+      }
+      for (int k = 0; k < d; k++) {
+        x[end * d + k] /= Math.max(w, 1e-9);
+      }
+    }
+    for (int k = 0; k < d; k++) {
+      x[2 * d + k] = x[d + k] - x[k];
+    }
+    return x;
+  }
+
+  /** Zero mean, unit variance per feature, with the statistics of the training part only. */
+  private static void standardise(List<double[]> xs, int train, int dim) {
     double[] mu = new double[dim];
     double[] sd = new double[dim];
     for (int i = 0; i < train; i++) {
@@ -114,15 +157,23 @@ public class MotionProbe {
         x[k] = (x[k] - mu[k]) / Math.sqrt(sd[k] + 1e-6);
       }
     }
+  }
+
+  /**
+   * Softmax regression on the first {@code train} examples: 600 full-batch gradient steps (rate
+   * 0.5, L2 1e-3 on the weights, not the bias); one row of weights and a bias per class.
+   */
+  private static double[][] fit(Examples ex, int train, int dim) {
+    int c = ex.labels().size();
     double[][] w = new double[c][dim + 1];
     for (int it = 0; it < 600; it++) {
       double[][] g = new double[c][dim + 1];
       for (int i = 0; i < train; i++) {
-        double[] pr = softmax(w, xs.get(i));
+        double[] pr = softmax(w, ex.xs().get(i));
         for (int j = 0; j < c; j++) {
-          double err = pr[j] - (ys.get(i) == j ? 1 : 0);
+          double err = pr[j] - (ex.ys().get(i) == j ? 1 : 0);
           for (int k = 0; k < dim; k++) {
-            g[j][k] += err * xs.get(i)[k] / train;
+            g[j][k] += err * ex.xs().get(i)[k] / train;
           }
           g[j][dim] += err / train;
         }
@@ -133,15 +184,22 @@ public class MotionProbe {
         }
       }
     }
+    return w;
+  }
+
+  /** Prints the probe's accuracy on the training part and on the held-out quarter. */
+  private static void score(Examples ex, double[][] w, int train) {
+    int n = ex.xs().size();
+    int c = ex.labels().size();
     int trainRight = 0;
     int testRight = 0;
     for (int i = 0; i < n; i++) {
-      double[] pr = softmax(w, xs.get(i));
+      double[] pr = softmax(w, ex.xs().get(i));
       int best = 0;
       for (int j = 1; j < c; j++) {
         if (pr[j] > pr[best]) best = j;
       }
-      if (best == ys.get(i)) {
+      if (best == ex.ys().get(i)) {
         if (i < train) trainRight++;
         else testRight++;
       }
@@ -149,7 +207,7 @@ public class MotionProbe {
     System.out.printf(
         "motion from the named object's first and latest visual rows (linear probe, %s): train %.1f%% "
             + "of %d, held out %.1f%% of %d%n",
-        labels, 100.0 * trainRight / train, train, 100.0 * testRight / (n - train), n - train);
+        ex.labels(), 100.0 * trainRight / train, train, 100.0 * testRight / (n - train), n - train);
   }
 
   static double[] softmax(double[][] w, double[] x) {

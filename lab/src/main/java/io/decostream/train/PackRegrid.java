@@ -69,65 +69,81 @@ public final class PackRegrid {
       config.put("spatial_pool_stride", poolStride);
       text.put("max_position_embeddings", positions);
 
-      Files.createDirectories(target);
-      try (Stream<Path> files = Files.list(source)) {
-        for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
-          Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
-      JSON.writerWithDefaultPrettyPrinter()
-          .writeValue(target.resolve("config.json").toFile(), config);
-      Path processor = target.resolve("preprocessor_config.json");
-      if (Files.isRegularFile(processor)) {
-        ObjectNode p = (ObjectNode) JSON.readTree(processor.toFile());
-        if (p.get("size") instanceof ObjectNode size) {
-          size.put("shortest_edge", imageSize);
-        }
-        if (p.get("crop_size") instanceof ObjectNode crop) {
-          crop.put("height", imageSize);
-          crop.put("width", imageSize);
-        }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(processor.toFile(), p);
-      }
-
-      SafeTensorsWriter w = new SafeTensorsWriter();
-      boolean found = false;
-      try (SafeTensors st = SafeTensors.open(source.resolve("model.safetensors"))) {
-        for (String name : st.names()) {
-          long[] shape = st.info(name).shape();
-          float[] data = st.readFloats(name);
-          if (name.endsWith(POSITIONS)) {
-            int dim = (int) shape[1];
-            if (shape[0] != (long) oldGrid * oldGrid + 1) {
-              throw new IllegalArgumentException(
-                  name
-                      + " has "
-                      + shape[0]
-                      + " rows, expected "
-                      + (oldGrid * oldGrid + 1)
-                      + " for a "
-                      + oldGrid
-                      + "x"
-                      + oldGrid
-                      + " grid");
-            }
-            data = resample(data, dim, oldGrid, newGrid);
-            shape = new long[] {(long) newGrid * newGrid + 1, dim};
-            found = true;
-          }
-          w.add(name, DType.F32, shape, data);
-        }
-        st.metadata().forEach(w::metadata);
-      }
-      if (!found) {
-        throw new IllegalArgumentException(source + " has no tensor named *" + POSITIONS);
-      }
-      w.write(target.resolve("model.safetensors"));
+      writeConfigs(source, target, config, imageSize);
+      writeWeights(source, target, oldGrid, newGrid);
       return new Result(oldGrid, newGrid, oldTokens, newTokens, positions);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot re-grid " + source + " into " + target + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The pack's JSON files into {@code target}, with the edited config.json and the processor's
+   * resize and crop set to the new input size (so frames reach the ViT at the new grid).
+   */
+  private static void writeConfigs(Path source, Path target, ObjectNode config, int imageSize)
+      throws IOException {
+    Files.createDirectories(target);
+    try (Stream<Path> files = Files.list(source)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
+        Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    JSON.writerWithDefaultPrettyPrinter()
+        .writeValue(target.resolve("config.json").toFile(), config);
+    Path processor = target.resolve("preprocessor_config.json");
+    if (Files.isRegularFile(processor)) {
+      ObjectNode p = (ObjectNode) JSON.readTree(processor.toFile());
+      if (p.get("size") instanceof ObjectNode size) {
+        size.put("shortest_edge", imageSize);
+      }
+      if (p.get("crop_size") instanceof ObjectNode crop) {
+        crop.put("height", imageSize);
+        crop.put("width", imageSize);
+      }
+      JSON.writerWithDefaultPrettyPrinter().writeValue(processor.toFile(), p);
+    }
+  }
+
+  /**
+   * Every weight copied as F32, except the position embedding, checked to match the old grid and
+   * resampled to the new one; a pack without it is refused.
+   */
+  private static void writeWeights(Path source, Path target, int oldGrid, int newGrid) {
+    SafeTensorsWriter w = new SafeTensorsWriter();
+    boolean found = false;
+    try (SafeTensors st = SafeTensors.open(source.resolve("model.safetensors"))) {
+      for (String name : st.names()) {
+        long[] shape = st.info(name).shape();
+        float[] data = st.readFloats(name);
+        if (name.endsWith(POSITIONS)) {
+          int dim = (int) shape[1];
+          if (shape[0] != (long) oldGrid * oldGrid + 1) {
+            throw new IllegalArgumentException(
+                name
+                    + " has "
+                    + shape[0]
+                    + " rows, expected "
+                    + (oldGrid * oldGrid + 1)
+                    + " for a "
+                    + oldGrid
+                    + "x"
+                    + oldGrid
+                    + " grid");
+          }
+          data = resample(data, dim, oldGrid, newGrid);
+          shape = new long[] {(long) newGrid * newGrid + 1, dim};
+          found = true;
+        }
+        w.add(name, DType.F32, shape, data);
+      }
+      st.metadata().forEach(w::metadata);
+    }
+    if (!found) {
+      throw new IllegalArgumentException(source + " has no tensor named *" + POSITIONS);
+    }
+    w.write(target.resolve("model.safetensors"));
   }
 
   /**

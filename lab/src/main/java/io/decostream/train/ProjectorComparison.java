@@ -157,15 +157,9 @@ public final class ProjectorComparison {
   private RunResult runOne(String variantName, long seed) {
     Path dir = settings.out().resolve(variantName + "-s" + seed);
     Path resultFile = dir.resolve("result.json");
-    try {
-      if (Files.isRegularFile(resultFile)) {
-        progress.printf("%s seed %d: already done (%s)%n", variantName, seed, resultFile);
-        return JSON.readValue(resultFile.toFile(), RunResult.class);
-      }
-      Files.createDirectories(dir);
-      Files.deleteIfExists(dir.resolve("log.jsonl"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    RunResult done = resumeOrPrepare(variantName, seed, dir, resultFile);
+    if (done != null) {
+      return done;
     }
     ComparisonVariants.Variant variant = ComparisonVariants.get(variantName);
     try (TrainablePack pack = TrainablePack.open(settings.base());
@@ -182,39 +176,9 @@ public final class ProjectorComparison {
           "== %s seed %d: %s; %d tokens per frame, %,d connector parameters%n",
           variantName, seed, variant.description(), connector.tokensPerFrame(), connectorCount);
       List<double[]> curve = new ArrayList<>();
-      // stage 1, align: the connector alone learns to describe (captions), as the paper's
-      // pre-training stage
-      if (settings.alignSteps() > 0) {
-        train(
-            fwd,
-            connectorParams,
-            "align",
-            settings.alignSteps(),
-            settings.alignLr(),
-            new ShapesExamples(1.0, settings.captionPrompt()),
-            seed,
-            0,
-            curve,
-            dir);
-      }
-      // stage 2, tune: connector + LLM on questions (and some captions); the ViT stays frozen as in
-      // the paper
-      Map<String, NDArray> tuned = new LinkedHashMap<>(connectorParams);
-      Map<String, NDArray> llm = pack.languageModelParameters();
-      llm.values().forEach(p -> p.setRequiresGradient(true));
-      tuned.putAll(llm);
-      double secPerStep =
-          train(
-              fwd,
-              tuned,
-              "tune",
-              settings.tuneSteps(),
-              settings.tuneLr(),
-              new ShapesExamples(settings.captionFraction(), settings.captionPrompt()),
-              seed + 1_000_003L,
-              settings.alignSteps(),
-              curve,
-              dir);
+      align(fwd, connectorParams, seed, curve, dir);
+      Map<String, NDArray> tuned = withLanguageModel(connectorParams, pack);
+      double secPerStep = tune(fwd, tuned, seed, curve, dir);
       if (visionChecksum(pack) != visionBefore) {
         throw new IllegalStateException(
             "the vision tower changed although every variant must share it frozen");
@@ -246,6 +210,78 @@ public final class ProjectorComparison {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * A run already finished (its result.json exists) is read back, so an interrupted comparison
+   * resumes where it stopped; otherwise the run's directory is made ready and null returned.
+   */
+  private RunResult resumeOrPrepare(String variantName, long seed, Path dir, Path resultFile) {
+    try {
+      if (Files.isRegularFile(resultFile)) {
+        progress.printf("%s seed %d: already done (%s)%n", variantName, seed, resultFile);
+        return JSON.readValue(resultFile.toFile(), RunResult.class);
+      }
+      Files.createDirectories(dir);
+      Files.deleteIfExists(dir.resolve("log.jsonl"));
+      return null;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Stage 1, align: the connector alone learns to describe (captions), as the paper's pre-training
+   * stage; skipped when --align-steps is 0.
+   */
+  private void align(
+      VideoQaForward fwd,
+      Map<String, NDArray> connectorParams,
+      long seed,
+      List<double[]> curve,
+      Path dir) {
+    if (settings.alignSteps() > 0) {
+      train(
+          fwd,
+          connectorParams,
+          "align",
+          settings.alignSteps(),
+          settings.alignLr(),
+          new ShapesExamples(1.0, settings.captionPrompt()),
+          seed,
+          0,
+          curve,
+          dir);
+    }
+  }
+
+  /** What stage 2 trains: the connector and the LLM; the ViT stays frozen as in the paper. */
+  private static Map<String, NDArray> withLanguageModel(
+      Map<String, NDArray> connectorParams, TrainablePack pack) {
+    Map<String, NDArray> tuned = new LinkedHashMap<>(connectorParams);
+    Map<String, NDArray> llm = pack.languageModelParameters();
+    llm.values().forEach(p -> p.setRequiresGradient(true));
+    tuned.putAll(llm);
+    return tuned;
+  }
+
+  /**
+   * Stage 2, tune: connector + LLM on questions (and some captions), its steps numbered after stage
+   * 1's on the curve; the mean seconds per step.
+   */
+  private double tune(
+      VideoQaForward fwd, Map<String, NDArray> tuned, long seed, List<double[]> curve, Path dir) {
+    return train(
+        fwd,
+        tuned,
+        "tune",
+        settings.tuneSteps(),
+        settings.tuneLr(),
+        new ShapesExamples(settings.captionFraction(), settings.captionPrompt()),
+        seed + 1_000_003L,
+        settings.alignSteps(),
+        curve,
+        dir);
   }
 
   /**

@@ -6,11 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.cli.Deco;
+import io.decostream.shapes.QaPair;
+import io.decostream.shapes.Questions;
+import io.decostream.shapes.Scene;
+import io.decostream.shapes.SceneGenerator;
+import io.decostream.shapes.ShapesWorld;
+import io.decostream.shapes.Window;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,18 +92,70 @@ class DemoCommandIT {
           allowedAnswers(q).contains(text),
           "answer \"" + text + "\" to \"" + q + "\" is not a " + "ShapesWorld answer of that type");
     }
-    assertTrue(s.get("correctAnswers").asInt() >= 0);
-    // the grounding pictures: one folder per question, an overlay per frame of the window
-    try (var dirs = Files.list(tmp.resolve("pics"))) {
-      for (Path q : dirs.toList()) {
-        try (var files = Files.list(q)) {
-          assertEquals(
-              16,
-              files.filter(p -> p.getFileName().toString().contains("-frame-")).count(),
-              q.toString());
-        }
+    // the clip's questions are one per type with the scene's ground truth, and the shipped model
+    // answers all six right (README: "correct answers:  6 of 6")
+    Map<String, String> truth = groundTruth(7, 16);
+    assertEquals(README_DEMO, truth, "the demo clip (scene seed 7, 16 s) and its questions");
+    assertEquals(6, answers, s.toPrettyString());
+    int i = 0;
+    for (Map.Entry<String, String> qa : truth.entrySet()) {
+      JsonNode a = s.get("answers").get(i++);
+      assertEquals(qa.getKey(), a.get("question").asText(), "asked in question-type order");
+      assertEquals(qa.getValue(), a.get("expected").asText(), a.toString());
+      assertEquals(qa.getValue(), a.get("text").asText().trim(), "the shipped model's answer");
+      assertTrue(a.get("correct").asBoolean(), a.toString());
+      assertTrue(a.get("generatedTokens").asInt() >= 1, a.toString());
+    }
+    assertEquals(6, s.get("correctAnswers").asInt(), "correct answers: 6 of 6");
+    assertEquals(0, s.get("deadLetters").asInt(), "nothing went to the dead-letter topic");
+    // a caption every 4 frames of 16, the last over the whole clip, naming what is in it
+    JsonNode captions = s.get("captions");
+    assertEquals(4, captions.size(), captions.toString());
+    for (int c = 0; c < 4; c++) {
+      assertEquals(
+          4 * c + 3, captions.get(c).get("frameRange").get(1).asInt(), captions.toString());
+    }
+    assertTrue(captions.get(3).get("text").asText().contains("white square"), captions.toString());
+    // the grounding pictures: one folder per question, an overlay per frame of the window and the
+    // window's strip
+    List<Path> dirs;
+    try (var list = Files.list(tmp.resolve("pics"))) {
+      dirs = list.filter(Files::isDirectory).toList();
+    }
+    assertEquals(6, dirs.size(), "one folder of pictures per question: " + dirs);
+    for (Path q : dirs) {
+      try (var files = Files.list(q)) {
+        List<String> names = files.map(p -> p.getFileName().toString()).toList();
+        assertEquals(16, names.stream().filter(n -> n.contains("-frame-")).count(), q.toString());
+        assertEquals(
+            1, names.stream().filter(n -> n.endsWith("-window.png")).count(), names.toString());
       }
     }
+  }
+
+  /** The demo's questions and answers as the README prints them. */
+  static final Map<String, String> README_DEMO = readmeDemo();
+
+  private static Map<String, String> readmeDemo() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("what color is the square?", "white");
+    m.put("what shape is the white object?", "square");
+    m.put("how many shapes are there?", "one");
+    m.put("where is the white square?", "top right");
+    m.put("which way is the white square moving?", "up");
+    m.put("is there a white square?", "yes");
+    return m;
+  }
+
+  /** What `deco demo` asks of a ShapesWorld clip, with the answers (as DemoCommand picks them). */
+  static Map<String, String> groundTruth(long sceneSeed, int seconds) {
+    Scene scene = SceneGenerator.generate(sceneSeed, seconds);
+    Window w = Window.latest(seconds - 1, ShapesWorld.MAX_WINDOW_FRAMES);
+    Map<String, String> m = new LinkedHashMap<>();
+    for (QaPair qa : Questions.samplePerType(scene, w, new SplittableRandom(sceneSeed))) {
+      m.put(qa.question(), qa.answer());
+    }
+    return m;
   }
 
   static java.util.Set<String> allowedAnswers(String question) {

@@ -59,6 +59,10 @@ public final class GroundingBench {
             336, 14, 64, 128, 3, 4, 512, 1376, 8, 8, 8, 4096, 10000.0, -2, 2, DType.F32, 0.02);
   }
 
+  /**
+   * Writes the pack into {@code workDir}, then times {@code repeats} ungrounded answers and their
+   * explanation after {@code warmups} untimed runs.
+   */
   public static Result run(
       Path workDir,
       boolean quick,
@@ -73,18 +77,8 @@ public final class GroundingBench {
     TinyPack.write(pack, spec, seed);
     try (LlavaNextVideo model = LlavaNextVideo.load(pack, LlavaNextVideo.Part.LANGUAGE)) {
       int m = model.defaultPooledGrid() * model.defaultPooledGrid();
-      int dv = spec.visionHidden();
-      SplittableRandom r = new SplittableRandom(seed);
-      List<float[]> feats = new ArrayList<>();
-      for (int f = 0; f < frames; f++) {
-        float[] x = new float[m * dv];
-        for (int i = 0; i < x.length; i++) {
-          x[i] = (float) r.nextGaussian();
-        }
-        feats.add(x);
-      }
+      List<float[]> feats = randomFeatures(frames, m * spec.visionHidden(), seed);
       VideoPrompt prompt = new VideoPrompt(feats, m, "what color is the circle?");
-      GenerationOptions greedy = GenerationOptions.greedy(newTokens);
       log.accept(
           "grounding: "
               + frames
@@ -96,53 +90,100 @@ public final class GroundingBench {
               + spec.textLayers()
               + " x "
               + spec.textHidden());
-      GenerationResult[] last = new GenerationResult[1];
-      for (int i = 0; i < warmups; i++) {
-        last[0] = model.generate(prompt, greedy);
-      }
-      ModelBench.resetPeak();
-      List<Double> answer = new ArrayList<>();
-      for (int i = 0; i < repeats; i++) {
-        long t0 = System.nanoTime();
-        last[0] = model.generate(prompt, greedy);
-        answer.add((System.nanoTime() - t0) / 1e6);
-      }
-      long answerPeak = ModelBench.peakRssKb();
-      int[] ids = last[0].tokenIds();
+      Answered answered =
+          timeAnswers(model, prompt, GenerationOptions.greedy(newTokens), warmups, repeats);
+      int[] ids = answered.last().tokenIds();
       if (ids.length == 0) {
         throw new IllegalStateException(
             "the random model generated nothing to explain; try another seed");
       }
-      for (int i = 0; i < Math.min(1, warmups); i++) {
-        model.explain(prompt, ids);
-      }
-      ModelBench.resetPeak();
-      List<Double> explain = new ArrayList<>();
-      for (int i = 0; i < repeats; i++) {
-        long t0 = System.nanoTime();
-        AnswerGrounding g = model.explain(prompt, ids);
-        explain.add((System.nanoTime() - t0) / 1e6);
-        if (g.textToQuery().length != ids.length) {
-          throw new IllegalStateException(
-              "explained " + g.textToQuery().length + " of " + ids.length + " tokens");
-        }
-      }
-      long groundedPeak = ModelBench.peakRssKb();
-      long params =
-          (long) spec.textLayers()
-                  * (4L * spec.textHidden() * spec.textHidden()
-                      + 3L * spec.textHidden() * spec.textIntermediate())
-              + 2L * model.config().textConfig().vocabSize() * spec.textHidden();
+      Timed explain = timeExplain(model, prompt, ids, warmups, repeats);
       return new Result(
           frames,
           m,
-          last[0].promptTokens(),
+          answered.last().promptTokens(),
           ids.length,
-          params,
-          new ModelBench.Stat(answer),
-          new ModelBench.Stat(explain),
-          answerPeak,
-          groundedPeak);
+          textParams(spec, model.config().textConfig().vocabSize()),
+          answered.times().stat(),
+          explain.stat(),
+          answered.times().peakRssKb(),
+          explain.peakRssKb());
     }
+  }
+
+  /** Random pooled features, one array per frame (standard normal): the prompt's visual input. */
+  private static List<float[]> randomFeatures(int frames, int floatsPerFrame, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    List<float[]> feats = new ArrayList<>();
+    for (int f = 0; f < frames; f++) {
+      float[] x = new float[floatsPerFrame];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) r.nextGaussian();
+      }
+      feats.add(x);
+    }
+    return feats;
+  }
+
+  /** Timing samples of one path and the peak RSS while they ran. */
+  private record Timed(List<Double> ms, long peakRssKb) {
+    ModelBench.Stat stat() {
+      return new ModelBench.Stat(ms);
+    }
+  }
+
+  /** The ungrounded answers' timings and the last answer (the one the explanation explains). */
+  private record Answered(Timed times, GenerationResult last) {}
+
+  /** The ungrounded path: prefill and greedy decode with the KV cache, no taps. */
+  private static Answered timeAnswers(
+      LlavaNextVideo model,
+      VideoPrompt prompt,
+      GenerationOptions greedy,
+      int warmups,
+      int repeats) {
+    GenerationResult last = null;
+    for (int i = 0; i < warmups; i++) {
+      last = model.generate(prompt, greedy);
+    }
+    ModelBench.resetPeak();
+    List<Double> answer = new ArrayList<>();
+    for (int i = 0; i < repeats; i++) {
+      long t0 = System.nanoTime();
+      last = model.generate(prompt, greedy);
+      answer.add((System.nanoTime() - t0) / 1e6);
+    }
+    return new Answered(new Timed(answer, ModelBench.peakRssKb()), last);
+  }
+
+  /**
+   * The grounding's extra cost: one tapped forward + backward per generated token (spec §7.5),
+   * checked to explain every token.
+   */
+  private static Timed timeExplain(
+      LlavaNextVideo model, VideoPrompt prompt, int[] ids, int warmups, int repeats) {
+    for (int i = 0; i < Math.min(1, warmups); i++) {
+      model.explain(prompt, ids);
+    }
+    ModelBench.resetPeak();
+    List<Double> explain = new ArrayList<>();
+    for (int i = 0; i < repeats; i++) {
+      long t0 = System.nanoTime();
+      AnswerGrounding g = model.explain(prompt, ids);
+      explain.add((System.nanoTime() - t0) / 1e6);
+      if (g.textToQuery().length != ids.length) {
+        throw new IllegalStateException(
+            "explained " + g.textToQuery().length + " of " + ids.length + " tokens");
+      }
+    }
+    return new Timed(explain, ModelBench.peakRssKb());
+  }
+
+  /** Llama parameters: attention and MLP matrices per layer, plus embedding and LM head. */
+  private static long textParams(TinyPack.Spec spec, int vocabSize) {
+    return (long) spec.textLayers()
+            * (4L * spec.textHidden() * spec.textHidden()
+                + 3L * spec.textHidden() * spec.textIntermediate())
+        + 2L * vocabSize * spec.textHidden();
   }
 }

@@ -239,131 +239,173 @@ public final class ModelBench {
       // explicitly too
       JniUtils.setNumThreads(o.threads());
       int djlThreads = JniUtils.getNumThreads();
-
-      // ---- phase (a): ViT
-      log.accept("writing random CLIP weights to " + visionFile);
-      long visionParams = writeVision(s, visionFile, o.seed());
-      boolean reset = resetPeak();
-      long rssBeforeVit = statusKb("VmRSS:");
-      Stat vit;
-      try (CheckpointWeights w = CheckpointWeights.open(visionFile, root);
-          ClipVisionTower tower =
-              new ClipVisionTower(w.scoped("vision_model."), s.vision(), s.featureLayer(), true);
-          NDManager m = root.newSubManager()) {
-        int px = s.vision().imageSize();
-        NDArray pixels = m.randomNormal(new Shape(1, 3, px, px));
-        log.accept("java: ViT forward to layer " + s.featureLayer());
-        vit =
-            time(
-                o.warmups(),
-                o.repeats(),
-                () -> tower.forward(pixels, s.featureLayer(), true).close());
-      }
-      long javaVitPeak = peakRssKb();
+      // Each phase runs Java then Python back to back, each side's weights released before the
+      // other starts, so the peak RSS of one side does not include the other's.
+      VitRun vit = javaVit(o, root, visionFile, log);
       JsonNode pyVit = o.python() ? python(o, script, cfgFile, "vit", log) : null;
-
-      // ---- phases (b), (c): Llama
-      log.accept("writing random Llama weights to " + textFile);
-      long textParams = writeText(s, textFile, o.seed() + 1);
-      resetPeak();
-      long rssBeforeLlama = statusKb("VmRSS:");
-      Stat prefill;
-      Stat decode;
-      Stat decoFull;
-      Stat decoCompressed;
-      try (CheckpointWeights w = CheckpointWeights.open(textFile, root);
-          LlamaModel model = new LlamaModel(s.text(), w.scoped("model."), null, null);
-          NDManager m = root.newSubManager()) {
-        SplittableRandom rnd = new SplittableRandom(o.seed());
-        int[] ids = rnd.ints(s.promptTokens(), 0, s.text().vocabSize()).toArray();
-        int cap = s.promptTokens() + s.decodeTokens();
-        log.accept("java: Llama prefill of " + s.promptTokens() + " tokens");
-        prefill =
-            time(
-                o.warmups(),
-                o.repeats(),
-                () -> {
-                  try (NDManager step = m.newSubManager();
-                      KvCache cache = model.newCache(cap)) {
-                    model.forwardLast(model.embed(step, ids), cache);
-                  }
-                });
-        log.accept("java: Llama decode of " + s.decodeTokens() + " tokens (KV cache)");
-        List<Double> dec = new ArrayList<>();
-        for (int r = -1; r < o.repeats(); r++) { // r = -1 is the warm-up
-          try (NDManager step = m.newSubManager();
-              KvCache cache = model.newCache(cap)) {
-            NDArray logits = model.forwardLast(model.embed(step, ids), cache);
-            long t0 = System.nanoTime();
-            for (int i = 0; i < s.decodeTokens(); i++) {
-              try (NDManager tok = step.newSubManager()) {
-                int next = (int) logits.argMax().getLong();
-                logits.close();
-                logits = model.forwardLast(model.embed(tok, new int[] {next}), cache);
-                logits.attach(step);
-              }
-            }
-            double ms = (System.nanoTime() - t0) / 1e6;
-            if (r >= 0) {
-              dec.add(ms);
-            }
-          }
-        }
-        decode = new Stat(dec);
-        decoCompressed =
-            decoPrefill(
-                model, m, s.frames() * s.decoTokensPerFrame(), o.warmups(), o.decoRepeats(), log);
-        decoFull =
-            decoPrefill(model, m, s.frames() * s.fullTokensPerFrame(), 0, o.decoRepeats(), log);
-      }
-      long javaLlamaPeak = peakRssKb();
+      LlamaRun llama = javaLlama(o, root, textFile, log);
       JsonNode pyText = o.python() ? python(o, script, cfgFile, "llama", log) : null;
-
-      Side java =
-          new Side(
-              "DJL "
-                  + ai.djl.engine.Engine.getInstance().getEngineName()
-                  + " "
-                  + ai.djl.engine.Engine.getInstance().getVersion(),
-              djlThreads,
-              vit,
-              prefill,
-              decode,
-              decoFull,
-              decoCompressed,
-              reset ? javaVitPeak : -1,
-              reset ? javaLlamaPeak : -1);
-      Side py = null;
-      if (o.python()) {
-        py =
-            new Side(
-                "PyTorch " + pyVit.path("torch").asText() + " eager",
-                pyVit.path("threads").asInt(),
-                stat(pyVit, "vit_ms"),
-                stat(pyText, "prefill_ms"),
-                stat(pyText, "decode_ms"),
-                stat(pyText, "deco_full_ms"),
-                stat(pyText, "deco_compressed_ms"),
-                pyVit.path("peak_rss_kb").asLong(),
-                pyText.path("peak_rss_kb").asLong());
-      }
+      Side java = javaSide(djlThreads, vit, llama);
+      Side py = o.python() ? pythonSide(pyVit, pyText) : null;
       return new Result(
           o,
-          visionParams,
-          textParams,
+          vit.params(),
+          llama.params(),
           java,
           py,
           framesThatFit(s.window(), s.reservedTextTokens(), s.fullTokensPerFrame()),
           framesThatFit(s.window(), s.reservedTextTokens(), s.decoTokensPerFrame()),
           cpuModel(),
           Runtime.getRuntime().availableProcessors(),
-          reset,
-          rssBeforeVit,
-          rssBeforeLlama);
+          vit.peakReset(),
+          vit.rssBeforeKb(),
+          llama.rssBeforeKb());
     } finally {
       deleteQuietly(visionFile);
       deleteQuietly(textFile);
     }
+  }
+
+  /** Java's phase (a): parameters, peak reset, RSS before and peak RSS, ViT time per frame. */
+  private record VitRun(long params, boolean peakReset, long rssBeforeKb, Stat vit, long peakKb) {}
+
+  /** Java's phases (b) and (c): parameters, RSS before and peak RSS, and the four timings. */
+  private record LlamaRun(
+      long params,
+      long rssBeforeKb,
+      Stat prefill,
+      Stat decode,
+      Stat decoFull,
+      Stat decoCompressed,
+      long peakKb) {}
+
+  /** Phase (a) on the Java side: the CLIP tower's forward of one frame up to the feature layer. */
+  private static VitRun javaVit(Options o, NDManager root, Path visionFile, Consumer<String> log) {
+    Sizes s = o.sizes();
+    log.accept("writing random CLIP weights to " + visionFile);
+    long visionParams = writeVision(s, visionFile, o.seed());
+    boolean reset = resetPeak();
+    long rssBeforeVit = statusKb("VmRSS:");
+    Stat vit;
+    try (CheckpointWeights w = CheckpointWeights.open(visionFile, root);
+        ClipVisionTower tower =
+            new ClipVisionTower(w.scoped("vision_model."), s.vision(), s.featureLayer(), true);
+        NDManager m = root.newSubManager()) {
+      int px = s.vision().imageSize();
+      NDArray pixels = m.randomNormal(new Shape(1, 3, px, px));
+      log.accept("java: ViT forward to layer " + s.featureLayer());
+      vit =
+          time(
+              o.warmups(),
+              o.repeats(),
+              () -> tower.forward(pixels, s.featureLayer(), true).close());
+    }
+    return new VitRun(visionParams, reset, rssBeforeVit, vit, peakRssKb());
+  }
+
+  /**
+   * Phases (b) and (c) on the Java side: prefill of the prompt, KV-cached greedy decode, and the
+   * DeCo prefill of the frames at the compressed and at the full token count per frame.
+   */
+  private static LlamaRun javaLlama(
+      Options o, NDManager root, Path textFile, Consumer<String> log) {
+    Sizes s = o.sizes();
+    log.accept("writing random Llama weights to " + textFile);
+    long textParams = writeText(s, textFile, o.seed() + 1);
+    resetPeak();
+    long rssBeforeLlama = statusKb("VmRSS:");
+    Stat prefill;
+    Stat decode;
+    Stat decoFull;
+    Stat decoCompressed;
+    try (CheckpointWeights w = CheckpointWeights.open(textFile, root);
+        LlamaModel model = new LlamaModel(s.text(), w.scoped("model."), null, null);
+        NDManager m = root.newSubManager()) {
+      SplittableRandom rnd = new SplittableRandom(o.seed());
+      int[] ids = rnd.ints(s.promptTokens(), 0, s.text().vocabSize()).toArray();
+      int cap = s.promptTokens() + s.decodeTokens();
+      log.accept("java: Llama prefill of " + s.promptTokens() + " tokens");
+      prefill =
+          time(
+              o.warmups(),
+              o.repeats(),
+              () -> {
+                try (NDManager step = m.newSubManager();
+                    KvCache cache = model.newCache(cap)) {
+                  model.forwardLast(model.embed(step, ids), cache);
+                }
+              });
+      log.accept("java: Llama decode of " + s.decodeTokens() + " tokens (KV cache)");
+      decode = timeDecode(model, m, ids, cap, s.decodeTokens(), o.repeats());
+      decoCompressed =
+          decoPrefill(
+              model, m, s.frames() * s.decoTokensPerFrame(), o.warmups(), o.decoRepeats(), log);
+      decoFull =
+          decoPrefill(model, m, s.frames() * s.fullTokensPerFrame(), 0, o.decoRepeats(), log);
+    }
+    // the peak is read once the weights are released, as for the ViT phase
+    return new LlamaRun(
+        textParams, rssBeforeLlama, prefill, decode, decoFull, decoCompressed, peakRssKb());
+  }
+
+  /**
+   * (b) Decode throughput: after an untimed prefill of the prompt, {@code tokens} greedy steps
+   * through the KV cache are timed together; one warm-up run, then {@code repeats} samples.
+   */
+  private static Stat timeDecode(
+      LlamaModel model, NDManager m, int[] ids, int cap, int tokens, int repeats) {
+    List<Double> dec = new ArrayList<>();
+    for (int r = -1; r < repeats; r++) { // r = -1 is the warm-up
+      try (NDManager step = m.newSubManager();
+          KvCache cache = model.newCache(cap)) {
+        NDArray logits = model.forwardLast(model.embed(step, ids), cache);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < tokens; i++) {
+          try (NDManager tok = step.newSubManager()) {
+            int next = (int) logits.argMax().getLong();
+            logits.close();
+            logits = model.forwardLast(model.embed(tok, new int[] {next}), cache);
+            logits.attach(step);
+          }
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        if (r >= 0) {
+          dec.add(ms);
+        }
+      }
+    }
+    return new Stat(dec);
+  }
+
+  /** The Java side's figures; peak RSS is -1 where /proc/self/clear_refs could not reset it. */
+  private static Side javaSide(int djlThreads, VitRun vit, LlamaRun llama) {
+    return new Side(
+        "DJL "
+            + ai.djl.engine.Engine.getInstance().getEngineName()
+            + " "
+            + ai.djl.engine.Engine.getInstance().getVersion(),
+        djlThreads,
+        vit.vit(),
+        llama.prefill(),
+        llama.decode(),
+        llama.decoFull(),
+        llama.decoCompressed(),
+        vit.peakReset() ? vit.peakKb() : -1,
+        vit.peakReset() ? llama.peakKb() : -1);
+  }
+
+  /** The PyTorch reference's figures, from the JSON its two phases print. */
+  private static Side pythonSide(JsonNode pyVit, JsonNode pyText) {
+    return new Side(
+        "PyTorch " + pyVit.path("torch").asText() + " eager",
+        pyVit.path("threads").asInt(),
+        stat(pyVit, "vit_ms"),
+        stat(pyText, "prefill_ms"),
+        stat(pyText, "decode_ms"),
+        stat(pyText, "deco_full_ms"),
+        stat(pyText, "deco_compressed_ms"),
+        pyVit.path("peak_rss_kb").asLong(),
+        pyText.path("peak_rss_kb").asLong());
   }
 
   /**

@@ -184,9 +184,26 @@ public final class TinyPack {
     Map<String, Integer> vocab =
         WordLevelTokenizerJson.write(outDir.resolve("tokenizer.json"), vocabularyWords());
     int vocabSize = vocab.size();
-    int videoId = vocab.get(WordLevelTokenizerJson.VIDEO);
-    int imageId = vocab.get(WordLevelTokenizerJson.IMAGE);
+    config(spec, vocab).write(outDir);
+    addHfFields(outDir.resolve("config.json"), spec);
 
+    writeWeights(outDir.resolve("model.safetensors"), spec, vocabSize, seed);
+    writeJson(
+        outDir.resolve("generation_config.json"),
+        Map.of(
+            "bos_token_id", vocab.get(WordLevelTokenizerJson.BOS),
+            "eos_token_id", vocab.get(WordLevelTokenizerJson.EOS),
+            "pad_token_id", vocab.get(WordLevelTokenizerJson.PAD),
+            "_from_model_config", true));
+    writeJson(outDir.resolve("preprocessor_config.json"), preprocessorConfig(spec));
+    return LlavaNextVideoConfig.read(outDir);
+  }
+
+  /**
+   * The pack's config.json: a CLIP vision tower and a Llama text model of the spec's sizes, with
+   * the special token ids of the word-level vocabulary, as llava_next_video with average pooling.
+   */
+  private static LlavaNextVideoConfig config(Spec spec, Map<String, Integer> vocab) {
     ClipVisionConfig vision =
         new ClipVisionConfig(
             "clip_vision_model",
@@ -203,7 +220,7 @@ public final class TinyPack {
     LlamaConfig text =
         new LlamaConfig(
             "llama",
-            vocabSize,
+            vocab.size(),
             spec.textHidden(),
             spec.textIntermediate(),
             spec.textLayers(),
@@ -220,32 +237,24 @@ public final class TinyPack {
             vocab.get(WordLevelTokenizerJson.BOS),
             vocab.get(WordLevelTokenizerJson.EOS),
             vocab.get(WordLevelTokenizerJson.PAD));
-    LlavaNextVideoConfig config =
-        new LlavaNextVideoConfig(
-                LlavaNextVideoConfig.MODEL_TYPE,
-                vision,
-                text,
-                spec.visionFeatureLayer(),
-                "default",
-                "gelu",
-                true,
-                "average",
-                spec.spatialPoolStride(),
-                videoId,
-                imageId,
-                false)
-            .resolved();
-    config.write(outDir);
-    addHfFields(outDir.resolve("config.json"), spec);
+    return new LlavaNextVideoConfig(
+            LlavaNextVideoConfig.MODEL_TYPE,
+            vision,
+            text,
+            spec.visionFeatureLayer(),
+            "default",
+            "gelu",
+            true,
+            "average",
+            spec.spatialPoolStride(),
+            vocab.get(WordLevelTokenizerJson.VIDEO),
+            vocab.get(WordLevelTokenizerJson.IMAGE),
+            false)
+        .resolved();
+  }
 
-    writeWeights(outDir.resolve("model.safetensors"), spec, vocabSize, seed);
-    writeJson(
-        outDir.resolve("generation_config.json"),
-        Map.of(
-            "bos_token_id", vocab.get(WordLevelTokenizerJson.BOS),
-            "eos_token_id", vocab.get(WordLevelTokenizerJson.EOS),
-            "pad_token_id", vocab.get(WordLevelTokenizerJson.PAD),
-            "_from_model_config", true));
+  /** preprocessor_config.json as HF's LlavaNextVideoProcessor writes it for a square CLIP input. */
+  private static ObjectNode preprocessorConfig(Spec spec) {
     ClipImageProcessor p = ClipImageProcessor.square(spec.imageSize());
     ObjectNode pre = new ObjectMapper().createObjectNode();
     pre.put("image_processor_type", "CLIPImageProcessor");
@@ -262,8 +271,7 @@ public final class TinyPack {
     pre.putArray("image_mean").add(0.48145466).add(0.4578275).add(0.40821073);
     pre.putArray("image_std").add(0.26862954).add(0.26130258).add(0.27577711);
     pre.put("do_convert_rgb", true);
-    writeJson(outDir.resolve("preprocessor_config.json"), pre);
-    return LlavaNextVideoConfig.read(outDir);
+    return pre;
   }
 
   /** Adds the HF bookkeeping keys the record does not carry (architectures, torch_dtype). */
