@@ -27,15 +27,15 @@ import picocli.CommandLine.Parameters;
     description = "Probes of a trained pack behind docs/shapes-model.md's analyses.",
     footer = {
       "",
-      "Probes:",
-      "  KindProbe PACK            2-shape windows: colour and where answers for each named kind",
-      "  Var PACK [proj]           between-class variance of pooled cell features by kind and colour",
-      "  Tie PACK                  2-shape colour answers: right, larger shape's, later-drawn shape's",
-      "  Attend PACK [F [answer|word]]  per type: the lookup head's mass on the named object",
+      "Probes (the optional counts default to the analyses' sizes):",
+      "  KindProbe PACK [scenes]   2-shape windows: colour and where answers for each named kind",
+      "  Var PACK [proj|tower [scenes]]  between-class variance of pooled cell features by kind and colour",
+      "  Tie PACK [scenes]         2-shape colour answers: right, larger shape's, later-drawn shape's",
+      "  Attend PACK [F [answer|word [scenes]]]  per type: the lookup head's mass on the named object",
       "  MotionProbe PACK [n]      a linear probe of motion on the named object's visual rows",
       "  MotionErr PACK [scenes]   16-frame motion answers: lookup, ends and relay mass",
       "  Leak PACK [scenes]        colour questions: R-GAE relevance on the latest frame by layer",
-      "  Content PACK [F [answer [LAYER]]]  how well the naming word predicts the named colour"
+      "  Content PACK [F [answer [LAYER [scenes]]]]  how well the naming word predicts the named colour"
     })
 final class DiagnoseCommand implements Callable<Integer> {
 

@@ -122,75 +122,13 @@ final class EvalCommand implements Callable<Integer> {
       try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
           OutputCollector out = new OutputCollector(bootstrap, topics)) {
         pipeline.awaitRunning(Duration.ofSeconds(120));
-        List<Scene> scenes = new ArrayList<>();
-        System.out.printf(
-            "==> publishing %d held-out %s clips (H.264 %dx%d, %.0f fps, %.0f s)%n",
-            videos, "ShapesWorld", spec.width(), spec.height(), spec.fps(), spec.seconds());
-        for (int i = 0; i < videos; i++) {
-          Scene scene = SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), spec.seconds());
-          scenes.add(scene);
-          Path clip = ShapesVideoWriter.write(work.resolve("v" + i + ".mp4"), scene, spec);
-          try (Publisher p =
-              new Publisher(
-                  new PublishConfig(
-                      bootstrap,
-                      stream(i),
-                      clip.toString(),
-                      1.0,
-                      false,
-                      false,
-                      topics.names(),
-                      OptionalLong.empty()))) {
-            p.run();
-          }
-          if ((i + 1) % 10 == 0 || i + 1 == videos) {
-            System.out.printf("      %d/%d published%n", i + 1, videos);
-          }
-        }
+        List<Scene> scenes = publish(bootstrap, topics, work, spec);
         System.out.println("==> waiting for every frame to be encoded");
-        int perClip = lastSecond + 1;
-        boolean encoded =
-            out.await(
-                c -> {
-                  Map<String, Integer> n = new java.util.HashMap<>();
-                  c.tokens.forEach(t -> n.merge(t.getStreamId().toString(), 1, Integer::sum));
-                  for (int i = 0; i < videos; i++) {
-                    if (n.getOrDefault(stream(i), 0) < perClip) {
-                      return false;
-                    }
-                  }
-                  return true;
-                },
-                timeout);
-        if (!encoded) {
+        if (!out.await(c -> allEncoded(c, lastSecond + 1), timeout)) {
           System.err.println("not every frame was encoded within " + timeoutSeconds + " s");
           return 1;
         }
-        List<Asked> asked = new ArrayList<>();
-        Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
-        try (KafkaProducer<String, Question> producer =
-            Clients.producer(bootstrap, topics.questions())) {
-          for (int i = 0; i < videos; i++) {
-            SplittableRandom rnd = new SplittableRandom(ShapesWorld.videoSeed(seed, i) ^ 0x51ED);
-            for (QaPair qa : Questions.samplePerType(scenes.get(i), window, rnd)) {
-              boolean ground = groundingCheck && qa.type() == QuestionType.COLOR;
-              String id = stream(i) + "#" + qa.type().label();
-              asked.add(new Asked(stream(i), scenes.get(i), qa, id, ground));
-              producer.send(
-                  new ProducerRecord<>(
-                      topics.questions().name(),
-                      stream(i),
-                      Question.newBuilder()
-                          .setQuestionId(id)
-                          .setStreamId(stream(i))
-                          .setText(qa.question())
-                          .setAskedAtMillis(System.currentTimeMillis())
-                          .setMaxNewTokens(8)
-                          .setWantGrounding(ground)
-                          .build()));
-            }
-          }
-        }
+        List<Asked> asked = ask(bootstrap, topics, scenes, lastSecond);
         System.out.printf("==> asked %d questions; waiting for the answers%n", asked.size());
         out.await(
             c ->
@@ -201,16 +139,101 @@ final class EvalCommand implements Callable<Integer> {
         out.answers.forEach(a -> answers.put(a.getQuestionId().toString(), a));
         Map<String, Grounding> maps = new LinkedHashMap<>();
         out.groundings.forEach(g -> maps.put(g.getRefId().toString(), g));
-        String table = table(asked, answers, maps, lastSecond);
-        System.out.println(table);
-        if (markdown != null) {
-          Files.writeString(markdown, "Command: `" + reproduce() + "`\n\n" + table);
-          System.out.println("table written to " + markdown);
-        }
+        write(table(asked, answers, maps, lastSecond));
         return 0;
       }
     } finally {
       DemoCommand.deleteQuietly(work);
+    }
+  }
+
+  /**
+   * Writes the held-out clips (H.264) and publishes each as its own stream; the clips' scenes, in
+   * stream order.
+   */
+  private List<Scene> publish(String bootstrap, Topics topics, Path work, VideoSpec spec)
+      throws Exception {
+    List<Scene> scenes = new ArrayList<>();
+    System.out.printf(
+        "==> publishing %d held-out %s clips (H.264 %dx%d, %.0f fps, %.0f s)%n",
+        videos, "ShapesWorld", spec.width(), spec.height(), spec.fps(), spec.seconds());
+    for (int i = 0; i < videos; i++) {
+      Scene scene = SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), spec.seconds());
+      scenes.add(scene);
+      Path clip = ShapesVideoWriter.write(work.resolve("v" + i + ".mp4"), scene, spec);
+      try (Publisher p =
+          new Publisher(
+              new PublishConfig(
+                  bootstrap,
+                  stream(i),
+                  clip.toString(),
+                  1.0,
+                  false,
+                  false,
+                  topics.names(),
+                  OptionalLong.empty()))) {
+        p.run();
+      }
+      if ((i + 1) % 10 == 0 || i + 1 == videos) {
+        System.out.printf("      %d/%d published%n", i + 1, videos);
+      }
+    }
+    return scenes;
+  }
+
+  /** Whether every clip's stream has at least {@code perClip} encoded frames. */
+  private boolean allEncoded(OutputCollector c, int perClip) {
+    Map<String, Integer> n = new java.util.HashMap<>();
+    c.tokens.forEach(t -> n.merge(t.getStreamId().toString(), 1, Integer::sum));
+    for (int i = 0; i < videos; i++) {
+      if (n.getOrDefault(stream(i), 0) < perClip) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Asks one question per type of each clip about the window ending at its last sampled second;
+   * with {@code --grounding-check} the colour questions want grounding.
+   */
+  private List<Asked> ask(String bootstrap, Topics topics, List<Scene> scenes, int lastSecond) {
+    List<Asked> asked = new ArrayList<>();
+    Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
+    try (KafkaProducer<String, Question> producer =
+        Clients.producer(bootstrap, topics.questions())) {
+      for (int i = 0; i < videos; i++) {
+        SplittableRandom rnd = new SplittableRandom(ShapesWorld.videoSeed(seed, i) ^ 0x51ED);
+        for (QaPair qa : Questions.samplePerType(scenes.get(i), window, rnd)) {
+          boolean ground = groundingCheck && qa.type() == QuestionType.COLOR;
+          String id = stream(i) + "#" + qa.type().label();
+          asked.add(new Asked(stream(i), scenes.get(i), qa, id, ground));
+          producer.send(
+              new ProducerRecord<>(
+                  topics.questions().name(),
+                  stream(i),
+                  Question.newBuilder()
+                      .setQuestionId(id)
+                      .setStreamId(stream(i))
+                      .setText(qa.question())
+                      .setAskedAtMillis(System.currentTimeMillis())
+                      .setMaxNewTokens(8)
+                      .setWantGrounding(ground)
+                      .build()));
+        }
+      }
+    }
+    return asked;
+  }
+
+  /**
+   * Prints the table and, with {@code --markdown}, writes it under the command that reproduces it.
+   */
+  private void write(String table) throws java.io.IOException {
+    System.out.println(table);
+    if (markdown != null) {
+      Files.writeString(markdown, "Command: `" + reproduce() + "`\n\n" + table);
+      System.out.println("table written to " + markdown);
     }
   }
 

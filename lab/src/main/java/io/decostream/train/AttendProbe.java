@@ -19,7 +19,8 @@ public class AttendProbe {
       AttendAt at = a.length > 2 ? AttendAt.valueOf(a[2].toUpperCase()) : AttendAt.ANSWER;
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>(); // mass sum, right, n
-      for (int i = 0; i < 120; i++) {
+      int scenes = a.length > 3 ? Integer.parseInt(a[3]) : 120;
+      for (int i = 0; i < scenes; i++) {
         long seed = ShapesWorld.videoSeed(2000003L, i);
         Scene scene = SceneGenerator.generate(seed, 16);
         if (scene.shapes().size() < 2) continue;
@@ -36,7 +37,8 @@ public class AttendProbe {
             VideoQaForward.Result r =
                 fwd.forward(
                     m,
-                    new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))),
+                    new ArrayList<>(
+                        List.of(fwd.encoder().encode(imgs, q.question(), q.answer(), boxes))),
                     1.0,
                     at);
             double[] st = stats.computeIfAbsent(q.type().label(), k -> new double[3]);

@@ -86,7 +86,8 @@ public final class BindingProbe {
 
   private static boolean right(VideoQaForward fwd, List<RgbImage> images, QaPair q) {
     try (NDManager m = fwd.manager().newSubManager()) {
-      return fwd.forward(m, new ArrayList<>(List.of(fwd.encode(images, q.question(), q.answer()))))
+      return fwd.forward(
+              m, new ArrayList<>(List.of(fwd.encoder().encode(images, q.question(), q.answer()))))
           .exact()[0];
     }
   }

@@ -83,7 +83,7 @@ final class ContentLoss implements AuxLoss {
     float[] target = new float[b * vocab];
     int count = 0;
     for (int i = 0; i < b; i++) {
-      VideoQaForward.Encoded e = in.batch().get(i);
+      ExampleEncoder.Encoded e = in.batch().get(i);
       if (in.named()[i] > 0 && e.contentId() >= 0) {
         target[i * vocab + e.contentId()] = 1f;
         count++;
@@ -110,7 +110,7 @@ final class ContentLoss implements AuxLoss {
     float[] target = new float[b * rows * vocab];
     int count = 0;
     for (int i = 0; i < b; i++) {
-      VideoQaForward.Encoded e = in.batch().get(i);
+      ExampleEncoder.Encoded e = in.batch().get(i);
       if (e.namingWord() >= 0 && e.contentId() >= 0) {
         target[(i * rows + e.namingWord() + 1) * vocab + e.contentId()] = 1f;
         count++;

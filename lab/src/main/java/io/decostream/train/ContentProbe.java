@@ -9,7 +9,7 @@ import java.util.*;
 /**
  * Multi-shape windows: the content loss's cross-entropy at the naming word (does the word's state
  * hold the named object's colour, or with "answer" the motion or cell asked for?) per question
- * type. Args: PACK [FRAMES [answer [LAYER]]]; LAYER: read the word as it enters that layer
+ * type. Args: PACK [FRAMES [answer [LAYER [SCENES]]]]; LAYER: read the word as it enters that layer
  * (--content-layer), default its last layer.
  */
 public class ContentProbe {
@@ -25,7 +25,8 @@ public class ContentProbe {
       int layer = a.length > 3 ? Integer.parseInt(a[3]) : -1;
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, frames);
       Map<String, double[]> stats = new TreeMap<>();
-      for (int i = 0; i < 120; i++) {
+      int scenes = a.length > 4 ? Integer.parseInt(a[4]) : 120;
+      for (int i = 0; i < scenes; i++) {
         long seed = ShapesWorld.videoSeed(2000003L, i);
         Scene scene = SceneGenerator.generate(seed, 16);
         if (scene.shapes().size() < 2) continue;
@@ -39,11 +40,16 @@ public class ContentProbe {
           List<Box> boxes =
               s.frames().stream().map(f -> subject.referenceBox(f.timeSeconds())).toList();
           try (NDManager m = fwd.manager().newSubManager()) {
-            List<VideoQaForward.Encoded> one =
+            List<ExampleEncoder.Encoded> one =
                 new ArrayList<>(
                     List.of(
-                        fwd.encode(
-                            imgs, q.question(), q.answer(), boxes, words.contentWord(subject, q))));
+                        fwd.encoder()
+                            .encode(
+                                imgs,
+                                q.question(),
+                                q.answer(),
+                                boxes,
+                                words.contentWord(subject, q))));
             double ce =
                 fwd.forward(m, one, new AuxLosses(0, AttendAt.WORD, 1.0, layer, 0, 0))
                     .contentLoss();

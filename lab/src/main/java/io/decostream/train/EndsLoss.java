@@ -41,8 +41,8 @@ final class EndsLoss implements AuxLoss {
     int row = SequenceLayout.LOOKUP_ROW;
     NDArray latest =
         in.rowMass(
-            head + 1, row, in.visualMask(VideoQaForward.Encoded::attend, (l.frames() - 1) * m, m));
-    NDArray first = in.rowMass(head + 2, row, in.visualMask(VideoQaForward.Encoded::attend, 0, m));
+            head + 1, row, in.visualMask(ExampleEncoder.Encoded::attend, (l.frames() - 1) * m, m));
+    NDArray first = in.rowMass(head + 2, row, in.visualMask(ExampleEncoder.Encoded::attend, 0, m));
     NDArray loss = in.minusMeanLog(latest).add(in.minusMeanLog(first));
     return new Term(
         Scalars.mul(loss, (float) options.weight()), in.meanOverNamed(latest.add(first)) / 2);

@@ -12,8 +12,9 @@ public class KindProbe {
       p.parameters().values().forEach(x -> x.setRequiresGradient(false));
       VideoQaForward fwd = new VideoQaForward(p);
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, 1);
+      int scenes = a.length > 1 ? Integer.parseInt(a[1]) : 400; // scenes looked at, at most
       int shown = 0;
-      for (int i = 0; i < 400 && shown < 14; i++) {
+      for (int i = 0; i < scenes && shown < 14; i++) {
         long seed = ShapesWorld.videoSeed(2000003L, i);
         Scene scene = SceneGenerator.generate(seed, 16);
         if (scene.shapes().size() != 2
@@ -29,7 +30,9 @@ public class KindProbe {
                 fwd.forward(
                     m,
                     new ArrayList<>(
-                        List.of(fwd.encode(imgs, "what color is the " + k.word() + "?", "red"))));
+                        List.of(
+                            fwd.encoder()
+                                .encode(imgs, "what color is the " + k.word() + "?", "red"))));
             sb.append(" ")
                 .append(k.word())
                 .append("->")
@@ -43,10 +46,11 @@ public class KindProbe {
                       m,
                       new ArrayList<>(
                           List.of(
-                              fwd.encode(
-                                  imgs,
-                                  "where is the " + c.word() + " " + k.word() + "?",
-                                  "top"))));
+                              fwd.encoder()
+                                  .encode(
+                                      imgs,
+                                      "where is the " + c.word() + " " + k.word() + "?",
+                                      "top"))));
               sb.append(" [")
                   .append(c.word())
                   .append(" ")

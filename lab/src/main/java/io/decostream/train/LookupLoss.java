@@ -71,7 +71,7 @@ final class LookupLoss implements AuxLoss {
     SequenceLayout l = in.layout();
     int head = lookupHead(options.at(), in.layers(), in.heads());
     NDArray onObject =
-        in.visualMask(VideoQaForward.Encoded::attend, 0, l.frames() * l.tokensPerFrame());
+        in.visualMask(ExampleEncoder.Encoded::attend, 0, l.frames() * l.tokensPerFrame());
     NDArray mass = in.rowMass(head, SequenceLayout.LOOKUP_ROW, onObject);
     return new Term(
         Scalars.mul(in.minusMeanLog(mass), (float) options.weight()),

@@ -25,7 +25,7 @@ import java.util.function.UnaryOperator;
  */
 record LossInputs(
     NDManager m,
-    List<VideoQaForward.Encoded> batch,
+    List<ExampleEncoder.Encoded> batch,
     SequenceLayout layout,
     float[] named,
     int namedCount,
@@ -48,7 +48,7 @@ record LossInputs(
    * of {@code perToken} (over its F·M visual tokens) from token {@code from} on, at their positions
    * in the sequence.
    */
-  NDArray visualMask(Function<VideoQaForward.Encoded, float[]> perToken, int from, int count) {
+  NDArray visualMask(Function<ExampleEncoder.Encoded, float[]> perToken, int from, int count) {
     int t = layout.length();
     float[] mask = new float[size() * t];
     for (int i = 0; i < size(); i++) {
@@ -63,7 +63,7 @@ record LossInputs(
   }
 
   /** A [B, T] one-hot mask at each named example's sequence position {@code at} gives. */
-  NDArray positionMask(java.util.function.ToIntFunction<VideoQaForward.Encoded> at) {
+  NDArray positionMask(java.util.function.ToIntFunction<ExampleEncoder.Encoded> at) {
     int t = layout.length();
     float[] mask = new float[size() * t];
     for (int i = 0; i < size(); i++) {

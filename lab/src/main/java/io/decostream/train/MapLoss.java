@@ -59,7 +59,7 @@ final class MapLoss implements AuxLoss {
     float[] start = new float[b * q]; // the answer row: the question's last position
     float[] inside = new float[b * mTok];
     for (int i = 0; i < b; i++) {
-      VideoQaForward.Encoded e = in.batch().get(i);
+      ExampleEncoder.Encoded e = in.batch().get(i);
       if (in.named()[i] > 0) {
         if (e.insideGrown() == null) {
           throw new IllegalArgumentException(

@@ -40,7 +40,8 @@ public class MotionErrProbe {
             VideoQaForward.Result r =
                 fwd.forward(
                     m,
-                    new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer(), boxes))),
+                    new ArrayList<>(
+                        List.of(fwd.encoder().encode(imgs, q.question(), q.answer(), boxes))),
                     1.0,
                     AttendAt.ENDS);
             int w = r.exact()[0] ? 0 : 1;
@@ -55,15 +56,7 @@ public class MotionErrProbe {
               boolean sameColour =
                   scene.shapes().stream()
                       .anyMatch(o -> o != subject && o.color() == subject.color());
-              boolean neighbour =
-                  scene.shapes().stream()
-                      .anyMatch(
-                          o ->
-                              o != subject
-                                  && said.startsWith(
-                                      o.motion() == Motion.STILL
-                                          ? "not"
-                                          : o.motion().name().toLowerCase(Locale.ROOT)));
+              boolean neighbour = saysANeighboursMotion(scene, subject, said);
               wrongWhy[0] += sameKind ? 1 : 0;
               wrongWhy[1] += sameColour ? 1 : 0;
               wrongWhy[2] += subject.motion() == Motion.STILL ? 1 : 0;
@@ -92,5 +85,17 @@ public class MotionErrProbe {
               + "neighbour's motion%n",
           wrongWhy[0], wrongWhy[1], wrongWhy[2], wrongWhy[3]);
     }
+  }
+
+  /** Whether {@code said} starts with the motion of a shape other than {@code subject}. */
+  private static boolean saysANeighboursMotion(Scene scene, Shape subject, String said) {
+    return scene.shapes().stream()
+        .anyMatch(
+            o ->
+                o != subject
+                    && said.startsWith(
+                        o.motion() == Motion.STILL
+                            ? "not"
+                            : o.motion().name().toLowerCase(Locale.ROOT)));
   }
 }

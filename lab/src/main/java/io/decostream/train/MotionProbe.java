@@ -74,7 +74,8 @@ public class MotionProbe {
       if (subject == null) continue;
       List<Box> boxes =
           smp.frames().stream().map(fr -> subject.referenceBox(fr.timeSeconds())).toList();
-      VideoQaForward.Encoded e = model.fwd().encode(imgs, q.question(), q.answer(), boxes, "");
+      ExampleEncoder.Encoded e =
+          model.fwd().encoder().encode(imgs, q.question(), q.answer(), boxes, "");
       if (e.attend() == null) continue;
       if (rows == null) {
         rows = visualRows(model, e.pixels(), f);

@@ -317,10 +317,10 @@ public final class ProjectorComparison {
     int done = 0;
     for (int step = 1; step <= steps; step++) {
       SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
-      List<VideoQaForward.Encoded> batch = new ArrayList<>(settings.batch());
+      List<ExampleEncoder.Encoded> batch = new ArrayList<>(settings.batch());
       for (int i = 0; i < settings.batch(); i++) {
         Example e = source.next(rng, settings.frames());
-        batch.add(fwd.encode(e.frames(), e.question(), e.target()));
+        batch.add(fwd.encoder().encode(e.frames(), e.question(), e.target()));
       }
       float loss;
       try (NDManager m = fwd.manager().newSubManager();
@@ -400,7 +400,7 @@ public final class ProjectorComparison {
       correct.put(t.label(), 0);
       asked.put(t.label(), 0);
     }
-    List<VideoQaForward.Encoded> pending = new ArrayList<>();
+    List<ExampleEncoder.Encoded> pending = new ArrayList<>();
     List<String> kinds = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     for (int i = 0; i < scenes; i++) {
@@ -412,7 +412,7 @@ public final class ProjectorComparison {
       List<RgbImage> images =
           s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
       for (QaPair q : s.questions()) {
-        pending.add(fwd.encode(images, q.question(), q.answer()));
+        pending.add(fwd.encoder().encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
         texts.add(q.question() + " (expected \"" + q.answer() + "\"; " + s.caption() + ")");
         if (pending.size() == 24) {
@@ -427,7 +427,7 @@ public final class ProjectorComparison {
 
   private static void score(
       VideoQaForward fwd,
-      List<VideoQaForward.Encoded> batch,
+      List<ExampleEncoder.Encoded> batch,
       List<String> kinds,
       List<String> texts,
       Map<String, Integer> correct,

@@ -46,12 +46,12 @@ record SequenceLayout(
   }
 
   /** Sequence index of the row that predicts an example's first target id. */
-  int answerPosition(VideoQaForward.Encoded e) {
+  int answerPosition(ExampleEncoder.Encoded e) {
     return suffixStart() - 1 + e.questionIds().length;
   }
 
   /** Sequence index of an example's naming word. */
-  int wordPosition(VideoQaForward.Encoded e) {
+  int wordPosition(ExampleEncoder.Encoded e) {
     return suffixStart() + e.namingWord();
   }
 }

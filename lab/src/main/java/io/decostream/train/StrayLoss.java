@@ -59,7 +59,7 @@ final class StrayLoss implements AuxLoss {
     return new Term(Scalars.mul(stray, (float) options.weight()), stray.getFloat());
   }
 
-  private static float[] outsideTargets(VideoQaForward.Encoded e) {
+  private static float[] outsideTargets(ExampleEncoder.Encoded e) {
     float[] out = new float[e.attend().length];
     for (int j = 0; j < out.length; j++) {
       out[j] = 1f - e.attend()[j];

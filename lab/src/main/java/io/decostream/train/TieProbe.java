@@ -13,7 +13,8 @@ public class TieProbe {
       VideoQaForward fwd = new VideoQaForward(p);
       ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(336, 336, 16, 4);
       int n = 0, larger = 0, later = 0, right = 0, same = 0, neither = 0;
-      for (int i = 0; i < 150; i++) {
+      int scenes = a.length > 1 ? Integer.parseInt(a[1]) : 150;
+      for (int i = 0; i < scenes; i++) {
         long seed = ShapesWorld.videoSeed(2000003L, i);
         Scene scene = SceneGenerator.generate(seed, 16);
         if (scene.shapes().size() != 2) continue;
@@ -31,7 +32,8 @@ public class TieProbe {
           try (NDManager m = fwd.manager().newSubManager()) {
             VideoQaForward.Result r =
                 fwd.forward(
-                    m, new ArrayList<>(List.of(fwd.encode(imgs, q.question(), q.answer()))));
+                    m,
+                    new ArrayList<>(List.of(fwd.encoder().encode(imgs, q.question(), q.answer()))));
             String ans = fwd.decode(r.predicted()[0]).split(" ")[0];
             n++;
             Shape big = s0.size() >= s1.size() ? s0 : s1;

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -79,18 +80,7 @@ public final class Trainer {
     long t0 = System.nanoTime();
     try (TrainablePack pack = TrainablePack.open(start)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      Map<String, NDArray> trained = pack.parameters();
-      if (config.freezeVision()) {
-        trained = new java.util.LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
-          boolean vision = pack.isVision(e.getKey());
-          e.getValue().setRequiresGradient(!vision);
-          if (!vision) {
-            trained.put(e.getKey(), e.getValue());
-          }
-        }
-      }
-      Map<String, NDArray> params = trained;
+      Map<String, NDArray> params = trainedParameters(pack);
       AdamW opt =
           new AdamW(
               params,
@@ -99,12 +89,7 @@ public final class Trainer {
               1e-8,
               config.weightDecay(),
               n -> AdamW.decaysByDefault(n, params.get(n)));
-      long first = 1;
-      if (resume.isPresent()) {
-        opt.load(resume.get().resolve("optimizer.safetensors"));
-        first = opt.step() + 1;
-        progress.printf("resuming from %s at step %d%n", resume.get(), first);
-      }
+      long first = resume.map(dir -> resumeFrom(dir, opt)).orElse(1L);
       LrSchedule lr = new LrSchedule(config.peakLr(), config.warmupSteps(), config.steps(), 0.1);
       progress.printf(
           "training %,d parameters%s for %d steps, batch %d, frames drawn from %s%n",
@@ -113,137 +98,29 @@ public final class Trainer {
           config.steps(),
           config.batchSize(),
           config.frameChoices());
-      double emaLoss = Double.NaN;
-      double emaAcc = Double.NaN;
-      double emaExact = Double.NaN;
-      double emaAttend = Double.NaN;
-      double emaRelay = Double.NaN;
-      double emaEnds = Double.NaN;
-      double emaContent = Double.NaN;
-      double emaStray = Double.NaN;
-      double emaMap = Double.NaN;
-      long windowStart = System.nanoTime();
-      long windowSteps = 0;
+      Averages averages = new Averages();
+      Timing timing = new Timing();
       int skipped = 0;
-      long dataNanos = 0;
       for (long step = first; step <= config.steps(); step++) {
         SplittableRandom rng = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + step);
         int frames = config.frameChoices().get(rng.nextInt(config.frameChoices().size()));
         long tData = System.nanoTime();
-        List<VideoQaForward.Encoded> batch = new ArrayList<>(config.batchSize());
-        for (int i = 0; i < config.batchSize(); i++) {
-          Example e = source.next(rng, frames);
-          batch.add(fwd.encode(e.frames(), e.question(), e.target(), e.attend(), e.contentWord()));
-        }
-        dataNanos += System.nanoTime() - tData;
-        float loss;
-        VideoQaForward.Result r;
-        try (NDManager m = pack.manager().newSubManager();
-            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          r = fwd.forward(m, batch, config.losses());
-          loss = r.loss().getFloat();
-          gc.backward(r.loss());
-        }
+        List<ExampleEncoder.Encoded> batch = batch(fwd, rng, frames);
+        timing.dataNanos += System.nanoTime() - tData;
+        Step s = forwardBackward(pack, fwd, batch);
         List<String> bad = new ArrayList<>();
-        double norm = opt.clipOrSkip(loss, config.clipNorm(), bad);
+        double norm = opt.clipOrSkip(s.loss(), config.clipNorm(), bad);
         double rate = lr.at(step);
         if (!Double.isFinite(norm)) {
-          // a non-finite loss or gradient: skip this batch (as mixed-precision trainers do) rather
-          // than poison the
-          // weights; many in a row means the run diverged
-          skipped++;
-          progress.printf(
-              "step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
-                  + "first %s)%n",
-              step,
-              Float.isFinite(loss) ? "gradient" : "loss",
-              skipped,
-              frames,
-              bad.size(),
-              bad.stream().limit(3).toList());
-          if (skipped >= 20) {
-            throw new IllegalStateException(
-                "20 steps in a row had a non-finite loss or gradient (step "
-                    + step
-                    + "); lower the learning rate");
-          }
+          skipped = skip(step, s.loss(), frames, bad, skipped + 1);
           continue;
         }
         skipped = 0;
         opt.update(rate);
-        double acc = (double) r.correctTokens() / r.targetTokens();
-        double exact = (double) r.exactAnswers() / r.examples();
-        emaLoss = ema(emaLoss, loss);
-        emaAcc = ema(emaAcc, acc);
-        emaExact = ema(emaExact, exact);
-        // a batch without attention targets or content words reports NaN there: those averages stay
-        // as they are
-        emaAttend = ema(emaAttend, r.attendMass());
-        emaRelay = ema(emaRelay, r.relayMass());
-        emaEnds = ema(emaEnds, r.endsMass());
-        emaContent = ema(emaContent, r.contentLoss());
-        emaStray = ema(emaStray, r.strayMass());
-        emaMap = ema(emaMap, r.mapShare());
-        windowSteps++;
+        averages.add(s);
+        timing.steps++;
         if (step % config.logEvery() == 0 || step == config.steps()) {
-          double secPerStep = (System.nanoTime() - windowStart) / 1e9 / windowSteps;
-          double dataPerStep = dataNanos / 1e9 / windowSteps;
-          dataNanos = 0;
-          windowStart = System.nanoTime();
-          windowSteps = 0;
-          long left = config.steps() - step;
-          AuxLosses aux = config.losses();
-          String attend =
-              aux.attendWeight() <= 0
-                  ? ""
-                  : aux.atWord()
-                      ? String.format("  attended %.3f  relayed %.3f", emaAttend, emaRelay)
-                          + (aux.at() == AttendAt.ENDS ? String.format("  ends %.3f", emaEnds) : "")
-                      : String.format("  attended %.3f", emaAttend);
-          if (aux.contentWeight() > 0) {
-            attend += String.format("  content %.3f", emaContent);
-          }
-          if (aux.strayWeight() > 0) {
-            attend += String.format("  stray %.3f", emaStray);
-          }
-          if (aux.mapWeight() > 0) {
-            attend += String.format("  map inside %.3f", emaMap);
-          }
-          progress.printf(
-              "%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
-                  + "(data %.2f)  ETA %s%n",
-              bar(step, config.steps()),
-              step,
-              config.steps(),
-              emaLoss,
-              emaAcc,
-              emaExact,
-              attend,
-              rate,
-              norm,
-              secPerStep,
-              dataPerStep,
-              eta(left * secPerStep));
-          ObjectNode line =
-              JSON.createObjectNode()
-                  .put("step", step)
-                  .put("loss", loss)
-                  .put("ema_loss", emaLoss)
-                  .put("token_accuracy", acc)
-                  .put("exact", exact)
-                  .put("lr", rate)
-                  .put("grad_norm", norm)
-                  .put("frames", frames)
-                  .put("sec_per_step", secPerStep)
-                  .put("data_sec_per_step", dataPerStep);
-          // measures the batch did not have (NaN) are left out
-          putMeasure(line, "attended", r.attendMass());
-          putMeasure(line, "relayed", r.relayMass());
-          putMeasure(line, "ends", r.endsMass());
-          putMeasure(line, "content_loss", r.contentLoss());
-          putMeasure(line, "stray", r.strayMass());
-          putMeasure(line, "map_inside", r.mapShare());
-          appendLog(config.out(), line);
+          report(new Logged(step, frames, rate, norm, s), averages, timing);
         }
         if (config.checkpointEvery() > 0
             && step % config.checkpointEvery() == 0
@@ -257,8 +134,198 @@ public final class Trainer {
           Map.of("steps", Long.toString(config.steps()), "seed", Long.toString(config.seed())));
       double secs = (System.nanoTime() - t0) / 1e9;
       progress.printf("wrote %s after %d steps (%.0f s)%n", fin, config.steps(), secs);
-      return new Summary(fin, config.steps(), emaLoss, emaAcc, secs, pack.parameterCount());
+      return new Summary(
+          fin, config.steps(), averages.loss, averages.acc, secs, pack.parameterCount());
     }
+  }
+
+  /**
+   * The tensors that train: all of them, or with {@code freezeVision} all but the tower's (which
+   * stop recording gradients).
+   */
+  private Map<String, NDArray> trainedParameters(TrainablePack pack) {
+    if (!config.freezeVision()) {
+      return pack.parameters();
+    }
+    Map<String, NDArray> trained = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : pack.parameters().entrySet()) {
+      boolean vision = pack.isVision(e.getKey());
+      e.getValue().setRequiresGradient(!vision);
+      if (!vision) {
+        trained.put(e.getKey(), e.getValue());
+      }
+    }
+    return trained;
+  }
+
+  /** Loads a checkpoint's optimizer state; the step to go on from. */
+  private long resumeFrom(Path checkpoint, AdamW opt) {
+    opt.load(checkpoint.resolve("optimizer.safetensors"));
+    long first = opt.step() + 1;
+    progress.printf("resuming from %s at step %d%n", checkpoint, first);
+    return first;
+  }
+
+  /** A step's examples, all with {@code frames} frames, drawn and encoded. */
+  private List<ExampleEncoder.Encoded> batch(VideoQaForward fwd, SplittableRandom rng, int frames) {
+    List<ExampleEncoder.Encoded> batch = new ArrayList<>(config.batchSize());
+    for (int i = 0; i < config.batchSize(); i++) {
+      Example e = source.next(rng, frames);
+      batch.add(
+          fwd.encoder().encode(e.frames(), e.question(), e.target(), e.attend(), e.contentWord()));
+    }
+    return batch;
+  }
+
+  /**
+   * What one step's forward gave: the loss's value, the batch's token accuracy and exact-answer
+   * rate, and the forward's figures (its loss array already freed).
+   */
+  private record Step(float loss, double acc, double exact, VideoQaForward.Result r) {}
+
+  /** The forward with the configured losses, and the backward. */
+  private Step forwardBackward(
+      TrainablePack pack, VideoQaForward fwd, List<ExampleEncoder.Encoded> batch) {
+    try (NDManager m = pack.manager().newSubManager();
+        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      VideoQaForward.Result r = fwd.forward(m, batch, config.losses());
+      float loss = r.loss().getFloat();
+      gc.backward(r.loss());
+      return new Step(
+          loss,
+          (double) r.correctTokens() / r.targetTokens(),
+          (double) r.exactAnswers() / r.examples(),
+          r);
+    }
+  }
+
+  /**
+   * A non-finite loss or gradient: the batch is skipped (as mixed-precision trainers do) rather
+   * than poison the weights; many in a row means the run diverged. Returns how many in a row.
+   */
+  private int skip(long step, float loss, int frames, List<String> bad, int skipped) {
+    progress.printf(
+        "step %d: non-finite %s, batch skipped (%d in a row; %d frames; %d non-finite gradients, "
+            + "first %s)%n",
+        step,
+        Float.isFinite(loss) ? "gradient" : "loss",
+        skipped,
+        frames,
+        bad.size(),
+        bad.stream().limit(3).toList());
+    if (skipped >= 20) {
+      throw new IllegalStateException(
+          "20 steps in a row had a non-finite loss or gradient (step "
+              + step
+              + "); lower the learning rate");
+    }
+    return skipped;
+  }
+
+  /** The progress line's running averages ({@link #ema}). */
+  private static final class Averages {
+    double loss = Double.NaN;
+    double acc = Double.NaN;
+    double exact = Double.NaN;
+    double attend = Double.NaN;
+    double relay = Double.NaN;
+    double ends = Double.NaN;
+    double content = Double.NaN;
+    double stray = Double.NaN;
+    double map = Double.NaN;
+
+    void add(Step s) {
+      VideoQaForward.Result r = s.r();
+      loss = ema(loss, s.loss());
+      acc = ema(acc, s.acc());
+      exact = ema(exact, s.exact());
+      // a batch without attention targets or content words reports NaN there: those averages
+      // stay as they are
+      attend = ema(attend, r.attendMass());
+      relay = ema(relay, r.relayMass());
+      ends = ema(ends, r.endsMass());
+      content = ema(content, r.contentLoss());
+      stray = ema(stray, r.strayMass());
+      map = ema(map, r.mapShare());
+    }
+  }
+
+  /** Wall time and data time over the steps since the last progress line. */
+  private static final class Timing {
+    long start = System.nanoTime();
+    long steps;
+    long dataNanos;
+  }
+
+  /** A step that is logged: its frame count, learning rate, gradient norm and forward. */
+  private record Logged(long step, int frames, double rate, double norm, Step s) {}
+
+  /** The progress line and the log line of a logged step; restarts the timing window. */
+  private void report(Logged at, Averages avg, Timing timing) {
+    double secPerStep = (System.nanoTime() - timing.start) / 1e9 / timing.steps;
+    double dataPerStep = timing.dataNanos / 1e9 / timing.steps;
+    timing.dataNanos = 0;
+    timing.start = System.nanoTime();
+    timing.steps = 0;
+    long left = config.steps() - at.step();
+    progress.printf(
+        "%s step %d/%d  loss %.4f  token acc %.3f  exact %.3f%s  lr %.2e  |g| %.2f  %.2f s/step  "
+            + "(data %.2f)  ETA %s%n",
+        bar(at.step(), config.steps()),
+        at.step(),
+        config.steps(),
+        avg.loss,
+        avg.acc,
+        avg.exact,
+        auxFigures(avg),
+        at.rate(),
+        at.norm(),
+        secPerStep,
+        dataPerStep,
+        eta(left * secPerStep));
+    VideoQaForward.Result r = at.s().r();
+    ObjectNode line =
+        JSON.createObjectNode()
+            .put("step", at.step())
+            .put("loss", at.s().loss())
+            .put("ema_loss", avg.loss)
+            .put("token_accuracy", at.s().acc())
+            .put("exact", at.s().exact())
+            .put("lr", at.rate())
+            .put("grad_norm", at.norm())
+            .put("frames", at.frames())
+            .put("sec_per_step", secPerStep)
+            .put("data_sec_per_step", dataPerStep);
+    // measures the batch did not have (NaN) are left out
+    putMeasure(line, "attended", r.attendMass());
+    putMeasure(line, "relayed", r.relayMass());
+    putMeasure(line, "ends", r.endsMass());
+    putMeasure(line, "content_loss", r.contentLoss());
+    putMeasure(line, "stray", r.strayMass());
+    putMeasure(line, "map_inside", r.mapShare());
+    appendLog(config.out(), line);
+  }
+
+  /** The progress line's averages of the auxiliary losses that are on. */
+  private String auxFigures(Averages avg) {
+    AuxLosses aux = config.losses();
+    String attend =
+        aux.attendWeight() <= 0
+            ? ""
+            : aux.atWord()
+                ? String.format("  attended %.3f  relayed %.3f", avg.attend, avg.relay)
+                    + (aux.at() == AttendAt.ENDS ? String.format("  ends %.3f", avg.ends) : "")
+                : String.format("  attended %.3f", avg.attend);
+    if (aux.contentWeight() > 0) {
+      attend += String.format("  content %.3f", avg.content);
+    }
+    if (aux.strayWeight() > 0) {
+      attend += String.format("  stray %.3f", avg.stray);
+    }
+    if (aux.mapWeight() > 0) {
+      attend += String.format("  map inside %.3f", avg.map);
+    }
+    return attend;
   }
 
   private static void putMeasure(ObjectNode line, String name, double value) {

@@ -22,7 +22,10 @@ public class VarProbe {
       int side = g / p.config().spatialPoolStride(); // pooled cells per side
       List<float[]> feats = new ArrayList<>();
       List<int[]> labels = new ArrayList<>();
-      for (int i = 0; i < 300; i++) {
+      // the projector's output instead of the tower's with a first argument other than "tower"
+      boolean projected = a.length > 1 && !a[1].equals("tower");
+      int scenes = a.length > 2 ? Integer.parseInt(a[2]) : 300;
+      for (int i = 0; i < scenes; i++) {
         Scene scene = SceneGenerator.generate(9000 + i, 16);
         byte[] rgb = ShapesRenderer.renderRgb(scene, 5, 336, 336);
         float[] px = p.processor().preprocess(new RgbImage(336, 336, rgb));
@@ -40,7 +43,7 @@ public class VarProbe {
           for (int c = 0; c < side * side; c++) {
             if (ct.kind()[c] != 0) {
               float[] one = Arrays.copyOfRange(pooled, c * dv, (c + 1) * dv);
-              if (a.length > 1) {
+              if (projected) {
                 one = p.projector().forward(m.create(one, new Shape(1, dv))).toFloatArray();
               }
               feats.add(one);

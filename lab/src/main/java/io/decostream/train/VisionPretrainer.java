@@ -157,19 +157,70 @@ public final class VisionPretrainer {
   public Path run(Path init) {
     try (TrainablePack pack = TrainablePack.open(init);
         NDManager hm = pack.manager().newSubManager()) {
-      Map<String, NDArray> params = new LinkedHashMap<>();
-      pack.parameters()
-          .forEach(
-              (name, p) -> {
-                boolean vision = pack.isVision(name);
-                p.setRequiresGradient(vision);
-                if (vision) {
-                  params.put(name, p);
-                }
-              });
+      Map<String, NDArray> params = towerParameters(pack);
+      Heads heads = Heads.create(hm, pack, settings);
+      params.putAll(heads.all());
+      long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
+      progress.printf(
+          "vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n",
+          visionCount, settings.steps(), settings.batch());
+      AdamW opt =
+          new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
+      LrSchedule lr = new LrSchedule(settings.peakLr(), settings.warmup(), settings.steps(), 0.1);
+      PositionTargets positions = PositionTargets.of(pack.config().visionConfig().gridSize());
+      Progress shown = new Progress();
+      for (int step = 1; step <= settings.steps(); step++) {
+        Batch batch = batch(pack, step);
+        StepResult r = forwardBackward(pack, heads, positions, batch);
+        List<String> bad = new ArrayList<>();
+        double norm = opt.clipOrSkip(r.loss(), 1.0, bad);
+        if (!Double.isFinite(norm)) {
+          progress.printf(
+              "step %d: non-finite loss or gradient, batch skipped (first %s)%n",
+              step, bad.stream().limit(3).toList());
+          continue;
+        }
+        opt.update(lr.at(step));
+        shown.add(r);
+        if (step % settings.logEvery() == 0 || step == settings.steps()) {
+          report(step, r, shown, lr.at(step));
+        }
+      }
+      return save(pack);
+    }
+  }
+
+  /** The tower's tensors, which train; the projector's and the LLM's stop recording gradients. */
+  private static Map<String, NDArray> towerParameters(TrainablePack pack) {
+    Map<String, NDArray> params = new LinkedHashMap<>();
+    pack.parameters()
+        .forEach(
+            (name, p) -> {
+              boolean vision = pack.isVision(name);
+              p.setRequiresGradient(vision);
+              if (vision) {
+                params.put(name, p);
+              }
+            });
+    return params;
+  }
+
+  /**
+   * The training-only heads on the tower's features: what covers each patch, its row and its
+   * column; with {@link Settings#cellTargets} also the pooled cells' shape classes and centre
+   * offsets (null otherwise). Dropped when the stage ends.
+   */
+  private record Heads(
+      NDArray wWhat,
+      NDArray bWhat,
+      NDArray wRow,
+      NDArray wCol,
+      NDArray bPos,
+      Map<String, NDArray> all) {
+
+    static Heads create(NDManager hm, TrainablePack pack, Settings settings) {
       int dv = pack.config().visionConfig().hiddenSize();
       int g = pack.config().visionConfig().gridSize();
-      int s = pack.config().visionConfig().imageSize();
       SplittableRandom init0 = new SplittableRandom(settings.seed());
       NDArray wWhat = Init.normal(hm, init0, 0.02, CLASSES, dv);
       NDArray bWhat = hm.zeros(new Shape(CLASSES));
@@ -189,8 +240,6 @@ public final class VisionPretrainer {
               "head.pos.bias",
               bPos);
       Map<String, NDArray> allHeads = new LinkedHashMap<>(heads);
-      int stride = pack.config().spatialPoolStride();
-      int cells = g / stride;
       int classes = CLASSES - 1;
       if (settings.cellTargets()) {
         // after the patch heads, so that the patch heads' initial values do not depend on this
@@ -201,191 +250,258 @@ public final class VisionPretrainer {
         allHeads.put("head.offset.bias", hm.zeros(new Shape(2)));
       }
       allHeads.values().forEach(p -> p.setRequiresGradient(true));
-      params.putAll(allHeads);
-      long visionCount = params.values().stream().mapToLong(p -> p.getShape().size()).sum();
-      progress.printf(
-          "vision pre-training: %,d parameters (tower + heads), %d steps, batch %d frames%n",
-          visionCount, settings.steps(), settings.batch());
-      AdamW opt =
-          new AdamW(params, 0.9, 0.98, 1e-8, 0.01, n -> AdamW.decaysByDefault(n, params.get(n)));
-      LrSchedule lr = new LrSchedule(settings.peakLr(), settings.warmup(), settings.steps(), 0.1);
-      // row and column targets are the same for every frame: patch p sits at (p / g, p % g)
+      return new Heads(wWhat, bWhat, wRow, wCol, bPos, allHeads);
+    }
+  }
+
+  /**
+   * Row and column targets, the same for every frame: patch p sits at (p / g, p % g); one-hot [g *
+   * g, g] each.
+   */
+  private record PositionTargets(int grid, float[] rowHot, float[] colHot) {
+    static PositionTargets of(int g) {
       float[] rowHot = new float[g * g * g];
       float[] colHot = new float[g * g * g];
       for (int p = 0; p < g * g; p++) {
         rowHot[p * g + p / g] = 1;
         colHot[p * g + p % g] = 1;
       }
-      double emaLoss = Double.NaN;
-      double emaAcc = Double.NaN;
-      long t0 = System.nanoTime();
-      for (int step = 1; step <= settings.steps(); step++) {
-        SplittableRandom rng = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step);
-        int b = settings.batch();
-        float[] px = new float[b * 3 * s * s];
-        float[] what = new float[b * g * g * CLASSES];
-        int[] labels = new int[b * g * g];
-        float[] cellHot = new float[b * cells * cells * classes];
-        float[] cellOffset = new float[b * cells * cells * 2];
-        float[] cellMask = new float[b * cells * cells];
-        int covered = 0;
-        for (int i = 0; i < b; i++) {
-          Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
-          double t = rng.nextInt(16);
-          byte[] rgb =
-              ShapesRenderer.renderRgb(
-                  scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
-          float[] one =
-              pack.processor()
-                  .preprocess(
-                      new RgbImage(ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, rgb));
-          System.arraycopy(one, 0, px, i * one.length, one.length);
-          int[] cls = patchClasses(scene, t, g);
-          for (int p = 0; p < g * g; p++) {
-            labels[i * g * g + p] = cls[p];
-            what[(i * g * g + p) * CLASSES + cls[p]] = 1;
-            covered += cls[p] == 0 ? 0 : 1;
-          }
-          if (settings.cellTargets()) {
-            CellTargets ct = cellTargets(scene, t, cells);
-            System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
-            System.arraycopy(
-                ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
-            System.arraycopy(ct.mask(), 0, cellMask, i * ct.mask().length, ct.mask().length);
-          }
-        }
-        float loss;
-        double acc;
-        double cellRecall = Double.NaN;
-        double offsetRmse = Double.NaN;
-        try (NDManager m = pack.manager().newSubManager();
-            GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          // [B, 3, S, S] -> [B, N, Dv]: the features the connector will see
-          NDArray feats =
-              pack.tower()
-                  .forward(
-                      m.create(px, new Shape(b, 3, s, s)),
-                      pack.config().visionHiddenStateIndex(),
-                      true);
-          NDArray logits = Linear.linear(feats, wWhat, bWhat).singletonOrThrow(); // [B, N, C]
-          NDArray rowLogits = Linear.linear(feats, wRow, bPos).singletonOrThrow(); // [B, N, g]
-          NDArray colLogits = Linear.linear(feats, wCol, bPos).singletonOrThrow(); // [B, N, g]
-          // covered patches are rare: weight them so "none everywhere" is not a cheap minimum
-          float[] weights = new float[b * g * g];
-          double coverWeight =
-              covered == 0 ? 1 : Math.min(8.0, (double) (b * g * g - covered) / covered);
-          for (int i = 0; i < labels.length; i++) {
-            weights[i] = labels[i] == 0 ? 1f : (float) coverWeight;
-          }
-          NDArray w = m.create(weights, new Shape(b, g * g));
-          NDArray ceWhat =
-              weightedCrossEntropy(logits, m.create(what, new Shape(b, g * g, CLASSES)), w);
-          NDArray rowT = m.create(rowHot, new Shape(1, g * g, g));
-          NDArray colT = m.create(colHot, new Shape(1, g * g, g));
-          NDArray cePos =
-              Scalars.div(
-                  rowLogits
-                      .logSoftmax(-1)
-                      .mul(rowT)
-                      .sum()
-                      .add(colLogits.logSoftmax(-1).mul(colT).sum())
-                      .neg(),
-                  (float) (2.0 * b * g * g));
-          NDArray total = ceWhat.add(Scalars.mul(cePos, 0.5f));
-          // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
-          NDArray pooled =
-              settings.cellTargets()
-                  ? AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG)
-                  : null;
-          if (settings.cellTargets()) {
-            NDArray cellLogits =
-                Linear.linear(
-                        pooled, allHeads.get("head.cell.weight"), allHeads.get("head.cell.bias"))
-                    .singletonOrThrow(); // [B, P*P, 18]
-            NDArray y = m.create(cellHot, new Shape(b, cells * cells, classes));
-            // binary cross-entropy with logits, positives (a few of 162 per frame) weighted up
-            NDArray logp = cellLogits.neg().exp().add(1f).log().neg(); // log sigmoid(z)
-            NDArray log1mp = logp.sub(cellLogits); // log(1 - sigmoid(z)) = log sigmoid(z) - z
-            NDArray bce =
-                Scalars.mul(y.mul(logp), 8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
-            NDArray off =
-                Linear.linear(
-                        pooled,
-                        allHeads.get("head.offset.weight"),
-                        allHeads.get("head.offset.bias"))
-                    .singletonOrThrow(); // [B, P*P, 2]
-            NDArray mk = m.create(cellMask, new Shape(b, cells * cells, 1));
-            NDArray mse =
-                off.sub(m.create(cellOffset, new Shape(b, cells * cells, 2)))
-                    .square()
-                    .mul(mk)
-                    .sum()
-                    .div(mk.sum().mul(2f).add(1e-6f));
-            total = total.add(bce).add(mse);
-            // share of centred shapes whose cell says so (logit > 0), and the offsets' RMS error in
-            // cell half-widths
-            float[] z = cellLogits.toFloatArray();
-            int pos = 0;
-            int hit = 0;
-            for (int k = 0; k < z.length; k++) {
-              if (cellHot[k] == 1) {
-                pos++;
-                hit += z[k] > 0 ? 1 : 0;
-              }
-            }
-            cellRecall = pos == 0 ? Double.NaN : (double) hit / pos;
-            offsetRmse = Math.sqrt(mse.getFloat());
-          }
-          loss = total.getFloat();
-          acc = labelledAccuracy(logits, labels);
-          gc.backward(total);
-        }
-        List<String> bad = new ArrayList<>();
-        double norm = opt.clipOrSkip(loss, 1.0, bad);
-        if (!Double.isFinite(norm)) {
-          progress.printf(
-              "step %d: non-finite loss or gradient, batch skipped (first %s)%n",
-              step, bad.stream().limit(3).toList());
-          continue;
-        }
-        opt.update(lr.at(step));
-        emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
-        if (Double.isFinite(acc)) {
-          emaAcc = Double.isNaN(emaAcc) ? acc : 0.95 * emaAcc + 0.05 * acc;
-        }
-        if (step % settings.logEvery() == 0 || step == settings.steps()) {
-          double sec = (System.nanoTime() - t0) / 1e9 / step;
-          String cellPart =
-              settings.cellTargets()
-                  ? String.format("  cell recall %.3f  offset rmse %.3f", cellRecall, offsetRmse)
-                  : "";
-          progress.printf(
-              "%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
-              Trainer.bar(step, settings.steps()),
-              step,
-              settings.steps(),
-              emaLoss,
-              emaAcc,
-              cellPart,
-              lr.at(step),
-              sec,
-              Trainer.eta((settings.steps() - step) * sec));
-          appendLog(step, loss, emaLoss, acc);
-        }
-      }
-      Path fin = settings.out().resolve("final");
-      pack.save(
-          fin,
-          Map.of(
-              "stage",
-              "vision",
-              "steps",
-              Integer.toString(settings.steps()),
-              "seed",
-              Long.toString(settings.seed())));
-      progress.printf("wrote %s%n", fin);
-      return fin;
+      return new PositionTargets(g, rowHot, colHot);
     }
+  }
+
+  /**
+   * One step's frames and targets: pixels [B, 3, S, S], the patch classes one-hot [B, N, C] and as
+   * labels [B, N], how many patches are covered, and with cell targets the cells' one-hot classes,
+   * centre offsets and mask.
+   */
+  private record Batch(
+      int size,
+      float[] pixels,
+      float[] what,
+      int[] labels,
+      int covered,
+      float[] cellHot,
+      float[] cellOffset,
+      float[] cellMask) {}
+
+  /** The frames of step {@code step}, from a random state derived from (seed, step) alone. */
+  private Batch batch(TrainablePack pack, int step) {
+    int g = pack.config().visionConfig().gridSize();
+    int s = pack.config().visionConfig().imageSize();
+    int cells = g / pack.config().spatialPoolStride();
+    int classes = CLASSES - 1;
+    SplittableRandom rng = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step);
+    int b = settings.batch();
+    float[] px = new float[b * 3 * s * s];
+    float[] what = new float[b * g * g * CLASSES];
+    int[] labels = new int[b * g * g];
+    float[] cellHot = new float[b * cells * cells * classes];
+    float[] cellOffset = new float[b * cells * cells * 2];
+    float[] cellMask = new float[b * cells * cells];
+    int covered = 0;
+    for (int i = 0; i < b; i++) {
+      Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
+      double t = rng.nextInt(16);
+      byte[] rgb =
+          ShapesRenderer.renderRgb(
+              scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
+      float[] one =
+          pack.processor()
+              .preprocess(
+                  new RgbImage(ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, rgb));
+      System.arraycopy(one, 0, px, i * one.length, one.length);
+      int[] cls = patchClasses(scene, t, g);
+      for (int p = 0; p < g * g; p++) {
+        labels[i * g * g + p] = cls[p];
+        what[(i * g * g + p) * CLASSES + cls[p]] = 1;
+        covered += cls[p] == 0 ? 0 : 1;
+      }
+      if (settings.cellTargets()) {
+        CellTargets ct = cellTargets(scene, t, cells);
+        System.arraycopy(ct.hot(), 0, cellHot, i * ct.hot().length, ct.hot().length);
+        System.arraycopy(ct.offset(), 0, cellOffset, i * ct.offset().length, ct.offset().length);
+        System.arraycopy(ct.mask(), 0, cellMask, i * ct.mask().length, ct.mask().length);
+      }
+    }
+    return new Batch(b, px, what, labels, covered, cellHot, cellOffset, cellMask);
+  }
+
+  /**
+   * What one step measured: the loss, the covered patches' accuracy, and with cell targets the
+   * cells' recall and the offsets' RMS error (NaN otherwise).
+   */
+  private record StepResult(float loss, double acc, double cellRecall, double offsetRmse) {}
+
+  /** The heads' losses on the batch's tower features, and their gradients. */
+  private StepResult forwardBackward(
+      TrainablePack pack, Heads heads, PositionTargets positions, Batch batch) {
+    int b = batch.size();
+    int g = positions.grid();
+    int s = pack.config().visionConfig().imageSize();
+    try (NDManager m = pack.manager().newSubManager();
+        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      // [B, 3, S, S] -> [B, N, Dv]: the features the connector will see
+      NDArray feats =
+          pack.tower()
+              .forward(
+                  m.create(batch.pixels(), new Shape(b, 3, s, s)),
+                  pack.config().visionHiddenStateIndex(),
+                  true);
+      NDArray logits =
+          Linear.linear(feats, heads.wWhat(), heads.bWhat()).singletonOrThrow(); // [B, N, C]
+      NDArray total = patchLoss(m, heads, positions, batch, feats, logits);
+      double cellRecall = Double.NaN;
+      double offsetRmse = Double.NaN;
+      if (settings.cellTargets()) {
+        int cells = g / pack.config().spatialPoolStride();
+        // the connector's view: AdaptiveAvgPool to P x P cells (DeCo's compressor), [B, P*P, Dv]
+        NDArray pooled = AdaptivePool2d.pool(feats, g, g, cells, cells, PoolingMode.AVG);
+        CellLoss cell = cellLoss(m, heads, batch, pooled, cells);
+        total = total.add(cell.bce()).add(cell.mse());
+        cellRecall = cell.recall();
+        offsetRmse = Math.sqrt(cell.mse().getFloat());
+      }
+      float loss = total.getFloat();
+      double acc = labelledAccuracy(logits, batch.labels());
+      gc.backward(total);
+      return new StepResult(loss, acc, cellRecall, offsetRmse);
+    }
+  }
+
+  /**
+   * The patch heads' loss: the weighted cross-entropy of what covers each patch plus half the row
+   * and column cross-entropy.
+   */
+  private static NDArray patchLoss(
+      NDManager m,
+      Heads heads,
+      PositionTargets positions,
+      Batch batch,
+      NDArray feats,
+      NDArray logits) {
+    int b = batch.size();
+    int g = positions.grid();
+    NDArray rowLogits =
+        Linear.linear(feats, heads.wRow(), heads.bPos()).singletonOrThrow(); // [B, N, g]
+    NDArray colLogits =
+        Linear.linear(feats, heads.wCol(), heads.bPos()).singletonOrThrow(); // [B, N, g]
+    // covered patches are rare: weight them so "none everywhere" is not a cheap minimum
+    int[] labels = batch.labels();
+    int covered = batch.covered();
+    float[] weights = new float[b * g * g];
+    double coverWeight = covered == 0 ? 1 : Math.min(8.0, (double) (b * g * g - covered) / covered);
+    for (int i = 0; i < labels.length; i++) {
+      weights[i] = labels[i] == 0 ? 1f : (float) coverWeight;
+    }
+    NDArray w = m.create(weights, new Shape(b, g * g));
+    NDArray ceWhat =
+        weightedCrossEntropy(logits, m.create(batch.what(), new Shape(b, g * g, CLASSES)), w);
+    NDArray rowT = m.create(positions.rowHot(), new Shape(1, g * g, g));
+    NDArray colT = m.create(positions.colHot(), new Shape(1, g * g, g));
+    NDArray cePos =
+        Scalars.div(
+            rowLogits
+                .logSoftmax(-1)
+                .mul(rowT)
+                .sum()
+                .add(colLogits.logSoftmax(-1).mul(colT).sum())
+                .neg(),
+            (float) (2.0 * b * g * g));
+    return ceWhat.add(Scalars.mul(cePos, 0.5f));
+  }
+
+  /**
+   * The cell heads' terms: binary cross-entropy of the centred classes, the offsets' masked squared
+   * error, and the share of centred shapes whose cell says so (logit > 0; NaN without any).
+   */
+  private record CellLoss(NDArray bce, NDArray mse, double recall) {}
+
+  private static CellLoss cellLoss(
+      NDManager m, Heads heads, Batch batch, NDArray pooled, int cells) {
+    int b = batch.size();
+    int classes = CLASSES - 1;
+    Map<String, NDArray> all = heads.all();
+    NDArray cellLogits =
+        Linear.linear(pooled, all.get("head.cell.weight"), all.get("head.cell.bias"))
+            .singletonOrThrow(); // [B, P*P, 18]
+    NDArray y = m.create(batch.cellHot(), new Shape(b, cells * cells, classes));
+    // binary cross-entropy with logits, positives (a few of 162 per frame) weighted up
+    NDArray logp = cellLogits.neg().exp().add(1f).log().neg(); // log sigmoid(z)
+    NDArray log1mp = logp.sub(cellLogits); // log(1 - sigmoid(z)) = log sigmoid(z) - z
+    NDArray bce = Scalars.mul(y.mul(logp), 8f).add(y.neg().add(1f).mul(log1mp)).neg().mean();
+    NDArray off =
+        Linear.linear(pooled, all.get("head.offset.weight"), all.get("head.offset.bias"))
+            .singletonOrThrow(); // [B, P*P, 2]
+    NDArray mk = m.create(batch.cellMask(), new Shape(b, cells * cells, 1));
+    NDArray mse =
+        off.sub(m.create(batch.cellOffset(), new Shape(b, cells * cells, 2)))
+            .square()
+            .mul(mk)
+            .sum()
+            .div(mk.sum().mul(2f).add(1e-6f));
+    // share of centred shapes whose cell says so (logit > 0)
+    float[] z = cellLogits.toFloatArray();
+    int pos = 0;
+    int hit = 0;
+    for (int k = 0; k < z.length; k++) {
+      if (batch.cellHot()[k] == 1) {
+        pos++;
+        hit += z[k] > 0 ? 1 : 0;
+      }
+    }
+    return new CellLoss(bce, mse, pos == 0 ? Double.NaN : (double) hit / pos);
+  }
+
+  /** The progress line's running averages (factor 0.95) and the stage's start time. */
+  private static final class Progress {
+    private final long t0 = System.nanoTime();
+    private double emaLoss = Double.NaN;
+    private double emaAcc = Double.NaN;
+
+    void add(StepResult r) {
+      emaLoss = Double.isNaN(emaLoss) ? r.loss() : 0.95 * emaLoss + 0.05 * r.loss();
+      if (Double.isFinite(r.acc())) {
+        emaAcc = Double.isNaN(emaAcc) ? r.acc() : 0.95 * emaAcc + 0.05 * r.acc();
+      }
+    }
+  }
+
+  /** The progress line and the log line of step {@code step}. */
+  private void report(int step, StepResult r, Progress shown, double rate) {
+    double sec = (System.nanoTime() - shown.t0) / 1e9 / step;
+    String cellPart =
+        settings.cellTargets()
+            ? String.format("  cell recall %.3f  offset rmse %.3f", r.cellRecall(), r.offsetRmse())
+            : "";
+    progress.printf(
+        "%s vision step %d/%d  loss %.4f  covered-patch accuracy %.3f%s  lr %.2e  %.2f s/step  ETA %s%n",
+        Trainer.bar(step, settings.steps()),
+        step,
+        settings.steps(),
+        shown.emaLoss,
+        shown.emaAcc,
+        cellPart,
+        rate,
+        sec,
+        Trainer.eta((settings.steps() - step) * sec));
+    appendLog(step, r.loss(), shown.emaLoss, r.acc());
+  }
+
+  /** Writes the pack, the tower trained and the heads left out, to {@code out/final}. */
+  private Path save(TrainablePack pack) {
+    Path fin = settings.out().resolve("final");
+    pack.save(
+        fin,
+        Map.of(
+            "stage",
+            "vision",
+            "steps",
+            Integer.toString(settings.steps()),
+            "seed",
+            Long.toString(settings.seed())));
+    progress.printf("wrote %s%n", fin);
+    return fin;
   }
 
   /**

@@ -107,18 +107,20 @@ class AttendLossTest {
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       // frame 0: the top left token only; frame 1: straddles the bottom two, 1 px into the top ones
       // (under 10%)
-      VideoQaForward.Encoded e =
-          fwd.encode(
-              frames,
-              "where is the red circle?",
-              "top left",
-              List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
+      ExampleEncoder.Encoded e =
+          fwd.encoder()
+              .encode(
+                  frames,
+                  "where is the red circle?",
+                  "top left",
+                  List.of(new Box(0, 0, 12, 12), new Box(3, 13, 25, 28)));
       assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 1, 1}, e.attend(), 0f);
-      assertNull(fwd.encode(frames, "how many shapes are there?", "one").attend());
+      assertNull(fwd.encoder().encode(frames, "how many shapes are there?", "one").attend());
       // the naming word: the last colour or kind word of the question
       int[] ids = e.questionIds();
       assertEquals("circle", pack.tokenizer().decode(new int[] {ids[e.namingWord()]}, true).trim());
-      assertEquals(-1, fwd.encode(frames, "how many shapes are there?", "one").namingWord());
+      assertEquals(
+          -1, fwd.encoder().encode(frames, "how many shapes are there?", "one").namingWord());
     }
   }
 
@@ -129,10 +131,10 @@ class AttendLossTest {
       VideoQaForward fwd = new VideoQaForward(pack);
       List<RgbImage> frames = TrainingForwardTest.solid(2, 200, 30, 30);
       List<Box> topLeft = List.of(new Box(0, 0, 14, 14), new Box(0, 0, 14, 14));
-      List<VideoQaForward.Encoded> batch =
+      List<ExampleEncoder.Encoded> batch =
           List.of(
-              fwd.encode(frames, "where is the red circle?", "top left", topLeft),
-              fwd.encode(frames, "how many shapes are there?", "one"));
+              fwd.encoder().encode(frames, "where is the red circle?", "top left", topLeft),
+              fwd.encoder().encode(frames, "how many shapes are there?", "one"));
       double plain;
       double with;
       double mass;
@@ -173,7 +175,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
+      List<ExampleEncoder.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       assertEquals(pack.tokenizer().encode("red", false)[0], batch.get(0).contentId());
       assertEquals(-1, batch.get(1).contentId());
       double before = contentPart(fwd, pack, batch);
@@ -190,7 +192,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
+      List<ExampleEncoder.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       int layers = pack.llm().layerCount();
       assertEquals(2, layers);
       double inner;
@@ -238,7 +240,7 @@ class AttendLossTest {
     TinyPack.write(dir, TrainingForwardTest.spec(), 5);
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
+      List<ExampleEncoder.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       AuxLosses stray = new AuxLosses(0, AttendAt.WORD, 0, -1, 1.0, 0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -273,11 +275,11 @@ class AttendLossTest {
       // all of the top
       // left token's patches, half of the top right and bottom left ones', a quarter of the bottom
       // right one's
-      List<VideoQaForward.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
+      List<ExampleEncoder.Encoded> batch = redCircle(fwd, new Box(0, 0, 14, 14));
       assertArrayEquals(
           new float[] {1, 0.5f, 0.5f, 0.25f},
           java.util.Arrays.copyOfRange(batch.get(0).insideGrown(), 4, 8));
-      List<VideoQaForward.Encoded> everywhere = redCircle(fwd, new Box(0, 0, 28, 28));
+      List<ExampleEncoder.Encoded> everywhere = redCircle(fwd, new Box(0, 0, 28, 28));
       AuxLosses map = new AuxLosses(0, AttendAt.WORD, 0, -1, 0, 1.0);
       VideoQaForward.Result before;
       try (NDManager m = pack.manager().newSubManager()) {
@@ -313,7 +315,7 @@ class AttendLossTest {
       // is scored on its own frame's token only, so high mass on both means each looks at its own
       // frame
       List<Box> moving = List.of(new Box(0, 0, 14, 14), new Box(14, 14, 28, 28));
-      List<VideoQaForward.Encoded> batch =
+      List<ExampleEncoder.Encoded> batch =
           withCount(fwd, frames, "which way is the red circle moving?", "right", moving, "right");
       double word;
       double withEnds;
@@ -348,7 +350,7 @@ class AttendLossTest {
    * One example naming an object (with its boxes and content word), then a count question that
    * names none.
    */
-  private static List<VideoQaForward.Encoded> withCount(
+  private static List<ExampleEncoder.Encoded> withCount(
       VideoQaForward fwd,
       List<RgbImage> frames,
       String question,
@@ -356,15 +358,15 @@ class AttendLossTest {
       List<Box> boxes,
       String contentWord) {
     return List.of(
-        fwd.encode(frames, question, answer, boxes, contentWord),
-        fwd.encode(frames, "how many shapes are there?", "one"));
+        fwd.encoder().encode(frames, question, answer, boxes, contentWord),
+        fwd.encoder().encode(frames, "how many shapes are there?", "one"));
   }
 
   /**
    * {@code what color is the circle?} → red on two solid 28 px frames with the circle in {@code
    * box} in both, then the count question ({@link #withCount}).
    */
-  private static List<VideoQaForward.Encoded> redCircle(VideoQaForward fwd, Box box) {
+  private static List<ExampleEncoder.Encoded> redCircle(VideoQaForward fwd, Box box) {
     return withCount(
         fwd,
         TrainingForwardTest.solid(2, 200, 30, 30),
@@ -396,7 +398,7 @@ class AttendLossTest {
 
   /** The content loss alone: the loss with it (weight 1) minus the loss without. */
   private static double contentPart(
-      VideoQaForward fwd, TrainablePack pack, List<VideoQaForward.Encoded> batch) {
+      VideoQaForward fwd, TrainablePack pack, List<ExampleEncoder.Encoded> batch) {
     try (NDManager m = pack.manager().newSubManager()) {
       return fwd.forward(m, batch, 0, AttendAt.WORD, 1.0).loss().getFloat()
           - fwd.forward(m, batch).loss().getFloat();

@@ -20,7 +20,7 @@ final class LossFixture {
   static final int VOCAB = 4;
 
   final NDManager m;
-  final List<VideoQaForward.Encoded> batch;
+  final List<ExampleEncoder.Encoded> batch;
   final SequenceLayout layout;
   final int heads;
   final int rows;
@@ -34,8 +34,8 @@ final class LossFixture {
   LossFixture(NDManager m, int heads, boolean atWord, boolean questionRows) {
     this.m = m;
     this.heads = heads;
-    VideoQaForward.Encoded named =
-        new VideoQaForward.Encoded(
+    ExampleEncoder.Encoded named =
+        new ExampleEncoder.Encoded(
             new float[1],
             1,
             new int[] {1},
@@ -45,8 +45,8 @@ final class LossFixture {
             new float[] {1, 0.5f},
             0,
             3);
-    VideoQaForward.Encoded none =
-        new VideoQaForward.Encoded(
+    ExampleEncoder.Encoded none =
+        new ExampleEncoder.Encoded(
             new float[1], 1, new int[] {1}, new int[] {10, 11}, new int[] {12}, null, null, -1, -1);
     this.batch = List.of(named, none);
     int lookupRows = atWord ? 2 : 1;

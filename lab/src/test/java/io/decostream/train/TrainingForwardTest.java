@@ -93,7 +93,7 @@ class TrainingForwardTest {
         LlavaNextVideo model = LlavaNextVideo.load(dir, LlavaNextVideo.Part.VISION)) {
       List<RgbImage> frames = solid(2, 200, 30, 30);
       VideoQaForward fwd = new VideoQaForward(pack);
-      VideoQaForward.Encoded e = fwd.encode(frames, "what color is the circle ?", "red");
+      ExampleEncoder.Encoded e = fwd.encoder().encode(frames, "what color is the circle ?", "red");
       // inference features of the same frames, pooled as the encoder does, equal the training
       // path's
       List<float[]> feats = model.visionFeatures(frames);
@@ -133,10 +133,10 @@ class TrainingForwardTest {
     try (TrainablePack pack = TrainablePack.open(dir.resolve("init"));
         NDManager m = NDManager.newBaseManager()) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch =
+      List<ExampleEncoder.Encoded> batch =
           List.of(
-              fwd.encode(videos.get(0), q, answers.get(0)),
-              fwd.encode(videos.get(1), q, answers.get(1)));
+              fwd.encoder().encode(videos.get(0), q, answers.get(0)),
+              fwd.encoder().encode(videos.get(1), q, answers.get(1)));
       AdamW opt =
           new AdamW(
               pack.parameters(),

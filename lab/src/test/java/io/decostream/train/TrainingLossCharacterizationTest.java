@@ -182,18 +182,18 @@ class TrainingLossCharacterizationTest {
     return out;
   }
 
-  private static VideoQaForward.Encoded example(
+  private static ExampleEncoder.Encoded example(
       VideoQaForward fwd,
       long seed,
       String question,
       String answer,
       List<Box> boxes,
       String contentWord) {
-    return fwd.encode(frames(seed, boxes), question, answer, boxes, contentWord);
+    return fwd.encoder().encode(frames(seed, boxes), question, answer, boxes, contentWord);
   }
 
   /** Questions of different lengths (right padding), boxes here and there, one with no object. */
-  private static List<VideoQaForward.Encoded> batch(VideoQaForward fwd) {
+  private static List<ExampleEncoder.Encoded> batch(VideoQaForward fwd) {
     return List.of(
         example(
             fwd,
@@ -248,7 +248,7 @@ class TrainingLossCharacterizationTest {
     Map<String, Double> got = new LinkedHashMap<>();
     try (TrainablePack pack = TrainablePack.open(dir)) {
       VideoQaForward fwd = new VideoQaForward(pack);
-      List<VideoQaForward.Encoded> batch = batch(fwd);
+      List<ExampleEncoder.Encoded> batch = batch(fwd);
       AdamW opt = new AdamW(pack.parameters(), 0.9, 0.98, 1e-8, 0, n -> false);
       for (Map.Entry<String, AuxLosses> v : variants().entrySet()) {
         opt.zeroGradients();
