@@ -7,9 +7,11 @@ import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.CheckpointWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -162,54 +164,26 @@ public final class Llava implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.imageTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return new DebugPass(config.modelType(), this, tower::features, lang, manager, this::debugRows)
+        .run(pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  /**
+   * No pooling ({@code pooled_features} = {@code vision_features}), the projector on every token;
+   * Query-to-Patch is the identity (spec §3.1, §7.6).
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int frames = feats.size();
     int n = tokensPerImage();
-    int dv = config.visionConfig().hiddenSize();
-    int dt = config.textConfig().hiddenSize();
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    try (NDManager step = manager.newSubManager()) {
-      NDArray rows = lang.project(step, feats);
-      float[] projected = rows.toFloatArray();
-      NDArray embeddings =
-          Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
-      Splicing.Decoded d =
-          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      long[] visionShape = {frames, n, dv};
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              visionShape,
-              vision,
-              visionShape,
-              projected,
-              new long[] {frames, n, dt},
-              d.logits(),
-              d.greedyIds());
-      // no compression: Query-to-Patch is the identity (spec §7.6)
-      return grounding
-          ? Splicing.withGrounding(
-              out,
-              lang.llm(),
-              embeddings,
-              Splicing.positionsOf(inputIds, config.imageTokenIndex(), frames * n),
-              java.util.Collections.nCopies(frames, io.decostream.nn.rgae.QueryToPatch.identity(n)))
-          : out;
-    }
+    NDArray rows = lang.project(step, feats);
+    return new DebugPass.Visual(
+        rows,
+        LanguageParts.concat(feats),
+        new long[] {frames, n, config.visionConfig().hiddenSize()},
+        rows.toFloatArray(),
+        new long[] {frames, n, config.textConfig().hiddenSize()},
+        frames * n,
+        () -> Collections.nCopies(frames, QueryToPatch.identity(n)));
   }
 
   @Override

@@ -10,7 +10,6 @@ import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.rgae.QueryToPatch;
-import io.decostream.nn.rgae.RGae;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightException;
@@ -267,35 +266,11 @@ public final class LlavaNextVideo implements DebugForwardModel {
     Objects.requireNonNull(generatedIds, "generatedIds");
     checkFrames(prompt);
     long t0 = System.nanoTime();
-    int visual = prompt.visualTokens();
-    int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
-    int[] ids = tokenizer.encode(text, true);
-    int at = -1;
-    for (int i = 0; i < ids.length; i++) {
-      if (ids[i] == videoId) {
-        at = i;
-      }
-    }
-    if (at < 0) {
-      throw new IllegalStateException(
-          "the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token");
-    }
-    int[] expanded = new int[ids.length - 1 + visual];
-    System.arraycopy(ids, 0, expanded, 0, at);
-    java.util.Arrays.fill(expanded, at, at + visual, videoId);
-    System.arraycopy(ids, at + 1, expanded, at + visual, ids.length - at - 1);
-    int[] positions = new int[visual];
-    for (int i = 0; i < visual; i++) {
-      positions[i] = at + i;
-    }
     try (NDManager step = manager.newSubManager()) {
       NDArray rows = lang.project(step, prompt.frames());
-      NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
-      return Splicing.grounding(
-          RGae.explainGreedy(llm, embeddings, positions, generatedIds),
-          tokenizer,
-          (System.nanoTime() - t0) / 1e6);
+      return lang.explain(
+          step, text, VIDEO_PLACEHOLDER, config.videoTokenIndex(), 1, rows, generatedIds, t0);
     }
   }
 
@@ -337,8 +312,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
     Objects.requireNonNull(inputIds, "inputIds");
     int grid = visionGridSize();
     int stride = config.spatialPoolStride();
-    int dv = visionHidden();
-    int dt = config.textConfig().hiddenSize();
     if (!"default".equals(config.visionFeatureSelectStrategy())) {
       // HF's pooler views the features as a square grid, which fails with the CLS token kept
       throw new IllegalArgumentException(
@@ -350,62 +323,35 @@ public final class LlavaNextVideo implements DebugForwardModel {
       throw new IllegalArgumentException(
           "the vision grid " + grid + " is not divisible by spatial_pool_stride " + stride);
     }
-    int pooledGrid = grid / stride;
-    int n = grid * grid;
-    int m = pooledGrid * pooledGrid;
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.videoTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return new DebugPass(config.modelType(), this, tower::features, lang, manager, this::debugRows)
+        .run(pixels, frames, inputIds, newTokens, grounding);
+  }
 
-    // 1. CLIP features per frame (the tower batches frames itself)
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    // 2. the config's spatial pooling, before the projector
+  /**
+   * Steps 2–3 of the debugging pass: the config's spatial pooling of each frame's CLIP features,
+   * before the projector, then the projector over all F*M rows.
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int grid = visionGridSize();
+    int dv = visionHidden();
+    int pooledGrid = grid / config.spatialPoolStride();
+    int frames = feats.size();
+    int m = pooledGrid * pooledGrid;
     PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
     float[] pooled = new float[frames * m * dv];
     for (int f = 0; f < frames; f++) {
       float[] p = AdaptivePool2d.pool(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid, mode);
       System.arraycopy(p, 0, pooled, f * m * dv, m * dv);
     }
-    try (NDManager step = manager.newSubManager()) {
-      // 3. projector over all F*M rows
-      NDArray rows = projector.forward(step.create(pooled, new Shape((long) frames * m, dv)));
-      float[] projected = rows.toFloatArray();
-      // 4. splice, 5. full forward (all logits), 6. greedy steps on the same cache
-      NDArray embeddings = Splicing.splice(step, llm, inputIds, config.videoTokenIndex(), rows);
-      Splicing.Decoded d = Splicing.forwardAndDecode(step, llm, embeddings, newTokens, eosIds);
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              new long[] {frames, n, dv},
-              pooled,
-              new long[] {frames, m, dv},
-              projected,
-              new long[] {frames, m, dt},
-              d.logits(),
-              d.greedyIds());
-      if (!grounding) {
-        return out;
-      }
-      return Splicing.withGrounding(
-          out,
-          llm,
-          embeddings,
-          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-          queryToPatch(feats, mode, pooledGrid));
-    }
+    NDArray rows = projector.forward(step.create(pooled, new Shape((long) frames * m, dv)));
+    return new DebugPass.Visual(
+        rows,
+        pooled,
+        new long[] {frames, m, dv},
+        rows.toFloatArray(),
+        new long[] {frames, m, config.textConfig().hiddenSize()},
+        frames * m,
+        () -> queryToPatch(feats, mode, pooledGrid));
   }
 
   /**

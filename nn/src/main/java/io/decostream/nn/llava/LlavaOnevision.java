@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.config.LlavaOnevisionConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.siglip.SiglipImageProcessor;
 import io.decostream.nn.siglip.SiglipVisionTower;
 import io.decostream.nn.weights.CheckpointWeights;
@@ -15,6 +16,7 @@ import io.decostream.projector.Bilinear2d;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -206,58 +208,28 @@ public final class LlavaOnevision implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.videoTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return new DebugPass(config.modelType(), this, tower::features, lang, manager, this::debugRows)
+        .run(pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  /**
+   * The video rows; R-GAE explains the F*M pooled rows (the image_newline row is not a frame's
+   * token), whose bilinear weights map them to patches (spec §3.4, §7.6).
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int frames = feats.size();
     int g = config.gridSize();
-    int n = g * g;
-    int m = config.pooledGridSize() * config.pooledGridSize();
-    int dv = config.visionConfig().hiddenSize();
+    int p = config.pooledGridSize();
     int dt = config.textConfig().hiddenSize();
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    try (NDManager step = manager.newSubManager()) {
-      NDArray[] r = videoRows(step, feats);
-      NDArray embeddings =
-          Splicing.splice(step, lang.llm(), inputIds, config.videoTokenIndex(), r[2]);
-      Splicing.Decoded d =
-          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              new long[] {frames, n, dv},
-              r[1].toFloatArray(),
-              new long[] {frames, m, dt},
-              r[0].toFloatArray(),
-              new long[] {frames, n, dt},
-              d.logits(),
-              d.greedyIds());
-      // the F*M pooled rows (the image_newline row is not a frame's token); bilinear weights map
-      // them to patches
-      return grounding
-          ? Splicing.withGrounding(
-              out,
-              lang.llm(),
-              embeddings,
-              Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-              java.util.Collections.nCopies(
-                  frames,
-                  io.decostream.nn.rgae.QueryToPatch.bilinear(
-                      g, g, config.pooledGridSize(), config.pooledGridSize())))
-          : out;
-    }
+    NDArray[] r = videoRows(step, feats);
+    return new DebugPass.Visual(
+        r[2],
+        r[1].toFloatArray(),
+        new long[] {frames, p * p, dt},
+        r[0].toFloatArray(),
+        new long[] {frames, g * g, dt},
+        frames * p * p,
+        () -> Collections.nCopies(frames, QueryToPatch.bilinear(g, g, p, p)));
   }
 
   @Override
