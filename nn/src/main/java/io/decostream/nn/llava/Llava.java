@@ -26,19 +26,15 @@ import java.util.Objects;
  * bound, both llava-hf key layouts). Calls are {@code synchronized}; use one instance per thread
  * for parallelism.
  */
-public final class Llava implements DebugForwardModel {
+public final class Llava extends FamilyModel {
 
   /** The image placeholder string of llava-hf tokenizers. */
   public static final String IMAGE_PLACEHOLDER = "<image>";
 
-  private final Path packDir;
   private final LlavaConfig config;
-  private final String modelId;
-  private final NDManager manager;
   private final CheckpointWeights weights;
   private final ClipVisionTower tower;
   private final ClipImageProcessor processor;
-  private final LanguageParts lang;
 
   private Llava(
       Path packDir,
@@ -48,14 +44,21 @@ public final class Llava implements DebugForwardModel {
       ClipVisionTower tower,
       ClipImageProcessor processor,
       LanguageParts lang) {
-    this.packDir = packDir;
+    super(
+        new Geometry(
+            packDir,
+            config.modelType(),
+            ModelFamily.LLAVA,
+            config.textConfig(),
+            config.visionConfig().imageSize(),
+            config.visionConfig().numChannels(),
+            config.imageTokenIndex()),
+        manager,
+        lang);
     this.config = config;
-    this.modelId = LanguageParts.modelId(packDir);
-    this.manager = manager;
     this.weights = weights;
     this.tower = tower;
     this.processor = processor;
-    this.lang = lang;
   }
 
   /**
@@ -106,15 +109,6 @@ public final class Llava implements DebugForwardModel {
     return config;
   }
 
-  public String modelId() {
-    return modelId;
-  }
-
-  /** text_config.max_position_embeddings. */
-  public int contextLength() {
-    return config.textConfig().maxPositionEmbeddings();
-  }
-
   /** Visual rows per image: grid² (576 for CLIP-L/14-336; +1 with strategy "full"). */
   public int tokensPerImage() {
     return config.imageSeqLength();
@@ -138,20 +132,12 @@ public final class Llava implements DebugForwardModel {
       pixels.add(processor.preprocess(Objects.requireNonNull(image, "image")));
     }
     String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(images.size() - 1) + IMAGE_PLACEHOLDER;
-    try (NDManager step = manager.newSubManager()) {
-      long t0 = System.nanoTime();
-      NDArray rows = lang.project(step, tower.features(pixels)); // every token (spec §3.1)
-      double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return lang.generate(
-          step,
-          PromptTemplate.VICUNA_V1.render(placeholders, question),
-          IMAGE_PLACEHOLDER,
-          config.imageTokenIndex(),
-          images.size(),
-          rows,
-          options,
-          projectorMillis);
-    }
+    return generate(
+        step -> language().project(step, tower.features(pixels)), // every token (spec §3.1)
+        PromptTemplate.VICUNA_V1.render(placeholders, question),
+        IMAGE_PLACEHOLDER,
+        images.size(),
+        options);
   }
 
   /**
@@ -164,8 +150,8 @@ public final class Llava implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    return new DebugPass(config.modelType(), this, tower::features, lang, manager, this::debugRows)
-        .run(pixels, frames, inputIds, newTokens, grounding);
+    return debugPass(
+        tower::features, this::debugRows, pixels, frames, inputIds, newTokens, grounding);
   }
 
   /**
@@ -175,7 +161,7 @@ public final class Llava implements DebugForwardModel {
   private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
     int frames = feats.size();
     int n = tokensPerImage();
-    NDArray rows = lang.project(step, feats);
+    NDArray rows = language().project(step, feats);
     return new DebugPass.Visual(
         rows,
         LanguageParts.concat(feats),
@@ -187,40 +173,15 @@ public final class Llava implements DebugForwardModel {
   }
 
   @Override
-  public ModelFamily family() {
-    return ModelFamily.LLAVA;
-  }
-
-  @Override
-  public int imageSize() {
-    return config.visionConfig().imageSize();
-  }
-
-  @Override
-  public int imageChannels() {
-    return config.visionConfig().numChannels();
-  }
-
-  @Override
-  public int placeholderTokenId() {
-    return config.imageTokenIndex();
-  }
-
-  @Override
   public int visualTokens(int frames) {
     return frames * tokensPerImage();
   }
 
   @Override
   public synchronized void close() {
-    lang.close();
+    language().close();
     tower.close();
     weights.close();
-    manager.close();
-  }
-
-  @Override
-  public String toString() {
-    return "Llava[" + packDir + ", " + modelId + "]";
+    manager().close();
   }
 }

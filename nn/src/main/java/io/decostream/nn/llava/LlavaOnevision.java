@@ -31,20 +31,16 @@ import java.util.Objects;
  *
  * <p>Images (anyres tiling) are out of scope; a single image can be fed as a one-frame video.
  */
-public final class LlavaOnevision implements DebugForwardModel {
+public final class LlavaOnevision extends FamilyModel {
 
   /** The video placeholder of llava-hf OneVision tokenizers. */
   public static final String VIDEO_PLACEHOLDER = "<video>";
 
-  private final Path packDir;
   private final LlavaOnevisionConfig config;
-  private final String modelId;
-  private final NDManager manager;
   private final CheckpointWeights weights;
   private final SiglipVisionTower tower;
   private final SiglipImageProcessor processor;
   private final NDArray imageNewline;
-  private final LanguageParts lang;
 
   private LlavaOnevision(
       Path packDir,
@@ -55,15 +51,22 @@ public final class LlavaOnevision implements DebugForwardModel {
       SiglipImageProcessor processor,
       NDArray imageNewline,
       LanguageParts lang) {
-    this.packDir = packDir;
+    super(
+        new Geometry(
+            packDir,
+            config.modelType(),
+            ModelFamily.LLAVA_ONEVISION,
+            config.textConfig(),
+            config.visionConfig().imageSize(),
+            config.visionConfig().numChannels(),
+            config.videoTokenIndex()),
+        manager,
+        lang);
     this.config = config;
-    this.modelId = LanguageParts.modelId(packDir);
-    this.manager = manager;
     this.weights = weights;
     this.tower = tower;
     this.processor = processor;
     this.imageNewline = imageNewline;
-    this.lang = lang;
   }
 
   /**
@@ -128,15 +131,6 @@ public final class LlavaOnevision implements DebugForwardModel {
     return config;
   }
 
-  public String modelId() {
-    return modelId;
-  }
-
-  /** text_config.max_position_embeddings. */
-  public int contextLength() {
-    return config.textConfig().maxPositionEmbeddings();
-  }
-
   /**
    * The rows of one video (spec §3.4): projector on the F x N SigLIP tokens, bilinear pooling of
    * each frame's grid x grid to p x p, frames concatenated, then the {@code image_newline} row.
@@ -150,7 +144,7 @@ public final class LlavaOnevision implements DebugForwardModel {
     int p = config.pooledGridSize();
     int n = g * g;
     // projector BEFORE pooling (OneVision order, unlike LLaVA-NeXT-Video)
-    NDArray projected = lang.project(step, features); // [F*N, Dt]
+    NDArray projected = language().project(step, features); // [F*N, Dt]
     float[] proj = projected.toFloatArray();
     // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic,
     // Bilinear2d)
@@ -181,20 +175,12 @@ public final class LlavaOnevision implements DebugForwardModel {
     for (RgbImage frame : frames) {
       pixels.add(processor.preprocess(Objects.requireNonNull(frame, "frame")));
     }
-    try (NDManager step = manager.newSubManager()) {
-      long t0 = System.nanoTime();
-      NDArray rows = videoRows(step, tower.features(pixels))[2];
-      double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return lang.generate(
-          step,
-          PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
-          VIDEO_PLACEHOLDER,
-          config.videoTokenIndex(),
-          1,
-          rows,
-          options,
-          projectorMillis);
-    }
+    return generate(
+        step -> videoRows(step, tower.features(pixels))[2],
+        PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
+        VIDEO_PLACEHOLDER,
+        1,
+        options);
   }
 
   /**
@@ -208,8 +194,8 @@ public final class LlavaOnevision implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    return new DebugPass(config.modelType(), this, tower::features, lang, manager, this::debugRows)
-        .run(pixels, frames, inputIds, newTokens, grounding);
+    return debugPass(
+        tower::features, this::debugRows, pixels, frames, inputIds, newTokens, grounding);
   }
 
   /**
@@ -232,26 +218,6 @@ public final class LlavaOnevision implements DebugForwardModel {
         () -> Collections.nCopies(frames, QueryToPatch.bilinear(g, g, p, p)));
   }
 
-  @Override
-  public ModelFamily family() {
-    return ModelFamily.LLAVA_ONEVISION;
-  }
-
-  @Override
-  public int imageSize() {
-    return config.visionConfig().imageSize();
-  }
-
-  @Override
-  public int imageChannels() {
-    return config.visionConfig().numChannels();
-  }
-
-  @Override
-  public int placeholderTokenId() {
-    return config.videoTokenIndex();
-  }
-
   /** F·ceil(grid/2)² + 1 (spec §3.4). */
   @Override
   public int visualTokens(int frames) {
@@ -260,14 +226,9 @@ public final class LlavaOnevision implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.close();
+    language().close();
     tower.close();
     weights.close();
-    manager.close();
-  }
-
-  @Override
-  public String toString() {
-    return "LlavaOnevision[" + packDir + ", " + modelId + "]";
+    manager().close();
   }
 }
