@@ -155,6 +155,24 @@ record DebugPass(
               + frames * perFrame);
     }
     int t = inputIds.length;
+    checkIds(inputIds, vocab, placeholderId, expectedPlaceholders, frames);
+    if ((long) t + Math.max(newTokens, 1) - 1 > contextLength) {
+      throw new IllegalArgumentException(
+          "prompt of "
+              + t
+              + " tokens + "
+              + newTokens
+              + " new tokens exceeds the context length "
+              + contextLength);
+    }
+  }
+
+  /**
+   * The ids must be in the vocabulary and hold exactly {@code expectedPlaceholders} placeholders.
+   */
+  private static void checkIds(
+      int[] inputIds, int vocab, int placeholderId, int expectedPlaceholders, int frames) {
+    int t = inputIds.length;
     if (t == 0) {
       throw new IllegalArgumentException("input_ids is empty");
     }
@@ -185,15 +203,6 @@ record DebugPass(
               + " frames need "
               + expectedPlaceholders
               + " (expand the placeholder token before calling)");
-    }
-    if ((long) t + Math.max(newTokens, 1) - 1 > contextLength) {
-      throw new IllegalArgumentException(
-          "prompt of "
-              + t
-              + " tokens + "
-              + newTokens
-              + " new tokens exceeds the context length "
-              + contextLength);
     }
   }
 
