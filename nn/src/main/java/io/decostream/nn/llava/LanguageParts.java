@@ -184,6 +184,23 @@ record LanguageParts(
         projectorMillis);
   }
 
+  /**
+   * R-GAE of {@code generatedIds}, the answer {@link #generate} gave to the same prompt and rows
+   * ({@link Explaining}).
+   */
+  AnswerGrounding explain(
+      NDManager step,
+      String text,
+      String placeholder,
+      int placeholderId,
+      int placeholders,
+      NDArray rows,
+      int[] generatedIds,
+      long startNanos) {
+    return Explaining.explain(
+        step, this, text, placeholder, placeholderId, placeholders, rows, generatedIds, startNanos);
+  }
+
   /** The arrays one after another (e.g. each frame's features, frames in time order). */
   static float[] concat(List<float[]> parts) {
     int n = 0;

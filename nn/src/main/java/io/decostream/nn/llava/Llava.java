@@ -7,9 +7,11 @@ import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.CheckpointWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -24,19 +26,15 @@ import java.util.Objects;
  * bound, both llava-hf key layouts). Calls are {@code synchronized}; use one instance per thread
  * for parallelism.
  */
-public final class Llava implements DebugForwardModel {
+public final class Llava extends FamilyModel {
 
   /** The image placeholder string of llava-hf tokenizers. */
   public static final String IMAGE_PLACEHOLDER = "<image>";
 
-  private final Path packDir;
   private final LlavaConfig config;
-  private final String modelId;
-  private final NDManager manager;
   private final CheckpointWeights weights;
   private final ClipVisionTower tower;
   private final ClipImageProcessor processor;
-  private final LanguageParts lang;
 
   private Llava(
       Path packDir,
@@ -46,14 +44,21 @@ public final class Llava implements DebugForwardModel {
       ClipVisionTower tower,
       ClipImageProcessor processor,
       LanguageParts lang) {
-    this.packDir = packDir;
+    super(
+        new Geometry(
+            packDir,
+            config.modelType(),
+            ModelFamily.LLAVA,
+            config.textConfig(),
+            config.visionConfig().imageSize(),
+            config.visionConfig().numChannels(),
+            config.imageTokenIndex()),
+        manager,
+        lang);
     this.config = config;
-    this.modelId = LanguageParts.modelId(packDir);
-    this.manager = manager;
     this.weights = weights;
     this.tower = tower;
     this.processor = processor;
-    this.lang = lang;
   }
 
   /**
@@ -104,15 +109,6 @@ public final class Llava implements DebugForwardModel {
     return config;
   }
 
-  public String modelId() {
-    return modelId;
-  }
-
-  /** text_config.max_position_embeddings. */
-  public int contextLength() {
-    return config.textConfig().maxPositionEmbeddings();
-  }
-
   /** Visual rows per image: grid² (576 for CLIP-L/14-336; +1 with strategy "full"). */
   public int tokensPerImage() {
     return config.imageSeqLength();
@@ -136,20 +132,12 @@ public final class Llava implements DebugForwardModel {
       pixels.add(processor.preprocess(Objects.requireNonNull(image, "image")));
     }
     String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(images.size() - 1) + IMAGE_PLACEHOLDER;
-    try (NDManager step = manager.newSubManager()) {
-      long t0 = System.nanoTime();
-      NDArray rows = lang.project(step, tower.features(pixels)); // every token (spec §3.1)
-      double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return lang.generate(
-          step,
-          PromptTemplate.VICUNA_V1.render(placeholders, question),
-          IMAGE_PLACEHOLDER,
-          config.imageTokenIndex(),
-          images.size(),
-          rows,
-          options,
-          projectorMillis);
-    }
+    return generate(
+        step -> language().project(step, tower.features(pixels)), // every token (spec §3.1)
+        PromptTemplate.VICUNA_V1.render(placeholders, question),
+        IMAGE_PLACEHOLDER,
+        images.size(),
+        options);
   }
 
   /**
@@ -162,74 +150,26 @@ public final class Llava implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.imageTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return debugPass(
+        tower::features, this::debugRows, pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  /**
+   * No pooling ({@code pooled_features} = {@code vision_features}), the projector on every token;
+   * Query-to-Patch is the identity (spec §3.1, §7.6).
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int frames = feats.size();
     int n = tokensPerImage();
-    int dv = config.visionConfig().hiddenSize();
-    int dt = config.textConfig().hiddenSize();
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    try (NDManager step = manager.newSubManager()) {
-      NDArray rows = lang.project(step, feats);
-      float[] projected = rows.toFloatArray();
-      NDArray embeddings =
-          Splicing.splice(step, lang.llm(), inputIds, config.imageTokenIndex(), rows);
-      Splicing.Decoded d =
-          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      long[] visionShape = {frames, n, dv};
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              visionShape,
-              vision,
-              visionShape,
-              projected,
-              new long[] {frames, n, dt},
-              d.logits(),
-              d.greedyIds());
-      // no compression: Query-to-Patch is the identity (spec §7.6)
-      return grounding
-          ? Splicing.withGrounding(
-              out,
-              lang.llm(),
-              embeddings,
-              Splicing.positionsOf(inputIds, config.imageTokenIndex(), frames * n),
-              java.util.Collections.nCopies(frames, io.decostream.nn.rgae.QueryToPatch.identity(n)))
-          : out;
-    }
-  }
-
-  @Override
-  public ModelFamily family() {
-    return ModelFamily.LLAVA;
-  }
-
-  @Override
-  public int imageSize() {
-    return config.visionConfig().imageSize();
-  }
-
-  @Override
-  public int imageChannels() {
-    return config.visionConfig().numChannels();
-  }
-
-  @Override
-  public int placeholderTokenId() {
-    return config.imageTokenIndex();
+    NDArray rows = language().project(step, feats);
+    return new DebugPass.Visual(
+        rows,
+        LanguageParts.concat(feats),
+        new long[] {frames, n, config.visionConfig().hiddenSize()},
+        rows.toFloatArray(),
+        new long[] {frames, n, config.textConfig().hiddenSize()},
+        frames * n,
+        () -> Collections.nCopies(frames, QueryToPatch.identity(n)));
   }
 
   @Override
@@ -239,14 +179,9 @@ public final class Llava implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.close();
+    language().close();
     tower.close();
     weights.close();
-    manager.close();
-  }
-
-  @Override
-  public String toString() {
-    return "Llava[" + packDir + ", " + modelId + "]";
+    manager().close();
   }
 }

@@ -8,14 +8,10 @@ import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
-import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.rgae.QueryToPatch;
-import io.decostream.nn.rgae.RGae;
-import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.AdaptivePool2d;
-import io.decostream.projector.MlpProjector;
 import io.decostream.projector.PoolingMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +43,7 @@ import java.util.Set;
  * call at a time per instance; the native ops themselves use several cores). Use one instance per
  * worker thread for parallelism.
  */
-public final class LlavaNextVideo implements DebugForwardModel {
+public final class LlavaNextVideo extends FamilyModel {
 
   /** Which weights to load: the encoder stage needs only VISION, the LLM worker only LANGUAGE. */
   public enum Part {
@@ -70,36 +66,30 @@ public final class LlavaNextVideo implements DebugForwardModel {
   /** The video placeholder string of llava-hf LLaVA-NeXT-Video tokenizers. */
   public static final String VIDEO_PLACEHOLDER = "<video>";
 
-  private final Path packDir;
   private final Part part;
   private final LlavaNextVideoConfig config;
-  private final String modelId;
   private final LlavaNextVideoPack pack;
-  private final NDManager manager;
   // vision side (null when not loaded)
   private final ClipVisionTower tower;
   private final ClipImageProcessor processor;
-  // language side (null when not loaded)
-  private final MlpProjector projector;
-  private final LlamaModel llm;
-  private final PackTokenizer tokenizer;
-  private final Set<Integer> eosIds;
-  private final LanguageParts lang;
 
-  private LlavaNextVideo(LlavaNextVideoPack pack, String modelId) {
+  private LlavaNextVideo(LlavaNextVideoPack pack) {
+    super(
+        new Geometry(
+            pack.dir(),
+            pack.config().modelType(),
+            ModelFamily.LLAVA_NEXT_VIDEO,
+            pack.config().textConfig(),
+            pack.config().visionConfig().imageSize(),
+            pack.config().visionConfig().numChannels(),
+            pack.config().videoTokenIndex()),
+        pack.manager(),
+        pack.language());
     this.pack = pack;
-    this.packDir = pack.dir();
     this.part = pack.part();
     this.config = pack.config();
-    this.modelId = modelId;
-    this.manager = pack.manager();
     this.tower = pack.tower();
     this.processor = pack.processor();
-    this.projector = pack.projector();
-    this.llm = pack.llm();
-    this.tokenizer = pack.tokenizer();
-    this.eosIds = pack.eosIds();
-    this.lang = pack.language();
   }
 
   /**
@@ -112,7 +102,7 @@ public final class LlavaNextVideo implements DebugForwardModel {
   public static LlavaNextVideo load(Path packDir, Part part) {
     LlavaNextVideoPack pack = LlavaNextVideoPack.open(packDir, part);
     try {
-      return new LlavaNextVideo(pack, LanguageParts.modelId(packDir));
+      return new LlavaNextVideo(pack);
     } catch (RuntimeException e) {
       LanguageParts.closeAll(List.of(pack), e);
       throw e;
@@ -121,10 +111,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   public LlavaNextVideoConfig config() {
     return config;
-  }
-
-  public String modelId() {
-    return modelId;
   }
 
   public Part part() {
@@ -176,11 +162,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   // ------------------------------------------------------------------ language side
 
-  /** text_config.max_position_embeddings: prompt (with visual rows) + generated tokens must fit. */
-  public int contextLength() {
-    return config.textConfig().maxPositionEmbeddings();
-  }
-
   /**
    * How many frames of {@code tokensPerFrame} rows fit beside {@code reservedTextTokens}:
    * floor((ctx - reserved) / tpf).
@@ -214,15 +195,14 @@ public final class LlavaNextVideo implements DebugForwardModel {
    *     placeholder, or the prompt does not fit the context length
    */
   public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
-    requirePart(llm != null, "generate", "LANGUAGE");
+    requirePart(language() != null, "generate", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(options, "options");
     checkFrames(prompt);
     int m = prompt.tokensPerFrame();
     int visual = prompt.visualTokens();
-    int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
-    int textTokens = tokenizer.encode(text, true).length - 1;
+    int textTokens = language().tokenizer().encode(text, true).length - 1;
     long promptLen = (long) textTokens + visual;
     if (promptLen > contextLength()) {
       throw new IllegalArgumentException(
@@ -240,16 +220,10 @@ public final class LlavaNextVideo implements DebugForwardModel {
               + maxFrames(m, textTokens)
               + " frames fit");
     }
-    try (NDManager step = manager.newSubManager()) {
-      // projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3)
-      long t0 = System.nanoTime();
-      NDArray rows = lang.project(step, prompt.frames());
-      double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      // splice the rows in place of the one <video> token, frames in order, no separators (spec
-      // §4.4, HF style)
-      return lang.generate(
-          step, text, VIDEO_PLACEHOLDER, videoId, 1, rows, options, projectorMillis);
-    }
+    // the projector over all frames at once: [F*M, Dv] -> [F*M, Dt] (spec §3.3), spliced in place
+    // of the one <video> token, frames in order, no separators (spec §4.4, HF style)
+    return generate(
+        step -> language().project(step, prompt.frames()), text, VIDEO_PLACEHOLDER, 1, options);
   }
 
   /**
@@ -262,41 +236,17 @@ public final class LlavaNextVideo implements DebugForwardModel {
    * @param generatedIds the tokens {@link #generate} returned for this prompt (EOS not included)
    */
   public synchronized AnswerGrounding explain(VideoPrompt prompt, int[] generatedIds) {
-    requirePart(llm != null, "explain", "LANGUAGE");
+    requirePart(language() != null, "explain", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(generatedIds, "generatedIds");
     checkFrames(prompt);
-    long t0 = System.nanoTime();
-    int visual = prompt.visualTokens();
-    int videoId = config.videoTokenIndex();
     String text = promptText(PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER));
-    int[] ids = tokenizer.encode(text, true);
-    int at = -1;
-    for (int i = 0; i < ids.length; i++) {
-      if (ids[i] == videoId) {
-        at = i;
-      }
-    }
-    if (at < 0) {
-      throw new IllegalStateException(
-          "the tokenizer did not keep " + VIDEO_PLACEHOLDER + " as one token");
-    }
-    int[] expanded = new int[ids.length - 1 + visual];
-    System.arraycopy(ids, 0, expanded, 0, at);
-    java.util.Arrays.fill(expanded, at, at + visual, videoId);
-    System.arraycopy(ids, at + 1, expanded, at + visual, ids.length - at - 1);
-    int[] positions = new int[visual];
-    for (int i = 0; i < visual; i++) {
-      positions[i] = at + i;
-    }
-    try (NDManager step = manager.newSubManager()) {
-      NDArray rows = lang.project(step, prompt.frames());
-      NDArray embeddings = Splicing.splice(step, llm, expanded, videoId, rows);
-      return Splicing.grounding(
-          RGae.explainGreedy(llm, embeddings, positions, generatedIds),
-          tokenizer,
-          (System.nanoTime() - t0) / 1e6);
-    }
+    return explain(
+        step -> language().project(step, prompt.frames()),
+        text,
+        VIDEO_PLACEHOLDER,
+        1,
+        generatedIds);
   }
 
   /**
@@ -332,13 +282,11 @@ public final class LlavaNextVideo implements DebugForwardModel {
   @Override
   public synchronized DebugForward forwardDebug(
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
-    requirePart(tower != null && llm != null, "forwardDebug", "ALL");
+    requirePart(tower != null && language() != null, "forwardDebug", "ALL");
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
     int grid = visionGridSize();
     int stride = config.spatialPoolStride();
-    int dv = visionHidden();
-    int dt = config.textConfig().hiddenSize();
     if (!"default".equals(config.visionFeatureSelectStrategy())) {
       // HF's pooler views the features as a square grid, which fails with the CLS token kept
       throw new IllegalArgumentException(
@@ -350,62 +298,36 @@ public final class LlavaNextVideo implements DebugForwardModel {
       throw new IllegalArgumentException(
           "the vision grid " + grid + " is not divisible by spatial_pool_stride " + stride);
     }
-    int pooledGrid = grid / stride;
-    int n = grid * grid;
-    int m = pooledGrid * pooledGrid;
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.videoTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return debugPass(
+        tower::features, this::debugRows, pixels, frames, inputIds, newTokens, grounding);
+  }
 
-    // 1. CLIP features per frame (the tower batches frames itself)
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    // 2. the config's spatial pooling, before the projector
+  /**
+   * Steps 2–3 of the debugging pass: the config's spatial pooling of each frame's CLIP features,
+   * before the projector, then the projector over all F*M rows.
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int grid = visionGridSize();
+    int dv = visionHidden();
+    int pooledGrid = grid / config.spatialPoolStride();
+    int frames = feats.size();
+    int m = pooledGrid * pooledGrid;
     PoolingMode mode = PoolingMode.parse(config.spatialPoolMode());
     float[] pooled = new float[frames * m * dv];
     for (int f = 0; f < frames; f++) {
       float[] p = AdaptivePool2d.pool(feats.get(f), grid, grid, dv, pooledGrid, pooledGrid, mode);
       System.arraycopy(p, 0, pooled, f * m * dv, m * dv);
     }
-    try (NDManager step = manager.newSubManager()) {
-      // 3. projector over all F*M rows
-      NDArray rows = projector.forward(step.create(pooled, new Shape((long) frames * m, dv)));
-      float[] projected = rows.toFloatArray();
-      // 4. splice, 5. full forward (all logits), 6. greedy steps on the same cache
-      NDArray embeddings = Splicing.splice(step, llm, inputIds, config.videoTokenIndex(), rows);
-      Splicing.Decoded d = Splicing.forwardAndDecode(step, llm, embeddings, newTokens, eosIds);
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              new long[] {frames, n, dv},
-              pooled,
-              new long[] {frames, m, dv},
-              projected,
-              new long[] {frames, m, dt},
-              d.logits(),
-              d.greedyIds());
-      if (!grounding) {
-        return out;
-      }
-      return Splicing.withGrounding(
-          out,
-          llm,
-          embeddings,
-          Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-          queryToPatch(feats, mode, pooledGrid));
-    }
+    NDArray rows =
+        language().projector().forward(step.create(pooled, new Shape((long) frames * m, dv)));
+    return new DebugPass.Visual(
+        rows,
+        pooled,
+        new long[] {frames, m, dv},
+        rows.toFloatArray(),
+        new long[] {frames, m, config.textConfig().hiddenSize()},
+        frames * m,
+        () -> queryToPatch(feats, mode, pooledGrid));
   }
 
   /**
@@ -424,26 +346,6 @@ public final class LlavaNextVideo implements DebugForwardModel {
     return qtp;
   }
 
-  @Override
-  public ModelFamily family() {
-    return ModelFamily.LLAVA_NEXT_VIDEO;
-  }
-
-  @Override
-  public int imageSize() {
-    return config.visionConfig().imageSize();
-  }
-
-  @Override
-  public int imageChannels() {
-    return config.visionConfig().numChannels();
-  }
-
-  @Override
-  public int placeholderTokenId() {
-    return config.videoTokenIndex();
-  }
-
   /**
    * frames x (grid / spatial_pool_stride)²: one placeholder per pooled row, no separators (spec
    * §3.3).
@@ -455,13 +357,13 @@ public final class LlavaNextVideo implements DebugForwardModel {
 
   /** EOS ids generation stops at. */
   public Set<Integer> eosTokenIds() {
-    requirePart(llm != null, "eosTokenIds", "LANGUAGE");
-    return eosIds;
+    requirePart(language() != null, "eosTokenIds", "LANGUAGE");
+    return language().eosIds();
   }
 
   /** Each frame must hold tokensPerFrame rows of Dv values (the projector's input). */
   private void checkFrames(VideoPrompt prompt) {
-    int dv = projector.inputDim();
+    int dv = language().projector().inputDim();
     int m = prompt.tokensPerFrame();
     long perFrame = (long) m * dv;
     for (int i = 0; i < prompt.frames().size(); i++) {
@@ -485,7 +387,13 @@ public final class LlavaNextVideo implements DebugForwardModel {
   private void requirePart(boolean loaded, String method, String needed) {
     if (!loaded) {
       throw new IllegalStateException(
-          method + "() needs the " + needed + " part, but " + packDir + " was loaded with " + part);
+          method
+              + "() needs the "
+              + needed
+              + " part, but "
+              + packDir()
+              + " was loaded with "
+              + part);
     }
   }
 

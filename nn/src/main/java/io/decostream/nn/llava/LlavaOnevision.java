@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.config.LlavaOnevisionConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.siglip.SiglipImageProcessor;
 import io.decostream.nn.siglip.SiglipVisionTower;
 import io.decostream.nn.weights.CheckpointWeights;
@@ -15,6 +16,7 @@ import io.decostream.projector.Bilinear2d;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -29,20 +31,16 @@ import java.util.Objects;
  *
  * <p>Images (anyres tiling) are out of scope; a single image can be fed as a one-frame video.
  */
-public final class LlavaOnevision implements DebugForwardModel {
+public final class LlavaOnevision extends FamilyModel {
 
   /** The video placeholder of llava-hf OneVision tokenizers. */
   public static final String VIDEO_PLACEHOLDER = "<video>";
 
-  private final Path packDir;
   private final LlavaOnevisionConfig config;
-  private final String modelId;
-  private final NDManager manager;
   private final CheckpointWeights weights;
   private final SiglipVisionTower tower;
   private final SiglipImageProcessor processor;
   private final NDArray imageNewline;
-  private final LanguageParts lang;
 
   private LlavaOnevision(
       Path packDir,
@@ -53,15 +51,22 @@ public final class LlavaOnevision implements DebugForwardModel {
       SiglipImageProcessor processor,
       NDArray imageNewline,
       LanguageParts lang) {
-    this.packDir = packDir;
+    super(
+        new Geometry(
+            packDir,
+            config.modelType(),
+            ModelFamily.LLAVA_ONEVISION,
+            config.textConfig(),
+            config.visionConfig().imageSize(),
+            config.visionConfig().numChannels(),
+            config.videoTokenIndex()),
+        manager,
+        lang);
     this.config = config;
-    this.modelId = LanguageParts.modelId(packDir);
-    this.manager = manager;
     this.weights = weights;
     this.tower = tower;
     this.processor = processor;
     this.imageNewline = imageNewline;
-    this.lang = lang;
   }
 
   /**
@@ -126,15 +131,6 @@ public final class LlavaOnevision implements DebugForwardModel {
     return config;
   }
 
-  public String modelId() {
-    return modelId;
-  }
-
-  /** text_config.max_position_embeddings. */
-  public int contextLength() {
-    return config.textConfig().maxPositionEmbeddings();
-  }
-
   /**
    * The rows of one video (spec §3.4): projector on the F x N SigLIP tokens, bilinear pooling of
    * each frame's grid x grid to p x p, frames concatenated, then the {@code image_newline} row.
@@ -148,7 +144,7 @@ public final class LlavaOnevision implements DebugForwardModel {
     int p = config.pooledGridSize();
     int n = g * g;
     // projector BEFORE pooling (OneVision order, unlike LLaVA-NeXT-Video)
-    NDArray projected = lang.project(step, features); // [F*N, Dt]
+    NDArray projected = language().project(step, features); // [F*N, Dt]
     float[] proj = projected.toFloatArray();
     // bilinear, align_corners=False, no antialias, per frame (exact torch CPU arithmetic,
     // Bilinear2d)
@@ -179,20 +175,12 @@ public final class LlavaOnevision implements DebugForwardModel {
     for (RgbImage frame : frames) {
       pixels.add(processor.preprocess(Objects.requireNonNull(frame, "frame")));
     }
-    try (NDManager step = manager.newSubManager()) {
-      long t0 = System.nanoTime();
-      NDArray rows = videoRows(step, tower.features(pixels))[2];
-      double projectorMillis = (System.nanoTime() - t0) / 1e6;
-      return lang.generate(
-          step,
-          PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
-          VIDEO_PLACEHOLDER,
-          config.videoTokenIndex(),
-          1,
-          rows,
-          options,
-          projectorMillis);
-    }
+    return generate(
+        step -> videoRows(step, tower.features(pixels))[2],
+        PromptTemplate.CHATML.render(VIDEO_PLACEHOLDER, question),
+        VIDEO_PLACEHOLDER,
+        1,
+        options);
   }
 
   /**
@@ -206,78 +194,28 @@ public final class LlavaOnevision implements DebugForwardModel {
       float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     Objects.requireNonNull(pixels, "pixels");
     Objects.requireNonNull(inputIds, "inputIds");
-    Splicing.checkDebugInputs(
-        pixels,
-        frames,
-        imageChannels(),
-        imageSize(),
-        inputIds,
-        config.textConfig().vocabSize(),
-        config.videoTokenIndex(),
-        visualTokens(frames),
-        newTokens,
-        contextLength());
+    return debugPass(
+        tower::features, this::debugRows, pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  /**
+   * The video rows; R-GAE explains the F*M pooled rows (the image_newline row is not a frame's
+   * token), whose bilinear weights map them to patches (spec §3.4, §7.6).
+   */
+  private DebugPass.Visual debugRows(NDManager step, List<float[]> feats) {
+    int frames = feats.size();
     int g = config.gridSize();
-    int n = g * g;
-    int m = config.pooledGridSize() * config.pooledGridSize();
-    int dv = config.visionConfig().hiddenSize();
+    int p = config.pooledGridSize();
     int dt = config.textConfig().hiddenSize();
-    List<float[]> feats = tower.features(Splicing.framesOf(pixels, frames));
-    float[] vision = LanguageParts.concat(feats);
-    try (NDManager step = manager.newSubManager()) {
-      NDArray[] r = videoRows(step, feats);
-      NDArray embeddings =
-          Splicing.splice(step, lang.llm(), inputIds, config.videoTokenIndex(), r[2]);
-      Splicing.Decoded d =
-          Splicing.forwardAndDecode(step, lang.llm(), embeddings, newTokens, lang.eosIds());
-      DebugForward out =
-          new DebugForward(
-              config.modelType(),
-              frames,
-              inputIds.length,
-              config.textConfig().vocabSize(),
-              vision,
-              new long[] {frames, n, dv},
-              r[1].toFloatArray(),
-              new long[] {frames, m, dt},
-              r[0].toFloatArray(),
-              new long[] {frames, n, dt},
-              d.logits(),
-              d.greedyIds());
-      // the F*M pooled rows (the image_newline row is not a frame's token); bilinear weights map
-      // them to patches
-      return grounding
-          ? Splicing.withGrounding(
-              out,
-              lang.llm(),
-              embeddings,
-              Splicing.positionsOf(inputIds, config.videoTokenIndex(), frames * m),
-              java.util.Collections.nCopies(
-                  frames,
-                  io.decostream.nn.rgae.QueryToPatch.bilinear(
-                      g, g, config.pooledGridSize(), config.pooledGridSize())))
-          : out;
-    }
-  }
-
-  @Override
-  public ModelFamily family() {
-    return ModelFamily.LLAVA_ONEVISION;
-  }
-
-  @Override
-  public int imageSize() {
-    return config.visionConfig().imageSize();
-  }
-
-  @Override
-  public int imageChannels() {
-    return config.visionConfig().numChannels();
-  }
-
-  @Override
-  public int placeholderTokenId() {
-    return config.videoTokenIndex();
+    NDArray[] r = videoRows(step, feats);
+    return new DebugPass.Visual(
+        r[2],
+        r[1].toFloatArray(),
+        new long[] {frames, p * p, dt},
+        r[0].toFloatArray(),
+        new long[] {frames, g * g, dt},
+        frames * p * p,
+        () -> Collections.nCopies(frames, QueryToPatch.bilinear(g, g, p, p)));
   }
 
   /** F·ceil(grid/2)² + 1 (spec §3.4). */
@@ -288,14 +226,9 @@ public final class LlavaOnevision implements DebugForwardModel {
 
   @Override
   public synchronized void close() {
-    lang.close();
+    language().close();
     tower.close();
     weights.close();
-    manager.close();
-  }
-
-  @Override
-  public String toString() {
-    return "LlavaOnevision[" + packDir + ", " + modelId + "]";
+    manager().close();
   }
 }

@@ -1,0 +1,150 @@
+package io.decostream.nn.llava;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.config.ModelFamily;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * What every LLaVA family facade is the same in: its identity and geometry, and the language half
+ * (loaded once by {@link LanguageParts}) with generate, explain and the debugging pass over
+ * whatever visual rows the family computes. A family adds only its vision side: how frames become
+ * the rows spliced in place of its placeholders.
+ */
+public abstract class FamilyModel implements DebugForwardModel {
+
+  /** Identity and geometry of a loaded pack, as the family's config.json gives them. */
+  record Geometry(
+      Path packDir,
+      String modelType,
+      ModelFamily family,
+      LlamaConfig text,
+      int imageSize,
+      int imageChannels,
+      int placeholderId) {}
+
+  private final Geometry geometry;
+  private final String modelId;
+  private final NDManager manager;
+  private final LanguageParts lang; // null when a pack was opened without its language half
+
+  FamilyModel(Geometry geometry, NDManager manager, LanguageParts lang) {
+    this.geometry = geometry;
+    this.modelId = LanguageParts.modelId(geometry.packDir());
+    this.manager = manager;
+    this.lang = lang;
+  }
+
+  /** config.json {@code _name_or_path} when present, else the pack directory's name. */
+  public String modelId() {
+    return modelId;
+  }
+
+  /** text_config.max_position_embeddings: prompt (with visual rows) + generated tokens must fit. */
+  public int contextLength() {
+    return geometry.text().maxPositionEmbeddings();
+  }
+
+  @Override
+  public final ModelFamily family() {
+    return geometry.family();
+  }
+
+  @Override
+  public final int imageSize() {
+    return geometry.imageSize();
+  }
+
+  @Override
+  public final int imageChannels() {
+    return geometry.imageChannels();
+  }
+
+  @Override
+  public final int placeholderTokenId() {
+    return geometry.placeholderId();
+  }
+
+  final Path packDir() {
+    return geometry.packDir();
+  }
+
+  final NDManager manager() {
+    return manager;
+  }
+
+  final LanguageParts language() {
+    return lang;
+  }
+
+  /**
+   * Computes the family's visual rows (timed as the projector's share), then splices them in place
+   * of the {@code placeholders} placeholders of {@code text} and generates (spec §4.4, §5).
+   */
+  final GenerationResult generate(
+      Function<NDManager, NDArray> rows,
+      String text,
+      String placeholder,
+      int placeholders,
+      GenerationOptions options) {
+    try (NDManager step = manager.newSubManager()) {
+      long t0 = System.nanoTime();
+      NDArray visual = rows.apply(step);
+      double projectorMillis = (System.nanoTime() - t0) / 1e6;
+      return lang.generate(
+          step,
+          text,
+          placeholder,
+          geometry.placeholderId(),
+          placeholders,
+          visual,
+          options,
+          projectorMillis);
+    }
+  }
+
+  /**
+   * R-GAE of {@code generatedIds}, the answer {@link #generate} gave to the same rows and text
+   * ({@link Explaining}).
+   */
+  final AnswerGrounding explain(
+      Function<NDManager, NDArray> rows,
+      String text,
+      String placeholder,
+      int placeholders,
+      int[] generatedIds) {
+    long t0 = System.nanoTime();
+    try (NDManager step = manager.newSubManager()) {
+      return lang.explain(
+          step,
+          text,
+          placeholder,
+          geometry.placeholderId(),
+          placeholders,
+          rows.apply(step),
+          generatedIds,
+          t0);
+    }
+  }
+
+  /** The debugging pass ({@link DebugPass}) with the family's tower and visual rows. */
+  final DebugForward debugPass(
+      Function<List<float[]>, List<float[]>> tower,
+      DebugPass.Rows rows,
+      float[] pixels,
+      int frames,
+      int[] inputIds,
+      int newTokens,
+      boolean grounding) {
+    return new DebugPass(geometry.modelType(), this, tower, lang, manager, rows)
+        .run(pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  @Override
+  public String toString() {
+    return getClass().getSimpleName() + "[" + geometry.packDir() + ", " + modelId + "]";
+  }
+}
