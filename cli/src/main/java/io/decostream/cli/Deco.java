@@ -13,6 +13,11 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "deco 0.1.0",
     description = "DeCo Stream: streaming video question answering on Kafka.",
+    footer = {
+      "",
+      "Lab commands (the lab module; ./deco adds it for these only): train, eval, compare,"
+          + " regrid, bench, diagnose."
+    },
     subcommands = {
       DemoCommand.class,
       BrokerCommand.class,
