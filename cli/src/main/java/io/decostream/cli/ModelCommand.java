@@ -1,6 +1,6 @@
 package io.decostream.cli;
 
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.tiny.TinyPack;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -3,6 +3,7 @@ package io.decostream.cli;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForward;
 import io.decostream.nn.llava.DebugForwardModel;
+import io.decostream.nn.llava.families.Families;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.safetensors.TensorInfo;
@@ -162,7 +163,7 @@ final class ModelForwardCommand implements Callable<Integer> {
    * tower's image size (the command does not resize).
    */
   private DebugForward forward(Inputs in) {
-    try (DebugForwardModel m = DebugForwardModel.load(model)) {
+    try (DebugForwardModel m = Families.load(model)) {
       int size = m.imageSize();
       if (in.pixels().length != (long) in.frames() * m.imageChannels() * size * size) {
         throw new IllegalArgumentException(

@@ -2,7 +2,7 @@ package io.decostream.cli;
 
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.schemas.TopicNames;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -3,7 +3,7 @@ package io.decostream.cli;
 import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.EncoderConfig;
 import io.decostream.encoder.LlavaVisionBackend;
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.TopicNames;
 import io.decostream.worker.LlavaAnswerBackend;

@@ -1,6 +1,6 @@
 package io.decostream.cli;
 
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.kafka.streams.KafkaStreams;

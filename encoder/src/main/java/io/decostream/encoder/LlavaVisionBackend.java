@@ -1,7 +1,7 @@
 package io.decostream.encoder;
 
 import io.decostream.nn.image.RgbImage;
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.util.List;
 
 /** The vision half of a llava_next_video model pack (CLIP preprocessing + ViT). */

@@ -2,7 +2,7 @@ package io.decostream.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.projector.CAbstractor;
 import io.decostream.projector.CAbstractorConfig;
 import io.decostream.projector.QFormer;

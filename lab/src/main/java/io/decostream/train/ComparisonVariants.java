@@ -1,7 +1,7 @@
 package io.decostream.train;
 
 import ai.djl.ndarray.NDManager;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llama.LlamaModel;
-import io.decostream.nn.llava.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.rgae.AttentionRecorder;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.projector.AdaptivePool2d;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.tiny.TinyPack;
 import io.decostream.projector.Bilinear2d;

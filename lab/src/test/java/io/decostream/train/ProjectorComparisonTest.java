@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.safetensors.DType;
 import io.decostream.nn.tiny.TinyPack;
 import java.io.ByteArrayOutputStream;

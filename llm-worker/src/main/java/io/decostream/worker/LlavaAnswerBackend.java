@@ -3,8 +3,8 @@ package io.decostream.worker;
 import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
-import io.decostream.nn.llava.LlavaNextVideo;
 import io.decostream.nn.llava.VideoPrompt;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.util.List;
 
 /**

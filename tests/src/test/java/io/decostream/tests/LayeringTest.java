@@ -95,6 +95,38 @@ class LayeringTest {
   }
 
   @Test
+  void theFamiliesSharedBaseNeverDependsOnAFamily() {
+    // issue 19 point 5: a family is one package (config record, blocks, loader) built on the shared
+    // base in io.decostream.nn.llava; the base, the config rules and the other families never reach
+    // into a family (only llava.families dispatches to all of them)
+    String[] families = {
+      "io.decostream.nn.llava.nextvideo..",
+      "io.decostream.nn.llava.onevision..",
+      "io.decostream.nn.llava.llava15..",
+      "io.decostream.nn.llava.families.."
+    };
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.decostream.nn.llava", "io.decostream.nn.config")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(families)
+        .check(classes);
+    for (int i = 0; i < 3; i++) {
+      String own = families[i];
+      String[] others =
+          java.util.Arrays.stream(families).filter(f -> !f.equals(own)).toArray(String[]::new);
+      noClasses()
+          .that()
+          .resideInAPackage(own)
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage(others)
+          .check(classes);
+    }
+  }
+
+  @Test
   void theRulesSeeTheWholeProject() {
     // Guard against a vacuous pass: every module's classes must have been imported.
     for (String pkg :

@@ -7,10 +7,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Reading a pack's config.json into a config record (unknown keys ignored, as HF does). */
-final class ConfigFiles {
+/**
+ * Reading a pack's config.json into a config record (unknown keys ignored, as HF does). Public for
+ * the family packages' config records.
+ */
+public final class ConfigFiles {
 
-  static final ObjectMapper JSON =
+  public static final ObjectMapper JSON =
       new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   private ConfigFiles() {}
@@ -19,7 +22,7 @@ final class ConfigFiles {
    * {@code dir/config.json} (or the file itself) bound to {@code type}, before HF's defaults are
    * applied.
    */
-  static <T> T read(Path dirOrFile, Class<T> type) {
+  public static <T> T read(Path dirOrFile, Class<T> type) {
     Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("no config.json at " + file);

@@ -114,11 +114,11 @@ public record LlamaConfig(
     return List.of();
   }
 
-  static int orDefault(Integer v, int d) {
+  public static int orDefault(Integer v, int d) {
     return v == null ? d : v;
   }
 
-  static void require(boolean ok, String msg) {
+  public static void require(boolean ok, String msg) {
     if (!ok) {
       throw new IllegalArgumentException("invalid config.json: " + msg);
     }

@@ -1,24 +1,14 @@
 package io.decostream.nn.llava;
 
 import io.decostream.nn.config.ModelFamily;
-import java.nio.file.Path;
 
 /**
  * A loaded multimodal model that runs the debugging pass behind {@code deco model forward}:
  * already-normalised pixels and already-expanded ids in, every intermediate out ({@link
- * DebugForward}). One implementation per {@link ModelFamily}; {@link #load} picks it from
- * config.json {@code model_type}.
+ * DebugForward}). One implementation per {@link ModelFamily}; {@code
+ * io.decostream.nn.llava.families.Families#load} picks it from config.json {@code model_type}.
  */
 public interface DebugForwardModel extends AutoCloseable {
-
-  /** Loads every part of the pack at {@code dir} with the loader of its family. */
-  static DebugForwardModel load(Path dir) {
-    return switch (ModelFamily.detect(dir)) {
-      case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, LlavaNextVideo.Part.ALL);
-      case LLAVA -> Llava.load(dir);
-      case LLAVA_ONEVISION -> LlavaOnevision.load(dir);
-    };
-  }
 
   ModelFamily family();
 

@@ -23,6 +23,10 @@ import java.util.function.Supplier;
  * family supplies only {@link Rows}: how its features become the spliced rows (and what it reports
  * of that).
  *
+ * <p>Part of the families' shared base: public for the family packages ({@code
+ * io.decostream.nn.llava.nextvideo}, {@code .onevision}, {@code .llava15}), not an API for other
+ * modules.
+ *
  * @param modelType config.json model_type, reported as {@link DebugForward#family()}
  * @param model the family's geometry (image size, channels, placeholder id and count)
  * @param tower the vision tower up to the family's feature layer: F frames of pixels to F feature
@@ -31,7 +35,7 @@ import java.util.function.Supplier;
  * @param manager the model's manager; the pass works on a sub-manager of it
  * @param rows the family's visual rows
  */
-record DebugPass(
+public record DebugPass(
     String modelType,
     DebugForwardModel model,
     Function<List<float[]>, List<float[]>> tower,
@@ -52,7 +56,7 @@ record DebugPass(
    * @param queryToPatch each frame's Query-to-Patch matrix (spec §7.6), asked for only with
    *     grounding
    */
-  record Visual(
+  public record Visual(
       NDArray rows,
       float[] pooled,
       long[] pooledShape,
@@ -63,14 +67,15 @@ record DebugPass(
 
   /** A family's visual rows from the vision features of each frame (F arrays of N*Dv values). */
   @FunctionalInterface
-  interface Rows {
+  public interface Rows {
     Visual of(NDManager step, List<float[]> features);
   }
 
   /**
    * Runs the pass (see {@link DebugForwardModel#forwardDebug(float[], int, int[], int, boolean)}).
    */
-  DebugForward run(float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
+  public DebugForward run(
+      float[] pixels, int frames, int[] inputIds, int newTokens, boolean grounding) {
     LlamaModel llm = lang.llm();
     int placeholderId = model.placeholderTokenId();
     checkDebugInputs(

@@ -13,11 +13,14 @@ import java.util.function.Function;
  * (loaded once by {@link LanguageParts}) with generate, explain and the debugging pass over
  * whatever visual rows the family computes. A family adds only its vision side: how frames become
  * the rows spliced in place of its placeholders.
+ *
+ * <p>The families' shared base: each family package ({@code io.decostream.nn.llava.nextvideo},
+ * {@code .onevision}, {@code .llava15}) extends it; its protected members are for them.
  */
 public abstract class FamilyModel implements DebugForwardModel {
 
   /** Identity and geometry of a loaded pack, as the family's config.json gives them. */
-  record Geometry(
+  public record Geometry(
       Path packDir,
       String modelType,
       ModelFamily family,
@@ -31,7 +34,7 @@ public abstract class FamilyModel implements DebugForwardModel {
   private final NDManager manager;
   private final LanguageParts lang; // null when a pack was opened without its language half
 
-  FamilyModel(Geometry geometry, NDManager manager, LanguageParts lang) {
+  protected FamilyModel(Geometry geometry, NDManager manager, LanguageParts lang) {
     this.geometry = geometry;
     this.modelId = LanguageParts.modelId(geometry.packDir());
     this.manager = manager;
@@ -68,15 +71,15 @@ public abstract class FamilyModel implements DebugForwardModel {
     return geometry.placeholderId();
   }
 
-  final Path packDir() {
+  protected final Path packDir() {
     return geometry.packDir();
   }
 
-  final NDManager manager() {
+  protected final NDManager manager() {
     return manager;
   }
 
-  final LanguageParts language() {
+  protected final LanguageParts language() {
     return lang;
   }
 
@@ -84,7 +87,7 @@ public abstract class FamilyModel implements DebugForwardModel {
    * Computes the family's visual rows (timed as the projector's share), then splices them in place
    * of the {@code placeholders} placeholders of {@code text} and generates (spec §4.4, §5).
    */
-  final GenerationResult generate(
+  protected final GenerationResult generate(
       Function<NDManager, NDArray> rows,
       String text,
       String placeholder,
@@ -110,7 +113,7 @@ public abstract class FamilyModel implements DebugForwardModel {
    * R-GAE of {@code generatedIds}, the answer {@link #generate} gave to the same rows and text
    * ({@link Explaining}).
    */
-  final AnswerGrounding explain(
+  protected final AnswerGrounding explain(
       Function<NDManager, NDArray> rows,
       String text,
       String placeholder,
@@ -131,7 +134,7 @@ public abstract class FamilyModel implements DebugForwardModel {
   }
 
   /** The debugging pass ({@link DebugPass}) with the family's tower and visual rows. */
-  final DebugForward debugPass(
+  protected final DebugForward debugPass(
       Function<List<float[]>, List<float[]>> tower,
       DebugPass.Rows rows,
       float[] pixels,

@@ -27,8 +27,12 @@ import java.util.Set;
  * decoder with its head (or tied embeddings), {@code tokenizer.json} with the family's placeholder
  * checked against config.json, and the EOS ids. Binding is strict: the projector and language-model
  * trees must be used completely.
+ *
+ * <p>Part of the families' shared base: public for the family packages ({@code
+ * io.decostream.nn.llava.nextvideo}, {@code .onevision}, {@code .llava15}), not an API for other
+ * modules.
  */
-record LanguageParts(
+public record LanguageParts(
     MlpProjector projector, LlamaModel llm, PackTokenizer tokenizer, Set<Integer> eosIds) {
 
   /**
@@ -37,7 +41,7 @@ record LanguageParts(
    *
    * @param tieAtTopLevel the multimodal config's own {@code tie_word_embeddings}
    */
-  static LanguageParts load(
+  public static LanguageParts load(
       Path packDir,
       CheckpointWeights weights,
       LlavaKeys keys,
@@ -82,7 +86,7 @@ record LanguageParts(
    * The placeholder must be one token with config.json's id, and the tokenizer must fit the
    * embedding table.
    */
-  static void checkTokenizer(
+  public static void checkTokenizer(
       PackTokenizer tokenizer, LlamaConfig text, String placeholder, int placeholderId) {
     if (!tokenizer.hasToken(placeholder)) {
       throw new IllegalArgumentException("tokenizer.json has no '" + placeholder + "' token");
@@ -109,7 +113,7 @@ record LanguageParts(
    * EOS ids: generation_config.json {@code eos_token_id} (int or list) if present, else the text
    * config's.
    */
-  static Set<Integer> eosIds(Path packDir, LlamaConfig text) {
+  public static Set<Integer> eosIds(Path packDir, LlamaConfig text) {
     Path gen = packDir.resolve("generation_config.json");
     Set<Integer> ids = new LinkedHashSet<>();
     if (Files.isRegularFile(gen)) {
@@ -131,7 +135,7 @@ record LanguageParts(
   }
 
   /** config.json {@code _name_or_path} when present, else the pack directory's name. */
-  static String modelId(Path packDir) {
+  public static String modelId(Path packDir) {
     try {
       JsonNode n =
           new ObjectMapper()
@@ -151,7 +155,7 @@ record LanguageParts(
    * multi_modal_projector (spec §3.1) on the rows of every frame, frames in time order: F arrays of
    * N*Dv values become [F*N, Dt] on {@code step}.
    */
-  NDArray project(NDManager step, List<float[]> frames) {
+  public NDArray project(NDManager step, List<float[]> frames) {
     int dv = projector.inputDim();
     float[] flat = concat(frames);
     return projector.forward(step.create(flat, new Shape(flat.length / dv, dv)));
@@ -202,7 +206,7 @@ record LanguageParts(
   }
 
   /** The arrays one after another (e.g. each frame's features, frames in time order). */
-  static float[] concat(List<float[]> parts) {
+  public static float[] concat(List<float[]> parts) {
     int n = 0;
     for (float[] p : parts) {
       n = Math.addExact(n, p.length);
@@ -217,13 +221,13 @@ record LanguageParts(
   }
 
   /** Closes the tokenizer and the decoder's tables (the weights belong to the checkpoint). */
-  void close() {
+  public void close() {
     tokenizer.close();
     llm.close();
   }
 
   /** Closes what {@code opened} holds, attaching failures to {@code e}. */
-  static void closeAll(List<AutoCloseable> opened, RuntimeException e) {
+  public static void closeAll(List<AutoCloseable> opened, RuntimeException e) {
     for (AutoCloseable c : opened) {
       try {
         c.close();

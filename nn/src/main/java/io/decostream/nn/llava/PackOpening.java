@@ -18,17 +18,21 @@ import java.util.function.Function;
  * config record, a manager that owns the weights, the checkpoint and its key layout ({@link
  * LlavaKeys}), then the family's own binding (its tower, {@link LanguageParts}, extras); whatever
  * was opened is closed again when a step fails. Also the checks and parts the families share.
+ *
+ * <p>Part of the families' shared base: public for the family packages ({@code
+ * io.decostream.nn.llava.nextvideo}, {@code .onevision}, {@code .llava15}), not an API for other
+ * modules.
  */
-final class PackOpening {
+public final class PackOpening {
 
   private PackOpening() {}
 
   /** A pack's checkpoint, open: what a family binds its parts from. */
-  record Opened(Path dir, NDManager manager, CheckpointWeights weights, LlavaKeys keys) {}
+  public record Opened(Path dir, NDManager manager, CheckpointWeights weights, LlavaKeys keys) {}
 
   /** A family's binding of its parts. */
   @FunctionalInterface
-  interface Binder<C, T> {
+  public interface Binder<C, T> {
     /**
      * Binds the parts of {@code pack}; every resource it opens goes to the front of {@code opened},
      * which is closed if this throws.
@@ -42,7 +46,7 @@ final class PackOpening {
    *
    * @throws IllegalArgumentException if {@code dir} is not a directory or its config is unreadable
    */
-  static <C, T> T open(Path dir, Function<Path, C> readConfig, Binder<C, T> binder) {
+  public static <C, T> T open(Path dir, Function<Path, C> readConfig, Binder<C, T> binder) {
     Objects.requireNonNull(dir, "packDir");
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException("model pack " + dir + " is not a directory");
@@ -63,14 +67,14 @@ final class PackOpening {
   }
 
   /** The CLIP side of the CLIP families (spec §1.2–§1.3): tower and processor. */
-  record Clip(ClipVisionTower tower, ClipImageProcessor processor) {}
+  public record Clip(ClipVisionTower tower, ClipImageProcessor processor) {}
 
   /**
    * Binds the CLIP tower up to hidden state {@code hiddenIndex} (layers above it are bound but
    * never run; the tower's tree must be used completely) and reads the processor
    * (preprocessor_config.json when present, else a square resize to the tower's size).
    */
-  static Clip clip(
+  public static Clip clip(
       Opened pack,
       ClipVisionConfig vision,
       int hiddenIndex,
@@ -91,7 +95,7 @@ final class PackOpening {
   }
 
   /** The processor's output must be the tower's input size. */
-  static void checkImageSize(String verb, int width, int height, int size) {
+  public static void checkImageSize(String verb, int width, int height, int size) {
     if (height != size || width != size) {
       throw new IllegalArgumentException(
           "preprocessor_config.json "

@@ -52,7 +52,7 @@ public enum PromptTemplate {
    * Validates a question: non-null, and it must not contain the placeholder (that would splice rows
    * into it).
    */
-  static String checkQuestion(String question, String placeholder) {
+  public static String checkQuestion(String question, String placeholder) {
     Objects.requireNonNull(question, "question");
     if (question.contains(placeholder)) {
       throw new IllegalArgumentException(

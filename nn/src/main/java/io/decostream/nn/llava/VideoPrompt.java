@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One video question for {@link LlavaNextVideo#generate}.
+ * One video question for {@code LlavaNextVideo#generate} (package {@code
+ * io.decostream.nn.llava.nextvideo}).
  *
  * @param frames pooled vision features per frame, in time order, each {@code [tokensPerFrame * Dv]}
  *     row-major (token-major: token j's Dv values are contiguous); these are the rows fed to the

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.config.ClipVisionConfig;
 import io.decostream.nn.config.LlamaConfig;
-import io.decostream.nn.config.LlavaNextVideoConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.safetensors.DType;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.tokenizer.WordLevelTokenizerJson;

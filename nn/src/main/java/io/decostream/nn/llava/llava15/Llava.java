@@ -1,12 +1,19 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.llava15;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
-import io.decostream.nn.config.LlavaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.DebugForward;
+import io.decostream.nn.llava.DebugPass;
+import io.decostream.nn.llava.FamilyModel;
+import io.decostream.nn.llava.GenerationOptions;
+import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.PackOpening;
+import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.CheckpointWeights;
 import java.nio.file.Path;

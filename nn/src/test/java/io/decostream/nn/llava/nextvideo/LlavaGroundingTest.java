@@ -1,11 +1,14 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
-import static io.decostream.nn.llava.LlavaNextVideoGoldenTest.relErr;
+import static io.decostream.nn.llava.nextvideo.LlavaNextVideoGoldenTest.relErr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.decostream.nn.llava.AnswerGrounding;
+import io.decostream.nn.llava.DebugForward;
+import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.GenerationOptions;
+import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.safetensors.DType;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.safetensors.SafeTensorsWriter;

@@ -1,10 +1,11 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.decostream.nn.llava.DebugForward;
 import io.decostream.nn.safetensors.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 public class LlavaNextVideoGoldenTest {
 
-  static final double REL_TOL = 1e-4;
+  public static final double REL_TOL = 1e-4;
 
   static Path golden(String name) throws Exception {
     return Path.of(

@@ -1,7 +1,11 @@
-package io.decostream.nn.config;
+package io.decostream.nn.llava.llava15;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.decostream.nn.config.ClipVisionConfig;
+import io.decostream.nn.config.ConfigFiles;
+import io.decostream.nn.config.FamilyConfigs;
+import io.decostream.nn.config.LlamaConfig;
 import java.nio.file.Path;
 
 /**

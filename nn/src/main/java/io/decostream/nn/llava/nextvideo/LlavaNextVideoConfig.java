@@ -1,7 +1,11 @@
-package io.decostream.nn.config;
+package io.decostream.nn.llava.nextvideo;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.decostream.nn.config.ClipVisionConfig;
+import io.decostream.nn.config.ConfigFiles;
+import io.decostream.nn.config.FamilyConfigs;
+import io.decostream.nn.config.LlamaConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,15 +1,18 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.families;
 
-import static io.decostream.nn.llava.LlavaNextVideoGoldenTest.relErr;
+import static io.decostream.nn.llava.nextvideo.LlavaNextVideoGoldenTest.relErr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.config.LlamaConfig;
-import io.decostream.nn.config.LlavaConfig;
-import io.decostream.nn.config.LlavaOnevisionConfig;
 import io.decostream.nn.config.ModelFamily;
+import io.decostream.nn.llava.DebugForward;
+import io.decostream.nn.llava.DebugForwardModel;
+import io.decostream.nn.llava.llava15.LlavaConfig;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoGoldenTest;
+import io.decostream.nn.llava.onevision.LlavaOnevisionConfig;
 import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.weights.WeightException;
@@ -60,7 +63,7 @@ class LlavaFamiliesGoldenTest {
   void forwardDebugMatchesPyTorchReference(String pack) throws Exception {
     Path dir = golden(pack);
     Inputs in = Inputs.read(dir);
-    try (DebugForwardModel model = DebugForwardModel.load(dir);
+    try (DebugForwardModel model = Families.load(dir);
         SafeTensors exp = SafeTensors.open(dir.resolve("expected.safetensors"))) {
       int k = Integer.parseInt(exp.metadata().get("new_tokens"));
       DebugForward out = model.forwardDebug(in.pixels(), in.frames(), in.ids(), k);
@@ -143,7 +146,7 @@ class LlavaFamiliesGoldenTest {
   void unknownFamilyIsNamed(@TempDir Path tmp) throws Exception {
     Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"qwen2_vl\"}");
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> DebugForwardModel.load(tmp));
+        assertThrows(IllegalArgumentException.class, () -> Families.load(tmp));
     assertTrue(
         e.getMessage().contains("qwen2_vl") && e.getMessage().contains("llava_onevision"),
         e.getMessage());
@@ -165,11 +168,11 @@ class LlavaFamiliesGoldenTest {
       }
     }
     w.write(tmp.resolve("model.safetensors"));
-    WeightException e = assertThrows(WeightException.class, () -> DebugForwardModel.load(tmp));
+    WeightException e = assertThrows(WeightException.class, () -> Families.load(tmp));
     assertTrue(e.getMessage().contains("model.image_newline"), e.getMessage());
 
     Inputs in = Inputs.read(src);
-    try (DebugForwardModel model = DebugForwardModel.load(src)) {
+    try (DebugForwardModel model = Families.load(src)) {
       // F*M placeholders (the newline row's one missing) is rejected with the count it needs
       int[] ids = in.ids().clone();
       for (int i = 0; i < ids.length; i++) {

@@ -1,4 +1,4 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.families;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.DebugForward;
+import io.decostream.nn.llava.GenerationOptions;
+import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.PromptTemplate;
+import io.decostream.nn.llava.llava15.Llava;
+import io.decostream.nn.llava.onevision.LlavaOnevision;
 import io.decostream.nn.siglip.SiglipImageProcessor;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import java.nio.file.Path;

@@ -1,10 +1,9 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;

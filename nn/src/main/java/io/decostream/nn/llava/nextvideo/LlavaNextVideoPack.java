@@ -1,10 +1,11 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
 import ai.djl.ndarray.NDManager;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
-import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.llama.LlamaModel;
+import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.PackOpening;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;

@@ -1,7 +1,10 @@
-package io.decostream.nn.config;
+package io.decostream.nn.llava.onevision;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.decostream.nn.config.ConfigFiles;
+import io.decostream.nn.config.FamilyConfigs;
+import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.siglip.SiglipVisionConfig;
 import java.nio.file.Path;
 

@@ -1,13 +1,21 @@
-package io.decostream.nn.llava;
+package io.decostream.nn.llava.nextvideo;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
-import io.decostream.nn.config.LlavaNextVideoConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.AnswerGrounding;
+import io.decostream.nn.llava.DebugForward;
+import io.decostream.nn.llava.DebugPass;
+import io.decostream.nn.llava.FamilyModel;
+import io.decostream.nn.llava.GenerationOptions;
+import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.PromptTemplate;
+import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.LlavaKeys;
 import io.decostream.nn.weights.WeightException;
