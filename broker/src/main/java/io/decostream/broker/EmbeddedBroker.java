@@ -226,7 +226,7 @@ public final class EmbeddedBroker implements AutoCloseable {
       new Formatter()
           .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
           .setNodeId(NODE_ID)
-          .setClusterId(Uuid.randomUuid().toString())
+          .setClusterId(clusterId(dir))
           .setDirectories(List.of(dir.toString()))
           .setMetadataLogDirectory(dir.toString())
           .setControllerListenerName("CONTROLLER")
@@ -237,6 +237,28 @@ public final class EmbeddedBroker implements AutoCloseable {
       throw new IllegalStateException(
           "cannot format Kafka storage in " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The cluster id of a kept directory (its {@code meta.properties}), so that a broker restarted on
+   * its own data comes back as the same cluster with its topics and records; a fresh random id for
+   * a new directory. (Formatting a kept directory with a new id fails: "Invalid cluster.id".)
+   */
+  static String clusterId(Path dir) {
+    Path meta = dir.resolve("meta.properties");
+    if (Files.isRegularFile(meta)) {
+      java.util.Properties p = new java.util.Properties();
+      try (var in = Files.newInputStream(meta)) {
+        p.load(in);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + meta, e);
+      }
+      String id = p.getProperty("cluster.id");
+      if (id != null && !id.isBlank()) {
+        return id.trim();
+      }
+    }
+    return Uuid.randomUuid().toString();
   }
 
   /**

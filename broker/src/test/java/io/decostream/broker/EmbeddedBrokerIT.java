@@ -133,4 +133,53 @@ class EmbeddedBrokerIT {
       EmbeddedBroker.deleteRecursively(kept);
     }
   }
+
+  @Test
+  void restartsOnItsOwnDataDirectory() throws Exception {
+    // issue 18: `deco broker --log-dir DIR`, stopped and started again on DIR, must come back with
+    // its topics and records (it used to fail with "Invalid cluster.id")
+    Path dir = Files.createTempDirectory("deco-broker-restart-");
+    String topic = "restart-" + System.nanoTime();
+    EmbeddedBroker.Config config =
+        new EmbeddedBroker.Config(0, java.util.Optional.of(dir), Map.of());
+    try (EmbeddedBroker broker = EmbeddedBroker.start(config)) {
+      Map<String, Object> pp = new HashMap<>();
+      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+      pp.put(ProducerConfig.ACKS_CONFIG, "all");
+      try (KafkaProducer<String, byte[]> producer =
+          new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer())) {
+        producer
+            .send(new ProducerRecord<>(topic, "cam-1", new byte[] {7}))
+            .get(30, TimeUnit.SECONDS);
+      }
+    }
+    try (EmbeddedBroker broker = EmbeddedBroker.start(config)) {
+      try (Admin admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+        assertTrue(admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic));
+      }
+      Map<String, Object> cp = new HashMap<>();
+      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+      cp.put(ConsumerConfig.GROUP_ID_CONFIG, "restart-group");
+      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      ConsumerRecord<String, byte[]> got = null;
+      try (KafkaConsumer<String, byte[]> consumer =
+          new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
+        consumer.subscribe(List.of(topic));
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (got == null && System.currentTimeMillis() < deadline) {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+            got = r;
+          }
+        }
+      }
+      assertNotNull(got, "the record written before the restart was not read back");
+      assertArrayEquals(new byte[] {7}, got.value());
+    } finally {
+      try (var walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
 }
