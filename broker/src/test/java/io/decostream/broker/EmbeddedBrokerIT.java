@@ -28,7 +28,6 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -86,22 +85,8 @@ class EmbeddedBrokerIT {
         assertEquals(0L, md.offset());
       }
 
-      Map<String, Object> cp = new HashMap<>(KafkaLimits.consumerOverrides());
-      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-      cp.put(ConsumerConfig.GROUP_ID_CONFIG, "it-group");
-      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-      ConsumerRecord<String, byte[]> got = null;
-      try (KafkaConsumer<String, byte[]> consumer =
-          new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
-        consumer.subscribe(List.of(topic));
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (got == null && System.currentTimeMillis() < deadline) {
-          ConsumerRecords<String, byte[]> recs = consumer.poll(Duration.ofMillis(500));
-          for (ConsumerRecord<String, byte[]> r : recs) {
-            got = r;
-          }
-        }
-      }
+      ConsumerRecord<String, byte[]> got =
+          lastRecord(broker, topic, "it-group", KafkaLimits.consumerOverrides());
       assertNotNull(got, "no record consumed within 60 s");
       assertEquals("cam-1", got.key());
       assertArrayEquals(value, got.value());
@@ -159,27 +144,32 @@ class EmbeddedBrokerIT {
               Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
         assertTrue(admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic));
       }
-      Map<String, Object> cp = new HashMap<>();
-      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-      cp.put(ConsumerConfig.GROUP_ID_CONFIG, "restart-group");
-      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-      ConsumerRecord<String, byte[]> got = null;
-      try (KafkaConsumer<String, byte[]> consumer =
-          new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
-        consumer.subscribe(List.of(topic));
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (got == null && System.currentTimeMillis() < deadline) {
-          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-            got = r;
-          }
-        }
-      }
+      ConsumerRecord<String, byte[]> got = lastRecord(broker, topic, "restart-group", Map.of());
       assertNotNull(got, "the record written before the restart was not read back");
       assertArrayEquals(new byte[] {7}, got.value());
     } finally {
-      try (var walk = Files.walk(dir)) {
-        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      EmbeddedBroker.deleteRecursively(dir);
+    }
+  }
+
+  /** The last record of the first poll that returns any, from the start of {@code topic} (60 s). */
+  private static ConsumerRecord<String, byte[]> lastRecord(
+      EmbeddedBroker broker, String topic, String group, Map<String, Object> overrides) {
+    Map<String, Object> cp = new HashMap<>(overrides);
+    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    cp.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    ConsumerRecord<String, byte[]> got = null;
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (got == null && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          got = r;
+        }
       }
     }
+    return got;
   }
 }

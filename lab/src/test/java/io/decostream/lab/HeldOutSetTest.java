@@ -13,9 +13,9 @@ import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.rgae.TextToPatch;
 import io.decostream.projector.TokenCompressor;
-import io.decostream.schemas.Grounding;
 import io.decostream.schemas.Tensors;
 import io.decostream.shapes.Answers;
+import io.decostream.shapes.GroundingCheck;
 import io.decostream.shapes.QaPair;
 import io.decostream.shapes.QuestionType;
 import io.decostream.shapes.Questions;
@@ -24,7 +24,6 @@ import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapesRenderer;
 import io.decostream.shapes.ShapesWorld;
 import io.decostream.shapes.Window;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +32,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.LongStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -126,33 +124,16 @@ class HeldOutSetTest {
         if (qa.type() == QuestionType.COLOR && r.tokenIds().length > 0) {
           AnswerGrounding g = model.explain(prompt, r.tokenIds());
           float[][] maps = TextToPatch.perFrame(g.mean(), frames.size(), qtp);
+          // the grounding check of deco eval: the latest frame's share inside the grown box
+          float[] latest = maps[maps.length - 1];
           share =
-              EvalCommand.massInsideShape(
-                  grounding(maps, grid, tpf),
-                  new EvalCommand.Asked("s", scene, qa, "q", true),
-                  lastSecond);
+              GroundingCheck.of(scene, qa, lastSecond, grid, grid)
+                  .map(c -> c.shareInside(latest))
+                  .orElse(Double.NaN);
         }
         out.add(new Result(qa, text, Answers.matches(text, qa.answer()), share));
       }
     }
-  }
-
-  static Grounding grounding(float[][] maps, int grid, int tokensPerFrame) {
-    float[] flat = new float[maps.length * grid * grid];
-    for (int f = 0; f < maps.length; f++) {
-      System.arraycopy(maps[f], 0, flat, f * grid * grid, grid * grid);
-    }
-    return Grounding.newBuilder()
-        .setRefId("q")
-        .setStreamId("s")
-        .setKind("answer")
-        .setFrameIndices(LongStream.range(0, maps.length).boxed().toList())
-        .setGridHeight(grid)
-        .setGridWidth(grid)
-        .setTokensPerFrame(tokensPerFrame)
-        .setTextToPatch(ByteBuffer.wrap(Tensors.toF32(flat)))
-        .setProducedAtMillis(1L)
-        .build();
   }
 
   static Map<QuestionType, int[]> perType(List<Result> rs) {
