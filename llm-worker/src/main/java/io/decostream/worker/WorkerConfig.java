@@ -120,6 +120,23 @@ public record WorkerConfig(
         DEFAULT_CRASH_ATTEMPT_LIMIT);
   }
 
+  public WorkerConfig withApplicationId(String id) {
+    return new WorkerConfig(
+        id,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
+  }
+
   public WorkerConfig withTopicNames(TopicNames t) {
     return new WorkerConfig(
         applicationId,
