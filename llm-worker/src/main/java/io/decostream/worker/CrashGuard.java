@@ -12,6 +12,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +28,13 @@ import org.slf4j.LoggerFactory;
  * forces it to disk before the risky work; {@link #done} removes the entry after it. A crash leaves
  * the entry behind, and the next run that reaches the same record sees it.
  *
+ * <p>Only an abrupt death counts: a native crash, an abort, SIGKILL (the kernel's OOM killer,
+ * {@code kill -9}). An orderly JVM exit (SIGTERM, Ctrl-C, {@code System.exit}) runs a shutdown hook
+ * that takes back the attempt of the record in flight, so restarting a worker in the middle of a
+ * long answer is not held against the question. A {@code kill -9} cannot be told from a crash the
+ * input caused: a record in flight during {@link WorkerConfig#crashAttemptLimit} such kills in a
+ * row is dead-lettered too.
+ *
  * <p>File format, one line per record in flight: {@code attempts TAB partition TAB offset TAB
  * topic}. Normally it holds at most one line; after a crash, the crashed record's line stays until
  * that record is processed again (records of one partition come in offset order, so a line for an
@@ -37,8 +46,24 @@ final class CrashGuard {
   /** Directory, next to the task directories of the application, holding one file per task. */
   static final String DIRECTORY = "llm-worker-attempts";
 
+  /** Guards of this JVM's open tasks, for the shutdown hook. */
+  private static final Set<CrashGuard> OPEN = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> OPEN.forEach(CrashGuard::orderlyExit), "llm-worker-crash-guard-shutdown"));
+  }
+
   private final Path file;
   private final Map<Coordinates, Integer> attempts = new LinkedHashMap<>();
+
+  /** The record entered and not yet done in this run, if any. */
+  private Coordinates current;
+
+  /** Set by an orderly exit: whatever starts after it is not counted either. */
+  private boolean exiting;
 
   record Coordinates(String topic, int partition, long offset) {
     @Override
@@ -88,14 +113,43 @@ final class CrashGuard {
             g.attempts);
       }
     }
+    OPEN.add(g);
     return g;
+  }
+
+  /** The task closed: its guard no longer takes part in the shutdown hook. */
+  void close() {
+    OPEN.remove(this);
+  }
+
+  /**
+   * The JVM is exiting in order while a record is in flight: that start was not a crash, take it
+   * back. Best effort (a failure here must not hang the exit).
+   */
+  synchronized void orderlyExit() {
+    exiting = true;
+    if (current == null || !Files.isDirectory(file.getParent())) {
+      return;
+    }
+    try {
+      int n = attempts.getOrDefault(current, 0) - 1;
+      if (n > 0) {
+        attempts.put(current, n);
+      } else {
+        attempts.remove(current);
+      }
+      current = null;
+      write(true);
+    } catch (RuntimeException e) {
+      // the exit goes on; at worst the attempt counts
+    }
   }
 
   /**
    * Records, durably, that processing of the record at {@code c} starts; returns how many earlier
    * starts did not finish.
    */
-  int enter(Coordinates c) {
+  synchronized int enter(Coordinates c) {
     // A line for an earlier offset of the same partition was passed without entering: stale.
     Iterator<Map.Entry<Coordinates, Integer>> it = attempts.entrySet().iterator();
     while (it.hasNext()) {
@@ -107,8 +161,12 @@ final class CrashGuard {
       }
     }
     int before = attempts.getOrDefault(c, 0);
+    if (exiting) {
+      return before;
+    }
     attempts.put(c, before + 1);
     write(true);
+    current = c;
     return before;
   }
 
@@ -117,14 +175,17 @@ final class CrashGuard {
    * to disk: if a crash loses this write, the record is counted once more, which only matters for a
    * record that is never processed again anyway.
    */
-  void done(Coordinates c) {
+  synchronized void done(Coordinates c) {
+    if (c.equals(current)) {
+      current = null;
+    }
     if (attempts.remove(c) != null) {
       write(false);
     }
   }
 
   /** Attempts recorded for {@code c} (for tests and logs). */
-  int attempts(Coordinates c) {
+  synchronized int attempts(Coordinates c) {
     return attempts.getOrDefault(c, 0);
   }
 

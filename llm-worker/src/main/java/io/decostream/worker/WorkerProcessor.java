@@ -80,6 +80,13 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         this::forgetAnsweredBefore);
   }
 
+  @Override
+  public void close() {
+    if (guard != null) {
+      guard.close();
+    }
+  }
+
   /** Deletes dedup entries older than the retention at stream time {@code now}. */
   private void forgetAnsweredBefore(long now) {
     long oldest = now - config.dedupRetention().toMillis();

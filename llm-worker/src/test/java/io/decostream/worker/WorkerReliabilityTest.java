@@ -403,6 +403,28 @@ class WorkerReliabilityTest {
   }
 
   @Test
+  void anOrderlyExitDuringARecordDoesNotCountAsACrash() {
+    Path file = CrashGuard.fileFor(state.resolve(APP).resolve("0_0"), "0_0");
+    CrashGuard.Coordinates c = new CrashGuard.Coordinates("t", 0, 7);
+    CrashGuard g = CrashGuard.open(file);
+    g.enter(c);
+    g.enter(c); // a second start after a crash: 2 recorded
+    g.orderlyExit(); // SIGTERM while the record is in flight: this start is taken back
+    assertEquals(1, CrashGuard.open(file).attempts(c), "the earlier crash still counts");
+    g.enter(new CrashGuard.Coordinates("t", 0, 8));
+    assertEquals(
+        1, CrashGuard.open(file).attempts(c), "nothing is counted once the exit has begun");
+    g.close();
+    CrashGuard h = CrashGuard.open(file);
+    h.enter(new CrashGuard.Coordinates("t", 0, 9));
+    assertEquals(
+        0, h.attempts(c), "a later offset of the same partition passed it: the line was stale");
+    h.done(new CrashGuard.Coordinates("t", 0, 9));
+    assertFalse(Files.exists(file));
+    h.close();
+  }
+
+  @Test
   void aFrameWhoseCaptionCrashedTheWorkerIsDeadLetteredAndTheStreamGoesOn() {
     WorkerConfig c = WorkerConfig.defaults().withCaptionEvery(3).withCrashAttemptLimit(1);
     try (TopologyTestDriver d = driver(c)) {
