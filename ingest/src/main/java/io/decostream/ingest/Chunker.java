@@ -156,6 +156,9 @@ public final class Chunker {
   private final ChunkerOptions options;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
+  /** Test hook: remuxing chunk #n fails (-1: never), to exercise the mid-file fallback. */
+  long failRemuxAtSequence = -1;
+
   // run state
   private long sequence;
   private long emitted;
@@ -638,14 +641,14 @@ public final class Chunker {
 
   /** Opens a source; {@code transport} is the RTSP transport (null: not RTSP). */
   static FFmpegFrameGrabber open(String source, LiveOptions.RtspTransport transport) {
+    LiveOptions.RtspTransport rtspTransport =
+        transport == null ? LiveOptions.RtspTransport.TCP : transport;
     FFmpegFrameGrabber g = new FFmpegFrameGrabber(source);
     if (source.startsWith("/dev/video")) {
       avdevice.avdevice_register_all();
       g.setFormat("video4linux2");
     } else if (isRtsp(source)) {
-      g.setOption(
-          "rtsp_transport",
-          (transport == null ? LiveOptions.RtspTransport.TCP : transport).ffmpegName());
+      g.setOption("rtsp_transport", rtspTransport.ffmpegName());
       g.setOption("timeout", "10000000"); // socket timeout 10 s (microseconds)
     } else if (!isLive(source) && !Files.isRegularFile(Path.of(source))) {
       closeQuietly(g);
@@ -655,7 +658,12 @@ public final class Chunker {
       g.start();
     } catch (Exception e) {
       closeQuietly(g);
-      throw new IllegalArgumentException(OPEN_FAILED + redact(source) + ": " + openError(e), e);
+      String why = openError(e);
+      if (isRtsp(source) && why.contains(" -" + EPROTONOSUPPORT + ")")) {
+        // FFmpeg's word for an RTSP SETUP answered "461 Unsupported transport"
+        why += ": the server refused RTSP over " + rtspTransport.ffmpegName();
+      }
+      throw new IllegalArgumentException(OPEN_FAILED + redact(source) + ": " + why, e);
     }
     if (g.getVideoStream() < 0 || g.getImageWidth() <= 0 || g.getImageHeight() <= 0) {
       closeQuietly(g);
@@ -800,6 +808,9 @@ public final class Chunker {
 
   /** Why a remuxed chunk cannot be used (null: it can). */
   private String verify(byte[] data, int frames) {
+    if (sequence == failRemuxAtSequence) {
+      return "injected failure at chunk #" + sequence;
+    }
     if (data.length > MAX_REMUXED_BYTES) {
       return String.format(
           Locale.ROOT,
@@ -831,6 +842,9 @@ public final class Chunker {
     }
     return Pass.END;
   }
+
+  /** errno EPROTONOSUPPORT on Linux. */
+  private static final int EPROTONOSUPPORT = 93;
 
   private static final String OPEN_FAILED = "FFmpeg cannot open source ";
 
