@@ -265,7 +265,6 @@ public final class Chunker {
         continue;
       }
       Pass result;
-      long framesBefore = framesRead;
       boolean reopen = false;
       try (FFmpegFrameGrabber grabber = g) {
         String codec = g.getVideoCodecName();
@@ -348,8 +347,10 @@ public final class Chunker {
       if (result.kind == Kind.STOPPED || stopped.get() || limitReached()) {
         break;
       }
-      // a live source ended or failed: the connection is lost
-      if (framesRead > framesBefore) {
+      // a live source ended or failed: the connection is lost. Only a connection that delivered
+      // video restarts the give-up clock (a source that accepts connections and then sends
+      // nothing is still given up on)
+      if (passEmitted > 0) {
         downSinceNanos = System.nanoTime();
         backoffNanos = options.live().reconnectInitial().toNanos();
         attempts = 0;
