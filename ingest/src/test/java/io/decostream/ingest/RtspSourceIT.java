@@ -120,7 +120,16 @@ class RtspSourceIT {
 
   @Test
   void givesUpWithAClearErrorWhenTheServerNeverComesBack() throws Exception {
-    try (RtspTestServer server = RtspTestServer.create(dir, "any").start()) {
+    givesUp("any", "tcp");
+  }
+
+  @Test
+  void aLostUdpSessionIsDetectedAndGivenUpOnToo() throws Exception {
+    givesUp("udp", "udp");
+  }
+
+  private void givesUp(String protocols, String transport) throws Exception {
+    try (RtspTestServer server = RtspTestServer.create(dir, protocols).start()) {
       Chunker chunker = new Chunker(options(server.url(), live(LiveOptions.RtspTransport.AUTO, 4)));
       List<Chunk> chunks = new CopyOnWriteArrayList<>();
       Future<?> run =
@@ -130,6 +139,7 @@ class RtspSourceIT {
                 return null;
               });
       waitFor(() -> chunks.size() >= 2, 30, "2 chunks before the server stops", run);
+      assertEquals(transport, chunker.stats().rtspTransport());
       server.stop();
       long stoppedAt = System.nanoTime();
       java.util.concurrent.ExecutionException ee =
