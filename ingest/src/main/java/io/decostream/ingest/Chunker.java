@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.bytedeco.ffmpeg.avcodec.AVCodecParameters;
@@ -76,13 +75,6 @@ import org.slf4j.LoggerFactory;
 public final class Chunker {
 
   private static final Logger LOG = LoggerFactory.getLogger(Chunker.class);
-
-  /**
-   * Codecs known to remux into MPEG-TS (informational: AUTO tries remuxing whatever the codec and
-   * falls back to re-encoding on failure).
-   */
-  public static final Set<String> REMUXABLE =
-      Set.of("h264", "hevc", "mpeg4", "mpeg2video", "mpeg1video");
 
   /** The container of every chunk. */
   public static final String CONTAINER = "mpegts";
@@ -192,6 +184,9 @@ public final class Chunker {
   private long skippedMicros;
   private long readErrors;
   private String remuxFallback;
+  private long loggedSkipped;
+  private long loggedCorrupt;
+  private long loggedErrors;
 
   public Chunker(ChunkerOptions options) {
     this.options = Objects.requireNonNull(options, "options");
@@ -464,28 +459,19 @@ public final class Chunker {
       return;
     }
     long missing = declaredFrames - read;
-    AVRational tb = st.time_base();
-    long declaredUs =
-        st.duration() > 0 && st.duration() != avutil.AV_NOPTS_VALUE
-            ? Math.round(st.duration() * 1e6 * tb.num() / tb.den())
-            : missing * lastFrameDurUs;
     missingFrames += missing;
     long missingUs = lastFrameDurUs > 0 ? missing * lastFrameDurUs : 0;
     skippedMicros += missingUs;
     LOG.warn(
         String.format(
             Locale.ROOT,
-            "%s: %d of the %d video frames its header declares (%.2f s) could not be read"
-                + " (damaged or truncated file)",
+            "%s: %d of the %d video frames its header declares could not be read (%.2f s;"
+                + " damaged or truncated file)",
             redact(options.source()),
             missing,
             declaredFrames,
-            declaredUs / 1e6));
+            missingUs / 1e6));
   }
-
-  private long loggedSkipped;
-  private long loggedCorrupt;
-  private long loggedErrors;
 
   private void logDamage() {
     if (skippedMicros != loggedSkipped
