@@ -87,7 +87,7 @@ class ChunkDecoderTest {
     assertTrue(
         assertThrows(ChunkRejected.class, () -> slow.decodeAll(good))
             .reason()
-            .contains("took over"));
+            .contains("decode exceeded"));
   }
 
   @Test
