@@ -393,14 +393,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     long h = b.getInt(20) & 0xFFFFFFFFL;
     if (w != f.getWidth() || h != f.getHeight()) {
       throw new IOException(
-          "PNG header says "
-              + w
-              + "x"
-              + h
-              + " but the frame says "
-              + f.getWidth()
-              + "x"
-              + f.getHeight());
+          "PNG is " + w + "x" + h + " but the frame says " + f.getWidth() + "x" + f.getHeight());
     }
   }
 

@@ -311,7 +311,7 @@ public final class BadInputCorpus {
         frame(
             "frame-wrong-dims",
             frameRecord("frame-wrong-dims", 64, 48, png),
-            "PNG header says 32x24",
+            "PNG is 32x24",
             "a 32x24 PNG declared 64x48"));
     out.add(
         frame(
