@@ -14,6 +14,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.MemberToRemove;
+import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyDescription;
@@ -156,6 +158,9 @@ final class StageRunner {
         SortedSet<String> gone = missingOrNull(a, needed);
         if (hasCause(cause, MissingSourceTopicException.class)
             || (gone != null && !gone.isEmpty())) {
+          // A static member that rejoins a stable group is handed its cached assignment, here the
+          // failed one ("source topics missing"): leave the group so the next start rebalances.
+          leaveGroup(a);
           out.println(
               stage
                   + ": stopped because its topics are gone ("
@@ -214,6 +219,32 @@ final class StageRunner {
     out.flush();
     stopped.countDown();
     return clean;
+  }
+
+  /** Removes this stage's static members (one per stream thread) from its group. */
+  private void leaveGroup(Admin a) {
+    Object instance = streamsProperties.get("group.instance.id");
+    if (instance == null) {
+      return; // a dynamic member left the group when Streams closed
+    }
+    int threads =
+        Integer.parseInt(String.valueOf(streamsProperties.getOrDefault("num.stream.threads", "1")));
+    List<MemberToRemove> members = new ArrayList<>();
+    for (int i = 1; i <= threads; i++) {
+      members.add(new MemberToRemove(instance + "-" + i));
+    }
+    try {
+      a.removeMembersFromConsumerGroup(
+              String.valueOf(streamsProperties.get("application.id")),
+              new RemoveMembersFromConsumerGroupOptions(members))
+          .all()
+          .get(10, TimeUnit.SECONDS);
+    } catch (Exception notMember) {
+      // no such member or group (a fresh broker): nothing cached to forget
+      if (notMember instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /** How many KafkaStreams instances were started (tests). */
