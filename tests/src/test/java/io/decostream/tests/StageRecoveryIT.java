@@ -163,6 +163,8 @@ class StageRecoveryIT {
             () -> {
               try (Publisher p = new Publisher(pc)) {
                 p.run();
+              } catch (Exception e) {
+                throw new IllegalStateException("publishing failed", e);
               }
             });
     t.start();
