@@ -60,7 +60,7 @@ class FramesConfigTest {
     assertEquals("localhost:9092", p.get("bootstrap.servers"));
     assertEquals(state.toString(), p.get("state.dir"));
     assertTrue(Files.isDirectory(state));
-    assertEquals("at_least_once", p.get("processing.guarantee"));
+    assertEquals("exactly_once_v2", p.get("processing.guarantee")); // issue 18 point 1
     assertEquals("2", p.get("num.stream.threads"));
     assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, p.get("producer.max.request.size"));
     assertThrows(
