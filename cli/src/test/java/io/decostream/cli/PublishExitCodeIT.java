@@ -34,6 +34,16 @@ class PublishExitCodeIT {
             dir.resolve("two.mp4"), SyntheticVideo.Spec.defaults(2).withSize(64, 48));
     String prefix = "pubexit" + System.nanoTime() + ".";
     try (EmbeddedBroker broker = EmbeddedBroker.start()) {
+      // topics are created explicitly (issue 18 point 3): publish waits for them otherwise
+      assertEquals(
+          0,
+          Deco.run(
+              "topics",
+              "create",
+              "--bootstrap",
+              broker.bootstrapServers(),
+              "--topic-prefix",
+              prefix));
       PrintStream err = System.err;
       ByteArrayOutputStream captured = new ByteArrayOutputStream();
       int lost;
