@@ -66,6 +66,8 @@ final class TopicTail implements AutoCloseable {
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    // looking for a topic must never create it (with the broker's defaults, not the pipeline's)
+    c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "deco-console");
     c.remove(
         ConsumerConfig.GROUP_ID_CONFIG); // assigned partitions, no group: many consoles may run

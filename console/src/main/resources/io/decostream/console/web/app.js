@@ -200,8 +200,8 @@
     const figs = g.frameIndices.map((index, i) => {
       const fig = el("figure");
       const c = el("canvas", "heatmap");
-      c.width = 112;
-      c.height = 112;
+      c.width = 168;
+      c.height = 168;
       c.dataset.frame = index;
       fig.append(c, el("figcaption", null, String(index)));
       return { fig, c, index, map: maps[i] };
