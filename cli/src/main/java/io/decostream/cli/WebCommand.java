@@ -45,17 +45,22 @@ final class WebCommand implements Callable<Integer> {
    */
   static void serve(ConsoleServer.Config config) throws Exception {
     CountDownLatch stop = new CountDownLatch(1);
-    CountDownLatch closed = new CountDownLatch(1);
-    // on SIGTERM the JVM runs this hook; it lets the serving thread close the console (and the
-    // caller's stages) before the JVM halts
+    Thread serving = Thread.currentThread();
+    // On SIGTERM the JVM runs this hook and halts when it returns. The serving thread still has to
+    // close the console and then whatever its caller holds (the demo's stages, broker and temp
+    // files), so the hook waits until that thread is done: ended, or back in System.exit, where it
+    // blocks behind the running hooks.
     Thread hook =
         new Thread(
             () -> {
               stop.countDown();
-              try {
-                closed.await(20, TimeUnit.SECONDS);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+              long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+              while (serving.isAlive() && !inExit(serving) && System.nanoTime() < deadline) {
+                try {
+                  Thread.sleep(50);
+                } catch (InterruptedException e) {
+                  return;
+                }
               }
             },
             "deco-console-shutdown");
@@ -68,12 +73,21 @@ final class WebCommand implements Callable<Integer> {
       // an interrupt is the in-process stop request: not passed on, so the caller (the demo)
       // still closes its stages normally
     } finally {
-      closed.countDown();
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
         // the hook is running: nothing to remove
       }
     }
+  }
+
+  /** Whether {@code t} called System.exit (it waits there while the shutdown hooks run). */
+  private static boolean inExit(Thread t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if (e.getClassName().equals("java.lang.Shutdown")) {
+        return true;
+      }
+    }
+    return false;
   }
 }

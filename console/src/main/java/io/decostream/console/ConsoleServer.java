@@ -143,6 +143,8 @@ public final class ConsoleServer implements AutoCloseable {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrap());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "deco-console-questions");
+    // a page waits for its POST: say within seconds that the cluster or topic is not there
+    p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
     this.producer =
         new KafkaProducer<>(p, new StringSerializer(), AvroSerde.of(Question.class).serializer());
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
