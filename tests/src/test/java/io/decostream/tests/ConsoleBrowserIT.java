@@ -74,6 +74,26 @@ class ConsoleBrowserIT {
 
     int port = freePort();
     AtomicInteger exit = new AtomicInteger(-1);
+    // the demo prints its broker's address; a second stream is published to it later
+    java.io.PrintStream original = System.out;
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    System.setOut(
+        new java.io.PrintStream(
+            new java.io.OutputStream() {
+              @Override
+              public void write(int b) {
+                original.write(b);
+                printed.write(b);
+              }
+
+              @Override
+              public void write(byte[] b, int off, int len) {
+                original.write(b, off, len);
+                printed.write(b, off, len);
+              }
+            },
+            true,
+            java.nio.charset.StandardCharsets.UTF_8));
     Thread demo =
         new Thread(
             () ->
@@ -178,7 +198,32 @@ class ConsoleBrowserIT {
       Files.createDirectories(shot.getParent());
       Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
       System.out.println("console screenshot: " + shot.toAbsolutePath());
+
+      // frames appear as they arrive: a second camera published in real time while the page is open
+      String bootstrap = brokerOf(printed.toString(java.nio.charset.StandardCharsets.UTF_8));
+      Thread live = publishLive(bootstrap, tmp.resolve("live.mp4"));
+      wait.until(
+          d -> !d.findElements(By.cssSelector("#streams li[data-stream='cam-live']")).isEmpty());
+      browser.findElement(By.cssSelector("#streams li[data-stream='cam-live'] button")).click();
+      wait.until(d -> d.findElement(By.id("stream-title")).getText().equals("cam-live"));
+      wait.until(d -> d.findElement(By.id("latest-frame")).getAttribute("data-index") != null);
+      long first =
+          Long.parseLong(browser.findElement(By.id("latest-frame")).getAttribute("data-index"));
+      wait.until(
+          d ->
+              Long.parseLong(d.findElement(By.id("latest-frame")).getAttribute("data-index"))
+                  > first);
+      wait.until(
+          d ->
+              ((Number)
+                          js.executeScript(
+                              "const i = document.getElementById('latest-frame');"
+                                  + " return i.complete ? i.naturalWidth : 0;"))
+                      .longValue()
+                  > 0);
+      live.join(60_000);
     } finally {
+      System.setOut(original);
       if (browser != null) {
         browser.quit();
       }
@@ -187,6 +232,42 @@ class ConsoleBrowserIT {
     }
     assertFalse(demo.isAlive(), "deco demo --serve stops when asked to");
     assertEquals(0, exit.get(), "deco demo --serve exits 0");
+  }
+
+  /** The demo's "broker at HOST:PORT" line. */
+  static String brokerOf(String printed) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("broker at (\\S+)").matcher(printed);
+    assertTrue(m.find(), "the demo prints its broker's address: " + printed);
+    return m.group(1);
+  }
+
+  /** Publishes a 6 s synthetic clip in real time as stream cam-live, in the background. */
+  static Thread publishLive(String bootstrap, Path clip) {
+    io.decostream.ingest.SyntheticVideo.write(
+        clip, io.decostream.ingest.SyntheticVideo.Spec.defaults(6).withSeed(3));
+    io.decostream.ingest.PublishConfig pc =
+        new io.decostream.ingest.PublishConfig(
+            bootstrap,
+            "cam-live",
+            clip.toString(),
+            1.0,
+            true,
+            false,
+            io.decostream.schemas.TopicNames.defaults(),
+            java.util.OptionalLong.empty());
+    Thread t =
+        new Thread(
+            () -> {
+              try (io.decostream.ingest.Publisher p = new io.decostream.ingest.Publisher(pc)) {
+                p.run();
+              } catch (Exception e) {
+                throw new IllegalStateException("publishing cam-live failed", e);
+              }
+            },
+            "publish-cam-live");
+    t.start();
+    return t;
   }
 
   static WebDriver chrome(Path chromium) {
