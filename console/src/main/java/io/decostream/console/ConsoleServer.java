@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * GET  /api/streams/{id}/frame/{index}.png     a kept frame
  * GET  /api/grounding/{refId}                  an answer's R-GAE maps (per frame, per word) for the heatmaps
  * GET  /api/events                             server-sent events: frame, tokens, caption, answer, grounding, ...
- * POST /api/ask                                {"stream", "question", "grounding"}: 202 with the question id,
+ * POST /api/ask (application/json)             {"stream", "question", "grounding"}: 202 with the question id,
  *                                              400 with {"error"} for an empty or oversized question
  * </pre>
  */
@@ -314,6 +314,13 @@ public final class ConsoleServer implements AutoCloseable {
   }
 
   private void ask(Request request, Response response, Callback callback) throws Exception {
+    // JSON only: a browser must then ask (CORS preflight) before another site's page may post here,
+    // and the console never allows it, so only its own page can put questions on the topic
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      sendError(response, callback, 415, "send the question as application/json");
+      return;
+    }
     byte[] body;
     try (InputStream in = Content.Source.asInputStream(request)) {
       body = in.readNBytes(MAX_BODY_BYTES + 1);

@@ -239,6 +239,15 @@ class ConsoleServerIT {
     assertEquals(400, post(Map.of("question", "where?")).statusCode(), "a stream must be chosen");
     assertEquals(400, rawPost("not json").statusCode());
     assertEquals(405, get("/api/ask").statusCode());
+    HttpResponse<byte[]> form =
+        http.send(
+            HttpRequest.newBuilder(uri("/api/ask"))
+                .header("Content-Type", "text/plain")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString("{\"stream\":\"cam1\",\"question\":\"q\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(415, form.statusCode(), "another site's page cannot post a plain-text question");
 
     HttpResponse<byte[]> ok =
         post(Map.of("stream", "cam1", "question", " what color is it? ", "grounding", true));
