@@ -160,6 +160,10 @@ public final class ConsoleState {
     m.put("generatedTokens", a.getGeneratedTokens());
     m.put("timingsMillis", new TreeMap<>(a.getTimingsMillis()));
     m.put("answeredAtMillis", a.getAnsweredAtMillis());
+    synchronized (groundings) {
+      m.put("grounding", groundings.containsKey(a.getQuestionId()));
+    }
+    // m is shared with the page's views from here on: never changed again
     StreamState s = stream(a.getStreamId());
     synchronized (s) {
       s.pending.remove(a.getQuestionId());
@@ -170,9 +174,6 @@ public final class ConsoleState {
         s.window = a.getFrameCount();
       }
       s.updated = System.currentTimeMillis();
-    }
-    synchronized (groundings) {
-      m.put("grounding", groundings.containsKey(a.getQuestionId()));
     }
     return new Event("answer", m);
   }
