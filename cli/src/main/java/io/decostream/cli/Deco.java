@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       AskCommand.class,
       WatchCommand.class,
+      WebCommand.class,
       ModelCommand.class,
       ClipCommand.class,
       ShapesCommand.class,

@@ -118,6 +118,19 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Overall time limit in seconds (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
+  @Option(
+      names = "--serve",
+      description =
+          "After the summary keep the pipeline running with the web console on (its address is"
+              + " printed as 'console: http://127.0.0.1:PORT/') until SIGTERM or Ctrl-C.")
+  boolean serve;
+
+  @Option(
+      names = "--web-port",
+      defaultValue = "0",
+      description = "With --serve: the console's port (default: a free one).")
+  int webPort;
+
   @Override
   public Integer call() throws Exception {
     Path work = Files.createTempDirectory("deco-demo-");
@@ -151,6 +164,11 @@ public final class DemoCommand implements Callable<Integer> {
           writeGroundingPictures(bootstrap, topics, out, ids, timeout);
         }
         report(out, ids, truth, System.currentTimeMillis() - t0);
+        if (serve) {
+          // issue 21 point 1: the stages keep running with the web console on until SIGTERM
+          WebCommand.serve(
+              io.decostream.console.ConsoleServer.Config.of(bootstrap, topics.names(), webPort));
+        }
         return all && frames > 0 ? 0 : 1;
       }
     } finally {

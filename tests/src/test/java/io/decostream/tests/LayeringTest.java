@@ -22,6 +22,7 @@ class LayeringTest {
     "io.decostream.frames..",
     "io.decostream.encoder..",
     "io.decostream.worker..",
+    "io.decostream.console..",
     "io.decostream.cli.."
   };
 
@@ -140,6 +141,7 @@ class LayeringTest {
           "encoder",
           "worker",
           "cli",
+          "console",
           "train",
           "lab",
           "shapes"
