@@ -34,7 +34,13 @@ final class WebCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    serve(ConsoleServer.Config.of(kafka.bootstrap, kafka.topicNames(), webPort).withHost(webHost));
+    // --kafka-config / DECO_KAFKA_CONFIG reach the console's clients too (issue 18 point 8)
+    java.util.Map<String, String> client = new java.util.HashMap<>();
+    kafka.clientProperties().forEach((k, v) -> client.put(k.toString(), v.toString()));
+    serve(
+        ConsoleServer.Config.of(kafka.bootstrap, kafka.topicNames(), webPort)
+            .withHost(webHost)
+            .withClientProperties(client));
     return 0;
   }
 
