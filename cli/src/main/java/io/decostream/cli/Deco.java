@@ -5,8 +5,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code deco} command: every pipeline stage, the demo and the user tools. The lab's commands
- * (train, eval, compare, regrid, bench, diagnose) are added by {@code io.decostream.lab.Lab} in the
- * lab module, which the runtime never depends on.
+ * (train, eval, compare, regrid, bench, diagnose, fuzz) are added by {@code io.decostream.lab.Lab}
+ * in the lab module, which the runtime never depends on.
  */
 @Command(
     name = "deco",
@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     footer = {
       "",
       "Lab commands (the lab module; ./deco adds it for these only): train, eval, compare,"
-          + " regrid, bench, diagnose."
+          + " regrid, bench, diagnose, fuzz."
     },
     subcommands = {
       DemoCommand.class,
