@@ -33,8 +33,34 @@ class EmbeddedBrokerConfigTest {
     assertEquals(Integer.toString(8 * 1024 * 1024), p.get("replica.fetch.max.bytes"));
     assertEquals("1", p.get("offsets.topic.replication.factor"));
     assertEquals("1", p.get("transaction.state.log.min.isr"));
-    assertEquals("true", p.get("auto.create.topics.enable"));
+    // issue 18 point 3: a client asking for a missing topic must not create it with 1 partition
+    assertEquals("false", p.get("auto.create.topics.enable"));
     assertEquals("3", p.get("num.partitions"));
     assertEquals("5", p.get("group.initial.rebalance.delay.ms"));
+  }
+
+  @Test
+  void additionalListenersAreBoundAdvertisedAndMapped() {
+    EmbeddedBroker.Config c =
+        EmbeddedBroker.Config.defaults()
+            .withListener(new EmbeddedBroker.Listener("SASL_SSL", "SASL_SSL", 0));
+    Map<String, Object> p =
+        EmbeddedBroker.brokerProps(c, Path.of("/tmp/x"), 9092, 9093, Map.of("SASL_SSL", 9094));
+    assertEquals(
+        "PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+        p.get("listeners"));
+    assertEquals(
+        "PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9094", p.get("advertised.listeners"));
+    assertEquals(
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+        p.get("listener.security.protocol.map"));
+    assertEquals("PLAINTEXT", p.get("inter.broker.listener.name"));
+    assertThrows(
+        IllegalArgumentException.class, () -> new EmbeddedBroker.Listener("sasl", "SASL_SSL", 0));
+    assertThrows(
+        IllegalArgumentException.class, () -> new EmbeddedBroker.Listener("X", "KERBEROS", 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> c.withListener(new EmbeddedBroker.Listener("SASL_SSL", "SSL", 0)));
   }
 }

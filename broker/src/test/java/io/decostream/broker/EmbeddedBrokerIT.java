@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -131,8 +132,25 @@ class EmbeddedBrokerIT {
       Map<String, Object> pp = new HashMap<>();
       pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
       pp.put(ProducerConfig.ACKS_CONFIG, "all");
+      pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 3000);
       try (KafkaProducer<String, byte[]> producer =
           new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer())) {
+        // auto-creation is off (issue 18 point 3): a missing topic is not made up by a send
+        ExecutionException missing =
+            assertThrows(
+                ExecutionException.class,
+                () ->
+                    producer
+                        .send(new ProducerRecord<>(topic, "cam-1", new byte[] {7}))
+                        .get(30, TimeUnit.SECONDS));
+        assertTrue(
+            missing.getCause() instanceof org.apache.kafka.common.errors.TimeoutException,
+            missing.toString());
+        try (Admin admin =
+            Admin.create(
+                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+          TopicAdmin.ensureTopics(admin, List.of(topic), 1, (short) 1);
+        }
         producer
             .send(new ProducerRecord<>(topic, "cam-1", new byte[] {7}))
             .get(30, TimeUnit.SECONDS);

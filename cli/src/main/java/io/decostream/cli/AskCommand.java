@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -87,7 +88,13 @@ public final class AskCommand implements Callable<Integer> {
             .setWantGrounding(grounding)
             .build();
     if (grounding) {
-      Result r = askGrounded(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
+      Result r =
+          askGrounded(
+              kafka.bootstrap,
+              kafka.clientProperties(),
+              topics,
+              q,
+              Duration.ofSeconds(timeoutSeconds));
       if (r.answer() == null) {
         System.err.println(
             "no answer within "
@@ -125,6 +132,7 @@ public final class AskCommand implements Callable<Integer> {
                 r.grounding(),
                 GroundingCommand.frames(
                     kafka.bootstrap,
+                    kafka.clientProperties(),
                     topics.frames(),
                     stream,
                     wanted,
@@ -134,7 +142,13 @@ public final class AskCommand implements Callable<Integer> {
       }
       return 0;
     }
-    Answer a = ask(kafka.bootstrap, topics, q, Duration.ofSeconds(timeoutSeconds));
+    Answer a =
+        ask(
+            kafka.bootstrap,
+            kafka.clientProperties(),
+            topics,
+            q,
+            Duration.ofSeconds(timeoutSeconds));
     if (a == null) {
       System.err.println(
           "no answer within " + timeoutSeconds + " s (is an llm-worker running for these topics?)");
@@ -149,10 +163,18 @@ public final class AskCommand implements Callable<Integer> {
 
   /** Sends {@code q} (wantGrounding set) and waits for its answer and its Grounding record. */
   public static Result askGrounded(String bootstrap, Topics topics, Question q, Duration timeout) {
-    try (KafkaConsumer<String, Answer> answers = Clients.consumer(bootstrap, topics.answers());
-        KafkaConsumer<String, Grounding> maps = Clients.consumer(bootstrap, topics.grounding());
+    return askGrounded(bootstrap, new Properties(), topics, q, timeout);
+  }
+
+  /** As above with Kafka client properties (security settings). */
+  public static Result askGrounded(
+      String bootstrap, Properties client, Topics topics, Question q, Duration timeout) {
+    try (KafkaConsumer<String, Answer> answers =
+            Clients.consumer(bootstrap, client, topics.answers());
+        KafkaConsumer<String, Grounding> maps =
+            Clients.consumer(bootstrap, client, topics.grounding());
         KafkaProducer<String, Question> producer =
-            Clients.producer(bootstrap, topics.questions())) {
+            Clients.producer(bootstrap, client, topics.questions())) {
       atEnd(answers, topics.answers().name());
       atEnd(maps, topics.grounding().name());
       producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));
@@ -253,9 +275,16 @@ public final class AskCommand implements Callable<Integer> {
 
   /** Sends {@code q} and waits for the answer with its id; null on time-out. */
   static Answer ask(String bootstrap, Topics topics, Question q, Duration timeout) {
-    try (KafkaConsumer<String, Answer> consumer = Clients.consumer(bootstrap, topics.answers());
+    return ask(bootstrap, new Properties(), topics, q, timeout);
+  }
+
+  /** As above with Kafka client properties (security settings). */
+  static Answer ask(
+      String bootstrap, Properties client, Topics topics, Question q, Duration timeout) {
+    try (KafkaConsumer<String, Answer> consumer =
+            Clients.consumer(bootstrap, client, topics.answers());
         KafkaProducer<String, Question> producer =
-            Clients.producer(bootstrap, topics.questions())) {
+            Clients.producer(bootstrap, client, topics.questions())) {
       // Position at the end of the answers topic BEFORE asking, so the answer cannot be missed.
       atEnd(consumer, topics.answers().name());
       producer.send(new ProducerRecord<>(topics.questions().name(), q.getStreamId(), q));

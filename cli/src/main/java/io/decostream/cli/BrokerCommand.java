@@ -1,6 +1,8 @@
 package io.decostream.cli;
 
 import io.decostream.broker.EmbeddedBroker;
+import io.decostream.schemas.TopicNames;
+import io.decostream.schemas.Topics;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -10,7 +12,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "broker",
     mixinStandardHelpOptions = true,
-    description = "Run a standalone single-node KRaft Kafka broker on 127.0.0.1 until Ctrl-C.")
+    description = {
+      "Run a standalone single-node KRaft Kafka broker on 127.0.0.1 until Ctrl-C.",
+      "Topic auto-creation is off: the broker creates the DeCo topics itself at start (those"
+          + " missing), so a broker started fresh on the same port has correct topics again."
+    })
 final class BrokerCommand implements Callable<Integer> {
   @Option(
       names = "--port",
@@ -23,8 +29,30 @@ final class BrokerCommand implements Callable<Integer> {
       description = "Kept log directory (default: a temp dir deleted on exit).")
   Path logDir;
 
+  @Option(
+      names = "--partitions",
+      defaultValue = "2",
+      description = "Partitions of each DeCo topic it creates (default ${DEFAULT-VALUE}).")
+  int partitions;
+
+  @Option(
+      names = "--topic-prefix",
+      paramLabel = "PREFIX",
+      description =
+          "Prefix for the topic names it creates (env DECO_TOPIC_PREFIX; per-topic env"
+              + " DECO_TOPIC_<NAME>).")
+  String topicPrefix;
+
   @Override
   public Integer call() throws Exception {
+    if (partitions < 1) {
+      throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
+    }
+    Topics topics =
+        Topics.of(
+            topicPrefix != null && !topicPrefix.isBlank()
+                ? TopicNames.withPrefix(topicPrefix)
+                : TopicNames.fromEnv());
     EmbeddedBroker.Config config = EmbeddedBroker.Config.defaults().withPort(port);
     if (logDir != null) {
       config = config.withLogDir(logDir);
@@ -32,6 +60,13 @@ final class BrokerCommand implements Callable<Integer> {
     CountDownLatch stop = new CountDownLatch(1);
     try (EmbeddedBroker broker = EmbeddedBroker.start(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+      TopicsCommand.create(
+          broker.bootstrapServers(),
+          new java.util.Properties(),
+          topics,
+          java.util.Optional.of(partitions),
+          java.util.Optional.of((short) 1),
+          System.out);
       System.out.println("Kafka broker ready at " + broker.bootstrapServers());
       System.out.println(
           "(use --bootstrap "

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       BrokerCommand.class,
+      TopicsCommand.class,
       PublishCommand.class,
       FramesCommand.class,
       EncoderCommand.class,

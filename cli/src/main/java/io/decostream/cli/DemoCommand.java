@@ -343,7 +343,13 @@ public final class DemoCommand implements Callable<Integer> {
     java.util.Set<Long> wanted = new java.util.HashSet<>();
     out.groundings.forEach(g -> wanted.addAll(g.getFrameIndices()));
     Map<Long, java.awt.image.BufferedImage> frames =
-        GroundingCommand.frames(bootstrap, topics.frames(), stream, wanted, Duration.ofSeconds(30));
+        GroundingCommand.frames(
+            bootstrap,
+            new java.util.Properties(),
+            topics.frames(),
+            stream,
+            wanted,
+            Duration.ofSeconds(30));
     int files = 0;
     for (io.decostream.schemas.Grounding g : out.groundings) {
       if (answered.contains(g.getRefId())) {

@@ -1,10 +1,12 @@
 package io.decostream.cli;
 
+import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.EncoderConfig;
+import io.decostream.encoder.EncoderTopology;
+import io.decostream.encoder.LlavaVisionBackend;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,6 +18,7 @@ import picocli.CommandLine.Option;
         "Run the encoder stage (CLIP ViT + DeCo token compression) against a broker until Ctrl-C.")
 final class EncoderCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
+  @Mixin StageOptions stage;
 
   @Option(
       names = "--model",
@@ -35,25 +38,24 @@ final class EncoderCommand implements Callable<Integer> {
       description = "Per-stream compressors, e.g. cam1=avg:12,cam2=none.")
   String perStream;
 
-  @Option(
-      names = "--state-dir",
-      description = "Kafka Streams state directory (default: a temp dir).")
-  Path stateDir;
-
   @Override
   public Integer call() throws Exception {
-    Clients.ensureTopics(kafka.bootstrap, kafka.topics());
+    Path stateDir = stage.stateDir(EncoderConfig.defaults().applicationId());
+    EncoderConfig config =
+        Stages.encoderConfig(
+            kafka.topicNames(), compressor, EncoderConfig.parsePerStream(perStream), stateDir);
+    String instance = stage.instanceId(stateDir, config.applicationId());
+    FramesCommand.announce("encoder", config.applicationId(), instance, stateDir, stage);
     System.out.println("encoder: loading the vision tower from " + model);
-    try (LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION);
-        KafkaStreams streams =
-            Stages.startEncoder(
-                kafka.bootstrap,
-                kafka.topicNames(),
-                vision,
-                compressor,
-                EncoderConfig.parsePerStream(perStream),
-                stateDir)) {
-      return StageRunner.awaitShutdown("encoder", streams);
+    try (LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION)) {
+      LlavaVisionBackend backend = new LlavaVisionBackend(vision);
+      return kafka
+          .stageRunner(
+              "encoder",
+              () -> EncoderTopology.build(config, backend),
+              EncoderApp.properties(
+                  config, kafka.bootstrap, stage.extra(kafka.clientProperties(), instance)))
+          .runUntilSignalled();
     }
   }
 }

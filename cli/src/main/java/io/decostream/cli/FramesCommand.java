@@ -2,10 +2,9 @@ package io.decostream.cli;
 
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
+import io.decostream.frames.FramesTopology;
 import java.nio.file.Path;
-import java.util.Properties;
 import java.util.concurrent.Callable;
-import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,6 +16,7 @@ import picocli.CommandLine.Option;
         "Run the frames stage (decode chunks, sample frames) against a broker until Ctrl-C.")
 final class FramesCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
+  @Mixin StageOptions stage;
 
   @Option(
       names = "--fps",
@@ -24,21 +24,35 @@ final class FramesCommand implements Callable<Integer> {
       description = "Sampling rate in frames per second (default ${DEFAULT-VALUE}).")
   double fps;
 
-  @Option(
-      names = "--state-dir",
-      description = "Kafka Streams state directory (default: a temp dir).")
-  Path stateDir;
-
   @Override
   public Integer call() throws Exception {
+    FramesConfig base = FramesConfig.defaults();
+    Path stateDir = stage.stateDir(base.applicationId());
     FramesConfig config =
-        FramesConfig.defaults()
-            .withTopicNames(kafka.topicNames())
-            .withSampleFps(fps)
-            .withStateDir(stateDir);
-    Clients.ensureTopics(kafka.bootstrap, kafka.topics());
-    try (KafkaStreams streams = FramesApp.start(config, kafka.bootstrap, new Properties())) {
-      return StageRunner.awaitShutdown("frames", streams);
-    }
+        base.withTopicNames(kafka.topicNames()).withSampleFps(fps).withStateDir(stateDir);
+    String instance = stage.instanceId(stateDir, config.applicationId());
+    announce("frames", config.applicationId(), instance, stateDir, stage);
+    return kafka
+        .stageRunner(
+            "frames",
+            () -> FramesTopology.build(config),
+            FramesApp.properties(
+                config, kafka.bootstrap, stage.extra(kafka.clientProperties(), instance)))
+        .runUntilSignalled();
+  }
+
+  /** One line naming what a stage runs as (the ids a restart must keep). */
+  static void announce(
+      String name, String applicationId, String instance, Path stateDir, StageOptions stage) {
+    System.out.println(
+        name
+            + ": application "
+            + applicationId
+            + ", member "
+            + instance
+            + ", "
+            + stage.guarantee
+            + ", state in "
+            + stateDir);
   }
 }

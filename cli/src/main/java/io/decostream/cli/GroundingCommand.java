@@ -92,6 +92,7 @@ final class GroundingCommand implements Runnable {
       } else {
         readAll(
             kafka.bootstrap,
+            kafka.clientProperties(),
             topics.grounding(),
             Duration.ofSeconds(timeoutSeconds),
             r -> records.add(r.value()));
@@ -110,6 +111,7 @@ final class GroundingCommand implements Runnable {
               ? Map.of()
               : frames(
                   kafka.bootstrap,
+                  kafka.clientProperties(),
                   topics.frames(),
                   stream,
                   wanted,
@@ -136,10 +138,11 @@ final class GroundingCommand implements Runnable {
   /** Reads a topic from the beginning to its end offsets at call time (or until the timeout). */
   static <V> void readAll(
       String bootstrap,
+      java.util.Properties client,
       Topic<V> topic,
       Duration timeout,
       Consumer<ConsumerRecord<String, V>> sink) {
-    try (KafkaConsumer<String, V> c = Clients.consumer(bootstrap, topic)) {
+    try (KafkaConsumer<String, V> c = Clients.consumer(bootstrap, client, topic)) {
       List<TopicPartition> parts = new ArrayList<>();
       c.partitionsFor(topic.name(), timeout)
           .forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
@@ -160,11 +163,17 @@ final class GroundingCommand implements Runnable {
 
   /** Frame images of {@code stream} with the wanted indices, decoded from the frames topic. */
   static Map<Long, BufferedImage> frames(
-      String bootstrap, Topic<Frame> topic, String stream, Set<Long> wanted, Duration timeout) {
+      String bootstrap,
+      java.util.Properties client,
+      Topic<Frame> topic,
+      String stream,
+      Set<Long> wanted,
+      Duration timeout) {
     Map<Long, BufferedImage> out = new HashMap<>();
     try {
       readAll(
           bootstrap,
+          client,
           topic,
           timeout,
           r -> {

@@ -34,7 +34,15 @@ public final class OutputCollector implements AutoCloseable {
   private volatile Throwable failure;
 
   public OutputCollector(String bootstrap, Topics topics) {
-    thread = new Thread(() -> loop(bootstrap, topics), "deco-output-collector");
+    this(bootstrap, new java.util.Properties(), topics);
+  }
+
+  /**
+   * Reads with the given Kafka client properties (security settings). Its consumers read only
+   * committed records ({@link Clients#consumer}): what the exactly-once stages committed.
+   */
+  public OutputCollector(String bootstrap, java.util.Properties client, Topics topics) {
+    thread = new Thread(() -> loop(bootstrap, client, topics), "deco-output-collector");
     thread.setDaemon(true);
     thread.start();
   }
@@ -45,13 +53,13 @@ public final class OutputCollector implements AutoCloseable {
     return this;
   }
 
-  private void loop(String bootstrap, Topics topics) {
-    try (KafkaConsumer<String, FrameTokens> t = fromStart(bootstrap, topics.tokens());
-        KafkaConsumer<String, Answer> a = fromStart(bootstrap, topics.answers());
-        KafkaConsumer<String, Caption> c = fromStart(bootstrap, topics.captions());
-        KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, topics.deadLetters());
+  private void loop(String bootstrap, java.util.Properties client, Topics topics) {
+    try (KafkaConsumer<String, FrameTokens> t = fromStart(bootstrap, client, topics.tokens());
+        KafkaConsumer<String, Answer> a = fromStart(bootstrap, client, topics.answers());
+        KafkaConsumer<String, Caption> c = fromStart(bootstrap, client, topics.captions());
+        KafkaConsumer<String, DeadLetter> d = fromStart(bootstrap, client, topics.deadLetters());
         KafkaConsumer<String, io.decostream.schemas.Grounding> g =
-            fromStart(bootstrap, topics.grounding())) {
+            fromStart(bootstrap, client, topics.grounding())) {
       while (running) {
         drain(t, tokens);
         drain(a, answers);
@@ -73,8 +81,9 @@ public final class OutputCollector implements AutoCloseable {
     }
   }
 
-  private static <V> KafkaConsumer<String, V> fromStart(String bootstrap, Topic<V> topic) {
-    KafkaConsumer<String, V> consumer = Clients.consumer(bootstrap, topic);
+  private static <V> KafkaConsumer<String, V> fromStart(
+      String bootstrap, java.util.Properties client, Topic<V> topic) {
+    KafkaConsumer<String, V> consumer = Clients.consumer(bootstrap, client, topic);
     List<TopicPartition> parts = new ArrayList<>();
     consumer
         .partitionsFor(topic.name())

@@ -3,6 +3,8 @@ package io.decostream.cli;
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.schemas.Guarantee;
+import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.TopicNames;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +28,8 @@ public final class Pipeline implements AutoCloseable {
    * @param captionEvery a caption every N frames (0 = none)
    * @param maxNewTokens default tokens generated per answer
    * @param stateDir root of the Kafka Streams state directories
+   * @param guarantee processing guarantee of every stage (exactly-once by default)
+   * @param client Kafka client properties for every stage (security settings; may be empty)
    */
   public record Options(
       Path model,
@@ -33,16 +37,60 @@ public final class Pipeline implements AutoCloseable {
       String compressor,
       int captionEvery,
       int maxNewTokens,
-      Path stateDir) {
+      Path stateDir,
+      Guarantee guarantee,
+      Properties client) {
     public Options {
       Objects.requireNonNull(model, "model");
       Objects.requireNonNull(stateDir, "stateDir");
+      Objects.requireNonNull(guarantee, "guarantee");
+      Properties copy = new Properties();
+      copy.putAll(Objects.requireNonNull(client, "client (use new Properties())"));
+      client = copy;
       if (fps <= 0) {
         throw new IllegalArgumentException("fps must be positive");
       }
       if (captionEvery < 0 || maxNewTokens < 1) {
         throw new IllegalArgumentException("captionEvery >= 0 and maxNewTokens >= 1 required");
       }
+    }
+
+    /** Exactly-once, no client properties. */
+    public Options(
+        Path model,
+        double fps,
+        String compressor,
+        int captionEvery,
+        int maxNewTokens,
+        Path stateDir) {
+      this(
+          model,
+          fps,
+          compressor,
+          captionEvery,
+          maxNewTokens,
+          stateDir,
+          Guarantee.EXACTLY_ONCE_V2,
+          new Properties());
+    }
+
+    /** A copy with another guarantee. */
+    public Options withGuarantee(Guarantee g) {
+      return new Options(model, fps, compressor, captionEvery, maxNewTokens, stateDir, g, client);
+    }
+
+    /** A copy with Kafka client properties. */
+    public Options withClient(Properties c) {
+      return new Options(
+          model, fps, compressor, captionEvery, maxNewTokens, stateDir, guarantee, c);
+    }
+
+    /** The Streams properties every stage gets over its defaults. */
+    Properties extra() {
+      Properties p = new Properties();
+      p.putAll(client);
+      p.putAll(StreamsProperties.guarantee(guarantee));
+      return p;
     }
   }
 
@@ -59,13 +107,19 @@ public final class Pipeline implements AutoCloseable {
               .withTopicNames(names)
               .withSampleFps(o.fps())
               .withStateDir(o.stateDir().resolve("frames"));
-      p.streams.add(FramesApp.start(frames, bootstrap, new Properties()));
+      p.streams.add(FramesApp.start(frames, bootstrap, o.extra()));
 
       LlavaNextVideo vision = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.VISION);
       p.models.add(vision);
       p.streams.add(
           Stages.startEncoder(
-              bootstrap, names, vision, o.compressor(), o.stateDir().resolve("encoder")));
+              bootstrap,
+              names,
+              vision,
+              o.compressor(),
+              java.util.Map.of(),
+              o.stateDir().resolve("encoder"),
+              o.extra()));
 
       LlavaNextVideo language = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.LANGUAGE);
       p.models.add(language);
@@ -76,7 +130,9 @@ public final class Pipeline implements AutoCloseable {
               language,
               o.captionEvery(),
               o.maxNewTokens(),
-              o.stateDir().resolve("worker")));
+              o.stateDir().resolve("worker"),
+              false,
+              o.extra()));
       return p;
     } catch (RuntimeException e) {
       p.close();

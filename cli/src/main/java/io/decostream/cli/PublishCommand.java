@@ -2,8 +2,16 @@ package io.decostream.cli;
 
 import io.decostream.ingest.PublishConfig;
 import io.decostream.ingest.Publisher;
+import io.decostream.schemas.Topic;
+import io.decostream.schemas.VideoChunk;
+import java.time.Duration;
+import java.util.List;
 import java.util.OptionalLong;
+import java.util.Properties;
 import java.util.concurrent.Callable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,8 +57,31 @@ final class PublishCommand implements Callable<Integer> {
             loop,
             kafka.topicNames(),
             maxChunks == null ? OptionalLong.empty() : OptionalLong.of(maxChunks));
-    Clients.ensureTopics(kafka.bootstrap, kafka.topics());
-    try (Publisher publisher = new Publisher(config)) {
+    // the chunks topic is created explicitly (deco broker / deco topics create), never here
+    // with a guessed partition count (issue 18 point 3); client properties: issue 18 point 8
+    Properties client = kafka.clientProperties();
+    try (Admin admin = Clients.admin(kafka.bootstrap, client)) {
+      TopicWait.await(
+          "publish",
+          admin,
+          List.of(kafka.topics().chunks().name()),
+          kafka.createTopicsHint(),
+          Duration.ofSeconds(2),
+          System.out,
+          () -> false);
+    }
+    Topic<VideoChunk> chunks = kafka.topics().chunks();
+    try (Publisher publisher =
+        new Publisher(
+            config,
+            new KafkaProducer<>(
+                Clients.with(
+                    Publisher.producerConfig(config),
+                    client,
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    kafka.bootstrap),
+                chunks.keySerde().serializer(),
+                chunks.valueSerde().serializer()))) {
       Thread hook = new Thread(publisher::stop);
       Runtime.getRuntime().addShutdownHook(hook);
       Publisher.Result r = publisher.run(Publisher.printEvery(5, System.out, stream));

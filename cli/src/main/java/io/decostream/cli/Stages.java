@@ -16,9 +16,29 @@ import org.apache.kafka.streams.KafkaStreams;
 
 /**
  * Starts the model stages from command-line settings (shared by the stage commands and the demo).
+ * {@code extra} are Streams properties over the defaults (guarantee, client security settings).
  */
 final class Stages {
   private Stages() {}
+
+  static EncoderConfig encoderConfig(
+      TopicNames names, String compressor, Map<String, TokenCompressor> perStream, Path stateDir) {
+    return EncoderConfig.defaults()
+        .withTopicNames(names)
+        .withCompressor(compressor == null ? null : TokenCompressor.parse(compressor))
+        .withPerStream(perStream)
+        .withStateDir(stateDir);
+  }
+
+  static WorkerConfig workerConfig(
+      TopicNames names, int captionEvery, int maxNewTokens, Path stateDir, boolean groundCaptions) {
+    return WorkerConfig.defaults()
+        .withTopicNames(names)
+        .withCaptionEvery(captionEvery)
+        .withMaxNewTokens(maxNewTokens)
+        .withStateDir(stateDir)
+        .withGroundCaptions(groundCaptions);
+  }
 
   static KafkaStreams startEncoder(
       String bootstrap,
@@ -26,19 +46,18 @@ final class Stages {
       LlavaNextVideo vision,
       String compressor,
       Map<String, TokenCompressor> perStream,
-      Path stateDir) {
-    EncoderConfig config =
-        EncoderConfig.defaults()
-            .withTopicNames(names)
-            .withCompressor(compressor == null ? null : TokenCompressor.parse(compressor))
-            .withPerStream(perStream)
-            .withStateDir(stateDir);
-    return EncoderApp.start(config, new LlavaVisionBackend(vision), bootstrap, new Properties());
+      Path stateDir,
+      Properties extra) {
+    return EncoderApp.start(
+        encoderConfig(names, compressor, perStream, stateDir),
+        new LlavaVisionBackend(vision),
+        bootstrap,
+        extra);
   }
 
   static KafkaStreams startEncoder(
       String bootstrap, TopicNames names, LlavaNextVideo vision, String compressor, Path stateDir) {
-    return startEncoder(bootstrap, names, vision, compressor, Map.of(), stateDir);
+    return startEncoder(bootstrap, names, vision, compressor, Map.of(), stateDir, new Properties());
   }
 
   static KafkaStreams startWorker(
@@ -48,7 +67,8 @@ final class Stages {
       int captionEvery,
       int maxNewTokens,
       Path stateDir) {
-    return startWorker(bootstrap, names, language, captionEvery, maxNewTokens, stateDir, false);
+    return startWorker(
+        bootstrap, names, language, captionEvery, maxNewTokens, stateDir, false, new Properties());
   }
 
   static KafkaStreams startWorker(
@@ -58,14 +78,12 @@ final class Stages {
       int captionEvery,
       int maxNewTokens,
       Path stateDir,
-      boolean groundCaptions) {
-    WorkerConfig config =
-        WorkerConfig.defaults()
-            .withTopicNames(names)
-            .withCaptionEvery(captionEvery)
-            .withMaxNewTokens(maxNewTokens)
-            .withStateDir(stateDir)
-            .withGroundCaptions(groundCaptions);
-    return WorkerApp.start(config, new LlavaAnswerBackend(language), bootstrap, new Properties());
+      boolean groundCaptions,
+      Properties extra) {
+    return WorkerApp.start(
+        workerConfig(names, captionEvery, maxNewTokens, stateDir, groundCaptions),
+        new LlavaAnswerBackend(language),
+        bootstrap,
+        extra);
   }
 }

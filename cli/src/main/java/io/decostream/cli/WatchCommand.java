@@ -41,12 +41,14 @@ final class WatchCommand implements Callable<Integer> {
     Topics topics = kafka.topics();
     AtomicBoolean running = new AtomicBoolean(true);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> running.set(false)));
+    java.util.Properties client = kafka.clientProperties();
+    // read_committed consumers (Clients): only what the exactly-once stages committed
     try (KafkaConsumer<String, Answer> answers =
-            Clients.consumer(kafka.bootstrap, topics.answers());
+            Clients.consumer(kafka.bootstrap, client, topics.answers());
         KafkaConsumer<String, Caption> captions =
-            Clients.consumer(kafka.bootstrap, topics.captions());
+            Clients.consumer(kafka.bootstrap, client, topics.captions());
         KafkaConsumer<String, DeadLetter> dead =
-            Clients.consumer(kafka.bootstrap, topics.deadLetters())) {
+            Clients.consumer(kafka.bootstrap, client, topics.deadLetters())) {
       answers.subscribe(List.of(topics.answers().name()));
       captions.subscribe(List.of(topics.captions().name()));
       dead.subscribe(List.of(topics.deadLetters().name()));

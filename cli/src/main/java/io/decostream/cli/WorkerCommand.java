@@ -1,9 +1,12 @@
 package io.decostream.cli;
 
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.worker.LlavaAnswerBackend;
+import io.decostream.worker.WorkerApp;
+import io.decostream.worker.WorkerConfig;
+import io.decostream.worker.WorkerTopology;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,6 +18,7 @@ import picocli.CommandLine.Option;
         "Run the llm-worker stage (frame windows, answers, captions) against a broker until Ctrl-C.")
 final class WorkerCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
+  @Mixin StageOptions stage;
 
   @Option(
       names = "--model",
@@ -41,26 +45,24 @@ final class WorkerCommand implements Callable<Integer> {
               + "(answers get them when the question asks).")
   boolean groundCaptions;
 
-  @Option(
-      names = "--state-dir",
-      description = "Kafka Streams state directory (default: a temp dir).")
-  Path stateDir;
-
   @Override
   public Integer call() throws Exception {
-    Clients.ensureTopics(kafka.bootstrap, kafka.topics());
+    Path stateDir = stage.stateDir(WorkerConfig.defaults().applicationId());
+    WorkerConfig config =
+        Stages.workerConfig(
+            kafka.topicNames(), captionEvery, maxNewTokens, stateDir, groundCaptions);
+    String instance = stage.instanceId(stateDir, config.applicationId());
+    FramesCommand.announce("worker", config.applicationId(), instance, stateDir, stage);
     System.out.println("worker: loading the language model from " + model);
-    try (LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE);
-        KafkaStreams streams =
-            Stages.startWorker(
-                kafka.bootstrap,
-                kafka.topicNames(),
-                language,
-                captionEvery,
-                maxNewTokens,
-                stateDir,
-                groundCaptions)) {
-      return StageRunner.awaitShutdown("worker", streams);
+    try (LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE)) {
+      LlavaAnswerBackend backend = new LlavaAnswerBackend(language);
+      return kafka
+          .stageRunner(
+              "worker",
+              () -> WorkerTopology.build(config, backend),
+              WorkerApp.properties(
+                  config, kafka.bootstrap, stage.extra(kafka.clientProperties(), instance)))
+          .runUntilSignalled();
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.decostream.encoder;
 
 import io.decostream.schemas.StreamsProperties;
+import java.util.Objects;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
 
@@ -8,12 +9,20 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class EncoderApp {
   private EncoderApp() {}
 
+  /**
+   * The Streams properties of this stage: {@link StreamsProperties#of} (exactly-once by default),
+   * {@code extra} wins (the guarantee, static membership, client security settings).
+   */
+  public static Properties properties(EncoderConfig config, String bootstrap, Properties extra) {
+    Objects.requireNonNull(config, "config");
+    return StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra);
+  }
+
   public static KafkaStreams start(
       EncoderConfig config, VisionBackend backend, String bootstrap, Properties extra) {
     KafkaStreams streams =
         new KafkaStreams(
-            EncoderTopology.build(config, backend),
-            StreamsProperties.of(config.applicationId(), bootstrap, config.stateDir(), extra));
+            EncoderTopology.build(config, backend), properties(config, bootstrap, extra));
     streams.start();
     return streams;
   }

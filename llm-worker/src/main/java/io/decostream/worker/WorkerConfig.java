@@ -2,6 +2,7 @@ package io.decostream.worker;
 
 import io.decostream.schemas.TopicNames;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -20,6 +21,28 @@ import java.util.Objects;
  * @param stateDir Kafka Streams state directory (null = a temp dir)
  * @param groundCaptions also publish R-GAE grounding maps for every caption (answers get them when
  *     the question asks, {@code Question.wantGrounding})
+ * @param dedupRetention how long an answered question is remembered (issue 18 point 1: a question
+ *     id answered twice yields one answer). The worker keeps a changelogged key-value store {@code
+ *     worker-answered}: (stream id, question id) → the question record's timestamp when it was
+ *     answered. A question whose (stream, id) is in the store with a timestamp less than this
+ *     retention before its own timestamp is a duplicate: no second answer or grounding, one INFO
+ *     line. Time is the records' own (Kafka CreateTime of the question, i.e. the asker's clock),
+ *     not the worker's wall clock, so a replay after a crash decides the same way as the first run.
+ *     A stream-time punctuator (every retention / 24, at least 1 s) deletes entries older than the
+ *     retention, so the store holds about one retention's worth of questions (a few bytes each).
+ *     Every answer counts, error answers too: to ask again after an error, use a new id. The store
+ *     is per stream (questions are routed by stream id), so the same id asked about another stream
+ *     is another question. Under exactly-once the store write commits in the same transaction as
+ *     the answer; under at-least-once it catches a resent question but not a replay after a crash
+ *     (the answer may be out before the store's changelog write). Default 24 h.
+ * @param maxQuestionBytes longest question text accepted, in UTF-8 bytes (issue 18 point 7): a
+ *     longer one becomes a dead letter. Default 4 KiB (about a thousand tokens: more would crowd
+ *     the frames out of the context anyway).
+ * @param crashAttemptLimit a record whose processing was started this many times without finishing
+ *     (the worker process died during generation, e.g. a native crash) is dead-lettered instead of
+ *     tried again (issue 18 point 7). The count is kept in a small file next to the task's state
+ *     directory, outside Kafka's transaction (an aborted transaction would roll a store write
+ *     back); it needs a persistent {@link #stateDir} to survive restarts. Default 2.
  */
 public record WorkerConfig(
     String applicationId,
@@ -31,7 +54,21 @@ public record WorkerConfig(
     String captionPrompt,
     int maxNewTokens,
     Path stateDir,
-    boolean groundCaptions) {
+    boolean groundCaptions,
+    Duration dedupRetention,
+    int maxQuestionBytes,
+    int crashAttemptLimit) {
+
+  /** Default {@link #dedupRetention}: a day of question timestamps. */
+  public static final Duration DEFAULT_DEDUP_RETENTION = Duration.ofHours(24);
+
+  /** Default {@link #maxQuestionBytes}: 4 KiB of UTF-8 question text. */
+  public static final int DEFAULT_MAX_QUESTION_BYTES = 4 * 1024;
+
+  /**
+   * Default {@link #crashAttemptLimit}: a record that crashed the worker twice is not tried again.
+   */
+  public static final int DEFAULT_CRASH_ATTEMPT_LIMIT = 2;
 
   public WorkerConfig {
     Objects.requireNonNull(applicationId, "applicationId");
@@ -52,6 +89,18 @@ public record WorkerConfig(
           "invalid worker config: windowFrames >= 0, maxFrames >= 1, "
               + "reservedTextTokens >= 1, captionEvery >= 0, maxNewTokens >= 1 required");
     }
+    Objects.requireNonNull(dedupRetention, "dedupRetention");
+    if (dedupRetention.toMillis() < 1) {
+      throw new IllegalArgumentException(
+          "dedupRetention must be at least 1 ms, got " + dedupRetention);
+    }
+    if (maxQuestionBytes < 1) {
+      throw new IllegalArgumentException("maxQuestionBytes must be >= 1, got " + maxQuestionBytes);
+    }
+    if (crashAttemptLimit < 1) {
+      throw new IllegalArgumentException(
+          "crashAttemptLimit must be >= 1, got " + crashAttemptLimit);
+    }
   }
 
   public static WorkerConfig defaults() {
@@ -65,7 +114,27 @@ public record WorkerConfig(
         "describe the video.",
         32,
         null,
-        false);
+        false,
+        DEFAULT_DEDUP_RETENTION,
+        DEFAULT_MAX_QUESTION_BYTES,
+        DEFAULT_CRASH_ATTEMPT_LIMIT);
+  }
+
+  public WorkerConfig withApplicationId(String id) {
+    return new WorkerConfig(
+        id,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withTopicNames(TopicNames t) {
@@ -79,7 +148,10 @@ public record WorkerConfig(
         captionPrompt,
         maxNewTokens,
         stateDir,
-        groundCaptions);
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withWindow(int frames, int max) {
@@ -93,7 +165,10 @@ public record WorkerConfig(
         captionPrompt,
         maxNewTokens,
         stateDir,
-        groundCaptions);
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withCaptionEvery(int n) {
@@ -107,7 +182,10 @@ public record WorkerConfig(
         captionPrompt,
         maxNewTokens,
         stateDir,
-        groundCaptions);
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withMaxNewTokens(int n) {
@@ -121,7 +199,10 @@ public record WorkerConfig(
         captionPrompt,
         n,
         stateDir,
-        groundCaptions);
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withGroundCaptions(boolean ground) {
@@ -135,7 +216,10 @@ public record WorkerConfig(
         captionPrompt,
         maxNewTokens,
         stateDir,
-        ground);
+        ground,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
   }
 
   public WorkerConfig withStateDir(Path dir) {
@@ -149,7 +233,61 @@ public record WorkerConfig(
         captionPrompt,
         maxNewTokens,
         dir,
-        groundCaptions);
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit);
+  }
+
+  public WorkerConfig withDedupRetention(Duration retention) {
+    return new WorkerConfig(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        retention,
+        maxQuestionBytes,
+        crashAttemptLimit);
+  }
+
+  public WorkerConfig withMaxQuestionBytes(int bytes) {
+    return new WorkerConfig(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        bytes,
+        crashAttemptLimit);
+  }
+
+  public WorkerConfig withCrashAttemptLimit(int limit) {
+    return new WorkerConfig(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        limit);
   }
 
   /**

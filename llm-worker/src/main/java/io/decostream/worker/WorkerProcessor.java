@@ -6,20 +6,22 @@ import io.decostream.projector.WindowWeights;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Caption;
 import io.decostream.schemas.DeadLetter;
-import io.decostream.schemas.DeadLetters;
 import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.Grounding;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.Tensors;
 import io.decostream.schemas.Topics;
 import io.decostream.schemas.WordGrounding;
+import io.decostream.worker.WorkerDeadLetters.Source;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -32,12 +34,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps each stream's window of frames and answers questions / writes captions over it.
  *
- * <p>Both inputs arrive here (tokens and questions are co-partitioned by stream id), so a question
- * sees exactly the frames of its stream that came before it on its partition. A question for a
- * stream with no frames yet is answered at once with {@code error = "no frames yet for stream X"}
- * rather than held: an answer always comes back, and the asker can ask again. Generation failures
- * become the answer's error too; records that are not what their topic promises become dead
- * letters.
+ * <p>Both inputs arrive here on the same partition for one stream: the tokens as the encoder wrote
+ * them, the questions through the worker's repartition topic (see {@link WorkerTopology}), so a
+ * question sees exactly the frames of its stream that came before it on its partition. A question
+ * for a stream with no frames yet is answered at once with {@code error = "no frames yet for stream
+ * X"} rather than held (an answer always comes back, and the asker can ask again, with a new id)
+ * and also becomes a dead letter saying so. Generation failures become the answer's error too;
+ * records that are not what their topic promises become dead letters, each logged.
+ *
+ * <p>A question (stream, id) already answered within {@link WorkerConfig#dedupRetention} is not
+ * answered again (issue 18 point 1). A record whose generation was started {@link
+ * WorkerConfig#crashAttemptLimit} times without finishing, because the process died, is
+ * dead-lettered instead (issue 18 point 7; {@link CrashGuard}).
  */
 final class WorkerProcessor implements Processor<byte[], byte[], String, Object> {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerProcessor.class);
@@ -46,6 +54,8 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private final Topics topics;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> window;
+  private KeyValueStore<String, Long> answered;
+  private CrashGuard guard;
 
   WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
     this.config = config;
@@ -57,75 +67,204 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.window = context.getStateStore(WorkerTopology.WINDOW_STORE);
+    this.answered = context.getStateStore(WorkerTopology.ANSWERED_STORE);
+    this.guard =
+        CrashGuard.open(
+            CrashGuard.fileFor(context.stateDir().toPath(), context.taskId().toString()));
+    // Forget answered questions older than the retention, on the records' own time (see
+    // WorkerConfig.dedupRetention): a few bytes each, one scan per retention / 24.
+    long retention = config.dedupRetention().toMillis();
+    context.schedule(
+        Duration.ofMillis(Math.max(1_000, retention / 24)),
+        PunctuationType.STREAM_TIME,
+        this::forgetAnsweredBefore);
+  }
+
+  @Override
+  public void close() {
+    if (guard != null) {
+      guard.close();
+    }
+  }
+
+  /** Deletes dedup entries older than the retention at stream time {@code now}. */
+  private void forgetAnsweredBefore(long now) {
+    long oldest = now - config.dedupRetention().toMillis();
+    List<String> expired = new ArrayList<>();
+    try (KeyValueIterator<String, Long> it = answered.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, Long> kv = it.next();
+        if (kv.value == null || kv.value < oldest) {
+          expired.add(kv.key);
+        }
+      }
+    }
+    expired.forEach(answered::delete);
+    if (!expired.isEmpty()) {
+      LOG.debug("forgot {} answered question(s) older than {}", expired.size(), oldest);
+    }
   }
 
   @Override
   public void process(Record<byte[], byte[]> record) {
     RecordMetadata md = context.recordMetadata().orElse(null);
     String topic = md != null ? md.topic() : "";
-    if (topic.equals(topics.questions().name())) {
-      Question q;
-      try {
-        q = topics.questions().valueSerde().deserializer().deserialize(topic, record.value());
-        if (q == null) {
-          throw new IllegalArgumentException("empty value (tombstone)");
-        }
-      } catch (RuntimeException e) {
-        deadLetter(record, md, "not a Question record: " + e.getMessage(), e);
-        return;
+    if (topic.equals(topics.tokens().name())) {
+      processTokens(record, md);
+    } else {
+      // the only other input is the question repartition topic, fed by QuestionRouter
+      processQuestion(record, md);
+    }
+  }
+
+  private void processTokens(Record<byte[], byte[]> record, RecordMetadata md) {
+    String topic = topics.tokens().name();
+    Source source = Source.of(md);
+    FrameTokens t;
+    try {
+      t = topics.tokens().valueSerde().deserializer().deserialize(topic, record.value());
+      if (t == null) {
+        throw new IllegalArgumentException("empty value (tombstone)");
       }
-      // a question meets its stream's window only on the partition of the stream's key: a question
-      // keyed otherwise
-      // would find no frames (or another stream's), so it is refused with the reason instead
-      String key =
-          record.key() == null
-              ? null
-              : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
-      if (!q.getStreamId().equals(key)) {
+      validate(t);
+    } catch (RuntimeException e) {
+      deadLetter(record, source, null, "not a valid FrameTokens record: " + e.getMessage(), e);
+      return;
+    }
+    int w;
+    try {
+      w = config.windowFor(t.getGridHeight() * t.getGridWidth(), backend);
+    } catch (RuntimeException e) {
+      deadLetter(
+          record,
+          source,
+          t.getStreamId(),
+          "frame "
+              + t.getFrameIndex()
+              + " of stream "
+              + t.getStreamId()
+              + " cannot be used: "
+              + e.getMessage(),
+          e);
+      return;
+    }
+    boolean captions =
+        config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0;
+    CrashGuard.Coordinates at = coordinates(md);
+    if (captions && at != null) {
+      // only a caption runs the model on a tokens record: only then can it crash the process
+      int crashed = guard.enter(at);
+      if (crashed >= config.crashAttemptLimit()) {
+        guard.done(at);
         deadLetter(
             record,
-            md,
-            "question "
-                + q.getQuestionId()
-                + " is keyed "
-                + (key == null ? "with no key" : "'" + key + "'")
-                + " but asks about stream '"
-                + q.getStreamId()
-                + "': questions must be keyed by their stream id",
+            source,
+            t.getStreamId(),
+            crashedReason("frame " + t.getFrameIndex() + " of stream " + t.getStreamId(), crashed),
             null);
         return;
       }
-      answer(q);
-    } else {
-      FrameTokens t;
-      try {
-        t = topics.tokens().valueSerde().deserializer().deserialize(topic, record.value());
-        if (t == null) {
-          throw new IllegalArgumentException("empty value (tombstone)");
-        }
-        validate(t);
-      } catch (RuntimeException e) {
-        deadLetter(record, md, "not a valid FrameTokens record: " + e.getMessage(), e);
-        return;
-      }
-      int w;
-      try {
-        w = config.windowFor(t.getGridHeight() * t.getGridWidth(), backend);
-      } catch (RuntimeException e) {
-        deadLetter(
-            record,
-            md,
-            "frame "
-                + t.getFrameIndex()
-                + " of stream "
-                + t.getStreamId()
-                + " cannot be used: "
-                + e.getMessage(),
-            e);
-        return;
-      }
-      addFrame(t, record.value(), w);
     }
+    addFrame(t, record.value(), w, captions);
+    if (captions && at != null) {
+      guard.done(at);
+    }
+  }
+
+  private void processQuestion(Record<byte[], byte[]> record, RecordMetadata md) {
+    Source source = Source.original(record, md);
+    Question q;
+    try {
+      q =
+          topics
+              .questions()
+              .valueSerde()
+              .deserializer()
+              .deserialize(topics.questions().name(), record.value());
+      if (q == null) {
+        throw new IllegalArgumentException("empty value (tombstone)");
+      }
+    } catch (RuntimeException e) {
+      // QuestionRouter let only Questions through; a record written to the repartition topic by
+      // something else still ends up with its reason
+      deadLetter(record, source, null, "not a Question record: " + e.getMessage(), e);
+      return;
+    }
+    String dedupKey = dedupKey(q);
+    Long before = answered.get(dedupKey);
+    if (before != null && record.timestamp() - before < config.dedupRetention().toMillis()) {
+      LOG.info(
+          "question '{}' of stream {} ({}-{}@{}) was already answered; a duplicate is not answered"
+              + " again",
+          WorkerDeadLetters.oneLine(q.getQuestionId(), 200),
+          WorkerDeadLetters.oneLine(q.getStreamId(), 200),
+          source.topic(),
+          source.partition(),
+          source.offset());
+      return;
+    }
+    List<FrameTokens> frames = frames(q.getStreamId());
+    if (frames.isEmpty()) {
+      // An answer always comes back (the asker waits for one); the dead letter tells the operator.
+      String error = "no frames yet for stream " + q.getStreamId();
+      forwardAnswer(errorAnswer(q, error));
+      deadLetter(
+          record,
+          source,
+          q.getStreamId(),
+          "question '"
+              + q.getQuestionId()
+              + "' asks about stream '"
+              + q.getStreamId()
+              + "', which has no frames here yet (unknown stream, or none encoded yet); answered"
+              + " with the error '"
+              + error
+              + "'",
+          null);
+      answered.put(dedupKey, record.timestamp());
+      return;
+    }
+    CrashGuard.Coordinates at = coordinates(md);
+    if (at != null) {
+      int crashed = guard.enter(at);
+      if (crashed >= config.crashAttemptLimit()) {
+        guard.done(at);
+        String reason =
+            crashedReason(
+                "question '" + q.getQuestionId() + "' of stream " + q.getStreamId(), crashed);
+        forwardAnswer(errorAnswer(q, "not answered: " + reason));
+        deadLetter(record, source, q.getStreamId(), reason, null);
+        answered.put(dedupKey, record.timestamp());
+        return;
+      }
+    }
+    answer(q, frames);
+    answered.put(dedupKey, record.timestamp());
+    if (at != null) {
+      guard.done(at);
+    }
+  }
+
+  /**
+   * Dedup key: the stream id, NUL, the question id. Stream ids have no control characters
+   * (QuestionRouter refuses them), so the split is unambiguous.
+   */
+  static String dedupKey(Question q) {
+    return q.getStreamId() + '\0' + q.getQuestionId();
+  }
+
+  private static CrashGuard.Coordinates coordinates(RecordMetadata md) {
+    return md == null ? null : new CrashGuard.Coordinates(md.topic(), md.partition(), md.offset());
+  }
+
+  private String crashedReason(String what, int crashed) {
+    return what
+        + " crashed the worker "
+        + crashed
+        + " time(s): its processing started and the process died before it finished; not tried"
+        + " again (WorkerConfig.crashAttemptLimit = "
+        + config.crashAttemptLimit()
+        + ")";
   }
 
   /** Checks a FrameTokens record before it enters a window: index, grid and tensor must agree. */
@@ -181,7 +320,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   /** Adds a frame and evicts everything older than the last W frames of its stream. */
-  private void addFrame(FrameTokens t, byte[] raw, int w) {
+  private void addFrame(FrameTokens t, byte[] raw, int w, boolean captions) {
     String stream = t.getStreamId();
     window.put(key(stream, t.getFrameIndex()), raw);
     List<KeyValue<String, byte[]>> entries = windowEntries(stream);
@@ -189,7 +328,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       window.delete(entries.get(i).key);
     }
     // Captions every N frames of stream time: after frames 0..N-1, N..2N-1, ...
-    if (config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0) {
+    if (captions) {
       caption(stream);
     }
   }
@@ -221,51 +360,56 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     return out;
   }
 
-  private void answer(Question q) {
+  private Answer.Builder answerBuilder(Question q) {
+    return Answer.newBuilder()
+        .setQuestionId(q.getQuestionId())
+        .setStreamId(q.getStreamId())
+        .setQuestion(q.getText())
+        .setText("")
+        .setFirstFrameIndex(-1)
+        .setLastFrameIndex(-1)
+        .setFrameCount(0)
+        .setTokensPerFrame(0)
+        .setPromptTokens(0)
+        .setGeneratedTokens(0);
+  }
+
+  private Answer errorAnswer(Question q, String error) {
+    return answerBuilder(q).setError(error).setAnsweredAtMillis(System.currentTimeMillis()).build();
+  }
+
+  private void forwardAnswer(Answer a) {
+    context.forward(
+        new Record<String, Object>(a.getStreamId(), a, System.currentTimeMillis()),
+        WorkerTopology.ANSWERS_SINK);
+  }
+
+  private void answer(Question q, List<FrameTokens> frames) {
     long start = System.currentTimeMillis();
-    List<FrameTokens> frames = frames(q.getStreamId());
-    Answer.Builder a =
-        Answer.newBuilder()
-            .setQuestionId(q.getQuestionId())
-            .setStreamId(q.getStreamId())
-            .setQuestion(q.getText())
-            .setText("")
-            .setFirstFrameIndex(-1)
-            .setLastFrameIndex(-1)
-            .setFrameCount(0)
-            .setTokensPerFrame(0)
-            .setPromptTokens(0)
-            .setGeneratedTokens(0);
-    Generation g = null;
-    if (frames.isEmpty()) {
-      // An answer always comes back: here it says why there is none.
-      a.setError("no frames yet for stream " + q.getStreamId());
-    } else {
-      int maxNew =
-          q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0
-              ? q.getMaxNewTokens()
-              : config.maxNewTokens();
-      try {
-        g = generate(frames, q.getText(), maxNew);
-        Map<String, Double> timings = g.timings;
-        timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
-        a.setText(g.result.text())
-            .setFirstFrameIndex(frames.get(0).getFrameIndex())
-            .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex())
-            .setFrameCount(frames.size())
-            .setTokensPerFrame(g.tokensPerFrame)
-            .setPromptTokens(g.result.promptTokens())
-            .setGeneratedTokens(g.result.generatedTokens())
-            .setTimingsMillis(timings);
-      } catch (RuntimeException e) {
-        a.setError("generation failed: " + e.getMessage());
-        g = null;
-      }
+    Answer.Builder a = answerBuilder(q);
+    Generation g;
+    int maxNew =
+        q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0
+            ? q.getMaxNewTokens()
+            : config.maxNewTokens();
+    try {
+      g = generate(frames, q.getText(), maxNew);
+      Map<String, Double> timings = g.timings;
+      timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
+      a.setText(g.result.text())
+          .setFirstFrameIndex(frames.get(0).getFrameIndex())
+          .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex())
+          .setFrameCount(frames.size())
+          .setTokensPerFrame(g.tokensPerFrame)
+          .setPromptTokens(g.result.promptTokens())
+          .setGeneratedTokens(g.result.generatedTokens())
+          .setTimingsMillis(timings);
+    } catch (RuntimeException e) {
+      a.setError("generation failed: " + e.getMessage());
+      g = null;
     }
     a.setAnsweredAtMillis(System.currentTimeMillis());
-    context.forward(
-        new Record<String, Object>(q.getStreamId(), a.build(), System.currentTimeMillis()),
-        WorkerTopology.ANSWERS_SINK);
+    forwardAnswer(a.build());
     if (q.getWantGrounding() && g != null) {
       ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), frames, g);
     }
@@ -460,17 +604,13 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   private void deadLetter(
-      Record<byte[], byte[]> record, RecordMetadata md, String reason, Throwable cause) {
+      Record<byte[], byte[]> record,
+      Source source,
+      String streamId,
+      String reason,
+      Throwable cause) {
     DeadLetter dl =
-        DeadLetters.of(
-            WorkerTopology.STAGE,
-            md != null ? md.topic() : "",
-            md != null ? md.partition() : -1,
-            md != null ? md.offset() : -1,
-            record.key(),
-            record.value(),
-            reason,
-            cause);
+        WorkerDeadLetters.of(source, record.key(), record.value(), streamId, reason, cause);
     context.forward(
         new Record<String, Object>(
             dl.getStreamId() != null ? dl.getStreamId() : "", dl, System.currentTimeMillis()),

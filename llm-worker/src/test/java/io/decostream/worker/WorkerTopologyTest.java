@@ -360,32 +360,23 @@ class WorkerTopologyTest {
   }
 
   @Test
-  void aQuestionKeyedByAnotherStreamIsRefusedWithTheReason() {
-    try (TopologyTestDriver d = driver(WorkerConfig.defaults())) {
-      Io io = io(d);
-      for (int i = 0; i < 3; i++) {
-        io.tokens.pipeInput("cam", tokens("cam", i, 12));
-      }
-      io.questions.pipeInput("other", question("cam", "q1"));
-      io.questions.pipeInput((String) null, question("cam", "q2"));
-      assertTrue(
-          io.answers.isEmpty(),
-          "a mis-keyed question is not answered from whatever window its partition holds");
-      List<DeadLetter> dl = io.dead.readValuesToList();
-      assertEquals(2, dl.size());
-      assertTrue(
-          dl.get(0).getReason().contains("keyed 'other' but asks about stream 'cam'"),
-          dl.get(0).getReason());
-      assertTrue(dl.get(1).getReason().contains("keyed with no key"), dl.get(1).getReason());
-      io.questions.pipeInput("cam", question("cam", "q3"));
-      assertEquals("q3", io.answers.readValue().getQuestionId());
-    }
-  }
-
-  @Test
   void configIsValidated() {
     org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class,
-        () -> new WorkerConfig("a", TopicNames.defaults(), -1, 1, 1, 0, "x", 1, null, false));
+        () ->
+            new WorkerConfig(
+                "a",
+                TopicNames.defaults(),
+                -1,
+                1,
+                1,
+                0,
+                "x",
+                1,
+                null,
+                false,
+                WorkerConfig.DEFAULT_DEDUP_RETENTION,
+                WorkerConfig.DEFAULT_MAX_QUESTION_BYTES,
+                WorkerConfig.DEFAULT_CRASH_ATTEMPT_LIMIT));
   }
 }

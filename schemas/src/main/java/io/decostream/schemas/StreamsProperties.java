@@ -14,10 +14,36 @@ public final class StreamsProperties {
   private StreamsProperties() {}
 
   /**
+   * The consumers' session timeout. A static member ({@link #staticMember}) that restarts within it
+   * gets its partitions back without a rebalance, whatever its length; it only decides how long a
+   * member that does not come back keeps its partitions unprocessed before another instance takes
+   * them over. 30 s: longer than a supervisor needs to restart a crashed stage and reload its model
+   * on the machines we measured (so a restart does not move partitions), short enough that a dead
+   * instance's streams fail over within half a minute. (Kafka's 45 s default would only make the
+   * fail-over slower; the broker's group.max.session.timeout.ms allows up to 30 min.)
+   */
+  public static final int SESSION_TIMEOUT_MS = 30_000;
+
+  /**
+   * The transaction timeout under exactly-once. Streams lowers the producer's 60 s default to 10 s;
+   * we keep 60 s because a transaction stays open while the stage processes the records of one
+   * commit, and a model call (an answer with grounding on a CPU) can take well over 10 s: a timed
+   * out transaction is aborted by the broker, the stage is fenced and redoes the work, again and
+   * again. The cost of the longer timeout is bounded: a stage restarted on its own state dir has
+   * the same transactional id (Streams keeps its process id there) and aborts its dead
+   * predecessor's open transaction at once when it starts; only a stage that lost its state dir
+   * leaves readers waiting up to this long for the dead transaction to be aborted.
+   */
+  public static final int TRANSACTION_TIMEOUT_MS = 60_000;
+
+  /**
    * application.id, bootstrap, an explicit state.dir (the configured one, else a new temp dir),
-   * at_least_once, byte-array default serdes (stages deserialize themselves so bad records become
-   * dead letters), a generous poll interval (a model call can take seconds on a CPU), {@link
-   * KafkaLimits#streamsOverrides()}, then {@code extra}, which wins.
+   * exactly_once_v2 (issue 18 point 1; its commit interval stays Streams' 100 ms: the answer and
+   * frame latencies it costs are in docs/reliability.md), byte-array default serdes (stages
+   * deserialize themselves so bad records become dead letters), a generous poll interval (a model
+   * call can take seconds on a CPU), the session and transaction timeouts above, {@link
+   * KafkaLimits#streamsOverrides()}, then {@code extra}, which wins (e.g. {@link #guarantee},
+   * {@link #staticMember}, client security settings).
    */
   public static Properties of(
       String applicationId, String bootstrap, Path stateDir, Properties extra) {
@@ -31,14 +57,33 @@ public final class StreamsProperties {
     p.put("application.id", applicationId);
     p.put("bootstrap.servers", bootstrap);
     p.put("state.dir", stateDir(stateDir).toString());
-    p.put("processing.guarantee", "at_least_once");
+    p.put("processing.guarantee", Guarantee.EXACTLY_ONCE_V2.config());
     p.put("default.key.serde", Serdes.ByteArraySerde.class.getName());
     p.put("default.value.serde", Serdes.ByteArraySerde.class.getName());
     p.put("consumer.max.poll.interval.ms", 600_000);
+    p.put("consumer.session.timeout.ms", SESSION_TIMEOUT_MS);
+    p.put("producer.transaction.timeout.ms", TRANSACTION_TIMEOUT_MS);
     p.putAll(KafkaLimits.streamsOverrides());
     if (extra != null) {
       p.putAll(extra);
     }
+    return p;
+  }
+
+  /** {@code processing.guarantee} set to {@code g}, to pass as (part of) {@code extra}. */
+  public static Properties guarantee(Guarantee g) {
+    Properties p = new Properties();
+    p.put("processing.guarantee", g.config());
+    return p;
+  }
+
+  /**
+   * Static group membership (issue 18 point 2): {@code group.instance.id} = {@code instanceId};
+   * Kafka Streams appends each stream thread's index itself.
+   */
+  public static Properties staticMember(String instanceId) {
+    Properties p = new Properties();
+    p.put("group.instance.id", InstanceId.validate(instanceId));
     return p;
   }
 

@@ -1,0 +1,84 @@
+package io.decostream.cli;
+
+import io.decostream.schemas.Guarantee;
+import io.decostream.schemas.InstanceId;
+import io.decostream.schemas.StreamsProperties;
+import java.nio.file.Path;
+import java.util.Properties;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+
+/** Options every Streams stage command (frames, encoder, worker) shares (issue 18 points 1, 2). */
+final class StageOptions {
+  /** Environment variable of the root under which each stage keeps its state directory. */
+  static final String STATE_ROOT_ENV = "DECO_STATE_DIR";
+
+  @Option(
+      names = "--guarantee",
+      paramLabel = "exactly_once_v2|at_least_once",
+      converter = GuaranteeConverter.class,
+      defaultValue = "${env:DECO_GUARANTEE:-exactly_once_v2}",
+      description =
+          "Processing guarantee (env DECO_GUARANTEE; default ${DEFAULT-VALUE}). at_least_once"
+              + " answers a little sooner but repeats work after a crash.")
+  Guarantee guarantee;
+
+  @Option(
+      names = "--instance-id",
+      paramLabel = "ID",
+      defaultValue = "${env:DECO_INSTANCE_ID}",
+      description =
+          "Static group member id (env DECO_INSTANCE_ID; default: one created once and kept in the"
+              + " state directory, so a restart on the same state directory is the same member and"
+              + " gets its partitions back at once).")
+  String instanceId;
+
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "Kafka Streams state directory, kept across restarts (default:"
+              + " $DECO_STATE_DIR/<application id>, DECO_STATE_DIR defaulting to"
+              + " ~/.local/state/deco).")
+  Path stateDir;
+
+  /** The given state directory, else {@code $DECO_STATE_DIR/<applicationId>}. */
+  Path stateDir(String applicationId) {
+    if (stateDir != null) {
+      return stateDir;
+    }
+    String root = System.getenv(STATE_ROOT_ENV);
+    Path base =
+        root != null && !root.isBlank()
+            ? Path.of(root)
+            : Path.of(System.getProperty("user.home"), ".local", "state", "deco");
+    return base.resolve(applicationId);
+  }
+
+  /** The given instance id, else the one kept in {@code stateDir} (created on first use). */
+  String instanceId(Path stateDir, String applicationId) {
+    if (instanceId != null && !instanceId.isBlank()) {
+      return InstanceId.validate(instanceId.trim());
+    }
+    return InstanceId.persisted(stateDir, applicationId);
+  }
+
+  /**
+   * The Streams properties a stage adds to its defaults: the client properties, the guarantee and
+   * its static membership.
+   */
+  Properties extra(Properties client, String instance) {
+    Properties p = new Properties();
+    p.putAll(client);
+    p.putAll(StreamsProperties.guarantee(guarantee));
+    p.putAll(StreamsProperties.staticMember(instance));
+    return p;
+  }
+
+  static final class GuaranteeConverter implements ITypeConverter<Guarantee> {
+    @Override
+    public Guarantee convert(String value) {
+      return Guarantee.parse(value);
+    }
+  }
+}
