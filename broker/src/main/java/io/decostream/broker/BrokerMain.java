@@ -6,6 +6,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * Runs an {@link EmbeddedBroker} until Ctrl-C: {@code BrokerMain [port] [logDir]}. Port 0 (the
  * default) picks a free port; without a log directory a temporary one is used and deleted at exit.
+ * It creates no topics and auto-creation is off: {@code deco broker} (which creates the DeCo
+ * topics) or {@code deco topics create} does that.
  */
 public final class BrokerMain {
 

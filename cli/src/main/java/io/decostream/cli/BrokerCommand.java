@@ -45,6 +45,21 @@ final class BrokerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CountDownLatch stop = new CountDownLatch(1);
+    try (EmbeddedBroker broker = start(System.out)) {
+      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+      System.out.println("Kafka broker ready at " + broker.bootstrapServers());
+      System.out.println(
+          "(use --bootstrap "
+              + broker.bootstrapServers()
+              + " with the other commands; Ctrl-C stops it)");
+      stop.await();
+    }
+    return 0;
+  }
+
+  /** Starts the broker and creates the DeCo topics it lacks (issue 18 point 3). */
+  EmbeddedBroker start(java.io.PrintStream out) {
     if (partitions < 1) {
       throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
     }
@@ -57,23 +72,19 @@ final class BrokerCommand implements Callable<Integer> {
     if (logDir != null) {
       config = config.withLogDir(logDir);
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    try (EmbeddedBroker broker = EmbeddedBroker.start(config)) {
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+    EmbeddedBroker broker = EmbeddedBroker.start(config);
+    try {
       TopicsCommand.create(
           broker.bootstrapServers(),
           new java.util.Properties(),
           topics,
           java.util.Optional.of(partitions),
           java.util.Optional.of((short) 1),
-          System.out);
-      System.out.println("Kafka broker ready at " + broker.bootstrapServers());
-      System.out.println(
-          "(use --bootstrap "
-              + broker.bootstrapServers()
-              + " with the other commands; Ctrl-C stops it)");
-      stop.await();
+          out);
+      return broker;
+    } catch (RuntimeException e) {
+      broker.close();
+      throw e;
     }
-    return 0;
   }
 }

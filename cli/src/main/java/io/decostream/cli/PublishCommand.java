@@ -1,7 +1,9 @@
 package io.decostream.cli;
 
+import io.decostream.ingest.LiveOptions;
 import io.decostream.ingest.PublishConfig;
 import io.decostream.ingest.Publisher;
+import io.decostream.ingest.SourceLostException;
 import io.decostream.schemas.Topic;
 import io.decostream.schemas.VideoChunk;
 import java.time.Duration;
@@ -22,6 +24,9 @@ import picocli.CommandLine.Option;
     description =
         "Read a video (file, rtsp:// URL or /dev/videoN), cut it into self-contained chunks and produce them.")
 final class PublishCommand implements Callable<Integer> {
+  /** Exit code when a live source was given up on (issue 18 point 5): a supervisor restarts. */
+  static final int EXIT_SOURCE_LOST = 3;
+
   @Mixin KafkaOptions kafka;
 
   @Option(names = "--stream", required = true, description = "Stream id (the Kafka key).")
@@ -45,6 +50,38 @@ final class PublishCommand implements Callable<Integer> {
   @Option(names = "--max-chunks", description = "Stop after this many chunks.")
   Long maxChunks;
 
+  @Option(
+      names = "--rtsp-transport",
+      defaultValue = "auto",
+      description =
+          "RTSP transport: tcp, udp or auto (TCP first, UDP when TCP cannot be set up, e.g. 461"
+              + " Unsupported transport). Default ${DEFAULT-VALUE}.")
+  LiveOptions.RtspTransport rtspTransport;
+
+  @Option(
+      names = "--reconnect-initial",
+      defaultValue = "0.5",
+      description =
+          "Seconds before the first reconnect to a lost live source; doubles after each failed"
+              + " attempt (default ${DEFAULT-VALUE}).")
+  double reconnectInitial;
+
+  @Option(
+      names = "--reconnect-max",
+      defaultValue = "10",
+      description =
+          "Longest wait between reconnect attempts in seconds (default ${DEFAULT-VALUE}).")
+  double reconnectMax;
+
+  @Option(
+      names = "--give-up-after",
+      defaultValue = "60",
+      description =
+          "Seconds a live source may stay unreachable before publish exits with status "
+              + EXIT_SOURCE_LOST
+              + " (default ${DEFAULT-VALUE}).")
+  double giveUpAfter;
+
   @Override
   public Integer call() throws Exception {
     PublishConfig config =
@@ -56,7 +93,12 @@ final class PublishCommand implements Callable<Integer> {
             realtime,
             loop,
             kafka.topicNames(),
-            maxChunks == null ? OptionalLong.empty() : OptionalLong.of(maxChunks));
+            maxChunks == null ? OptionalLong.empty() : OptionalLong.of(maxChunks),
+            new LiveOptions(
+                rtspTransport,
+                seconds(reconnectInitial),
+                seconds(reconnectMax),
+                seconds(giveUpAfter)));
     // the chunks topic is created explicitly (deco broker / deco topics create), never here
     // with a guessed partition count (issue 18 point 3); client properties: issue 18 point 8
     Properties client = kafka.clientProperties();
@@ -84,16 +126,37 @@ final class PublishCommand implements Callable<Integer> {
                 chunks.valueSerde().serializer()))) {
       Thread hook = new Thread(publisher::stop);
       Runtime.getRuntime().addShutdownHook(hook);
-      Publisher.Result r = publisher.run(Publisher.printEvery(5, System.out, stream));
-      System.out.printf(
-          "published %d chunks (%.1f s of video, %.1f MB)%s%n",
-          r.chunks(), r.videoSeconds(), r.bytes() / 1e6, r.stopped() ? ", stopped" : "");
       try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // Ctrl-C: the hook already ran
+        Publisher.Result r = publisher.run(Publisher.printEvery(5, System.out, stream));
+        System.out.printf(
+            "published %d chunks (%.1f s of video, %.1f MB)%s%s%n",
+            r.chunks(),
+            r.videoSeconds(),
+            r.bytes() / 1e6,
+            r.stopped() ? ", stopped" : "",
+            r.stats().line());
+      } catch (SourceLostException lost) {
+        // not a normal end: say so and exit non-zero, so a supervisor can tell it failed
+        System.out.printf(
+            "published %d chunks before the source was lost%s%n",
+            publisher.ackedChunks(), publisher.stats().line());
+        System.err.println("deco publish: error: " + lost.getMessage());
+        return EXIT_SOURCE_LOST;
+      } finally {
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // Ctrl-C: the hook already ran
+        }
       }
     }
     return 0;
+  }
+
+  private static Duration seconds(double s) {
+    if (!(s >= 0 && s <= 86_400)) {
+      throw new IllegalArgumentException("durations must be 0..86400 seconds, got " + s);
+    }
+    return Duration.ofNanos(Math.round(s * 1e9));
   }
 }

@@ -29,9 +29,10 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
  *   <li>Before starting Streams it waits until every DeCo topic the stage reads or writes exists,
  *       retrying every {@link #retry} with a line saying which topics and how to create them:
  *       topics are created explicitly with their partitions, never by a stage.
- *   <li>When Streams dies because its source topics vanished (a broker lost and restarted fresh),
- *       it waits for the topics again and starts a fresh KafkaStreams instance; any other fatal
- *       error ends the stage with status 1.
+ *   <li>When Streams dies because its source topics vanished or its broker was replaced by a fresh
+ *       one (another cluster id: a broker lost and restarted without its data), it waits for the
+ *       topics again and starts a fresh KafkaStreams instance; any other fatal error ends the stage
+ *       with status 1.
  *   <li>{@link #stop()} (SIGTERM, Ctrl-C) closes Streams within {@link #CLOSE_TIMEOUT}: a clean
  *       close commits what the stage processed (the open transaction under exactly-once) and says
  *       so; a stage stuck longer in a model call is left to exit, and its uncommitted work is done
@@ -136,6 +137,7 @@ final class StageRunner {
           starts++;
           streams.start();
         }
+        String cluster = clusterIdOrNull(a);
         long started = System.nanoTime();
         boolean announced = false;
         while (!stopping) {
@@ -156,18 +158,29 @@ final class StageRunner {
         Throwable cause = lastError;
         streams.close(CLOSE_TIMEOUT);
         SortedSet<String> gone = missingOrNull(a, needed);
+        String now = clusterIdOrNull(a);
+        boolean replaced = cluster != null && now != null && !cluster.equals(now);
         if (hasCause(cause, MissingSourceTopicException.class)
-            || (gone != null && !gone.isEmpty())) {
+            || (gone != null && !gone.isEmpty())
+            || replaced) {
           // A static member that rejoins a stable group is handed its cached assignment, here the
           // failed one ("source topics missing"): leave the group so the next start rebalances.
           leaveGroup(a);
           out.println(
               stage
-                  + ": stopped because its topics are gone ("
-                  + (gone == null || gone.isEmpty()
-                      ? String.valueOf(cause)
-                      : String.join(", ", gone))
-                  + "); waiting for them, then starting again");
+                  + (replaced
+                      ? ": stopped because its broker was replaced (cluster "
+                          + cluster
+                          + " is now "
+                          + now
+                          + "): "
+                          + cause
+                      : ": stopped because its topics are gone ("
+                          + (gone == null || gone.isEmpty()
+                              ? String.valueOf(cause)
+                              : String.join(", ", gone))
+                          + ")")
+                  + "; waiting for its topics, then starting again");
           continue;
         }
         System.err.println(
@@ -219,6 +232,18 @@ final class StageRunner {
     out.flush();
     stopped.countDown();
     return clean;
+  }
+
+  /** The cluster's id, null when the broker cannot tell now. */
+  private static String clusterIdOrNull(Admin a) {
+    try {
+      return a.describeCluster().clusterId().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      return null;
+    }
   }
 
   /** Removes this stage's static members (one per stream thread) from its group. */

@@ -140,7 +140,7 @@ class StageRunnerIT {
     // the broker is lost; a fresh one (no data, no topics) comes up on the same port
     first.close();
     broker(port);
-    await(() -> logged("frames: stopped because its topics are gone"), 120, "the loss noticed");
+    await(() -> logged("frames: stopped because"), 120, "the loss noticed");
     await(
         () -> logged("frames: waiting for topic(s)"), 30, "the stage waiting for its topics again");
     assertTrue(!status.isDone(), "the stage must keep waiting, not exit");
@@ -156,6 +156,17 @@ class StageRunnerIT {
               .get(topics.frames().name()),
           "nothing recreated the topics with another partition count");
     }
+
+    // as `deco broker` does: a fresh broker that creates the topics as soon as it is up
+    brokers.remove(brokers.size() - 1).close();
+    broker(port);
+    TopicsCommand.create(
+        bootstrap, new Properties(), topics, Optional.of(2), Optional.of((short) 1), out);
+    publish(bootstrap, topics, "cam", 2);
+    assertTrue(
+        frameCount(bootstrap, topics, 2, 120) >= 2,
+        "frames from a fresh broker that had its topics at once; log:\n" + logged());
+    assertTrue(!status.isDone(), "the stage must not exit: " + logged());
     assertTrue(runner.stop());
     assertEquals(0, status.get(10, TimeUnit.SECONDS));
   }

@@ -333,10 +333,24 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
    * PNG via javax.imageio (alpha dropped, grey expanded), or raw RGB24; size must match the header.
    */
   static RgbImage decode(Frame f) throws IOException {
+    if (f.getWidth() <= 0
+        || f.getHeight() <= 0
+        || f.getWidth() > MAX_FRAME_DIMENSION
+        || f.getHeight() > MAX_FRAME_DIMENSION) {
+      throw new IOException(
+          "frame claims "
+              + f.getWidth()
+              + "x"
+              + f.getHeight()
+              + " pixels (accepted: 1.."
+              + MAX_FRAME_DIMENSION
+              + " each way)");
+    }
     byte[] data = Tensors.bytesOf(f.getData());
     if (f.getFormat() == FrameFormat.RGB24) {
       return new RgbImage(f.getWidth(), f.getHeight(), data); // validates length = width*height*3
     }
+    checkPngHeader(f, data);
     BufferedImage img = ImageIO.read(new ByteArrayInputStream(data));
     if (img == null) {
       throw new IOException("not a PNG image (" + data.length + " bytes)");
@@ -355,6 +369,34 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     return RgbImage.fromBufferedImage(img);
   }
 
+  /** Largest frame width or height accepted (the frames stage's own decode limit). */
+  static final int MAX_FRAME_DIMENSION = 8192;
+
+  /**
+   * The PNG's header (signature and IHDR size) is read before any pixel is decoded, so a small PNG
+   * declaring a huge image (a decompression bomb) is refused without allocating it.
+   */
+  static void checkPngHeader(Frame f, byte[] data) throws IOException {
+    if (data.length < 24
+        || (data[0] & 0xFF) != 0x89
+        || data[1] != 'P'
+        || data[2] != 'N'
+        || data[3] != 'G'
+        || data[12] != 'I'
+        || data[13] != 'H'
+        || data[14] != 'D'
+        || data[15] != 'R') {
+      throw new IOException("not a PNG image (" + data.length + " bytes, no PNG signature/IHDR)");
+    }
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(data);
+    long w = b.getInt(16) & 0xFFFFFFFFL;
+    long h = b.getInt(20) & 0xFFFFFFFFL;
+    if (w != f.getWidth() || h != f.getHeight()) {
+      throw new IOException(
+          "PNG is " + w + "x" + h + " but the frame says " + f.getWidth() + "x" + f.getHeight());
+    }
+  }
+
   private void deadLetter(
       byte[] key, byte[] value, String reason, Throwable cause, RecordMetadata md) {
     DeadLetter dl =
@@ -368,6 +410,15 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
             reason,
             cause);
     String k = dl.getStreamId() != null ? dl.getStreamId() : "";
+    // one WARN line per rejection: stage, stream, where, why (issue 18 point 7)
+    LOG.warn(
+        "dead letter: stage={} stream={} source={}-{}@{} reason={}",
+        EncoderTopology.STAGE,
+        dl.getStreamId(),
+        dl.getSourceTopic(),
+        dl.getPartition(),
+        dl.getOffset(),
+        dl.getReason());
     context.forward(
         new Record<String, Object>(k, dl, System.currentTimeMillis()),
         EncoderTopology.DEAD_LETTER_SINK);

@@ -8,8 +8,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.global.avcodec;
 import org.bytedeco.ffmpeg.global.avutil;
 import org.bytedeco.javacv.FFmpegFrameGrabber;
 import org.bytedeco.javacv.Frame;
@@ -25,11 +35,15 @@ import org.bytedeco.javacv.FrameGrabber;
  * first decoded frame's time), so a chunk whose first frames are missing keeps its frames at the
  * right times.
  *
- * <p>Bounded against hostile or broken input (any failure is a {@link ChunkRejected}): only the
- * containers in {@link #CONTAINERS} (no playlist or concat demuxers that could open other files), a
- * claimed or decoded time span over maxChunkSeconds, coded frames over {@link
- * #MAX_CODED_DIMENSION}, more than {@link #MAX_FRAMES_PER_SECOND} frames per second of chunk,
- * decoding longer than maxDecodeMillis (checked between frames), undecodable bytes, zero frames.
+ * <p>Bounded against hostile or broken input (any failure is a {@link ChunkRejected}; issue 18
+ * point 7's corpus exercises each): only the containers in {@link #CONTAINERS} (no playlist or
+ * concat demuxers that could open other files), a claimed or decoded time span over
+ * maxChunkSeconds, more bytes than maxChunkBytes, negative sequence or start, MPEG-TS that is not
+ * whole 188-byte packets with sync bytes (truncated, bit errors, not TS), a declared codec the
+ * bytes do not hold, coded frames (decoder or header) over {@link #MAX_CODED_DIMENSION}, more than
+ * {@link #MAX_FRAMES_PER_SECOND} frames per second of chunk, decoding longer than maxDecodeMillis
+ * (checked between frames, and cut from outside when FFmpeg does not return), undecodable bytes,
+ * zero frames.
  *
  * <p>Stateless and thread-safe; each call opens its own decoder.
  */
@@ -117,7 +131,15 @@ public final class ChunkDecoder {
     return out;
   }
 
-  /** Decodes the chunk, calling {@code visitor} for each frame in presentation order. */
+  /**
+   * Decodes the chunk, calling {@code visitor} for each frame in presentation order.
+   *
+   * <p>The decode runs on a worker thread with a deadline of maxDecodeMillis (issue 18 point 7: "a
+   * decoder that hangs is cut at its bound"): FFmpeg can spin inside one call on hostile input,
+   * where the check between frames never runs. At the deadline the caller gets a rejection ("decode
+   * exceeded N s"), the input stream FFmpeg reads from starts failing, the visitor is no longer
+   * called and the worker is interrupted; a worker stuck in native code is abandoned (daemon).
+   */
   public Stats decode(VideoChunk chunk, FrameVisitor visitor) throws ChunkRejected {
     Objects.requireNonNull(chunk, "chunk");
     Objects.requireNonNull(visitor, "visitor");
@@ -126,21 +148,78 @@ public final class ChunkDecoder {
     ByteBuffer data = chunk.getData();
     byte[] bytes = new byte[data.remaining()];
     data.duplicate().get(bytes);
+    if (container.equals("mpegts")) {
+      checkTransportStream(chunk, bytes);
+    }
+    AtomicBoolean cancelled = new AtomicBoolean();
+    Future<Stats> run =
+        WORKERS.submit(() -> decodeOnWorker(chunk, container, bytes, visitor, t0, cancelled));
+    try {
+      // a little grace over the bound so the in-loop check (with its frame count) usually fires
+      return run.get(config.maxDecodeMillis() + DEADLINE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      cancelled.set(true);
+      run.cancel(true);
+      throw new ChunkRejected(
+          String.format(
+              Locale.ROOT,
+              "decode exceeded %s s on chunk %d (the decoder was cut at its bound)",
+              seconds(config.maxDecodeMillis()),
+              chunk.getSequence()));
+    } catch (InterruptedException e) {
+      cancelled.set(true);
+      run.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new ChunkRejected("interrupted while decoding chunk " + chunk.getSequence(), e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof ChunkRejected r) {
+        throw r;
+      }
+      if (c instanceof RuntimeException r) {
+        throw r;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new ChunkRejected("decoding chunk " + chunk.getSequence() + " failed: " + c, c);
+    }
+  }
+
+  /** The decode itself, on a worker thread of {@link #WORKERS}. */
+  private Stats decodeOnWorker(
+      VideoChunk chunk,
+      String container,
+      byte[] bytes,
+      FrameVisitor visitor,
+      long t0,
+      AtomicBoolean cancelled)
+      throws ChunkRejected, InterruptedException {
+    FaultHooks.maybeHang(bytes);
     avutil.av_log_set_level(avutil.AV_LOG_ERROR);
     long deadline = t0 + config.maxDecodeMillis() * 1_000_000L;
-    try (FFmpegFrameGrabber g = new FFmpegFrameGrabber(new ByteArrayInputStream(bytes))) {
+    FrameVisitor guarded =
+        (ts, img) -> {
+          if (cancelled.get()) {
+            throw new ChunkRejected("decode of chunk " + chunk.getSequence() + " was cut");
+          }
+          visitor.frame(ts, img);
+        };
+    try (FFmpegFrameGrabber g =
+        new FFmpegFrameGrabber(new CancellableInputStream(bytes, cancelled, deadline))) {
       g.setFormat(container);
       g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
       open(g, chunk, container);
+      checkCodec(chunk, g);
       int cw = g.getImageWidth();
       int ch = g.getImageHeight();
-      checkCodedSize(chunk, cw, ch);
+      checkCodedSize(chunk, g, cw, ch);
       int[] out = fit(cw, ch, config.maxWidth(), config.maxHeight());
       if (out[0] != cw || out[1] != ch) {
         g.setImageWidth(out[0]);
         g.setImageHeight(out[1]);
       }
-      Grabbed run = grabAll(g, chunk, visitor, deadline);
+      Grabbed run = grabAll(g, chunk, guarded, deadline);
       return new Stats(
           run.frames(),
           run.first(),
@@ -151,9 +230,124 @@ public final class ChunkDecoder {
           out[1],
           (System.nanoTime() - t0) / 1e6);
     } catch (FrameGrabber.Exception e) {
-      throw new ChunkRejected("FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e);
+      throw overDeadline(chunk, deadline, cancelled, -1)
+          .orElse(
+              new ChunkRejected(
+                  "FFmpeg failed on chunk " + chunk.getSequence() + ": " + clean(e), e));
+    } catch (ChunkRejected e) {
+      // past the deadline the input reads as ended: whatever FFmpeg then says, the cause is time
+      throw overDeadline(chunk, deadline, cancelled, -1).orElse(e);
     }
   }
+
+  /** The time-bound rejection when the deadline has passed (n frames done, -1 unknown). */
+  private java.util.Optional<ChunkRejected> overDeadline(
+      VideoChunk chunk, long deadline, AtomicBoolean cancelled, int n) {
+    if (!cancelled.get() && System.nanoTime() <= deadline) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(
+        new ChunkRejected(
+            String.format(
+                Locale.ROOT,
+                "decode exceeded %s s on chunk %d%s",
+                seconds(config.maxDecodeMillis()),
+                chunk.getSequence(),
+                n >= 0 ? " (" + n + " frames done)" : "")));
+  }
+
+  /** Grace over maxDecodeMillis before the caller stops waiting for the worker. */
+  static final long DEADLINE_GRACE_MILLIS = 250;
+
+  /**
+   * Decoder threads: daemon, so one abandoned in native code after its deadline never keeps the JVM
+   * alive; a new thread is made when all are busy.
+   */
+  private static final ExecutorService WORKERS =
+      Executors.newCachedThreadPool(
+          new ThreadFactory() {
+            private final AtomicInteger n = new AtomicInteger();
+
+            @Override
+            public Thread newThread(Runnable r) {
+              Thread t = new Thread(r, "chunk-decoder-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            }
+          });
+
+  /**
+   * The bytes FFmpeg reads; once the decode is cut (or past its deadline) every read is the end of
+   * the input, so a demuxer looping over its input stops at its next read.
+   */
+  private static final class CancellableInputStream extends ByteArrayInputStream {
+    private final AtomicBoolean cancelled;
+    private final long deadline;
+
+    CancellableInputStream(byte[] bytes, AtomicBoolean cancelled, long deadline) {
+      super(bytes);
+      this.cancelled = cancelled;
+      this.deadline = deadline;
+    }
+
+    private boolean cut() {
+      return cancelled.get() || System.nanoTime() > deadline;
+    }
+
+    @Override
+    public synchronized int read(byte[] b, int off, int len) {
+      return cut() ? -1 : super.read(b, off, len);
+    }
+
+    @Override
+    public synchronized int read() {
+      return cut() ? -1 : super.read();
+    }
+  }
+
+  static String seconds(long millis) {
+    return millis % 1000 == 0
+        ? Long.toString(millis / 1000)
+        : String.format(Locale.ROOT, "%.3f", millis / 1000.0);
+  }
+
+  /**
+   * MPEG-TS structure, checked before FFmpeg (which skips damaged packets silently and decodes what
+   * is left): a whole number of 188-byte packets (ingest never cuts a packet; a chunk cut short is
+   * truncated), each starting with the 0x47 sync byte (a damaged packet means bit errors; a chunk
+   * that is not TS at all fails on the first packet: the declared container is wrong).
+   */
+  static void checkTransportStream(VideoChunk chunk, byte[] bytes) throws ChunkRejected {
+    if ((bytes[0] & 0xFF) != 0x47) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " declares container mpegts but its bytes do not start with the TS sync byte"
+              + " 0x47 (wrong container, or not video)");
+    }
+    if (bytes.length % TS_PACKET != 0) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " is truncated: "
+              + bytes.length
+              + " bytes is not a whole number of 188-byte MPEG-TS packets");
+    }
+    for (int i = 0; i < bytes.length; i += TS_PACKET) {
+      if ((bytes[i] & 0xFF) != 0x47) {
+        throw new ChunkRejected(
+            "chunk "
+                + chunk.getSequence()
+                + " is corrupt: MPEG-TS packet "
+                + (i / TS_PACKET)
+                + " (byte "
+                + i
+                + ") has no sync byte (bit errors or spliced data)");
+      }
+    }
+  }
+
+  private static final int TS_PACKET = 188;
 
   /**
    * The bounds checked before FFmpeg sees a byte: an allowed demuxer (so no playlist or concat
@@ -181,7 +375,37 @@ public final class ChunkDecoder {
               chunk.getDurationMicros() / 1e6,
               config.maxChunkSeconds()));
     }
-    if (chunk.getWidth() > MAX_CODED_DIMENSION || chunk.getHeight() > MAX_CODED_DIMENSION) {
+    if (chunk.getSequence() < 0) {
+      throw new ChunkRejected("chunk sequence " + chunk.getSequence() + " is negative");
+    }
+    if (chunk.getStartMicros() < 0) {
+      throw new ChunkRejected(
+          "chunk " + chunk.getSequence() + " has a negative start time " + chunk.getStartMicros());
+    }
+    if (!(chunk.getFrameRate() >= 0 && chunk.getFrameRate() <= MAX_FRAMES_PER_SECOND)) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " claims "
+              + chunk.getFrameRate()
+              + " fps (accepted: 0 for unknown up to "
+              + MAX_FRAMES_PER_SECOND
+              + ")");
+    }
+    if (data.remaining() > config.maxChunkBytes()) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " is "
+              + data.remaining()
+              + " bytes, over the "
+              + config.maxChunkBytes()
+              + " byte limit");
+    }
+    if (chunk.getWidth() < 0
+        || chunk.getHeight() < 0
+        || chunk.getWidth() > MAX_CODED_DIMENSION
+        || chunk.getHeight() > MAX_CODED_DIMENSION) {
       throw new ChunkRejected(
           "chunk "
               + chunk.getSequence()
@@ -189,9 +413,9 @@ public final class ChunkDecoder {
               + chunk.getWidth()
               + "x"
               + chunk.getHeight()
-              + ", over the "
+              + ", outside 0.."
               + MAX_CODED_DIMENSION
-              + " pixel limit");
+              + " pixels");
     }
     return container;
   }
@@ -226,24 +450,68 @@ public final class ChunkDecoder {
 
   /**
    * The coded size the stream really has (the chunk's claim was checked before opening): usable,
-   * and within MAX_CODED_DIMENSION before any scaling.
+   * and within MAX_CODED_DIMENSION before any scaling. Both the decoder's size and the size the
+   * container/bitstream header declares are checked: FFmpeg refuses to allocate a frame for a
+   * hostile 16384x16384 header, so the decoder may report 0x0 where the header claims the giant
+   * size, and the reason must name the header's claim.
    */
-  private static void checkCodedSize(VideoChunk chunk, int cw, int ch) throws ChunkRejected {
-    if (cw <= 0 || ch <= 0) {
-      throw new ChunkRejected(
-          "chunk " + chunk.getSequence() + " has no usable video size (" + cw + "x" + ch + ")");
-    }
-    if (cw > MAX_CODED_DIMENSION || ch > MAX_CODED_DIMENSION) {
+  private static void checkCodedSize(VideoChunk chunk, FFmpegFrameGrabber g, int cw, int ch)
+      throws ChunkRejected {
+    AVStream st = g.getFormatContext().streams(g.getVideoStream());
+    int hw = st != null && st.codecpar() != null ? st.codecpar().width() : 0;
+    int hh = st != null && st.codecpar() != null ? st.codecpar().height() : 0;
+    if (Math.max(cw, hw) > MAX_CODED_DIMENSION || Math.max(ch, hh) > MAX_CODED_DIMENSION) {
       throw new ChunkRejected(
           "chunk "
               + chunk.getSequence()
-              + " is "
+              + " declares video of "
+              + Math.max(cw, hw)
+              + "x"
+              + Math.max(ch, hh)
+              + ", over the "
+              + MAX_CODED_DIMENSION
+              + "x"
+              + MAX_CODED_DIMENSION
+              + " decode limit");
+    }
+    if (cw <= 0 || ch <= 0) {
+      // FFmpeg zeroes a size its decoder refuses (ff_set_dimensions): e.g. a 16k x 16k header
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " has no usable video size ("
               + cw
               + "x"
               + ch
-              + ", over the "
-              + MAX_CODED_DIMENSION
-              + " pixel limit");
+              + "): the decoder refused the frame size its headers declare (invalid or"
+              + " giant, e.g. 16384x16384)");
+    }
+  }
+
+  /**
+   * The declared codec (VideoChunk.codec, blank = unknown) must be what the bytes hold: a chunk
+   * whose description disagrees with its content is rejected rather than trusted.
+   */
+  private static void checkCodec(VideoChunk chunk, FFmpegFrameGrabber g) throws ChunkRejected {
+    String declared = chunk.getCodec() == null ? "" : chunk.getCodec().trim();
+    if (declared.isEmpty()) {
+      return;
+    }
+    AVStream st = g.getFormatContext().streams(g.getVideoStream());
+    String actual =
+        st != null && st.codecpar() != null
+            ? avcodec.avcodec_get_name(st.codecpar().codec_id()).getString()
+            : "";
+    String decoder = String.valueOf(g.getVideoCodecName());
+    if (!declared.equalsIgnoreCase(actual) && !declared.equalsIgnoreCase(decoder)) {
+      throw new ChunkRejected(
+          "chunk "
+              + chunk.getSequence()
+              + " declares codec '"
+              + declared
+              + "' but its bytes hold "
+              + (actual.isEmpty() ? decoder : actual)
+              + " (description does not match the content)");
     }
   }
 
@@ -317,9 +585,9 @@ public final class ChunkDecoder {
       throw new ChunkRejected(
           String.format(
               Locale.ROOT,
-              "decoding chunk %d took over %d ms (%d frames done)",
+              "decode exceeded %s s on chunk %d (%d frames done)",
+              seconds(config.maxDecodeMillis()),
               chunk.getSequence(),
-              config.maxDecodeMillis(),
               n));
     }
   }
@@ -356,7 +624,10 @@ public final class ChunkDecoder {
   static String clean(Throwable e) {
     String m = String.valueOf(e.getMessage());
     int i = m.indexOf(" (For more details");
-    return i >= 0 ? m.substring(0, i) : m;
+    m = i >= 0 ? m.substring(0, i) : m;
+    // JavaCV names the input by its Java object and suggests setFormat(): noise in a reason
+    return m.replaceAll(" \"[A-Za-z0-9_.$]+@[0-9a-f]+\"", "")
+        .replace(" (Has setFormat() been called?)", "");
   }
 
   /**

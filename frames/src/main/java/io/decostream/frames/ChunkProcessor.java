@@ -52,6 +52,7 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
   private final FrameSampler sampler;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, SamplerState> store;
+  private CrashAttempts attempts;
 
   ChunkProcessor(FramesConfig config) {
     this.config = config;
@@ -63,10 +64,46 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.store = context.getStateStore(FramesTopology.SAMPLER_STORE);
+    this.attempts =
+        new CrashAttempts(
+            CrashAttempts.fileFor(
+                context.stateDir().toPath(), FramesTopology.STAGE, context.taskId().toString()),
+            config.maxCrashAttempts());
   }
 
+  /**
+   * Crash-loop guard (issue 18 point 7): the attempt is recorded durably before the chunk is
+   * touched and cleared only when processing returned normally, so a chunk that kills the process
+   * (or throws out of the processor) is recognised after the restart and, once it has done so
+   * maxCrashAttempts times, dead-lettered instead of being decoded again.
+   */
   @Override
   public void process(Record<byte[], byte[]> record) {
+    RecordMetadata md = context.recordMetadata().orElse(null);
+    String attempt = md == null ? null : CrashAttempts.key(md.topic(), md.partition(), md.offset());
+    if (attempt != null) {
+      int crashed = attempts.begin(attempt);
+      if (crashed > 0) {
+        deadLetter(
+            record,
+            null,
+            "crashed the frames stage "
+                + crashed
+                + " times (attempts counted in "
+                + attempts.file()
+                + "); not decoding it again",
+            null);
+        return;
+      }
+    }
+    processOnce(record);
+    if (attempt != null) {
+      attempts.end(attempt);
+    }
+  }
+
+  private void processOnce(Record<byte[], byte[]> record) {
+    FaultHooks.maybeCrash(record.value());
     String sourceTopic =
         context.recordMetadata().map(RecordMetadata::topic).orElse(config.topicNames().chunks());
     VideoChunk chunk;
@@ -129,7 +166,8 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
             }
           });
     } catch (ChunkRejected e) {
-      deadLetter(record, stream, e.reason(), e.getCause());
+      // the rejection itself as the cause: its message is the reason, so it is not repeated
+      deadLetter(record, stream, e.reason(), e);
       return;
     } catch (RuntimeException e) {
       deadLetter(record, stream, "unexpected failure decoding chunk " + chunk.getSequence(), e);
@@ -217,7 +255,15 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
     if (dl.getStreamId() == null && stream != null) {
       dl.setStreamId(stream);
     }
-    LOG.warn("dead letter from {}@{}: {}", topic, md != null ? md.offset() : -1, dl.getReason());
+    // one WARN line per rejection: stage, stream, where, why (issue 18 point 7)
+    LOG.warn(
+        "dead letter: stage={} stream={} source={}-{}@{} reason={}",
+        FramesTopology.STAGE,
+        dl.getStreamId(),
+        topic,
+        md != null ? md.partition() : -1,
+        md != null ? md.offset() : -1,
+        dl.getReason());
     String key = dl.getStreamId();
     context.forward(
         new Record<String, Object>(key, dl, record.timestamp()), FramesTopology.DEAD_LETTER_SINK);

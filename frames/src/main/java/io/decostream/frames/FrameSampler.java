@@ -12,8 +12,11 @@ import java.util.OptionalLong;
  * chunk boundary). A selected frame gets index {@code floor(ts * fps)} and the next index becomes
  * that plus one, so for continuous video the indices are exactly 0, 1, 2, ...; across a gap in the
  * video the indices jump (so frameIndex / fps always tracks the timestamp) rather than several
- * indices being given to one frame. Timestamps are compared with a {@link #TOLERANCE_MICROS}
- * tolerance, so a frame at 0.999999 s still counts as the 1 s frame after container rounding.
+ * indices being given to one frame. Such gaps occur when {@code deco publish} reconnects to a lost
+ * camera (issue 18 point 5): the chunk start times jump by the time the source was away, and
+ * sampling resumes at the first frame after the gap with no burst of frames for the missing time.
+ * Timestamps are compared with a {@link #TOLERANCE_MICROS} tolerance, so a frame at 0.999999 s
+ * still counts as the 1 s frame after container rounding.
  */
 public final class FrameSampler {
 

@@ -1,6 +1,7 @@
 package io.decostream.frames;
 
 import io.decostream.schemas.FrameFormat;
+import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.TopicNames;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -21,6 +22,11 @@ import java.util.regex.Pattern;
  * @param maxDecodeMillis wall-clock budget for decoding one chunk; over it the chunk is rejected
  * @param frameFormat encoding of Frame.data: PNG (lossless, default) or RGB24
  * @param stateDir Kafka Streams state.dir; null = a fresh temporary directory
+ * @param maxChunkBytes a chunk with more data bytes is rejected before decoding (1 KiB ..
+ *     KafkaLimits.MAX_MESSAGE_BYTES; default the whole message limit)
+ * @param maxCrashAttempts a chunk whose processing crashed the stage this many times is
+ *     dead-lettered at the next attempt instead of crash-looping ({@link CrashAttempts}; 1..100,
+ *     default 2)
  */
 public record FramesConfig(
     String applicationId,
@@ -31,7 +37,9 @@ public record FramesConfig(
     double maxChunkSeconds,
     long maxDecodeMillis,
     FrameFormat frameFormat,
-    Path stateDir) {
+    Path stateDir,
+    int maxChunkBytes,
+    int maxCrashAttempts) {
 
   private static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
 
@@ -61,15 +69,66 @@ public record FramesConfig(
       throw new IllegalArgumentException("maxDecodeMillis must be >= 1, got " + maxDecodeMillis);
     }
     Objects.requireNonNull(frameFormat, "frameFormat");
+    if (maxChunkBytes < 1024 || maxChunkBytes > KafkaLimits.MAX_MESSAGE_BYTES) {
+      throw new IllegalArgumentException(
+          "maxChunkBytes must be in 1024.."
+              + KafkaLimits.MAX_MESSAGE_BYTES
+              + ", got "
+              + maxChunkBytes);
+    }
+    if (maxCrashAttempts < 1 || maxCrashAttempts > 100) {
+      throw new IllegalArgumentException(
+          "maxCrashAttempts must be in 1..100, got " + maxCrashAttempts);
+    }
   }
 
   /**
    * application id deco-frames, default topics, 1 fps, 1920x1080, 10 s chunks, 10 s decode budget,
-   * PNG.
+   * PNG, chunks up to the Kafka message limit, a chunk given up after crashing the stage twice.
    */
   public static FramesConfig defaults() {
     return new FramesConfig(
-        "deco-frames", TopicNames.defaults(), 1.0, 1920, 1080, 10.0, 10_000, FrameFormat.PNG, null);
+        "deco-frames",
+        TopicNames.defaults(),
+        1.0,
+        1920,
+        1080,
+        10.0,
+        10_000,
+        FrameFormat.PNG,
+        null,
+        KafkaLimits.MAX_MESSAGE_BYTES,
+        2);
+  }
+
+  public FramesConfig withMaxChunkBytes(int bytes) {
+    return new FramesConfig(
+        applicationId,
+        topicNames,
+        sampleFps,
+        maxWidth,
+        maxHeight,
+        maxChunkSeconds,
+        maxDecodeMillis,
+        frameFormat,
+        stateDir,
+        bytes,
+        maxCrashAttempts);
+  }
+
+  public FramesConfig withMaxCrashAttempts(int attempts) {
+    return new FramesConfig(
+        applicationId,
+        topicNames,
+        sampleFps,
+        maxWidth,
+        maxHeight,
+        maxChunkSeconds,
+        maxDecodeMillis,
+        frameFormat,
+        stateDir,
+        maxChunkBytes,
+        attempts);
   }
 
   public FramesConfig withApplicationId(String id) {
@@ -82,7 +141,9 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withTopicNames(TopicNames names) {
@@ -95,7 +156,9 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withSampleFps(double fps) {
@@ -108,7 +171,9 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withMaxSize(int w, int h) {
@@ -121,7 +186,9 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withMaxChunkSeconds(double s) {
@@ -134,7 +201,9 @@ public record FramesConfig(
         s,
         maxDecodeMillis,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withMaxDecodeMillis(long ms) {
@@ -147,7 +216,9 @@ public record FramesConfig(
         maxChunkSeconds,
         ms,
         frameFormat,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withFrameFormat(FrameFormat f) {
@@ -160,7 +231,9 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         f,
-        stateDir);
+        stateDir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 
   public FramesConfig withStateDir(Path dir) {
@@ -173,6 +246,8 @@ public record FramesConfig(
         maxChunkSeconds,
         maxDecodeMillis,
         frameFormat,
-        dir);
+        dir,
+        maxChunkBytes,
+        maxCrashAttempts);
   }
 }

@@ -87,7 +87,7 @@ class ChunkDecoderTest {
     assertTrue(
         assertThrows(ChunkRejected.class, () -> slow.decodeAll(good))
             .reason()
-            .contains("took over"));
+            .contains("decode exceeded"));
   }
 
   @Test
@@ -105,5 +105,64 @@ class ChunkDecoderTest {
     ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxChunkSeconds(2));
     ChunkRejected e = assertThrows(ChunkRejected.class, () -> d.decodeAll(lying));
     assertTrue(e.reason().contains("decodes to more than"), e.reason());
+  }
+
+  /**
+   * Issue 18 point 7: a decode that does not come back (here the per-frame work blocks, as FFmpeg
+   * stuck inside one call would) is cut from outside at maxDecodeMillis.
+   */
+  @Test
+  void aDecodeThatNeverReturnsIsCutAtItsBound() {
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxDecodeMillis(500));
+    long t0 = System.nanoTime();
+    ChunkRejected e =
+        assertThrows(
+            ChunkRejected.class,
+            () ->
+                d.decode(
+                    chunks.get(0),
+                    (ts, img) -> {
+                      long until = System.nanoTime() + 30_000_000_000L;
+                      while (System.nanoTime() < until) {
+                        // busy and deaf to interrupts, like native code
+                      }
+                    }));
+    double s = (System.nanoTime() - t0) / 1e9;
+    assertTrue(e.reason().startsWith("decode exceeded 0.500 s"), e.reason());
+    assertTrue(s < 3, "cut after " + s + " s");
+  }
+
+  /** Issue 18 point 7: claims and TS structure checked before FFmpeg sees the bytes. */
+  @Test
+  void rejectsBadClaimsAndBrokenTransportStreams() {
+    VideoChunk good = chunks.get(0);
+    byte[] data = TestChunks.bytes(good.getData());
+    ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxChunkBytes(4096));
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> d.decodeAll(good)).reason().contains("byte limit"));
+    ChunkDecoder dd = new ChunkDecoder(FramesConfig.defaults());
+    byte[] cut = java.util.Arrays.copyOf(data, 188 * 5 + 17);
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> dd.decodeAll(TestChunks.with(good, cut, 0, 0)))
+            .reason()
+            .contains("truncated"));
+    byte[] flipped = data.clone();
+    flipped[188 * 3] ^= 0x10;
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> dd.decodeAll(TestChunks.with(good, flipped, 0, 0)))
+            .reason()
+            .contains("packet 3"));
+    VideoChunk codec = VideoChunk.newBuilder(good).setCodec("hevc").build();
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> dd.decodeAll(codec))
+            .reason()
+            .contains("declares codec 'hevc'"));
+    VideoChunk fps = VideoChunk.newBuilder(good).setFrameRate(Double.NaN).build();
+    assertTrue(assertThrows(ChunkRejected.class, () -> dd.decodeAll(fps)).reason().contains("fps"));
+    VideoChunk start = VideoChunk.newBuilder(good).setStartMicros(-1).build();
+    assertTrue(
+        assertThrows(ChunkRejected.class, () -> dd.decodeAll(start))
+            .reason()
+            .contains("negative start"));
   }
 }

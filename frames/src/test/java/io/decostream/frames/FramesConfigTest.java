@@ -32,6 +32,18 @@ class FramesConfigTest {
     assertThrows(IllegalArgumentException.class, () -> c.withMaxDecodeMillis(0));
     assertThrows(IllegalArgumentException.class, () -> c.withApplicationId("has space"));
     assertThrows(NullPointerException.class, () -> c.withTopicNames(null));
+    // issue 18 point 7: chunk-size bound and crash-attempt limit
+    assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, c.maxChunkBytes());
+    assertEquals(2, c.maxCrashAttempts());
+    assertEquals(5, c.withMaxCrashAttempts(5).maxCrashAttempts());
+    assertEquals(5, c.withMaxCrashAttempts(5).withSampleFps(2).maxCrashAttempts(), "kept by with*");
+    assertEquals(
+        4096, c.withMaxChunkBytes(4096).withFrameFormat(FrameFormat.RGB24).maxChunkBytes());
+    assertThrows(IllegalArgumentException.class, () -> c.withMaxCrashAttempts(0));
+    assertThrows(IllegalArgumentException.class, () -> c.withMaxChunkBytes(100));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> c.withMaxChunkBytes(KafkaLimits.MAX_MESSAGE_BYTES + 1));
   }
 
   @Test
@@ -48,7 +60,7 @@ class FramesConfigTest {
     assertEquals("localhost:9092", p.get("bootstrap.servers"));
     assertEquals(state.toString(), p.get("state.dir"));
     assertTrue(Files.isDirectory(state));
-    assertEquals("at_least_once", p.get("processing.guarantee"));
+    assertEquals("exactly_once_v2", p.get("processing.guarantee")); // issue 18 point 1
     assertEquals("2", p.get("num.stream.threads"));
     assertEquals(KafkaLimits.MAX_MESSAGE_BYTES, p.get("producer.max.request.size"));
     assertThrows(

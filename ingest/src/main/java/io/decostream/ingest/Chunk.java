@@ -4,8 +4,10 @@ package io.decostream.ingest;
  * One self-contained piece of video cut by the {@link Chunker}: decodable on its own (it starts on
  * a keyframe and carries its own parameter sets), with timestamps inside restarting at 0.
  *
- * @param sequence chunk number within the stream, 0, 1, 2, ... without gaps (also across loops)
- * @param startMicros presentation time of the chunk's first frame relative to the stream start
+ * @param sequence chunk number within the stream, 0, 1, 2, ... without gaps (also across loops and
+ *     reconnects)
+ * @param startMicros presentation time of the chunk's first frame relative to the stream start;
+ *     after a reconnect to a live source it jumps by the time the source was away
  * @param durationMicros time from this chunk's first frame to the next chunk's first frame (for the
  *     last chunk: to the end of its last frame)
  * @param container FFmpeg format name of {@code data}: always "mpegts"

@@ -16,10 +16,18 @@ import java.util.Objects;
  * @param loop at the end of a file start again, with start times continuing to increase (files
  *     only)
  * @param maxChunks stop after this many chunks (0 = no limit)
- * @param mode AUTO (remux when the codec can go into MPEG-TS, else re-encode), REMUX or REENCODE
+ * @param mode AUTO (try remuxing into MPEG-TS; on any failure re-encode), REMUX (remux or fail) or
+ *     REENCODE
+ * @param live RTSP transport, reconnect backoff and give-up time for live sources
  */
 public record ChunkerOptions(
-    String source, double chunkSeconds, boolean realtime, boolean loop, long maxChunks, Mode mode) {
+    String source,
+    double chunkSeconds,
+    boolean realtime,
+    boolean loop,
+    long maxChunks,
+    Mode mode,
+    LiveOptions live) {
 
   /** Whether packets are copied or frames re-encoded. */
   public enum Mode {
@@ -41,34 +49,50 @@ public record ChunkerOptions(
           "maxChunks must be >= 0 (0 = unlimited), got " + maxChunks);
     }
     Objects.requireNonNull(mode, "mode");
+    Objects.requireNonNull(live, "live");
     if (loop && Chunker.isLive(source)) {
       throw new IllegalArgumentException(
           "loop is only possible for files, not for live source " + source);
     }
   }
 
-  /** 1 s chunks, no pacing, no loop, no limit, AUTO mode. */
+  /** Options with the default {@link LiveOptions}. */
+  public ChunkerOptions(
+      String source,
+      double chunkSeconds,
+      boolean realtime,
+      boolean loop,
+      long maxChunks,
+      Mode mode) {
+    this(source, chunkSeconds, realtime, loop, maxChunks, mode, LiveOptions.defaults());
+  }
+
+  /** 1 s chunks, no pacing, no loop, no limit, AUTO mode, default live options. */
   public static ChunkerOptions of(String source) {
     return new ChunkerOptions(source, 1.0, false, false, 0, Mode.AUTO);
   }
 
+  public ChunkerOptions withLive(LiveOptions l) {
+    return new ChunkerOptions(source, chunkSeconds, realtime, loop, maxChunks, mode, l);
+  }
+
   public ChunkerOptions withChunkSeconds(double s) {
-    return new ChunkerOptions(source, s, realtime, loop, maxChunks, mode);
+    return new ChunkerOptions(source, s, realtime, loop, maxChunks, mode, live);
   }
 
   public ChunkerOptions withRealtime(boolean r) {
-    return new ChunkerOptions(source, chunkSeconds, r, loop, maxChunks, mode);
+    return new ChunkerOptions(source, chunkSeconds, r, loop, maxChunks, mode, live);
   }
 
   public ChunkerOptions withLoop(boolean l) {
-    return new ChunkerOptions(source, chunkSeconds, realtime, l, maxChunks, mode);
+    return new ChunkerOptions(source, chunkSeconds, realtime, l, maxChunks, mode, live);
   }
 
   public ChunkerOptions withMaxChunks(long n) {
-    return new ChunkerOptions(source, chunkSeconds, realtime, loop, n, mode);
+    return new ChunkerOptions(source, chunkSeconds, realtime, loop, n, mode, live);
   }
 
   public ChunkerOptions withMode(Mode m) {
-    return new ChunkerOptions(source, chunkSeconds, realtime, loop, maxChunks, m);
+    return new ChunkerOptions(source, chunkSeconds, realtime, loop, maxChunks, m, live);
   }
 }

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * @param loop repeat a file forever (start times keep increasing)
  * @param topicNames topic names (chunks topic is used)
  * @param maxChunks stop after this many chunks (empty = until the end / forever)
+ * @param live RTSP transport, reconnect backoff and give-up time for live sources (issue 18 point
+ *     5)
  */
 public record PublishConfig(
     String bootstrap,
@@ -27,7 +29,8 @@ public record PublishConfig(
     boolean realtime,
     boolean loop,
     TopicNames topicNames,
-    OptionalLong maxChunks) {
+    OptionalLong maxChunks,
+    LiveOptions live) {
 
   private static final Pattern STREAM_ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
 
@@ -44,12 +47,41 @@ public record PublishConfig(
     }
     Objects.requireNonNull(topicNames, "topicNames");
     Objects.requireNonNull(maxChunks, "maxChunks (use OptionalLong.empty())");
+    Objects.requireNonNull(live, "live (use LiveOptions.defaults())");
     if (maxChunks.isPresent() && maxChunks.getAsLong() <= 0) {
       throw new IllegalArgumentException(
           "maxChunks must be positive when given, got " + maxChunks.getAsLong());
     }
     chunkerOptions(
         source, chunkSeconds, realtime, loop, maxChunks); // validates source, chunkSeconds, loop
+  }
+
+  /** A config with the default {@link LiveOptions} (AUTO transport, give up after 60 s). */
+  public PublishConfig(
+      String bootstrap,
+      String streamId,
+      String source,
+      double chunkSeconds,
+      boolean realtime,
+      boolean loop,
+      TopicNames topicNames,
+      OptionalLong maxChunks) {
+    this(
+        bootstrap,
+        streamId,
+        source,
+        chunkSeconds,
+        realtime,
+        loop,
+        topicNames,
+        maxChunks,
+        LiveOptions.defaults());
+  }
+
+  /** The same config with other live-source options. */
+  public PublishConfig withLive(LiveOptions l) {
+    return new PublishConfig(
+        bootstrap, streamId, source, chunkSeconds, realtime, loop, topicNames, maxChunks, l);
   }
 
   /** Default: 1 s chunks, no pacing, no loop, default topic names, no limit. */
@@ -67,7 +99,7 @@ public record PublishConfig(
 
   /** The chunker settings this config implies. */
   public ChunkerOptions chunkerOptions() {
-    return chunkerOptions(source, chunkSeconds, realtime, loop, maxChunks);
+    return chunkerOptions(source, chunkSeconds, realtime, loop, maxChunks).withLive(live);
   }
 
   private static ChunkerOptions chunkerOptions(

@@ -77,8 +77,10 @@ public final class Publisher implements AutoCloseable {
    * @param videoSeconds seconds of video sent
    * @param bytes payload bytes sent
    * @param stopped true when {@link #stop()} ended the run early
+   * @param stats reconnects, gaps, what a damaged source skipped, remux fallback (issue 18 point 5)
    */
-  public record Result(long chunks, double videoSeconds, long bytes, boolean stopped) {}
+  public record Result(
+      long chunks, double videoSeconds, long bytes, boolean stopped, Chunker.Stats stats) {}
 
   private final PublishConfig config;
   private final Producer<String, VideoChunk> producer;
@@ -148,6 +150,8 @@ public final class Publisher implements AutoCloseable {
    *
    * @throws IllegalArgumentException if the source cannot be opened
    * @throws IllegalStateException if a chunk is too large for Kafka or a send failed
+   * @throws SourceLostException if a live source stayed unreachable past the give-up time (what was
+   *     read before is sent and flushed first; {@link #stats()} tells what happened)
    */
   public Result run(Consumer<Progress> progress) throws Exception {
     Objects.requireNonNull(progress, "progress");
@@ -205,7 +209,17 @@ public final class Publisher implements AutoCloseable {
       throw new IllegalStateException(
           "sending to " + topic.name() + " failed: " + err.getMessage(), err);
     }
-    return new Result(acked.get(), seconds[0], sent[1], stopRequested);
+    return new Result(acked.get(), seconds[0], sent[1], stopRequested, chunker.stats());
+  }
+
+  /** Chunks the broker acknowledged so far (also after a failed run). */
+  public long ackedChunks() {
+    return acked.get();
+  }
+
+  /** Reconnects, gaps, skipped data and remux fallback of the run so far. */
+  public Chunker.Stats stats() {
+    return chunker.stats();
   }
 
   /** The VideoChunk for a chunk of this stream, stamped with stageMillis["ingest"] = now. */

@@ -25,6 +25,7 @@ public final class Lab {
     cl.addSubcommand(new RegridCommand());
     cl.addSubcommand(new BenchCommand());
     cl.addSubcommand(new DiagnoseCommand());
+    cl.addSubcommand(new FuzzCommand());
     return Deco.execute(cl, args);
   }
 }

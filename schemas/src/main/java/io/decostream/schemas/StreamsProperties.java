@@ -38,8 +38,9 @@ public final class StreamsProperties {
 
   /**
    * application.id, bootstrap, an explicit state.dir (the configured one, else a new temp dir),
-   * exactly_once_v2 (issue 18 point 1; its commit interval stays Streams' 100 ms: the answer and
-   * frame latencies it costs are in docs/reliability.md), byte-array default serdes (stages
+   * exactly_once_v2 (issue 18 point 1; its commit interval stays Streams' 100 ms: outputs become
+   * visible to read_committed readers at each commit, which GuaranteeLatencyIT measures at tens of
+   * ms per frame or answer, within this machine's noise), byte-array default serdes (stages
    * deserialize themselves so bad records become dead letters), a generous poll interval (a model
    * call can take seconds on a CPU), the session and transaction timeouts above, {@link
    * KafkaLimits#streamsOverrides()}, then {@code extra}, which wins (e.g. {@link #guarantee},

@@ -67,6 +67,10 @@ class StageRecoveryIT {
       Path log1 = tmp.resolve("frames-1.log");
       Process first = frames(bootstrap, state, log1);
       awaitLine(log1, "frames: running", 60);
+      // Streams keeps its process id here; under exactly-once it is part of the transactional id,
+      // so the restarted stage's producer fences the killed one and aborts its open transaction
+      Path processFile = state.resolve("deco-frames").resolve("kafka-streams-process-metadata");
+      String processId = Files.readString(processFile, StandardCharsets.UTF_8);
       Path clip =
           SyntheticVideo.write(
               tmp.resolve("clip.mp4"), SyntheticVideo.Spec.defaults(SECONDS).withSeed(3));
@@ -81,6 +85,10 @@ class StageRecoveryIT {
       Process second = frames(bootstrap, state, log2);
       awaitLine(log2, "frames: running", 30);
       double running = (System.nanoTime() - start) / 1e9;
+      assertEquals(
+          processId,
+          Files.readString(processFile, StandardCharsets.UTF_8),
+          "the same process id, hence the same transactional id");
       int before = countFrames(bootstrap, topics, Duration.ofMillis(500));
       long newFrameDeadline = System.nanoTime() + 30_000_000_000L;
       while (countFrames(bootstrap, topics, Duration.ofMillis(200)) <= before
@@ -163,6 +171,8 @@ class StageRecoveryIT {
             () -> {
               try (Publisher p = new Publisher(pc)) {
                 p.run();
+              } catch (Exception e) {
+                throw new IllegalStateException("publishing failed", e);
               }
             });
     t.start();
