@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 18's fault-injection suite: the broker and the frames, encoder and llm-worker stages each
  * in their own OS process ({@code deco broker|frames|encoder|worker}), two cameras publishing in
- * real time and a question every second, while the suite SIGKILLs each stage {@code
+ * real time and a question every two seconds, while the suite SIGKILLs each stage {@code
  * deco.fault.kills} times at random moments (default 1: the short CI run; {@code
  * -Ddeco.fault.kills=5} is the long run) and then the broker once, restarting each on its own data.
  * A read_committed checker then asserts every sampled frame encoded exactly once, every question
@@ -69,6 +69,11 @@ class FaultSuiteIT {
     String bootstrap = "127.0.0.1:" + port;
     Topics topics = Topics.of(TopicNames.withPrefix(PREFIX));
     Path logs = Files.createDirectories(Path.of("target", "fault-suite"));
+    try (var old = Files.list(logs)) {
+      for (Path f : old.toList()) {
+        Files.delete(f);
+      }
+    }
     Path pack = tmp.resolve("pack");
     TinyPack.write(pack, 7);
     Random random = new Random(SEED);
@@ -90,7 +95,7 @@ class FaultSuiteIT {
                 logs,
                 tmp,
                 bootstrap,
-                List.of("--model", "" + pack, "--caption-every", "4", "--max-new-tokens", "4"))) {
+                List.of("--model", "" + pack, "--caption-every", "8", "--max-new-tokens", "4"))) {
       broker.start();
       awaitBroker(bootstrap, broker);
       try (Admin admin = admin(bootstrap)) {
@@ -100,11 +105,12 @@ class FaultSuiteIT {
         s.start();
       }
       try (OutputWatch watch = new OutputWatch(bootstrap, topics)) {
-        Input input = new Input(bootstrap, topics, tmp);
+        Input input = new Input(bootstrap, topics, tmp, watch);
         input.start();
         // warm: every stage has produced before the first kill
         assertTrue(
-            watch.awaitArrivalAfter(topics.answers().name(), 0, Duration.ofSeconds(120)) > 0,
+            watch.awaitArrivalAfter(List.of(topics.tokens().name()), 0, Duration.ofSeconds(120))
+                > 0,
             "no answer within 120 s of start\n" + worker.tail(40));
 
         int n = 0;
@@ -116,7 +122,7 @@ class FaultSuiteIT {
         }
         // the broker: SIGKILL, restart on the same port and log dir
         Thread.sleep(1000 + random.nextInt(3000));
-        kills.add(killAndRestart(++n, broker, topics.answers().name(), watch, t0));
+        kills.add(killAndRestartBroker(++n, broker, bootstrap, topics, watch, t0));
 
         Thread.sleep(3000);
         Map<String, Integer> expected = input.stop();
@@ -143,21 +149,26 @@ class FaultSuiteIT {
     }
   }
 
-  /** The topic whose next committed record shows the process works again. */
-  static String output(StageProcess s, Topics topics) {
+  /**
+   * The topics whose next committed record shows the process works again: the worker's first output
+   * after a restart may be a caption or an answer, whichever its backlog holds first.
+   */
+  static List<String> output(StageProcess s, Topics topics) {
     return switch (s.name()) {
-      case "frames" -> topics.frames().name();
-      case "encoder" -> topics.tokens().name();
-      default -> topics.answers().name();
+      case "frames" -> List.of(topics.frames().name());
+      case "encoder" -> List.of(topics.tokens().name());
+      default -> List.of(topics.answers().name(), topics.captions().name());
     };
   }
 
   static Ledger.Kill killAndRestart(
-      int n, StageProcess s, String output, OutputWatch watch, long t0) throws Exception {
+      int n, StageProcess s, List<String> outputs, OutputWatch watch, long t0) throws Exception {
     long at = System.currentTimeMillis();
     s.kill9();
     long restarted = s.start();
-    long first = watch.awaitArrivalAfter(output, restarted, Duration.ofSeconds(90));
+    // a record arriving within 1 s of the restart was committed by the killed process (no JVM
+    // starts, joins and processes in 1 s here), so it does not count as the new one's
+    long first = watch.awaitArrivalAfter(outputs, restarted + 1000, Duration.ofSeconds(90));
     double recovery = first < 0 ? -1 : (first - restarted) / 1000.0;
     System.out.printf(
         "kill %d: %s at %.1f s, producing again %.1f s after its restart%n",
@@ -166,6 +177,41 @@ class FaultSuiteIT {
       System.out.println(s.tail(60));
     }
     return new Ledger.Kill(n, s.name(), (at - t0) / 1000.0, recovery);
+  }
+
+  /**
+   * The broker: SIGKILL, restart on its own log dir and port. Its own start (JVM, KRaft, log
+   * recovery after an unclean stop) is timed apart; the pipeline's recovery counts from the moment
+   * the broker answers again, until frames, tokens and answers all flow.
+   */
+  static Ledger.Kill killAndRestartBroker(
+      int n, StageProcess broker, String bootstrap, Topics topics, OutputWatch watch, long t0)
+      throws Exception {
+    long at = System.currentTimeMillis();
+    broker.kill9();
+    long restarted = broker.start();
+    awaitBroker(bootstrap, broker);
+    long ready = System.currentTimeMillis();
+    long last = ready;
+    for (String topic :
+        List.of(topics.frames().name(), topics.tokens().name(), topics.answers().name())) {
+      long first = watch.awaitArrivalAfter(List.of(topic), ready, Duration.ofSeconds(90));
+      if (first < 0) {
+        last = -1;
+        break;
+      }
+      last = Math.max(last, first);
+    }
+    double recovery = last < 0 ? -1 : (last - ready) / 1000.0;
+    System.out.printf(
+        "kill %d: broker at %.1f s, answering again %.1f s after its restart,"
+            + " pipeline flowing %.1f s after that%n",
+        n, (at - t0) / 1000.0, (ready - restarted) / 1000.0, recovery);
+    return new Ledger.Kill(
+        n,
+        String.format("broker (back in %.1f s)", (ready - restarted) / 1000.0),
+        (at - t0) / 1000.0,
+        recovery);
   }
 
   /** Waits until every published frame is encoded and every question answered (or 180 s). */
@@ -212,7 +258,7 @@ class FaultSuiteIT {
   }
 
   /**
-   * Two cameras publishing a looped clip in real time (1 s chunks) and a question every second,
+   * Two cameras publishing a looped clip in real time (1 s chunks) and a question every 2 s,
    * alternating cameras, until {@link #stop()}.
    */
   static final class Input {
@@ -225,7 +271,10 @@ class FaultSuiteIT {
     final ExecutorService pool = Executors.newCachedThreadPool();
     final AtomicBoolean asking = new AtomicBoolean(true);
 
-    Input(String bootstrap, Topics topics, Path dir) {
+    final OutputWatch watch;
+
+    Input(String bootstrap, Topics topics, Path dir, OutputWatch watch) {
+      this.watch = watch;
       this.bootstrap = bootstrap;
       this.topics = topics;
       this.dir = dir;
@@ -255,6 +304,13 @@ class FaultSuiteIT {
     }
 
     private Void ask() throws Exception {
+      // questions start once every stream has frames: one asked earlier is answered "no frames
+      // yet" and dead-lettered as an unknown stream, which is not what this suite checks
+      while (asking.get()
+          && STREAMS.stream()
+              .anyMatch(s -> watch.tokens.stream().noneMatch(t -> t.getStreamId().equals(s)))) {
+        Thread.sleep(200);
+      }
       Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
       pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       pp.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -276,7 +332,7 @@ class FaultSuiteIT {
                   .build();
           p.send(new ProducerRecord<>(topics.questions().name(), stream, q)).get();
           asked.add(q.getQuestionId());
-          Thread.sleep(1000);
+          Thread.sleep(2000);
         }
       }
       return null;

@@ -22,9 +22,15 @@ public final class Ledger {
   /** One kill: which process, when (s since the suite started) and its recovery time in s. */
   public record Kill(int n, String target, double atSeconds, double recoverySeconds) {}
 
-  /** Per-stream frame accounting. */
+  /** Per-stream frame accounting; {@code repeated} names the indices seen more than once. */
   public record StreamCount(
-      String stream, int expected, int framesIn, int framesOut, int lost, int duplicated) {}
+      String stream,
+      int expected,
+      int framesIn,
+      int framesOut,
+      int lost,
+      int duplicated,
+      String repeated) {}
 
   public final List<Kill> kills = new ArrayList<>();
   public final List<StreamCount> streams = new ArrayList<>();
@@ -94,7 +100,11 @@ public final class Ledger {
     int dup =
         in.values().stream().mapToInt(n -> n - 1).sum()
             + out.values().stream().mapToInt(n -> n - 1).sum();
-    return new StreamCount(stream, expected, in.size(), out.size(), missing.size(), dup);
+    TreeSet<String> repeated = new TreeSet<>();
+    in.forEach((i, k) -> repeated.addAll(k > 1 ? Set.of("frame " + i + " x" + k) : Set.of()));
+    out.forEach((i, k) -> repeated.addAll(k > 1 ? Set.of("tokens " + i + " x" + k) : Set.of()));
+    return new StreamCount(
+        stream, expected, in.size(), out.size(), missing.size(), dup, String.join(", ", repeated));
   }
 
   public int framesLost() {
@@ -132,6 +142,15 @@ public final class Ledger {
           String.format(
               "| %s | %d | %d | %d | %d | %d |%n",
               s.stream(), s.expected(), s.framesIn(), s.framesOut(), s.lost(), s.duplicated()));
+    }
+    for (StreamCount s : streams) {
+      if (!s.repeated().isEmpty()) {
+        sb.append("\nrepeated in ")
+            .append(s.stream())
+            .append(": ")
+            .append(s.repeated())
+            .append('\n');
+      }
     }
     sb.append(
         String.format(

@@ -8,15 +8,16 @@ import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.Topics;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -49,14 +50,19 @@ public final class OutputWatch implements AutoCloseable {
     return lastArrival.getOrDefault(topic, 0L);
   }
 
-  /** Waits until a committed record arrives on {@code topic} after {@code since}; -1 on timeout. */
-  public long awaitArrivalAfter(String topic, long since, Duration timeout)
+  /**
+   * Waits until a committed record arrives on any of {@code topics} after {@code since}; returns
+   * its arrival time, -1 on timeout.
+   */
+  public long awaitArrivalAfter(List<String> topics, long since, Duration timeout)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeout.toMillis();
     while (System.currentTimeMillis() < deadline) {
-      long t = lastArrival(topic);
-      if (t > since) {
-        return t;
+      for (String topic : topics) {
+        long t = lastArrival(topic);
+        if (t > since) {
+          return t;
+        }
       }
       checkAlive();
       Thread.sleep(50);
@@ -73,19 +79,26 @@ public final class OutputWatch implements AutoCloseable {
   private void loop(String bootstrap) {
     Map<String, Object> c = new HashMap<>(KafkaLimits.consumerOverrides());
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    c.put(ConsumerConfig.GROUP_ID_CONFIG, "fault-watch-" + UUID.randomUUID());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      consumer.subscribe(
+      // assigned, not subscribed: a group member re-reads from the start when its coordinator
+      // (the killed broker) comes back and reassigns without a committed offset, which would look
+      // like duplicates; an assigned consumer keeps its position across the broker's restart
+      List<TopicPartition> parts = new ArrayList<>();
+      for (String t :
           List.of(
               topics.frames().name(),
               topics.tokens().name(),
               topics.answers().name(),
               topics.captions().name(),
-              topics.deadLetters().name()));
+              topics.deadLetters().name())) {
+        consumer.partitionsFor(t).forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
+      }
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
       while (running) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
           keep(r);

@@ -36,13 +36,17 @@ public final class StageProcess implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException(name + " is still running");
     }
-    String java = ProcessHandle.current().info().command().orElse("java");
+    String javaExe = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new ArrayList<>();
-    cmd.add(java);
+    cmd.add(javaExe);
     // the launch rules of every deco path: offline DJL, no tracking; a small heap per stage
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
+    // a timeline in each log: when the process started, restored and processed again after a kill
+    cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
+    cmd.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS");
+    cmd.add("-Dorg.slf4j.simpleLogger.log.org.apache.kafka.streams=info");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("io.decostream.cli.Deco");
@@ -52,7 +56,15 @@ public final class StageProcess implements AutoCloseable {
     Files.createDirectories(log.getParent());
     Files.writeString(
         log,
-        "\n===== start " + (++starts) + " of " + name + ": " + String.join(" ", args) + "\n",
+        "\n===== "
+            + java.time.LocalTime.now()
+            + " start "
+            + (++starts)
+            + " of "
+            + name
+            + ": "
+            + String.join(" ", args)
+            + "\n",
         StandardCharsets.UTF_8,
         StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
