@@ -57,6 +57,13 @@ import org.junit.jupiter.api.io.TempDir;
 class FaultSuiteIT {
   static final int KILLS = Integer.getInteger("deco.fault.kills", 1);
   static final long SEED = Long.getLong("deco.fault.seed", 18);
+
+  /**
+   * The stages' processing guarantee: exactly_once_v2 (the default, what the suite asserts); with
+   * at_least_once the same run shows what the checker catches.
+   */
+  static final String GUARANTEE = System.getProperty("deco.fault.guarantee", "exactly_once_v2");
+
   static final double RECOVERY_LIMIT_SECONDS = 10;
   static final List<String> STREAMS = List.of("cam-1", "cam-2");
   static final String PREFIX = "fault.";
@@ -129,7 +136,14 @@ class FaultSuiteIT {
         awaitQuiet(watch, expected, input.asked);
         Ledger ledger = Ledger.of(watch, expected, input.asked, kills);
         String table = ledger.markdown();
-        System.out.println("\nfault suite (" + KILLS + " kill(s) per stage, seed " + SEED + ")\n");
+        System.out.println(
+            "\nfault suite ("
+                + KILLS
+                + " kill(s) per stage, seed "
+                + SEED
+                + ", "
+                + GUARANTEE
+                + ")\n");
         System.out.println(table);
         Files.writeString(logs.resolve("table.md"), table);
 
@@ -253,6 +267,7 @@ class FaultSuiteIT {
     args.add(name);
     args.addAll(List.of("--bootstrap", bootstrap, "--topic-prefix", PREFIX));
     args.addAll(List.of("--state-dir", tmp.resolve("state").resolve(name) + ""));
+    args.addAll(List.of("--guarantee", GUARANTEE));
     args.addAll(extra);
     return new StageProcess(name, logs, args);
   }
