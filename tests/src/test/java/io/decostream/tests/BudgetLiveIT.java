@@ -33,11 +33,14 @@ import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -65,6 +68,15 @@ class BudgetLiveIT {
       try (Admin admin =
           Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
         TopicAdmin.ensureTopics(admin, topics, 2, (short) 1);
+        // budgets outlive retention: a restarted encoder rebuilds its global store from the topic
+        ConfigResource budgets =
+            new ConfigResource(ConfigResource.Type.TOPIC, topics.budgets().name());
+        ConfigResource control =
+            new ConfigResource(ConfigResource.Type.TOPIC, topics.control().name());
+        Map<ConfigResource, Config> cfg =
+            admin.describeConfigs(List.of(budgets, control)).all().get(30, TimeUnit.SECONDS);
+        assertEquals("compact", cfg.get(budgets).get("cleanup.policy").value());
+        assertEquals("delete", cfg.get(control).get("cleanup.policy").value());
       }
       Path pack = tmp.resolve("pack");
       TinyPack.write(pack, 7);
