@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       EncoderCommand.class,
       WorkerCommand.class,
       AskCommand.class,
+      BudgetCommand.class,
       WatchCommand.class,
       WebCommand.class,
       ModelCommand.class,

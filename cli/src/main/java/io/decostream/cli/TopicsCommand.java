@@ -83,7 +83,9 @@ final class TopicsCommand implements Runnable {
       names.add(t.name());
     }
     try (Admin admin = Clients.admin(bootstrap, client)) {
-      SortedSet<String> created = TopicAdmin.createMissing(admin, names, partitions, replication);
+      SortedSet<String> created =
+          TopicAdmin.createMissing(
+              admin, names, partitions, replication, TopicAdmin.compacted(topics));
       Map<String, Integer> counts = TopicAdmin.partitions(admin, names, 30_000);
       for (String name : names) {
         Integer n = counts.get(name);

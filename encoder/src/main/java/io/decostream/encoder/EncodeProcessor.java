@@ -45,6 +45,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
   private final Topics topics;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> pending;
+  private org.apache.kafka.streams.state.ReadOnlyKeyValueStore<String, String> budgets;
+
+  /** Parsed budgets by canonical spec (the global store holds specs). */
+  private final Map<String, TokenCompressor> parsed = new HashMap<>();
+
   private long pendingCount;
 
   /**
@@ -63,6 +68,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.pending = context.getStateStore(EncoderTopology.PENDING_STORE);
+    this.budgets = context.getStateStore(EncoderTopology.BUDGET_STORE);
     // Exact count (approximateNumEntries is an estimate in RocksDB): frames restored after a crash.
     long n = 0;
     try (KeyValueIterator<String, byte[]> it = pending.all()) {
@@ -280,7 +286,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
   private void emit(Frame f, float[] features, double millis) {
     int grid = backend.gridSize();
     int dim = backend.hidden();
-    TokenCompressor c = config.compressorFor(f.getStreamId(), backend.defaultPooledGrid());
+    TokenCompressor c = compressorFor(f.getStreamId());
     float[] pooled = c.compress(features, grid, grid, dim);
     int outH = c.isAnyGrid() ? grid : c.outH();
     int outW = c.isAnyGrid() ? grid : c.outW();
@@ -311,6 +317,19 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     context.forward(
         new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
         EncoderTopology.TOKENS_SINK);
+  }
+
+  /**
+   * The stream's live budget from the global store (issue 21 point 4: set on the control topic,
+   * applied from the next frame flushed), else the configured per-stream or default compressor.
+   */
+  private TokenCompressor compressorFor(String streamId) {
+    String spec = budgets.get(streamId);
+    if (spec != null) {
+      // checked by BudgetValidator before it entered the store
+      return parsed.computeIfAbsent(spec, TokenCompressor::parse);
+    }
+    return config.compressorFor(streamId, backend.defaultPooledGrid());
   }
 
   /**

@@ -343,21 +343,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
               .deserializer()
               .deserialize(topics.tokens().name(), kv.value));
     }
-    // Frames of one prompt must share a token grid and width (a stream whose compressor or model
-    // changed
-    // mid-window): keep the newest run of frames shaped like the latest one.
-    if (!out.isEmpty()) {
-      FrameTokens last = out.get(out.size() - 1);
-      int i = out.size() - 1;
-      while (i > 0
-          && out.get(i - 1).getGridHeight() == last.getGridHeight()
-          && out.get(i - 1).getGridWidth() == last.getGridWidth()
-          && out.get(i - 1).getTokens().getShape().equals(last.getTokens().getShape())) {
-        i--;
-      }
-      out = out.subList(i, out.size());
-    }
-    return out;
+    // Frames of one prompt must share a token grid and width (a stream whose budget or model
+    // changed mid-window): MixedGrids brings what it can to the latest frame's grid.
+    return MixedGrids.toLatestGrid(out);
   }
 
   private Answer.Builder answerBuilder(Question q) {

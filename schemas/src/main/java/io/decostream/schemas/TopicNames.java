@@ -8,9 +8,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Names of the eight DeCo Stream topics (design.md, "Topics"). Validated at construction: every
- * name is a legal Kafka topic name (1-249 chars of {@code [a-zA-Z0-9._-]}, not "." or "..") and all
- * eight are distinct.
+ * Names of the ten DeCo Stream topics (design.md, "Topics"). Validated at construction: every name
+ * is a legal Kafka topic name (1-249 chars of {@code [a-zA-Z0-9._-]}, not "." or "..") and all ten
+ * are distinct.
  *
  * @param chunks VideoChunk topic (ingest -> frames)
  * @param frames Frame topic (frames -> encoder)
@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  * @param captions Caption topic (llm-worker -> user)
  * @param grounding Grounding topic (llm-worker -> user)
  * @param deadLetters DeadLetter topic (every stage)
+ * @param control BudgetControl topic (user, console -> encoder): token budget requests
+ * @param budgets BudgetControl topic (encoder -> every encoder instance): the accepted budgets
  */
 public record TopicNames(
     String chunks,
@@ -29,7 +31,9 @@ public record TopicNames(
     String answers,
     String captions,
     String grounding,
-    String deadLetters) {
+    String deadLetters,
+    String control,
+    String budgets) {
 
   /** Environment variable holding a prefix put in front of every default name. */
   public static final String ENV_PREFIX = "DECO_TOPIC_PREFIX";
@@ -46,10 +50,21 @@ public record TopicNames(
     validate("captions", captions);
     validate("grounding", grounding);
     validate("deadLetters", deadLetters);
+    validate("control", control);
+    validate("budgets", budgets);
     Set<String> seen = new HashSet<>();
     for (String name :
         new String[] {
-          chunks, frames, tokens, questions, answers, captions, grounding, deadLetters
+          chunks,
+          frames,
+          tokens,
+          questions,
+          answers,
+          captions,
+          grounding,
+          deadLetters,
+          control,
+          budgets
         }) {
       if (!seen.add(name)) {
         throw new IllegalArgumentException("topic name '" + name + "' is used for two topics");
@@ -59,7 +74,7 @@ public record TopicNames(
 
   /**
    * deco.video-chunks, deco.frames, deco.frame-tokens, deco.questions, deco.answers, deco.captions,
-   * deco.grounding, deco.dead-letters.
+   * deco.grounding, deco.dead-letters, deco.control, deco.budgets.
    */
   public static TopicNames defaults() {
     return withPrefix("");
@@ -76,14 +91,16 @@ public record TopicNames(
         prefix + "deco.answers",
         prefix + "deco.captions",
         prefix + "deco.grounding",
-        prefix + "deco.dead-letters");
+        prefix + "deco.dead-letters",
+        prefix + "deco.control",
+        prefix + "deco.budgets");
   }
 
   /**
    * Names from environment variables: {@code DECO_TOPIC_PREFIX} prefixes the defaults, and {@code
    * DECO_TOPIC_CHUNKS, _FRAMES, _TOKENS, _QUESTIONS, _ANSWERS, _CAPTIONS, _GROUNDING,
-   * _DEAD_LETTERS} replace single names completely (the prefix is not applied to an override).
-   * Blank values count as unset.
+   * _DEAD_LETTERS, _CONTROL, _BUDGETS} replace single names completely (the prefix is not applied
+   * to an override). Blank values count as unset.
    */
   public static TopicNames fromEnv(Map<String, String> env) {
     Objects.requireNonNull(env, "env");
@@ -103,7 +120,9 @@ public record TopicNames(
         resolved.get("answers"),
         resolved.get("captions"),
         resolved.get("grounding"),
-        resolved.get("deadLetters"));
+        resolved.get("deadLetters"),
+        resolved.get("control"),
+        resolved.get("budgets"));
   }
 
   /** Names from {@link System#getenv()}. */
@@ -131,6 +150,8 @@ public record TopicNames(
     m.put("captions", captions);
     m.put("grounding", grounding);
     m.put("deadLetters", deadLetters);
+    m.put("control", control);
+    m.put("budgets", budgets);
     return m;
   }
 

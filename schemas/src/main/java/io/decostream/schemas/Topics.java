@@ -19,7 +19,9 @@ public record Topics(
     Topic<Answer> answers,
     Topic<Caption> captions,
     Topic<Grounding> grounding,
-    Topic<DeadLetter> deadLetters) {
+    Topic<DeadLetter> deadLetters,
+    Topic<BudgetControl> control,
+    Topic<BudgetControl> budgets) {
 
   public Topics {
     Objects.requireNonNull(names, "names");
@@ -31,6 +33,8 @@ public record Topics(
     Objects.requireNonNull(captions, "captions");
     Objects.requireNonNull(grounding, "grounding");
     Objects.requireNonNull(deadLetters, "deadLetters");
+    Objects.requireNonNull(control, "control");
+    Objects.requireNonNull(budgets, "budgets");
   }
 
   /** Typed topics with the given names. */
@@ -45,7 +49,9 @@ public record Topics(
         topic(names.answers(), Answer.class, key),
         topic(names.captions(), Caption.class, key),
         topic(names.grounding(), Grounding.class, key),
-        topic(names.deadLetters(), DeadLetter.class, key));
+        topic(names.deadLetters(), DeadLetter.class, key),
+        topic(names.control(), BudgetControl.class, key),
+        topic(names.budgets(), BudgetControl.class, key));
   }
 
   /** Typed topics with the default names. */
@@ -53,9 +59,19 @@ public record Topics(
     return of(TopicNames.defaults());
   }
 
-  /** All eight topics in pipeline order. */
+  /** All ten topics: the pipeline's eight in order, then the token budget's two. */
   public List<Topic<?>> all() {
-    return List.of(chunks, frames, tokens, questions, answers, captions, grounding, deadLetters);
+    return List.of(
+        chunks,
+        frames,
+        tokens,
+        questions,
+        answers,
+        captions,
+        grounding,
+        deadLetters,
+        control,
+        budgets);
   }
 
   private static <V extends SpecificRecord> Topic<V> topic(

@@ -206,7 +206,9 @@ class AvroSerdeTest {
   @Test
   void topicsCarryMatchingSerdes() {
     Topics topics = Topics.of(TopicNames.withPrefix("it-1."));
-    assertEquals(8, topics.all().size());
+    assertEquals(10, topics.all().size());
+    assertEquals("it-1.deco.control", topics.control().name());
+    assertEquals(BudgetControl.class, topics.control().type());
     assertEquals("it-1.deco.frame-tokens", topics.tokens().name());
     assertEquals(FrameTokens.class, topics.tokens().type());
     FrameTokens t = Samples.tokens();

@@ -22,7 +22,9 @@ class TopicNamesTest {
             "deco.answers",
             "deco.captions",
             "deco.grounding",
-            "deco.dead-letters"),
+            "deco.dead-letters",
+            "deco.control",
+            "deco.budgets"),
         List.copyOf(n.asMap().values()));
   }
 
@@ -31,6 +33,8 @@ class TopicNamesTest {
     TopicNames n = TopicNames.withPrefix("it-123.");
     assertEquals("it-123.deco.video-chunks", n.chunks());
     assertEquals("it-123.deco.dead-letters", n.deadLetters());
+    assertEquals("it-123.deco.control", n.control());
+    assertEquals("it-123.deco.budgets", n.budgets());
   }
 
   @Test
@@ -53,6 +57,11 @@ class TopicNamesTest {
     assertEquals(TopicNames.defaults(), TopicNames.fromEnv(Map.of()));
     assertEquals("DECO_TOPIC_DEAD_LETTERS", TopicNames.envVar("deadLetters"));
     assertEquals("DECO_TOPIC_CHUNKS", TopicNames.envVar("chunks"));
+    assertEquals("DECO_TOPIC_CONTROL", TopicNames.envVar("control"));
+    TopicNames c =
+        TopicNames.fromEnv(Map.of("DECO_TOPIC_CONTROL", "ctl", "DECO_TOPIC_PREFIX", "p."));
+    assertEquals("ctl", c.control());
+    assertEquals("p.deco.budgets", c.budgets());
   }
 
   @Test
@@ -69,7 +78,9 @@ class TopicNamesTest {
                 d.answers(),
                 d.captions(),
                 d.grounding(),
-                d.deadLetters()));
+                d.deadLetters(),
+                d.control(),
+                d.budgets()));
     assertMessage(
         "must not be blank",
         () ->
@@ -81,7 +92,9 @@ class TopicNamesTest {
                 d.answers(),
                 d.captions(),
                 d.grounding(),
-                d.deadLetters()));
+                d.deadLetters(),
+                d.control(),
+                d.budgets()));
     assertMessage("illegal characters", () -> TopicNames.withPrefix("bad prefix/"));
     assertMessage(
         "illegal characters", () -> TopicNames.fromEnv(Map.of("DECO_TOPIC_FRAMES", "främes")));
@@ -89,6 +102,9 @@ class TopicNamesTest {
     assertMessage(
         "used for two topics",
         () -> TopicNames.fromEnv(Map.of("DECO_TOPIC_FRAMES", "deco.answers")));
+    assertMessage(
+        "used for two topics",
+        () -> TopicNames.fromEnv(Map.of("DECO_TOPIC_CONTROL", "deco.budgets")));
     assertMessage("'.' or '..'", () -> TopicNames.validate("x", ".."));
   }
 
