@@ -43,6 +43,24 @@ class MetricsEndpointTest {
   }
 
   @Test
+  void aRefusedConsoleOptionStartsNoMetricsEndpoint() {
+    CommandLine cl = Deco.commandLine();
+    cl.setErr(new java.io.PrintWriter(new java.io.StringWriter(), true));
+    assertEquals(
+        1,
+        Deco.execute(
+            cl,
+            "web",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--web-port",
+            "70000",
+            "--metrics-port",
+            "-1"));
+    assertEquals(-1, StageMetrics.port(), "nothing starts before the options are checked");
+  }
+
+  @Test
   void offPrintsNothingANegativePortIsAFreeOnePrintedAsOneLine() {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
