@@ -93,7 +93,7 @@ class MetricsEndpointIT {
                 "deco_process_rss_bytes",
                 // a Kafka Streams client metric, and the consumer lag among them
                 "kafka_stream_thread_",
-                "records_lag_max",
+                "kafka_consumer_fetch_manager_records_lag_max{",
                 "deco_frames_total{stage=\"frames\",stream=\"cam-m\"}",
                 "deco_stage_latency_seconds_bucket{stage=\"frames\"");
         String body = "";
@@ -111,6 +111,8 @@ class MetricsEndpointIT {
           }
           Thread.sleep(500);
         }
+        // the lag lines, as the Grafana dashboard queries them
+        body.lines().filter(l -> l.contains("records_lag_max{")).forEach(System.out::println);
         for (String e : expected) {
           String b = body;
           assertTrue(b.contains(e), () -> "no " + e + " on " + url + ":\n" + b);
