@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       BudgetCommand.class,
       WatchCommand.class,
       WebCommand.class,
+      StatusCommand.class,
       ModelCommand.class,
       ClipCommand.class,
       ShapesCommand.class,

@@ -131,6 +131,13 @@ public final class DemoCommand implements Callable<Integer> {
       description = "With --serve: the console's port (default: a free one).")
   int webPort;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      defaultValue = "${env:DECO_METRICS_PORT:--1}",
+      description = MetricsEndpoint.DESCRIPTION)
+  int metricsPort;
+
   @Override
   public Integer call() throws Exception {
     Path work = Files.createTempDirectory("deco-demo-");
@@ -148,6 +155,7 @@ public final class DemoCommand implements Callable<Integer> {
       Path clip = clip(work, scene);
 
       step("starting frames, encoder and llm-worker stages");
+      MetricsEndpoint.start(metricsPort, System.out);
       Pipeline.Options options =
           new Pipeline.Options(
               pack, fps, compressor, captionEvery, maxNewTokens, work.resolve("state"));

@@ -54,5 +54,7 @@ final class FramesCommand implements Callable<Integer> {
             + stage.guarantee
             + ", state in "
             + stateDir);
+    // every stage command announces itself here: its metrics endpoint starts with it
+    MetricsEndpoint.start(stage.metricsPort, System.out);
   }
 }

@@ -133,6 +133,11 @@ public final class Pipeline implements AutoCloseable {
               o.stateDir().resolve("worker"),
               false,
               o.extra()));
+      // the demo's Kafka Streams client metrics on its /metrics (issue 21 point 3)
+      String[] stages = {"frames", "encoder", "llm-worker"};
+      for (int i = 0; i < p.streams.size(); i++) {
+        p.models.add(io.decostream.metrics.StageMetrics.bind(p.streams.get(i), stages[i]));
+      }
       return p;
     } catch (RuntimeException e) {
       p.close();

@@ -34,6 +34,13 @@ final class StageOptions {
   String instanceId;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      defaultValue = "${env:DECO_METRICS_PORT:-0}",
+      description = MetricsEndpoint.DESCRIPTION)
+  int metricsPort;
+
+  @Option(
       names = "--state-dir",
       paramLabel = "DIR",
       description =

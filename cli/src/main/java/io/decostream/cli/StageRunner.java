@@ -1,5 +1,6 @@
 package io.decostream.cli;
 
+import io.decostream.metrics.StageMetrics;
 import io.decostream.schemas.Topics;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -59,6 +60,7 @@ final class StageRunner {
   private volatile boolean stopping;
   private volatile boolean cleanStop;
   private volatile KafkaStreams current;
+  private volatile AutoCloseable streamsMetrics;
   private volatile Throwable lastError;
   private volatile int starts;
 
@@ -135,6 +137,8 @@ final class StageRunner {
           }
           current = streams;
           starts++;
+          // the client's metrics (consumer lag, commit rate, ...) on /metrics (issue 21 point 3)
+          streamsMetrics = StageMetrics.bind(streams, stage);
           streams.start();
         }
         String cluster = clusterIdOrNull(a);
@@ -157,6 +161,7 @@ final class StageRunner {
         }
         Throwable cause = lastError;
         streams.close(CLOSE_TIMEOUT);
+        unbindMetrics();
         SortedSet<String> gone = missingOrNull(a, needed);
         String now = clusterIdOrNull(a);
         boolean replaced = cluster != null && now != null && !cluster.equals(now);
@@ -212,6 +217,7 @@ final class StageRunner {
     }
     long t0 = System.nanoTime();
     boolean clean = streams == null || streams.close(CLOSE_TIMEOUT);
+    unbindMetrics();
     long ms = (System.nanoTime() - t0) / 1_000_000;
     cleanStop = clean;
     if (clean) {
@@ -232,6 +238,18 @@ final class StageRunner {
     out.flush();
     stopped.countDown();
     return clean;
+  }
+
+  private void unbindMetrics() {
+    AutoCloseable m = streamsMetrics;
+    streamsMetrics = null;
+    if (m != null) {
+      try {
+        m.close();
+      } catch (Exception e) {
+        // removing meters of a closed client: nothing to recover
+      }
+    }
   }
 
   /** The cluster's id, null when the broker cannot tell now. */

@@ -32,15 +32,25 @@ final class WebCommand implements Callable<Integer> {
               + " interface, e.g. in a container).")
   String webHost;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      defaultValue = "${env:DECO_METRICS_PORT:--1}",
+      description = MetricsEndpoint.DESCRIPTION)
+  int metricsPort;
+
   @Override
   public Integer call() throws Exception {
     // --kafka-config / DECO_KAFKA_CONFIG reach the console's clients too (issue 18 point 8)
     java.util.Map<String, String> client = new java.util.HashMap<>();
     kafka.clientProperties().forEach((k, v) -> client.put(k.toString(), v.toString()));
-    serve(
+    ConsoleServer.Config config =
         ConsoleServer.Config.of(kafka.bootstrap, kafka.topicNames(), webPort)
             .withHost(webHost)
-            .withClientProperties(client));
+            .withClientProperties(client);
+    // after the checks above: a bad option is refused before anything starts
+    MetricsEndpoint.start(metricsPort, System.out);
+    serve(config);
     return 0;
   }
 

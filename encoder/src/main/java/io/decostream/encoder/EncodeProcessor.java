@@ -1,5 +1,6 @@
 package io.decostream.encoder;
 
+import io.decostream.metrics.StageMetrics;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.DType;
@@ -87,6 +88,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    long t0 = System.nanoTime();
+    try {
+      processTimed(record);
+    } finally {
+      // per-stage latency histogram (issue 21 point 3): includes the batch flush a record triggers
+      StageMetrics.recordLatency(EncoderTopology.STAGE, t0);
+    }
+  }
+
+  private void processTimed(Record<byte[], byte[]> record) {
     RecordMetadata md = context.recordMetadata().orElse(null);
     Frame frame;
     try {
@@ -287,7 +298,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     int grid = backend.gridSize();
     int dim = backend.hidden();
     TokenCompressor c = compressorFor(f.getStreamId());
+    long poolStart = System.nanoTime();
     float[] pooled = c.compress(features, grid, grid, dim);
+    double poolMillis = (System.nanoTime() - poolStart) / 1e6;
     int outH = c.isAnyGrid() ? grid : c.outH();
     int outW = c.isAnyGrid() ? grid : c.outW();
     Map<String, Long> stages = new HashMap<>(f.getStageMillis());
@@ -317,6 +330,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     context.forward(
         new Record<String, Object>(f.getStreamId(), tokens, System.currentTimeMillis()),
         EncoderTopology.TOKENS_SINK);
+    // model time by part, frames and tokens per frame by stream (issue 21 point 3)
+    StageMetrics.modelTime(EncoderTopology.STAGE, "vit", millis);
+    StageMetrics.modelTime(EncoderTopology.STAGE, "pooling", poolMillis);
+    StageMetrics.frame(EncoderTopology.STAGE, f.getStreamId(), 1);
+    StageMetrics.tokensPerFrame(f.getStreamId(), outH * outW);
   }
 
   /**
@@ -441,6 +459,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
     context.forward(
         new Record<String, Object>(k, dl, System.currentTimeMillis()),
         EncoderTopology.DEAD_LETTER_SINK);
+    StageMetrics.deadLetter(EncoderTopology.STAGE, reason);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.decostream.frames;
 
+import io.decostream.metrics.StageMetrics;
 import io.decostream.schemas.AvroSerde;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.DeadLetters;
@@ -79,6 +80,16 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
    */
   @Override
   public void process(Record<byte[], byte[]> record) {
+    long t0 = System.nanoTime();
+    try {
+      processGuarded(record);
+    } finally {
+      // per-stage latency histogram (issue 21 point 3)
+      StageMetrics.recordLatency(FramesTopology.STAGE, t0);
+    }
+  }
+
+  private void processGuarded(Record<byte[], byte[]> record) {
     RecordMetadata md = context.recordMetadata().orElse(null);
     String attempt = md == null ? null : CrashAttempts.key(md.topic(), md.partition(), md.offset());
     if (attempt != null) {
@@ -178,6 +189,7 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
       context.forward(
           new Record<String, Object>(stream, f, record.timestamp()), FramesTopology.FRAMES_SINK);
     }
+    StageMetrics.frame(FramesTopology.STAGE, stream, frames.size());
   }
 
   private Frame toFrame(VideoChunk chunk, long index, long ts, ChunkDecoder.RgbFrame rgb)
@@ -267,5 +279,6 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
     String key = dl.getStreamId();
     context.forward(
         new Record<String, Object>(key, dl, record.timestamp()), FramesTopology.DEAD_LETTER_SINK);
+    StageMetrics.deadLetter(FramesTopology.STAGE, reason);
   }
 }

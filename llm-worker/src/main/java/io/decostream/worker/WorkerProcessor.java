@@ -1,5 +1,6 @@
 package io.decostream.worker;
 
+import io.decostream.metrics.StageMetrics;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.rgae.TextToPatch;
 import io.decostream.projector.WindowWeights;
@@ -107,13 +108,19 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    long t0 = System.nanoTime();
     RecordMetadata md = context.recordMetadata().orElse(null);
     String topic = md != null ? md.topic() : "";
-    if (topic.equals(topics.tokens().name())) {
-      processTokens(record, md);
-    } else {
-      // the only other input is the question repartition topic, fed by QuestionRouter
-      processQuestion(record, md);
+    try {
+      if (topic.equals(topics.tokens().name())) {
+        processTokens(record, md);
+      } else {
+        // the only other input is the question repartition topic, fed by QuestionRouter
+        processQuestion(record, md);
+      }
+    } finally {
+      // per-stage latency histogram (issue 21 point 3): captions and answers included
+      StageMetrics.recordLatency(WorkerTopology.STAGE, t0);
     }
   }
 
@@ -166,6 +173,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       }
     }
     addFrame(t, record.value(), w, captions);
+    StageMetrics.frame(WorkerTopology.STAGE, t.getStreamId(), 1);
     if (captions && at != null) {
       guard.done(at);
     }
@@ -456,6 +464,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       }
       Map<String, Double> timings = new LinkedHashMap<>();
       timings.put("explain", e.millis());
+      StageMetrics.modelTime(WorkerTopology.STAGE, "grounding", e.millis());
       timings.put("total", (System.nanoTime() - t0) / 1e6);
       Grounding out =
           Grounding.newBuilder()
@@ -588,6 +597,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     timings.put("prefill", g.prefillMillis());
     timings.put("decode", g.decodeMillis());
     timings.put("total", (System.nanoTime() - t0) / 1e6);
+    // model time by part (issue 21 point 3)
+    StageMetrics.modelTime(WorkerTopology.STAGE, "projector", g.projectorMillis());
+    StageMetrics.modelTime(WorkerTopology.STAGE, "prefill", g.prefillMillis());
+    StageMetrics.modelTime(WorkerTopology.STAGE, "decode", g.decodeMillis());
     return new Generation(g, tpf, timings, features);
   }
 
@@ -603,5 +616,6 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         new Record<String, Object>(
             dl.getStreamId() != null ? dl.getStreamId() : "", dl, System.currentTimeMillis()),
         WorkerTopology.DEAD_LETTER_SINK);
+    StageMetrics.deadLetter(WorkerTopology.STAGE, reason);
   }
 }

@@ -18,6 +18,7 @@ class LayeringTest {
   private static final String[] STREAM = {
     "io.decostream.schemas..",
     "io.decostream.broker..",
+    "io.decostream.metrics..",
     "io.decostream.ingest..",
     "io.decostream.frames..",
     "io.decostream.encoder..",
@@ -47,7 +48,11 @@ class LayeringTest {
             "io.decostream.shapes..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("org.apache.kafka..", "io.decostream.schemas..")
+        .resideInAnyPackage(
+            "org.apache.kafka..",
+            "io.decostream.schemas..",
+            "io.decostream.metrics..",
+            "io.micrometer..")
         .check(classes);
   }
 
