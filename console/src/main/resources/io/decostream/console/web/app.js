@@ -258,6 +258,41 @@
     renderPending(res);
   });
 
+  // ------------------------------------------------------------ budget control
+
+  // the text field, when filled, wins over the select; the console checks the budget as the
+  // encoder does (mode, grid against the stream's patch grid) and says why it refused one
+  $("budget-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const err = $("budget-error");
+    const status = $("budget-status");
+    const typed = $("budget-text").value.trim();
+    const budget = typed !== "" ? typed : $("budget-select").value;
+    let r, res;
+    try {
+      r = await fetch("/api/streams/" + enc(selected || "") + "/budget", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ budget })
+      });
+      res = await r.json();
+    } catch (e) {
+      err.textContent = "the console did not answer: " + e.message;
+      err.hidden = false;
+      return;
+    }
+    if (!r.ok) {
+      err.textContent = res.error || ("HTTP " + r.status);
+      err.hidden = false;
+      status.textContent = "";
+      return;
+    }
+    err.hidden = true;
+    err.textContent = "";
+    $("budget-text").value = "";
+    status.textContent = "budget " + res.budget + " sent" +
+      (res.tokensPerFrame ? " (" + res.tokensPerFrame + " tokens per frame)" : "") +
+      ": applied from the stream's next frame";
+  });
+
   // ------------------------------------------------------------ live updates
 
   function connect() {
