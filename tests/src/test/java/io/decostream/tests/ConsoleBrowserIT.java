@@ -226,6 +226,8 @@ class ConsoleBrowserIT {
       // changing the budget changes the next frames' token grid (issue 21 points 2 and 4): the
       // shipped model's own pooling gives 6x6 = 36 tokens per frame of its 12x12 patch grid;
       // avg:4 gives 4x4 = 16 from the stream's next frame on
+      // (the figure reads "–" until cam-live's own tokens came: then the console knows its patch
+      // grid, which it checks budgets against)
       WebElement figure = browser.findElement(By.id("budget-figure"));
       wait.until(d -> figure.getText().matches("\\d+ tokens per frame"));
       String before = figure.getText();

@@ -125,7 +125,12 @@
   }
 
   function showTokens(t) {
-    if (!t) return;
+    if (!t) {
+      // no tokens of this stream yet: nothing of the stream shown before stays on the page
+      $("budget-figure").textContent = "–";
+      $("budget-detail").textContent = "";
+      return;
+    }
     $("budget-figure").textContent = t.tokensPerFrame + " tokens per frame";
     $("budget-detail").textContent = "grid " + t.gridHeight + "×" + t.gridWidth + " of " +
       t.sourceGridHeight + "×" + t.sourceGridWidth + " patches, " + t.pooling + " pooling, frame " +
