@@ -347,16 +347,21 @@ public final class ConsoleServer implements AutoCloseable {
   private Map<String, Object> jsonBody(
       Request request, Response response, Callback callback, String what, String sizeHint)
       throws IOException {
+    // the body is read (bounded) before any refusal: a response sent with the request's body
+    // unread leaves the connection unusable, and a client that reuses it (the JDK's, a browser's
+    // keep-alive) gets its next request dropped
+    byte[] body;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      body = in.readNBytes(MAX_BODY_BYTES + 1);
+    }
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
       sendError(response, callback, 415, "send the " + what + " as application/json");
       return null;
     }
-    byte[] body;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      body = in.readNBytes(MAX_BODY_BYTES + 1);
-    }
     if (body.length > MAX_BODY_BYTES) {
+      // the rest of an oversized body is never read: the connection is closed, and said so
+      response.getHeaders().put(HttpHeader.CONNECTION, "close");
       sendError(
           response,
           callback,
