@@ -1,9 +1,8 @@
 package io.decostream.cli;
 
-import io.decostream.encoder.BudgetValidator;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
-import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.BudgetControl;
+import io.decostream.schemas.BudgetSpec;
 import io.decostream.schemas.Topic;
 import io.decostream.worker.WorkerConfig;
 import java.nio.file.Path;
@@ -190,8 +189,8 @@ public final class BudgetCommand implements Callable<Integer> {
     // the same check the encoder makes, so a bad budget is refused here with the same reason
     Topic<BudgetControl> topic = kafka.topics().control();
     byte[] value = topic.valueSerde().serializer().serialize(topic.name(), control);
-    BudgetValidator.Verdict v =
-        BudgetValidator.check(
+    BudgetSpec.Verdict v =
+        BudgetSpec.check(
             topic,
             topic.name(),
             stream.getBytes(java.nio.charset.StandardCharsets.UTF_8),
@@ -200,7 +199,7 @@ public final class BudgetCommand implements Callable<Integer> {
     if (!v.accepted()) {
       throw new IllegalArgumentException(v.reason());
     }
-    TokenCompressor c = v.compressor();
+    BudgetSpec c = v.spec();
     String tokens = c.isAnyGrid() ? "the whole patch grid" : c.tokens() + " tokens per frame";
     if (dryRun) {
       System.out.println("budget for " + stream + ": " + c.spec() + " (" + tokens + "), not sent");

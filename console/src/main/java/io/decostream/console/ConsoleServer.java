@@ -3,6 +3,8 @@ package io.decostream.console;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.schemas.AvroSerde;
+import io.decostream.schemas.BudgetControl;
+import io.decostream.schemas.BudgetSpec;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.TopicNames;
@@ -51,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * GET  /api/events                             server-sent events: frame, tokens, caption, answer, grounding, ...
  * POST /api/ask (application/json)             {"stream", "question", "grounding"}: 202 with the question id,
  *                                              400 with {"error"} for an empty or oversized question
+ * POST /api/streams/{id}/budget (application/json)  {"budget": "avg:6"}: a BudgetControl to the control
+ *                                              topic keyed by the stream id, 202 with the budget and its
+ *                                              tokens per frame; 400 with {"error"} for a budget the
+ *                                              encoder would refuse (BudgetSpec)
  * </pre>
  */
 public final class ConsoleServer implements AutoCloseable {
@@ -130,6 +136,7 @@ public final class ConsoleServer implements AutoCloseable {
   private final ConsoleState state;
   private final EventHub hub;
   private final KafkaProducer<String, Question> producer;
+  private final KafkaProducer<String, BudgetControl> budgetProducer;
   private final TopicTail tail;
   private final Server server;
   private final ServerConnector connector;
@@ -147,6 +154,11 @@ public final class ConsoleServer implements AutoCloseable {
     p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
     this.producer =
         new KafkaProducer<>(p, new StringSerializer(), AvroSerde.of(Question.class).serializer());
+    Map<String, Object> bp = new HashMap<>(p);
+    bp.put(ProducerConfig.CLIENT_ID_CONFIG, p.get(ProducerConfig.CLIENT_ID_CONFIG) + "-budgets");
+    this.budgetProducer =
+        new KafkaProducer<>(
+            bp, new StringSerializer(), AvroSerde.of(BudgetControl.class).serializer());
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("deco-console-http");
     pool.setDaemon(true);
@@ -170,6 +182,7 @@ public final class ConsoleServer implements AutoCloseable {
               hub::publish);
     } catch (Exception e) {
       producer.close();
+      budgetProducer.close();
       server.stop();
       throw e;
     }
@@ -214,7 +227,11 @@ public final class ConsoleServer implements AutoCloseable {
       try {
         server.stop();
       } finally {
-        producer.close(java.time.Duration.ofSeconds(5));
+        try {
+          producer.close(java.time.Duration.ofSeconds(5));
+        } finally {
+          budgetProducer.close(java.time.Duration.ofSeconds(5));
+        }
       }
     }
   }
@@ -238,6 +255,15 @@ public final class ConsoleServer implements AutoCloseable {
             sendError(response, callback, 405, "ask with POST");
           } else {
             ask(request, response, callback);
+          }
+        } else if (path.startsWith("/api/streams/") && path.endsWith("/budget")) {
+          if (!method.equals("POST")) {
+            sendError(response, callback, 405, "change a budget with POST");
+          } else {
+            String id =
+                decode(
+                    path.substring("/api/streams/".length(), path.length() - "/budget".length()));
+            budget(id, request, response, callback);
           }
         } else if (method.equals("GET") && path.startsWith("/api/streams/")) {
           streamRoute(path.substring("/api/streams/".length()), response, callback);
@@ -313,31 +339,99 @@ public final class ConsoleServer implements AutoCloseable {
     sendError(response, callback, 404, "nothing at /api/streams/" + rest);
   }
 
-  private void ask(Request request, Response response, Callback callback) throws Exception {
-    // JSON only: a browser must then ask (CORS preflight) before another site's page may post here,
-    // and the console never allows it, so only its own page can put questions on the topic
-    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
-      sendError(response, callback, 415, "send the question as application/json");
-      return;
-    }
+  /**
+   * The JSON object of a POST, or null when an error was sent: JSON only, so a browser must ask
+   * (CORS preflight) before another site's page may post here, and the console never allows it;
+   * only its own page can put questions and budgets on the topics.
+   */
+  private Map<String, Object> jsonBody(
+      Request request, Response response, Callback callback, String what, String sizeHint)
+      throws IOException {
+    // the body is read (bounded) before any refusal: a response sent with the request's body
+    // unread leaves the connection unusable, and a client that reuses it (the JDK's, a browser's
+    // keep-alive) gets its next request dropped
     byte[] body;
     try (InputStream in = Content.Source.asInputStream(request)) {
       body = in.readNBytes(MAX_BODY_BYTES + 1);
     }
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      sendError(response, callback, 415, "send the " + what + " as application/json");
+      return null;
+    }
     if (body.length > MAX_BODY_BYTES) {
+      // the rest of an oversized body is never read: the connection is closed, and said so
+      response.getHeaders().put(HttpHeader.CONNECTION, "close");
       sendError(
           response,
           callback,
           413,
-          "the request is larger than " + MAX_BODY_BYTES + " bytes; a question is at most 4096");
-      return;
+          "the request is larger than " + MAX_BODY_BYTES + " bytes; " + sizeHint);
+      return null;
     }
     Map<String, Object> fields;
     try {
       fields = json.readValue(body, new TypeReference<Map<String, Object>>() {});
     } catch (IOException e) {
       throw new IllegalArgumentException("the request is not a JSON object: " + e.getMessage());
+    }
+    return fields;
+  }
+
+  /** Issue 21 points 1 and 4: the page's budget control, checked as the encoder checks it. */
+  private void budget(String id, Request request, Response response, Callback callback)
+      throws Exception {
+    Map<String, Object> fields =
+        jsonBody(
+            request,
+            response,
+            callback,
+            "budget",
+            "a budget is at most " + BudgetSpec.MAX_SPEC_CHARS + " characters");
+    if (fields == null) {
+      return;
+    }
+    int grid = state.patchGrid(id);
+    BudgetRequest b = BudgetRequest.fromJson(id, fields, grid);
+    BudgetControl control =
+        BudgetControl.newBuilder()
+            .setStreamId(b.streamId())
+            .setCompressor(b.spec())
+            .setRequestedAtMillis(System.currentTimeMillis())
+            .setRequestedBy("console")
+            .build();
+    try {
+      budgetProducer
+          .send(new ProducerRecord<>(config.topics().control(), b.streamId(), control))
+          .get(15, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      sendError(
+          response,
+          callback,
+          503,
+          "the budget could not be sent to "
+              + config.topics().control()
+              + ": "
+              + cause.getMessage());
+      return;
+    }
+    LOG.info("console: budget {} for stream {} sent", b.checked().spec(), b.streamId());
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    out.put("stream", b.streamId());
+    out.put("budget", b.checked().spec());
+    out.put(
+        "tokensPerFrame",
+        b.checked().isAnyGrid() ? (grid > 0 ? grid * grid : null) : b.checked().tokens());
+    out.put("patchGrid", grid > 0 ? grid : null);
+    sendJson(response, callback, 202, out);
+  }
+
+  private void ask(Request request, Response response, Callback callback) throws Exception {
+    Map<String, Object> fields =
+        jsonBody(request, response, callback, "question", "a question is at most 4096");
+    if (fields == null) {
+      return;
     }
     AskRequest ask = AskRequest.fromJson(fields);
     Question q =

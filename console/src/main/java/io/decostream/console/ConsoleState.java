@@ -352,6 +352,25 @@ public final class ConsoleState {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * The side of the stream's vision patch grid, from its latest FrameTokens (the grid a budget may
+   * not exceed), or 0 when no tokens were seen for it yet.
+   */
+  public int patchGrid(String id) {
+    StreamState s = streams.get(id == null ? "" : id);
+    if (s == null) {
+      return 0;
+    }
+    synchronized (s) {
+      if (s.tokens == null) {
+        return 0;
+      }
+      return Math.min(
+          ((Number) s.tokens.get("sourceGridHeight")).intValue(),
+          ((Number) s.tokens.get("sourceGridWidth")).intValue());
+    }
+  }
+
   private StreamState stream(String id) {
     String key = id == null ? "" : id;
     return streams.computeIfAbsent(key, StreamState::new);

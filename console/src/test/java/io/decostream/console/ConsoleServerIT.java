@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.decostream.broker.EmbeddedBroker;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.AvroSerde;
+import io.decostream.schemas.BudgetSpec;
 import io.decostream.schemas.DType;
 import io.decostream.schemas.Frame;
 import io.decostream.schemas.FrameFormat;
@@ -280,7 +281,89 @@ class ConsoleServerIT {
     assertEquals(id, getJson("/api/streams/cam1").get("pending").get(0).get("questionId").asText());
   }
 
+  @Test
+  void budgetControlProducesABudgetControlKeyedByStreamAndRefusesBadOnes() throws Exception {
+    // the stream's patch grid (12x12, as the shipped model's) is known from its tokens
+    send(topics.tokens(), "cam3", tokens("cam3", 0, 12, 12));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (console.state().patchGrid("cam3") == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertEquals(12, console.state().patchGrid("cam3"));
+
+    HttpResponse<byte[]> tooFine = postBudget("cam3", Map.of("budget", "avg:13"));
+    assertEquals(400, tooFine.statusCode());
+    assertTrue(
+        body(tooFine).get("error").asText().contains("larger than the vision tower's 12x12"),
+        new String(tooFine.body(), StandardCharsets.UTF_8));
+    HttpResponse<byte[]> unknown = postBudget("cam3", Map.of("budget", "median:4"));
+    assertEquals(400, unknown.statusCode());
+    assertTrue(
+        body(unknown).get("error").asText().contains("unknown pooling mode 'median'"),
+        new String(unknown.body(), StandardCharsets.UTF_8));
+    assertEquals(400, postBudget("cam3", Map.of("budget", "avg:" + (char) 7 + "6")).statusCode());
+    assertEquals(400, postBudget("cam3", Map.of("budget", "")).statusCode());
+    assertEquals(400, postBudget("cam3", Map.of("budget", 6)).statusCode());
+    assertEquals(405, get("/api/streams/cam3/budget").statusCode());
+    HttpResponse<byte[]> plain =
+        http.send(
+            HttpRequest.newBuilder(uri("/api/streams/cam3/budget"))
+                .header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"budget\":\"avg:6\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(415, plain.statusCode(), "another site's page cannot post a budget");
+
+    HttpResponse<byte[]> ok = postBudget("cam3", Map.of("budget", " AVG:6 "));
+    assertEquals(202, ok.statusCode(), new String(ok.body(), StandardCharsets.UTF_8));
+    assertEquals("avg:6x6", body(ok).get("budget").asText());
+    assertEquals(36, body(ok).get("tokensPerFrame").asInt());
+
+    Map<String, Object> c = new HashMap<>(KafkaLimits.consumerOverrides());
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            c,
+            new StringDeserializer(),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topics.control().name())
+          .forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (got.isEmpty() && System.nanoTime() < deadline) {
+        consumer.poll(Duration.ofMillis(200)).forEach(got::add);
+      }
+      // nothing else arrives: the refused budgets were never produced
+      consumer.poll(Duration.ofSeconds(1)).forEach(got::add);
+    }
+    assertEquals(1, got.size(), "exactly the accepted budget was produced");
+    ConsumerRecord<String, byte[]> r = got.get(0);
+    assertEquals("cam3", r.key());
+    // the record passes the encoder's own check, for the stream's patch grid
+    BudgetSpec.Verdict v =
+        BudgetSpec.check(
+            topics.control(), r.topic(), r.key().getBytes(StandardCharsets.UTF_8), r.value(), 12);
+    assertTrue(v.accepted(), v.reason());
+    assertEquals("avg:6x6", v.spec().spec());
+    assertEquals("AVG:6", v.control().getCompressor());
+    assertEquals("console", v.control().getRequestedBy());
+  }
+
   // ---------------------------------------------------------------- helpers
+
+  static HttpResponse<byte[]> postBudget(String stream, Map<String, Object> body) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(uri("/api/streams/" + stream + "/budget"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)))
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
 
   static Frame frame(String stream, long index, int rgb) throws Exception {
     BufferedImage img = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);

@@ -34,8 +34,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The web console in a real browser (issue 21 point 2): {@code deco demo --serve} runs in process
  * (the shipped ShapesWorld model, an 8 s clip), headless Debian chromium opens its page through
  * chromedriver, and the test checks what a person sees: the stream, its frames, an answer to a
- * question typed into the ask box with its R-GAE heatmap drawn over the frames, and the message for
- * an empty or oversized question. The page's screenshot goes to target/console.png.
+ * question typed into the ask box with its R-GAE heatmap drawn over the frames, the message for an
+ * empty or oversized question, and a budget changed in the page changing a live stream's next
+ * frames' token grid. The page's screenshots go to target/console.png and console-budget.png.
  *
  * <p>Needs Debian's {@code chromium} and {@code chromium-driver} (.ci/run installs them); skips
  * without them. Selenium Manager is never used: the driver and browser paths are given, so nothing
@@ -221,6 +222,36 @@ class ConsoleBrowserIT {
                                   + " return i.complete ? i.naturalWidth : 0;"))
                       .longValue()
                   > 0);
+
+      // changing the budget changes the next frames' token grid (issue 21 points 2 and 4): the
+      // shipped model's own pooling gives 6x6 = 36 tokens per frame of its 12x12 patch grid;
+      // avg:4 gives 4x4 = 16 from the stream's next frame on
+      // (the figure reads "–" until cam-live's own tokens came: then the console knows its patch
+      // grid, which it checks budgets against)
+      WebElement figure = browser.findElement(By.id("budget-figure"));
+      wait.until(d -> figure.getText().matches("\\d+ tokens per frame"));
+      String before = figure.getText();
+      assertFalse(before.startsWith("16 "), "the demo's grid already is 4x4: " + before);
+      WebElement budgetText = browser.findElement(By.id("budget-text"));
+      WebElement budgetError = browser.findElement(By.id("budget-error"));
+      // a grid finer than the stream's patch grid is refused on the page, with the reason
+      budgetText.sendKeys("avg:13");
+      browser.findElement(By.id("budget-button")).click();
+      wait.until(d -> budgetError.isDisplayed());
+      assertTrue(
+          budgetError.getText().contains("larger than the vision tower's 12x12 patch grid"),
+          budgetError.getText());
+      budgetText.clear();
+      budgetText.sendKeys("avg:4");
+      browser.findElement(By.id("budget-button")).click();
+      wait.until(d -> d.findElement(By.id("budget-status")).getText().contains("avg:4x4 sent"));
+      assertFalse(budgetError.isDisplayed(), budgetError.getText());
+      wait.until(d -> figure.getText().equals("16 tokens per frame"));
+      String detail = browser.findElement(By.id("budget-detail")).getText();
+      assertTrue(detail.startsWith("grid 4×4 of 12×12 patches"), detail);
+      Path budgetShot = Path.of("target", "console-budget.png");
+      Files.write(budgetShot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+      System.out.println("console budget screenshot: " + budgetShot.toAbsolutePath());
       live.join(60_000);
     } finally {
       System.setOut(original);
@@ -242,10 +273,13 @@ class ConsoleBrowserIT {
     return m.group(1);
   }
 
-  /** Publishes a 6 s synthetic clip in real time as stream cam-live, in the background. */
+  /**
+   * Publishes a 20 s synthetic clip in real time as stream cam-live, in the background: long enough
+   * that frames still come after the page changed the stream's budget.
+   */
   static Thread publishLive(String bootstrap, Path clip) {
     io.decostream.ingest.SyntheticVideo.write(
-        clip, io.decostream.ingest.SyntheticVideo.Spec.defaults(6).withSeed(3));
+        clip, io.decostream.ingest.SyntheticVideo.Spec.defaults(20).withSeed(3));
     io.decostream.ingest.PublishConfig pc =
         new io.decostream.ingest.PublishConfig(
             bootstrap,

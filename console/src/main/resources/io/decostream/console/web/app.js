@@ -125,7 +125,12 @@
   }
 
   function showTokens(t) {
-    if (!t) return;
+    if (!t) {
+      // no tokens of this stream yet: nothing of the stream shown before stays on the page
+      $("budget-figure").textContent = "–";
+      $("budget-detail").textContent = "";
+      return;
+    }
     $("budget-figure").textContent = t.tokensPerFrame + " tokens per frame";
     $("budget-detail").textContent = "grid " + t.gridHeight + "×" + t.gridWidth + " of " +
       t.sourceGridHeight + "×" + t.sourceGridWidth + " patches, " + t.pooling + " pooling, frame " +
@@ -256,6 +261,41 @@
     $("ask-text").value = "";
     status.textContent = "asked: " + res.question;
     renderPending(res);
+  });
+
+  // ------------------------------------------------------------ budget control
+
+  // the text field, when filled, wins over the select; the console checks the budget as the
+  // encoder does (mode, grid against the stream's patch grid) and says why it refused one
+  $("budget-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const err = $("budget-error");
+    const status = $("budget-status");
+    const typed = $("budget-text").value.trim();
+    const budget = typed !== "" ? typed : $("budget-select").value;
+    let r, res;
+    try {
+      r = await fetch("/api/streams/" + enc(selected || "") + "/budget", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ budget })
+      });
+      res = await r.json();
+    } catch (e) {
+      err.textContent = "the console did not answer: " + e.message;
+      err.hidden = false;
+      return;
+    }
+    if (!r.ok) {
+      err.textContent = res.error || ("HTTP " + r.status);
+      err.hidden = false;
+      status.textContent = "";
+      return;
+    }
+    err.hidden = true;
+    err.textContent = "";
+    $("budget-text").value = "";
+    status.textContent = "budget " + res.budget + " sent" +
+      (res.tokensPerFrame ? " (" + res.tokensPerFrame + " tokens per frame)" : "") +
+      ": applied from the stream's next frame";
   });
 
   // ------------------------------------------------------------ live updates
