@@ -138,6 +138,7 @@ public final class ConsoleServer implements AutoCloseable {
   private final KafkaProducer<String, Question> producer;
   private final KafkaProducer<String, BudgetControl> budgetProducer;
   private final TopicTail tail;
+  private final StageHealth health;
   private final Server server;
   private final ServerConnector connector;
 
@@ -159,6 +160,7 @@ public final class ConsoleServer implements AutoCloseable {
     this.budgetProducer =
         new KafkaProducer<>(
             bp, new StringSerializer(), AvroSerde.of(BudgetControl.class).serializer());
+    this.health = new StageHealth(config.bootstrap(), config.clientProperties());
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("deco-console-http");
     pool.setDaemon(true);
@@ -230,7 +232,11 @@ public final class ConsoleServer implements AutoCloseable {
         try {
           producer.close(java.time.Duration.ofSeconds(5));
         } finally {
-          budgetProducer.close(java.time.Duration.ofSeconds(5));
+          try {
+            budgetProducer.close(java.time.Duration.ofSeconds(5));
+          } finally {
+            health.close();
+          }
         }
       }
     }
@@ -248,6 +254,12 @@ public final class ConsoleServer implements AutoCloseable {
           asset(ASSETS.get(path), response, callback);
         } else if (method.equals("GET") && path.equals("/api/streams")) {
           sendJson(response, callback, 200, state.streams());
+        } else if (method.equals("GET") && path.equals("/api/health")) {
+          // the stages' health: group state and lag per stage, frames/s and latency per stream
+          Map<String, Object> h = new java.util.LinkedHashMap<>();
+          h.put("stages", health.stages());
+          h.put("streams", state.streamHealth());
+          sendJson(response, callback, 200, h);
         } else if (method.equals("GET") && path.equals("/api/events")) {
           events(response, callback);
         } else if (path.equals("/api/ask")) {

@@ -120,7 +120,13 @@ public final class ConsoleState {
         s.tokens = m;
       }
       s.tokenHistory.addLast(
-          Map.of("frameIndex", t.getFrameIndex(), "tokensPerFrame", m.get("tokensPerFrame")));
+          Map.of(
+              "frameIndex",
+              t.getFrameIndex(),
+              "tokensPerFrame",
+              m.get("tokensPerFrame"),
+              "arrivedAtMillis",
+              System.currentTimeMillis()));
       trim(s.tokenHistory, limits.framesPerStream());
       s.updated = System.currentTimeMillis();
     }
@@ -243,6 +249,41 @@ public final class ConsoleState {
                 out.add(summary(s));
               }
             });
+    return out;
+  }
+
+  /**
+   * Per stream, for the health panel: frames/s over the last 30 s of arrivals, and the newest
+   * frame's time in the stages (its FrameTokens' stageMillis, summed) as its latency.
+   */
+  public List<Map<String, Object>> streamHealth() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    long now = System.currentTimeMillis();
+    for (Map<String, Object> view : streams()) {
+      String id = (String) view.get("id");
+      StreamState s = streams.get(id);
+      if (s == null) {
+        continue;
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("stream", id);
+      synchronized (s) {
+        long recent =
+            s.tokenHistory.stream()
+                .filter(h -> now - ((Number) h.get("arrivedAtMillis")).longValue() <= 30_000)
+                .count();
+        m.put("framesPerSecond", recent / 30.0);
+        long latency = -1;
+        if (s.tokens != null) {
+          latency = 0;
+          for (Object v : ((Map<?, ?>) s.tokens.get("stageMillis")).values()) {
+            latency += ((Number) v).longValue();
+          }
+        }
+        m.put("latencyMillis", latency);
+      }
+      out.add(m);
+    }
     return out;
   }
 

@@ -418,6 +418,51 @@ class ConsoleServerIT {
         .build();
   }
 
+  @Test
+  void healthShowsEachStagesGroupAndLag() throws Exception {
+    // a frames stage that committed offset 2 of 5 records on partition 0 of the chunks topic
+    String chunks = topics.chunks().name();
+    Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    try (KafkaProducer<String, byte[]> p =
+        new KafkaProducer<>(
+            pp,
+            new StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      for (int i = 0; i < 5; i++) {
+        p.send(new ProducerRecord<>(chunks, 0, "cam1", new byte[] {(byte) i})).get();
+      }
+    }
+    org.apache.kafka.common.TopicPartition tp =
+        new org.apache.kafka.common.TopicPartition(chunks, 0);
+    Map<String, Object> cp = new HashMap<>();
+    cp.put("bootstrap.servers", broker.bootstrapServers());
+    cp.put("group.id", "deco-frames");
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+            cp,
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      c.commitSync(Map.of(tp, new org.apache.kafka.clients.consumer.OffsetAndMetadata(2)));
+    }
+    Thread.sleep(2_100); // past the health cache's refresh
+    JsonNode h = getJson("/api/health");
+    JsonNode frames = h.get("stages").get(0);
+    assertEquals("frames", frames.get("stage").asText(), h.toString());
+    assertEquals("deco-frames", frames.get("group").asText());
+    assertEquals(3, frames.get("lag").asLong(), h.toString());
+    assertEquals(0, frames.get("members").asInt(), h.toString());
+    assertEquals("llm-worker", h.get("stages").get(2).get("stage").asText());
+    boolean cam1 = false;
+    for (JsonNode s : h.get("streams")) {
+      if (s.get("stream").asText().equals("cam1")) {
+        cam1 = true;
+        assertTrue(s.has("framesPerSecond") && s.has("latencyMillis"), s.toString());
+      }
+    }
+    assertTrue(cam1, h.toString());
+  }
+
   static <V> void send(io.decostream.schemas.Topic<V> topic, String key, V value) throws Exception {
     Map<String, Object> p = new HashMap<>(KafkaLimits.producerOverrides());
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());

@@ -142,6 +142,14 @@ class ConsoleBrowserIT {
           "the window strip shows frames");
       String budget = browser.findElement(By.id("budget-figure")).getText();
       assertTrue(budget.matches("\\d+ tokens per frame"), budget);
+      // the stages' health: this stream's frames/s and latency, each stage's group and lag
+      wait.until(
+          d -> {
+            String h = d.findElement(By.id("health")).getText();
+            return h.contains("frames/s") && h.contains("llm-worker") && h.contains("lag");
+          });
+      String health = browser.findElement(By.id("health")).getText();
+      assertTrue(health.contains("ms in the stages"), health);
 
       // an empty question: the console refuses it and the page says why
       WebElement text = browser.findElement(By.id("ask-text"));

@@ -340,6 +340,39 @@
     on("deadletter", d => { if (!d.stream || d.stream === selected) renderDeadLetter(d); });
   }
 
+  // the stages' health (issue 21 point 1): this stream's frames/s and latency, every stage's
+  // consumer-group state and lag, from /api/health
+  async function refreshHealth() {
+    const body = document.getElementById("health-body");
+    if (!body) return;
+    try {
+      const h = await api("/api/health");
+      const rows = [];
+      const s = h.streams.find(x => x.stream === selected);
+      if (s) {
+        rows.push(["frames/s", s.framesPerSecond.toFixed(2)]);
+        rows.push(["latency", s.latencyMillis < 0 ? "–" : s.latencyMillis + " ms in the stages"]);
+      }
+      for (const st of h.stages) {
+        rows.push([st.stage, st.state + ", lag " + (st.lag < 0 ? "?" : st.lag)]);
+      }
+      body.replaceChildren(...rows.map(([k, v]) => {
+        const tr = document.createElement("tr");
+        const th = document.createElement("th");
+        th.textContent = k;
+        const td = document.createElement("td");
+        td.textContent = v;
+        td.className = "health-" + k.replace(/[^a-z]/g, "");
+        tr.append(th, td);
+        return tr;
+      }));
+    } catch (e) {
+      body.replaceChildren();
+    }
+  }
+
   loadStreams().catch(() => {});
   connect();
+  refreshHealth();
+  setInterval(refreshHealth, 3000);
 })();
