@@ -254,7 +254,8 @@ public final class ConsoleState {
 
   /**
    * Per stream, for the health panel: frames/s over the last 30 s of arrivals, and the newest
-   * frame's time in the stages (its FrameTokens' stageMillis, summed) as its latency.
+   * frame's latency through the pipeline (its FrameTokens' stageMillis are the wall-clock times at
+   * which ingest, frames and encoder emitted it: the first to the last).
    */
   public List<Map<String, Object>> streamHealth() {
     List<Map<String, Object>> out = new ArrayList<>();
@@ -273,18 +274,30 @@ public final class ConsoleState {
                 .filter(h -> now - ((Number) h.get("arrivedAtMillis")).longValue() <= 30_000)
                 .count();
         m.put("framesPerSecond", recent / 30.0);
-        long latency = -1;
-        if (s.tokens != null) {
-          latency = 0;
-          for (Object v : ((Map<?, ?>) s.tokens.get("stageMillis")).values()) {
-            latency += ((Number) v).longValue();
-          }
-        }
-        m.put("latencyMillis", latency);
+        m.put("latencyMillis", latencyMillis(s.tokens));
       }
       out.add(m);
     }
     return out;
+  }
+
+  /** First to last stage time of a tokens view's stageMillis; -1 when there are fewer than two. */
+  static long latencyMillis(Map<String, Object> tokens) {
+    if (tokens == null) {
+      return -1;
+    }
+    Map<?, ?> stages = (Map<?, ?>) tokens.get("stageMillis");
+    if (stages == null || stages.size() < 2) {
+      return -1;
+    }
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
+    for (Object v : stages.values()) {
+      long t = ((Number) v).longValue();
+      min = Math.min(min, t);
+      max = Math.max(max, t);
+    }
+    return max - min;
   }
 
   public boolean hasStream(String id) {

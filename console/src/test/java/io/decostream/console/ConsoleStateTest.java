@@ -121,4 +121,18 @@ class ConsoleStateTest {
   private static ConsoleState s() {
     return new ConsoleState(ConsoleState.Limits.defaults());
   }
+
+  @Test
+  void latencyRunsFromTheFirstToTheLastStageTime() {
+    // stageMillis are wall-clock emit times (ingest, frames, encoder), not durations
+    assertEquals(
+        500,
+        ConsoleState.latencyMillis(
+            java.util.Map.of(
+                "stageMillis",
+                java.util.Map.of("ingest", 1_000L, "frames", 1_200L, "encoder", 1_500L))));
+    assertEquals(
+        -1, ConsoleState.latencyMillis(java.util.Map.of("stageMillis", java.util.Map.of("a", 5L))));
+    assertEquals(-1, ConsoleState.latencyMillis(null));
+  }
 }

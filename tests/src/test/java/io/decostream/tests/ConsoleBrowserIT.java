@@ -149,7 +149,7 @@ class ConsoleBrowserIT {
             return h.contains("frames/s") && h.contains("llm-worker") && h.contains("lag");
           });
       String health = browser.findElement(By.id("health")).getText();
-      assertTrue(health.contains("ms in the stages"), health);
+      assertTrue(health.contains("ms publish to tokens"), health);
 
       // an empty question: the console refuses it and the page says why
       WebElement text = browser.findElement(By.id("ask-text"));

@@ -351,7 +351,7 @@
       const s = h.streams.find(x => x.stream === selected);
       if (s) {
         rows.push(["frames/s", s.framesPerSecond.toFixed(2)]);
-        rows.push(["latency", s.latencyMillis < 0 ? "–" : s.latencyMillis + " ms in the stages"]);
+        rows.push(["latency", s.latencyMillis < 0 ? "–" : s.latencyMillis + " ms publish to tokens"]);
       }
       for (const st of h.stages) {
         rows.push([st.stage, st.state + ", lag " + (st.lag < 0 ? "?" : st.lag)]);
