@@ -46,7 +46,7 @@ class MetricsEndpointIT {
       String bootstrap = broker.bootstrapServers();
       assertEquals(
           0, Deco.run("topics", "create", "--bootstrap", bootstrap, "--topic-prefix", prefix));
-      Process stage =
+      ProcessBuilder launch =
           new ProcessBuilder(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                   "-Dai.djl.offline=true",
@@ -62,8 +62,10 @@ class MetricsEndpointIT {
                   tmp.resolve("state").toString(),
                   "--metrics-port",
                   "-1")
-              .redirectErrorStream(true)
-              .start();
+              .redirectErrorStream(true);
+      // every launch path: offline DJL and no tracking
+      launch.environment().put("OPT_OUT_TRACKING", "true");
+      Process stage = launch.start();
       ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
       Thread reader =
           new Thread(
