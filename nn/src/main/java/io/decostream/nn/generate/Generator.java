@@ -17,9 +17,9 @@ import java.util.function.Function;
  * then feed one sampled token at a time until an EOS id (not returned), {@code maxNewTokens}, a
  * stop string, or the context length.
  *
- * <p>Each decode step runs in its own {@code NDManager} sub-manager, closed after the step; the
- * only arrays that live across steps are the preallocated cache's. A generator holds no
- * per-sequence state and may be shared; each {@link #generate} call allocates its own cache.
+ * <p>Each decode step is {@link LlamaModel#decodeNext}: the preallocated cache and its own vectors,
+ * nothing allocated per token. A generator holds no per-sequence state and may be shared; each
+ * {@link #generate} call allocates its own cache.
  */
 public final class Generator {
 
@@ -119,7 +119,6 @@ public final class Generator {
       long t0 = System.nanoTime();
       float[] logits = prefill(promptEmbeddings, cache, promptLen);
       long t1 = System.nanoTime();
-      NDManager parent = promptEmbeddings.getManager();
       while (true) {
         int token = sampler.next(logits);
         if (eosIds.contains(token)) {
@@ -142,10 +141,7 @@ public final class Generator {
           reason = StopReason.CONTEXT_FULL;
           break;
         }
-        try (NDManager step = parent.newSubManager()) {
-          NDArray e = model.embed(step, new int[] {token});
-          logits = model.forwardLast(e, cache).toFloatArray();
-        }
+        logits = model.decodeNext(token, cache); // the cache's own array: no allocation
       }
       long t2 = System.nanoTime();
       return new Result(Arrays.copyOf(out, n), reason, promptLen, (t1 - t0) / 1e6, (t2 - t1) / 1e6);

@@ -21,6 +21,9 @@ public final class KvCache implements AutoCloseable {
   private final int capacity;
   private int length;
 
+  /** The decode step's vectors for this sequence, made at its first step (issue 20 point 2). */
+  private DecodeStep.Scratch scratch;
+
   KvCache(NDManager parent, int layers, int kvHeads, int headDim, int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("KV cache capacity must be >= 1, got " + capacity);
@@ -63,6 +66,13 @@ public final class KvCache implements AutoCloseable {
           "cannot truncate a cache of length " + length + " to " + newLength);
     }
     length = newLength;
+  }
+
+  DecodeStep.Scratch scratch(DecodeStep step) {
+    if (scratch == null) {
+      scratch = step.scratch(this);
+    }
+    return scratch;
   }
 
   NDArray keys(int layer) {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.projector.Scalars;
 import java.util.Objects;
@@ -64,6 +65,14 @@ public final class LlamaModel implements AutoCloseable {
   private final int vocab;
   private final float eps;
   private final float attnScale;
+  private final Precision precision;
+
+  /**
+   * The single-token step of serving on the Java Vector API (issue 20 point 2), or null when the
+   * {@code jdk.incubator.vector} module is absent or {@code -Ddeco.decode.vector=false}: then
+   * {@link #decodeNext} runs the DJL layer below.
+   */
+  private final DecodeStep fast;
 
   /** One decoder layer's weights (HF names in comments). */
   private record Layer(
@@ -92,6 +101,21 @@ public final class LlamaModel implements AutoCloseable {
    */
   public LlamaModel(
       LlamaConfig config, WeightBinder model, WeightBinder lmHead, String lmHeadName) {
+    this(config, model, lmHead, lmHeadName, Precision.F32);
+  }
+
+  /**
+   * As above, with the weight matrices (embeddings, projections, lm head) kept at {@code
+   * precision}; norms and biases stay F32. F16 models serve (prefill, decode, R-GAE) but do not
+   * train.
+   */
+  public LlamaModel(
+      LlamaConfig config,
+      WeightBinder model,
+      WeightBinder lmHead,
+      String lmHeadName,
+      Precision precision) {
+    this.precision = Objects.requireNonNull(precision, "precision");
     this.config = Objects.requireNonNull(config, "config").resolved();
     Objects.requireNonNull(model, "model");
     hidden = this.config.hiddenSize();
@@ -106,30 +130,31 @@ public final class LlamaModel implements AutoCloseable {
     long kvOut = (long) kvHeads * headDim;
     boolean bias = this.config.attentionBias();
 
-    embedTokens = model.bind("embed_tokens.weight", vocab, hidden);
+    Precision p = precision;
+    embedTokens = model.bind("embed_tokens.weight", p, vocab, hidden);
     layers = new Layer[this.config.numHiddenLayers()];
     for (int l = 0; l < layers.length; l++) {
       WeightBinder b = model.scoped("layers." + l);
       layers[l] =
           new Layer(
               b.bind("input_layernorm.weight", hidden),
-              b.bind("self_attn.q_proj.weight", qOut, hidden),
+              b.bind("self_attn.q_proj.weight", p, qOut, hidden),
               bias ? b.bind("self_attn.q_proj.bias", qOut) : null,
-              b.bind("self_attn.k_proj.weight", kvOut, hidden),
+              b.bind("self_attn.k_proj.weight", p, kvOut, hidden),
               bias ? b.bind("self_attn.k_proj.bias", kvOut) : null,
-              b.bind("self_attn.v_proj.weight", kvOut, hidden),
+              b.bind("self_attn.v_proj.weight", p, kvOut, hidden),
               bias ? b.bind("self_attn.v_proj.bias", kvOut) : null,
-              b.bind("self_attn.o_proj.weight", hidden, qOut),
+              b.bind("self_attn.o_proj.weight", p, hidden, qOut),
               b.bind("post_attention_layernorm.weight", hidden),
-              b.bind("mlp.gate_proj.weight", inter, hidden),
-              b.bind("mlp.up_proj.weight", inter, hidden),
-              b.bind("mlp.down_proj.weight", hidden, inter));
+              b.bind("mlp.gate_proj.weight", p, inter, hidden),
+              b.bind("mlp.up_proj.weight", p, inter, hidden),
+              b.bind("mlp.down_proj.weight", p, hidden, inter));
     }
     finalNorm = model.bind("norm.weight", hidden);
     this.lmHead =
         lmHead == null
             ? embedTokens
-            : lmHead.bind(Objects.requireNonNull(lmHeadName, "lmHeadName"), vocab, hidden);
+            : lmHead.bind(Objects.requireNonNull(lmHeadName, "lmHeadName"), p, vocab, hidden);
 
     manager = embedTokens.getManager().newSubManager();
     NDArray[] tables =
@@ -141,6 +166,54 @@ public final class LlamaModel implements AutoCloseable {
             this.config.ropeScalingFactor());
     ropeCos = tables[0];
     ropeSinSigned = tables[1];
+    fast = DecodeSteps.create(this);
+  }
+
+  /** The weights as the decode step reads them (views, no copies). */
+  DecodeStep decodeStep(int threads) {
+    DecodeStep.LayerViews[] views = new DecodeStep.LayerViews[layers.length];
+    for (int l = 0; l < layers.length; l++) {
+      Layer w = layers[l];
+      views[l] =
+          new DecodeStep.LayerViews(
+              w.inputNorm().toFloatArray(),
+              DecodeStep.Mat.of(w.wq()),
+              floats(w.bq()),
+              DecodeStep.Mat.of(w.wk()),
+              floats(w.bk()),
+              DecodeStep.Mat.of(w.wv()),
+              floats(w.bv()),
+              DecodeStep.Mat.of(w.wo()),
+              w.postNorm().toFloatArray(),
+              DecodeStep.Mat.of(w.wGate()),
+              DecodeStep.Mat.of(w.wUp()),
+              DecodeStep.Mat.of(w.wDown()));
+    }
+    return new DecodeStep(
+        views,
+        DecodeStep.Mat.of(embedTokens),
+        DecodeStep.Mat.of(lmHead),
+        finalNorm.toFloatArray(),
+        ropeCos,
+        ropeSinSigned,
+        heads,
+        kvHeads,
+        eps,
+        threads);
+  }
+
+  private static float[] floats(NDArray a) {
+    return a == null ? null : a.toFloatArray();
+  }
+
+  /** How the weight matrices are held. */
+  public Precision precision() {
+    return precision;
+  }
+
+  /** Whether {@link #decodeNext} runs the Vector API step (else the DJL layer). */
+  public boolean vectorDecode() {
+    return fast != null;
   }
 
   /**
@@ -229,7 +302,7 @@ public final class LlamaModel implements AutoCloseable {
     try (NDManager tmp = target.newSubManager()) {
       NDArray idx =
           Scalars.owned(tmp.create(l), DataType.INT64); // the gather's backward keeps these indices
-      NDArray out = embedTokens.get(tmp, new NDIndex("{}", idx));
+      NDArray out = dense(tmp, embedTokens.get(tmp, new NDIndex("{}", idx)));
       out.attach(target);
       return out;
     }
@@ -260,6 +333,27 @@ public final class LlamaModel implements AutoCloseable {
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
     int t = checkCached(embeddings, cache);
     return decode(embeddings, new Pass(cache, null, null), t - 1, t, new Shape(vocab));
+  }
+
+  /**
+   * Serving's decode step (spec §4.3, issue 20 point 2): token {@code token} at position {@code
+   * cache.length()}, its K/V appended to the cache; returns the logits [V] in an array that belongs
+   * to the cache and is overwritten by its next step. With the Vector API step nothing is
+   * allocated; the values equal {@link #forwardLast} of the token's embedding up to fp32 rounding
+   * order.
+   */
+  public float[] decodeNext(int token, KvCache cache) {
+    Objects.requireNonNull(cache, "cache");
+    if (cache.remaining() < 1) {
+      throw new IllegalArgumentException(
+          "the cache is full: " + cache.length() + " of " + cache.capacity() + " positions");
+    }
+    if (fast != null) {
+      return fast.step(token, cache, cache.scratch(fast));
+    }
+    try (NDManager step = manager.newSubManager()) {
+      return forwardLast(embed(step, new int[] {token}), cache).toFloatArray();
+    }
   }
 
   /**
@@ -297,6 +391,7 @@ public final class LlamaModel implements AutoCloseable {
    */
   public NDArray logits(NDArray x) {
     int t = checkUncached(x, 3);
+    requireTrainable();
     return decode(x, new Pass(null, null, null), 0, t, null);
   }
 
@@ -307,6 +402,7 @@ public final class LlamaModel implements AutoCloseable {
    */
   public NDArray logits(NDArray x, int from, int to, DecoderTrace trace) {
     int t = checkUncached(x, 3);
+    requireTrainable();
     if (from < 0 || to > t || from >= to) {
       throw new IllegalArgumentException(
           "rows " + from + ".." + to + " must lie in 0.." + t + " and not be empty");
@@ -319,7 +415,29 @@ public final class LlamaModel implements AutoCloseable {
    * those rows would predict were they the last layer's output.
    */
   public NDArray lensLogits(NDArray rows) {
-    return Linear.linear(rmsNorm(rows, finalNorm), lmHead).singletonOrThrow();
+    return Linear.linear(rmsNorm(rows, finalNorm), dense(rows.getManager(), lmHead))
+        .singletonOrThrow();
+  }
+
+  private void requireTrainable() {
+    if (precision != Precision.F32) {
+      throw new IllegalStateException(
+          "a " + precision + " model serves only; train on F32 weights");
+    }
+  }
+
+  /**
+   * A weight matrix as the DJL layer multiplies it: F32 as held, or a F16 one widened for this op
+   * only (exact: every F16 value is an F32 value). The copy is attached to the manager of the op's
+   * scope and freed with it.
+   */
+  private static NDArray dense(NDManager scope, NDArray w) {
+    if (w.getDataType() == DataType.FLOAT32) {
+      return w;
+    }
+    NDArray wide = w.toType(DataType.FLOAT32, false);
+    wide.attach(scope);
+    return wide;
   }
 
   // ------------------------------------------------------------------ the decoder, once
@@ -384,7 +502,7 @@ public final class LlamaModel implements AutoCloseable {
       if (from > 0 || to < t) { // the lm head only where it is read
         h = h.get(step, new NDIndex(rank == 3 ? ":, {}:{}" : "{}:{}", from, to));
       }
-      NDArray logits = Linear.linear(rmsNorm(h, finalNorm), lmHead).singletonOrThrow();
+      NDArray logits = Linear.linear(rmsNorm(h, finalNorm), dense(step, lmHead)).singletonOrThrow();
       if (out != null) {
         logits = logits.reshape(out);
       }
@@ -422,22 +540,23 @@ public final class LlamaModel implements AutoCloseable {
     // --- self-attention block
     NDArray x = rmsNorm(h, w.inputNorm());
     NDArray q =
-        linear(x, w.wq(), w.bq())
+        linear(x, dense(ls, w.wq()), w.bq())
             .reshape(b, t, heads, headDim)
             .transpose(0, 2, 1, 3); // [B, nH, T, hd]
     NDArray k =
-        linear(x, w.wk(), w.bk())
+        linear(x, dense(ls, w.wk()), w.bk())
             .reshape(b, t, kvHeads, headDim)
             .transpose(0, 2, 1, 3); // [B, nKV, T, hd]
-    NDArray v = linear(x, w.wv(), w.bv()).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+    NDArray v =
+        linear(x, dense(ls, w.wv()), w.bv()).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
     NDArray o = attention(ls, l, rope(q, at), rope(k, at), v, pass, at); // [B*T, nH*hd]
-    h = h.add(Linear.linear(o, w.wo()).singletonOrThrow());
+    h = h.add(Linear.linear(o, dense(ls, w.wo())).singletonOrThrow());
     // --- MLP block: down(silu(gate(x)) * up(x)), no biases
     x = rmsNorm(h, w.postNorm());
-    NDArray gate = Linear.linear(x, w.wGate()).singletonOrThrow();
-    NDArray up = Linear.linear(x, w.wUp()).singletonOrThrow();
+    NDArray gate = Linear.linear(x, dense(ls, w.wGate())).singletonOrThrow();
+    NDArray up = Linear.linear(x, dense(ls, w.wUp())).singletonOrThrow();
     NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);
-    return h.add(Linear.linear(act, w.wDown()).singletonOrThrow());
+    return h.add(Linear.linear(act, dense(ls, w.wDown())).singletonOrThrow());
   }
 
   /**

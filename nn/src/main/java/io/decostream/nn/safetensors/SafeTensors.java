@@ -330,6 +330,56 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   /**
+   * The tensor as an F16 NDArray of its shape (issue 20 point 3): F16 data is copied as it is, F32
+   * and BF16 rounded to nearest-even ({@link HalfFloats#floatToF16}, PyTorch's {@code .half()}).
+   *
+   * @throws SafeTensorsException when a finite value lies beyond F16's range (|x| > 65504)
+   */
+  public NDArray toF16NDArray(NDManager manager, String name) {
+    TensorInfo t = info(name);
+    if (!t.dtype().isReadableAsFloat()) {
+      throw new SafeTensorsException(
+          "tensor '" + name + "' is " + t.dtype() + "; toF16NDArray reads F32, F16, BF16");
+    }
+    long bytes = t.numel() * 2;
+    if (bytes > Integer.MAX_VALUE) {
+      throw new SafeTensorsException(
+          "tensor '" + name + "' needs " + bytes + " bytes as F16, over the 2 GiB buffer limit");
+    }
+    ByteBuffer out = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+    java.nio.ShortBuffer so = out.asShortBuffer();
+    forEachChunk(
+        t,
+        buf -> {
+          switch (t.dtype()) {
+            case F16 -> so.put(buf.asShortBuffer());
+            case F32 -> {
+              while (buf.hasRemaining()) {
+                so.put(narrow(name, buf.getFloat()));
+              }
+            }
+            case BF16 -> {
+              while (buf.hasRemaining()) {
+                so.put(narrow(name, HalfFloats.bf16ToFloat(buf.getShort())));
+              }
+            }
+            default -> throw new IllegalStateException();
+          }
+        });
+    out.rewind();
+    return manager.create(out, new Shape(t.shape()), DataType.FLOAT16);
+  }
+
+  private static short narrow(String name, float f) {
+    short h = HalfFloats.floatToF16(f);
+    if ((h & 0x7C00) == 0x7C00 && Float.isFinite(f)) {
+      throw new SafeTensorsException(
+          "tensor '" + name + "' holds " + f + ", beyond F16's range: load it as F32");
+    }
+    return h;
+  }
+
+  /**
    * The tensor as an F32 NDArray of its shape, attached to {@code manager}. The data is copied
    * (F32) or widened (F16/BF16) into a fresh, writable direct buffer, never aliasing the mapping.
    */

@@ -79,10 +79,24 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
 
   @Override
   public NDArray bind(String name, long... expectedShape) {
+    return bind(name, Precision.F32, expectedShape);
+  }
+
+  @Override
+  public NDArray bind(String name, Precision storage, long... expectedShape) {
     String full = prefix + name;
     NDArray cached = root.bound.get(full);
     if (cached != null) {
       checkShape(full, expectedShape, cached.getShape().getShape());
+      if (cached.getDataType() != storage.dataType()) {
+        throw new WeightException(
+            "weight '"
+                + full
+                + "' is already held as "
+                + cached.getDataType()
+                + " and cannot be bound again as "
+                + storage);
+      }
       return cached;
     }
     if (!root.tensors.contains(full)) {
@@ -97,7 +111,12 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
     long[] actual = root.tensors.info(full).shape();
     checkShape(full, expectedShape, actual);
     try {
-      return root.bound.computeIfAbsent(full, n -> root.tensors.toNDArray(root.manager, n));
+      return root.bound.computeIfAbsent(
+          full,
+          n ->
+              storage == Precision.F16
+                  ? root.tensors.toF16NDArray(root.manager, n)
+                  : root.tensors.toNDArray(root.manager, n));
     } catch (SafeTensorsException e) {
       throw new WeightException("cannot load weight '" + full + "': " + e.getMessage(), e);
     }

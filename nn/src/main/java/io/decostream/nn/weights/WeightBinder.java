@@ -20,6 +20,13 @@ public interface WeightBinder {
    */
   NDArray bind(String name, long... expectedShape);
 
+  /**
+   * As {@link #bind(String, long...)}, kept in memory at {@code storage} (issue 20 point 3): a
+   * language model's matrices at {@link Precision#F16}. A tensor is held once, at the precision it
+   * was first bound with; binding it again at another precision fails.
+   */
+  NDArray bind(String name, Precision storage, long... expectedShape);
+
   /** Whether the checkpoint has {@code prefix + name}. */
   boolean has(String name);
 

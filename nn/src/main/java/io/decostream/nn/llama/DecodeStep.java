@@ -1,0 +1,349 @@
+package io.decostream.nn.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * One token through the Llama decoder with a KV cache (spec §4.2–§4.3 for T = 1; issue 20 points 2
+ * and 3): the same layer as {@link LlamaModel}'s, computed in place on preallocated fp32 vectors
+ * with the Java Vector API instead of ~25 native ops per layer. The weights, the RoPE tables and
+ * the cache are read (and the cache written) where libtorch holds them, through direct views, so
+ * the prefill that filled the cache and this step share it.
+ *
+ * <p>Per layer five parallel regions over rows: q/k/v; attention over heads; o_proj into the
+ * residual; gate/up with SiLU; down into the residual. Then the final norm and the lm head. Every
+ * buffer belongs to a {@link Scratch} made once per cache: a step allocates nothing.
+ */
+final class DecodeStep {
+
+  /** A weight matrix [rows, cols] viewed in place, fp32 or F16. */
+  record Mat(ByteBuffer buf, int rows, int cols, boolean f16) {
+    static Mat of(NDArray a) {
+      long[] s = a.getShape().getShape();
+      boolean half = a.getDataType() == DataType.FLOAT16;
+      if (!half && a.getDataType() != DataType.FLOAT32) {
+        throw new IllegalArgumentException(
+            "decode reads FLOAT32 or FLOAT16, got " + a.getDataType());
+      }
+      int rows = Math.toIntExact(s[0]);
+      int cols = s.length == 1 ? 1 : Math.toIntExact(s[1]);
+      return new Mat(view(a), rows, cols, half);
+    }
+
+    /** Row r · x (x given whole and, for F16, split into even and odd elements). */
+    float dot(int r, Vec x) {
+      return f16
+          ? DecodeKernels.dotF16(buf, r, cols, x.even, x.odd)
+          : DecodeKernels.dotF32(buf, r, cols, x.v);
+    }
+
+    float at(int i) {
+      return f16 ? DecodeKernels.half(buf.getShort(i * 2)) : buf.getFloat(i * 4);
+    }
+  }
+
+  /** A direct little-endian view of a contiguous CPU tensor's memory (no copy). */
+  static ByteBuffer view(NDArray a) {
+    return a.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** An input vector of matrix products, with its even/odd split kept for F16 rows. */
+  static final class Vec {
+    final float[] v;
+    final float[] even;
+    final float[] odd;
+
+    Vec(int n) {
+      v = new float[n];
+      even = new float[(n + 1) / 2];
+      odd = new float[(n + 1) / 2];
+    }
+
+    /** Refreshes the even/odd split after v changed (only F16 products read it). */
+    void split(boolean needed) {
+      if (needed) {
+        DecodeKernels.deinterleave(v, v.length, even, odd);
+      }
+    }
+  }
+
+  /** One layer's weights as views (HF names in {@link LlamaModel}'s Layer). */
+  record LayerViews(
+      float[] inputNorm,
+      Mat wq,
+      float[] bq,
+      Mat wk,
+      float[] bk,
+      Mat wv,
+      float[] bv,
+      Mat wo,
+      float[] postNorm,
+      Mat wGate,
+      Mat wUp,
+      Mat wDown) {}
+
+  /** The vectors of one sequence's steps, made once with its cache. */
+  static final class Scratch {
+    final Vec x; // residual stream [D]
+    final Vec xb; // normalised input of a block [D]
+    final float[] q; // [nH*hd]
+    final float[] k; // [nKV*hd]
+    final float[] v; // [nKV*hd]
+    final Vec att; // attention output [nH*hd]
+    final float[] scores; // [nH, capacity]
+    final Vec hb; // silu(gate) * up [I]
+    final float[] logits; // [V]
+    final ByteBuffer[] keys;
+    final ByteBuffer[] values;
+    final int capacity;
+    // the step's position and layer, read by the regions below (built once: a region handed to
+    // the pool is not a fresh lambda per call)
+    int pos;
+    LayerViews w;
+    int layer;
+    final RowPool.Rows qkv;
+    final RowPool.Rows attend;
+    final RowPool.Rows oProj;
+    final RowPool.Rows gateUp;
+    final RowPool.Rows down;
+    final RowPool.Rows lmHead;
+
+    Scratch(DecodeStep d, KvCache cache) {
+      x = new Vec(d.hidden);
+      xb = new Vec(d.hidden);
+      q = new float[d.heads * d.headDim];
+      k = new float[d.kvHeads * d.headDim];
+      v = new float[d.kvHeads * d.headDim];
+      att = new Vec(d.heads * d.headDim);
+      scores = new float[d.heads * cache.capacity()];
+      hb = new Vec(d.inter);
+      logits = new float[d.vocab];
+      keys = new ByteBuffer[d.layers.length];
+      values = new ByteBuffer[d.layers.length];
+      for (int l = 0; l < keys.length; l++) {
+        keys[l] = view(cache.keys(l));
+        values[l] = view(cache.values(l));
+      }
+      capacity = cache.capacity();
+      qkv = (a, b) -> d.qkv(this, a, b);
+      attend = (a, b) -> d.attend(this, a, b);
+      oProj = (a, b) -> residual(w.wo(), att, x.v, a, b);
+      gateUp = (a, b) -> gateUp(w, this, a, b);
+      down = (a, b) -> residual(w.wDown(), hb, x.v, a, b);
+      lmHead = (a, b) -> rows(d.lmHead, xb, logits, a, b);
+    }
+  }
+
+  private final LayerViews[] layers;
+  private final Mat embed;
+  private final Mat lmHead;
+  private final float[] finalNorm;
+  private final ByteBuffer ropeCos;
+  private final ByteBuffer ropeSin;
+  private final int hidden;
+  private final int heads;
+  private final int kvHeads;
+  private final int headDim;
+  private final int inter;
+  private final int vocab;
+  private final float eps;
+  private final float attnScale;
+  private final RowPool pool;
+
+  DecodeStep(
+      LayerViews[] layers,
+      Mat embed,
+      Mat lmHead,
+      float[] finalNorm,
+      NDArray ropeCos,
+      NDArray ropeSinSigned,
+      int heads,
+      int kvHeads,
+      float eps,
+      int threads) {
+    this.layers = layers;
+    this.embed = embed;
+    this.lmHead = lmHead;
+    this.finalNorm = finalNorm;
+    this.ropeCos = view(ropeCos);
+    this.ropeSin = view(ropeSinSigned);
+    this.hidden = embed.cols();
+    this.heads = heads;
+    this.kvHeads = kvHeads;
+    this.headDim = layers[0].wq().rows() / heads;
+    this.inter = layers[0].wGate().rows();
+    this.vocab = lmHead.rows();
+    this.eps = eps;
+    this.attnScale = (float) Math.sqrt(headDim);
+    this.pool = RowPool.shared(threads);
+  }
+
+  Scratch scratch(KvCache cache) {
+    return new Scratch(this, cache);
+  }
+
+  /**
+   * Token {@code token} at position {@code cache.length()}: appends its K/V to the cache and
+   * returns the logits [V] in the scratch's own array (valid until the next step).
+   */
+  float[] step(int token, KvCache cache, Scratch s) {
+    if (token < 0 || token >= vocab) {
+      throw new IllegalArgumentException("token id " + token + " is outside [0, " + vocab + ")");
+    }
+    s.pos = cache.length();
+    for (int i = 0; i < hidden; i++) {
+      s.x.v[i] = embed.at(token * hidden + i); // embed_tokens[token]
+    }
+    for (int l = 0; l < layers.length; l++) {
+      layer(l, s);
+    }
+    cache.advance(1);
+    rmsNorm(s.x.v, finalNorm, s.xb); // final norm, then the lm head
+    pool.run(vocab, s.lmHead);
+    return s.logits;
+  }
+
+  /** Spec §4.2 for one position: attention block, then MLP block, each on the normalised input. */
+  private void layer(int l, Scratch s) {
+    LayerViews w = layers[l];
+    s.layer = l;
+    s.w = w;
+    int pos = s.pos;
+    // --- self-attention: q, k, v of the normalised input; RoPE on q and k; cache write
+    rmsNorm(s.x.v, w.inputNorm(), s.xb);
+    int nq = heads * headDim;
+    int nk = kvHeads * headDim;
+    pool.run(nq + 2 * nk, s.qkv);
+    rope(s.q, heads, pos);
+    rope(s.k, kvHeads, pos);
+    int cap = s.capacity;
+    for (int g = 0; g < kvHeads; g++) { // [1, nKV, capacity, hd] at position pos
+      int at = ((g * cap) + pos) * headDim * 4;
+      for (int i = 0; i < headDim; i++) {
+        s.keys[l].putFloat(at + i * 4, s.k[g * headDim + i]);
+        s.values[l].putFloat(at + i * 4, s.v[g * headDim + i]);
+      }
+    }
+    pool.run(heads, s.attend);
+    s.att.split(w.wo().f16());
+    pool.run(hidden, s.oProj); // h += o_proj(attn)
+    // --- MLP: h += down(silu(gate(x)) * up(x))
+    rmsNorm(s.x.v, w.postNorm(), s.xb);
+    pool.run(inter, s.gateUp);
+    s.hb.split(w.wDown().f16());
+    pool.run(hidden, s.down);
+  }
+
+  private void qkv(Scratch s, int from, int to) {
+    LayerViews w = s.w;
+    int nq = heads * headDim;
+    int nk = kvHeads * headDim;
+    for (int r = from; r < to; r++) {
+      if (r < nq) {
+        s.q[r] = biased(w.wq().dot(r, s.xb), w.bq(), r);
+      } else if (r < nq + nk) {
+        s.k[r - nq] = biased(w.wk().dot(r - nq, s.xb), w.bk(), r - nq);
+      } else {
+        s.v[r - nq - nk] = biased(w.wv().dot(r - nq - nk, s.xb), w.bv(), r - nq - nk);
+      }
+    }
+  }
+
+  private static float biased(float dot, float[] bias, int r) {
+    return bias == null ? dot : dot + bias[r];
+  }
+
+  /**
+   * Heads from..to-1 attend to cached positions 0..pos with fp32 softmax (spec §0); head h uses KV
+   * head h / (nH / nKV), the repeat_kv order.
+   */
+  private void attend(Scratch s, int from, int to) {
+    int l = s.layer;
+    int pos = s.pos;
+    int cap = s.capacity;
+    int rep = heads / kvHeads;
+    int n = pos + 1;
+    for (int h = from; h < to; h++) {
+      int g = h / rep;
+      int qOff = h * headDim;
+      int sOff = h * cap;
+      float max = Float.NEGATIVE_INFINITY;
+      for (int t = 0; t < n; t++) {
+        float sc =
+            DecodeKernels.dotF32At(s.q, qOff, s.keys[l], ((g * cap) + t) * headDim * 4, headDim)
+                / attnScale;
+        s.scores[sOff + t] = sc;
+        max = Math.max(max, sc);
+      }
+      float sum = 0;
+      for (int t = 0; t < n; t++) {
+        float e = (float) Math.exp(s.scores[sOff + t] - max);
+        s.scores[sOff + t] = e;
+        sum += e;
+      }
+      float[] out = s.att.v;
+      java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+      for (int t = 0; t < n; t++) {
+        DecodeKernels.axpyAt(
+            s.scores[sOff + t] / sum,
+            s.values[l],
+            ((g * cap) + t) * headDim * 4,
+            out,
+            qOff,
+            headDim);
+      }
+    }
+  }
+
+  private static void residual(Mat m, Vec in, float[] h, int from, int to) {
+    for (int r = from; r < to; r++) {
+      h[r] += m.dot(r, in);
+    }
+  }
+
+  private static void gateUp(LayerViews w, Scratch s, int from, int to) {
+    for (int r = from; r < to; r++) {
+      float gate = w.wGate().dot(r, s.xb);
+      float up = w.wUp().dot(r, s.xb);
+      s.hb.v[r] = gate * (float) (1 / (1 + Math.exp(-gate))) * up; // silu(gate) * up
+    }
+  }
+
+  private static void rows(Mat m, Vec in, float[] out, int from, int to) {
+    for (int r = from; r < to; r++) {
+      out[r] = m.dot(r, in);
+    }
+  }
+
+  /** RMSNorm (spec §4.2): w * x / sqrt(mean(x^2) + eps), into {@code out} (and its F16 split). */
+  private void rmsNorm(float[] x, float[] w, Vec out) {
+    double ss = 0;
+    for (float f : x) {
+      ss += f * f;
+    }
+    float denom = (float) Math.sqrt((float) (ss / x.length) + eps);
+    for (int i = 0; i < x.length; i++) {
+      out.v[i] = x[i] / denom * w[i];
+    }
+    out.split(true);
+  }
+
+  /** HF half-split RoPE at {@code pos}: x*cos + [x2, x1]*sinSigned, per head. */
+  private void rope(float[] x, int nHeads, int pos) {
+    int half = headDim / 2;
+    int row = pos * headDim * 4;
+    for (int h = 0; h < nHeads; h++) {
+      int o = h * headDim;
+      for (int i = 0; i < half; i++) {
+        float x1 = x[o + i];
+        float x2 = x[o + half + i];
+        x[o + i] = x1 * ropeCos.getFloat(row + i * 4) + x2 * ropeSin.getFloat(row + i * 4);
+        x[o + half + i] =
+            x2 * ropeCos.getFloat(row + (half + i) * 4)
+                + x1 * ropeSin.getFloat(row + (half + i) * 4);
+      }
+    }
+  }
+}

@@ -1,0 +1,216 @@
+package io.decostream.nn.llama;
+
+import static io.decostream.nn.llama.LlamaModelTest.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.generate.Generator;
+import io.decostream.nn.generate.Sampler;
+import io.decostream.nn.safetensors.SafeTensors;
+import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.Precision;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The Vector API decode step (issue 20 points 2 and 3) against the DJL layer and the plain-PyTorch
+ * goldens: the same logits step by step (fp32 and F16 weights), the same greedy tokens, the same
+ * result on any thread count, and no allocation per token.
+ */
+class DecodeStepTest {
+
+  private static final String[] GOLDENS = {
+    "llama_golden.safetensors", "llama_bias_golden.safetensors"
+  };
+
+  /** A model over a golden checkpoint at {@code precision}, Vector API step on or off. */
+  private record Loaded(SafeTensors st, CheckpointWeights w, LlamaModel model)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      model.close();
+      w.close();
+      st.close();
+    }
+  }
+
+  private static Loaded load(String file, NDManager m, Precision p, boolean vector)
+      throws Exception {
+    SafeTensors st = SafeTensors.open(LlamaModelTest.golden(file));
+    LlamaConfig cfg =
+        new ObjectMapper().readValue(st.metadata().get("config"), LlamaConfig.class).resolved();
+    CheckpointWeights w = new CheckpointWeights(st, m);
+    String before = System.getProperty("deco.decode.vector");
+    System.setProperty("deco.decode.vector", Boolean.toString(vector));
+    try {
+      LlamaModel model =
+          new LlamaModel(
+              cfg, w.scoped("model."), cfg.tieWordEmbeddings() ? null : w, "lm_head.weight", p);
+      assertEquals(vector, model.vectorDecode(), "the Vector API module is on the test JVM");
+      return new Loaded(st, w, model);
+    } finally {
+      if (before == null) {
+        System.clearProperty("deco.decode.vector");
+      } else {
+        System.setProperty("deco.decode.vector", before);
+      }
+    }
+  }
+
+  /** Prefills ids[0..k) with the DJL forward, then steps ids[k..] one by one: [n-k][V] logits. */
+  private static float[][] stepLogits(LlamaModel model, int[] ids, int k, NDManager m) {
+    float[][] out = new float[ids.length - k][];
+    try (NDManager s = m.newSubManager();
+        KvCache cache = model.newCache(ids.length)) {
+      model.forward(model.embed(s, Arrays.copyOf(ids, k)), cache).close();
+      for (int i = k; i < ids.length; i++) {
+        out[i - k] = model.decodeNext(ids[i], cache).clone();
+      }
+      assertEquals(ids.length, cache.length());
+    }
+    return out;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama_golden.safetensors", "llama_bias_golden.safetensors"})
+  void stepsMatchThePytorchLogitsAndTheDjlLayer(String file) throws Exception {
+    try (NDManager m = NDManager.newBaseManager();
+        Loaded fast = load(file, m, Precision.F32, true);
+        Loaded djl = load(file, m, Precision.F32, false);
+        SafeTensors ref = SafeTensors.open(LlamaModelTest.golden(file))) {
+      int[] ids = LlamaModelTest.toInts(ref.readLongs("input_ids"));
+      float[] golden = ref.readFloats("logits"); // [T, V] of the full forward
+      int v = fast.model().vocabSize();
+      int k = 2;
+      float[][] a = stepLogits(fast.model(), ids, k, m);
+      float[][] b = stepLogits(djl.model(), ids, k, m);
+      for (int i = k; i < ids.length; i++) {
+        float[] row = Arrays.copyOfRange(golden, i * v, (i + 1) * v);
+        assertClose(row, a[i - k], 1e-4, file + " vector step at position " + i);
+        assertClose(b[i - k], a[i - k], 1e-5, file + " vector vs DJL step at position " + i);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama_golden.safetensors", "llama_bias_golden.safetensors"})
+  void f16WeightsStepLikeTheirDjlLayerAndKeepTheGreedyTokens(String file) throws Exception {
+    try (NDManager m = NDManager.newBaseManager();
+        Loaded fast = load(file, m, Precision.F16, true);
+        Loaded djl = load(file, m, Precision.F16, false);
+        LlamaModelTest.Fixture f32 = LlamaModelTest.load(file, m)) {
+      assertEquals(
+          DataType.FLOAT16,
+          fast.w()
+              .bind(
+                  "model.embed_tokens.weight",
+                  Precision.F16,
+                  fast.model().vocabSize(),
+                  fast.model().hiddenSize())
+              .getDataType());
+      int[] ids = f32.ids();
+      float[][] a = stepLogits(fast.model(), ids, 2, m);
+      float[][] b = stepLogits(djl.model(), ids, 2, m);
+      for (int i = 0; i < a.length; i++) {
+        assertClose(b[i], a[i], 1e-5, file + " F16 vector vs F16 DJL step " + i);
+      }
+      // stated tolerance of F16 against the fp32 golden (8 mantissa bits): 2e-2 of max |logit|
+      int v = f32.model().vocabSize();
+      for (int i = 2; i < ids.length; i++) {
+        float[] row = Arrays.copyOfRange(f32.logits(), i * v, (i + 1) * v);
+        assertClose(row, a[i - 2], 2e-2, file + " F16 step vs fp32 golden at " + i);
+      }
+      try (NDManager s = m.newSubManager()) {
+        Generator.Result r =
+            new Generator(fast.model(), Set.of())
+                .generate(fast.model().embed(s, ids), f32.greedy().length, Sampler.greedy());
+        assertArrayEquals(f32.greedy(), r.tokenIds(), file + " F16 greedy ids");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void anyThreadCountGivesTheSameBits(int threads) throws Exception {
+    float[][] one = withThreads(2, () -> run(GOLDENS[0]));
+    float[][] other = withThreads(threads, () -> run(GOLDENS[0]));
+    for (int i = 0; i < one.length; i++) {
+      assertArrayEquals(one[i], other[i], "step " + i + " on " + threads + " threads");
+    }
+  }
+
+  private static float[][] run(String file) {
+    try (NDManager m = NDManager.newBaseManager();
+        Loaded fast = load(file, m, Precision.F32, true);
+        SafeTensors ref = SafeTensors.open(LlamaModelTest.golden(file))) {
+      return stepLogits(fast.model(), LlamaModelTest.toInts(ref.readLongs("input_ids")), 1, m);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static <T> T withThreads(int n, Supplier<T> body) {
+    System.setProperty("deco.decode.threads", Integer.toString(n));
+    try {
+      return body.get();
+    } finally {
+      System.clearProperty("deco.decode.threads");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"F32", "F16"})
+  void aDecodeStepAllocatesNothing(String precision) throws Exception {
+    com.sun.management.ThreadMXBean mx =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    try (NDManager m = NDManager.newBaseManager();
+        Loaded fast = load(GOLDENS[0], m, Precision.valueOf(precision), true);
+        KvCache cache = fast.model().newCache(fast.model().contextLength())) {
+      LlamaModel model = fast.model();
+      int steps = model.contextLength();
+      for (int round = 0; round < 300; round++) { // warm-up: scratch made, kernels compiled
+        cache.reset();
+        for (int i = 0; i < steps; i++) {
+          model.decodeNext(i % model.vocabSize(), cache);
+        }
+      }
+      long tid = Thread.currentThread().getId();
+      cache.reset();
+      long before = mx.getThreadAllocatedBytes(tid);
+      for (int i = 0; i < steps; i++) {
+        model.decodeNext(i % model.vocabSize(), cache);
+      }
+      long perStep = (mx.getThreadAllocatedBytes(tid) - before) / steps;
+      System.out.printf("%s decode step: %d bytes allocated per token%n", precision, perStep);
+      assertTrue(perStep < 64, "a decode step allocated " + perStep + " bytes");
+      assertEquals(0, cache.remaining());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama_golden.safetensors"})
+  void aFullCacheAndABadTokenAreRefused(String file) throws Exception {
+    try (NDManager m = NDManager.newBaseManager();
+        Loaded fast = load(file, m, Precision.F32, true);
+        KvCache cache = fast.model().newCache(1)) {
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> fast.model().decodeNext(fast.model().vocabSize(), cache));
+      assertEquals(0, cache.length(), "a refused token leaves the cache as it was");
+      fast.model().decodeNext(0, cache);
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> fast.model().decodeNext(0, cache));
+      assertTrue(e.getMessage().contains("full"), e.getMessage());
+    }
+  }
+}
