@@ -3,6 +3,8 @@ package io.decostream.worker;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Topics;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -66,6 +68,15 @@ public final class WorkerTopology {
   }
 
   public static Topology build(WorkerConfig config, AnswerBackend backend) {
+    return build(config, backend, null);
+  }
+
+  /**
+   * As {@link #build(WorkerConfig, AnswerBackend)}, with the live windows' rebuilds on {@code
+   * rebuildExecutor} (null = a background thread per task; tests make slides synchronous).
+   */
+  static Topology build(
+      WorkerConfig config, AnswerBackend backend, Supplier<Executor> rebuildExecutor) {
     Topics topics = Topics.of(config.topicNames());
     CopartitioningBuilder b = new CopartitioningBuilder();
     b.addStateStore(
@@ -108,7 +119,7 @@ public final class WorkerTopology {
         tokens
             .merge(byStream, Named.as("worker-inputs"))
             .process(
-                () -> new WorkerProcessor(config, backend, topics),
+                () -> new WorkerProcessor(config, backend, topics, rebuildExecutor),
                 Named.as(PROCESSOR),
                 WINDOW_STORE,
                 ANSWERED_STORE);
