@@ -15,14 +15,19 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Each stream's window kept prefilled (issue 20 point 1, docs/design.md "Live window"), for one
- * worker task; used from the task's stream thread only, except the background rebuilds.
+ * Each stream's window kept prefilled (issue 20 point 1, docs/design.md "Live window"): one per
+ * worker topology, shared by its tasks (a stream belongs to one task), so the memory bounds hold
+ * for the whole process. Its methods are synchronized (the model calls serialise on the model
+ * anyway); rebuilds run on the background executor and are swapped in by the stream threads.
  *
  * <p>A stream's cached window holds up to C = min(W + slideFrames, frames the context fits) frames.
  * A new frame is appended to it (one frame's prefill) while there is room. When it is full, a
@@ -120,6 +125,7 @@ final class LiveWindows implements AutoCloseable {
   private final Counter evictions;
   private long bytes;
   private int rebuildsStarted;
+  private boolean unsupported;
 
   /**
    * @param reservedTokens room each cache keeps beyond its frames for a prompt's text and answer
@@ -140,22 +146,22 @@ final class LiveWindows implements AutoCloseable {
   }
 
   /** Bytes this task's windows hold now. */
-  long bytes() {
+  synchronized long bytes() {
     return bytes;
   }
 
   /** Streams cached now. */
-  int streams() {
+  synchronized int streams() {
     return entries.size();
   }
 
   /** Background rebuilds started so far (slides). */
-  int rebuildsStarted() {
+  synchronized int rebuildsStarted() {
     return rebuildsStarted;
   }
 
   /** Frame indices the stream's active window holds (oldest first); empty when not cached. */
-  List<Long> cachedFrames(String stream) {
+  synchronized List<Long> cachedFrames(String stream) {
     Entry e = entries.get(stream);
     List<Long> out = new ArrayList<>();
     if (e != null) {
@@ -165,7 +171,7 @@ final class LiveWindows implements AutoCloseable {
   }
 
   /** Whether a rebuild of the stream's window is in flight. */
-  boolean rebuilding(String stream) {
+  synchronized boolean rebuilding(String stream) {
     Entry e = entries.get(stream);
     return e != null && e.pending != null && !e.pending.isDone();
   }
@@ -178,7 +184,7 @@ final class LiveWindows implements AutoCloseable {
    * @param store the stream's window from the store (oldest first, at the latest grid), read only
    *     when the stream has no usable entry
    */
-  void onFrame(
+  synchronized void onFrame(
       String stream, Frame frame, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
     Entry e = entries.get(stream);
     if (e != null
@@ -206,7 +212,7 @@ final class LiveWindows implements AutoCloseable {
    * windows off or unsupported, the window over the memory bound, or a prompt that does not fit). A
    * stream without an entry (new, evicted, or restarted) gets one built from {@code store} first.
    */
-  Answered answer(
+  synchronized Answered answer(
       String stream,
       int tokensPerFrame,
       int window,
@@ -246,12 +252,10 @@ final class LiveWindows implements AutoCloseable {
   private Entry entry(String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
     int capacity = capacity(tokensPerFrame, window);
     String shape = tokensPerFrame + "x" + capacity;
-    if (capacity < 1 || oversized.contains(shape)) {
+    if (unsupported || capacity < 1 || oversized.contains(shape)) {
       return null;
     }
     int keep = Math.max(1, Math.min(window, capacity - config.slideFrames()));
-    List<Frame> frames = store.get();
-    List<Frame> newest = frames.subList(Math.max(0, frames.size() - keep), frames.size());
     AnswerBackend.Live live;
     try {
       live = backend.openLive(tokensPerFrame, capacity, reservedTokens);
@@ -263,8 +267,13 @@ final class LiveWindows implements AutoCloseable {
       return null;
     }
     if (live == null) {
+      unsupported = true; // a backend without live windows: the full path, every time
       return null;
     }
+    // as many of the store's frames as the window holds: a restarted or evicted stream answers
+    // over its whole stored window again at once
+    List<Frame> frames = store.get();
+    List<Frame> newest = frames.subList(Math.max(0, frames.size() - capacity), frames.size());
     Entry e = new Entry(stream, tokensPerFrame, capacity, keep);
     e.active = live;
     long featureBytes = newest.isEmpty() ? 0 : (long) capacity * newest.get(0).encodedBytes();
@@ -454,9 +463,43 @@ final class LiveWindows implements AutoCloseable {
     }
   }
 
-  /** Frees every window (the task is closing). */
+  /**
+   * Frees the windows of {@code streams} (a task closing: its streams may be processed elsewhere
+   * next, so their windows would go stale).
+   */
+  synchronized void drop(Iterable<String> streams) {
+    for (String stream : streams) {
+      Entry e = entries.remove(stream);
+      if (e != null) {
+        release(e);
+      }
+    }
+  }
+
+  /**
+   * A background executor for rebuilds: one daemon thread, started on demand and ended when idle
+   * (so a topology needs no close hook).
+   */
+  static Executor backgroundExecutor() {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "deco-live-window-rebuild");
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /** Frees every window (the topology is closing). */
   @Override
-  public void close() {
+  public synchronized void close() {
     for (Entry e : new ArrayList<>(entries.values())) {
       release(e);
     }

@@ -17,13 +17,11 @@ import io.decostream.worker.WorkerDeadLetters.Source;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.function.Supplier;
+import java.util.Set;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -57,10 +55,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private final WorkerConfig config;
   private final AnswerBackend backend;
   private final Topics topics;
-  private final Supplier<Executor> rebuildExecutor;
+  private final LiveWindows live; // the topology's, shared by its tasks; null when off
+  private final Set<String> liveStreams = new HashSet<>(); // streams this task cached
   private ProcessorContext<String, Object> context;
-  private LiveWindows live; // null when the live window is off
-  private ExecutorService rebuildThread; // the live windows' background rebuilds
   private KeyValueStore<String, byte[]> window;
   private KeyValueStore<String, Long> answered;
   private CrashGuard guard;
@@ -70,18 +67,13 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   /**
-   * @param rebuildExecutor where live windows rebuild after a slide; null = one background thread
-   *     per task (tests pass a direct executor to make the slides synchronous)
+   * @param live the topology's live windows (null = every answer re-prefills its window)
    */
-  WorkerProcessor(
-      WorkerConfig config,
-      AnswerBackend backend,
-      Topics topics,
-      Supplier<Executor> rebuildExecutor) {
+  WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics, LiveWindows live) {
     this.config = config;
     this.backend = backend;
     this.topics = topics;
-    this.rebuildExecutor = rebuildExecutor;
+    this.live = live;
   }
 
   @Override
@@ -99,23 +91,6 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         Duration.ofMillis(Math.max(1_000, retention / 24)),
         PunctuationType.STREAM_TIME,
         this::forgetAnsweredBefore);
-    if (config.live().enabled()) {
-      Executor rebuilds;
-      if (rebuildExecutor != null) {
-        rebuilds = rebuildExecutor.get();
-      } else {
-        String name = "deco-live-rebuild-" + context.taskId();
-        rebuildThread =
-            Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread t = new Thread(r, name);
-                  t.setDaemon(true);
-                  return t;
-                });
-        rebuilds = rebuildThread;
-      }
-      live = new LiveWindows(backend, config.live(), config.reservedTextTokens(), rebuilds);
-    }
   }
 
   @Override
@@ -123,11 +98,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     if (guard != null) {
       guard.close();
     }
-    if (rebuildThread != null) {
-      rebuildThread.shutdownNow();
-    }
     if (live != null) {
-      live.close();
+      // this task's streams may be processed elsewhere next: their windows would go stale
+      live.drop(liveStreams);
+      liveStreams.clear();
     }
   }
 
@@ -201,8 +175,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     boolean captions =
         config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0;
     CrashGuard.Coordinates at = coordinates(md);
-    if (captions && at != null) {
-      // only a caption runs the model on a tokens record: only then can it crash the process
+    // a caption runs the model on a tokens record, and so does a live window's prefill of the
+    // frame (issue 20 point 1): only then can it crash the process
+    boolean runsModel = captions || live != null;
+    if (runsModel && at != null) {
       int crashed = guard.enter(at);
       if (crashed >= config.crashAttemptLimit()) {
         guard.done(at);
@@ -217,7 +193,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     }
     addFrame(t, record.value(), w, captions);
     StageMetrics.frame(WorkerTopology.STAGE, t.getStreamId(), 1);
-    if (captions && at != null) {
+    if (runsModel && at != null) {
       guard.done(at);
     }
   }
@@ -381,6 +357,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     if (live != null) {
       // the frame is in the store whatever happens here: a failed live window only costs speed
       try {
+        liveStreams.add(stream);
         live.onFrame(
             stream,
             new LiveWindows.Frame(t),
@@ -703,6 +680,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     if (live != null) {
       LiveWindows.Answered a = null;
       try {
+        liveStreams.add(stream);
         a =
             live.answer(
                 stream,

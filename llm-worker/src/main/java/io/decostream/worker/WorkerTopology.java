@@ -73,10 +73,19 @@ public final class WorkerTopology {
 
   /**
    * As {@link #build(WorkerConfig, AnswerBackend)}, with the live windows' rebuilds on {@code
-   * rebuildExecutor} (null = a background thread per task; tests make slides synchronous).
+   * rebuildExecutor} (null = a background daemon thread; tests make slides synchronous). The
+   * topology's tasks share one {@link LiveWindows}, so its memory bounds hold for the process.
    */
   static Topology build(
       WorkerConfig config, AnswerBackend backend, Supplier<Executor> rebuildExecutor) {
+    LiveWindows live =
+        config.live().enabled()
+            ? new LiveWindows(
+                backend,
+                config.live(),
+                config.reservedTextTokens(),
+                rebuildExecutor != null ? rebuildExecutor.get() : LiveWindows.backgroundExecutor())
+            : null;
     Topics topics = Topics.of(config.topicNames());
     CopartitioningBuilder b = new CopartitioningBuilder();
     b.addStateStore(
@@ -119,7 +128,7 @@ public final class WorkerTopology {
         tokens
             .merge(byStream, Named.as("worker-inputs"))
             .process(
-                () -> new WorkerProcessor(config, backend, topics, rebuildExecutor),
+                () -> new WorkerProcessor(config, backend, topics, live),
                 Named.as(PROCESSOR),
                 WINDOW_STORE,
                 ANSWERED_STORE);

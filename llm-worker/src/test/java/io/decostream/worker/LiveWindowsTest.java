@@ -179,8 +179,13 @@ class LiveWindowsTest {
       w.onFrame("cam", frame("cam", i), TPF, 3, store("cam"));
     }
     assertEquals("0 1 2", ask(w, "cam", 3));
-    // W now 2: capacity 4, keep 2 -> rebuilt from the store's newest 2 frames
-    assertEquals("1 2", ask(w, "cam", 2));
+    // W now 2: capacity 4 -> rebuilt from the store's newest frames, as many as it holds
+    assertEquals("0 1 2", ask(w, "cam", 2));
+    w.onFrame("cam", frame("cam", 3), TPF, 2, store("cam"));
+    assertEquals("0 1 2 3", ask(w, "cam", 2));
+    // full: the slide keeps the newest W = 2
+    w.onFrame("cam", frame("cam", 4), TPF, 2, store("cam"));
+    assertEquals("3 4", ask(w, "cam", 2));
     w.close();
   }
 
@@ -205,6 +210,11 @@ class LiveWindowsTest {
     // an evicted stream's next question rebuilds it from the store
     assertEquals("0", ask(w, "b", 2));
     assertTrue(metric("deco.live.window.bytes") >= w.bytes());
+    // a task closing drops its streams' windows (they may be processed elsewhere next)
+    long before = w.bytes();
+    w.drop(List.of("b", "nobody"));
+    assertTrue(w.cachedFrames("b").isEmpty());
+    assertEquals(before - perStream, w.bytes());
     w.close();
     assertEquals(0, w.bytes());
 
