@@ -267,6 +267,44 @@ class WorkerLiveWindowTest {
   }
 
   @Test
+  void evictedStreamsAreRebuiltFromTheStoreAndOversizedWindowsTakeTheFullPath() {
+    // one cached stream at most: b's first frame evicts a
+    WorkerConfig one = config(true).withLive(new LiveWindowConfig(true, 2, 1, 1L << 30));
+    try (TopologyTestDriver d = driver(one, Runnable::run)) {
+      Io io = io(d);
+      for (long i = 0; i < 3; i++) {
+        io.tokens.pipeInput("a", frame("a", i));
+      }
+      io.tokens.pipeInput("b", frame("b", 0));
+      io.questions.pipeInput("a", question("a", "qa").build());
+      Answer a = io.answers.readValue();
+      // a's window came back from the store: its W = 2 newest frames
+      assertEquals(Boolean.TRUE, a.getLiveWindow());
+      assertEquals(
+          List.of(1L, 2L, 2),
+          List.of(a.getFirstFrameIndex(), a.getLastFrameIndex(), a.getFrameCount()));
+      assertSameAsFull(a, 6, Sampling.GREEDY);
+      io.questions.pipeInput("b", question("b", "qb").build());
+      Answer b = io.answers.readValue();
+      assertEquals(Boolean.TRUE, b.getLiveWindow());
+      assertEquals(1, b.getFrameCount());
+      assertSameAsFull(b, 6, Sampling.GREEDY);
+    }
+    // a bound below one window: never cached, answered by full re-prefill
+    WorkerConfig tiny = config(true).withLive(new LiveWindowConfig(true, 2, 4, 1024));
+    try (TopologyTestDriver d = driver(tiny, Runnable::run)) {
+      Io io = io(d);
+      io.tokens.pipeInput("a", frame("a", 0));
+      io.tokens.pipeInput("a", frame("a", 1));
+      io.questions.pipeInput("a", question("a", "qa").build());
+      Answer a = io.answers.readValue();
+      assertEquals(Boolean.FALSE, a.getLiveWindow());
+      assertEquals(2, a.getFrameCount());
+      assertSameAsFull(a, 6, Sampling.GREEDY);
+    }
+  }
+
+  @Test
   void samplingIsPerQuestionAndSeeded() {
     for (boolean liveOn : new boolean[] {true, false}) {
       try (TopologyTestDriver d = driver(config(liveOn), Runnable::run)) {
