@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.tiny.TinyPack;
 import io.decostream.schemas.Answer;
+import io.decostream.schemas.Caption;
 import io.decostream.schemas.DType;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.FrameTokens;
@@ -214,6 +215,39 @@ class WorkerLiveWindowTest {
           List.of(a3.getFirstFrameIndex(), a3.getLastFrameIndex(), a3.getFrameCount()));
       assertSameAsFull(a3, 6, Sampling.GREEDY);
       assertTrue(io.dead.isEmpty());
+    }
+  }
+
+  @Test
+  void captionsComeFromTheLiveWindowToo() {
+    WorkerConfig c = config(true).withCaptionEvery(2);
+    try (TopologyTestDriver d = driver(c, Runnable::run)) {
+      Io io = io(d);
+      TestOutputTopic<String, Caption> captions =
+          d.createOutputTopic(
+              topics.captions().name(),
+              Serdes.String().deserializer(),
+              topics.captions().valueSerde().deserializer());
+      for (long i = 0; i < 6; i++) {
+        io.tokens.pipeInput("cam", frame("cam", i));
+      }
+      // after frames 1, 3 and 5: windows 0..1, 0..3, then (slid at frame 4) 3..5
+      List<Caption> out = captions.readValuesToList();
+      assertEquals(3, out.size());
+      long[][] ranges = {{0, 1}, {0, 3}, {3, 5}};
+      for (int k = 0; k < 3; k++) {
+        Caption cap = out.get(k);
+        assertEquals(ranges[k][0], cap.getFirstFrameIndex(), cap.toString());
+        assertEquals(ranges[k][1], cap.getLastFrameIndex(), cap.toString());
+        List<float[]> f = new ArrayList<>();
+        for (long i = ranges[k][0]; i <= ranges[k][1]; i++) {
+          f.add(features(i));
+        }
+        AnswerBackend.Generated g =
+            backend.generate(f, GRID * GRID, c.captionPrompt(), c.maxNewTokens());
+        assertEquals(g.text(), cap.getText());
+        assertEquals(g.promptTokens(), cap.getPromptTokens());
+      }
     }
   }
 
