@@ -53,6 +53,25 @@ public final class AskCommand implements Callable<Integer> {
   Integer maxNewTokens;
 
   @Option(
+      names = "--temperature",
+      description =
+          "Sampling temperature (>= 0; 0 = greedy; default: the worker's, greedy unless it is"
+              + " configured otherwise).")
+  Double temperature;
+
+  @Option(
+      names = "--top-p",
+      description = "Nucleus mass in (0, 1] when sampling (default: the worker's, 1).")
+  Double topP;
+
+  @Option(
+      names = "--seed",
+      description =
+          "Sampler seed: the same seed, frames and question give the same answer (default: the"
+              + " worker's).")
+  Long seed;
+
+  @Option(
       names = "--grounding",
       description =
           "Ask for R-GAE grounding maps with the answer and print where in "
@@ -77,6 +96,15 @@ public final class AskCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // the worker dead-letters these too (issue 20 point 5); refusing here saves the wait
+    if (temperature != null && (!(temperature >= 0) || Double.isInfinite(temperature))) {
+      System.err.println("--temperature must be a finite value >= 0, got " + temperature);
+      return 2;
+    }
+    if (topP != null && !(topP > 0 && topP <= 1)) {
+      System.err.println("--top-p must be in (0, 1], got " + topP);
+      return 2;
+    }
     Topics topics = kafka.topics();
     Question q =
         Question.newBuilder()
@@ -86,6 +114,9 @@ public final class AskCommand implements Callable<Integer> {
             .setAskedAtMillis(System.currentTimeMillis())
             .setMaxNewTokens(maxNewTokens)
             .setWantGrounding(grounding)
+            .setTemperature(temperature)
+            .setTopP(topP)
+            .setSeed(seed)
             .build();
     if (grounding) {
       Result r =
@@ -307,16 +338,21 @@ public final class AskCommand implements Callable<Integer> {
           "[%s] Q: %s%n  error: %s", a.getStreamId(), a.getQuestion(), a.getError());
     }
     return String.format(
-        "[%s] Q: %s%n  A: %s%n  (frames %d..%d, %d frames x %d tokens, prompt %d tokens, %d generated, %.0f ms)",
-        a.getStreamId(),
-        a.getQuestion(),
-        a.getText(),
-        a.getFirstFrameIndex(),
-        a.getLastFrameIndex(),
-        a.getFrameCount(),
-        a.getTokensPerFrame(),
-        a.getPromptTokens(),
-        a.getGeneratedTokens(),
-        a.getTimingsMillis().getOrDefault("total", 0.0));
+            "[%s] Q: %s%n  A: %s%n  (frames %d..%d, %d frames x %d tokens, prompt %d tokens, %d generated, %.0f ms)",
+            a.getStreamId(),
+            a.getQuestion(),
+            a.getText(),
+            a.getFirstFrameIndex(),
+            a.getLastFrameIndex(),
+            a.getFrameCount(),
+            a.getTokensPerFrame(),
+            a.getPromptTokens(),
+            a.getGeneratedTokens(),
+            a.getTimingsMillis().getOrDefault("total", 0.0))
+        + (a.getTemperature() != null && a.getTemperature() > 0
+            ? String.format(
+                "%n  (sampled: temperature %s, top-p %s, seed %d)",
+                a.getTemperature(), a.getTopP(), a.getSeed())
+            : "");
   }
 }

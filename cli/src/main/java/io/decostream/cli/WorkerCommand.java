@@ -1,7 +1,9 @@
 package io.decostream.cli;
 
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.worker.LiveWindowConfig;
 import io.decostream.worker.LlavaAnswerBackend;
+import io.decostream.worker.Sampling;
 import io.decostream.worker.WorkerApp;
 import io.decostream.worker.WorkerConfig;
 import io.decostream.worker.WorkerTopology;
@@ -45,12 +47,76 @@ final class WorkerCommand implements Callable<Integer> {
               + "(answers get them when the question asks).")
   boolean groundCaptions;
 
+  @Option(
+      names = "--temperature",
+      defaultValue = "${env:DECO_WORKER_TEMPERATURE:-0}",
+      description =
+          "Default sampling temperature of answers whose question sets none; 0 = greedy (default"
+              + " ${DEFAULT-VALUE}, env DECO_WORKER_TEMPERATURE).")
+  double temperature;
+
+  @Option(
+      names = "--top-p",
+      defaultValue = "${env:DECO_WORKER_TOP_P:-1}",
+      description =
+          "Default nucleus mass in (0, 1] (default ${DEFAULT-VALUE}, env DECO_WORKER_TOP_P).")
+  double topP;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "${env:DECO_WORKER_SEED:-0}",
+      description = "Default sampler seed (default ${DEFAULT-VALUE}, env DECO_WORKER_SEED).")
+  long seed;
+
+  @Option(
+      names = "--live-window",
+      arity = "1",
+      defaultValue = "${env:DECO_LIVE_WINDOW:-true}",
+      description =
+          "Keep each stream's window prefilled so a question prefills only its text; false ="
+              + " re-prefill the whole window for every answer (default ${DEFAULT-VALUE}, env"
+              + " DECO_LIVE_WINDOW).")
+  boolean liveWindow;
+
+  @Option(
+      names = "--live-slide-frames",
+      defaultValue = "4",
+      description =
+          "Frames a live window drops at once when it slides, rebuilt in the background (default"
+              + " ${DEFAULT-VALUE}).")
+  int liveSlideFrames;
+
+  @Option(
+      names = "--live-max-streams",
+      defaultValue = "16",
+      description =
+          "Streams kept prefilled at most, least recently used evicted (default ${DEFAULT-VALUE}).")
+  int liveMaxStreams;
+
+  @Option(
+      names = "--live-max-mib",
+      defaultValue = "12288",
+      description =
+          "MiB of KV cache (and kept frames) for live windows at most, least recently used evicted"
+              + " (default ${DEFAULT-VALUE}).")
+  long liveMaxMib;
+
   @Override
   public Integer call() throws Exception {
     Path stateDir = stage.stateDir(WorkerConfig.defaults().applicationId());
-    WorkerConfig config =
-        Stages.workerConfig(
-            kafka.topicNames(), captionEvery, maxNewTokens, stateDir, groundCaptions);
+    WorkerConfig config;
+    try {
+      config =
+          Stages.workerConfig(
+                  kafka.topicNames(), captionEvery, maxNewTokens, stateDir, groundCaptions)
+              .withSampling(new Sampling(temperature, topP, seed))
+              .withLive(
+                  new LiveWindowConfig(
+                      liveWindow, liveSlideFrames, liveMaxStreams, liveMaxMib << 20));
+    } catch (IllegalArgumentException e) {
+      System.err.println("worker: " + e.getMessage());
+      return 2;
+    }
     String instance = stage.instanceId(stateDir, config.applicationId());
     FramesCommand.announce("worker", config.applicationId(), instance, stateDir, stage);
     System.out.println("worker: loading the language model from " + model);

@@ -22,6 +22,63 @@ public interface AnswerBackend {
   Generated generate(List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens);
 
   /**
+   * As {@link #generate(List, int, String, int)} with {@code sampling} (issue 20 point 5). Greedy
+   * is the four-argument call; backends that cannot sample refuse anything else.
+   */
+  default Generated generate(
+      List<float[]> frames,
+      int tokensPerFrame,
+      String prompt,
+      int maxNewTokens,
+      Sampling sampling) {
+    if (sampling.isGreedy()) {
+      return generate(frames, tokensPerFrame, prompt, maxNewTokens);
+    }
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot sample");
+  }
+
+  /**
+   * A live window for one stream (issue 20 point 1), or null when this backend has none (the worker
+   * then re-prefills the whole window for every answer).
+   *
+   * @param tokensPerFrame rows per frame
+   * @param maxFrames the most frames it will hold
+   * @param reservedTokens room for a prompt's text and generated tokens beyond the frames
+   */
+  default Live openLive(int tokensPerFrame, int maxFrames, int reservedTokens) {
+    return null;
+  }
+
+  /**
+   * Frames kept prefilled (issue 20 point 1): {@link #append} adds a frame's rows to the cache,
+   * {@link #answer} prefills only the prompt text and decodes, giving what {@link #generate} gives
+   * for the same frames and prompt.
+   */
+  interface Live extends AutoCloseable {
+    /** Frames appended so far. */
+    int frames();
+
+    /** The most frames it holds. */
+    int maxFrames();
+
+    /** Prefills one frame ({@code [tokensPerFrame * Dv]}) after the others. */
+    void append(float[] frame);
+
+    /**
+     * Whether {@link #answer} can answer exactly as the full path would (else use the full path).
+     */
+    boolean canAnswer(String prompt, int maxNewTokens);
+
+    Generated answer(String prompt, int maxNewTokens, Sampling sampling);
+
+    /** Memory it holds (KV cache). */
+    long bytes();
+
+    @Override
+    void close();
+  }
+
+  /**
    * R-GAE Text-to-Query maps (spec models.md §7.5) of {@code tokenIds}, the tokens {@link
    * #generate} produced for the same frames and prompt: per token its raw row over the F·M visual
    * tokens. Backends that cannot explain throw {@link UnsupportedOperationException}.

@@ -3,13 +3,14 @@ package io.decostream.worker;
 import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.util.List;
 
 /**
- * The language half of a llava_next_video pack: projector MLP + Llama with a KV cache, greedy
- * decoding.
+ * The language half of a llava_next_video pack: projector MLP + Llama with a KV cache; greedy or
+ * seeded temperature/top-p decoding; live windows ({@link LiveWindow}).
  */
 public final class LlavaAnswerBackend implements AnswerBackend {
   private final LlavaNextVideo model;
@@ -31,10 +32,67 @@ public final class LlavaAnswerBackend implements AnswerBackend {
   @Override
   public Generated generate(
       List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
-    GenerationResult r =
+    return generate(frames, tokensPerFrame, prompt, maxNewTokens, Sampling.GREEDY);
+  }
+
+  @Override
+  public Generated generate(
+      List<float[]> frames,
+      int tokensPerFrame,
+      String prompt,
+      int maxNewTokens,
+      Sampling sampling) {
+    return generated(
         model.generate(
-            new VideoPrompt(frames, tokensPerFrame, prompt),
-            GenerationOptions.greedy(maxNewTokens));
+            new VideoPrompt(frames, tokensPerFrame, prompt), options(maxNewTokens, sampling)));
+  }
+
+  static GenerationOptions options(int maxNewTokens, Sampling s) {
+    return new GenerationOptions(maxNewTokens, s.temperature(), s.topP(), s.seed());
+  }
+
+  @Override
+  public Live openLive(int tokensPerFrame, int maxFrames, int reservedTokens) {
+    LiveWindow w = model.openLiveWindow(tokensPerFrame, maxFrames, reservedTokens);
+    return new Live() {
+      @Override
+      public int frames() {
+        return w.frames();
+      }
+
+      @Override
+      public int maxFrames() {
+        return w.maxFrames();
+      }
+
+      @Override
+      public void append(float[] frame) {
+        w.append(frame);
+      }
+
+      @Override
+      public boolean canAnswer(String prompt, int maxNewTokens) {
+        return w.canAnswer(prompt, maxNewTokens);
+      }
+
+      @Override
+      public Generated answer(String prompt, int maxNewTokens, Sampling sampling) {
+        return generated(w.answer(prompt, options(maxNewTokens, sampling)));
+      }
+
+      @Override
+      public long bytes() {
+        return w.cacheBytes();
+      }
+
+      @Override
+      public void close() {
+        w.close();
+      }
+    };
+  }
+
+  private static Generated generated(GenerationResult r) {
     return new Generated(
         r.text(),
         r.tokenIds(),

@@ -19,7 +19,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  * hashes with CRC32, Java's with murmur2) still reaches its stream's window. What cannot be
  * answered becomes a dead letter with the reason: a tombstone, bytes that are not a Question, no
  * question id, no or an invalid stream id, empty text, text over {@link
- * WorkerConfig#maxQuestionBytes}, or control characters other than tab and line breaks.
+ * WorkerConfig#maxQuestionBytes}, control characters other than tab and line breaks, or sampling
+ * values no sampler takes (temperature < 0 or not finite, topP outside (0, 1]).
  *
  * <p>Out: the question's original bytes keyed by the stream id's UTF-8 bytes (the same bytes the
  * Java String serializer gives, so the repartition hashes them exactly as a Java producer would),
@@ -126,6 +127,16 @@ final class QuestionRouter implements Processor<byte[], byte[], byte[], Object> 
           + " at index "
           + at
           + " of its text (only tab and line breaks are allowed)";
+    }
+    // issue 20 point 5: a sampler that cannot be built is refused here, never a crash later
+    if (q.getTemperature() != null || q.getTopP() != null) {
+      String sampling =
+          Sampling.problem(
+              q.getTemperature() != null ? q.getTemperature() : 0,
+              q.getTopP() != null ? q.getTopP() : 1);
+      if (sampling != null) {
+        return what + " asks for invalid sampling: " + sampling;
+      }
     }
     return null;
   }

@@ -43,6 +43,10 @@ import java.util.Objects;
  *     tried again (issue 18 point 7). The count is kept in a small file next to the task's state
  *     directory, outside Kafka's transaction (an aborted transaction would roll a store write
  *     back); it needs a persistent {@link #stateDir} to survive restarts. Default 2.
+ * @param sampling decoding of answers whose question does not say (issue 20 point 5): greedy by
+ *     default; a question's temperature/topP/seed override it field by field. Captions always
+ *     decode greedily.
+ * @param live the live window (issue 20 point 1): frames kept prefilled per stream
  */
 public record WorkerConfig(
     String applicationId,
@@ -57,7 +61,9 @@ public record WorkerConfig(
     boolean groundCaptions,
     Duration dedupRetention,
     int maxQuestionBytes,
-    int crashAttemptLimit) {
+    int crashAttemptLimit,
+    Sampling sampling,
+    LiveWindowConfig live) {
 
   /** Default {@link #dedupRetention}: a day of question timestamps. */
   public static final Duration DEFAULT_DEDUP_RETENTION = Duration.ofHours(24);
@@ -101,6 +107,79 @@ public record WorkerConfig(
       throw new IllegalArgumentException(
           "crashAttemptLimit must be >= 1, got " + crashAttemptLimit);
     }
+    Objects.requireNonNull(sampling, "sampling");
+    Objects.requireNonNull(live, "live");
+  }
+
+  /** Greedy decoding and the default live window. */
+  public WorkerConfig(
+      String applicationId,
+      TopicNames topicNames,
+      int windowFrames,
+      int maxFrames,
+      int reservedTextTokens,
+      int captionEvery,
+      String captionPrompt,
+      int maxNewTokens,
+      Path stateDir,
+      boolean groundCaptions,
+      Duration dedupRetention,
+      int maxQuestionBytes,
+      int crashAttemptLimit) {
+    this(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit,
+        Sampling.GREEDY,
+        LiveWindowConfig.DEFAULTS);
+  }
+
+  public WorkerConfig withSampling(Sampling s) {
+    return new WorkerConfig(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit,
+        s,
+        live);
+  }
+
+  public WorkerConfig withLive(LiveWindowConfig l) {
+    return new WorkerConfig(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit,
+        sampling,
+        l);
   }
 
   public static WorkerConfig defaults() {
@@ -117,7 +196,9 @@ public record WorkerConfig(
         false,
         DEFAULT_DEDUP_RETENTION,
         DEFAULT_MAX_QUESTION_BYTES,
-        DEFAULT_CRASH_ATTEMPT_LIMIT);
+        DEFAULT_CRASH_ATTEMPT_LIMIT,
+        Sampling.GREEDY,
+        LiveWindowConfig.DEFAULTS);
   }
 
   public WorkerConfig withApplicationId(String id) {
@@ -134,7 +215,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withTopicNames(TopicNames t) {
@@ -151,7 +234,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withWindow(int frames, int max) {
@@ -168,7 +253,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withCaptionEvery(int n) {
@@ -185,7 +272,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withMaxNewTokens(int n) {
@@ -202,7 +291,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withGroundCaptions(boolean ground) {
@@ -219,7 +310,9 @@ public record WorkerConfig(
         ground,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withStateDir(Path dir) {
@@ -236,7 +329,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withDedupRetention(Duration retention) {
@@ -253,7 +348,9 @@ public record WorkerConfig(
         groundCaptions,
         retention,
         maxQuestionBytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withMaxQuestionBytes(int bytes) {
@@ -270,7 +367,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         bytes,
-        crashAttemptLimit);
+        crashAttemptLimit,
+        sampling,
+        live);
   }
 
   public WorkerConfig withCrashAttemptLimit(int limit) {
@@ -287,7 +386,9 @@ public record WorkerConfig(
         groundCaptions,
         dedupRetention,
         maxQuestionBytes,
-        limit);
+        limit,
+        sampling,
+        live);
   }
 
   /**

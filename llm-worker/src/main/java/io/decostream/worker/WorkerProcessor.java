@@ -17,9 +17,11 @@ import io.decostream.worker.WorkerDeadLetters.Source;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -53,15 +55,25 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private final WorkerConfig config;
   private final AnswerBackend backend;
   private final Topics topics;
+  private final LiveWindows live; // the topology's, shared by its tasks; null when off
+  private final Set<String> liveStreams = new HashSet<>(); // streams this task cached
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> window;
   private KeyValueStore<String, Long> answered;
   private CrashGuard guard;
 
   WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
+    this(config, backend, topics, null);
+  }
+
+  /**
+   * @param live the topology's live windows (null = every answer re-prefills its window)
+   */
+  WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics, LiveWindows live) {
     this.config = config;
     this.backend = backend;
     this.topics = topics;
+    this.live = live;
   }
 
   @Override
@@ -85,6 +97,11 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   public void close() {
     if (guard != null) {
       guard.close();
+    }
+    if (live != null) {
+      // this task's streams may be processed elsewhere next: their windows would go stale
+      live.drop(liveStreams);
+      liveStreams.clear();
     }
   }
 
@@ -158,8 +175,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     boolean captions =
         config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0;
     CrashGuard.Coordinates at = coordinates(md);
-    if (captions && at != null) {
-      // only a caption runs the model on a tokens record: only then can it crash the process
+    // a caption runs the model on a tokens record, and so does a live window's prefill of the
+    // frame (issue 20 point 1): only then can it crash the process
+    boolean runsModel = captions || live != null;
+    if (runsModel && at != null) {
       int crashed = guard.enter(at);
       if (crashed >= config.crashAttemptLimit()) {
         guard.done(at);
@@ -174,7 +193,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     }
     addFrame(t, record.value(), w, captions);
     StageMetrics.frame(WorkerTopology.STAGE, t.getStreamId(), 1);
-    if (captions && at != null) {
+    if (runsModel && at != null) {
       guard.done(at);
     }
   }
@@ -335,10 +354,34 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     for (int i = 0; i < entries.size() - w; i++) {
       window.delete(entries.get(i).key);
     }
+    if (live != null) {
+      // the frame is in the store whatever happens here: a failed live window only costs speed
+      try {
+        liveStreams.add(stream);
+        live.onFrame(
+            stream,
+            new LiveWindows.Frame(t),
+            t.getGridHeight() * t.getGridWidth(),
+            w,
+            () -> liveFrames(frames(stream)));
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "live window of stream {} could not take frame {}: {}",
+            WorkerDeadLetters.oneLine(stream, 200),
+            t.getFrameIndex(),
+            e.toString());
+      }
+    }
     // Captions every N frames of stream time: after frames 0..N-1, N..2N-1, ...
     if (captions) {
       caption(stream);
     }
+  }
+
+  private static List<LiveWindows.Frame> liveFrames(List<FrameTokens> frames) {
+    List<LiveWindows.Frame> out = new ArrayList<>(frames.size());
+    frames.forEach(f -> out.add(new LiveWindows.Frame(f)));
+    return out;
   }
 
   private List<FrameTokens> frames(String stream) {
@@ -389,17 +432,24 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             ? q.getMaxNewTokens()
             : config.maxNewTokens();
     try {
-      g = generate(frames, q.getText(), maxNew);
+      Sampling sampling = config.sampling().override(q.getTemperature(), q.getTopP(), q.getSeed());
+      g = generate(q.getStreamId(), frames, q.getText(), maxNew, sampling);
       Map<String, Double> timings = g.timings;
       timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
+      // the frames named are the frames the prompt held (a live window may hold more or fewer
+      // than the store's W while it slides)
       a.setText(g.result.text())
-          .setFirstFrameIndex(frames.get(0).getFrameIndex())
-          .setLastFrameIndex(frames.get(frames.size() - 1).getFrameIndex())
-          .setFrameCount(frames.size())
+          .setFirstFrameIndex(g.frames.get(0).getFrameIndex())
+          .setLastFrameIndex(g.frames.get(g.frames.size() - 1).getFrameIndex())
+          .setFrameCount(g.frames.size())
           .setTokensPerFrame(g.tokensPerFrame)
           .setPromptTokens(g.result.promptTokens())
           .setGeneratedTokens(g.result.generatedTokens())
-          .setTimingsMillis(timings);
+          .setTimingsMillis(timings)
+          .setTemperature(sampling.temperature())
+          .setTopP(sampling.topP())
+          .setSeed(sampling.seed())
+          .setLiveWindow(g.live);
     } catch (RuntimeException e) {
       a.setError("generation failed: " + e.getMessage());
       g = null;
@@ -407,7 +457,8 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     a.setAnsweredAtMillis(System.currentTimeMillis());
     forwardAnswer(a.build());
     if (q.getWantGrounding() && g != null) {
-      ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), frames, g);
+      // R-GAE runs the full path over exactly the frames the answer used
+      ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), g.frames, g);
     }
   }
 
@@ -436,7 +487,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     try {
       long t0 = System.nanoTime();
       AnswerBackend.Explained e =
-          backend.explain(g.features, g.tokensPerFrame, prompt, g.result.tokenIds());
+          backend.explain(g.features(), g.tokensPerFrame, prompt, g.result.tokenIds());
       List<QueryToPatch> qtp = new ArrayList<>(frames.size());
       for (FrameTokens f : frames) {
         qtp.add(queryToPatch(f));
@@ -542,7 +593,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     }
     Generation g;
     try {
-      g = generate(frames, config.captionPrompt(), config.maxNewTokens());
+      // captions decode greedily: a caption is a summary, not a question asking to be surprised
+      g = generate(stream, frames, config.captionPrompt(), config.maxNewTokens(), Sampling.GREEDY);
+      frames = g.frames;
     } catch (RuntimeException e) {
       // The frame is already in the window; a failed caption is skipped (logged), the stream goes
       // on.
@@ -578,20 +631,92 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     }
   }
 
-  private record Generation(
-      AnswerBackend.Generated result,
-      int tokensPerFrame,
-      Map<String, Double> timings,
-      List<float[]> features) {}
+  /**
+   * A generated text and how: the frames the prompt held (oldest first), whether a live window
+   * answered, and the features (decoded on demand for grounding when a live window answered).
+   */
+  private static final class Generation {
+    final AnswerBackend.Generated result;
+    final int tokensPerFrame;
+    final Map<String, Double> timings;
+    final List<FrameTokens> frames;
+    final boolean live;
+    private List<float[]> features;
 
-  private Generation generate(List<FrameTokens> frames, String prompt, int maxNewTokens) {
+    Generation(
+        AnswerBackend.Generated result,
+        int tokensPerFrame,
+        Map<String, Double> timings,
+        List<FrameTokens> frames,
+        boolean live,
+        List<float[]> features) {
+      this.result = result;
+      this.tokensPerFrame = tokensPerFrame;
+      this.timings = timings;
+      this.frames = frames;
+      this.live = live;
+      this.features = features;
+    }
+
+    List<float[]> features() {
+      if (features == null) {
+        List<float[]> out = new ArrayList<>(frames.size());
+        frames.forEach(f -> out.add(Tensors.decode(f.getTokens())));
+        features = out;
+      }
+      return features;
+    }
+  }
+
+  /**
+   * Generates over the stream's window: from its live window when there is one that can answer
+   * (only the prompt's text is prefilled, issue 20 point 1), else by re-prefilling {@code frames}
+   * (the reference path).
+   */
+  private Generation generate(
+      String stream, List<FrameTokens> frames, String prompt, int maxNewTokens, Sampling sampling) {
     long t0 = System.nanoTime();
+    int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
+    if (live != null) {
+      LiveWindows.Answered a = null;
+      try {
+        liveStreams.add(stream);
+        a =
+            live.answer(
+                stream,
+                tpf,
+                config.windowFor(tpf, backend),
+                () -> liveFrames(frames),
+                prompt,
+                maxNewTokens,
+                sampling);
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "live window of stream {} could not answer, re-prefilling the window: {}",
+            WorkerDeadLetters.oneLine(stream, 200),
+            e.toString());
+      }
+      if (a != null) {
+        List<FrameTokens> used = new ArrayList<>(a.frames().size());
+        a.frames().forEach(f -> used.add(f.tokens()));
+        return generation(a.result(), tpf, t0, used, true, null);
+      }
+    }
     List<float[]> features = new ArrayList<>(frames.size());
     for (FrameTokens f : frames) {
       features.add(Tensors.decode(f.getTokens()));
     }
-    int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
-    AnswerBackend.Generated g = backend.generate(features, tpf, prompt, maxNewTokens);
+    AnswerBackend.Generated g = backend.generate(features, tpf, prompt, maxNewTokens, sampling);
+    return generation(g, tpf, t0, frames, false, features);
+  }
+
+  private static Generation generation(
+      AnswerBackend.Generated g,
+      int tpf,
+      long t0,
+      List<FrameTokens> frames,
+      boolean live,
+      List<float[]> features) {
     Map<String, Double> timings = new LinkedHashMap<>();
     timings.put("projector", g.projectorMillis());
     timings.put("prefill", g.prefillMillis());
@@ -601,7 +726,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     StageMetrics.modelTime(WorkerTopology.STAGE, "projector", g.projectorMillis());
     StageMetrics.modelTime(WorkerTopology.STAGE, "prefill", g.prefillMillis());
     StageMetrics.modelTime(WorkerTopology.STAGE, "decode", g.decodeMillis());
-    return new Generation(g, tpf, timings, features);
+    return new Generation(g, tpf, timings, frames, live, features);
   }
 
   private void deadLetter(

@@ -3,6 +3,8 @@ package io.decostream.worker;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Topics;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -66,6 +68,24 @@ public final class WorkerTopology {
   }
 
   public static Topology build(WorkerConfig config, AnswerBackend backend) {
+    return build(config, backend, null);
+  }
+
+  /**
+   * As {@link #build(WorkerConfig, AnswerBackend)}, with the live windows' rebuilds on {@code
+   * rebuildExecutor} (null = a background daemon thread; tests make slides synchronous). The
+   * topology's tasks share one {@link LiveWindows}, so its memory bounds hold for the process.
+   */
+  static Topology build(
+      WorkerConfig config, AnswerBackend backend, Supplier<Executor> rebuildExecutor) {
+    LiveWindows live =
+        config.live().enabled()
+            ? new LiveWindows(
+                backend,
+                config.live(),
+                config.reservedTextTokens(),
+                rebuildExecutor != null ? rebuildExecutor.get() : LiveWindows.backgroundExecutor())
+            : null;
     Topics topics = Topics.of(config.topicNames());
     CopartitioningBuilder b = new CopartitioningBuilder();
     b.addStateStore(
@@ -108,7 +128,7 @@ public final class WorkerTopology {
         tokens
             .merge(byStream, Named.as("worker-inputs"))
             .process(
-                () -> new WorkerProcessor(config, backend, topics),
+                () -> new WorkerProcessor(config, backend, topics, live),
                 Named.as(PROCESSOR),
                 WINDOW_STORE,
                 ANSWERED_STORE);

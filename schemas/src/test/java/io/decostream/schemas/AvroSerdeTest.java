@@ -94,7 +94,8 @@ class AvroSerdeTest {
   @Test
   void readsQuestionsWrittenWithVersion1UsingDefaults() throws Exception {
     AvroSerde<Question> serde = AvroSerde.of(Question.class);
-    assertEquals(1, serde.historicalSchemas().size(), "history/Question.v1.avsc should be found");
+    assertEquals(
+        2, serde.historicalSchemas().size(), "history/Question.v1 and v2.avsc should be found");
     Schema v1 = serde.historicalSchemas().get(0);
     assertFalse(v1.getFields().stream().anyMatch(f -> f.name().equals("wantGrounding")));
 
@@ -113,6 +114,52 @@ class AvroSerdeTest {
     assertEquals(123L, q.getAskedAtMillis());
     assertNull(q.getMaxNewTokens());
     assertFalse(q.getWantGrounding());
+    assertNull(q.getTemperature());
+  }
+
+  @Test
+  void readsQuestionsAndAnswersWrittenBeforeSamplingUsingDefaults() throws Exception {
+    // issue 20 point 5 added temperature/topP/seed: v2 questions and v1 answers still read
+    AvroSerde<Question> questions = AvroSerde.of(Question.class);
+    Schema v2 = questions.historicalSchemas().get(1);
+    GenericRecord old = new GenericData.Record(v2);
+    old.put("questionId", "q2");
+    old.put("streamId", "cam");
+    old.put("text", "what?");
+    old.put("askedAtMillis", 5L);
+    old.put("maxNewTokens", 7);
+    old.put("wantGrounding", true);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v2).encode(old, out);
+    Question q = questions.deserialize("deco.questions", out.toByteArray());
+    assertEquals(7, q.getMaxNewTokens());
+    assertTrue(q.getWantGrounding());
+    assertNull(q.getTemperature());
+    assertNull(q.getTopP());
+    assertNull(q.getSeed());
+
+    AvroSerde<Answer> answers = AvroSerde.of(Answer.class);
+    assertEquals(1, answers.historicalSchemas().size(), "history/Answer.v1.avsc should be found");
+    GenericRecord a = new GenericData.Record(answers.historicalSchemas().get(0));
+    a.put("questionId", "q2");
+    a.put("streamId", "cam");
+    a.put("question", "what?");
+    a.put("text", "a cat");
+    a.put("firstFrameIndex", 1L);
+    a.put("lastFrameIndex", 2L);
+    a.put("frameCount", 2);
+    a.put("tokensPerFrame", 4);
+    a.put("promptTokens", 20);
+    a.put("generatedTokens", 2);
+    a.put("timingsMillis", java.util.Map.of());
+    a.put("answeredAtMillis", 9L);
+    out = new ByteArrayOutputStream();
+    new BinaryMessageEncoder<GenericRecord>(GenericData.get(), answers.historicalSchemas().get(0))
+        .encode(a, out);
+    Answer read = answers.deserialize("deco.answers", out.toByteArray());
+    assertEquals("a cat", read.getText());
+    assertNull(read.getTemperature());
+    assertNull(read.getLiveWindow());
   }
 
   @Test

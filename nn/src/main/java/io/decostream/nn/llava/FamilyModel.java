@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.config.ModelFamily;
+import io.decostream.nn.generate.Generator;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
@@ -131,6 +132,30 @@ public abstract class FamilyModel implements DebugForwardModel {
           generatedIds,
           t0);
     }
+  }
+
+  /**
+   * A live window ({@link LiveWindow}, issue 20 point 1) over this family's template with one
+   * {@code placeholder}: the template's prefix prefilled now, frames appended later. It locks on
+   * this model, as the family's {@code generate} and {@code explain} do.
+   */
+  protected final LiveWindow liveWindow(
+      PromptTemplate template,
+      String placeholder,
+      int tokensPerFrame,
+      int maxFrames,
+      int reservedTokens) {
+    return new LiveWindow(
+        this,
+        lang,
+        manager,
+        template,
+        placeholder,
+        geometry.placeholderId(),
+        tokensPerFrame,
+        maxFrames,
+        reservedTokens,
+        Generator.DEFAULT_PREFILL_CHUNK);
   }
 
   /** The debugging pass ({@link DebugPass}) with the family's tower and visual rows. */

@@ -14,6 +14,7 @@ import io.decostream.nn.llava.FamilyModel;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.rgae.QueryToPatch;
@@ -232,6 +233,28 @@ public final class LlavaNextVideo extends FamilyModel {
     // of the one <video> token, frames in order, no separators (spec §4.4, HF style)
     return generate(
         step -> language().project(step, prompt.frames()), text, VIDEO_PLACEHOLDER, 1, options);
+  }
+
+  /**
+   * A live window over this model's vicuna_v1 prompt (issue 20 point 1): BOS, the system line and
+   * {@code "USER: "} are prefilled now; {@link LiveWindow#append} prefills each frame's projected
+   * rows as it arrives, and {@link LiveWindow#answer} prefills only {@code "\n{question}
+   * ASSISTANT:"} and decodes, giving the tokens {@link #generate} gives for the same frames and
+   * question.
+   *
+   * <p>To measure time-to-first-token on an F-frame window: open with {@code maxFrames >= F},
+   * append F frames, then time {@code answer(question, GenerationOptions.greedy(1))} (its {@code
+   * prefillMillis} is the question's prefill alone).
+   *
+   * @param tokensPerFrame rows per frame (each appended frame holds tokensPerFrame x Dv values)
+   * @param maxFrames the most frames the window will hold
+   * @param reservedTokens room for question + answer tokens beyond the frames (the cache holds
+   *     prefix + maxFrames x tokensPerFrame + reservedTokens positions, at most the context length)
+   */
+  public LiveWindow openLiveWindow(int tokensPerFrame, int maxFrames, int reservedTokens) {
+    requirePart(language() != null, "openLiveWindow", "LANGUAGE");
+    return liveWindow(
+        PromptTemplate.VICUNA_V1, VIDEO_PLACEHOLDER, tokensPerFrame, maxFrames, reservedTokens);
   }
 
   /**

@@ -1,0 +1,508 @@
+package io.decostream.worker;
+
+import io.decostream.metrics.StageMetrics;
+import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.Tensors;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Each stream's window kept prefilled (issue 20 point 1, docs/design.md "Live window"): one per
+ * worker topology, shared by its tasks (a stream belongs to one task), so the memory bounds hold
+ * for the whole process. Its methods are synchronized (the model calls serialise on the model
+ * anyway); rebuilds run on the background executor and are swapped in by the stream threads.
+ *
+ * <p>A stream's cached window holds up to C = min(W + slideFrames, frames the context fits) frames.
+ * A new frame is appended to it (one frame's prefill) while there is room. When it is full, a
+ * second window over the newest {@code keep = max(1, min(W, C - slideFrames))} frames is built on
+ * the background executor while the full one keeps answering (over the frames it holds, which its
+ * answers name); frames that arrive meanwhile wait in the entry and are appended when the new
+ * window is swapped in, on the next frame or question. So RoPE positions are rebuilt once every
+ * {@code slideFrames} frames, never on a question's path.
+ *
+ * <p>Memory: each entry is charged two caches (the active one and the one its slide rebuilds) plus
+ * the encoded tokens of the C frames it keeps for that rebuild. Entries are evicted least recently
+ * used beyond {@link LiveWindowConfig#maxStreams} or {@link LiveWindowConfig#maxBytes}; a stream
+ * whose single entry exceeds the bytes bound is not cached. An evicted stream's next question
+ * rebuilds it from the window store (the cost the full path pays on every question). The total is
+ * the gauge {@code deco_live_window_bytes}, evictions {@code deco_live_window_evictions_total}.
+ */
+final class LiveWindows implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LiveWindows.class);
+
+  /** Bytes of every task's cached windows in this process (the gauge). */
+  private static final AtomicLong TOTAL_BYTES = new AtomicLong();
+
+  private static final AtomicLong TOTAL_STREAMS = new AtomicLong();
+
+  static {
+    Gauge.builder("deco.live.window.bytes", TOTAL_BYTES, AtomicLong::get)
+        .description("Bytes held by the LLM worker's live windows (KV caches and kept features)")
+        .tag("stage", WorkerTopology.STAGE)
+        .register(StageMetrics.registry());
+    Gauge.builder("deco.live.window.streams", TOTAL_STREAMS, AtomicLong::get)
+        .description("Streams whose window the LLM worker keeps prefilled")
+        .tag("stage", WorkerTopology.STAGE)
+        .register(StageMetrics.registry());
+  }
+
+  /**
+   * A frame as the window store holds it (at the stream's latest grid); its features are decoded
+   * when prefilled, so an entry keeps only the encoded (usually F16) tokens for its rebuilds.
+   */
+  record Frame(FrameTokens tokens) {
+    long index() {
+      return tokens.getFrameIndex();
+    }
+
+    /** Pooled features, [tokensPerFrame * Dv]. */
+    float[] features() {
+      return Tensors.decode(tokens.getTokens());
+    }
+
+    long encodedBytes() {
+      return tokens.getTokens().getData().remaining();
+    }
+  }
+
+  /** An answer from a live window and the frames it used (oldest first), which the Answer names. */
+  record Answered(AnswerBackend.Generated result, List<Frame> frames) {}
+
+  private record Built(AnswerBackend.Live live, List<Frame> frames) {}
+
+  private final class Entry {
+    final String stream;
+    final int tokensPerFrame;
+    final int capacity;
+    final int keep;
+    final ArrayDeque<Frame> known = new ArrayDeque<>();
+    AnswerBackend.Live active;
+    final List<Frame> activeFrames = new ArrayList<>();
+    CompletableFuture<Built> pending;
+    long bytes;
+
+    Entry(String stream, int tokensPerFrame, int capacity, int keep) {
+      this.stream = stream;
+      this.tokensPerFrame = tokensPerFrame;
+      this.capacity = capacity;
+      this.keep = keep;
+    }
+
+    long lastKnown() {
+      return known.isEmpty() ? Long.MIN_VALUE : known.peekLast().index();
+    }
+
+    long lastActive() {
+      return activeFrames.isEmpty()
+          ? Long.MIN_VALUE
+          : activeFrames.get(activeFrames.size() - 1).index();
+    }
+  }
+
+  private final AnswerBackend backend;
+  private final LiveWindowConfig config;
+  private final int reservedTokens;
+  private final Executor rebuilds;
+  private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+  private final Set<String> oversized = ConcurrentHashMap.newKeySet();
+  private final Counter evictions;
+  private long bytes;
+  private int rebuildsStarted;
+  private boolean unsupported;
+
+  /**
+   * @param reservedTokens room each cache keeps beyond its frames for a prompt's text and answer
+   * @param rebuilds where slides are rebuilt (a background thread; a direct executor makes them
+   *     synchronous, as some tests want)
+   */
+  LiveWindows(
+      AnswerBackend backend, LiveWindowConfig config, int reservedTokens, Executor rebuilds) {
+    this.backend = backend;
+    this.config = config;
+    this.reservedTokens = reservedTokens;
+    this.rebuilds = rebuilds;
+    this.evictions =
+        Counter.builder("deco.live.window.evictions")
+            .description("Live windows evicted to keep the LLM worker's memory bound")
+            .tag("stage", WorkerTopology.STAGE)
+            .register(StageMetrics.registry());
+  }
+
+  /** Bytes this task's windows hold now. */
+  synchronized long bytes() {
+    return bytes;
+  }
+
+  /** Streams cached now. */
+  synchronized int streams() {
+    return entries.size();
+  }
+
+  /** Background rebuilds started so far (slides). */
+  synchronized int rebuildsStarted() {
+    return rebuildsStarted;
+  }
+
+  /** Frame indices the stream's active window holds (oldest first); empty when not cached. */
+  synchronized List<Long> cachedFrames(String stream) {
+    Entry e = entries.get(stream);
+    List<Long> out = new ArrayList<>();
+    if (e != null) {
+      e.activeFrames.forEach(f -> out.add(f.index()));
+    }
+    return out;
+  }
+
+  /** Whether a rebuild of the stream's window is in flight. */
+  synchronized boolean rebuilding(String stream) {
+    Entry e = entries.get(stream);
+    return e != null && e.pending != null && !e.pending.isDone();
+  }
+
+  /**
+   * A frame arrived (already in the window store). Appends it to the stream's cached window, or
+   * starts the slide's rebuild when that is full.
+   *
+   * @param window W, the frames the store keeps for the stream
+   * @param store the stream's window from the store (oldest first, at the latest grid), read only
+   *     when the stream has no usable entry
+   */
+  synchronized void onFrame(
+      String stream, Frame frame, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    Entry e = entries.get(stream);
+    if (e != null
+        && (e.tokensPerFrame != tokensPerFrame
+            || e.capacity != capacity(tokensPerFrame, window)
+            || frame.index() <= e.lastKnown())) {
+      // another grid, another window size, or a frame out of order: start again from the store
+      discard(e, "its frames changed");
+      e = null;
+    }
+    if (e == null) {
+      entry(stream, tokensPerFrame, window, store);
+      return;
+    }
+    e.known.addLast(frame);
+    while (e.known.size() > e.capacity) {
+      e.known.removeFirst();
+    }
+    poll(e);
+    catchUp(e);
+  }
+
+  /**
+   * Answers over the stream's cached window, or null when the caller must take the full path (live
+   * windows off or unsupported, the window over the memory bound, or a prompt that does not fit). A
+   * stream without an entry (new, evicted, or restarted) gets one built from {@code store} first.
+   */
+  synchronized Answered answer(
+      String stream,
+      int tokensPerFrame,
+      int window,
+      Supplier<List<Frame>> store,
+      String prompt,
+      int maxNewTokens,
+      Sampling sampling) {
+    Entry e = entries.get(stream);
+    if (e != null
+        && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
+      discard(e, "its grid or window size changed");
+      e = null;
+    }
+    if (e == null) {
+      e = entry(stream, tokensPerFrame, window, store);
+      if (e == null) {
+        return null;
+      }
+    } else {
+      poll(e);
+      catchUp(e);
+    }
+    if (e.active == null || !e.active.canAnswer(prompt, maxNewTokens)) {
+      return null;
+    }
+    AnswerBackend.Generated g = e.active.answer(prompt, maxNewTokens, sampling);
+    return new Answered(g, List.copyOf(e.activeFrames));
+  }
+
+  /** C: W + slideFrames, or fewer where the context does not fit them. */
+  int capacity(int tokensPerFrame, int window) {
+    int fit = backend.maxFrames(tokensPerFrame, reservedTokens);
+    return Math.max(0, Math.min(window + config.slideFrames(), fit));
+  }
+
+  /** Creates the stream's entry from the store's window; null when it cannot be cached. */
+  private Entry entry(String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    int capacity = capacity(tokensPerFrame, window);
+    String shape = tokensPerFrame + "x" + capacity;
+    if (unsupported || capacity < 1 || oversized.contains(shape)) {
+      return null;
+    }
+    int keep = Math.max(1, Math.min(window, capacity - config.slideFrames()));
+    AnswerBackend.Live live;
+    try {
+      live = backend.openLive(tokensPerFrame, capacity, reservedTokens);
+    } catch (RuntimeException ex) {
+      LOG.warn(
+          "no live window for stream {}: {}",
+          WorkerDeadLetters.oneLine(stream, 200),
+          ex.toString());
+      return null;
+    }
+    if (live == null) {
+      unsupported = true; // a backend without live windows: the full path, every time
+      return null;
+    }
+    // as many of the store's frames as the window holds: a restarted or evicted stream answers
+    // over its whole stored window again at once
+    List<Frame> frames = store.get();
+    List<Frame> newest = frames.subList(Math.max(0, frames.size() - capacity), frames.size());
+    Entry e = new Entry(stream, tokensPerFrame, capacity, keep);
+    e.active = live;
+    long featureBytes = newest.isEmpty() ? 0 : (long) capacity * newest.get(0).encodedBytes();
+    e.bytes = 2 * live.bytes() + featureBytes;
+    if (e.bytes > config.maxBytes()) {
+      live.close();
+      oversized.add(shape);
+      LOG.warn(
+          "live window of stream {} ({} frames x {} tokens) would hold {} bytes, over the bound of"
+              + " {} (LiveWindowConfig.maxBytes): windows of this size are answered by full"
+              + " re-prefill",
+          WorkerDeadLetters.oneLine(stream, 200),
+          capacity,
+          tokensPerFrame,
+          e.bytes,
+          config.maxBytes());
+      return null;
+    }
+    try {
+      for (Frame f : newest) {
+        live.append(f.features());
+        e.activeFrames.add(f);
+        e.known.addLast(f);
+      }
+    } catch (RuntimeException ex) {
+      live.close();
+      LOG.warn(
+          "live window of stream {} failed: {}",
+          WorkerDeadLetters.oneLine(stream, 200),
+          ex.toString());
+      return null;
+    }
+    entries.put(stream, e);
+    bytes += e.bytes;
+    TOTAL_BYTES.addAndGet(e.bytes);
+    TOTAL_STREAMS.incrementAndGet();
+    LOG.info(
+        "live window of stream {}: {} frame(s) prefilled, up to {} x {} tokens, {} bytes; {} stream(s),"
+            + " {} bytes cached (bounds {} streams, {} bytes)",
+        WorkerDeadLetters.oneLine(stream, 200),
+        e.activeFrames.size(),
+        capacity,
+        tokensPerFrame,
+        e.bytes,
+        entries.size(),
+        bytes,
+        config.maxStreams(),
+        config.maxBytes());
+    enforceBounds(stream);
+    return e;
+  }
+
+  /** Swaps in a finished rebuild. */
+  private void poll(Entry e) {
+    if (e.pending == null || !e.pending.isDone()) {
+      return;
+    }
+    CompletableFuture<Built> done = e.pending;
+    e.pending = null;
+    Built b;
+    try {
+      b = done.join();
+    } catch (RuntimeException ex) {
+      // the full window keeps answering; the next frame tries the slide again
+      LOG.warn(
+          "rebuilding the live window of stream {} failed: {}",
+          WorkerDeadLetters.oneLine(e.stream, 200),
+          ex.toString());
+      return;
+    }
+    e.active.close();
+    e.active = b.live();
+    e.activeFrames.clear();
+    e.activeFrames.addAll(b.frames());
+    LOG.debug(
+        "live window of stream {} slid to frames {}..{}",
+        e.stream,
+        b.frames().get(0).index(),
+        b.frames().get(b.frames().size() - 1).index());
+  }
+
+  /**
+   * Appends the known frames newer than the active window's while it has room; when it is full,
+   * starts the slide's rebuild (unless one is in flight).
+   */
+  private void catchUp(Entry e) {
+    if (e.pending != null) {
+      return;
+    }
+    long last = e.lastActive();
+    for (Frame f : e.known) {
+      if (f.index() <= last) {
+        continue;
+      }
+      if (e.active.frames() < e.active.maxFrames()) {
+        e.active.append(f.features());
+        e.activeFrames.add(f);
+      } else {
+        startRebuild(e);
+        return;
+      }
+    }
+  }
+
+  private void startRebuild(Entry e) {
+    List<Frame> newest = new ArrayList<>(e.known);
+    List<Frame> src =
+        List.copyOf(newest.subList(Math.max(0, newest.size() - e.keep), newest.size()));
+    int tpf = e.tokensPerFrame;
+    int capacity = e.capacity;
+    rebuildsStarted++;
+    LOG.debug(
+        "live window of stream {} is full; rebuilding over frames {}..{} in the background",
+        e.stream,
+        src.get(0).index(),
+        src.get(src.size() - 1).index());
+    CompletableFuture<Built> f = new CompletableFuture<>();
+    e.pending = f;
+    rebuilds.execute(
+        () -> {
+          AnswerBackend.Live live = null;
+          try {
+            live = backend.openLive(tpf, capacity, reservedTokens);
+            for (Frame fr : src) {
+              live.append(fr.features());
+            }
+            f.complete(new Built(live, src));
+          } catch (RuntimeException | Error ex) {
+            if (live != null) {
+              live.close();
+            }
+            f.completeExceptionally(ex);
+          }
+        });
+    // a synchronous executor has finished by now: swap at once
+    poll(e);
+    if (e.pending == null && f.isDone() && !f.isCompletedExceptionally()) {
+      catchUp(e);
+    }
+  }
+
+  /** Evicts least recently used entries (never {@code keep}) beyond the bounds. */
+  private void enforceBounds(String keepStream) {
+    Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+    while ((entries.size() > config.maxStreams() || bytes > config.maxBytes()) && it.hasNext()) {
+      Entry e = it.next().getValue();
+      if (e.stream.equals(keepStream)) {
+        continue;
+      }
+      it.remove();
+      release(e);
+      evictions.increment();
+      LOG.info(
+          "live window of stream {} evicted (least recently used): {} stream(s), {} bytes cached"
+              + " (bounds {} streams, {} bytes)",
+          WorkerDeadLetters.oneLine(e.stream, 200),
+          entries.size(),
+          bytes,
+          config.maxStreams(),
+          config.maxBytes());
+    }
+  }
+
+  private void discard(Entry e, String why) {
+    entries.remove(e.stream);
+    release(e);
+    LOG.debug("live window of stream {} dropped: {}", e.stream, why);
+  }
+
+  /** Frees an entry that is no longer in the map, including a rebuild still in flight. */
+  private void release(Entry e) {
+    bytes -= e.bytes;
+    TOTAL_BYTES.addAndGet(-e.bytes);
+    TOTAL_STREAMS.decrementAndGet();
+    if (e.active != null) {
+      e.active.close();
+      e.active = null;
+    }
+    if (e.pending != null) {
+      e.pending.whenComplete(
+          (b, ex) -> {
+            if (b != null) {
+              b.live().close();
+            }
+          });
+      e.pending = null;
+    }
+  }
+
+  /**
+   * Frees the windows of {@code streams} (a task closing: its streams may be processed elsewhere
+   * next, so their windows would go stale).
+   */
+  synchronized void drop(Iterable<String> streams) {
+    for (String stream : streams) {
+      Entry e = entries.remove(stream);
+      if (e != null) {
+        release(e);
+      }
+    }
+  }
+
+  /**
+   * A background executor for rebuilds: one daemon thread, started on demand and ended when idle
+   * (so a topology needs no close hook).
+   */
+  static Executor backgroundExecutor() {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "deco-live-window-rebuild");
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /** Frees every window (the topology is closing). */
+  @Override
+  public synchronized void close() {
+    for (Entry e : new ArrayList<>(entries.values())) {
+      release(e);
+    }
+    entries.clear();
+  }
+}
