@@ -1,6 +1,7 @@
 package io.decostream.cli;
 
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.weights.Precision;
 import io.decostream.worker.LiveWindowConfig;
 import io.decostream.worker.LlavaAnswerBackend;
 import io.decostream.worker.Sampling;
@@ -27,6 +28,15 @@ final class WorkerCommand implements Callable<Integer> {
       required = true,
       description = "Model pack directory (HF llava_next_video checkpoint).")
   Path model;
+
+  @Option(
+      names = "--precision",
+      defaultValue = "${env:DECO_PRECISION:-f32}",
+      description =
+          "How the language model's weight matrices are held: f32, or f16 (half the memory and"
+              + " the bytes each decoded token reads; outputs within the tolerance in"
+              + " docs/benchmark.md). Default ${DEFAULT-VALUE}, env DECO_PRECISION.")
+  String precision;
 
   @Option(
       names = "--caption-every",
@@ -105,6 +115,7 @@ final class WorkerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path stateDir = stage.stateDir(WorkerConfig.defaults().applicationId());
     WorkerConfig config;
+    Precision weights;
     try {
       config =
           Stages.workerConfig(
@@ -113,14 +124,17 @@ final class WorkerCommand implements Callable<Integer> {
               .withLive(
                   new LiveWindowConfig(
                       liveWindow, liveSlideFrames, liveMaxStreams, liveMaxMib << 20));
+      weights = Precision.parse(precision);
     } catch (IllegalArgumentException e) {
       System.err.println("worker: " + e.getMessage());
       return 2;
     }
     String instance = stage.instanceId(stateDir, config.applicationId());
     FramesCommand.announce("worker", config.applicationId(), instance, stateDir, stage);
-    System.out.println("worker: loading the language model from " + model);
-    try (LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE)) {
+    System.out.println(
+        "worker: loading the language model from " + model + " (" + weights + " weights)");
+    try (LlavaNextVideo language =
+        LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE, weights)) {
       LlavaAnswerBackend backend = new LlavaAnswerBackend(language);
       return kafka
           .stageRunner(

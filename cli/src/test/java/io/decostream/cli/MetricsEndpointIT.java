@@ -50,6 +50,7 @@ class MetricsEndpointIT {
           new ProcessBuilder(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                   "-Dai.djl.offline=true",
+                  "--add-modules=jdk.incubator.vector",
                   "-cp",
                   System.getProperty("java.class.path"),
                   Deco.class.getName(),

@@ -128,6 +128,7 @@ class CrashLoopIT {
             "-cp",
             System.getProperty("java.class.path"),
             "-Dai.djl.offline=true",
+            "--add-modules=jdk.incubator.vector",
             "-D" + FaultHooks.CRASH_PROPERTY + "=" + BadInputCorpus.CRASH_MARKER,
             "io.decostream.cli.Deco",
             "frames",

@@ -128,6 +128,7 @@ class StageRecoveryIT {
         new ProcessBuilder(
             java,
             "-Dai.djl.offline=true",
+            "--add-modules=jdk.incubator.vector",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-cp",
             System.getProperty("java.class.path"),

@@ -49,6 +49,15 @@ public final class KvCache implements AutoCloseable {
     return capacity;
   }
 
+  /** Bytes its K and V arrays hold (fp32, every layer, the whole capacity). */
+  public long bytes() {
+    long n = 0;
+    for (int l = 0; l < keys.length; l++) {
+      n += keys[l].size() * 4 + values[l].size() * 4;
+    }
+    return n;
+  }
+
   /** Positions still free. */
   public int remaining() {
     return capacity - length;

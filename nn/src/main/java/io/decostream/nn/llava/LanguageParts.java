@@ -10,6 +10,7 @@ import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.MlpProjector;
@@ -51,6 +52,31 @@ public record LanguageParts(
       String placeholder,
       int placeholderId,
       List<AutoCloseable> opened) {
+    return load(
+        packDir,
+        weights,
+        keys,
+        text,
+        dv,
+        tieAtTopLevel,
+        placeholder,
+        placeholderId,
+        Precision.F32,
+        opened);
+  }
+
+  /** As above, the decoder's weight matrices held at {@code precision} (issue 20 point 3). */
+  public static LanguageParts load(
+      Path packDir,
+      CheckpointWeights weights,
+      LlavaKeys keys,
+      LlamaConfig text,
+      int dv,
+      boolean tieAtTopLevel,
+      String placeholder,
+      int placeholderId,
+      Precision precision,
+      List<AutoCloseable> opened) {
     int dt = text.hiddenSize();
     WeightBinder proj = weights.scoped(keys.projectorPrefix());
     MlpProjector projector =
@@ -73,7 +99,8 @@ public record LanguageParts(
             text,
             weights.scoped(keys.languageModelPrefix()),
             keys.lmHeadTied() ? null : weights,
-            keys.lmHeadName());
+            keys.lmHeadName(),
+            precision);
     opened.add(0, llm);
     weights.scoped(keys.languageModelPrefix()).assertAllUsed();
     PackTokenizer tokenizer = PackTokenizer.load(packDir);

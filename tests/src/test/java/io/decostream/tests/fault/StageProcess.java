@@ -41,6 +41,8 @@ public final class StageProcess implements AutoCloseable {
     cmd.add(javaExe);
     // the launch rules of every deco path: offline DJL, no tracking; a small heap per stage
     cmd.add("-Dai.djl.offline=true");
+    cmd.add(
+        "--add-modules=jdk.incubator.vector"); // the decode step (issue 20), as ./deco starts it
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
     // a timeline in each log: when the process started, restored and processed again after a kill

@@ -19,6 +19,7 @@ import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.PoolingMode;
@@ -109,7 +110,15 @@ public final class LlavaNextVideo extends FamilyModel {
    *     tokenizer
    */
   public static LlavaNextVideo load(Path packDir, Part part) {
-    LlavaNextVideoPack pack = LlavaNextVideoPack.open(packDir, part);
+    return load(packDir, part, Precision.F32);
+  }
+
+  /**
+   * As above, the decoder's weight matrices held at {@code precision} (issue 20 point 3: {@code
+   * F16} halves the memory and the bytes each decoded token reads).
+   */
+  public static LlavaNextVideo load(Path packDir, Part part, Precision precision) {
+    LlavaNextVideoPack pack = LlavaNextVideoPack.open(packDir, part, precision);
     try {
       return new LlavaNextVideo(pack);
     } catch (RuntimeException e) {

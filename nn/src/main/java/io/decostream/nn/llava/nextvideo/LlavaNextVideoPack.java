@@ -9,6 +9,7 @@ import io.decostream.nn.llava.PackOpening;
 import io.decostream.nn.tokenizer.PackTokenizer;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.MlpProjector;
 import java.nio.file.Path;
@@ -66,7 +67,13 @@ public final class LlavaNextVideoPack implements AutoCloseable {
    *     tokenizer or processor
    */
   public static LlavaNextVideoPack open(Path dir, LlavaNextVideo.Part part) {
+    return open(dir, part, Precision.F32);
+  }
+
+  /** As above, the decoder's weight matrices held at {@code precision} (issue 20 point 3). */
+  public static LlavaNextVideoPack open(Path dir, LlavaNextVideo.Part part, Precision precision) {
     Objects.requireNonNull(part, "part");
+    Objects.requireNonNull(precision, "precision");
     return PackOpening.open(
         dir,
         LlavaNextVideoConfig::read,
@@ -80,7 +87,7 @@ public final class LlavaNextVideoPack implements AutoCloseable {
           }
           LanguageParts language =
               part.language()
-                  ? bindLanguage(dir, pack.weights(), pack.keys(), config, opened)
+                  ? bindLanguage(dir, pack.weights(), pack.keys(), config, precision, opened)
                   : null;
           if (part == LlavaNextVideo.Part.ALL) {
             pack.weights().assertAllUsed(); // nothing in the checkpoint may be left over
@@ -95,6 +102,7 @@ public final class LlavaNextVideoPack implements AutoCloseable {
       CheckpointWeights weights,
       LlavaKeys keys,
       LlavaNextVideoConfig config,
+      Precision precision,
       List<AutoCloseable> opened) {
     LanguageParts lang =
         LanguageParts.load(
@@ -106,6 +114,7 @@ public final class LlavaNextVideoPack implements AutoCloseable {
             Boolean.TRUE.equals(config.tieWordEmbeddings()),
             LlavaNextVideo.VIDEO_PLACEHOLDER,
             config.videoTokenIndex(),
+            precision,
             opened);
     // image_newline exists in llava-next checkpoints; it is used for anyres images only, never
     // for video
