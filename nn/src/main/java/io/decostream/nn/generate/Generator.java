@@ -112,40 +112,96 @@ public final class Generator {
     }
     // the last generated token is never fed back, so prompt + maxNew - 1 positions suffice
     int capacity = (int) Math.min(model.contextLength(), (long) promptLen + maxNewTokens - 1);
+    try (KvCache cache = model.newCache(Math.max(capacity, promptLen))) {
+      return decode(
+          cache, promptEmbeddings, maxNewTokens, sampler, stopStrings, detokenize, capacity);
+    }
+  }
+
+  /**
+   * Generation on top of what {@code cache} already holds (a live window, issue 20 point 1):
+   * prefills {@code suffix} [T, D] at positions {@code cache.length() ..}, then decodes exactly as
+   * {@link #generate} would over the whole prompt (same stop rules, same positions: the tokens
+   * equal those of a fresh cache). The cache is left holding the suffix and the generated tokens;
+   * the caller truncates it back. {@code promptTokens} of the result counts the cached rows too.
+   *
+   * @throws IllegalArgumentException if the suffix does not fit the cache
+   */
+  public Result continueFrom(KvCache cache, NDArray suffix, int maxNewTokens, Sampler sampler) {
+    Objects.requireNonNull(cache, "cache");
+    Objects.requireNonNull(suffix, "suffix");
+    Objects.requireNonNull(sampler, "sampler");
+    if (maxNewTokens < 1) {
+      throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
+    }
+    int rows = Math.toIntExact(suffix.getShape().get(0));
+    if (rows > cache.remaining()) {
+      throw new IllegalArgumentException(
+          rows + " suffix rows do not fit the cache's " + cache.remaining() + " free positions");
+    }
+    // as generate's capacity: the whole prompt + maxNew - 1 positions, within the context length
+    long wanted = (long) cache.length() + rows + maxNewTokens - 1;
+    int limit = (int) Math.min(Math.min(model.contextLength(), cache.capacity()), wanted);
+    return decode(cache, suffix, maxNewTokens, sampler, List.of(), null, limit);
+  }
+
+  /**
+   * Runs {@code rows} [T, D] into the cache at positions {@code cache.length() ..} with the
+   * generator's chunked prefill, discarding logits (a live window's prefix and frames).
+   */
+  public void append(KvCache cache, NDArray rows) {
+    Objects.requireNonNull(cache, "cache");
+    int t = Math.toIntExact(rows.getShape().get(0));
+    if (t > cache.remaining()) {
+      throw new IllegalArgumentException(
+          t + " rows do not fit the cache's " + cache.remaining() + " free positions");
+    }
+    prefill(rows, cache, t);
+  }
+
+  /** Prefills {@code prompt} on top of the cache, then samples until a stop rule holds. */
+  private Result decode(
+      KvCache cache,
+      NDArray prompt,
+      int maxNewTokens,
+      Sampler sampler,
+      List<String> stopStrings,
+      Function<int[], String> detokenize,
+      int limit) {
+    int rows = Math.toIntExact(prompt.getShape().get(0));
+    int promptLen = cache.length() + rows;
     int[] out = new int[maxNewTokens];
     int n = 0;
-    StopReason reason = StopReason.MAX_NEW_TOKENS;
-    try (KvCache cache = model.newCache(Math.max(capacity, promptLen))) {
-      long t0 = System.nanoTime();
-      float[] logits = prefill(promptEmbeddings, cache, promptLen);
-      long t1 = System.nanoTime();
-      while (true) {
-        int token = sampler.next(logits);
-        if (eosIds.contains(token)) {
-          reason = StopReason.EOS;
-          break;
-        }
-        out[n++] = token;
-        if (!stopStrings.isEmpty()) {
-          String text = detokenize.apply(Arrays.copyOf(out, n));
-          if (stopStrings.stream().anyMatch(text::contains)) {
-            reason = StopReason.STOP_STRING;
-            break;
-          }
-        }
-        if (n == maxNewTokens) {
-          reason = StopReason.MAX_NEW_TOKENS;
-          break;
-        }
-        if (cache.remaining() == 0) {
-          reason = StopReason.CONTEXT_FULL;
-          break;
-        }
-        logits = model.decodeNext(token, cache); // the cache's own array: no allocation
+    StopReason reason;
+    long t0 = System.nanoTime();
+    float[] logits = prefill(prompt, cache, rows);
+    long t1 = System.nanoTime();
+    while (true) {
+      int token = sampler.next(logits);
+      if (eosIds.contains(token)) {
+        reason = StopReason.EOS;
+        break;
       }
-      long t2 = System.nanoTime();
-      return new Result(Arrays.copyOf(out, n), reason, promptLen, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+      out[n++] = token;
+      if (!stopStrings.isEmpty()) {
+        String text = detokenize.apply(Arrays.copyOf(out, n));
+        if (stopStrings.stream().anyMatch(text::contains)) {
+          reason = StopReason.STOP_STRING;
+          break;
+        }
+      }
+      if (n == maxNewTokens) {
+        reason = StopReason.MAX_NEW_TOKENS;
+        break;
+      }
+      if (cache.length() >= limit) {
+        reason = StopReason.CONTEXT_FULL;
+        break;
+      }
+      logits = model.decodeNext(token, cache); // the cache's own array: no allocation
     }
+    long t2 = System.nanoTime();
+    return new Result(Arrays.copyOf(out, n), reason, promptLen, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
   }
 
   /** Runs the prompt through the cache chunk by chunk; returns the last row's logits. */

@@ -1,9 +1,8 @@
 package io.decostream.nn.llava;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.generate.Generator;
 import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
@@ -117,7 +116,7 @@ public final class LiveWindow implements AutoCloseable {
         c = llm.newCache(capacity);
         if (prefixIds.length > 0) {
           try (NDManager step = manager.newSubManager()) {
-            prefill(llm.embed(step, prefixIds), c, step);
+            new Generator(llm, lang.eosIds(), prefillChunk).append(c, llm.embed(step, prefixIds));
           }
         }
       } catch (RuntimeException e) {
@@ -199,7 +198,8 @@ public final class LiveWindow implements AutoCloseable {
         throw new IllegalStateException("the live window is full (" + maxFrames + " frames)");
       }
       try (NDManager step = manager.newSubManager()) {
-        prefill(lang.project(step, List.of(frame)), cache, step);
+        new Generator(llm, lang.eosIds(), prefillChunk)
+            .append(cache, lang.project(step, List.of(frame)));
       } catch (RuntimeException e) {
         // a partly written frame must not stay: back to the last whole frame
         cache.truncate(windowTokens());
@@ -241,43 +241,23 @@ public final class LiveWindow implements AutoCloseable {
                 + " new tokens); use the full path");
       }
       int window = windowTokens();
-      int promptLen = window + suffix.length;
-      // the full path's cache: the last generated token is never fed back
-      int limit =
-          (int) Math.min(llm.contextLength(), (long) promptLen + options.maxNewTokens() - 1);
       Sampler sampler =
           options.isGreedy()
               ? Sampler.greedy()
               : Sampler.of(options.temperature(), options.topP(), options.seed());
-      int[] out = new int[options.maxNewTokens()];
-      int n = 0;
       try (NDManager step = manager.newSubManager()) {
-        long t0 = System.nanoTime();
-        float[] logits = prefill(llm.embed(step, suffix), cache, step);
-        long t1 = System.nanoTime();
-        while (true) {
-          int token = sampler.next(logits);
-          if (lang.eosIds().contains(token)) {
-            break;
-          }
-          out[n++] = token;
-          if (n == options.maxNewTokens() || cache.length() >= limit) {
-            break;
-          }
-          try (NDManager tok = step.newSubManager()) {
-            logits = llm.forwardLast(llm.embed(tok, new int[] {token}), cache).toFloatArray();
-          }
-        }
-        long t2 = System.nanoTime();
-        int[] ids = Arrays.copyOf(out, n);
+        // the generator's own prefill and decode loop on top of the cached window
+        Generator.Result r =
+            new Generator(llm, lang.eosIds(), prefillChunk)
+                .continueFrom(cache, llm.embed(step, suffix), options.maxNewTokens(), sampler);
         return new GenerationResult(
-            lang.tokenizer().decode(ids, true),
-            ids,
-            promptLen,
-            n,
+            lang.tokenizer().decode(r.tokenIds(), true),
+            r.tokenIds(),
+            r.promptTokens(),
+            r.tokenIds().length,
             0,
-            (t1 - t0) / 1e6,
-            (t2 - t1) / 1e6);
+            r.prefillMillis(),
+            r.decodeMillis());
       } finally {
         cache.truncate(window);
       }
@@ -329,27 +309,6 @@ public final class LiveWindow implements AutoCloseable {
       }
     }
     return at;
-  }
-
-  /**
-   * Runs {@code rows} [T, D] through the cache in chunks of {@code prefillChunk} rows (as the
-   * generator's prefill, bounding attention memory); returns the last row's logits.
-   */
-  private float[] prefill(NDArray rows, KvCache c, NDManager step) {
-    int t = Math.toIntExact(rows.getShape().get(0));
-    float[] logits = null;
-    for (int from = 0; from < t; from += prefillChunk) {
-      int to = Math.min(t, from + prefillChunk);
-      try (NDManager sub = step.newSubManager()) {
-        NDArray chunk = from == 0 && to == t ? rows : rows.get(sub, new NDIndex("{}:{}", from, to));
-        NDArray last = llm.forwardLast(chunk, c);
-        last.attach(sub);
-        if (to == t) {
-          logits = last.toFloatArray();
-        }
-      }
-    }
-    return logits;
   }
 
   private void checkOpen() {
