@@ -95,7 +95,22 @@ public class ModelBenchTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> new ModelBench.Sizes(q.vision(), 99, q.text(), 16, 4, 2, 576, 144, 4096, 256));
+            () ->
+                new ModelBench.Sizes(
+                    q.vision(),
+                    99,
+                    q.text(),
+                    16,
+                    4,
+                    2,
+                    576,
+                    144,
+                    4096,
+                    256,
+                    List.of(8),
+                    20,
+                    64,
+                    1 << 20));
     assertTrue(e.getMessage().contains("featureLayer"), e.getMessage());
   }
 }
