@@ -18,16 +18,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code deco bench}: the exact-model benchmark (CLIP-L/336 ViT, ~110M Llama prefill/decode, DeCo
- * 576 vs 144 tokens per frame, peak RSS), Java (DJL) against plain PyTorch eager on the same CPU
- * and the same weights. A thin printer over {@link ModelBench}, which holds all DJL code (the cli
- * never imports DJL).
+ * {@code deco bench}: the exact-model benchmark (CLIP-L/336 ViT, ~110M Llama prefill at 512, 1152
+ * and 4608 tokens, fp32 and 16-bit decode, time to first token on 8/16/32-frame windows, DeCo 576
+ * vs 144 tokens per frame, peak RSS), every Java figure beside this machine's own floor (issue 20
+ * point 6), and optionally against plain PyTorch eager on the same CPU and the same weights. A thin
+ * printer over {@link ModelBench}, which holds all DJL code (the cli never imports DJL).
  */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
     description =
-        "Benchmark the Java models against a plain-PyTorch eager reference on this CPU (prints a table).")
+        "Benchmark the Java models against this machine's measured floors (sgemm, memory read) and,"
+            + " when /usr/bin/python3 has torch, a plain-PyTorch eager reference (prints tables).")
 public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--quick", description = "Tiny sizes for a smoke run (seconds).")

@@ -36,12 +36,15 @@ import java.util.function.Consumer;
  * this class) run on the same CPU, with the same thread count, over the same random-weight
  * safetensors files written here by {@link SafeTensorsWriter}.
  *
- * <p>Measures (a) ViT forward per frame up to LLaVA's feature layer, (b) Llama prefill and
- * KV-cached decode throughput, (c) the DeCo effect: prefill time of {@code frames} frames at the
- * full vs the compressed token count per frame and how many frames fit a context window, (d) peak
- * resident memory per phase. Phases run Java then Python back to back, each side's weights released
- * before the other starts. Prints nothing itself (progress goes to the {@code log} consumer); the
- * caller formats the {@link Result}.
+ * <p>Measures first this machine's sgemm and memory-read rates ({@link MachineProbe}, the inputs of
+ * the {@link Floors}), then (a) ViT forward per frame up to LLaVA's feature layer, (b) Llama
+ * prefill and KV-cached decode throughput (fp32, and 16-bit where {@link BenchModels} can load it),
+ * (c) the DeCo effect: prefill time of {@code frames} frames at the full vs the compressed token
+ * count per frame and how many frames fit a context window, (d) peak resident memory per phase, (e)
+ * time to a question's first token over windows of frames, by full re-prefill and on a {@link
+ * LiveWindow}. Phases run Java then Python (when asked) back to back, each side's weights released
+ * before the other starts; the reference covers (a) to (d). Prints nothing itself (progress goes to
+ * the {@code log} consumer); the caller formats the {@link Result}.
  */
 public final class ModelBench {
 
