@@ -298,6 +298,15 @@ public final class BenchCommand implements Callable<Integer> {
           true,
           "%.1f");
     }
+    floorRow(
+        b, "peak RSS, ViT phase, MiB", f.peakRssVitMiB(), f.peakRssFloorVitMiB(), true, "%.0f");
+    floorRow(
+        b,
+        "peak RSS, Llama phase (fp32), MiB",
+        f.peakRssLlmMiB(),
+        f.peakRssFloorLlmMiB(),
+        true,
+        "%.0f");
     b.append(
         String.format(
             Locale.ROOT,
@@ -313,6 +322,15 @@ public final class BenchCommand implements Callable<Integer> {
             s.promptTokens(),
             s.questionTokens(),
             s.decoTokensPerFrame()));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "Memory floors: fp32 weights (Llama: plus its largest KV cache, %d positions); the "
+                + "peaks include the JVM's resident set at each phase's start: %s MiB (ViT), %s MiB "
+                + "(Llama).%n",
+            BenchFigures.largestCache(s),
+            mib(r.javaRssBeforeVitKb()),
+            mib(r.javaRssBeforeLlamaKb())));
     b.append(
         String.format(
             Locale.ROOT,

@@ -73,6 +73,9 @@ public final class BenchJson {
     n.put("ttftLiveWindow", r.liveWindow());
     num(n, "decoTimeRatio", f.decoTimeRatio());
     num(n, "decoFlopRatio", f.decoFlopRatio());
+    ObjectNode rssFloor = n.putObject("peakRssFloorMiB");
+    num(rssFloor, "vit", f.peakRssFloorVitMiB());
+    num(rssFloor, "llm", f.peakRssFloorLlmMiB());
     ObjectNode base = n.putObject("rssBaselineMiB");
     num(base, "vit", f.baselineRssVitMiB());
     num(base, "llm", f.baselineRssLlmMiB());

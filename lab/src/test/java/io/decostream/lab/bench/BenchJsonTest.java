@@ -84,6 +84,13 @@ public class BenchJsonTest {
     assertEquals(16.0, n.get("decoTimeRatio").asDouble(), 0);
     assertTrue(n.get("pytorchReference").isNull());
     assertEquals(false, n.get("quick").asBoolean());
+    // the Llama phase holds at least its fp32 weights and its largest KV cache: the 32-frame
+    // window and the question, 4628 positions of 73728 bytes (the "about 740 MiB")
+    assertEquals(
+        (109_529_856L * 4 + 73_728L * 4628) / 1048576.0,
+        n.get("peakRssFloorMiB").get("llm").asDouble(),
+        1e-9);
+    assertEquals(743.2, n.get("peakRssFloorMiB").get("llm").asDouble(), 0.1);
   }
 
   @Test
