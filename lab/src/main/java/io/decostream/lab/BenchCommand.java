@@ -250,7 +250,7 @@ public final class BenchCommand implements Callable<Integer> {
         f.vitSecondsPerFrame(),
         f.vitFloorSecondsPerFrame(),
         true,
-        "%.3f");
+        "%.4g");
     List<Integer> t = s.prefillTokens();
     String[] what = {
       "",
