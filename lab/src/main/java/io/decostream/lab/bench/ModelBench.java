@@ -893,10 +893,12 @@ public final class ModelBench {
    */
   static boolean resetPeak() {
     System.gc();
-    // JDK 17's G1 returns freed heap to the OS concurrently after the GC: wait until the RSS stops
-    // falling
+    // JDK 17's G1 returns freed heap to the OS concurrently after the GC, later on a loaded
+    // machine: wait until the RSS has stopped falling for three checks in a row (at most 5 s), so
+    // the phase's baseline and peak do not carry the heap used to generate the weights
     long rss = statusKb("VmRSS:");
-    for (int i = 0; i < 20; i++) {
+    int steady = 0;
+    for (int i = 0; i < 50 && steady < 3; i++) {
       try {
         Thread.sleep(100);
       } catch (InterruptedException e) {
@@ -904,10 +906,8 @@ public final class ModelBench {
         break;
       }
       long now = statusKb("VmRSS:");
-      if (now >= rss - 1024) {
-        break;
-      }
-      rss = now;
+      steady = now >= rss - 1024 ? steady + 1 : 0;
+      rss = Math.min(rss, now);
     }
     try {
       Files.writeString(Path.of("/proc/self/clear_refs"), "5");
