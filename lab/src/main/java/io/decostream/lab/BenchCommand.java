@@ -1,11 +1,16 @@
 package io.decostream.lab;
 
+import io.decostream.lab.bench.BenchFigures;
+import io.decostream.lab.bench.BenchJson;
 import io.decostream.lab.bench.GroundingBench;
+import io.decostream.lab.bench.MachineProbe;
 import io.decostream.lab.bench.ModelBench;
+import io.decostream.lab.bench.TtftPlot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -13,16 +18,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code deco bench}: the exact-model benchmark (CLIP-L/336 ViT, ~110M Llama prefill/decode, DeCo
- * 576 vs 144 tokens per frame, peak RSS), Java (DJL) against plain PyTorch eager on the same CPU
- * and the same weights. A thin printer over {@link ModelBench}, which holds all DJL code (the cli
- * never imports DJL).
+ * {@code deco bench}: the exact-model benchmark (CLIP-L/336 ViT, ~110M Llama prefill at 512, 1152
+ * and 4608 tokens, fp32 and 16-bit decode, time to first token on 8/16/32-frame windows, DeCo 576
+ * vs 144 tokens per frame, peak RSS), every Java figure beside this machine's own floor (issue 20
+ * point 6), and optionally against plain PyTorch eager on the same CPU and the same weights. A thin
+ * printer over {@link ModelBench}, which holds all DJL code (the cli never imports DJL).
  */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
     description =
-        "Benchmark the Java models against a plain-PyTorch eager reference on this CPU (prints a table).")
+        "Benchmark the Java models against this machine's measured floors (sgemm, memory read) and,"
+            + " when /usr/bin/python3 has torch, a plain-PyTorch eager reference (prints tables).")
 public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--quick", description = "Tiny sizes for a smoke run (seconds).")
@@ -70,6 +77,19 @@ public final class BenchCommand implements Callable<Integer> {
   Path markdown;
 
   @Option(
+      names = "--json",
+      description =
+          "Also write the figures, their floors and the machine's rates as JSON to this file.")
+  Path json;
+
+  @Option(
+      names = "--plot",
+      description =
+          "Also draw time to first token against window length (with and without the live window)"
+              + " as a PNG to this file.")
+  Path plot;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description = "Random seed of the weights (default ${DEFAULT-VALUE}).")
@@ -113,6 +133,13 @@ public final class BenchCommand implements Callable<Integer> {
       }
       return 0;
     }
+    // the PyTorch reference is optional (issue 20 point 6): a fresh machine has no torch, and the
+    // Java figures stand on their own against this machine's floors
+    String pythonNote =
+        skipPython ? "skipped (--skip-python)" : ModelBench.pythonTorchMissing(python);
+    if (pythonNote != null) {
+      System.out.println("PyTorch reference: " + pythonNote + "; printing the Java figures only.");
+    }
     ModelBench.Options o =
         new ModelBench.Options(
             quick ? ModelBench.Sizes.quick() : ModelBench.Sizes.full(),
@@ -120,12 +147,12 @@ public final class BenchCommand implements Callable<Integer> {
             repeats,
             decoRepeats,
             threads,
-            !skipPython,
+            pythonNote == null,
             python,
             dir,
             seed);
     ModelBench.Result r = ModelBench.run(o, line -> System.err.println("[bench] " + line));
-    String table = table(r);
+    String table = table(r, pythonNote);
     System.out.println(table);
     if (markdown != null) {
       try {
@@ -134,6 +161,15 @@ public final class BenchCommand implements Callable<Integer> {
         throw new UncheckedIOException("cannot write " + markdown, e);
       }
     }
+    if (json != null) {
+      BenchJson.write(r, json);
+      System.err.println("[bench] wrote " + json);
+    }
+    if (plot != null) {
+      System.setProperty("java.awt.headless", "true");
+      TtftPlot.write(r, plot);
+      System.err.println("[bench] wrote " + plot);
+    }
     return 0;
   }
 
@@ -141,9 +177,10 @@ public final class BenchCommand implements Callable<Integer> {
    * The results as a Markdown table (Java, PyTorch, Java/PyTorch speed ratio) plus the DeCo window
    * figures.
    */
-  static String table(ModelBench.Result r) {
+  static String table(ModelBench.Result r, String pythonNote) {
     StringBuilder b = new StringBuilder();
-    header(b, r);
+    header(b, r, pythonNote);
+    floorRows(b, r);
     b.append(
         "| measure | Java (DJL) | PyTorch eager | Java / PyTorch speed |\n|---|---:|---:|---:|\n");
     modelRows(b, r);
@@ -154,7 +191,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** The machine, both engines and the model sizes, so a table can be read on its own. */
-  private static void header(StringBuilder b, ModelBench.Result r) {
+  private static void header(StringBuilder b, ModelBench.Result r, String pythonNote) {
     ModelBench.Sizes s = r.options().sizes();
     ModelBench.Side j = r.java();
     ModelBench.Side p = r.python();
@@ -166,7 +203,9 @@ public final class BenchCommand implements Callable<Integer> {
             r.cpuModel(),
             j.engine(),
             j.threads(),
-            p == null ? "skipped" : p.engine() + ", " + p.threads() + " threads"));
+            p == null
+                ? (pythonNote == null ? "skipped" : pythonNote)
+                : p.engine() + ", " + p.threads() + " threads"));
     b.append(
         String.format(
             Locale.ROOT,
@@ -179,6 +218,156 @@ public final class BenchCommand implements Callable<Integer> {
             r.options().warmups(),
             r.options().repeats(),
             r.options().decoRepeats()));
+  }
+
+  /**
+   * Every Java figure beside this machine's floor (issue 20 point 6): the machine's measured sgemm
+   * and read rates, then per figure the measured value, the floor and the fraction of the floor
+   * reached (for a time: floor / time; for a rate: rate / floor), then the DeCo effect as measured
+   * time ratio beside FLOP ratio.
+   */
+  private static void floorRows(StringBuilder b, ModelBench.Result r) {
+    ModelBench.Sizes s = r.options().sizes();
+    MachineProbe.Machine mc = r.machine();
+    BenchFigures f = BenchFigures.of(r);
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "This machine at %d threads: sgemm %.1f GFLOP/s (%d^3 fp32, libtorch, best of 5); "
+                + "memory read %.1f GB/s (%s, %d MiB; plain Java %.1f, libtorch sum %.1f).%n%n",
+            r.options().threads(),
+            mc.gflops(),
+            mc.gemmN(),
+            mc.bandwidthGBs(),
+            mc.bandwidthMethod(),
+            mc.readBytes() >> 20,
+            mc.javaGBs(),
+            mc.torchGBs()));
+    b.append("| Java figure | measured | floor | of floor |\n|---|---:|---:|---:|\n");
+    floorRow(
+        b,
+        "ViT forward per frame, s",
+        f.vitSecondsPerFrame(),
+        f.vitFloorSecondsPerFrame(),
+        true,
+        "%.4g");
+    List<Integer> t = s.prefillTokens();
+    String[] what = {
+      "",
+      " (" + s.frames() + " frames x " + s.decoTokensPerFrame() + ")",
+      " (" + s.frames() + " frames x " + s.fullTokensPerFrame() + ")"
+    };
+    for (int k = 0; k < t.size(); k++) {
+      floorRow(
+          b,
+          "prefill " + t.get(k) + " tokens" + what[k] + ", tok/s",
+          f.prefillTokPerS().get(t.get(k)),
+          f.prefillFloorTokPerS().get(t.get(k)),
+          false,
+          "%.1f");
+    }
+    floorRow(
+        b,
+        "decode " + s.decodeTokens() + " tokens, fp32 weights, tok/s",
+        f.decodeTokPerS(),
+        f.decodeFloorTokPerS(),
+        false,
+        "%.1f");
+    floorRow(
+        b,
+        "decode " + s.decodeTokens() + " tokens, 16-bit weights, tok/s",
+        f.decodeTokPerS16(),
+        f.decodeFloorTokPerS16(),
+        false,
+        "%.1f");
+    for (int n : s.ttftFrames()) {
+      floorRow(
+          b,
+          "first token, live window of " + n + " frames, ms",
+          f.ttftMs().get(n),
+          f.ttftFloorMs().get(n),
+          true,
+          "%.1f");
+    }
+    for (int n : s.ttftFrames()) {
+      floorRow(
+          b,
+          "first token, full re-prefill of " + n + " frames, ms",
+          f.ttftMsFullPrefill().get(n),
+          f.ttftFloorMsFullPrefill().get(n),
+          true,
+          "%.1f");
+    }
+    floorRow(
+        b, "peak RSS, ViT phase, MiB", f.peakRssVitMiB(), f.peakRssFloorVitMiB(), true, "%.0f");
+    floorRow(
+        b,
+        "peak RSS, Llama phase (fp32), MiB",
+        f.peakRssLlmMiB(),
+        f.peakRssFloorLlmMiB(),
+        true,
+        "%.0f");
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "%nFloors: decode reads %.1f MB of fp32 weights (%.1f MB at 16 bits) plus %.1f MB of "
+                + "fp32 KV cache per token (average position of the %d decode steps after a %d-token "
+                + "prompt); prefill counts 2 FLOPs per weight per token, the lm head on the last row "
+                + "and causal attention; first token: the larger of FLOPs / sgemm and bytes / "
+                + "bandwidth; a question is %d tokens after N frames x %d tokens.%n",
+            f.decodeWeightBytesPerToken() / 1e6,
+            f.decodeWeightBytesPerToken() / 2e6,
+            f.decodeKvBytesPerToken() / 1e6,
+            s.decodeTokens(),
+            s.promptTokens(),
+            s.questionTokens(),
+            s.decoTokensPerFrame()));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "Memory floors: fp32 weights (Llama: plus its largest KV cache, %d positions); the "
+                + "peaks include the JVM's resident set at each phase's start: %s MiB (ViT), %s MiB "
+                + "(Llama).%n",
+            BenchFigures.largestCache(s),
+            mib(r.javaRssBeforeVitKb()),
+            mib(r.javaRssBeforeLlamaKb())));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "16-bit decode: %s. Live window: %s.%n",
+            r.decode16() == null ? r.decode16Note() : "measured, " + r.decode16Note(),
+            r.liveWindow()));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "DeCo effect, %d frames at %d vs %d tokens per frame: measured prefill time ratio %.2fx, "
+                + "FLOP ratio %.2fx.%n%n",
+            s.frames(),
+            s.fullTokensPerFrame(),
+            s.decoTokensPerFrame(),
+            f.decoTimeRatio(),
+            f.decoFlopRatio()));
+  }
+
+  /**
+   * One figure beside its floor; {@code lowerIsBetter}: a time (fraction = floor / measured), else
+   * a rate (measured / floor). A missing figure shows "n/a".
+   */
+  private static void floorRow(
+      StringBuilder b,
+      String name,
+      Double measured,
+      Double floor,
+      boolean lowerIsBetter,
+      String format) {
+    String m = measured == null ? "n/a" : String.format(Locale.ROOT, format, measured);
+    String fl = floor == null ? "n/a" : String.format(Locale.ROOT, format, floor);
+    String frac = "-";
+    if (measured != null && floor != null && measured > 0 && floor > 0) {
+      frac =
+          String.format(Locale.ROOT, "%.2f", lowerIsBetter ? floor / measured : measured / floor);
+    }
+    b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", name, m, fl, frac));
   }
 
   /** Measures (a) ViT per frame and (b) Llama prefill and KV-cached decode. */
@@ -300,6 +489,13 @@ public final class BenchCommand implements Callable<Integer> {
     samples(b, "decode " + s.decodeTokens(), j.decode(), p == null ? null : p.decode());
     samples(b, "prefill " + full, j.decoFull(), p == null ? null : p.decoFull());
     samples(b, "prefill " + deco, j.decoCompressed(), p == null ? null : p.decoCompressed());
+    if (r.decode16() != null) {
+      samples(b, "decode " + s.decodeTokens() + ", 16-bit", r.decode16(), null);
+    }
+    for (int n : s.ttftFrames()) {
+      samples(b, "first token, live window " + n + " frames", r.ttftLive().get(n), null);
+      samples(b, "first token, full re-prefill " + n + " frames", r.ttftFull().get(n), null);
+    }
   }
 
   private static void samples(

@@ -22,9 +22,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -33,12 +36,15 @@ import java.util.function.Consumer;
  * this class) run on the same CPU, with the same thread count, over the same random-weight
  * safetensors files written here by {@link SafeTensorsWriter}.
  *
- * <p>Measures (a) ViT forward per frame up to LLaVA's feature layer, (b) Llama prefill and
- * KV-cached decode throughput, (c) the DeCo effect: prefill time of {@code frames} frames at the
- * full vs the compressed token count per frame and how many frames fit a context window, (d) peak
- * resident memory per phase. Phases run Java then Python back to back, each side's weights released
- * before the other starts. Prints nothing itself (progress goes to the {@code log} consumer); the
- * caller formats the {@link Result}.
+ * <p>Measures first this machine's sgemm and memory-read rates ({@link MachineProbe}, the inputs of
+ * the {@link Floors}), then (a) ViT forward per frame up to LLaVA's feature layer, (b) Llama
+ * prefill and KV-cached decode throughput (fp32, and 16-bit where {@link BenchModels} can load it),
+ * (c) the DeCo effect: prefill time of {@code frames} frames at the full vs the compressed token
+ * count per frame and how many frames fit a context window, (d) peak resident memory per phase, (e)
+ * time to a question's first token over windows of frames, by full re-prefill and on a {@link
+ * LiveWindow}. Phases run Java then Python (when asked) back to back, each side's weights released
+ * before the other starts; the reference covers (a) to (d). Prints nothing itself (progress goes to
+ * the {@code log} consumer); the caller formats the {@link Result}.
  */
 public final class ModelBench {
 
@@ -49,7 +55,18 @@ public final class ModelBench {
 
   private ModelBench() {}
 
-  /** Model sizes and workload of one run. */
+  /**
+   * Model sizes and workload of one run.
+   *
+   * @param promptTokens the plain prefill and the decode's prompt (512)
+   * @param frames frames of the DeCo prefills: {@code frames x decoTokensPerFrame} (1152) and
+   *     {@code frames x fullTokensPerFrame} (4608) tokens
+   * @param ttftFrames window lengths of the time-to-first-token runs, in frames of {@code
+   *     decoTokensPerFrame} tokens
+   * @param questionTokens a question's own tokens after the window
+   * @param gemmN matrix size of the sgemm probe (n x n x n)
+   * @param readBytes buffer size of the memory-read probe
+   */
   public record Sizes(
       ClipVisionConfig vision,
       int featureLayer,
@@ -60,12 +77,17 @@ public final class ModelBench {
       int fullTokensPerFrame,
       int decoTokensPerFrame,
       int window,
-      int reservedTextTokens) {
+      int reservedTextTokens,
+      List<Integer> ttftFrames,
+      int questionTokens,
+      int gemmN,
+      long readBytes) {
     public Sizes {
       Objects.requireNonNull(vision, "vision");
       Objects.requireNonNull(text, "text");
       vision = vision.resolved();
       text = text.resolved();
+      ttftFrames = List.copyOf(Objects.requireNonNull(ttftFrames, "ttftFrames"));
       require(
           featureLayer >= 1 && featureLayer <= vision.numHiddenLayers(),
           "featureLayer must be in [1, " + vision.numHiddenLayers() + "], got " + featureLayer);
@@ -76,10 +98,20 @@ public final class ModelBench {
       require(
           reservedTextTokens >= 0 && window > reservedTextTokens,
           "window must exceed the reserved text tokens");
+      require(
+          !ttftFrames.isEmpty() && ttftFrames.stream().allMatch(f -> f >= 1),
+          "ttftFrames must be a non-empty list of frame counts >= 1");
+      require(questionTokens >= 1, "questionTokens must be >= 1");
+      require(gemmN >= 16, "gemmN must be >= 16");
+      require(
+          readBytes >= (1 << 20) && readBytes <= (1L << 30),
+          "readBytes must be in [1 MiB, 1 GiB], got " + readBytes);
       int longest =
           Math.max(
-              promptTokens + decodeTokens,
-              frames * Math.max(fullTokensPerFrame, decoTokensPerFrame));
+              Math.max(
+                  promptTokens + decodeTokens,
+                  frames * Math.max(fullTokensPerFrame, decoTokensPerFrame)),
+              maxFrames(ttftFrames) * decoTokensPerFrame + questionTokens);
       require(
           longest <= text.maxPositionEmbeddings(),
           "the workload needs "
@@ -90,7 +122,8 @@ public final class ModelBench {
 
     /**
      * CLIP-L/14-336 to layer 23, a ~110M Llama (768/12/12/2048, vocab 32000, tied), 512+128 tokens,
-     * 8 frames.
+     * 8 frames, questions of 20 tokens on windows of 8, 16 and 32 frames x 144 tokens, a 2048^3
+     * sgemm and a 1 GiB read.
      */
     public static Sizes full() {
       return new Sizes(
@@ -103,22 +136,38 @@ public final class ModelBench {
           576,
           144,
           4096,
-          256);
+          256,
+          List.of(8, 16, 32),
+          20,
+          2048,
+          1L << 30);
     }
 
-    /** Tiny sizes for a smoke run (seconds): same code paths, same window arithmetic. */
+    /**
+     * Tiny models for a smoke run (seconds): the same code paths and the same token counts (so the
+     * JSON has the same keys), a 512^3 sgemm and a 256 MiB read.
+     */
     public static Sizes quick() {
       return new Sizes(
           new ClipVisionConfig(null, 64, 128, 3, 4, 3, 56, 14, "quick_gelu", 1e-5, 32),
           2,
           llama(64, 2, 4, 128, 256, 8192),
-          16,
-          4,
-          2,
+          512,
+          8,
+          8,
           576,
           144,
           4096,
-          256);
+          256,
+          List.of(8, 16, 32),
+          20,
+          512,
+          256L << 20);
+    }
+
+    /** Tokens of the three prefills: the prompt, frames x 144, frames x 576. */
+    public List<Integer> prefillTokens() {
+      return List.of(promptTokens, frames * decoTokensPerFrame, frames * fullTokensPerFrame);
     }
 
     static LlamaConfig llama(int hidden, int layers, int heads, int inter, int vocab, int context) {
@@ -126,6 +175,10 @@ public final class ModelBench {
           "llama", vocab, hidden, inter, layers, heads, heads, null, "silu", context, 1e-6, 10000.0,
           null, false, true, 1, 2, null);
     }
+  }
+
+  static int maxFrames(List<Integer> frames) {
+    return frames.stream().mapToInt(Integer::intValue).max().orElse(0);
   }
 
   /** How to run. */
@@ -190,11 +243,14 @@ public final class ModelBench {
       long vitPeakRssKb,
       long llamaPeakRssKb) {}
 
-  /** A complete run; {@code python} is null when the reference was skipped. */
   /**
    * A complete run; {@code python} is null when the reference was skipped. {@code
    * javaRssBeforeVitKb} / {@code javaRssBeforeLlamaKb}: the JVM's resident set when each phase
    * starts (after GC, before loading the weights), the baseline inside the Java peak figures.
+   * {@code decode16} is null (and {@code decode16Note} says why) while 16-bit weights are not
+   * available; {@code ttftFull} / {@code ttftLive}: time to a question's first token by window
+   * length in frames, with a full re-prefill of window and question, and on a live window ({@code
+   * liveWindow} names its implementation).
    */
   public record Result(
       Options options,
@@ -208,7 +264,18 @@ public final class ModelBench {
       int nproc,
       boolean peakResetWorked,
       long javaRssBeforeVitKb,
-      long javaRssBeforeLlamaKb) {}
+      long javaRssBeforeLlamaKb,
+      MachineProbe.Machine machine,
+      Stat decode16,
+      String decode16Note,
+      Map<Integer, Stat> ttftFull,
+      Map<Integer, Stat> ttftLive,
+      String liveWindow) {
+    public Result {
+      ttftFull = Collections.unmodifiableMap(new TreeMap<>(ttftFull));
+      ttftLive = Collections.unmodifiableMap(new TreeMap<>(ttftLive));
+    }
+  }
 
   /**
    * Frames that fit a window after reserving text tokens: floor((window - reserved) /
@@ -239,6 +306,9 @@ public final class ModelBench {
       // explicitly too
       JniUtils.setNumThreads(o.threads());
       int djlThreads = JniUtils.getNumThreads();
+      // the machine's own floors first, at the same thread count, before any weights are loaded
+      MachineProbe.Machine machine =
+          MachineProbe.measure(root, s.gemmN(), s.readBytes(), o.threads(), 5, log);
       // Each phase runs Java then Python back to back, each side's weights released before the
       // other starts, so the peak RSS of one side does not include the other's.
       VitRun vit = javaVit(o, root, visionFile, log);
@@ -259,7 +329,13 @@ public final class ModelBench {
           Runtime.getRuntime().availableProcessors(),
           vit.peakReset(),
           vit.rssBeforeKb(),
-          llama.rssBeforeKb());
+          llama.rssBeforeKb(),
+          machine,
+          llama.decode16(),
+          llama.decode16Note(),
+          llama.ttftFull(),
+          llama.ttftLive(),
+          llama.liveWindow());
     } finally {
       deleteQuietly(visionFile);
       deleteQuietly(textFile);
@@ -269,7 +345,10 @@ public final class ModelBench {
   /** Java's phase (a): parameters, peak reset, RSS before and peak RSS, ViT time per frame. */
   private record VitRun(long params, boolean peakReset, long rssBeforeKb, Stat vit, long peakKb) {}
 
-  /** Java's phases (b) and (c): parameters, RSS before and peak RSS, and the four timings. */
+  /**
+   * Java's phases (b) and (c): parameters, RSS before and peak RSS (fp32 model), the four timings,
+   * the 16-bit decode (null with a note while unavailable) and time to first token.
+   */
   private record LlamaRun(
       long params,
       long rssBeforeKb,
@@ -277,7 +356,12 @@ public final class ModelBench {
       Stat decode,
       Stat decoFull,
       Stat decoCompressed,
-      long peakKb) {}
+      long peakKb,
+      Stat decode16,
+      String decode16Note,
+      Map<Integer, Stat> ttftFull,
+      Map<Integer, Stat> ttftLive,
+      String liveWindow) {}
 
   /** Phase (a) on the Java side: the CLIP tower's forward of one frame up to the feature layer. */
   private static VitRun javaVit(Options o, NDManager root, Path visionFile, Consumer<String> log) {
@@ -304,8 +388,9 @@ public final class ModelBench {
   }
 
   /**
-   * Phases (b) and (c) on the Java side: prefill of the prompt, KV-cached greedy decode, and the
-   * DeCo prefill of the frames at the compressed and at the full token count per frame.
+   * Phases (b) and (c) on the Java side: prefill of the prompt, KV-cached greedy decode, the DeCo
+   * prefill of the frames at the compressed and at the full token count per frame, and time to a
+   * question's first token over windows of frames; then the 16-bit decode where available.
    */
   private static LlamaRun javaLlama(
       Options o, NDManager root, Path textFile, Consumer<String> log) {
@@ -318,12 +403,17 @@ public final class ModelBench {
     Stat decode;
     Stat decoFull;
     Stat decoCompressed;
-    try (CheckpointWeights w = CheckpointWeights.open(textFile, root);
-        LlamaModel model = new LlamaModel(s.text(), w.scoped("model."), null, null);
+    Map<Integer, Stat> ttftFull = new TreeMap<>();
+    Map<Integer, Stat> ttftLive = new TreeMap<>();
+    String liveWindow;
+    SplittableRandom rnd = new SplittableRandom(o.seed());
+    int[] ids = rnd.ints(s.promptTokens(), 0, s.text().vocabSize()).toArray();
+    int[] question = rnd.ints(s.questionTokens(), 0, s.text().vocabSize()).toArray();
+    int cap = s.promptTokens() + s.decodeTokens();
+    try (BenchModels.LoadedLlama loaded =
+            BenchModels.loadLlama(textFile, s.text(), BenchModels.Precision.FP32, root);
         NDManager m = root.newSubManager()) {
-      SplittableRandom rnd = new SplittableRandom(o.seed());
-      int[] ids = rnd.ints(s.promptTokens(), 0, s.text().vocabSize()).toArray();
-      int cap = s.promptTokens() + s.decodeTokens();
+      LlamaModel model = loaded.model();
       log.accept("java: Llama prefill of " + s.promptTokens() + " tokens");
       prefill =
           time(
@@ -342,10 +432,115 @@ public final class ModelBench {
               model, m, s.frames() * s.decoTokensPerFrame(), o.warmups(), o.decoRepeats(), log);
       decoFull =
           decoPrefill(model, m, s.frames() * s.fullTokensPerFrame(), 0, o.decoRepeats(), log);
+      liveWindow = timeFirstToken(o, model, m, question, ttftFull, ttftLive, log);
     }
     // the peak is read once the weights are released, as for the ViT phase
+    long peak = peakRssKb();
+    Stat decode16 = null;
+    String decode16Note;
+    // the 16-bit decode runs after the fp32 model is released, so the Llama phase's peak above is
+    // the fp32 model's alone
+    try (BenchModels.LoadedLlama half =
+            BenchModels.loadLlama(textFile, s.text(), BenchModels.Precision.BF16, root);
+        NDManager m = root.newSubManager()) {
+      log.accept("java: Llama decode of " + s.decodeTokens() + " tokens, 16-bit weights");
+      decode16 = timeDecode(half.model(), m, ids, cap, s.decodeTokens(), o.repeats());
+      decode16Note = "16-bit weights (" + half.precision() + ")";
+    } catch (BenchModels.NotYetAvailable e) {
+      decode16Note = e.getMessage();
+      log.accept("16-bit decode: " + decode16Note);
+    }
     return new LlamaRun(
-        textParams, rssBeforeLlama, prefill, decode, decoFull, decoCompressed, peakRssKb());
+        textParams,
+        rssBeforeLlama,
+        prefill,
+        decode,
+        decoFull,
+        decoCompressed,
+        peak,
+        decode16,
+        decode16Note,
+        ttftFull,
+        ttftLive,
+        liveWindow);
+  }
+
+  /**
+   * Time to a question's first token (issue 20 point 6) over windows of {@code ttftFrames} frames
+   * of {@code decoTokensPerFrame} random visual embeddings, two ways: a full re-prefill of window
+   * and question from an empty cache (what the worker did before its live window), and on a {@link
+   * LiveWindow} prefilled frame by frame beforehand (untimed), where only the question's tokens
+   * run. Both include the greedy pick of the first token. The full re-prefill warms up on the
+   * shortest window only (the longest takes the longest of all the runs). Returns the live window's
+   * description.
+   */
+  private static String timeFirstToken(
+      Options o,
+      LlamaModel model,
+      NDManager m,
+      int[] questionIds,
+      Map<Integer, Stat> full,
+      Map<Integer, Stat> live,
+      Consumer<String> log) {
+    Sizes s = o.sizes();
+    int tpf = s.decoTokensPerFrame();
+    String described = null;
+    try (NDManager vm = m.newSubManager()) {
+      NDArray frames =
+          vm.randomNormal(
+              0f,
+              0.02f,
+              new Shape((long) maxFrames(s.ttftFrames()) * tpf, model.hiddenSize()),
+              ai.djl.ndarray.types.DataType.FLOAT32);
+      NDArray question = model.embed(vm, questionIds);
+      int first = s.ttftFrames().stream().mapToInt(Integer::intValue).min().orElseThrow();
+      for (int n : s.ttftFrames()) {
+        int windowTokens = n * tpf;
+        int total = windowTokens + questionIds.length;
+        log.accept(
+            "java: first token of a "
+                + questionIds.length
+                + "-token question on "
+                + n
+                + " frames ("
+                + windowTokens
+                + " tokens): full re-prefill");
+        try (NDManager pm = vm.newSubManager()) {
+          NDArray prompt = frames.get("0:" + windowTokens).concat(question);
+          prompt.attach(pm);
+          full.put(
+              n,
+              time(
+                  n == first ? o.warmups() : 0,
+                  o.decoRepeats(),
+                  () -> {
+                    try (NDManager step = pm.newSubManager();
+                        KvCache cache = model.newCache(total)) {
+                      step.tempAttachAll(prompt);
+                      NDArray logits = model.forwardLast(prompt, cache);
+                      logits.attach(step);
+                      logits.argMax().getLong();
+                    }
+                  }));
+        }
+        log.accept("java: first token on " + n + " frames: live window");
+        try (LiveWindow w = LiveWindow.open(model, total);
+            NDManager fm = vm.newSubManager()) {
+          for (int f = 0; f < n; f++) {
+            NDArray frame = frames.get(f * tpf + ":" + (f + 1) * tpf);
+            frame.attach(fm);
+            w.appendFrame(frame);
+          }
+          if (w.length() != windowTokens) {
+            throw new IllegalStateException(
+                "live window holds " + w.length() + " positions, expected " + windowTokens);
+          }
+          live.put(n, time(o.warmups(), o.repeats(), () -> w.firstToken(question)));
+          described = w.describe();
+        }
+      }
+    }
+    return described;
   }
 
   /**
@@ -555,6 +750,32 @@ public final class ModelBench {
 
   // ------------------------------------------------------------------ Python side
 
+  /**
+   * Why the PyTorch reference cannot run with {@code pythonExe}, in a few words, or null when it
+   * can: the executable must exist and import torch and numpy (a fresh machine has neither).
+   */
+  public static String pythonTorchMissing(String pythonExe) {
+    ProcessBuilder pb =
+        new ProcessBuilder(pythonExe, "-c", "import torch, numpy").redirectErrorStream(true);
+    try {
+      Process p = pb.start();
+      p.getInputStream().readAllBytes();
+      if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return pythonExe + " did not import torch within 120 s";
+      }
+      return p.exitValue() == 0
+          ? null
+          : pythonExe
+              + " has no torch/numpy (Debian: apt-get install python3-torch libopenblas0-pthread)";
+    } catch (IOException e) {
+      return "cannot run " + pythonExe + " (" + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted while checking " + pythonExe;
+    }
+  }
+
   private static Path extractScript(Path dir) {
     Path out = dir.resolve(SCRIPT);
     try (InputStream in = ModelBench.class.getResourceAsStream(SCRIPT)) {
@@ -672,10 +893,12 @@ public final class ModelBench {
    */
   static boolean resetPeak() {
     System.gc();
-    // JDK 17's G1 returns freed heap to the OS concurrently after the GC: wait until the RSS stops
-    // falling
+    // JDK 17's G1 returns freed heap to the OS concurrently after the GC, later on a loaded
+    // machine: wait until the RSS has stopped falling for three checks in a row (at most 5 s), so
+    // the phase's baseline and peak do not carry the heap used to generate the weights
     long rss = statusKb("VmRSS:");
-    for (int i = 0; i < 20; i++) {
+    int steady = 0;
+    for (int i = 0; i < 50 && steady < 3; i++) {
       try {
         Thread.sleep(100);
       } catch (InterruptedException e) {
@@ -683,10 +906,8 @@ public final class ModelBench {
         break;
       }
       long now = statusKb("VmRSS:");
-      if (now >= rss - 1024) {
-        break;
-      }
-      rss = now;
+      steady = now >= rss - 1024 ? steady + 1 : 0;
+      rss = Math.min(rss, now);
     }
     try {
       Files.writeString(Path.of("/proc/self/clear_refs"), "5");

@@ -54,6 +54,20 @@ public class ModelBenchTest {
     assertEquals(64 + 64L * 3 * 14 * 14 + 17L * 64 + 2 * 64 + 3 * layer + 2 * 64, r.visionParams());
     assertEquals(256L * 64 + 2 * (64 + 4L * 64 * 64 + 64 + 3L * 64 * 128) + 64, r.textParams());
     assertTrue(log.stream().anyMatch(l -> l.contains("DeCo prefill of 1152")), log.toString());
+    // the machine's own rates, measured in the run
+    assertTrue(r.machine().gflops() > 0 && r.machine().bandwidthGBs() > 0, r.machine().toString());
+    assertEquals(512, r.machine().gemmN());
+    // time to first token on 8, 16, 32 frames, both ways, sampled as asked
+    for (var m : List.of(r.ttftFull(), r.ttftLive())) {
+      assertEquals(List.of(8, 16, 32), List.copyOf(m.keySet()));
+      m.values().forEach(st -> assertTrue(st.medianMs() > 0));
+    }
+    assertEquals(1, r.ttftFull().get(32).samplesMs().size(), "full re-prefill: deco repeats");
+    assertEquals(2, r.ttftLive().get(32).samplesMs().size(), "live window: repeats");
+    assertNotNull(r.liveWindow());
+    // no 16-bit weights yet: no figure, a reason
+    assertNull(r.decode16());
+    assertTrue(r.decode16Note().contains("not yet"), r.decode16Note());
     assertTrue(
         Files.notExists(tmp.resolve("bench-vision.safetensors")), "temp weights are deleted");
   }
@@ -76,6 +90,13 @@ public class ModelBenchTest {
   }
 
   @Test
+  void missingPythonIsReportedNotThrown() {
+    String why = ModelBench.pythonTorchMissing(tmp.resolve("no-such-python").toString());
+    assertNotNull(why);
+    assertTrue(why.contains("cannot run"), why);
+  }
+
+  @Test
   void framesThatFitIsFloorAndValidated() {
     assertEquals(6, ModelBench.framesThatFit(4096, 256, 576));
     assertEquals(26, ModelBench.framesThatFit(4096, 256, 144));
@@ -95,7 +116,22 @@ public class ModelBenchTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> new ModelBench.Sizes(q.vision(), 99, q.text(), 16, 4, 2, 576, 144, 4096, 256));
+            () ->
+                new ModelBench.Sizes(
+                    q.vision(),
+                    99,
+                    q.text(),
+                    16,
+                    4,
+                    2,
+                    576,
+                    144,
+                    4096,
+                    256,
+                    List.of(8),
+                    20,
+                    64,
+                    1 << 20));
     assertTrue(e.getMessage().contains("featureLayer"), e.getMessage());
   }
 }

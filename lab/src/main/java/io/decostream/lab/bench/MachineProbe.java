@@ -1,0 +1,158 @@
+package io.decostream.lab.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/**
+ * This machine's own floors, measured in the benchmark's process at its thread count (issue 20
+ * point 6): sgemm GFLOP/s (a large fp32 matmul through DJL's libtorch, the same GEMM the models
+ * use) and memory-read bandwidth, two ways: a plain-Java sum over an off-heap buffer on {@code
+ * threads} threads, and libtorch's vectorised {@code sum} of a tensor of the same size. The higher
+ * of the two is the floor (it is the rate this machine demonstrably reads at); both are reported.
+ */
+public final class MachineProbe {
+
+  private MachineProbe() {}
+
+  /**
+   * The measured rates.
+   *
+   * @param gemmN the matrix size of the sgemm (n x n x n)
+   * @param gflops best sgemm GFLOP/s
+   * @param readBytes bytes summed per bandwidth pass
+   * @param javaGBs plain-Java multi-threaded read, best GB/s (10^9 bytes/s)
+   * @param torchGBs libtorch {@code sum}, best GB/s
+   */
+  public record Machine(int gemmN, double gflops, long readBytes, double javaGBs, double torchGBs) {
+
+    /** The bandwidth floor: the faster of the two reads. */
+    public double bandwidthGBs() {
+      return Math.max(javaGBs, torchGBs);
+    }
+
+    /** Which read gave {@link #bandwidthGBs()}. */
+    public String bandwidthMethod() {
+      return javaGBs >= torchGBs
+          ? "plain-Java sum of longs over an off-heap buffer"
+          : "libtorch sum of an fp32 tensor";
+    }
+  }
+
+  /** Runs both probes; each rate is the best of {@code repeats} passes after one warm-up. */
+  public static Machine measure(
+      NDManager root, int gemmN, long readBytes, int threads, int repeats, Consumer<String> log) {
+    log.accept("machine: sgemm " + gemmN + "^3 fp32 (libtorch), best of " + repeats);
+    double gflops = sgemmGflops(root, gemmN, repeats);
+    log.accept("machine: memory read of " + (readBytes >> 20) + " MiB, best of " + repeats);
+    double javaGBs = javaReadGBs(readBytes, threads, repeats);
+    double torchGBs = torchReadGBs(root, readBytes, repeats);
+    return new Machine(gemmN, gflops, readBytes, javaGBs, torchGBs);
+  }
+
+  /** Best GFLOP/s of an n x n by n x n fp32 matmul (2 n^3 FLOPs). */
+  static double sgemmGflops(NDManager root, int n, int repeats) {
+    try (NDManager m = root.newSubManager()) {
+      NDArray a = m.randomUniform(-1f, 1f, new Shape(n, n), DataType.FLOAT32);
+      NDArray b = m.randomUniform(-1f, 1f, new Shape(n, n), DataType.FLOAT32);
+      double best = Double.MAX_VALUE;
+      for (int r = -1; r < repeats; r++) { // r = -1 is the warm-up
+        long t0 = System.nanoTime();
+        a.matMul(b).close();
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (r >= 0) {
+          best = Math.min(best, s);
+        }
+      }
+      return 2.0 * n * n * (double) n / best / 1e9;
+    }
+  }
+
+  /** Best GB/s of libtorch summing a freshly written fp32 tensor of {@code bytes}. */
+  static double torchReadGBs(NDManager root, long bytes, int repeats) {
+    try (NDManager m = root.newSubManager()) {
+      NDArray x = m.ones(new Shape(bytes / 4), DataType.FLOAT32);
+      double best = Double.MAX_VALUE;
+      for (int r = -1; r < repeats; r++) {
+        long t0 = System.nanoTime();
+        x.sum().close();
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (r >= 0) {
+          best = Math.min(best, s);
+        }
+      }
+      return (bytes / 4) * 4.0 / best / 1e9;
+    }
+  }
+
+  /**
+   * Best GB/s of {@code threads} threads each summing its slice of an off-heap buffer as longs (8
+   * bytes per load, four independent accumulators so the loads are not serialised on one add).
+   */
+  static double javaReadGBs(long bytes, int threads, int repeats) {
+    if (bytes > Integer.MAX_VALUE - 64) {
+      throw new IllegalArgumentException("the Java read probe addresses at most 2 GiB");
+    }
+    int n = (int) (bytes & ~63L);
+    ByteBuffer buf = ByteBuffer.allocateDirect(n).order(ByteOrder.nativeOrder());
+    for (int i = 0; i < n; i += 8) {
+      buf.putLong(i, i); // touch every page so the timing reads memory, not fresh zero pages
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      int slice = (n / threads) & ~63;
+      double best = Double.MAX_VALUE;
+      long sink = 0;
+      for (int r = -3; r < repeats; r++) { // three warm-ups: the sum loop must be JIT-compiled
+        long t0 = System.nanoTime();
+        List<Future<Long>> parts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+          int from = t * slice;
+          int to = t == threads - 1 ? n : from + slice;
+          parts.add(pool.submit(() -> sumLongs(buf, from, to)));
+        }
+        for (Future<Long> f : parts) {
+          sink += f.get();
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (r >= 0) {
+          best = Math.min(best, s);
+        }
+      }
+      if (sink == 42) { // keeps the sums observable so the JIT cannot drop the reads
+        System.err.print("");
+      }
+      return n / best / 1e9;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted during the bandwidth probe", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("bandwidth probe failed", e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  static long sumLongs(ByteBuffer buf, int from, int to) {
+    long a = 0;
+    long b = 0;
+    long c = 0;
+    long d = 0;
+    for (int i = from; i < to; i += 32) {
+      a += buf.getLong(i);
+      b += buf.getLong(i + 8);
+      c += buf.getLong(i + 16);
+      d += buf.getLong(i + 24);
+    }
+    return a + b + c + d;
+  }
+}

@@ -1,0 +1,86 @@
+package io.decostream.lab.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.decostream.nn.llama.KvCache;
+import io.decostream.nn.llama.LlamaModel;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The benchmark's live window answers as the full re-prefill does, and leaves the window as it was;
+ * the 16-bit load says "not yet" instead of inventing a figure.
+ */
+public class BenchLiveWindowTest {
+
+  @TempDir Path tmp;
+
+  @Test
+  void liveWindowFirstTokenEqualsFullReprefillAndRestoresTheWindow() {
+    ModelBench.Sizes s = ModelBench.Sizes.quick();
+    Path file = tmp.resolve("text.safetensors");
+    ModelBench.writeText(s, file, 3);
+    int tpf = 16;
+    int frames = 3;
+    try (NDManager root = NDManager.newBaseManager();
+        BenchModels.LoadedLlama loaded =
+            BenchModels.loadLlama(file, s.text(), BenchModels.Precision.FP32, root)) {
+      LlamaModel model = loaded.model();
+      NDArray window =
+          root.randomNormal(
+              0f, 0.5f, new Shape(frames * tpf, model.hiddenSize()), DataType.FLOAT32);
+      NDArray question = model.embed(root, new int[] {5, 17, 42, 7, 99});
+      int total = frames * tpf + 5;
+      NDArray full;
+      try (KvCache cache = model.newCache(total)) {
+        full = model.forwardLast(window.concat(question), cache);
+      }
+      float[] logits = full.toFloatArray();
+      int best = (int) full.argMax().getLong();
+      float second = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < logits.length; i++) {
+        if (i != best) {
+          second = Math.max(second, logits[i]);
+        }
+      }
+      Assumptions.assumeTrue(
+          logits[best] - second > 1e-4, "random logits too close to compare argmax");
+      try (LiveWindow w = LiveWindow.open(model, total)) {
+        for (int f = 0; f < frames; f++) {
+          w.appendFrame(window.get(f * tpf + ":" + (f + 1) * tpf));
+        }
+        assertEquals(frames * tpf, w.length());
+        assertEquals(best, w.firstToken(question));
+        assertEquals(frames * tpf, w.length(), "the question is rolled back off the window");
+        assertEquals(best, w.firstToken(question), "a second question sees the same window");
+        assertTrue(w.describe().contains("KV cache"), w.describe());
+      }
+    }
+  }
+
+  @Test
+  void sixteenBitLoadSaysNotYet() {
+    ModelBench.Sizes s = ModelBench.Sizes.quick();
+    try (NDManager root = NDManager.newBaseManager()) {
+      BenchModels.NotYetAvailable e =
+          assertThrows(
+              BenchModels.NotYetAvailable.class,
+              () ->
+                  BenchModels.loadLlama(
+                      tmp.resolve("unused.safetensors"),
+                      s.text(),
+                      BenchModels.Precision.BF16,
+                      root));
+      assertTrue(e.getMessage().startsWith("not yet"), e.getMessage());
+    }
+    assertEquals(2, BenchModels.Precision.BF16.bytesPerParam());
+  }
+}
