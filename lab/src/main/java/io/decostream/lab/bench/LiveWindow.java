@@ -1,20 +1,22 @@
 package io.decostream.lab.bench;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
+import io.decostream.nn.generate.Generator;
+import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A stream's window kept prefilled (issue 20 point 1) as the time-to-first-token benchmark drives
  * it: frames are appended as they arrive (untimed), then a question runs over the whole window and
  * only its own tokens are prefilled (timed).
  *
- * <p>The hook for the worker's live window: {@link #open} returns {@link KvCacheWindow}, which
- * keeps the window in an nn {@link KvCache} and rolls each question back off it. When the worker's
- * own live-window API lands, make {@link #open} return an adapter to it, so that the benchmark
- * times the worker's path; nothing else in the benchmark changes.
+ * <p>{@link KvCacheWindow} drives the same calls as the worker's live window ({@code
+ * io.decostream.nn.llava.LiveWindow}): frames go in through {@link Generator#append}, a question
+ * through {@link Generator#continueFrom}, and the cache is truncated back to the window after it.
+ * Only the projector and the tokenizer are left out: the benchmark feeds embeddings.
  */
 public interface LiveWindow extends AutoCloseable {
 
@@ -36,40 +38,32 @@ public interface LiveWindow extends AutoCloseable {
   @Override
   void close();
 
-  /**
-   * The live window the benchmark measures: today {@link KvCacheWindow}; swap in the worker's live
-   * window here.
-   */
+  /** The live window the benchmark measures: the worker's generator calls on one KV cache. */
   static LiveWindow open(LlamaModel model, int capacity) {
     return new KvCacheWindow(model, capacity);
   }
 
   /** The window in one KV cache; a question is appended, answered, then truncated away. */
   final class KvCacheWindow implements LiveWindow {
-    private final LlamaModel model;
+    private final Generator generator;
     private final KvCache cache;
 
     public KvCacheWindow(LlamaModel model, int capacity) {
-      this.model = Objects.requireNonNull(model, "model");
+      Objects.requireNonNull(model, "model");
+      this.generator = new Generator(model, Set.of()); // no EOS: the first token always comes
       this.cache = model.newCache(capacity);
     }
 
     @Override
     public void appendFrame(NDArray frame) {
-      try (NDManager step = frame.getManager().newSubManager()) {
-        step.tempAttachAll(frame);
-        model.forwardLast(frame, cache).close();
-      }
+      generator.append(cache, frame);
     }
 
     @Override
     public int firstToken(NDArray question) {
       int window = cache.length();
-      try (NDManager step = question.getManager().newSubManager()) {
-        step.tempAttachAll(question);
-        NDArray logits = model.forwardLast(question, cache);
-        logits.attach(step);
-        return (int) logits.argMax().getLong();
+      try {
+        return generator.continueFrom(cache, question, 1, Sampler.greedy()).tokenIds()[0];
       } finally {
         cache.truncate(window);
       }
@@ -82,7 +76,7 @@ public interface LiveWindow extends AutoCloseable {
 
     @Override
     public String describe() {
-      return "nn KV cache kept across questions (stand-in until the worker's live window lands)";
+      return "the worker's live-window calls (Generator.append / continueFrom on one KV cache)";
     }
 
     @Override

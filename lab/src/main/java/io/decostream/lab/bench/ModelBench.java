@@ -10,10 +10,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.ClipVisionConfig;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
 import io.decostream.nn.safetensors.SafeTensorsWriter;
 import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.Precision;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -411,7 +413,7 @@ public final class ModelBench {
     int[] question = rnd.ints(s.questionTokens(), 0, s.text().vocabSize()).toArray();
     int cap = s.promptTokens() + s.decodeTokens();
     try (BenchModels.LoadedLlama loaded =
-            BenchModels.loadLlama(textFile, s.text(), BenchModels.Precision.FP32, root);
+            BenchModels.loadLlama(textFile, s.text(), Precision.F32, root);
         NDManager m = root.newSubManager()) {
       LlamaModel model = loaded.model();
       log.accept("java: Llama prefill of " + s.promptTokens() + " tokens");
@@ -441,14 +443,11 @@ public final class ModelBench {
     // the 16-bit decode runs after the fp32 model is released, so the Llama phase's peak above is
     // the fp32 model's alone
     try (BenchModels.LoadedLlama half =
-            BenchModels.loadLlama(textFile, s.text(), BenchModels.Precision.BF16, root);
+            BenchModels.loadLlama(textFile, s.text(), Precision.F16, root);
         NDManager m = root.newSubManager()) {
       log.accept("java: Llama decode of " + s.decodeTokens() + " tokens, 16-bit weights");
       decode16 = timeDecode(half.model(), m, ids, cap, s.decodeTokens(), o.repeats());
       decode16Note = "16-bit weights (" + half.precision() + ")";
-    } catch (BenchModels.NotYetAvailable e) {
-      decode16Note = e.getMessage();
-      log.accept("16-bit decode: " + decode16Note);
     }
     return new LlamaRun(
         textParams,
@@ -553,15 +552,12 @@ public final class ModelBench {
     for (int r = -1; r < repeats; r++) { // r = -1 is the warm-up
       try (NDManager step = m.newSubManager();
           KvCache cache = model.newCache(cap)) {
-        NDArray logits = model.forwardLast(model.embed(step, ids), cache);
+        float[] logits = model.forwardLast(model.embed(step, ids), cache).toFloatArray();
         long t0 = System.nanoTime();
-        for (int i = 0; i < tokens; i++) {
-          try (NDManager tok = step.newSubManager()) {
-            int next = (int) logits.argMax().getLong();
-            logits.close();
-            logits = model.forwardLast(model.embed(tok, new int[] {next}), cache);
-            logits.attach(step);
-          }
+        for (int i = 0;
+            i < tokens;
+            i++) { // serving's decode step, as the worker's generator runs it
+          logits = model.decodeNext(Sampler.argmax(logits), cache);
         }
         double ms = (System.nanoTime() - t0) / 1e6;
         if (r >= 0) {

@@ -1,7 +1,6 @@
 package io.decostream.lab.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -10,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -32,7 +32,7 @@ public class BenchLiveWindowTest {
     int frames = 3;
     try (NDManager root = NDManager.newBaseManager();
         BenchModels.LoadedLlama loaded =
-            BenchModels.loadLlama(file, s.text(), BenchModels.Precision.FP32, root)) {
+            BenchModels.loadLlama(file, s.text(), Precision.F32, root)) {
       LlamaModel model = loaded.model();
       NDArray window =
           root.randomNormal(
@@ -67,20 +67,14 @@ public class BenchLiveWindowTest {
   }
 
   @Test
-  void sixteenBitLoadSaysNotYet() {
+  void sixteenBitLoadHoldsHalfTheBytes() throws Exception {
     ModelBench.Sizes s = ModelBench.Sizes.quick();
-    try (NDManager root = NDManager.newBaseManager()) {
-      BenchModels.NotYetAvailable e =
-          assertThrows(
-              BenchModels.NotYetAvailable.class,
-              () ->
-                  BenchModels.loadLlama(
-                      tmp.resolve("unused.safetensors"),
-                      s.text(),
-                      BenchModels.Precision.BF16,
-                      root));
-      assertTrue(e.getMessage().startsWith("not yet"), e.getMessage());
+    Path file = tmp.resolve("text16.safetensors");
+    ModelBench.writeText(s, file, 11);
+    try (NDManager root = NDManager.newBaseManager();
+        BenchModels.LoadedLlama half = BenchModels.loadLlama(file, s.text(), Precision.F16, root)) {
+      assertEquals(Precision.F16, half.model().precision());
+      assertEquals(2, half.precision().bytes());
     }
-    assertEquals(2, BenchModels.Precision.BF16.bytesPerParam());
   }
 }

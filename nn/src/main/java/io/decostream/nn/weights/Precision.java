@@ -25,6 +25,11 @@ public enum Precision {
     return dataType;
   }
 
+  /** Bytes per weight held. */
+  public int bytes() {
+    return this == F32 ? 4 : 2;
+  }
+
   /** Parses {@code f32}/{@code fp32}/{@code f16}/{@code fp16} (case-insensitive). */
   public static Precision parse(String s) {
     String v = s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
