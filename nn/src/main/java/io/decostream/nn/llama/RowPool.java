@@ -1,14 +1,20 @@
 package io.decostream.nn.llama;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The decode step's worker threads (issue 20 point 2): one fixed set of daemon threads that split
- * the rows of a matrix-vector product between them and the calling thread. A decode step hands over
- * about five regions per layer, each a few tens of microseconds of work, so a region must start and
- * end in well under a microsecond: idle workers spin briefly on the region counter before they
- * park, and the caller spins on the count of unfinished shares. Nothing is allocated per region.
+ * The decode step's worker threads (issue 20 point 2): a fixed set of daemon threads that share the
+ * rows of a matrix-vector product with the calling thread. A decode step hands over about six
+ * regions per layer, each tens of microseconds of work, so a region must start and end in well
+ * under a microsecond: idle workers spin briefly on the region counter before they park.
+ *
+ * <p>Rows are handed out in small chunks from one counter rather than in fixed shares: on a busy
+ * machine (a Kafka client, another stage) a worker that is not running simply takes no chunk, and
+ * the caller does its share instead of waiting for it. The counter carries the region's number in
+ * its high half, so a worker that wakes late can never take a chunk of a later region. Nothing is
+ * allocated per region.
  *
  * <p>One region runs at a time ({@link #run} is synchronized): concurrent decodes of different
  * streams take turns, each using every thread.
@@ -21,21 +27,28 @@ final class RowPool {
     void run(int from, int to);
   }
 
-  /** Spins of an idle worker before it parks: about 50 µs, longer than the gap between regions. */
+  /** Spins of an idle worker before it parks: tens of µs, longer than the gap between regions. */
   private static final int SPINS = 20_000;
+
+  /** Chunks per thread and region: small enough to balance, large enough to stream rows. */
+  private static final int CHUNKS_PER_THREAD = 8;
 
   private static RowPool shared;
 
   private final int threads;
   private final Thread[] workers;
-  private final AtomicInteger pending = new AtomicInteger();
+
+  /** (region number << 32) | next chunk to hand out. */
+  private final AtomicLong next = new AtomicLong();
+
+  private final AtomicInteger done = new AtomicInteger();
   private volatile int generation;
   private volatile Rows task;
   private volatile int rows;
-  private volatile boolean closed;
+  private volatile int chunks;
   private volatile Throwable failure;
 
-  /** The process-wide pool with {@code threads} shares (the caller is one of them). */
+  /** The process-wide pool with {@code threads} participants (the caller is one of them). */
   static synchronized RowPool shared(int threads) {
     if (shared == null || shared.threads != threads) {
       shared = new RowPool(threads);
@@ -50,8 +63,7 @@ final class RowPool {
     this.threads = threads;
     workers = new Thread[threads - 1];
     for (int i = 0; i < workers.length; i++) {
-      int share = i + 1;
-      workers[i] = new Thread(() -> work(share), "deco-decode-" + share);
+      workers[i] = new Thread(this::work, "deco-decode-" + (i + 1));
       workers[i].setDaemon(true);
       workers[i].start();
     }
@@ -61,22 +73,30 @@ final class RowPool {
     return threads;
   }
 
-  /** Runs {@code body} over rows {@code 0 .. n-1}, split into contiguous shares, and waits. */
+  /** Runs {@code body} over rows {@code 0 .. n-1} in chunks shared by all threads, and waits. */
   synchronized void run(int n, Rows body) {
+    int c = Math.min(n, threads * CHUNKS_PER_THREAD);
     if (threads == 1 || n < threads * 4) {
       body.run(0, n);
       return;
     }
+    int g = generation + 1;
     task = body;
     rows = n;
-    pending.set(workers.length);
-    generation++; // publishes task and rows to the spinning workers
+    chunks = c;
+    done.set(0);
+    next.set((long) g << 32);
+    generation = g; // publishes the region to the spinning workers
     for (Thread w : workers) {
       LockSupport.unpark(w);
     }
-    body.run(0, share(n, 1));
-    while (pending.get() != 0) {
-      Thread.onSpinWait();
+    drain(g, body, n, c);
+    for (int spins = 0; done.get() != c; spins++) {
+      if (spins < SPINS) {
+        Thread.onSpinWait();
+      } else {
+        Thread.yield(); // a worker holding a chunk was descheduled: let it finish
+      }
     }
     task = null;
     Throwable f = failure;
@@ -86,33 +106,45 @@ final class RowPool {
     }
   }
 
-  /** End of share 0..threads-1's rows: shares differ by at most one row. */
-  private int share(int n, int upTo) {
-    return (int) ((long) n * upTo / threads);
+  /** Takes and runs chunks of region {@code g} until none is left. */
+  private void drain(int g, Rows body, int n, int c) {
+    while (true) {
+      long v = next.get();
+      int k = (int) v;
+      if ((int) (v >>> 32) != g || k >= c) {
+        return;
+      }
+      if (!next.compareAndSet(v, v + 1)) {
+        continue;
+      }
+      try {
+        body.run((int) ((long) n * k / c), (int) ((long) n * (k + 1) / c));
+      } catch (RuntimeException | Error e) {
+        failure = e;
+      } finally {
+        done.incrementAndGet();
+      }
+    }
   }
 
-  private void work(int share) {
+  private void work() {
     int seen = 0;
-    while (!closed) {
+    while (true) {
       int spins = 0;
-      while (generation == seen && !closed) {
+      int g;
+      while ((g = generation) == seen) {
         if (++spins < SPINS) {
           Thread.onSpinWait();
         } else {
           LockSupport.park(this);
         }
       }
-      seen = generation;
+      seen = g;
       Rows body = task;
       int n = rows;
-      try {
-        if (body != null) {
-          body.run(share(n, share), share(n, share + 1));
-        }
-      } catch (RuntimeException | Error e) {
-        failure = e;
-      } finally {
-        pending.decrementAndGet();
+      int c = chunks;
+      if (body != null) {
+        drain(g, body, n, c);
       }
     }
   }
