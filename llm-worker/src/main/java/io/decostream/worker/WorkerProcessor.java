@@ -594,7 +594,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     Generation g;
     try {
       // captions decode greedily: a caption is a summary, not a question asking to be surprised
-      g = generate(stream, frames, config.captionPrompt(), config.maxNewTokens(), Sampling.GREEDY);
+      g =
+          generate(
+              stream, frames, config.captionPrompt(), config.maxNewTokens(), Sampling.GREEDY, true);
       frames = g.frames;
     } catch (RuntimeException e) {
       // The frame is already in the window; a failed caption is skipped (logged), the stream goes
@@ -675,9 +677,24 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
    */
   private Generation generate(
       String stream, List<FrameTokens> frames, String prompt, int maxNewTokens, Sampling sampling) {
+    return generate(stream, frames, prompt, maxNewTokens, sampling, false);
+  }
+
+  /**
+   * @param newest whether the text must cover the window's newest frame (a caption is the summary
+   *     up to the frame that triggered it): while a live window is rebuilding after a slide it
+   *     still holds the frames before the slide, so such a text takes the full path instead
+   */
+  private Generation generate(
+      String stream,
+      List<FrameTokens> frames,
+      String prompt,
+      int maxNewTokens,
+      Sampling sampling,
+      boolean newest) {
     long t0 = System.nanoTime();
     int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
-    if (live != null) {
+    if (live != null && !(newest && live.rebuilding(stream))) {
       LiveWindows.Answered a = null;
       try {
         liveStreams.add(stream);
@@ -696,7 +713,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             WorkerDeadLetters.oneLine(stream, 200),
             e.toString());
       }
-      if (a != null) {
+      if (a != null && (!newest || endsAt(a, frames))) {
         List<FrameTokens> used = new ArrayList<>(a.frames().size());
         a.frames().forEach(f -> used.add(f.tokens()));
         return generation(a.result(), tpf, t0, used, true, null);
@@ -708,6 +725,13 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     }
     AnswerBackend.Generated g = backend.generate(features, tpf, prompt, maxNewTokens, sampling);
     return generation(g, tpf, t0, frames, false, features);
+  }
+
+  private static boolean endsAt(LiveWindows.Answered a, List<FrameTokens> frames) {
+    List<LiveWindows.Frame> used = a.frames();
+    return !used.isEmpty()
+        && used.get(used.size() - 1).tokens().getFrameIndex()
+            == frames.get(frames.size() - 1).getFrameIndex();
   }
 
   private static Generation generation(

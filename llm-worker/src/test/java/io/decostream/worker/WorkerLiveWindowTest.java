@@ -252,6 +252,35 @@ class WorkerLiveWindowTest {
   }
 
   @Test
+  void aCaptionDuringASlideStillEndsAtTheFrameThatTriggeredIt() {
+    // the slide's rebuild is held back: the live window keeps its pre-slide frames, which a
+    // caption must not use (the fault suite saw the same range captioned twice that way)
+    WorkerConfig c = config(true).withCaptionEvery(2);
+    List<Runnable> held = new ArrayList<>();
+    try (TopologyTestDriver d = driver(c, held::add)) {
+      Io io = io(d);
+      TestOutputTopic<String, Caption> captions =
+          d.createOutputTopic(
+              topics.captions().name(),
+              Serdes.String().deserializer(),
+              topics.captions().valueSerde().deserializer());
+      for (long i = 0; i < 8; i++) {
+        io.tokens.pipeInput("cam", frame("cam", i));
+      }
+      assertFalse(held.isEmpty(), "a slide's rebuild was started and is still in flight");
+      List<Caption> out = captions.readValuesToList();
+      assertEquals(4, out.size());
+      java.util.Set<String> ranges = new java.util.HashSet<>();
+      for (int k = 0; k < out.size(); k++) {
+        Caption cap = out.get(k);
+        assertEquals(2L * k + 1, cap.getLastFrameIndex(), cap.toString());
+        assertTrue(
+            ranges.add(cap.getFirstFrameIndex() + ".." + cap.getLastFrameIndex()), cap.toString());
+      }
+    }
+  }
+
+  @Test
   void backgroundSlidesKeepAnsweringOverTheFramesTheyName() {
     // the real background thread: whichever window answers, the answer names its frames and
     // equals the full path over them
