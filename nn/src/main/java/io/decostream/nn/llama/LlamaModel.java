@@ -71,6 +71,9 @@ public final class LlamaModel implements AutoCloseable {
 
   private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
 
+  /** Rows per pass of {@link #prefill} (issue 20 point 4). */
+  public static final int DEFAULT_PREFILL_CHUNK = 512;
+
   /** One decoder layer's weights (HF names in comments). */
   private record Layer(
       NDArray inputNorm, // input_layernorm.weight [D]
@@ -326,6 +329,40 @@ public final class LlamaModel implements AutoCloseable {
    */
   public NDArray lensLogits(NDArray rows) {
     return Linear.linear(rmsNorm(rows, finalNorm), lmHead).singletonOrThrow();
+  }
+
+  /**
+   * Serving's long prefill (issue 20 point 4): runs {@code embeddings} [T, D] at positions {@code
+   * cache.length() ..} through the cache in passes of at most {@code chunk} rows. Attention is
+   * causal, so this writes the same K/V and gives the same last-row logits as one {@link
+   * #forwardLast} over all T rows, while a pass's temporaries (the layer's activations, the
+   * attention blocks) scale with {@code chunk} instead of T. Returns the last row's logits, [V], on
+   * the manager of {@code embeddings}.
+   *
+   * @param chunk rows per pass, >= 1 ({@link #DEFAULT_PREFILL_CHUNK} measured best on the model
+   *     benchmark's shape)
+   */
+  public NDArray prefill(NDArray embeddings, KvCache cache, int chunk) {
+    int t = checkCached(embeddings, cache);
+    if (chunk < 1) {
+      throw new IllegalArgumentException("prefill chunk must be >= 1 rows, got " + chunk);
+    }
+    NDManager caller = embeddings.getManager();
+    NDArray last = null;
+    for (int from = 0; from < t; from += chunk) {
+      int to = Math.min(t, from + chunk);
+      try (NDManager step = caller.newSubManager()) {
+        NDArray rows =
+            from == 0 && to == t
+                ? embeddings
+                : embeddings.get(step, new NDIndex("{}:{}", from, to));
+        NDArray logits = forwardLast(rows, cache);
+        // only the K/V of the earlier passes matter: their logits die with the pass
+        logits.attach(to == t ? caller : step);
+        last = logits;
+      }
+    }
+    return last;
   }
 
   // ------------------------------------------------------------------ the decoder, once

@@ -2,6 +2,7 @@ package io.decostream.nn.llama;
 
 import static io.decostream.nn.llama.LlamaModelTest.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 20 point 4: the blocked causal attention of passes without a tap or trace (serving with a
@@ -64,6 +66,37 @@ public class BlockedAttentionTest {
         c.truncate(p);
         float[] last = model.forwardLast(x.get(s, new NDIndex("{}:", p)), c).toFloatArray();
         assertClose(slice(full, t - 1, t, v), last, 1e-4, "forwardLast after a prefix");
+      }
+      model.close();
+    }
+  }
+
+  @ParameterizedTest(name = "chunk {0}")
+  @ValueSource(ints = {1, 7, 16, 64, 200})
+  void chunkedPrefillEqualsOnePass(int chunk) {
+    int t = 64;
+    try (NDManager m = NDManager.newBaseManager()) {
+      LlamaModel model = RandomLlama.build(config(64, 4, 2), m, 0.2f, 5, null);
+      model.attentionBlock(16);
+      NDArray x = m.randomNormal(0f, 1f, new Shape(t, 64), DataType.FLOAT32);
+      float[] full = model.forwardTapped(x, FULL).toFloatArray();
+      int v = model.vocabSize();
+      try (NDManager s = m.newSubManager();
+          KvCache c = model.newCache(t)) {
+        // 10 rows already cached, then the rest through prefill, then the cache holds what a
+        // one-pass forward would have written: redoing the last row reads it back
+        model.forward(x.get(s, new NDIndex("0:10")), c);
+        NDArray last = model.prefill(x.get(s, new NDIndex("10:")), c, chunk);
+        assertEquals(new Shape(v), last.getShape());
+        assertClose(slice(full, t - 1, t, v), last.toFloatArray(), 1e-4, "prefill's last row");
+        assertEquals(t, c.length());
+        c.truncate(t - 1);
+        float[] again = model.forward(x.get(s, new NDIndex("{}:", t - 1)), c).toFloatArray();
+        assertClose(slice(full, t - 1, t, v), again, 1e-4, "last row over the prefilled cache");
+      }
+      try (NDManager s = m.newSubManager();
+          KvCache c = model.newCache(t)) {
+        assertThrows(IllegalArgumentException.class, () -> model.prefill(x, c, 0));
       }
       model.close();
     }
