@@ -589,14 +589,17 @@ public final class LlamaModel implements AutoCloseable {
         NDArray vb = values.get(bm, new NDIndex(":, :, 0:{}, :", seen));
         NDArray blockMask =
             mask.get(bm, new NDIndex("{}:, {}:", rows - n, at.total() - seen)); // [n, seen]
-        NDArray probs =
-            qb.matMul(kb.transpose(0, 1, 3, 2)) // [B, nKV, rep*n, seen]
-                .reshape(b, kvHeads, rep, n, seen)
-                .add(blockMask)
-                .reshape(b, kvHeads, (long) rep * n, seen)
-                .softmax(-1); // fp32 softmax (spec §0)
+        // at most two [B, nH, n, seen] arrays live at once: the mask is added in place (autograd
+        // allows it, the product's backward does not read its output) and each is closed once read
+        NDArray product = qb.matMul(kb.transpose(0, 1, 3, 2)); // [B, nKV, rep*n, seen]
+        NDArray scores = product.reshape(b, kvHeads, rep, n, seen);
+        product.close();
+        scores.addi(blockMask);
+        NDArray probs = scores.softmax(-1); // fp32 softmax (spec §0)
+        scores.close();
         NDArray o =
             probs
+                .reshape(b, kvHeads, (long) rep * n, seen)
                 .matMul(vb) // [B, nKV, rep*n, hd]
                 .reshape(b, heads, n, headDim)
                 .transpose(0, 2, 1, 3)
