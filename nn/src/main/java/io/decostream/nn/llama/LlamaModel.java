@@ -76,7 +76,11 @@ public final class LlamaModel implements AutoCloseable {
 
   private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
 
-  /** Rows per pass of {@link #prefill} (issue 20 point 4). */
+  /**
+   * Rows per pass of {@link #prefill} (issue 20 point 4). Measured at 4608 positions on the model
+   * benchmark's shape: as fast as 1024 and one pass, with about 100 MiB (1024) and 400 MiB (one
+   * pass) less peak RSS.
+   */
   public static final int DEFAULT_PREFILL_CHUNK = 512;
 
   /** One decoder layer's weights (HF names in comments). */
