@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.ClipVisionConfig;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.generate.Generator;
 import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
@@ -28,6 +29,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -424,7 +426,7 @@ public final class ModelBench {
               () -> {
                 try (NDManager step = m.newSubManager();
                     KvCache cache = model.newCache(cap)) {
-                  model.forwardLast(model.embed(step, ids), cache);
+                  model.prefill(model.embed(step, ids), cache, LlamaModel.DEFAULT_PREFILL_CHUNK);
                 }
               });
       log.accept("java: Llama decode of " + s.decodeTokens() + " tokens (KV cache)");
@@ -513,12 +515,10 @@ public final class ModelBench {
                   n == first ? o.warmups() : 0,
                   o.decoRepeats(),
                   () -> {
-                    try (NDManager step = pm.newSubManager();
-                        KvCache cache = model.newCache(total)) {
+                    try (NDManager step = pm.newSubManager()) {
                       step.tempAttachAll(prompt);
-                      NDArray logits = model.forwardLast(prompt, cache);
-                      logits.attach(step);
-                      logits.argMax().getLong();
+                      // the worker's full path: the generator's chunked prefill, first token
+                      new Generator(model, Set.of()).generate(prompt, 1, Sampler.greedy());
                     }
                   }));
         }
@@ -552,7 +552,10 @@ public final class ModelBench {
     for (int r = -1; r < repeats; r++) { // r = -1 is the warm-up
       try (NDManager step = m.newSubManager();
           KvCache cache = model.newCache(cap)) {
-        float[] logits = model.forwardLast(model.embed(step, ids), cache).toFloatArray();
+        float[] logits =
+            model
+                .prefill(model.embed(step, ids), cache, LlamaModel.DEFAULT_PREFILL_CHUNK)
+                .toFloatArray();
         long t0 = System.nanoTime();
         for (int i = 0;
             i < tokens;
@@ -617,7 +620,7 @@ public final class ModelBench {
             try (NDManager step = vm.newSubManager();
                 KvCache cache = model.newCache(n)) {
               step.tempAttachAll(vis);
-              model.forwardLast(vis, cache).close();
+              model.prefill(vis, cache, LlamaModel.DEFAULT_PREFILL_CHUNK).close();
             }
           });
     }

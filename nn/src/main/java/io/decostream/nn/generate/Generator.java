@@ -2,7 +2,6 @@ package io.decostream.nn.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.decostream.nn.llama.KvCache;
 import io.decostream.nn.llama.LlamaModel;
 import java.util.Arrays;
@@ -24,7 +23,7 @@ import java.util.function.Function;
 public final class Generator {
 
   /** Default prefill chunk (rows per forward pass). */
-  public static final int DEFAULT_PREFILL_CHUNK = 512;
+  public static final int DEFAULT_PREFILL_CHUNK = LlamaModel.DEFAULT_PREFILL_CHUNK;
 
   /** Why generation ended. */
   public enum StopReason {
@@ -156,7 +155,7 @@ public final class Generator {
       throw new IllegalArgumentException(
           t + " rows do not fit the cache's " + cache.remaining() + " free positions");
     }
-    prefill(rows, cache, t);
+    prefill(rows, cache);
   }
 
   /** Prefills {@code prompt} on top of the cache, then samples until a stop rule holds. */
@@ -174,7 +173,7 @@ public final class Generator {
     int n = 0;
     StopReason reason;
     long t0 = System.nanoTime();
-    float[] logits = prefill(prompt, cache, rows);
+    float[] logits = prefill(prompt, cache);
     long t1 = System.nanoTime();
     while (true) {
       int token = sampler.next(logits);
@@ -205,25 +204,11 @@ public final class Generator {
   }
 
   /** Runs the prompt through the cache chunk by chunk; returns the last row's logits. */
-  private float[] prefill(NDArray prompt, KvCache cache, int promptLen) {
-    float[] logits = null;
-    for (int from = 0; from < promptLen; from += prefillChunk) {
-      int to = Math.min(promptLen, from + prefillChunk);
-      try (NDManager step = prompt.getManager().newSubManager()) {
-        NDArray chunk =
-            from == 0 && to == promptLen
-                ? prompt
-                : prompt.get(step, new NDIndex("{}:{}", from, to));
-        if (to == promptLen) {
-          NDArray last = model.forwardLast(chunk, cache);
-          last.attach(step);
-          logits = last.toFloatArray();
-        } else {
-          // only the K/V of intermediate chunks matter; their logits are discarded
-          model.forwardLast(chunk, cache).attach(step);
-        }
-      }
+  private float[] prefill(NDArray prompt, KvCache cache) {
+    try (NDManager step = prompt.getManager().newSubManager()) {
+      NDArray last = model.prefill(prompt, cache, prefillChunk);
+      last.attach(step);
+      return last.toFloatArray();
     }
-    return logits;
   }
 }

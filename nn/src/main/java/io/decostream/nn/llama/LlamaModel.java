@@ -1,6 +1,7 @@
 package io.decostream.nn.llama;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -73,6 +74,23 @@ public final class LlamaModel implements AutoCloseable {
    * {@link #decodeNext} runs the DJL layer below.
    */
   private final DecodeStep fast;
+
+  /**
+   * Query rows per block of {@link #blockedAttention} (issue 20 point 4). 128 measured fastest on
+   * the model benchmark's shape: a block's scores, [12, 128, 4608] fp32 at 4608 positions, stay
+   * under 32 MiB, which allocators serve from memory they keep (glibc's largest mmap threshold,
+   * jemalloc's arenas) instead of fresh pages; 256 was 15-20% slower.
+   */
+  static final int DEFAULT_ATTENTION_BLOCK = 128;
+
+  private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
+
+  /**
+   * Rows per pass of {@link #prefill} (issue 20 point 4). Measured at 4608 positions on the model
+   * benchmark's shape: as fast as 1024 and one pass, with about 100 MiB (1024) and 400 MiB (one
+   * pass) less peak RSS.
+   */
+  public static final int DEFAULT_PREFILL_CHUNK = 512;
 
   /** One decoder layer's weights (HF names in comments). */
   private record Layer(
@@ -440,6 +458,40 @@ public final class LlamaModel implements AutoCloseable {
     return wide;
   }
 
+  /**
+   * Serving's long prefill (issue 20 point 4): runs {@code embeddings} [T, D] at positions {@code
+   * cache.length() ..} through the cache in passes of at most {@code chunk} rows. Attention is
+   * causal, so this writes the same K/V and gives the same last-row logits as one {@link
+   * #forwardLast} over all T rows, while a pass's temporaries (the layer's activations, the
+   * attention blocks) scale with {@code chunk} instead of T. Returns the last row's logits, [V], on
+   * the manager of {@code embeddings}.
+   *
+   * @param chunk rows per pass, >= 1 ({@link #DEFAULT_PREFILL_CHUNK} measured best on the model
+   *     benchmark's shape)
+   */
+  public NDArray prefill(NDArray embeddings, KvCache cache, int chunk) {
+    int t = checkCached(embeddings, cache);
+    if (chunk < 1) {
+      throw new IllegalArgumentException("prefill chunk must be >= 1 rows, got " + chunk);
+    }
+    NDManager caller = embeddings.getManager();
+    NDArray last = null;
+    for (int from = 0; from < t; from += chunk) {
+      int to = Math.min(t, from + chunk);
+      try (NDManager step = caller.newSubManager()) {
+        NDArray rows =
+            from == 0 && to == t
+                ? embeddings
+                : embeddings.get(step, new NDIndex("{}:{}", from, to));
+        NDArray logits = forwardLast(rows, cache);
+        // only the K/V of the earlier passes matter: their logits die with the pass
+        logits.attach(to == t ? caller : step);
+        last = logits;
+      }
+    }
+    return last;
+  }
+
   // ------------------------------------------------------------------ the decoder, once
 
   /**
@@ -449,13 +501,48 @@ public final class LlamaModel implements AutoCloseable {
   private record Pass(KvCache cache, UnaryOperator<NDArray> tap, DecoderTrace trace) {}
 
   /**
-   * Batch B and positions past..past+T-1 of one pass: RoPE rows [T, hd] and the causal mask [T, L]
-   * or null.
+   * Batch B and positions past..past+T-1 of one pass: RoPE rows [T, hd] and, built on first use on
+   * the pass's manager, the causal masks (issue 20 point 4: a long pass that attends by query
+   * blocks never builds the [T, L] one).
    */
-  private record Positions(int b, int past, int t, NDArray cos, NDArray sin, NDArray mask) {
+  private record Positions(
+      int b, int past, int t, NDArray cos, NDArray sin, NDManager scope, NDArray[] masks) {
     int total() {
       return past + t;
     }
+
+    /** The causal mask [T, L] (spec §4.2, with cache offset), or null for a single new token. */
+    NDArray mask() {
+      if (t == 1) {
+        return null; // a single new token sees all
+      }
+      if (masks[0] == null) {
+        masks[0] = causalMask(scope, t, total());
+      }
+      return masks[0];
+    }
+
+    /**
+     * The mask of the query blocks, [rows, L]: row r masks key c iff {@code c > L - rows + r}. A
+     * block of n <= rows queries ending at position e - 1 (reading keys 0..e-1) takes the slice of
+     * its last n rows and last e columns, which masks exactly the keys after each query.
+     */
+    NDArray blockMask(int rows) {
+      if (masks[1] == null || masks[1].getShape().get(0) != rows) {
+        masks[1] = causalMask(scope, rows, total());
+      }
+      return masks[1];
+    }
+  }
+
+  /**
+   * {@code [rows, cols]} additive mask: row r (the query at position {@code cols - rows + r}) masks
+   * every key after it with {@link #MASK_VALUE}.
+   */
+  private static NDArray causalMask(NDManager m, int rows, int cols) {
+    NDArray r = m.arange(cols - rows, cols, 1, DataType.INT64).reshape(rows, 1);
+    NDArray c = m.arange(0, cols, 1, DataType.INT64).reshape(1, cols);
+    return c.gt(r).toType(DataType.FLOAT32, false).mul(MASK_VALUE);
   }
 
   /**
@@ -516,15 +603,9 @@ public final class LlamaModel implements AutoCloseable {
     // RoPE rows of these positions, [T, hd], broadcast over batch and heads
     NDArray cos = ropeCos.get(step, new NDIndex("{}:{}", past, total));
     NDArray sin = ropeSinSigned.get(step, new NDIndex("{}:{}", past, total));
-    // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t. A single new token
-    // sees all.
-    NDArray mask = null;
-    if (t > 1) {
-      NDArray rows = step.arange(past, total, 1, DataType.INT64).reshape(t, 1);
-      NDArray cols = step.arange(0, total, 1, DataType.INT64).reshape(1, total);
-      mask = cols.gt(rows).toType(DataType.FLOAT32, false).mul(MASK_VALUE); // [T, L]
-    }
-    return new Positions(b, past, t, cos, sin, mask);
+    // causal mask with cache offset (spec §4.2): query t sees keys 0..past+t; built when a layer
+    // first asks, in the shape its attention needs
+    return new Positions(b, past, t, cos, sin, step, new NDArray[2]);
   }
 
   /**
@@ -582,6 +663,9 @@ public final class LlamaModel implements AutoCloseable {
       keys = pass.cache().keys(l).get(ls, upTo); // [1, nKV, L, hd]
       values = pass.cache().values(l).get(ls, upTo);
     }
+    if (t > 1 && pass.tap() == null && pass.trace() == null) {
+      return blockedAttention(ls, q, keys, values, at);
+    }
     NDArray qg = q.reshape(b, kvHeads, (long) rep * t, headDim); // head g*rep+r = kv group g
     NDArray scores =
         Scalars.div(qg.matMul(keys.transpose(0, 1, 3, 2)), attnScale); // [B, nKV, rep*T, L]
@@ -598,6 +682,62 @@ public final class LlamaModel implements AutoCloseable {
         .reshape(b, heads, t, headDim)
         .transpose(0, 2, 1, 3)
         .reshape((long) b * t, (long) heads * headDim);
+  }
+
+  /**
+   * Causal attention by query blocks (issue 20 point 4), for passes whose probabilities nobody
+   * reads (no tap, no trace): the queries are taken {@link #attentionBlock} rows at a time, and a
+   * block ending at position e - 1 scores only the keys 0..e-1 (the keys after its last row would
+   * all be masked), so no array is larger than [B, nH, block, L] and the causal half of QK^T that
+   * the full path computes and masks away is skipped. Each block's temporaries are released before
+   * the next. The same products as {@link #attention}'s full path up to fp32 rounding (the scale is
+   * applied to q, exact for a power-of-two sqrt(hd)), and differentiable (slices, matMul, softmax,
+   * concat).
+   */
+  private NDArray blockedAttention(
+      NDManager ls, NDArray q, NDArray keys, NDArray values, Positions at) {
+    int b = at.b();
+    int t = at.t();
+    int past = at.past();
+    int rep = heads / kvHeads;
+    int rows = Math.min(attentionBlock, t);
+    NDArray mask = at.blockMask(rows);
+    NDArray scaled = Scalars.div(q, attnScale); // [B, nH, T, hd]: T*hd divisions, not T*L
+    NDList out = new NDList((t + rows - 1) / rows);
+    for (int from = 0; from < t; from += rows) {
+      int to = Math.min(t, from + rows);
+      int n = to - from;
+      int seen = past + to; // keys 0..seen-1
+      try (NDManager bm = ls.newSubManager()) {
+        NDArray qb =
+            scaled
+                .get(bm, new NDIndex(":, :, {}:{}, :", from, to))
+                .reshape(b, kvHeads, (long) rep * n, headDim); // head g*rep+r = kv group g
+        NDArray kb = keys.get(bm, new NDIndex(":, :, 0:{}, :", seen));
+        NDArray vb = values.get(bm, new NDIndex(":, :, 0:{}, :", seen));
+        NDArray blockMask =
+            mask.get(bm, new NDIndex("{}:, {}:", rows - n, at.total() - seen)); // [n, seen]
+        // at most two [B, nH, n, seen] arrays live at once: the mask is added in place (autograd
+        // allows it, the product's backward does not read its output) and each is closed once read
+        NDArray product = qb.matMul(kb.transpose(0, 1, 3, 2)); // [B, nKV, rep*n, seen]
+        NDArray scores = product.reshape(b, kvHeads, rep, n, seen);
+        product.close();
+        scores.addi(blockMask);
+        NDArray probs = scores.softmax(-1); // fp32 softmax (spec §0)
+        scores.close();
+        NDArray o =
+            probs
+                .reshape(b, kvHeads, (long) rep * n, seen)
+                .matMul(vb) // [B, nKV, rep*n, hd]
+                .reshape(b, heads, n, headDim)
+                .transpose(0, 2, 1, 3)
+                .reshape(b, n, (long) heads * headDim);
+        o.attach(ls);
+        out.add(o);
+      }
+    }
+    NDArray o = out.size() == 1 ? out.get(0) : NDArrays.concat(out, 1);
+    return o.reshape((long) b * t, (long) heads * headDim);
   }
 
   /**
@@ -694,6 +834,16 @@ public final class LlamaModel implements AutoCloseable {
 
   private static NDArray linear(NDArray x, NDArray w, NDArray b) {
     return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
+  }
+
+  /**
+   * Sets the query rows per attention block (tests and tuning; call before the model is shared).
+   */
+  void attentionBlock(int rows) {
+    if (rows < 1) {
+      throw new IllegalArgumentException("attention block must be >= 1 rows, got " + rows);
+    }
+    attentionBlock = rows;
   }
 
   /**
