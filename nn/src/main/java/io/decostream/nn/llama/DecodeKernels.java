@@ -75,22 +75,19 @@ final class DecodeKernels {
     // inline is boxed, which costs an allocation per lane group
     for (int end = pairs - L; c <= end; c += L) {
       IntVector v = IntVector.fromByteBuffer(I, w, base + c * 4, LE);
+      // a half's bits h become sign | magnitude << 13 by an arithmetic shift right of 3 (the
+      // sign's copies land on bits 28..30, which the mask clears); times 2^112 that is its value
       FloatVector lo =
-          v.and(0x7FFF)
-              .lanewise(VectorOperators.LSHL, 13)
+          v.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .mul(REBASE)
-              .reinterpretAsInts()
-              .or(v.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-              .reinterpretAsFloats();
+              .mul(REBASE);
       FloatVector hi =
-          v.lanewise(VectorOperators.LSHR, 3)
-              .and(0x7FFF << 13)
+          v.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .mul(REBASE)
-              .reinterpretAsInts()
-              .or(v.and(0x80000000))
-              .reinterpretAsFloats();
+              .mul(REBASE);
       a0 = lo.fma(FloatVector.fromArray(F, xe, c), a0);
       a1 = hi.fma(FloatVector.fromArray(F, xo, c), a1);
     }
@@ -106,16 +103,18 @@ final class DecodeKernels {
   private static final float REBASE = 0x1.0p112f;
 
   /**
-   * The F16 in the low 16 bits of {@code h} as F32: magnitude bits moved to F32's exponent/mantissa
-   * position and scaled by 2^112 (exact for normals and subnormals alike), then the sign. F16
+   * The F16 in the low 16 bits of {@code h} as F32: sign and magnitude bits moved to F32's
+   * positions and scaled by 2^112 (exact for normals, subnormals and signed zeros alike). F16
    * infinities and NaNs never occur: the load refuses values beyond F16's range.
    */
   static float half(int h) {
-    float mag = Float.intBitsToFloat((h & 0x7FFF) << 13) * REBASE;
-    return Float.intBitsToFloat(Float.floatToRawIntBits(mag) | ((h & 0x8000) << 16));
+    return Float.intBitsToFloat(((h << 16) >> 3) & SIGN_AND_MAGNITUDE) * REBASE;
   }
 
-  /** Splits x[n] (n even) into its even and odd elements, the input layout of {@link #dotBf16}. */
+  /** The sign bit and the 15 magnitude bits of a half, moved to an F32's positions. */
+  private static final int SIGN_AND_MAGNITUDE = 0x8FFFE000;
+
+  /** Splits x[n] (n even) into its even and odd elements, the input layout of {@link #dotF16}. */
   static void deinterleave(float[] x, int n, float[] even, float[] odd) {
     for (int i = 0, j = 0; i < n; i += 2, j++) {
       even[j] = x[i];
