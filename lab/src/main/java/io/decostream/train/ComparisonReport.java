@@ -1,22 +1,16 @@
 package io.decostream.train;
 
+import io.decostream.lab.PngCanvas;
 import io.decostream.shapes.QuestionType;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /** The comparison's table (Markdown) and loss-curve plot (PNG) from the runs' results. */
 public final class ComparisonReport {
@@ -125,27 +119,14 @@ public final class ComparisonReport {
     int w = 960;
     int h = 560;
     Axes a = axes(runs, w, h);
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    try {
-      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-      g.setColor(Color.WHITE);
-      g.fillRect(0, 0, w, h);
-      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-      drawAxes(g, a, h, alignSteps);
-      drawCurves(g, a, runs);
-    } finally {
-      g.dispose();
-    }
-    try {
-      Path parent = png.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      ImageIO.write(img, "png", png.toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
-    }
+    PngCanvas.write(
+        png,
+        w,
+        h,
+        g -> {
+          drawAxes(g, a, h, alignSteps);
+          drawCurves(g, a, runs);
+        });
   }
 
   /**

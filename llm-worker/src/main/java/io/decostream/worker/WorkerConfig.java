@@ -4,6 +4,7 @@ import io.decostream.schemas.TopicNames;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * llm-worker settings.
@@ -145,41 +146,11 @@ public record WorkerConfig(
   }
 
   public WorkerConfig withSampling(Sampling s) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        s,
-        live);
+    return with(f -> f.sampling = s);
   }
 
   public WorkerConfig withLive(LiveWindowConfig l) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        l);
+    return with(f -> f.live = l);
   }
 
   public static WorkerConfig defaults() {
@@ -202,193 +173,111 @@ public record WorkerConfig(
   }
 
   public WorkerConfig withApplicationId(String id) {
-    return new WorkerConfig(
-        id,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.applicationId = id);
   }
 
   public WorkerConfig withTopicNames(TopicNames t) {
-    return new WorkerConfig(
-        applicationId,
-        t,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.topicNames = t);
   }
 
   public WorkerConfig withWindow(int frames, int max) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        frames,
-        max,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(
+        f -> {
+          f.windowFrames = frames;
+          f.maxFrames = max;
+        });
   }
 
   public WorkerConfig withCaptionEvery(int n) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        n,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.captionEvery = n);
   }
 
   public WorkerConfig withMaxNewTokens(int n) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        n,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.maxNewTokens = n);
   }
 
   public WorkerConfig withGroundCaptions(boolean ground) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        ground,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.groundCaptions = ground);
   }
 
   public WorkerConfig withStateDir(Path dir) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        dir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.stateDir = dir);
   }
 
   public WorkerConfig withDedupRetention(Duration retention) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        retention,
-        maxQuestionBytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.dedupRetention = retention);
   }
 
   public WorkerConfig withMaxQuestionBytes(int bytes) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        bytes,
-        crashAttemptLimit,
-        sampling,
-        live);
+    return with(f -> f.maxQuestionBytes = bytes);
   }
 
   public WorkerConfig withCrashAttemptLimit(int limit) {
-    return new WorkerConfig(
-        applicationId,
-        topicNames,
-        windowFrames,
-        maxFrames,
-        reservedTextTokens,
-        captionEvery,
-        captionPrompt,
-        maxNewTokens,
-        stateDir,
-        groundCaptions,
-        dedupRetention,
-        maxQuestionBytes,
-        limit,
-        sampling,
-        live);
+    return with(f -> f.crashAttemptLimit = limit);
+  }
+
+  /**
+   * The fields as a mutable copy: each {@code with…} changes some and builds a validated record.
+   */
+  private static final class Fields {
+    String applicationId;
+    TopicNames topicNames;
+    int windowFrames;
+    int maxFrames;
+    int reservedTextTokens;
+    int captionEvery;
+    String captionPrompt;
+    int maxNewTokens;
+    Path stateDir;
+    boolean groundCaptions;
+    Duration dedupRetention;
+    int maxQuestionBytes;
+    int crashAttemptLimit;
+    Sampling sampling;
+    LiveWindowConfig live;
+
+    Fields(WorkerConfig c) {
+      applicationId = c.applicationId;
+      topicNames = c.topicNames;
+      windowFrames = c.windowFrames;
+      maxFrames = c.maxFrames;
+      reservedTextTokens = c.reservedTextTokens;
+      captionEvery = c.captionEvery;
+      captionPrompt = c.captionPrompt;
+      maxNewTokens = c.maxNewTokens;
+      stateDir = c.stateDir;
+      groundCaptions = c.groundCaptions;
+      dedupRetention = c.dedupRetention;
+      maxQuestionBytes = c.maxQuestionBytes;
+      crashAttemptLimit = c.crashAttemptLimit;
+      sampling = c.sampling;
+      live = c.live;
+    }
+
+    WorkerConfig build() {
+      return new WorkerConfig(
+          applicationId,
+          topicNames,
+          windowFrames,
+          maxFrames,
+          reservedTextTokens,
+          captionEvery,
+          captionPrompt,
+          maxNewTokens,
+          stateDir,
+          groundCaptions,
+          dedupRetention,
+          maxQuestionBytes,
+          crashAttemptLimit,
+          sampling,
+          live);
+    }
+  }
+
+  private WorkerConfig with(Consumer<Fields> change) {
+    Fields f = new Fields(this);
+    change.accept(f);
+    return f.build();
   }
 
   /**

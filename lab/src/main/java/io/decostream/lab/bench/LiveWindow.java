@@ -13,75 +13,56 @@ import java.util.Set;
  * it: frames are appended as they arrive (untimed), then a question runs over the whole window and
  * only its own tokens are prefilled (timed).
  *
- * <p>{@link KvCacheWindow} drives the same calls as the worker's live window ({@code
+ * <p>It drives the same calls as the worker's live window ({@code
  * io.decostream.nn.llava.LiveWindow}): frames go in through {@link Generator#append}, a question
  * through {@link Generator#continueFrom}, and the cache is truncated back to the window after it.
  * Only the projector and the tokenizer are left out: the benchmark feeds embeddings.
  */
-public interface LiveWindow extends AutoCloseable {
+public final class LiveWindow implements AutoCloseable {
+  private final Generator generator;
+  private final KvCache cache;
+
+  private LiveWindow(LlamaModel model, int capacity) {
+    Objects.requireNonNull(model, "model");
+    this.generator = new Generator(model, Set.of()); // no EOS: the first token always comes
+    this.cache = model.newCache(capacity);
+  }
+
+  /** The live window the benchmark measures: the worker's generator calls on one KV cache. */
+  static LiveWindow open(LlamaModel model, int capacity) {
+    return new LiveWindow(model, capacity);
+  }
 
   /** Appends one frame's visual embeddings [tokensPerFrame, D] to the window (untimed). */
-  void appendFrame(NDArray frame);
+  public void appendFrame(NDArray frame) {
+    generator.append(cache, frame);
+  }
 
   /**
    * Prefills a question's embeddings [q, D] after the window and returns its greedy first token;
    * the window is left as it was, ready for the next question.
    */
-  int firstToken(NDArray question);
-
-  /** Positions held now (the window's tokens). */
-  int length();
-
-  /** What this implementation is, for the benchmark's output. */
-  String describe();
-
-  @Override
-  void close();
-
-  /** The live window the benchmark measures: the worker's generator calls on one KV cache. */
-  static LiveWindow open(LlamaModel model, int capacity) {
-    return new KvCacheWindow(model, capacity);
+  public int firstToken(NDArray question) {
+    int window = cache.length();
+    try {
+      return generator.continueFrom(cache, question, 1, Sampler.greedy()).tokenIds()[0];
+    } finally {
+      cache.truncate(window);
+    }
   }
 
-  /** The window in one KV cache; a question is appended, answered, then truncated away. */
-  final class KvCacheWindow implements LiveWindow {
-    private final Generator generator;
-    private final KvCache cache;
+  /** Positions held now (the window's tokens). */
+  public int length() {
+    return cache.length();
+  }
 
-    public KvCacheWindow(LlamaModel model, int capacity) {
-      Objects.requireNonNull(model, "model");
-      this.generator = new Generator(model, Set.of()); // no EOS: the first token always comes
-      this.cache = model.newCache(capacity);
-    }
+  /** What this implementation is, for the benchmark's output. */
+  public String describe() {
+    return "the worker's live-window calls (Generator.append / continueFrom on one KV cache)";
+  }
 
-    @Override
-    public void appendFrame(NDArray frame) {
-      generator.append(cache, frame);
-    }
-
-    @Override
-    public int firstToken(NDArray question) {
-      int window = cache.length();
-      try {
-        return generator.continueFrom(cache, question, 1, Sampler.greedy()).tokenIds()[0];
-      } finally {
-        cache.truncate(window);
-      }
-    }
-
-    @Override
-    public int length() {
-      return cache.length();
-    }
-
-    @Override
-    public String describe() {
-      return "the worker's live-window calls (Generator.append / continueFrom on one KV cache)";
-    }
-
-    @Override
-    public void close() {
-      cache.close();
-    }
+  @Override
+  public void close() {
+    cache.close();
   }
 }

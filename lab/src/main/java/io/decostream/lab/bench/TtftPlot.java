@@ -1,21 +1,15 @@
 package io.decostream.lab.bench;
 
+import io.decostream.lab.PngCanvas;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /**
  * {@code deco bench --plot FILE} (issue 20 point 6): time to first token against window length in
@@ -87,29 +81,16 @@ public final class TtftPlot {
             maxX * 1.08,
             Math.floor(Math.log10(lo * 0.8)),
             Math.ceil(Math.log10(hi * 1.25)));
-    BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    try {
-      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-      g.setColor(Color.WHITE);
-      g.fillRect(0, 0, W, H);
-      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-      g.setColor(Color.BLACK);
-      g.drawString(title, 20, 24);
-      drawAxes(g, a, xs);
-      drawCurves(g, a, curves);
-    } finally {
-      g.dispose();
-    }
-    try {
-      Path parent = png.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      ImageIO.write(img, "png", png.toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
-    }
+    PngCanvas.write(
+        png,
+        W,
+        H,
+        g -> {
+          g.setColor(Color.BLACK);
+          g.drawString(title, 20, 24);
+          drawAxes(g, a, xs);
+          drawCurves(g, a, curves);
+        });
   }
 
   /** Plot area in pixels; frames 0..maxX across, log10(ms) lo..hi up. */

@@ -200,7 +200,7 @@ final class DecodeStep {
       layer(l, s);
     }
     cache.advance(1);
-    rmsNorm(s.x.v, finalNorm, s.xb); // final norm, then the lm head
+    rmsNorm(s.x.v, finalNorm, s.xb, lmHead.f16()); // final norm, then the lm head
     pool.run(vocab, s.lmHead);
     return s.logits;
   }
@@ -212,7 +212,7 @@ final class DecodeStep {
     s.w = w;
     int pos = s.pos;
     // --- self-attention: q, k, v of the normalised input; RoPE on q and k; cache write
-    rmsNorm(s.x.v, w.inputNorm(), s.xb);
+    rmsNorm(s.x.v, w.inputNorm(), s.xb, w.wq().f16());
     int nq = heads * headDim;
     int nk = kvHeads * headDim;
     pool.run(nq + 2 * nk, s.qkv);
@@ -230,7 +230,7 @@ final class DecodeStep {
     s.att.split(w.wo().f16());
     pool.run(hidden, s.oProj); // h += o_proj(attn)
     // --- MLP: h += down(silu(gate(x)) * up(x))
-    rmsNorm(s.x.v, w.postNorm(), s.xb);
+    rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().f16());
     pool.run(inter, s.gateUp);
     s.hb.split(w.wDown().f16());
     pool.run(hidden, s.down);
@@ -318,7 +318,7 @@ final class DecodeStep {
   }
 
   /** RMSNorm (spec §4.2): w * x / sqrt(mean(x^2) + eps), into {@code out} (and its F16 split). */
-  private void rmsNorm(float[] x, float[] w, Vec out) {
+  private void rmsNorm(float[] x, float[] w, Vec out, boolean f16) {
     double ss = 0;
     for (float f : x) {
       ss += f * f;
@@ -327,7 +327,7 @@ final class DecodeStep {
     for (int i = 0; i < x.length; i++) {
       out.v[i] = x[i] / denom * w[i];
     }
-    out.split(true);
+    out.split(f16);
   }
 
   /** HF half-split RoPE at {@code pos}: x*cos + [x2, x1]*sinSigned, per head. */

@@ -1,7 +1,6 @@
 package io.decostream.nn.llava;
 
 import ai.djl.ndarray.NDManager;
-import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.generate.Generator;
 import io.decostream.nn.generate.Sampler;
 import io.decostream.nn.llama.KvCache;
@@ -159,16 +158,9 @@ public final class LiveWindow implements AutoCloseable {
     return cache.capacity();
   }
 
-  /** Bytes of this window's KV cache (K and V, every layer, at the cache's F32 width). */
+  /** Bytes of this window's KV cache (K and V, every layer, the whole capacity). */
   public long cacheBytes() {
-    return bytesFor(llm.config(), cache.capacity());
-  }
-
-  /** KV-cache bytes of {@code positions} positions of a decoder with config {@code text}. */
-  public static long bytesFor(LlamaConfig text, long positions) {
-    long perPosition =
-        2L * text.numHiddenLayers() * text.numKeyValueHeads() * text.headDim() * Float.BYTES;
-    return perPosition * positions;
+    return cache.bytes();
   }
 
   /**
