@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
       WatchCommand.class,
       WebCommand.class,
       StatusCommand.class,
+      LoadtestCommand.class,
       ModelCommand.class,
       ClipCommand.class,
       ShapesCommand.class,

@@ -1,0 +1,745 @@
+package io.decostream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.decostream.broker.EmbeddedBroker;
+import io.decostream.encoder.EncoderConfig;
+import io.decostream.frames.FramesConfig;
+import io.decostream.schemas.Answer;
+import io.decostream.schemas.DeadLetter;
+import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.KafkaLimits;
+import io.decostream.schemas.Question;
+import io.decostream.schemas.Topic;
+import io.decostream.schemas.TopicAdmin;
+import io.decostream.schemas.TopicNames;
+import io.decostream.schemas.Topics;
+import io.decostream.schemas.VideoChunk;
+import io.decostream.shapes.VideoSpec;
+import io.decostream.worker.WorkerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code deco loadtest} (issue 22 point 1): N synthetic cameras against the pipeline for a set
+ * time, questions at a set rate, and what the pipeline then did: offered and achieved frames/s,
+ * camera-to-tokens and question-to-answer latency percentiles, every stage's largest consumer lag
+ * and whether it grows, CPU per stage, dead letters, and every sampled frame of every camera
+ * accounted for (lost, duplicated). The operator's tool: it needs the runtime modules only, never
+ * the lab.
+ */
+@Command(
+    name = "loadtest",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Load-test the pipeline: N synthetic ShapesWorld cameras published in real time for a set",
+      "time, with questions at a set rate, on an in-process broker with the stages in this JVM",
+      "(default) or against --bootstrap (--external-stages: drive stages already running there).",
+      "Prints a progress line while it runs and a report at the end; --json writes it as JSON."
+    })
+public final class LoadtestCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--streams",
+      defaultValue = "10",
+      description = "Synthetic cameras (default ${DEFAULT-VALUE}).")
+  int streams;
+
+  @Option(
+      names = "--seconds",
+      defaultValue = "60",
+      description = "How long the cameras publish (default ${DEFAULT-VALUE}).")
+  int seconds;
+
+  @Option(
+      names = "--questions-per-minute",
+      defaultValue = "1",
+      description = "Questions per stream per minute (default ${DEFAULT-VALUE}; 0 = none).")
+  double questionsPerMinute;
+
+  @Option(
+      names = "--warmup",
+      description =
+          "Seconds at the start left out of the rates and latencies (models warming up; default"
+              + " min(30, seconds/5)). Frames of the warm-up still count as lost or duplicated.")
+  Integer warmup;
+
+  @Option(
+      names = "--drain",
+      defaultValue = "60",
+      description =
+          "After the cameras stop, seconds to wait for the last frames and answers"
+              + " (default ${DEFAULT-VALUE}); what is still missing then is lost.")
+  int drainSeconds;
+
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "HOST:PORT",
+      description = "Kafka bootstrap servers (default: an in-process broker).")
+  String bootstrap;
+
+  @Option(
+      names = "--external-stages",
+      description =
+          "Drive the frames, encoder and llm-worker stages already running on --bootstrap"
+              + " instead of starting them in this JVM (CPU per stage is then not measured).")
+  boolean externalStages;
+
+  @Option(
+      names = "--topic-prefix",
+      paramLabel = "PREFIX",
+      description = "Prefix of the DeCo topic names (as the stages were started with).")
+  String topicPrefix;
+
+  @Option(
+      names = "--partitions",
+      description =
+          "With in-process stages: partitions of the topics created (default: what deco broker"
+              + " creates).")
+  Integer partitions;
+
+  @Option(
+      names = "--model",
+      description =
+          "With in-process stages: the model pack (default: the shipped models/shapes-demo).")
+  Path model;
+
+  @Option(
+      names = "--fps",
+      defaultValue = "1.0",
+      description = "Frames sampled per second of video (default ${DEFAULT-VALUE}).")
+  double fps;
+
+  @Option(
+      names = "--camera-fps",
+      defaultValue = "8",
+      description = "Frame rate of the synthetic cameras (default ${DEFAULT-VALUE}).")
+  double cameraFps;
+
+  @Option(
+      names = "--size",
+      defaultValue = "336",
+      description = "Width and height of the synthetic video (default ${DEFAULT-VALUE}).")
+  int size;
+
+  @Option(
+      names = "--clips",
+      defaultValue = "4",
+      description = "Distinct ShapesWorld clips the cameras loop (default ${DEFAULT-VALUE}).")
+  int clipCount;
+
+  @Option(
+      names = "--clip-seconds",
+      defaultValue = "16",
+      description = "Length of each clip (default ${DEFAULT-VALUE}).")
+  int clipSeconds;
+
+  @Option(
+      names = "--caption-every",
+      defaultValue = "0",
+      description =
+          "With in-process stages: a caption every N frames per stream (default ${DEFAULT-VALUE}:"
+              + " none).")
+  int captionEvery;
+
+  @Option(
+      names = "--max-new-tokens",
+      defaultValue = "8",
+      description = "Tokens generated per answer at most (default ${DEFAULT-VALUE}).")
+  int maxNewTokens;
+
+  @Option(
+      names = "--progress-every",
+      defaultValue = "5",
+      description = "Seconds between progress lines (default ${DEFAULT-VALUE}).")
+  int progressEvery;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
+  Path json;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Scene seed of the first clip (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  /** Questions asked in turn (ShapesWorld's kinds; the answers are not checked, only timed). */
+  static final List<String> QUESTIONS =
+      List.of(
+          "what color is the circle?",
+          "what shape is the red object?",
+          "how many shapes are there?",
+          "where is the blue square?",
+          "which way is the green triangle moving?",
+          "is there a yellow circle?");
+
+  /** Issue 22's "done when" bounds, for the verdict line. */
+  static final double MIN_ACHIEVED_RATIO = 0.95;
+
+  static final double MAX_P95_MS = 2000;
+
+  @Override
+  public Integer call() throws Exception {
+    check();
+    int warm = warmup != null ? warmup : Math.min(30, seconds / 5);
+    Path work = Files.createTempDirectory("deco-loadtest-");
+    EmbeddedBroker broker = null;
+    Pipeline pipeline = null;
+    try {
+      step(
+          String.format(
+              Locale.ROOT,
+              "rendering %d ShapesWorld clip(s) of %d s (%dx%d, %.0f fps, H.264) for %d camera(s)",
+              clipCount,
+              clipSeconds,
+              size,
+              size,
+              cameraFps,
+              streams));
+      List<SyntheticCameras.Clip> clips =
+          SyntheticCameras.renderClips(
+              work, clipCount, seed, new VideoSpec(size, size, cameraFps, clipSeconds));
+      String servers = bootstrap;
+      if (servers == null) {
+        step("starting an in-process Kafka broker (KRaft)");
+        broker = EmbeddedBroker.start();
+        servers = broker.bootstrapServers();
+      }
+      TopicNames names =
+          topicPrefix == null || topicPrefix.isBlank()
+              ? TopicNames.defaults()
+              : TopicNames.withPrefix(topicPrefix);
+      Topics topics = Topics.of(names);
+      StageCpu cpu = null;
+      if (!externalStages) {
+        try (Admin admin = Clients.admin(servers, new Properties())) {
+          TopicAdmin.ensureTopics(
+              admin, topics, partitions != null ? partitions : Clients.PARTITIONS, (short) 1);
+        }
+        Path pack = model != null ? model : DemoCommand.shippedModel();
+        if (pack == null) {
+          throw new IllegalArgumentException(
+              "no model: models/shapes-demo not found; give --model DIR");
+        }
+        step("starting frames, encoder and llm-worker in this JVM (model " + pack + ")");
+        cpu = new StageCpu();
+        pipeline =
+            Pipeline.start(
+                servers,
+                names,
+                new Pipeline.Options(
+                    pack, fps, null, captionEvery, maxNewTokens, work.resolve("state")));
+        pipeline.awaitRunning(Duration.ofSeconds(180));
+      }
+      Map<String, Object> report = run(servers, topics, clips, warm, cpu);
+      print(report);
+      if (json != null) {
+        new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .writeValue(json.toFile(), report);
+        System.out.println("report written to " + json);
+      }
+      return 0;
+    } finally {
+      if (pipeline != null) {
+        pipeline.close();
+      }
+      if (broker != null) {
+        broker.close();
+      }
+      DemoCommand.deleteQuietly(work);
+    }
+  }
+
+  private void check() {
+    if (streams < 1 || streams > 10_000) {
+      throw new IllegalArgumentException("--streams must be 1..10000, not " + streams);
+    }
+    if (seconds < 1) {
+      throw new IllegalArgumentException("--seconds must be at least 1, not " + seconds);
+    }
+    if (questionsPerMinute < 0) {
+      throw new IllegalArgumentException("--questions-per-minute must be >= 0");
+    }
+    if (warmup != null && (warmup < 0 || warmup >= seconds)) {
+      throw new IllegalArgumentException("--warmup must be in 0.." + (seconds - 1));
+    }
+    if (externalStages && bootstrap == null) {
+      throw new IllegalArgumentException(
+          "--external-stages drives stages on a broker: give --bootstrap HOST:PORT");
+    }
+    if (clipCount < 1 || clipSeconds < 2 || progressEvery < 1 || drainSeconds < 0) {
+      throw new IllegalArgumentException(
+          "--clips >= 1, --clip-seconds >= 2, --progress-every >= 1 and --drain >= 0 required");
+    }
+  }
+
+  /** The load itself: cameras, questions, the reader and the samplers; returns the report. */
+  private Map<String, Object> run(
+      String servers, Topics topics, List<SyntheticCameras.Clip> clips, int warm, StageCpu cpu)
+      throws Exception {
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      ids.add(String.format(Locale.ROOT, "lt-%s-cam-%04d", run, i));
+    }
+    Set<String> ours = new HashSet<>(ids);
+    LoadLedger ledger = new LoadLedger();
+    SyntheticCameras cameras = new SyntheticCameras(clips, ids, fps);
+    Reader reader = new Reader(servers, topics, ledger, ours);
+    reader.awaitAssigned();
+    Map<String, LagSeries> lags = new LinkedHashMap<>();
+    Map<String, String> groups = new LinkedHashMap<>();
+    groups.put(StageCpu.FRAMES, FramesConfig.defaults().applicationId());
+    groups.put(StageCpu.ENCODER, EncoderConfig.defaults().applicationId());
+    groups.put(StageCpu.WORKER, WorkerConfig.defaults().applicationId());
+    groups.keySet().forEach(s -> lags.put(s, new LagSeries()));
+    long chunkMillis = clips.get(0).chunks().get(0).durationMicros() / 1000;
+
+    step(
+        String.format(
+            Locale.ROOT,
+            "%d camera(s) for %d s (%.1f frames/s offered), %.2f question(s) per stream per minute,"
+                + " first %d s warm-up",
+            streams,
+            seconds,
+            streams * fps,
+            questionsPerMinute,
+            warm));
+    long t0 = System.currentTimeMillis() + 500;
+    long end = t0 + seconds * 1000L;
+    AtomicLong chunksSent = new AtomicLong();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread publisher =
+        new Thread(
+            () -> {
+              try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
+                cameras.run(p, topics.chunks(), ledger, t0, end, chunksSent);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+              }
+            },
+            "loadtest-cameras");
+    Thread asker =
+        new Thread(
+            () -> {
+              try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
+                ask(p, topics.questions(), ids, ledger, t0 + warm * 1000L, end);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+              }
+            },
+            "loadtest-questions");
+    publisher.start();
+    asker.start();
+    try (Admin admin = Clients.admin(servers, new Properties())) {
+      long nextProgress = t0 + progressEvery * 1000L;
+      while (System.currentTimeMillis() < end && failure.get() == null && reader.failure == null) {
+        Thread.sleep(Math.max(1, Math.min(2000, end - System.currentTimeMillis())));
+        double at = (System.currentTimeMillis() - t0) / 1000.0;
+        for (Map.Entry<String, String> g : groups.entrySet()) {
+          Long lag = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
+          lags.get(g.getKey()).add(at, lag == null ? -1 : lag);
+        }
+        if (cpu != null) {
+          cpu.sample();
+        }
+        long now = System.currentTimeMillis();
+        if (now >= nextProgress) {
+          nextProgress += progressEvery * 1000L;
+          System.out.println(progress(ledger, lags, reader, now - t0, now, chunkMillis));
+        }
+      }
+    } finally {
+      publisher.interrupt();
+      asker.interrupt();
+      publisher.join(30_000);
+      asker.join(30_000);
+    }
+    rethrow(failure.get());
+    rethrow(reader.failure);
+    Map<String, Double> cores = cpu == null ? null : cpu.cores();
+    step("cameras stopped; waiting up to " + drainSeconds + " s for the last frames and answers");
+    long drainEnd = System.currentTimeMillis() + drainSeconds * 1000L;
+    while (System.currentTimeMillis() < drainEnd
+        && !(ledger.allFramesSeen() && ledger.allAnswered())) {
+      Thread.sleep(200);
+    }
+    // a late copy of a frame would be a duplicate: give the read_committed reader a moment more
+    Thread.sleep(1000);
+    reader.close();
+    return report(ledger, lags, reader, cores, t0, end, warm, chunkMillis, chunksSent.get());
+  }
+
+  private static void rethrow(Throwable t) throws Exception {
+    if (t instanceof Exception e) {
+      throw e;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+  }
+
+  /**
+   * Asks {@code rate} questions per stream per minute spread evenly over [from, end), the streams
+   * in turn.
+   */
+  private void ask(
+      KafkaProducer<String, Question> producer,
+      Topic<Question> topic,
+      List<String> ids,
+      LoadLedger ledger,
+      long from,
+      long end)
+      throws InterruptedException {
+    double perSecond = ids.size() * questionsPerMinute / 60.0;
+    if (perSecond <= 0) {
+      return;
+    }
+    long total = (long) Math.floor((end - from) / 1000.0 * perSecond);
+    for (long q = 0; q < total; q++) {
+      long at = from + Math.round(q * 1000.0 / perSecond);
+      long wait = at - System.currentTimeMillis();
+      if (wait > 0) {
+        Thread.sleep(wait);
+      }
+      String stream = ids.get((int) (q % ids.size()));
+      String id = UUID.randomUUID().toString();
+      long now = System.currentTimeMillis();
+      ledger.asked(id, now);
+      producer.send(
+          new ProducerRecord<>(
+              topic.name(),
+              stream,
+              Question.newBuilder()
+                  .setQuestionId(id)
+                  .setStreamId(stream)
+                  .setText(QUESTIONS.get((int) ((q / ids.size()) % QUESTIONS.size())))
+                  .setAskedAtMillis(now)
+                  .setMaxNewTokens(maxNewTokens)
+                  .setWantGrounding(false)
+                  .build()));
+    }
+    producer.flush();
+  }
+
+  private static <V> KafkaProducer<String, V> producer(String servers, Topic<V> topic) {
+    Map<String, Object> p = new HashMap<>(KafkaLimits.producerOverrides());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "deco-loadtest-" + topic.name());
+    return new KafkaProducer<>(p, topic.keySerde().serializer(), topic.valueSerde().serializer());
+  }
+
+  /**
+   * Reads the frame tokens, answers and dead letters written after it started (committed records
+   * only: what the exactly-once stages committed) into the ledger.
+   */
+  static final class Reader implements AutoCloseable {
+    private final Thread thread;
+    private final java.util.concurrent.CountDownLatch assigned =
+        new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean running = true;
+    volatile Throwable failure;
+    final AtomicLong deadLetters = new AtomicLong();
+    final Map<String, Long> deadLettersByStage = new java.util.concurrent.ConcurrentHashMap<>();
+
+    Reader(String servers, Topics topics, LoadLedger ledger, Set<String> ours) {
+      thread =
+          new Thread(
+              () -> {
+                try (KafkaConsumer<String, FrameTokens> t = consumer(servers, topics.tokens());
+                    KafkaConsumer<String, Answer> a = consumer(servers, topics.answers());
+                    KafkaConsumer<String, DeadLetter> d = consumer(servers, topics.deadLetters())) {
+                  assigned.countDown();
+                  while (running) {
+                    for (ConsumerRecord<String, FrameTokens> r : t.poll(Duration.ofMillis(20))) {
+                      FrameTokens v = r.value();
+                      if (v != null && ours.contains(v.getStreamId())) {
+                        ledger.seen(v.getStreamId(), v.getFrameIndex(), System.currentTimeMillis());
+                      }
+                    }
+                    for (ConsumerRecord<String, Answer> r : a.poll(Duration.ofMillis(5))) {
+                      Answer v = r.value();
+                      if (v != null) {
+                        ledger.answered(
+                            v.getQuestionId(), System.currentTimeMillis(), v.getError() != null);
+                      }
+                    }
+                    for (ConsumerRecord<String, DeadLetter> r : d.poll(Duration.ofMillis(5))) {
+                      DeadLetter v = r.value();
+                      if (v != null
+                          && (v.getStreamId() == null || ours.contains(v.getStreamId()))) {
+                        deadLetters.incrementAndGet();
+                        deadLettersByStage.merge(String.valueOf(v.getStage()), 1L, Long::sum);
+                      }
+                    }
+                  }
+                } catch (Throwable e) {
+                  failure = e;
+                } finally {
+                  assigned.countDown();
+                }
+              },
+              "loadtest-reader");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    void awaitAssigned() throws InterruptedException {
+      assigned.await();
+      if (failure != null) {
+        throw new IllegalStateException("cannot read the output topics: " + failure, failure);
+      }
+    }
+
+    /** A read_committed consumer on every partition of {@code topic}, positioned at its end. */
+    private static <V> KafkaConsumer<String, V> consumer(String servers, Topic<V> topic) {
+      Map<String, Object> c = new HashMap<>(KafkaLimits.consumerOverrides());
+      c.remove(ConsumerConfig.GROUP_ID_CONFIG);
+      c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+      c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      c.put(ConsumerConfig.CLIENT_ID_CONFIG, "deco-loadtest-" + topic.name());
+      KafkaConsumer<String, V> consumer =
+          new KafkaConsumer<>(
+              c, topic.keySerde().deserializer(), topic.valueSerde().deserializer());
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topic.name(), Duration.ofSeconds(30))
+          .forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
+      consumer.assign(parts);
+      consumer.seekToEnd(parts);
+      parts.forEach(consumer::position); // resolve the end now, before the cameras start
+      return consumer;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      thread.join(10_000);
+    }
+  }
+
+  /** One progress line: rates and latencies of the last interval, lags, totals so far. */
+  private String progress(
+      LoadLedger ledger,
+      Map<String, LagSeries> lags,
+      Reader reader,
+      long elapsed,
+      long now,
+      long chunkMillis) {
+    long from = now - progressEvery * 1000L;
+    LoadLedger.FrameFigures recent = ledger.frames(from - chunkMillis, now - chunkMillis);
+    LoadLedger.FrameFigures arrived = ledger.frames(from, now);
+    LoadLedger.AnswerFigures a = ledger.answers();
+    StringBuilder lag = new StringBuilder();
+    lags.forEach((s, l) -> lag.append(' ').append(s).append(' ').append(l.last()));
+    return String.format(
+        Locale.ROOT,
+        "[%4d s] offered %.1f fps, achieved %.1f fps, frame latency p95 %s, answers %d/%d p95 %s,"
+            + " lag%s, dead letters %d",
+        elapsed / 1000,
+        recent.expected() / (double) progressEvery,
+        arrived.arrivedInWindow() / (double) progressEvery,
+        ms(recent.latencyMs().p95()),
+        a.answered(),
+        a.asked(),
+        ms(a.latencyMs().p95()),
+        lag,
+        reader.deadLetters.get());
+  }
+
+  private static String ms(double v) {
+    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.0f ms", v);
+  }
+
+  /** The report: issue 22's JSON keys first, then the details. */
+  private Map<String, Object> report(
+      LoadLedger ledger,
+      Map<String, LagSeries> lags,
+      Reader reader,
+      Map<String, Double> cores,
+      long t0,
+      long end,
+      int warm,
+      long chunkMillis,
+      long chunks) {
+    long from = t0 + warm * 1000L;
+    double window = (end - from) / 1000.0;
+    // offered: frames whose chunks were due in the window (a chunk leaves the camera chunkMillis
+    // after its first frame); achieved: tokens that arrived in it; latency: frames captured in it
+    LoadLedger.FrameFigures offered = ledger.frames(from - chunkMillis, end - chunkMillis);
+    LoadLedger.FrameFigures captured = ledger.frames(from, end - chunkMillis);
+    LoadLedger.FrameFigures arrived = ledger.frames(from, end);
+    LoadLedger.FrameFigures all = ledger.allFrames();
+    LoadLedger.AnswerFigures answers = ledger.answers();
+    double tolerance = Math.max(10, 2 * streams * fps);
+    long maxLag = 0;
+    boolean growing = false;
+    Map<String, Object> perStage = new LinkedHashMap<>();
+    for (Map.Entry<String, LagSeries> e : lags.entrySet()) {
+      LagSeries l = e.getValue();
+      boolean g = l.growing(seconds, tolerance);
+      maxLag = Math.max(maxLag, l.max());
+      growing |= g;
+      Map<String, Object> s = new LinkedHashMap<>();
+      s.put("maxLagRecords", l.max());
+      s.put("lastLagRecords", l.last());
+      s.put("lagSlopeRecordsPerSecond", round(l.slopeSince(seconds / 2.0)));
+      s.put("lagGrowing", g);
+      if (cores != null) {
+        s.put("cpuCores", round(cores.get(e.getKey())));
+      }
+      perStage.put(e.getKey(), s);
+    }
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("streams", streams);
+    r.put("seconds", seconds);
+    r.put("offeredFps", round(offered.expected() / window));
+    r.put("achievedFps", round(arrived.arrivedInWindow() / window));
+    r.put("frameLatencyMsP50", captured.latencyMs().p50());
+    r.put("frameLatencyMsP95", captured.latencyMs().p95());
+    r.put("frameLatencyMsP99", captured.latencyMs().p99());
+    r.put("answerLatencyMsP50", answers.latencyMs().p50());
+    r.put("answerLatencyMsP95", answers.latencyMs().p95());
+    r.put("maxLagRecords", maxLag);
+    r.put("lagGrowing", growing);
+    r.put("lostFrames", all.lost());
+    r.put("duplicateFrames", all.duplicates());
+    r.put("deadLetters", reader.deadLetters.get());
+    double ratio =
+        offered.expected() == 0 ? 0 : arrived.arrivedInWindow() / (double) offered.expected();
+    boolean holds =
+        ratio >= MIN_ACHIEVED_RATIO
+            && captured.latencyMs().p95() <= MAX_P95_MS
+            && !growing
+            && all.lost() == 0
+            && all.duplicates() == 0
+            && (answers.asked() == 0
+                || (answers.answered() == answers.asked()
+                    && answers.latencyMs().p95() <= MAX_P95_MS));
+    r.put("holds", holds);
+    r.put("achievedRatio", round(ratio));
+    r.put("warmupSeconds", warm);
+    r.put("stages", externalStages ? "external" : "in-process");
+    r.put("framesExpected", all.expected());
+    r.put("framesDelivered", all.delivered());
+    r.put("unexpectedFrames", ledger.unexpectedFrames());
+    r.put("frameLatencyMsMax", captured.latencyMs().max());
+    r.put("answerLatencyMsP99", answers.latencyMs().p99());
+    r.put("questionsAsked", answers.asked());
+    r.put("questionsAnswered", answers.answered());
+    r.put("answerErrors", answers.errors());
+    r.put("duplicateAnswers", answers.duplicates());
+    r.put("chunksSent", chunks);
+    r.put("lagToleranceRecords", tolerance);
+    r.put("perStage", perStage);
+    if (cores != null) {
+      Map<String, Double> c = new LinkedHashMap<>();
+      cores.forEach((k, v) -> c.put(k, round(v)));
+      r.put("cpuCores", c);
+    }
+    r.put("deadLettersByStage", new LinkedHashMap<>(reader.deadLettersByStage));
+    return r;
+  }
+
+  private static double round(double v) {
+    return Double.isNaN(v) ? v : Math.round(v * 1000) / 1000.0;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void print(Map<String, Object> r) {
+    System.out.println();
+    System.out.println("==> load test report");
+    System.out.printf(
+        Locale.ROOT,
+        "  streams %s for %s s (warm-up %s s left out of rates and latencies)%n",
+        r.get("streams"),
+        r.get("seconds"),
+        r.get("warmupSeconds"));
+    System.out.printf(
+        Locale.ROOT,
+        "  frames/s offered %s, achieved %s (%.1f%%)%n",
+        r.get("offeredFps"),
+        r.get("achievedFps"),
+        100 * (double) r.get("achievedRatio"));
+    System.out.printf(
+        Locale.ROOT,
+        "  frame latency (camera time to tokens) p50 %s, p95 %s, p99 %s, max %s%n",
+        ms((double) r.get("frameLatencyMsP50")),
+        ms((double) r.get("frameLatencyMsP95")),
+        ms((double) r.get("frameLatencyMsP99")),
+        ms((double) r.get("frameLatencyMsMax")));
+    System.out.printf(
+        Locale.ROOT,
+        "  questions %s asked, %s answered (%s with an error), latency p50 %s, p95 %s%n",
+        r.get("questionsAsked"),
+        r.get("questionsAnswered"),
+        r.get("answerErrors"),
+        ms((double) r.get("answerLatencyMsP50")),
+        ms((double) r.get("answerLatencyMsP95")));
+    System.out.printf(
+        Locale.ROOT,
+        "  frames expected %s, delivered %s, lost %s, duplicated %s, unexpected %s%n",
+        r.get("framesExpected"),
+        r.get("framesDelivered"),
+        r.get("lostFrames"),
+        r.get("duplicateFrames"),
+        r.get("unexpectedFrames"));
+    System.out.printf(
+        Locale.ROOT, "  dead letters %s %s%n", r.get("deadLetters"), r.get("deadLettersByStage"));
+    ((Map<String, Map<String, Object>>) r.get("perStage"))
+        .forEach(
+            (stage, s) ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "  %-11s lag max %s, last %s, trend %s records/s (%s)%s%n",
+                    stage,
+                    s.get("maxLagRecords"),
+                    s.get("lastLagRecords"),
+                    s.get("lagSlopeRecordsPerSecond"),
+                    (boolean) s.get("lagGrowing") ? "GROWING" : "not growing",
+                    s.containsKey("cpuCores") ? ", cpu " + s.get("cpuCores") + " cores" : ""));
+    if (r.containsKey("cpuCores")) {
+      System.out.println("  cpu cores by thread group: " + r.get("cpuCores"));
+    }
+    System.out.println(
+        "  holds (>= 95% of offered, p95s <= 2 s, lag not growing, none lost or duplicated): "
+            + ((boolean) r.get("holds") ? "yes" : "no"));
+  }
+
+  private static void step(String s) {
+    System.out.println("==> " + s);
+  }
+}
