@@ -388,6 +388,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], String, Object>
       return new RgbImage(f.getWidth(), f.getHeight(), data); // validates length = width*height*3
     }
     checkPngHeader(f, data);
+    // the frames stage's own kind of PNG straight to RGB bytes (issue 22 point 2); others below
+    RgbImage direct = PngReader.read(data);
+    if (direct != null) {
+      return direct;
+    }
     BufferedImage img = ImageIO.read(new ByteArrayInputStream(data));
     if (img == null) {
       throw new IOException("not a PNG image (" + data.length + " bytes)");

@@ -8,24 +8,12 @@ import io.decostream.schemas.Frame;
 import io.decostream.schemas.FrameFormat;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.VideoChunk;
-import java.awt.Transparency;
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.DataBuffer;
-import java.awt.image.DataBufferByte;
-import java.awt.image.Raster;
-import java.awt.image.WritableRaster;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import javax.imageio.ImageIO;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -220,34 +208,12 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
         .build();
   }
 
-  /** Lossless PNG of packed RGB bytes (javax.imageio, 8-bit sRGB, no alpha). */
+  /**
+   * Lossless PNG of packed RGB bytes (8-bit truecolour, no alpha): {@link PngWriter}, several times
+   * faster than javax.imageio's writer (issue 22 point 2).
+   */
   static byte[] png(ChunkDecoder.RgbFrame f) {
-    ComponentColorModel cm =
-        new ComponentColorModel(
-            ColorSpace.getInstance(ColorSpace.CS_sRGB),
-            false,
-            false,
-            Transparency.OPAQUE,
-            DataBuffer.TYPE_BYTE);
-    WritableRaster raster =
-        Raster.createInterleavedRaster(
-            new DataBufferByte(f.rgb(), f.rgb().length),
-            f.width(),
-            f.height(),
-            f.width() * 3,
-            3,
-            new int[] {0, 1, 2},
-            null);
-    BufferedImage img = new BufferedImage(cm, raster, false, null);
-    ByteArrayOutputStream out = new ByteArrayOutputStream(f.rgb().length / 2 + 1024);
-    try {
-      if (!ImageIO.write(img, "png", out)) {
-        throw new IllegalStateException("no PNG writer in javax.imageio");
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return PngWriter.write(f.width(), f.height(), f.rgb());
   }
 
   private void deadLetter(
