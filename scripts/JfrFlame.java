@@ -81,6 +81,9 @@ public final class JfrFlame {
         continue;
       }
       String leaf = name(st.getFrames().get(0));
+      if (excluded(st)) {
+        continue;
+      }
       if (nativeSample && idle(leaf)) {
         continue;
       }
@@ -158,6 +161,16 @@ public final class JfrFlame {
         onPath.remove(k.name);
       }
     }
+  }
+
+  /** The load test's set-up (rendering its clips) is not the pipeline's work. */
+  private static boolean excluded(RecordedStackTrace st) {
+    for (RecordedFrame f : st.getFrames()) {
+      if (f.getMethod().getName().equals("renderClips")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean idle(String leaf) {

@@ -85,9 +85,11 @@ final class LoadLedger {
     long dups = 0;
     long arrivedInWindow = 0;
     List<Long> latencies = new ArrayList<>();
+    List<Long> arrivedLatencies = new ArrayList<>();
     for (Entry e : frames.values()) {
       if (e.arrivalMillis >= fromMillis && e.arrivalMillis < toMillis) {
         arrivedInWindow++;
+        arrivedLatencies.add(e.arrivalMillis - e.cameraMillis);
       }
       if (e.cameraMillis < fromMillis || e.cameraMillis >= toMillis) {
         continue;
@@ -102,7 +104,13 @@ final class LoadLedger {
       }
     }
     return new FrameFigures(
-        expected, delivered, arrivedInWindow, lost, dups, Percentiles.of(latencies));
+        expected,
+        delivered,
+        arrivedInWindow,
+        lost,
+        dups,
+        Percentiles.of(latencies),
+        Percentiles.of(arrivedLatencies));
   }
 
   /** Every frame expected so far, over the whole run. */
@@ -140,7 +148,9 @@ final class LoadLedger {
    * @param arrivedInWindow frames (any camera time) whose tokens arrived within the window
    * @param lost expected, never read back
    * @param duplicates extra copies read back
-   * @param latencyMs camera time to tokens read back
+   * @param latencyMs camera time to tokens read back, of the frames captured in the window
+   * @param arrivedLatencyMs the same of the frames whose tokens arrived in the window (the progress
+   *     line: a stage that falls behind shows at once, not only when its frames finally arrive)
    */
   record FrameFigures(
       long expected,
@@ -148,7 +158,8 @@ final class LoadLedger {
       long arrivedInWindow,
       long lost,
       long duplicates,
-      Percentiles latencyMs) {}
+      Percentiles latencyMs,
+      Percentiles arrivedLatencyMs) {}
 
   record AnswerFigures(
       long asked, long answered, long errors, long duplicates, Percentiles latencyMs) {}

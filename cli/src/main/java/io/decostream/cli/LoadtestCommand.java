@@ -178,6 +178,26 @@ public final class LoadtestCommand implements Callable<Integer> {
       description = "Seconds between progress lines (default ${DEFAULT-VALUE}).")
   int progressEvery;
 
+  @Option(
+      names = "--encoder-batch",
+      description = "With in-process stages: frames per ViT micro-batch (default: the encoder's).")
+  Integer encoderBatch;
+
+  @Option(
+      names = "--encoder-wait-ms",
+      description =
+          "With in-process stages: longest wait for a micro-batch to fill (default: the"
+              + " encoder's).")
+  Long encoderWaitMs;
+
+  @Option(
+      names = "--live-window",
+      paramLabel = "on|off",
+      description =
+          "With in-process stages: the worker's live window (frames kept prefilled per stream;"
+              + " default: the worker's default).")
+  String liveWindow;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path json;
 
@@ -208,7 +228,7 @@ public final class LoadtestCommand implements Callable<Integer> {
     int warm = warmup != null ? warmup : Math.min(30, seconds / 5);
     Path work = Files.createTempDirectory("deco-loadtest-");
     EmbeddedBroker broker = null;
-    Pipeline pipeline = null;
+    LoadStages.Running pipeline = null;
     try {
       step(
           String.format(
@@ -246,14 +266,20 @@ public final class LoadtestCommand implements Callable<Integer> {
               "no model: models/shapes-demo not found; give --model DIR");
         }
         step("starting frames, encoder and llm-worker in this JVM (model " + pack + ")");
-        cpu = new StageCpu();
         pipeline =
-            Pipeline.start(
-                servers,
-                names,
-                new Pipeline.Options(
-                    pack, fps, null, captionEvery, maxNewTokens, work.resolve("state")));
+            new LoadStages(
+                    pack,
+                    fps,
+                    captionEvery,
+                    maxNewTokens,
+                    encoderBatch,
+                    encoderWaitMs,
+                    liveWindow == null ? null : liveWindow.equalsIgnoreCase("on"),
+                    work.resolve("state"))
+                .start(servers, names);
         pipeline.awaitRunning(Duration.ofSeconds(180));
+        // from here on: the run's CPU, not the models' loading
+        cpu = new StageCpu();
       }
       Map<String, Object> report = run(servers, topics, clips, warm, cpu);
       print(report);
@@ -287,6 +313,11 @@ public final class LoadtestCommand implements Callable<Integer> {
     }
     if (warmup != null && (warmup < 0 || warmup >= seconds)) {
       throw new IllegalArgumentException("--warmup must be in 0.." + (seconds - 1));
+    }
+    if (liveWindow != null
+        && !liveWindow.equalsIgnoreCase("on")
+        && !liveWindow.equalsIgnoreCase("off")) {
+      throw new IllegalArgumentException("--live-window is on or off, not " + liveWindow);
     }
     if (externalStages && bootstrap == null) {
       throw new IllegalArgumentException(
@@ -387,6 +418,7 @@ public final class LoadtestCommand implements Callable<Integer> {
     rethrow(failure.get());
     rethrow(reader.failure);
     Map<String, Double> cores = cpu == null ? null : cpu.cores();
+    double cpuSeconds = cpu == null ? 0 : cpu.seconds();
     step("cameras stopped; waiting up to " + drainSeconds + " s for the last frames and answers");
     long drainEnd = System.currentTimeMillis() + drainSeconds * 1000L;
     while (System.currentTimeMillis() < drainEnd
@@ -396,7 +428,8 @@ public final class LoadtestCommand implements Callable<Integer> {
     // a late copy of a frame would be a duplicate: give the read_committed reader a moment more
     Thread.sleep(1000);
     reader.close();
-    return report(ledger, lags, reader, cores, t0, end, warm, chunkMillis, chunksSent.get());
+    return report(
+        ledger, lags, reader, cores, cpuSeconds, t0, end, warm, chunkMillis, chunksSent.get());
   }
 
   private static void rethrow(Throwable t) throws Exception {
@@ -572,7 +605,7 @@ public final class LoadtestCommand implements Callable<Integer> {
         elapsed / 1000,
         recent.expected() / (double) progressEvery,
         arrived.arrivedInWindow() / (double) progressEvery,
-        ms(recent.latencyMs().p95()),
+        ms(arrived.arrivedLatencyMs().p95()),
         a.answered(),
         a.asked(),
         ms(a.latencyMs().p95()),
@@ -590,6 +623,7 @@ public final class LoadtestCommand implements Callable<Integer> {
       Map<String, LagSeries> lags,
       Reader reader,
       Map<String, Double> cores,
+      double cpuSeconds,
       long t0,
       long end,
       int warm,
@@ -620,6 +654,13 @@ public final class LoadtestCommand implements Callable<Integer> {
       s.put("lagGrowing", g);
       if (cores != null) {
         s.put("cpuCores", round(cores.get(e.getKey())));
+        // CPU per frame delivered: unlike the rates, about the same on a busy machine as on an idle
+        // one, so it tells what one core carries (cores x seconds of the samplers' span / frames)
+        s.put(
+            "cpuMsPerFrame",
+            all.delivered() == 0
+                ? Double.NaN
+                : round(cores.get(e.getKey()) * cpuSeconds * 1000 / all.delivered()));
       }
       perStage.put(e.getKey(), s);
     }
@@ -669,6 +710,11 @@ public final class LoadtestCommand implements Callable<Integer> {
       Map<String, Double> c = new LinkedHashMap<>();
       cores.forEach((k, v) -> c.put(k, round(v)));
       r.put("cpuCores", c);
+      r.put(
+          "processCpuMsPerFrame",
+          all.delivered() == 0
+              ? Double.NaN
+              : round(cores.get("process") * cpuSeconds * 1000 / all.delivered()));
     }
     r.put("deadLettersByStage", new LinkedHashMap<>(reader.deadLettersByStage));
     return r;
@@ -730,9 +776,20 @@ public final class LoadtestCommand implements Callable<Integer> {
                     s.get("lastLagRecords"),
                     s.get("lagSlopeRecordsPerSecond"),
                     (boolean) s.get("lagGrowing") ? "GROWING" : "not growing",
-                    s.containsKey("cpuCores") ? ", cpu " + s.get("cpuCores") + " cores" : ""));
+                    s.containsKey("cpuCores")
+                        ? ", cpu "
+                            + s.get("cpuCores")
+                            + " cores, "
+                            + s.get("cpuMsPerFrame")
+                            + " ms/frame"
+                        : ""));
     if (r.containsKey("cpuCores")) {
-      System.out.println("  cpu cores by thread group: " + r.get("cpuCores"));
+      System.out.println(
+          "  cpu cores by thread group: "
+              + r.get("cpuCores")
+              + ", process "
+              + r.get("processCpuMsPerFrame")
+              + " ms per frame delivered");
     }
     System.out.println(
         "  holds (>= 95% of offered, p95s <= 2 s, lag not growing, none lost or duplicated): "

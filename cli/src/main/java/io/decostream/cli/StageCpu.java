@@ -76,6 +76,11 @@ final class StageCpu {
     }
   }
 
+  /** Seconds since this sampler started. */
+  synchronized double seconds() {
+    return (System.nanoTime() - wallStart) / 1e9;
+  }
+
   /**
    * Cores used per group since the start (CPU seconds / wall seconds), native+gc included as the
    * process's remainder.

@@ -1,0 +1,132 @@
+package io.decostream.cli;
+
+import io.decostream.encoder.EncoderApp;
+import io.decostream.encoder.LlavaVisionBackend;
+import io.decostream.frames.FramesApp;
+import io.decostream.frames.FramesConfig;
+import io.decostream.metrics.StageMetrics;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.schemas.Guarantee;
+import io.decostream.schemas.StreamsProperties;
+import io.decostream.schemas.TopicNames;
+import io.decostream.worker.LiveWindowConfig;
+import io.decostream.worker.LlavaAnswerBackend;
+import io.decostream.worker.WorkerApp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+
+/**
+ * The load test's in-process stages: what {@link Pipeline} starts for the demo (frames, encoder,
+ * llm-worker in this JVM, exactly-once, the same defaults), with the settings a load test varies
+ * (issue 22): the encoder's micro-batch and the worker's live window.
+ *
+ * @param model model pack
+ * @param fps frames sampled per second of video
+ * @param captionEvery a caption every N frames per stream (0 = none)
+ * @param maxNewTokens tokens generated per answer at most
+ * @param encoderBatch frames per ViT micro-batch (null = the encoder's default)
+ * @param encoderWaitMs longest wait for a micro-batch to fill (null = the encoder's default)
+ * @param liveWindow the worker's live window on or off (null = the worker's default)
+ * @param stateDir root of the stages' state directories
+ */
+record LoadStages(
+    Path model,
+    double fps,
+    int captionEvery,
+    int maxNewTokens,
+    Integer encoderBatch,
+    Long encoderWaitMs,
+    Boolean liveWindow,
+    Path stateDir) {
+
+  /** The running stages; closing stops them and frees the models. */
+  static final class Running implements AutoCloseable {
+    private final List<KafkaStreams> streams = new ArrayList<>();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    void awaitRunning(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (streams.stream().anyMatch(s -> s.state() != KafkaStreams.State.RUNNING)) {
+        if (streams.stream()
+            .anyMatch(
+                s ->
+                    s.state() == KafkaStreams.State.ERROR
+                        || s.state() == KafkaStreams.State.NOT_RUNNING)) {
+          throw new IllegalStateException("a stage failed to start: " + states());
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("stages not running after " + timeout + ": " + states());
+        }
+        Thread.sleep(100);
+      }
+    }
+
+    List<KafkaStreams.State> states() {
+      return streams.stream().map(KafkaStreams::state).toList();
+    }
+
+    @Override
+    public void close() {
+      // all stages asked to stop at once, then waited for: a busy worker does not hold up the rest
+      for (KafkaStreams s : streams) {
+        s.close(Duration.ZERO);
+      }
+      for (KafkaStreams s : streams) {
+        s.close(Duration.ofSeconds(30));
+      }
+      for (AutoCloseable r : resources) {
+        try {
+          r.close();
+        } catch (Exception ignored) {
+          // native memory of a model, metrics: nothing to recover
+        }
+      }
+    }
+  }
+
+  Running start(String bootstrap, TopicNames names) {
+    Running r = new Running();
+    Properties extra = StreamsProperties.guarantee(Guarantee.EXACTLY_ONCE_V2);
+    try {
+      r.streams.add(
+          FramesApp.start(
+              FramesConfig.defaults()
+                  .withTopicNames(names)
+                  .withSampleFps(fps)
+                  .withStateDir(stateDir.resolve("frames")),
+              bootstrap,
+              extra));
+      LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION);
+      r.resources.add(vision);
+      var encoder =
+          Stages.encoderConfig(names, null, java.util.Map.of(), stateDir.resolve("encoder"));
+      if (encoderBatch != null || encoderWaitMs != null) {
+        encoder =
+            encoder.withBatch(
+                encoderBatch != null ? encoderBatch : encoder.batchSize(),
+                encoderWaitMs != null ? encoderWaitMs : encoder.maxBatchWaitMs());
+      }
+      r.streams.add(EncoderApp.start(encoder, new LlavaVisionBackend(vision), bootstrap, extra));
+      LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE);
+      r.resources.add(language);
+      var worker =
+          Stages.workerConfig(names, captionEvery, maxNewTokens, stateDir.resolve("worker"), false);
+      if (liveWindow != null) {
+        worker = worker.withLive(LiveWindowConfig.DEFAULTS.withEnabled(liveWindow));
+      }
+      r.streams.add(WorkerApp.start(worker, new LlavaAnswerBackend(language), bootstrap, extra));
+      String[] stages = {"frames", "encoder", "llm-worker"};
+      for (int i = 0; i < r.streams.size(); i++) {
+        r.resources.add(StageMetrics.bind(r.streams.get(i), stages[i]));
+      }
+      return r;
+    } catch (RuntimeException e) {
+      r.close();
+      throw e;
+    }
+  }
+}
