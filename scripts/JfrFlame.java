@@ -23,8 +23,9 @@ import jdk.jfr.consumer.RecordingFile;
  * collapsed stacks (one "a;b;c count" line each, the format every flame-graph tool reads) and a
  * self-contained SVG.
  *
- * <p>Usage: {@code java scripts/JfrFlame.java REC.jfr OUT.svg [OUT.collapsed] [--top N]}; prints
- * the N hottest frames by self samples and by the stage's total.
+ * <p>Usage: {@code java scripts/JfrFlame.java REC.jfr OUT.svg [OUT.collapsed] [--top N] [--stages
+ * frames,encoder]}; prints the N hottest frames by self samples and by the stage's total; --stages
+ * keeps only those thread groups.
  */
 public final class JfrFlame {
   private static final String[] IDLE = {
@@ -54,14 +55,18 @@ public final class JfrFlame {
 
   public static void main(String[] args) throws IOException {
     if (args.length < 2) {
-      System.err.println("usage: java JfrFlame.java REC.jfr OUT.svg [OUT.collapsed] [--top N]");
+      System.err.println(
+          "usage: java JfrFlame.java REC.jfr OUT.svg [OUT.collapsed] [--top N] [--stages a,b]");
       System.exit(2);
     }
     int top = 25;
     Path collapsedOut = null;
+    java.util.Set<String> only = null;
     for (int i = 2; i < args.length; i++) {
       if (args[i].equals("--top")) {
         top = Integer.parseInt(args[++i]);
+      } else if (args[i].equals("--stages")) {
+        only = new java.util.HashSet<>(java.util.Arrays.asList(args[++i].split(",")));
       } else {
         collapsedOut = Path.of(args[i]);
       }
@@ -89,6 +94,9 @@ public final class JfrFlame {
       }
       RecordedThread t = e.getThread(nativeSample ? "sampledThread" : "sampledThread");
       String stage = stage(t == null ? "" : String.valueOf(t.getJavaName()));
+      if (only != null && !only.contains(stage)) {
+        continue;
+      }
       List<RecordedFrame> frames = st.getFrames();
       StringBuilder sb = new StringBuilder(stage);
       for (int i = frames.size() - 1; i >= 0; i--) {
@@ -241,7 +249,10 @@ public final class JfrFlame {
 
   private static void draw(StringBuilder s, Node n, int level, double x, double w, int base, long all) {
     double y = base - (level + 1) * ROW;
-    if (w >= 0.5) {
+    if (w < 1) {
+      return; // narrower than a pixel: neither it nor its callees can be seen
+    }
+    {
       String label = n.name;
       int cut = label.lastIndexOf('.', label.lastIndexOf('.') - 1);
       String shortLabel = cut > 0 ? label.substring(cut + 1) : label;
