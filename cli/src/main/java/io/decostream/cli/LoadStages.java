@@ -31,6 +31,8 @@ import org.apache.kafka.streams.KafkaStreams;
  * @param encoderBatch frames per ViT micro-batch (null = the encoder's default)
  * @param encoderWaitMs longest wait for a micro-batch to fill (null = the encoder's default)
  * @param liveWindow the worker's live window on or off (null = the worker's default)
+ * @param maxFrameSize the frames stage scales frames down to fit this many pixels each way (null =
+ *     its default); at the model's input size the CLIP preprocessing's resize has nothing to do
  * @param stateDir root of the stages' state directories
  */
 record LoadStages(
@@ -41,6 +43,7 @@ record LoadStages(
     Integer encoderBatch,
     Long encoderWaitMs,
     Boolean liveWindow,
+    Integer maxFrameSize,
     Path stateDir) {
 
   /** The running stages; closing stops them and frees the models. */
@@ -92,14 +95,15 @@ record LoadStages(
     Running r = new Running();
     Properties extra = StreamsProperties.guarantee(Guarantee.EXACTLY_ONCE_V2);
     try {
-      r.streams.add(
-          FramesApp.start(
-              FramesConfig.defaults()
-                  .withTopicNames(names)
-                  .withSampleFps(fps)
-                  .withStateDir(stateDir.resolve("frames")),
-              bootstrap,
-              extra));
+      FramesConfig frames =
+          FramesConfig.defaults()
+              .withTopicNames(names)
+              .withSampleFps(fps)
+              .withStateDir(stateDir.resolve("frames"));
+      if (maxFrameSize != null) {
+        frames = frames.withMaxSize(maxFrameSize, maxFrameSize);
+      }
+      r.streams.add(FramesApp.start(frames, bootstrap, extra));
       LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION);
       r.resources.add(vision);
       var encoder =

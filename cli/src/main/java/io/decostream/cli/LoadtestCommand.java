@@ -198,6 +198,16 @@ public final class LoadtestCommand implements Callable<Integer> {
               + " default: the worker's default).")
   String liveWindow;
 
+  @Option(
+      names = "--max-frame-size",
+      paramLabel = "PIXELS",
+      description =
+          "With in-process stages: the frames stage scales frames down (FFmpeg) to fit this size"
+              + " each way (default: its own, 1920x1080). At the model's input size (168 for the"
+              + " shipped model) the encoder's Pillow-exact resize has nothing left to do, at the"
+              + " price of FFmpeg's scaler instead of Pillow's.")
+  Integer maxFrameSize;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path json;
 
@@ -275,6 +285,7 @@ public final class LoadtestCommand implements Callable<Integer> {
                     encoderBatch,
                     encoderWaitMs,
                     liveWindow == null ? null : liveWindow.equalsIgnoreCase("on"),
+                    maxFrameSize,
                     work.resolve("state"))
                 .start(servers, names);
         pipeline.awaitRunning(Duration.ofSeconds(180));
