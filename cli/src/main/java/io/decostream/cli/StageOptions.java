@@ -30,7 +30,10 @@ final class StageOptions {
       description =
           "Static group member id (env DECO_INSTANCE_ID; default: one created once and kept in the"
               + " state directory, so a restart on the same state directory is the same member and"
-              + " gets its partitions back at once).")
+              + " gets its partitions back at once). Each process of a stage needs its own: a"
+              + " second process with the same id fences the first out of the group. Leave it"
+              + " unset when running several processes, or derive it from a stable name (a"
+              + " StatefulSet pod's).")
   String instanceId;
 
   @Option(
@@ -44,22 +47,30 @@ final class StageOptions {
       names = "--state-dir",
       paramLabel = "DIR",
       description =
-          "Kafka Streams state directory, kept across restarts (default:"
-              + " $DECO_STATE_DIR/<application id>, DECO_STATE_DIR defaulting to"
-              + " ~/.local/state/deco).")
+          "Kafka Streams state directory, kept across restarts; it also keeps the process's"
+              + " group member id, so each process of a stage needs its own (default: the first"
+              + " one no other running process holds of $DECO_STATE_DIR/<application id>, then"
+              + " <application id>-2, -3, ...; DECO_STATE_DIR defaults to ~/.local/state/deco).")
   Path stateDir;
 
-  /** The given state directory, else {@code $DECO_STATE_DIR/<applicationId>}. */
+  /** The given state directory, else {@code $DECO_STATE_DIR/<applicationId>} (not claimed). */
   Path stateDir(String applicationId) {
-    if (stateDir != null) {
-      return stateDir;
-    }
+    return stateDir != null ? stateDir : stateRoot().resolve(applicationId);
+  }
+
+  /**
+   * The state directory this process runs on, locked for it until it exits (issue 22 point 4:
+   * several processes of one stage on one machine never share one; see {@link StateDirs}).
+   */
+  Path claimStateDir(String applicationId) {
+    return StateDirs.claim(stateDir, stateRoot(), applicationId);
+  }
+
+  private static Path stateRoot() {
     String root = System.getenv(STATE_ROOT_ENV);
-    Path base =
-        root != null && !root.isBlank()
-            ? Path.of(root)
-            : Path.of(System.getProperty("user.home"), ".local", "state", "deco");
-    return base.resolve(applicationId);
+    return root != null && !root.isBlank()
+        ? Path.of(root)
+        : Path.of(System.getProperty("user.home"), ".local", "state", "deco");
   }
 
   /** The given instance id, else the one kept in {@code stateDir} (created on first use). */
