@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,13 +19,20 @@ public final class StageProcess implements AutoCloseable {
   private final String name;
   private final List<String> args;
   private final Path log;
+  private final Map<String, String> env;
   private Process process;
   private int starts;
 
   public StageProcess(String name, Path logDir, List<String> args) {
+    this(name, logDir, args, Map.of());
+  }
+
+  /** As {@link #StageProcess(String, Path, List)} with extra environment variables. */
+  public StageProcess(String name, Path logDir, List<String> args, Map<String, String> env) {
     this.name = name;
     this.args = List.copyOf(args);
     this.log = logDir.resolve(name + ".log");
+    this.env = Map.copyOf(env);
   }
 
   public String name() {
@@ -55,6 +63,7 @@ public final class StageProcess implements AutoCloseable {
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("OPT_OUT_TRACKING", "true");
+    pb.environment().putAll(env);
     Files.createDirectories(log.getParent());
     Files.writeString(
         log,
@@ -95,6 +104,15 @@ public final class StageProcess implements AutoCloseable {
       return -1;
     }
     return process.exitValue();
+  }
+
+  /** Everything this process (all its starts) wrote so far. */
+  public String log() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   /** The last {@code n} lines of this process's log (for failure messages). */
