@@ -198,8 +198,9 @@ class ScaleOutIT {
           assertEquals(enc1Dir, stateDirOf(enc1), "the restarted encoder took its own dir back");
           assertEquals(enc1Member, member(enc1), "and with it its member id");
           System.out.printf(
-              "scale-out: stopped 2 (exit %d, %d), killed and restarted 2 at %.1f s%n",
-              encExit, wkExit, secs(t0));
+              "scale-out: SIGTERM closed encoder-2 %s, worker-2 %s; killed and restarted 2 at"
+                  + " %.1f s%n",
+              closed(enc2), closed(wk2), secs(t0));
           // the stopped members' partitions move once their sessions end (static members)
           awaitGroup(admin, encoderApp, topics.frames().name(), members(enc1, enc3), all);
           awaitGroup(admin, workerApp, topics.tokens().name(), members(wk1, wk3), all);
@@ -462,6 +463,13 @@ class ScaleOutIT {
                 .append('=')
                 .append(p));
     return sb.toString();
+  }
+
+  /** How the process's last stop went, from its own line (StageRunner). */
+  private static String closed(StageProcess s) {
+    return s.log().contains("processed records committed")
+        ? "cleanly"
+        : "past its 4 s close (its open transaction aborted)";
   }
 
   /** The frame indices of each stream without tokens, as ranges. */
