@@ -37,6 +37,16 @@ final class StageOptions {
   String instanceId;
 
   @Option(
+      names = "--leave-group-on-stop",
+      defaultValue = "${env:DECO_LEAVE_GROUP_ON_STOP:-false}",
+      description =
+          "On SIGTERM, also leave the group (env DECO_LEAVE_GROUP_ON_STOP): the other processes"
+              + " of the stage take this one's partitions at once. For scaling in; without it a"
+              + " stopped process keeps its partitions for the session timeout (30 s), which is"
+              + " what a restart wants (it gets them back without a rebalance).")
+  boolean leaveGroupOnStop;
+
+  @Option(
       names = "--metrics-port",
       paramLabel = "PORT",
       defaultValue = "${env:DECO_METRICS_PORT:-0}",
@@ -83,13 +93,17 @@ final class StageOptions {
 
   /**
    * The Streams properties a stage adds to its defaults: the client properties, the guarantee and
-   * its static membership.
+   * its static membership; with {@code --leave-group-on-stop} also {@link
+   * StageRunner#LEAVE_GROUP_ON_STOP}, which the runner takes out before Streams sees them.
    */
   Properties extra(Properties client, String instance) {
     Properties p = new Properties();
     p.putAll(client);
     p.putAll(StreamsProperties.guarantee(guarantee));
     p.putAll(StreamsProperties.staticMember(instance));
+    if (leaveGroupOnStop) {
+      p.put(StageRunner.LEAVE_GROUP_ON_STOP, "true");
+    }
     return p;
   }
 

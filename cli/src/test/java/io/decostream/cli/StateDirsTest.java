@@ -73,6 +73,33 @@ class StateDirsTest {
     assertTrue(help.contains("fences the first"), help);
   }
 
+  /** Scaling in: --leave-group-on-stop reaches the runner, never Streams' own properties. */
+  @Test
+  void leaveGroupOnStopIsAStageFlagStreamsNeverSees() {
+    for (boolean leave : new boolean[] {false, true}) {
+      EncoderCommand cmd = new EncoderCommand();
+      if (leave) {
+        new CommandLine(cmd).parseArgs("--model", "m", "--leave-group-on-stop");
+      } else {
+        new CommandLine(cmd).parseArgs("--model", "m");
+      }
+      java.util.Properties extra = cmd.stage.extra(new java.util.Properties(), "enc-1");
+      StageRunner r =
+          new StageRunner(
+              "encoder",
+              org.apache.kafka.streams.Topology::new,
+              extra,
+              () -> null,
+              io.decostream.schemas.Topics.of(io.decostream.schemas.TopicNames.defaults()),
+              "hint",
+              System.out);
+      assertEquals(leave, r.leavesGroupOnStop());
+      assertEquals(
+          null, r.streamsProperties().get(StageRunner.LEAVE_GROUP_ON_STOP), "Streams sees it");
+      assertEquals("enc-1", r.streamsProperties().get("group.instance.id"));
+    }
+  }
+
   /** Claims the first slot of deco-app under args[0], says so, and holds it until killed. */
   public static final class Holder {
     public static void main(String[] args) throws Exception {

@@ -113,7 +113,17 @@ class ScaleOutIT {
       StageProcess frames =
           stage(all, "frames", "frames", logs, bootstrap, Map.of(), stateDir("frames"));
       StageProcess enc1 = stage(all, "encoder-1", "encoder", logs, bootstrap, encoderEnv, model);
-      StageProcess enc2 = stage(all, "encoder-2", "encoder", logs, bootstrap, encoderEnv, model);
+      // encoder-2 is the one scaled in: it leaves its group on SIGTERM (worker-2, stopped the same
+      // way without the flag, keeps its place until its session times out)
+      StageProcess enc2 =
+          stage(
+              all,
+              "encoder-2",
+              "encoder",
+              logs,
+              bootstrap,
+              encoderEnv,
+              List.of("--model", pack.toString(), "--leave-group-on-stop"));
       StageProcess enc3 = stage(all, "encoder-3", "encoder", logs, bootstrap, encoderEnv, model);
       StageProcess wk1 = stage(all, "worker-1", "worker", logs, bootstrap, oneThread, w(worker, 1));
       StageProcess wk2 = stage(all, "worker-2", "worker", logs, bootstrap, oneThread, w(worker, 2));
@@ -189,6 +199,26 @@ class ScaleOutIT {
           int wkExit = wk2.terminate(15);
           assertTrue(encExit >= 0, "encoder-2 ignored SIGTERM\n" + enc2.tail(30));
           assertTrue(wkExit >= 0, "worker-2 ignored SIGTERM\n" + wk2.tail(30));
+          String enc2Member = member(enc2);
+          if (enc2.log().contains("left the group")) {
+            await(
+                () -> {
+                  try {
+                    return !assignment(admin, encoderApp, "-").containsKey(enc2Member);
+                  } catch (Exception e) {
+                    return false;
+                  }
+                },
+                10,
+                "encoder-2 out of its group at once (--leave-group-on-stop)",
+                all);
+            System.out.printf(
+                "scale-out: encoder-2 left its group %.1f s after SIGTERM%n",
+                (System.currentTimeMillis() - stopAt) / 1000.0);
+          }
+          assertTrue(
+              assignment(admin, workerApp, "-").containsKey(member(wk2)),
+              "worker-2, stopped without --leave-group-on-stop, keeps its place for its session");
           enc1.kill9();
           wk3.kill9();
           enc1.start();
