@@ -31,8 +31,10 @@ import java.util.Map;
  *       says so, naming that process;
  *   <li>the default directory {@code <root>/<application id>} held by another process makes the
  *       next one take {@code <root>/<application id>-2}, {@code -3}, ...: the first free slot. A
- *       stage restarted while its siblings run gets its own slot back (the one its death freed),
- *       with its state and member id, so a restart still moves no partitions.
+ *       stage restarted while its siblings run gets its own slot back (the one its death freed,
+ *       when no lower one is free), with its state and member id, so a restart still moves no
+ *       partitions; a process that takes over another's slot instead (that one stopped for good)
+ *       takes over its state and member id, which is just as safe.
  * </ul>
  */
 final class StateDirs {
