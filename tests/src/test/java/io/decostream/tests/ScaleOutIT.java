@@ -69,7 +69,9 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The encoders get no {@code --state-dir}: they share one {@code DECO_STATE_DIR} and must each
  * claim a directory (and with it a member id) of their own, the SIGKILLed one its old one back.
  */
-@Timeout(600)
+// about 3.5 min on a 2-core machine shared with other work; the limit leaves room for a machine
+// several times busier (the stages then drain a backlog, which the quiet wait allows)
+@Timeout(900)
 class ScaleOutIT {
   static final int PARTITIONS = 6;
   static final int STREAMS = 4;
