@@ -190,6 +190,12 @@ class ScaleOutIT {
           awaitGroup(admin, encoderApp, topics.frames().name(), members(enc1, enc2, enc3), all);
           awaitGroup(admin, workerApp, topics.tokens().name(), members(wk1, wk2, wk3), all);
 
+          // every process still up: one that died on its own (a native crash) is reported
+          for (StageProcess p : List.of(frames, enc1, enc2, enc3, wk1, wk2, wk3)) {
+            assertTrue(
+                p.isAlive(),
+                p.name() + " died on its own (exit " + p.exitStatus() + ")\n" + p.tail(40));
+          }
           // one of each is SIGKILLed and started again: its old state dir is the only default
           // slot free, so it is the same member again (static membership: no wait for a session)
           String enc1Dir = stateDirOf(enc1);

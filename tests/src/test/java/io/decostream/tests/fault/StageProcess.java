@@ -19,6 +19,7 @@ public final class StageProcess implements AutoCloseable {
   private final String name;
   private final List<String> args;
   private final Path log;
+  private final Path logDir;
   private final Map<String, String> env;
   private Process process;
   private int starts;
@@ -32,6 +33,7 @@ public final class StageProcess implements AutoCloseable {
     this.name = name;
     this.args = List.copyOf(args);
     this.log = logDir.resolve(name + ".log");
+    this.logDir = logDir;
     this.env = Map.copyOf(env);
   }
 
@@ -53,6 +55,8 @@ public final class StageProcess implements AutoCloseable {
         "--add-modules=jdk.incubator.vector"); // the decode step (issue 20), as ./deco starts it
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
+    // a native crash report goes with the logs, not into the working directory
+    cmd.add("-XX:ErrorFile=" + logDir.toAbsolutePath().resolve(name + "-hs_err_%p.log"));
     // a timeline in each log: when the process started, restored and processed again after a kill
     cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
     cmd.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS");
@@ -83,6 +87,11 @@ public final class StageProcess implements AutoCloseable {
     long at = System.currentTimeMillis();
     process = pb.start();
     return at;
+  }
+
+  /** The exit status of the latest start, or -1 while it runs (or before any start). */
+  public int exitStatus() {
+    return process == null || process.isAlive() ? -1 : process.exitValue();
   }
 
   public boolean isAlive() {
