@@ -31,8 +31,12 @@ final class BrokerCommand implements Callable<Integer> {
 
   @Option(
       names = "--partitions",
-      defaultValue = "2",
-      description = "Partitions of each DeCo topic it creates (default ${DEFAULT-VALUE}).")
+      defaultValue = Clients.PARTITIONS_OPTION_DEFAULT,
+      description =
+          "Partitions of each DeCo topic it creates (env "
+              + Clients.PARTITIONS_ENV
+              + "; default ${DEFAULT-VALUE}): the most processes of one stage that can share"
+              + " the work.")
   int partitions;
 
   @Option(
@@ -60,9 +64,7 @@ final class BrokerCommand implements Callable<Integer> {
 
   /** Starts the broker and creates the DeCo topics it lacks (issue 18 point 3). */
   EmbeddedBroker start(java.io.PrintStream out) {
-    if (partitions < 1) {
-      throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
-    }
+    Clients.checkPartitions(partitions);
     Topics topics =
         Topics.of(
             topicPrefix != null && !topicPrefix.isBlank()

@@ -23,18 +23,86 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 public final class Clients {
   private Clients() {}
 
-  /** Partitions of the topics the demo and {@code deco broker} create. */
-  static final int PARTITIONS = 2;
+  /**
+   * Partitions of every DeCo topic the demo, {@code deco broker} and {@code deco topics create}
+   * create unless told otherwise (issue 22 point 4). A partition is the unit a stage's group hands
+   * to one process, so the count caps how many processes of a stage can share the work: 12 splits
+   * evenly over 1, 2, 3, 4, 6 and 12 encoders or workers, room for a few machines before topics
+   * have to be recreated (the count cannot be raised later without moving streams to other
+   * partitions, which breaks the co-partitioned per-stream state). The cost is tasks: each
+   * partition is one Streams task per sub-topology with its own RocksDB store. Measured with
+   * PartitionStartupCostIT (the demo's in-process pipeline, tiny model, shared 2-core machine):
+   * start to every stage running 1.7-6.2 s with 2 partitions, 3.1-7.5 s with 12, about 75-210 MiB
+   * more resident memory; a price paid once per start. Env {@value #PARTITIONS_ENV} or {@code
+   * --partitions} sizes it for a deployment.
+   */
+  public static final int DEFAULT_PARTITIONS = 12;
 
-  /** Creates every DeCo topic that is missing (idempotent), {@value #PARTITIONS} partitions. */
+  /**
+   * The old name of {@link #DEFAULT_PARTITIONS}, kept for callers written against it (e.g. the load
+   * test); new code calls {@link #defaultPartitions()}, which honours {@value #PARTITIONS_ENV}.
+   */
+  static final int PARTITIONS = DEFAULT_PARTITIONS;
+
+  /** Environment variable overriding {@link #DEFAULT_PARTITIONS} where topics are created. */
+  public static final String PARTITIONS_ENV = "DECO_PARTITIONS";
+
+  /** The picocli default of every {@code --partitions} option: the env variable, else 12. */
+  static final String PARTITIONS_OPTION_DEFAULT =
+      "${env:" + PARTITIONS_ENV + ":-" + DEFAULT_PARTITIONS + "}";
+
+  /** {@value #PARTITIONS_ENV} when set, else {@link #DEFAULT_PARTITIONS}. */
+  public static int defaultPartitions() {
+    return partitions(System.getenv(PARTITIONS_ENV));
+  }
+
+  /** The partition count {@code env} (a {@value #PARTITIONS_ENV} value) asks for. */
+  static int partitions(String env) {
+    if (env == null || env.isBlank()) {
+      return DEFAULT_PARTITIONS;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(env.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          PARTITIONS_ENV + " must be a whole number >= 1, got '" + env + "'");
+    }
+    return checkPartitions(n);
+  }
+
+  /** {@code n} when it is a usable partition count. */
+  static int checkPartitions(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("--partitions must be >= 1, got " + n);
+    }
+    return n;
+  }
+
+  /**
+   * Creates every DeCo topic that is missing (idempotent), with {@link #defaultPartitions()}
+   * partitions.
+   */
   public static void ensureTopics(String bootstrap, Topics topics) {
     ensureTopics(bootstrap, new Properties(), topics);
   }
 
   /** As {@link #ensureTopics(String, Topics)} with client properties. */
   public static void ensureTopics(String bootstrap, Properties client, Topics topics) {
+    ensureTopics(bootstrap, client, topics, defaultPartitions());
+  }
+
+  /** As {@link #ensureTopics(String, Topics)} with {@code partitions} partitions. */
+  public static void ensureTopics(String bootstrap, Topics topics, int partitions) {
+    ensureTopics(bootstrap, new Properties(), topics, partitions);
+  }
+
+  /** As {@link #ensureTopics(String, Properties, Topics)} with {@code partitions} partitions. */
+  public static void ensureTopics(
+      String bootstrap, Properties client, Topics topics, int partitions) {
+    checkPartitions(partitions);
     try (Admin admin = admin(bootstrap, client)) {
-      TopicAdmin.ensureTopics(admin, topics, PARTITIONS, (short) 1);
+      TopicAdmin.ensureTopics(admin, topics, partitions, (short) 1);
     }
   }
 

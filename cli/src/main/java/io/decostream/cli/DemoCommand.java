@@ -132,6 +132,15 @@ public final class DemoCommand implements Callable<Integer> {
   int webPort;
 
   @Option(
+      names = "--partitions",
+      defaultValue = Clients.PARTITIONS_OPTION_DEFAULT,
+      description =
+          "Partitions of each DeCo topic the demo creates (env "
+              + Clients.PARTITIONS_ENV
+              + "; default ${DEFAULT-VALUE}, as deco broker and deco topics create).")
+  int partitions;
+
+  @Option(
       names = "--metrics-port",
       paramLabel = "PORT",
       defaultValue = "${env:DECO_METRICS_PORT:--1}",
@@ -150,7 +159,7 @@ public final class DemoCommand implements Callable<Integer> {
       String bootstrap = broker.bootstrapServers();
       System.out.println("      broker at " + bootstrap);
       Topics topics = Topics.of(TopicNames.defaults());
-      Clients.ensureTopics(bootstrap, topics);
+      Clients.ensureTopics(bootstrap, topics, partitions);
       Path pack = modelPack(work);
       Path clip = clip(work, scene);
 

@@ -40,7 +40,7 @@ final class EncoderCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path stateDir = stage.stateDir(EncoderConfig.defaults().applicationId());
+    Path stateDir = stage.claimStateDir(EncoderConfig.defaults().applicationId());
     EncoderConfig config =
         Stages.encoderConfig(
             kafka.topicNames(), compressor, EncoderConfig.parsePerStream(perStream), stateDir);

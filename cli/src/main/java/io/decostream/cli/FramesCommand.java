@@ -27,7 +27,7 @@ final class FramesCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     FramesConfig base = FramesConfig.defaults();
-    Path stateDir = stage.stateDir(base.applicationId());
+    Path stateDir = stage.claimStateDir(base.applicationId());
     FramesConfig config =
         base.withTopicNames(kafka.topicNames()).withSampleFps(fps).withStateDir(stateDir);
     String instance = stage.instanceId(stateDir, config.applicationId());

@@ -17,6 +17,7 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.MemberToRemove;
 import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyDescription;
@@ -47,9 +48,17 @@ final class StageRunner {
    */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(4);
 
+  /**
+   * A stage property (not a Streams one; removed before Streams sees the properties): stop by
+   * leaving the group, so a process taken away for good (scaling in, issue 22 point 4) hands its
+   * partitions over at once instead of after the static member's session timeout.
+   */
+  static final String LEAVE_GROUP_ON_STOP = "deco.leave.group.on.stop";
+
   private final String stage;
   private final Supplier<Topology> topology;
   private final Properties streamsProperties;
+  private final boolean leaveGroupOnStop;
   private final Supplier<Admin> admin;
   private final Set<String> decoTopics;
   private final String createHint;
@@ -82,7 +91,10 @@ final class StageRunner {
       PrintStream out) {
     this.stage = stage;
     this.topology = topology;
-    this.streamsProperties = streamsProperties;
+    Properties p = new Properties();
+    p.putAll(streamsProperties);
+    this.leaveGroupOnStop = Boolean.parseBoolean(String.valueOf(p.remove(LEAVE_GROUP_ON_STOP)));
+    this.streamsProperties = p;
     this.admin = admin;
     this.decoTopics = new TreeSet<>();
     topics.all().forEach(t -> decoTopics.add(t.name()));
@@ -216,7 +228,14 @@ final class StageRunner {
       streams = current;
     }
     long t0 = System.nanoTime();
-    boolean clean = streams == null || streams.close(CLOSE_TIMEOUT);
+    boolean clean =
+        streams == null
+            || (leaveGroupOnStop
+                ? streams.close(
+                    CloseOptions.groupMembershipOperation(
+                            CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                        .withTimeout(CLOSE_TIMEOUT))
+                : streams.close(CLOSE_TIMEOUT));
     unbindMetrics();
     long ms = (System.nanoTime() - t0) / 1_000_000;
     cleanStop = clean;
@@ -226,6 +245,7 @@ final class StageRunner {
               + ": stopped in "
               + ms
               + " ms; processed records committed"
+              + (leaveGroupOnStop ? "; left the group" : "")
               + (streams == null ? " (Streams had not started)" : ""));
     } else {
       out.println(
@@ -288,6 +308,16 @@ final class StageRunner {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Whether a stop leaves the group (tests). */
+  boolean leavesGroupOnStop() {
+    return leaveGroupOnStop;
+  }
+
+  /** The properties Streams is started with (tests). */
+  Properties streamsProperties() {
+    return streamsProperties;
   }
 
   /** How many KafkaStreams instances were started (tests). */

@@ -43,10 +43,13 @@ final class TopicsCommand implements Runnable {
 
     @Option(
         names = "--partitions",
-        defaultValue = "2",
+        defaultValue = Clients.PARTITIONS_OPTION_DEFAULT,
         description =
-            "Partitions per topic (default ${DEFAULT-VALUE}; every DeCo topic gets the same"
-                + " count, which keeps them co-partitioned by stream id).")
+            "Partitions per topic (env "
+                + Clients.PARTITIONS_ENV
+                + "; default ${DEFAULT-VALUE}; every DeCo topic gets the same count, which keeps"
+                + " them co-partitioned by stream id). It caps how many processes of one stage"
+                + " share the work; it cannot be raised later without moving streams.")
     int partitions;
 
     @Option(
@@ -56,6 +59,7 @@ final class TopicsCommand implements Runnable {
 
     @Override
     public Integer call() {
+      Clients.checkPartitions(partitions);
       create(
           kafka.bootstrap,
           kafka.clientProperties(),

@@ -113,7 +113,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path stateDir = stage.stateDir(WorkerConfig.defaults().applicationId());
+    Path stateDir = stage.claimStateDir(WorkerConfig.defaults().applicationId());
     WorkerConfig config;
     Precision weights;
     try {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,13 +19,22 @@ public final class StageProcess implements AutoCloseable {
   private final String name;
   private final List<String> args;
   private final Path log;
+  private final Path logDir;
+  private final Map<String, String> env;
   private Process process;
   private int starts;
 
   public StageProcess(String name, Path logDir, List<String> args) {
+    this(name, logDir, args, Map.of());
+  }
+
+  /** As {@link #StageProcess(String, Path, List)} with extra environment variables. */
+  public StageProcess(String name, Path logDir, List<String> args, Map<String, String> env) {
     this.name = name;
     this.args = List.copyOf(args);
     this.log = logDir.resolve(name + ".log");
+    this.logDir = logDir;
+    this.env = Map.copyOf(env);
   }
 
   public String name() {
@@ -45,6 +55,8 @@ public final class StageProcess implements AutoCloseable {
         "--add-modules=jdk.incubator.vector"); // the decode step (issue 20), as ./deco starts it
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
+    // a native crash report goes with the logs, not into the working directory
+    cmd.add("-XX:ErrorFile=" + logDir.toAbsolutePath().resolve(name + "-hs_err_%p.log"));
     // a timeline in each log: when the process started, restored and processed again after a kill
     cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
     cmd.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS");
@@ -55,6 +67,7 @@ public final class StageProcess implements AutoCloseable {
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("OPT_OUT_TRACKING", "true");
+    pb.environment().putAll(env);
     Files.createDirectories(log.getParent());
     Files.writeString(
         log,
@@ -76,6 +89,11 @@ public final class StageProcess implements AutoCloseable {
     return at;
   }
 
+  /** The exit status of the latest start, or -1 while it runs (or before any start). */
+  public int exitStatus() {
+    return process == null || process.isAlive() ? -1 : process.exitValue();
+  }
+
   public boolean isAlive() {
     return process != null && process.isAlive();
   }
@@ -95,6 +113,15 @@ public final class StageProcess implements AutoCloseable {
       return -1;
     }
     return process.exitValue();
+  }
+
+  /** Everything this process (all its starts) wrote so far. */
+  public String log() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   /** The last {@code n} lines of this process's log (for failure messages). */
