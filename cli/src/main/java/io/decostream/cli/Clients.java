@@ -38,12 +38,6 @@ public final class Clients {
    */
   public static final int DEFAULT_PARTITIONS = 12;
 
-  /**
-   * The old name of {@link #DEFAULT_PARTITIONS}, kept for callers written against it (e.g. the load
-   * test); new code calls {@link #defaultPartitions()}, which honours {@value #PARTITIONS_ENV}.
-   */
-  static final int PARTITIONS = DEFAULT_PARTITIONS;
-
   /** Environment variable overriding {@link #DEFAULT_PARTITIONS} where topics are created. */
   public static final String PARTITIONS_ENV = "DECO_PARTITIONS";
 

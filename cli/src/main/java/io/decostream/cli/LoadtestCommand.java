@@ -11,7 +11,6 @@ import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.Topic;
-import io.decostream.schemas.TopicAdmin;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
 import io.decostream.schemas.VideoChunk;
@@ -117,10 +116,12 @@ public final class LoadtestCommand implements Callable<Integer> {
 
   @Option(
       names = "--partitions",
+      defaultValue = Clients.PARTITIONS_OPTION_DEFAULT,
       description =
-          "With in-process stages: partitions of the topics created (default: what deco broker"
-              + " creates).")
-  Integer partitions;
+          "With in-process stages: partitions of the topics created (env "
+              + Clients.PARTITIONS_ENV
+              + "; default ${DEFAULT-VALUE}, as deco broker creates).")
+  int partitions;
 
   @Option(
       names = "--model",
@@ -266,10 +267,7 @@ public final class LoadtestCommand implements Callable<Integer> {
       Topics topics = Topics.of(names);
       StageCpu cpu = null;
       if (!externalStages) {
-        try (Admin admin = Clients.admin(servers, new Properties())) {
-          TopicAdmin.ensureTopics(
-              admin, topics, partitions != null ? partitions : Clients.PARTITIONS, (short) 1);
-        }
+        Clients.ensureTopics(servers, topics, partitions);
         Path pack = model != null ? model : DemoCommand.shippedModel();
         if (pack == null) {
           throw new IllegalArgumentException(
