@@ -43,8 +43,8 @@ public final class StreamsProperties {
    * ms per frame or answer, within this machine's noise), byte-array default serdes (stages
    * deserialize themselves so bad records become dead letters), a generous poll interval (a model
    * call can take seconds on a CPU), the session and transaction timeouts above, {@link
-   * KafkaLimits#streamsOverrides()}, then {@code extra}, which wins (e.g. {@link #guarantee},
-   * {@link #staticMember}, client security settings).
+   * QuietRocksDb}, {@link KafkaLimits#streamsOverrides()}, then {@code extra}, which wins (e.g.
+   * {@link #guarantee}, {@link #staticMember}, client security settings).
    */
   public static Properties of(
       String applicationId, String bootstrap, Path stateDir, Properties extra) {
@@ -64,6 +64,7 @@ public final class StreamsProperties {
     p.put("consumer.max.poll.interval.ms", 600_000);
     p.put("consumer.session.timeout.ms", SESSION_TIMEOUT_MS);
     p.put("producer.transaction.timeout.ms", TRANSACTION_TIMEOUT_MS);
+    p.put("rocksdb.config.setter", QuietRocksDb.class.getName());
     p.putAll(KafkaLimits.streamsOverrides());
     if (extra != null) {
       p.putAll(extra);

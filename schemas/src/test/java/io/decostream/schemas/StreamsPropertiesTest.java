@@ -29,6 +29,20 @@ class StreamsPropertiesTest {
   }
 
   @Test
+  void rocksDbStoresRunWithoutTheStatsDumpThread() throws Exception {
+    Properties p = StreamsProperties.of("deco-frames", "h:9092", tmp, null);
+    Object setter =
+        Class.forName((String) p.get("rocksdb.config.setter")).getConstructor().newInstance();
+    try (org.rocksdb.Options options = new org.rocksdb.Options()) {
+      assertNotEquals(0, options.statsDumpPeriodSec(), "RocksDB dumps stats by default");
+      ((org.apache.kafka.streams.state.RocksDBConfigSetter) setter)
+          .setConfig("store", options, java.util.Map.of());
+      assertEquals(0, options.statsDumpPeriodSec());
+      assertEquals(0, options.statsPersistPeriodSec());
+    }
+  }
+
+  @Test
   void atLeastOnceAndStaticMembershipOnRequestAndExtraWins() {
     Properties extra = new Properties();
     extra.putAll(StreamsProperties.guarantee(Guarantee.AT_LEAST_ONCE));
