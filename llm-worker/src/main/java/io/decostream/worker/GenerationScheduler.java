@@ -1,5 +1,7 @@
 package io.decostream.worker;
 
+import io.decostream.metrics.StageMetrics;
+import io.micrometer.core.instrument.Counter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,6 +81,19 @@ final class GenerationScheduler {
   private volatile long steps;
   private volatile long stepped;
 
+  /** Batched decode steps and the generations they advanced, process-wide (mean batch). */
+  static final Counter STEPS =
+      Counter.builder("deco.generation.steps")
+          .description("Batched decode steps of the LLM worker's generation scheduler")
+          .tag("stage", WorkerTopology.STAGE)
+          .register(StageMetrics.registry());
+
+  static final Counter STEPPED =
+      Counter.builder("deco.generation.stepped")
+          .description("Generations advanced by those steps (stepped / steps = mean batch size)")
+          .tag("stage", WorkerTopology.STAGE)
+          .register(StageMetrics.registry());
+
   /**
    * @param maxBatch most generations decoded together; 0 = run each job in {@link #submit}
    */
@@ -134,8 +149,8 @@ final class GenerationScheduler {
     Admitted a;
     try {
       a = w.job.admit();
-    } catch (RuntimeException e) {
-      w.callback.accept(new Done(w.owner, w.job, null, e));
+    } catch (RuntimeException | Error e) {
+      w.callback.accept(new Done(w.owner, w.job, null, failure(e)));
       return;
     }
     if (a.started() == null) {
@@ -177,6 +192,10 @@ final class GenerationScheduler {
     }
   }
 
+  private static RuntimeException failure(Throwable e) {
+    return e instanceof RuntimeException r ? r : new IllegalStateException(e.toString(), e);
+  }
+
   private void loop() {
     ArrayDeque<Work> waiting = new ArrayDeque<>();
     List<Active> active = new ArrayList<>();
@@ -208,8 +227,9 @@ final class GenerationScheduler {
           Admitted a;
           try {
             a = w.job.admit();
-          } catch (RuntimeException e) {
-            report(w, null, e);
+          } catch (RuntimeException | Error e) {
+            // its owner gets an answer saying so; the others go on
+            report(w, null, failure(e));
             continue;
           }
           if (a.started() == null) {
@@ -230,6 +250,8 @@ final class GenerationScheduler {
           backend.step(batch);
           steps++;
           stepped += batch.size();
+          STEPS.increment();
+          STEPPED.increment(batch.size());
         } catch (RuntimeException e) {
           // a step that failed leaves every cache in it undefined: fail them all
           LOG.warn(
@@ -258,7 +280,7 @@ final class GenerationScheduler {
         LOG.error("generation scheduler: {}", e.toString(), e);
         for (Active a : active) {
           a.started.close();
-          report(a.work, null, e instanceof RuntimeException r ? r : new IllegalStateException(e));
+          report(a.work, null, failure(e));
         }
         active.clear();
       }
