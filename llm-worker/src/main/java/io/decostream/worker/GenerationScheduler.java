@@ -149,8 +149,10 @@ final class GenerationScheduler {
     Admitted a;
     try {
       a = w.job.admit();
-    } catch (RuntimeException | Error e) {
-      w.callback.accept(new Done(w.owner, w.job, null, failure(e)));
+    } catch (RuntimeException e) {
+      // an Error goes on up the caller's stack, as it did before the scheduler existed (a crash
+      // of the stream thread is what the crash guard counts)
+      w.callback.accept(new Done(w.owner, w.job, null, e));
       return;
     }
     if (a.started() == null) {

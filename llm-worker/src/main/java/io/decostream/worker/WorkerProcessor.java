@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -72,6 +73,30 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   /** How often the stream thread forwards finished generations (wall-clock punctuator). */
   static final Duration FORWARD_EVERY = Duration.ofMillis(20);
 
+  /**
+   * Generations submitted and not yet forwarded; the punctuator runs only while there are some (an
+   * idle worker's tasks would otherwise have something to commit every interval).
+   */
+  private int inFlight;
+
+  private Cancellable forwarder;
+
+  /** Hands {@code job} to the scheduler, with the punctuator that will forward its result. */
+  private void submit(PendingJob job) {
+    inFlight++;
+    if (scheduler.maxBatch() > 0) {
+      ensureForwarder();
+    }
+    scheduler.submit(this, job, finished::add);
+  }
+
+  private void ensureForwarder() {
+    if (forwarder == null) {
+      forwarder =
+          context.schedule(FORWARD_EVERY, PunctuationType.WALL_CLOCK_TIME, t -> forwardFinished());
+    }
+  }
+
   WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
     this(config, backend, topics, null, new GenerationScheduler(backend, 0));
   }
@@ -111,7 +136,6 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     // issue 22 point 3: generations finish on the scheduler's thread; the stream thread forwards
     // them (and deletes their pending entries) in its own transaction
     this.pending = context.getStateStore(WorkerTopology.PENDING_STORE);
-    context.schedule(FORWARD_EVERY, PunctuationType.WALL_CLOCK_TIME, t -> forwardFinished());
     resubmitPending();
   }
 
@@ -852,7 +876,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             raw);
     String key = pendingKey(PendingWork.QUESTION, dedupKey(q));
     pending.put(key, work.encode());
-    scheduler.submit(this, new AnswerJob(key, work, q, used, fromLive), finished::add);
+    submit(new AnswerJob(key, work, q, used, fromLive));
   }
 
   /** The stream's live window brought up to date, as frames from the store; null = full path. */
@@ -911,7 +935,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             new byte[0]);
     String key = pendingKey(PendingWork.CAPTION, stream + '\0' + last);
     pending.put(key, work.encode());
-    scheduler.submit(this, new CaptionJob(key, work, stream, used, fromLive), finished::add);
+    submit(new CaptionJob(key, work, stream, used, fromLive));
     return true;
   }
 
@@ -922,6 +946,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private void forwardFinished() {
     GenerationScheduler.Done d;
     while ((d = finished.poll()) != null) {
+      inFlight--;
       PendingJob job = (PendingJob) d.job();
       if (pending.get(job.key) == null) {
         continue; // already written (a resubmitted duplicate)
@@ -968,6 +993,11 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       if (at != null) {
         guard.done(at);
       }
+    }
+    if (inFlight <= 0 && forwarder != null) {
+      inFlight = 0;
+      forwarder.cancel();
+      forwarder = null;
     }
   }
 
@@ -1036,6 +1066,8 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
                 : new CaptionJob(key, work, stream, frames, false);
         dead.crashed = reason;
         // handed back as a failure: the stream thread writes the error answer and the dead letter
+        inFlight++;
+        ensureForwarder();
         finished.add(
             new GenerationScheduler.Done(this, dead, null, new IllegalStateException(reason)));
         return;
@@ -1045,7 +1077,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         q != null
             ? new AnswerJob(key, work, q, frames, false)
             : new CaptionJob(key, work, stream, frames, false);
-    scheduler.submit(this, job, finished::add);
+    submit(job);
   }
 
   private static final class Generation {
