@@ -4,9 +4,10 @@ import io.decostream.metrics.StageMetrics;
 import io.micrometer.core.instrument.Counter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.WeakHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -74,7 +75,11 @@ final class GenerationScheduler {
   private final AnswerBackend backend;
   private final int maxBatch;
   private final LinkedBlockingQueue<Work> incoming = new LinkedBlockingQueue<>();
-  private final Set<Object> cancelled = ConcurrentHashMap.newKeySet();
+
+  /** Owners that closed; weak, so a closed task is collected once its queued work is gone. */
+  private final Set<Object> cancelled =
+      Collections.newSetFromMap(Collections.synchronizedMap(new WeakHashMap<>()));
+
   private Thread thread;
 
   // counters for the benchmark and logs (scheduler thread writes, anyone reads)
