@@ -119,8 +119,17 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--batch-model",
       defaultValue = "models/shapes-demo",
-      description = "With --batch: the llava_next_video pack (default ${DEFAULT-VALUE}).")
-  Path batchModel;
+      description =
+          "With --batch: the llava_next_video pack, or 'random' for a random-weight pack with the"
+              + " grounding benchmark's 25M-parameter Llama (answers run to the token limit instead"
+              + " of the demo model's one-word answers) (default ${DEFAULT-VALUE}).")
+  String batchModel;
+
+  @Option(
+      names = "--batch-frames",
+      defaultValue = "8",
+      description = "With --batch: frames in each stream's window (default ${DEFAULT-VALUE}).")
+  int batchFrames;
 
   @Option(
       names = "--batch-questions",
@@ -141,11 +150,16 @@ public final class BenchCommand implements Callable<Integer> {
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
     if (batch) {
+      Path pack = Path.of(batchModel);
+      if (batchModel.equals("random")) {
+        pack = Files.createTempDirectory("deco-bench-batch").resolve("pack");
+        io.decostream.nn.tiny.TinyPack.write(pack, GroundingBench.spec(quick), seed);
+      }
       List<BatchBench.Row> rows =
           BatchBench.run(
-              batchModel,
+              pack,
               new int[] {1, 8, 32},
-              8,
+              batchFrames,
               batchNewTokens,
               batchQuestions,
               seed,
