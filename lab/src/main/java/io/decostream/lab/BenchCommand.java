@@ -1,5 +1,6 @@
 package io.decostream.lab;
 
+import io.decostream.lab.bench.BatchBench;
 import io.decostream.lab.bench.BenchFigures;
 import io.decostream.lab.bench.BenchJson;
 import io.decostream.lab.bench.GroundingBench;
@@ -108,12 +109,68 @@ public final class BenchCommand implements Callable<Integer> {
       description = "With --grounding: tokens per answer " + "(default ${DEFAULT-VALUE}).")
   int newTokens;
 
+  @Option(
+      names = "--batch",
+      description =
+          "Instead: questions/s of the worker's batched answers (issue 22) at 1, 8 and 32"
+              + " concurrent streams, batched and one at a time, on --batch-model.")
+  boolean batch;
+
+  @Option(
+      names = "--batch-model",
+      defaultValue = "models/shapes-demo",
+      description =
+          "With --batch: the llava_next_video pack, or 'random' for a random-weight pack with the"
+              + " grounding benchmark's 25M-parameter Llama (answers run to the token limit instead"
+              + " of the demo model's one-word answers) (default ${DEFAULT-VALUE}).")
+  String batchModel;
+
+  @Option(
+      names = "--batch-frames",
+      defaultValue = "8",
+      description = "With --batch: frames in each stream's window (default ${DEFAULT-VALUE}).")
+  int batchFrames;
+
+  @Option(
+      names = "--batch-questions",
+      defaultValue = "6",
+      description = "With --batch: timed questions per stream (default ${DEFAULT-VALUE}).")
+  int batchQuestions;
+
+  @Option(
+      names = "--batch-new-tokens",
+      defaultValue = "16",
+      description = "With --batch: most tokens per answer (default ${DEFAULT-VALUE}).")
+  int batchNewTokens;
+
   @Override
   public Integer call() throws IOException {
     // DJL reads these when the PyTorch engine starts (ModelBench also sets intra-op threads
     // explicitly)
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
+    if (batch) {
+      Path pack = Path.of(batchModel);
+      if (batchModel.equals("random")) {
+        pack = Files.createTempDirectory("deco-bench-batch").resolve("pack");
+        io.decostream.nn.tiny.TinyPack.write(pack, GroundingBench.spec(quick), seed);
+      }
+      List<BatchBench.Row> rows =
+          BatchBench.run(
+              pack,
+              new int[] {1, 8, 32},
+              batchFrames,
+              batchNewTokens,
+              batchQuestions,
+              seed,
+              line -> System.err.println("[bench] " + line));
+      String table = BatchBench.table(rows);
+      System.out.println(table);
+      if (markdown != null) {
+        Files.writeString(markdown, table);
+      }
+      return 0;
+    }
     Path dir = workDir != null ? workDir : Files.createTempDirectory("deco-bench");
     if (grounding) {
       GroundingBench.Result g =

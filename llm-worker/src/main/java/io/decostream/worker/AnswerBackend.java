@@ -74,8 +74,41 @@ public interface AnswerBackend {
     /** Memory it holds (KV cache). */
     long bytes();
 
+    /**
+     * Starts a generation over the first {@code frames} frames in a copy of the cache, to be
+     * advanced by {@link AnswerBackend#step} together with other streams' (issue 22 point 3); its
+     * result equals {@link #answer} over the same frames. Null when this backend cannot, or when
+     * the full path must answer.
+     */
+    default Started start(String prompt, int maxNewTokens, Sampling sampling, int frames) {
+      return null;
+    }
+
     @Override
     void close();
+  }
+
+  /**
+   * A generation in flight (issue 22 point 3): begun by {@link Live#start}, advanced by {@link
+   * #step}, its result read once {@link #done}.
+   */
+  interface Started extends AutoCloseable {
+    boolean done();
+
+    /** The finished generation; only once {@link #done}. */
+    Generated result();
+
+    /** Frees its cache. */
+    @Override
+    void close();
+  }
+
+  /**
+   * One token for every generation of {@code active} that is not done, together: each weight row is
+   * read once for all of them (continuous batching, issue 22 point 3).
+   */
+  default void step(List<Started> active) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot batch");
   }
 
   /**

@@ -59,8 +59,12 @@ final class CrashGuard {
   private final Path file;
   private final Map<Coordinates, Integer> attempts = new LinkedHashMap<>();
 
-  /** The record entered and not yet done in this run, if any. */
-  private Coordinates current;
+  /**
+   * Records entered and not yet done in this run: with batched answers (issue 22 point 3) several
+   * questions of a partition are in flight at once, so an earlier offset still in flight is not
+   * stale.
+   */
+  private final Set<Coordinates> inFlight = new java.util.LinkedHashSet<>();
 
   /** Set by an orderly exit: whatever starts after it is not counted either. */
   private boolean exiting;
@@ -128,17 +132,19 @@ final class CrashGuard {
    */
   synchronized void orderlyExit() {
     exiting = true;
-    if (current == null || !Files.isDirectory(file.getParent())) {
+    if (inFlight.isEmpty() || !Files.isDirectory(file.getParent())) {
       return;
     }
     try {
-      int n = attempts.getOrDefault(current, 0) - 1;
-      if (n > 0) {
-        attempts.put(current, n);
-      } else {
-        attempts.remove(current);
+      for (Coordinates current : inFlight) {
+        int n = attempts.getOrDefault(current, 0) - 1;
+        if (n > 0) {
+          attempts.put(current, n);
+        } else {
+          attempts.remove(current);
+        }
       }
-      current = null;
+      inFlight.clear();
       write(true);
     } catch (RuntimeException e) {
       // the exit goes on; at worst the attempt counts
@@ -156,7 +162,8 @@ final class CrashGuard {
       Coordinates o = it.next().getKey();
       if (o.topic().equals(c.topic())
           && o.partition() == c.partition()
-          && o.offset() < c.offset()) {
+          && o.offset() < c.offset()
+          && !inFlight.contains(o)) {
         it.remove();
       }
     }
@@ -166,7 +173,7 @@ final class CrashGuard {
     }
     attempts.put(c, before + 1);
     write(true);
-    current = c;
+    inFlight.add(c);
     return before;
   }
 
@@ -176,9 +183,7 @@ final class CrashGuard {
    * record that is never processed again anyway.
    */
   synchronized void done(Coordinates c) {
-    if (c.equals(current)) {
-      current = null;
-    }
+    inFlight.remove(c);
     if (attempts.remove(c) != null) {
       write(false);
     }

@@ -242,6 +242,61 @@ final class LiveWindows implements AutoCloseable {
     return new Answered(g, List.copyOf(e.activeFrames));
   }
 
+  /**
+   * The frames a question asked now is answered over (issue 22 point 3): the stream's cached window
+   * brought up to date as {@link #answer} does (rebuild swapped in, known frames appended), or null
+   * when the full path must answer. The stream thread pins them when it enqueues the question;
+   * {@link #start} later generates over exactly these frames, so the answer is the one an answer at
+   * enqueue time would give.
+   */
+  synchronized List<Frame> pin(
+      String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    Entry e = entries.get(stream);
+    if (e != null
+        && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
+      discard(e, "its grid or window size changed");
+      e = null;
+    }
+    if (e == null) {
+      e = entry(stream, tokensPerFrame, window, store);
+      if (e == null) {
+        return null;
+      }
+    } else {
+      poll(e);
+      catchUp(e);
+    }
+    return e.active == null || e.activeFrames.isEmpty() ? null : List.copyOf(e.activeFrames);
+  }
+
+  /**
+   * Starts a generation over {@code frames} (as {@link #pin} gave them) on a copy of the stream's
+   * cached window, or null when the window no longer starts with them (it slid, was evicted or
+   * dropped) or cannot answer the prompt: the caller then takes the full path over the same frames,
+   * which gives the same tokens.
+   */
+  synchronized AnswerBackend.Started start(
+      String stream, List<Long> frames, String prompt, int maxNewTokens, Sampling sampling) {
+    Entry e = entries.get(stream);
+    if (e == null || e.active == null || frames.isEmpty()) {
+      return null;
+    }
+    List<Frame> active = e.activeFrames;
+    int n = frames.size();
+    if (active.size() < n || e.active.frames() < n) {
+      return null;
+    }
+    for (int i = 0; i < n; i++) {
+      if (active.get(i).index() != frames.get(i)) {
+        return null;
+      }
+    }
+    if (!e.active.canAnswer(prompt, maxNewTokens)) {
+      return null;
+    }
+    return e.active.start(prompt, maxNewTokens, sampling, n);
+  }
+
   /** C: W + slideFrames, or fewer where the context does not fit them. */
   int capacity(int tokensPerFrame, int window) {
     int fit = backend.maxFrames(tokensPerFrame, reservedTokens);

@@ -4,8 +4,10 @@ import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LiveWindow;
+import io.decostream.nn.llava.PendingGeneration;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -86,10 +88,43 @@ public final class LlavaAnswerBackend implements AnswerBackend {
       }
 
       @Override
+      public Started start(String prompt, int maxNewTokens, Sampling sampling, int frames) {
+        PendingGeneration p = w.begin(prompt, options(maxNewTokens, sampling), frames);
+        return p == null ? null : new Pending(p);
+      }
+
+      @Override
       public void close() {
         w.close();
       }
     };
+  }
+
+  /** A live window's generation in flight ({@link LiveWindow#begin}). */
+  private record Pending(PendingGeneration p) implements Started {
+    @Override
+    public boolean done() {
+      return p.done();
+    }
+
+    @Override
+    public Generated result() {
+      return generated(p.result());
+    }
+
+    @Override
+    public void close() {
+      p.close();
+    }
+  }
+
+  @Override
+  public void step(List<Started> active) {
+    List<PendingGeneration> ps = new ArrayList<>(active.size());
+    for (Started s : active) {
+      ps.add(((Pending) s).p());
+    }
+    PendingGeneration.step(ps);
   }
 
   private static Generated generated(GenerationResult r) {

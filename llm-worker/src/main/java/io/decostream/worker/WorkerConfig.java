@@ -48,6 +48,13 @@ import java.util.function.Consumer;
  *     default; a question's temperature/topP/seed override it field by field. Captions always
  *     decode greedily.
  * @param live the live window (issue 20 point 1): frames kept prefilled per stream
+ * @param maxBatch continuous batching (issue 22 point 3): the most questions and captions of
+ *     different streams decoded together by the worker's generation scheduler, a thread of its own,
+ *     so the stream thread never waits for a generation. Pending generations are kept in the
+ *     changelogged store {@code worker-pending} and resubmitted after a restart or rebalance. 0 =
+ *     no scheduler: each generation runs to its end on the stream thread (the unbatched mode, which
+ *     the topology's unit tests use to see answers synchronously). Default {@value
+ *     #DEFAULT_MAX_BATCH}.
  */
 public record WorkerConfig(
     String applicationId,
@@ -64,7 +71,11 @@ public record WorkerConfig(
     int maxQuestionBytes,
     int crashAttemptLimit,
     Sampling sampling,
-    LiveWindowConfig live) {
+    LiveWindowConfig live,
+    int maxBatch) {
+
+  /** Default {@link #maxBatch}. */
+  public static final int DEFAULT_MAX_BATCH = 32;
 
   /** Default {@link #dedupRetention}: a day of question timestamps. */
   public static final Duration DEFAULT_DEDUP_RETENTION = Duration.ofHours(24);
@@ -110,6 +121,45 @@ public record WorkerConfig(
     }
     Objects.requireNonNull(sampling, "sampling");
     Objects.requireNonNull(live, "live");
+    if (maxBatch < 0) {
+      throw new IllegalArgumentException("maxBatch must be >= 0, got " + maxBatch);
+    }
+  }
+
+  /** As the canonical constructor, batching up to {@value #DEFAULT_MAX_BATCH} generations. */
+  public WorkerConfig(
+      String applicationId,
+      TopicNames topicNames,
+      int windowFrames,
+      int maxFrames,
+      int reservedTextTokens,
+      int captionEvery,
+      String captionPrompt,
+      int maxNewTokens,
+      Path stateDir,
+      boolean groundCaptions,
+      Duration dedupRetention,
+      int maxQuestionBytes,
+      int crashAttemptLimit,
+      Sampling sampling,
+      LiveWindowConfig live) {
+    this(
+        applicationId,
+        topicNames,
+        windowFrames,
+        maxFrames,
+        reservedTextTokens,
+        captionEvery,
+        captionPrompt,
+        maxNewTokens,
+        stateDir,
+        groundCaptions,
+        dedupRetention,
+        maxQuestionBytes,
+        crashAttemptLimit,
+        sampling,
+        live,
+        DEFAULT_MAX_BATCH);
   }
 
   /** Greedy decoding and the default live window. */
@@ -216,6 +266,10 @@ public record WorkerConfig(
     return with(f -> f.crashAttemptLimit = limit);
   }
 
+  public WorkerConfig withMaxBatch(int n) {
+    return with(f -> f.maxBatch = n);
+  }
+
   /**
    * The fields as a mutable copy: each {@code with…} changes some and builds a validated record.
    */
@@ -235,6 +289,7 @@ public record WorkerConfig(
     int crashAttemptLimit;
     Sampling sampling;
     LiveWindowConfig live;
+    int maxBatch;
 
     Fields(WorkerConfig c) {
       applicationId = c.applicationId;
@@ -252,6 +307,7 @@ public record WorkerConfig(
       crashAttemptLimit = c.crashAttemptLimit;
       sampling = c.sampling;
       live = c.live;
+      maxBatch = c.maxBatch;
     }
 
     WorkerConfig build() {
@@ -270,7 +326,8 @@ public record WorkerConfig(
           maxQuestionBytes,
           crashAttemptLimit,
           sampling,
-          live);
+          live,
+          maxBatch);
     }
   }
 

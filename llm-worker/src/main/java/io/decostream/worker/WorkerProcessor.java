@@ -22,8 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -60,20 +62,60 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, byte[]> window;
   private KeyValueStore<String, Long> answered;
+  private KeyValueStore<String, byte[]> pending;
   private CrashGuard guard;
+  private final GenerationScheduler scheduler;
+
+  /** Generations this task's scheduler finished, forwarded by the stream thread (issue 22). */
+  private final ConcurrentLinkedQueue<GenerationScheduler.Done> finished =
+      new ConcurrentLinkedQueue<>();
+
+  /** How often the stream thread forwards finished generations (wall-clock punctuator). */
+  static final Duration FORWARD_EVERY = Duration.ofMillis(20);
+
+  /**
+   * Generations submitted and not yet forwarded; the punctuator runs only while there are some (an
+   * idle worker's tasks would otherwise have something to commit every interval).
+   */
+  private int inFlight;
+
+  private Cancellable forwarder;
+
+  /** Hands {@code job} to the scheduler, with the punctuator that will forward its result. */
+  private void submit(PendingJob job) {
+    inFlight++;
+    if (scheduler.maxBatch() > 0) {
+      ensureForwarder();
+    }
+    scheduler.submit(this, job, finished::add);
+  }
+
+  private void ensureForwarder() {
+    if (forwarder == null) {
+      forwarder =
+          context.schedule(FORWARD_EVERY, PunctuationType.WALL_CLOCK_TIME, t -> forwardFinished());
+    }
+  }
 
   WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
-    this(config, backend, topics, null);
+    this(config, backend, topics, null, new GenerationScheduler(backend, 0));
   }
 
   /**
    * @param live the topology's live windows (null = every answer re-prefills its window)
+   * @param scheduler the topology's generation scheduler (issue 22 point 3), shared by its tasks
    */
-  WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics, LiveWindows live) {
+  WorkerProcessor(
+      WorkerConfig config,
+      AnswerBackend backend,
+      Topics topics,
+      LiveWindows live,
+      GenerationScheduler scheduler) {
     this.config = config;
     this.backend = backend;
     this.topics = topics;
     this.live = live;
+    this.scheduler = scheduler;
   }
 
   @Override
@@ -91,10 +133,18 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         Duration.ofMillis(Math.max(1_000, retention / 24)),
         PunctuationType.STREAM_TIME,
         this::forgetAnsweredBefore);
+    // issue 22 point 3: generations finish on the scheduler's thread; the stream thread forwards
+    // them (and deletes their pending entries) in its own transaction
+    this.pending = context.getStateStore(WorkerTopology.PENDING_STORE);
+    resubmitPending();
   }
 
   @Override
   public void close() {
+    // results of this task's generations are no longer ours to write: the partition's next owner
+    // resubmits them from the pending store
+    scheduler.cancel(this);
+    finished.clear();
     if (guard != null) {
       guard.close();
     }
@@ -135,6 +185,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         // the only other input is the question repartition topic, fed by QuestionRouter
         processQuestion(record, md);
       }
+      forwardFinished();
     } finally {
       // per-stage latency histogram (issue 21 point 3): captions and answers included
       StageMetrics.recordLatency(WorkerTopology.STAGE, t0);
@@ -191,10 +242,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         return;
       }
     }
-    addFrame(t, record.value(), w, captions);
+    boolean captionPending = addFrame(t, record.value(), w, captions, at);
     StageMetrics.frame(WorkerTopology.STAGE, t.getStreamId(), 1);
-    if (runsModel && at != null) {
-      guard.done(at);
+    if (runsModel && at != null && !captionPending) {
+      guard.done(at); // else the caption's end releases it
     }
   }
 
@@ -222,6 +273,17 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     if (before != null && record.timestamp() - before < config.dedupRetention().toMillis()) {
       LOG.info(
           "question '{}' of stream {} ({}-{}@{}) was already answered; a duplicate is not answered"
+              + " again",
+          WorkerDeadLetters.oneLine(q.getQuestionId(), 200),
+          WorkerDeadLetters.oneLine(q.getStreamId(), 200),
+          source.topic(),
+          source.partition(),
+          source.offset());
+      return;
+    }
+    if (pending.get(pendingKey(PendingWork.QUESTION, dedupKey)) != null) {
+      LOG.info(
+          "question '{}' of stream {} ({}-{}@{}) is being answered; a duplicate is not answered"
               + " again",
           WorkerDeadLetters.oneLine(q.getQuestionId(), 200),
           WorkerDeadLetters.oneLine(q.getStreamId(), 200),
@@ -265,11 +327,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         return;
       }
     }
-    answer(q, frames);
-    answered.put(dedupKey, record.timestamp());
-    if (at != null) {
-      guard.done(at);
-    }
+    enqueueAnswer(q, record.value(), frames, at, record.timestamp());
   }
 
   /**
@@ -347,7 +405,8 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   /** Adds a frame and evicts everything older than the last W frames of its stream. */
-  private void addFrame(FrameTokens t, byte[] raw, int w, boolean captions) {
+  private boolean addFrame(
+      FrameTokens t, byte[] raw, int w, boolean captions, CrashGuard.Coordinates at) {
     String stream = t.getStreamId();
     window.put(key(stream, t.getFrameIndex()), raw);
     List<KeyValue<String, byte[]>> entries = windowEntries(stream);
@@ -373,9 +432,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       }
     }
     // Captions every N frames of stream time: after frames 0..N-1, N..2N-1, ...
-    if (captions) {
-      caption(stream);
-    }
+    return captions && enqueueCaption(stream, at);
   }
 
   private static List<LiveWindows.Frame> liveFrames(List<FrameTokens> frames) {
@@ -423,52 +480,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         WorkerTopology.ANSWERS_SINK);
   }
 
-  private void answer(Question q, List<FrameTokens> frames) {
-    long start = System.currentTimeMillis();
-    Answer.Builder a = answerBuilder(q);
-    Generation g;
-    int maxNew =
-        q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0
-            ? q.getMaxNewTokens()
-            : config.maxNewTokens();
-    try {
-      Sampling sampling = config.sampling().override(q.getTemperature(), q.getTopP(), q.getSeed());
-      g = generate(q.getStreamId(), frames, q.getText(), maxNew, sampling);
-      Map<String, Double> timings = g.timings;
-      timings.put("queue", (double) Math.max(0, start - q.getAskedAtMillis()));
-      // the frames named are the frames the prompt held (a live window may hold more or fewer
-      // than the store's W while it slides)
-      a.setText(g.result.text())
-          .setFirstFrameIndex(g.frames.get(0).getFrameIndex())
-          .setLastFrameIndex(g.frames.get(g.frames.size() - 1).getFrameIndex())
-          .setFrameCount(g.frames.size())
-          .setTokensPerFrame(g.tokensPerFrame)
-          .setPromptTokens(g.result.promptTokens())
-          .setGeneratedTokens(g.result.generatedTokens())
-          .setTimingsMillis(timings)
-          .setTemperature(sampling.temperature())
-          .setTopP(sampling.topP())
-          .setSeed(sampling.seed())
-          .setLiveWindow(g.live);
-    } catch (RuntimeException e) {
-      a.setError("generation failed: " + e.getMessage());
-      g = null;
-    }
-    a.setAnsweredAtMillis(System.currentTimeMillis());
-    forwardAnswer(a.build());
-    if (q.getWantGrounding() && g != null) {
-      // R-GAE runs the full path over exactly the frames the answer used
-      ground(q.getStreamId(), q.getQuestionId(), "answer", q.getText(), q.getText(), g.frames, g);
-    }
-  }
-
-  /**
-   * R-GAE maps of a generated text (issue 4, spec §7.5–§7.6) on the grounding topic: the backend's
-   * Text-to-Query rows averaged over the tokens and per word, split per frame and mapped through
-   * each frame's Query-to-Patch matrix (avg windows / identity from the grids, max from the weights
-   * the encoder shipped). Best effort: a failure is logged, the answer is already out.
-   */
-  private void ground(
+  private Grounding ground(
       String stream,
       String refId,
       String kind,
@@ -482,7 +494,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
           kind,
           refId,
           stream);
-      return;
+      return null;
     }
     try {
       long t0 = System.nanoTime();
@@ -537,11 +549,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
               .setTimingsMillis(timings)
               .setProducedAtMillis(System.currentTimeMillis())
               .build();
-      context.forward(
-          new Record<String, Object>(stream, out, System.currentTimeMillis()),
-          WorkerTopology.GROUNDING_SINK);
+      return out;
     } catch (RuntimeException ex) {
       LOG.warn("grounding of {} {} of stream {} failed: {}", kind, refId, stream, ex.toString());
+      return null;
     }
   }
 
@@ -586,19 +597,237 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     return out;
   }
 
-  private void caption(String stream) {
-    List<FrameTokens> frames = frames(stream);
-    if (frames.isEmpty()) {
-      return;
+  // ------------------------------------------------------------ generations (issue 22 point 3)
+
+  /** A record to forward: sink, key, value. */
+  private record Out(String sink, String key, Object value) {}
+
+  /**
+   * A question or caption handed to the scheduler: its pending entry's key, what the stream thread
+   * does once it finished (forward, remember it answered, release its crash-guard entry).
+   */
+  private abstract class PendingJob implements GenerationScheduler.Job {
+    final String key;
+    final PendingWork work;
+    final String stream;
+    final List<FrameTokens> frames;
+    final boolean tryLive;
+    final int tokensPerFrame;
+    long startNanos;
+    long startMillis;
+    boolean fromLive;
+
+    /** Why it is not run again (it crashed the worker too often), or null. */
+    String crashed;
+
+    PendingJob(
+        String key, PendingWork work, String stream, List<FrameTokens> frames, boolean tryLive) {
+      this.key = key;
+      this.work = work;
+      this.stream = stream;
+      this.frames = frames;
+      this.tryLive = tryLive;
+      this.tokensPerFrame = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
     }
-    Generation g;
-    try {
+
+    abstract String prompt();
+
+    abstract int maxNewTokens();
+
+    abstract Sampling sampling();
+
+    /** The records of a finished generation (on the scheduler's thread). */
+    abstract List<Out> outputs(Generation g);
+
+    /** The records of a failed one (on the stream thread). */
+    abstract List<Out> failed(RuntimeException e);
+
+    /** The dedup entry written with the outputs, or null. */
+    String answeredKey() {
+      return null;
+    }
+
+    @Override
+    public GenerationScheduler.Admitted admit() {
+      startNanos = System.nanoTime();
+      startMillis = System.currentTimeMillis();
+      if (tryLive && live != null) {
+        List<Long> indices = new ArrayList<>(frames.size());
+        frames.forEach(f -> indices.add(f.getFrameIndex()));
+        try {
+          AnswerBackend.Started s =
+              live.start(stream, indices, prompt(), maxNewTokens(), sampling());
+          if (s != null) {
+            fromLive = true;
+            return GenerationScheduler.Admitted.stepping(s);
+          }
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "live window of stream {} could not start a generation, re-prefilling the window:"
+                  + " {}",
+              WorkerDeadLetters.oneLine(stream, 200),
+              e.toString());
+        }
+      }
+      // the full path over the same frames, run whole here (it gives the same tokens)
+      List<float[]> features = new ArrayList<>(frames.size());
+      for (FrameTokens f : frames) {
+        features.add(Tensors.decode(f.getTokens()));
+      }
+      AnswerBackend.Generated g =
+          backend.generate(features, tokensPerFrame, prompt(), maxNewTokens(), sampling());
+      return GenerationScheduler.Admitted.finished(
+          outputs(generation(g, tokensPerFrame, startNanos, frames, false, features)));
+    }
+
+    @Override
+    public Object finish(AnswerBackend.Generated result) {
+      return outputs(generation(result, tokensPerFrame, startNanos, frames, true, null));
+    }
+  }
+
+  private final class AnswerJob extends PendingJob {
+    final Question q;
+    final Sampling sampling;
+    final int maxNew;
+
+    AnswerJob(String key, PendingWork work, Question q, List<FrameTokens> frames, boolean live) {
+      super(key, work, q.getStreamId(), frames, live);
+      this.q = q;
+      this.maxNew =
+          q.getMaxNewTokens() != null && q.getMaxNewTokens() > 0
+              ? q.getMaxNewTokens()
+              : config.maxNewTokens();
+      this.sampling = config.sampling().override(q.getTemperature(), q.getTopP(), q.getSeed());
+    }
+
+    @Override
+    String prompt() {
+      return q.getText();
+    }
+
+    @Override
+    int maxNewTokens() {
+      return maxNew;
+    }
+
+    @Override
+    Sampling sampling() {
+      return sampling;
+    }
+
+    @Override
+    String answeredKey() {
+      return dedupKey(q);
+    }
+
+    @Override
+    List<Out> outputs(Generation g) {
+      Map<String, Double> timings = g.timings;
+      timings.put("queue", (double) Math.max(0, startMillis - q.getAskedAtMillis()));
+      // the frames named are the frames the prompt held (a live window may hold more or fewer
+      // than the store's W while it slides)
+      Answer a =
+          answerBuilder(q)
+              .setText(g.result.text())
+              .setFirstFrameIndex(g.frames.get(0).getFrameIndex())
+              .setLastFrameIndex(g.frames.get(g.frames.size() - 1).getFrameIndex())
+              .setFrameCount(g.frames.size())
+              .setTokensPerFrame(g.tokensPerFrame)
+              .setPromptTokens(g.result.promptTokens())
+              .setGeneratedTokens(g.result.generatedTokens())
+              .setTimingsMillis(timings)
+              .setTemperature(sampling.temperature())
+              .setTopP(sampling.topP())
+              .setSeed(sampling.seed())
+              .setLiveWindow(g.live)
+              .setAnsweredAtMillis(System.currentTimeMillis())
+              .build();
+      List<Out> out = new ArrayList<>(2);
+      out.add(new Out(WorkerTopology.ANSWERS_SINK, a.getStreamId(), a));
+      if (q.getWantGrounding()) {
+        // R-GAE runs the full path over exactly the frames the answer used
+        Grounding gr =
+            ground(
+                q.getStreamId(),
+                q.getQuestionId(),
+                "answer",
+                q.getText(),
+                q.getText(),
+                g.frames,
+                g);
+        if (gr != null) {
+          out.add(new Out(WorkerTopology.GROUNDING_SINK, q.getStreamId(), gr));
+        }
+      }
+      return out;
+    }
+
+    @Override
+    List<Out> failed(RuntimeException e) {
+      Answer a =
+          answerBuilder(q)
+              .setError("generation failed: " + e.getMessage())
+              .setAnsweredAtMillis(System.currentTimeMillis())
+              .build();
+      return List.of(new Out(WorkerTopology.ANSWERS_SINK, a.getStreamId(), a));
+    }
+  }
+
+  private final class CaptionJob extends PendingJob {
+    CaptionJob(
+        String key, PendingWork work, String stream, List<FrameTokens> frames, boolean live) {
+      super(key, work, stream, frames, live);
+    }
+
+    @Override
+    String prompt() {
+      return config.captionPrompt();
+    }
+
+    @Override
+    int maxNewTokens() {
+      return config.maxNewTokens();
+    }
+
+    @Override
+    Sampling sampling() {
       // captions decode greedily: a caption is a summary, not a question asking to be surprised
-      g =
-          generate(
-              stream, frames, config.captionPrompt(), config.maxNewTokens(), Sampling.GREEDY, true);
-      frames = g.frames;
-    } catch (RuntimeException e) {
+      return Sampling.GREEDY;
+    }
+
+    @Override
+    List<Out> outputs(Generation g) {
+      FrameTokens first = g.frames.get(0);
+      FrameTokens last = g.frames.get(g.frames.size() - 1);
+      Caption c =
+          Caption.newBuilder()
+              .setCaptionId(stream + "@" + last.getFrameIndex())
+              .setStreamId(stream)
+              .setText(g.result.text())
+              .setFirstFrameIndex(first.getFrameIndex())
+              .setLastFrameIndex(last.getFrameIndex())
+              .setFirstTimestampMicros(first.getTimestampMicros())
+              .setLastTimestampMicros(last.getTimestampMicros())
+              .setPromptTokens(g.result.promptTokens())
+              .setGeneratedTokens(g.result.generatedTokens())
+              .setTimingsMillis(g.timings)
+              .setProducedAtMillis(System.currentTimeMillis())
+              .build();
+      List<Out> out = new ArrayList<>(2);
+      out.add(new Out(WorkerTopology.CAPTIONS_SINK, stream, c));
+      if (config.groundCaptions()) {
+        Grounding gr =
+            ground(stream, c.getCaptionId(), "caption", config.captionPrompt(), "", g.frames, g);
+        if (gr != null) {
+          out.add(new Out(WorkerTopology.GROUNDING_SINK, stream, gr));
+        }
+      }
+      return out;
+    }
+
+    @Override
+    List<Out> failed(RuntimeException e) {
       // The frame is already in the window; a failed caption is skipped (logged), the stream goes
       // on.
       LOG.warn(
@@ -607,36 +836,250 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
           frames.get(0).getFrameIndex(),
           frames.get(frames.size() - 1).getFrameIndex(),
           e.toString());
-      return;
+      return List.of();
     }
-    FrameTokens first = frames.get(0);
-    FrameTokens last = frames.get(frames.size() - 1);
-    Caption c =
-        Caption.newBuilder()
-            .setCaptionId(stream + "@" + last.getFrameIndex())
-            .setStreamId(stream)
-            .setText(g.result.text())
-            .setFirstFrameIndex(first.getFrameIndex())
-            .setLastFrameIndex(last.getFrameIndex())
-            .setFirstTimestampMicros(first.getTimestampMicros())
-            .setLastTimestampMicros(last.getTimestampMicros())
-            .setPromptTokens(g.result.promptTokens())
-            .setGeneratedTokens(g.result.generatedTokens())
-            .setTimingsMillis(g.timings)
-            .setProducedAtMillis(System.currentTimeMillis())
-            .build();
-    context.forward(
-        new Record<String, Object>(stream, c, System.currentTimeMillis()),
-        WorkerTopology.CAPTIONS_SINK);
-    if (config.groundCaptions()) {
-      ground(stream, c.getCaptionId(), "caption", config.captionPrompt(), "", frames, g);
+  }
+
+  static String pendingKey(byte kind, String id) {
+    return (char) kind + "\0" + id;
+  }
+
+  private static List<Long> indices(List<FrameTokens> frames) {
+    List<Long> out = new ArrayList<>(frames.size());
+    frames.forEach(f -> out.add(f.getFrameIndex()));
+    return out;
+  }
+
+  /**
+   * Pins the frames a question asked now is answered over, records it as pending (committed with
+   * the question's offset) and hands it to the scheduler: the stream thread goes on at once.
+   */
+  private void enqueueAnswer(
+      Question q, byte[] raw, List<FrameTokens> frames, CrashGuard.Coordinates at, long timestamp) {
+    List<FrameTokens> used = frames;
+    boolean fromLive = false;
+    if (live != null) {
+      List<FrameTokens> pinned = pin(q.getStreamId(), frames);
+      if (pinned != null) {
+        used = pinned;
+        fromLive = true;
+      }
+    }
+    PendingWork work =
+        new PendingWork(
+            PendingWork.QUESTION,
+            at == null ? "" : at.topic(),
+            at == null ? -1 : at.partition(),
+            at == null ? -1 : at.offset(),
+            timestamp,
+            indices(used),
+            raw);
+    String key = pendingKey(PendingWork.QUESTION, dedupKey(q));
+    pending.put(key, work.encode());
+    submit(new AnswerJob(key, work, q, used, fromLive));
+  }
+
+  /** The stream's live window brought up to date, as frames from the store; null = full path. */
+  private List<FrameTokens> pin(String stream, List<FrameTokens> frames) {
+    try {
+      liveStreams.add(stream);
+      int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
+      List<LiveWindows.Frame> p =
+          live.pin(stream, tpf, config.windowFor(tpf, backend), () -> liveFrames(frames));
+      if (p == null) {
+        return null;
+      }
+      List<FrameTokens> out = new ArrayList<>(p.size());
+      p.forEach(f -> out.add(f.tokens()));
+      return out;
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "live window of stream {} could not answer, re-prefilling the window: {}",
+          WorkerDeadLetters.oneLine(stream, 200),
+          e.toString());
+      return null;
     }
   }
 
   /**
-   * A generated text and how: the frames the prompt held (oldest first), whether a live window
-   * answered, and the features (decoded on demand for grounding when a live window answered).
+   * A caption over the stream's window up to the frame that triggered it: from the live window when
+   * it holds exactly that (not while it rebuilds after a slide: it still holds the frames before
+   * the slide), else the full path over the store's frames. Returns whether it is pending (it then
+   * releases the frame's crash-guard entry when it ends).
    */
+  private boolean enqueueCaption(String stream, CrashGuard.Coordinates at) {
+    List<FrameTokens> frames = frames(stream);
+    if (frames.isEmpty()) {
+      return false;
+    }
+    List<FrameTokens> used = frames;
+    boolean fromLive = false;
+    if (live != null && !live.rebuilding(stream)) {
+      List<FrameTokens> pinned = pin(stream, frames);
+      if (pinned != null
+          && pinned.get(pinned.size() - 1).getFrameIndex()
+              == frames.get(frames.size() - 1).getFrameIndex()) {
+        used = pinned;
+        fromLive = true;
+      }
+    }
+    long last = used.get(used.size() - 1).getFrameIndex();
+    PendingWork work =
+        new PendingWork(
+            PendingWork.CAPTION,
+            at == null ? "" : at.topic(),
+            at == null ? -1 : at.partition(),
+            at == null ? -1 : at.offset(),
+            0,
+            indices(used),
+            new byte[0]);
+    String key = pendingKey(PendingWork.CAPTION, stream + '\0' + last);
+    pending.put(key, work.encode());
+    submit(new CaptionJob(key, work, stream, used, fromLive));
+    return true;
+  }
+
+  /**
+   * Forwards what the scheduler finished for this task, each in this task's transaction with the
+   * deletion of its pending entry (and, for an answer, its dedup entry).
+   */
+  private void forwardFinished() {
+    GenerationScheduler.Done d;
+    while ((d = finished.poll()) != null) {
+      inFlight--;
+      PendingJob job = (PendingJob) d.job();
+      if (pending.get(job.key) == null) {
+        continue; // already written (a resubmitted duplicate)
+      }
+      List<Out> out;
+      if (job.crashed != null) {
+        out = new ArrayList<>();
+        if (job instanceof AnswerJob aj) {
+          Answer a =
+              answerBuilder(aj.q)
+                  .setError("not answered: " + job.crashed)
+                  .setAnsweredAtMillis(System.currentTimeMillis())
+                  .build();
+          out.add(new Out(WorkerTopology.ANSWERS_SINK, a.getStreamId(), a));
+        }
+        PendingWork w = job.work;
+        DeadLetter dl =
+            WorkerDeadLetters.of(
+                new Source(w.topic(), w.partition(), w.offset()),
+                null,
+                w.payload(),
+                job.stream,
+                job.crashed,
+                null);
+        out.add(new Out(WorkerTopology.DEAD_LETTER_SINK, job.stream, dl));
+        StageMetrics.deadLetter(WorkerTopology.STAGE, job.crashed);
+      } else if (d.failure() != null) {
+        out = job.failed(d.failure());
+      } else {
+        @SuppressWarnings("unchecked")
+        List<Out> o = (List<Out>) d.outcome();
+        out = o;
+      }
+      for (Out o : out) {
+        context.forward(
+            new Record<String, Object>(o.key(), o.value(), System.currentTimeMillis()), o.sink());
+      }
+      pending.delete(job.key);
+      String answeredKey = job.answeredKey();
+      if (answeredKey != null) {
+        answered.put(answeredKey, job.work.timestamp());
+      }
+      CrashGuard.Coordinates at = job.work.coordinates();
+      if (at != null) {
+        guard.done(at);
+      }
+    }
+    if (inFlight <= 0 && forwarder != null) {
+      inFlight = 0;
+      forwarder.cancel();
+      forwarder = null;
+    }
+  }
+
+  /**
+   * On (re)start and after a rebalance: the generations this task's store still holds pending
+   * (their inputs committed, their outputs not) are handed to the scheduler again, over the frames
+   * they named where the window still holds them. The full path runs them (the live windows are
+   * rebuilt as frames arrive), which gives the same tokens.
+   */
+  private void resubmitPending() {
+    List<KeyValue<String, byte[]>> all = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = pending.all()) {
+      it.forEachRemaining(all::add);
+    }
+    for (KeyValue<String, byte[]> kv : all) {
+      try {
+        resubmit(kv.key, PendingWork.decode(kv.value));
+      } catch (RuntimeException e) {
+        LOG.warn("pending generation {} cannot be resubmitted, dropped: {}", kv.key, e.toString());
+        pending.delete(kv.key);
+      }
+    }
+    if (!all.isEmpty()) {
+      LOG.info("resubmitted {} pending generation(s) of task {}", all.size(), context.taskId());
+    }
+  }
+
+  private void resubmit(String key, PendingWork work) {
+    Question q = null;
+    String stream;
+    if (work.kind() == PendingWork.QUESTION) {
+      q =
+          topics
+              .questions()
+              .valueSerde()
+              .deserializer()
+              .deserialize(topics.questions().name(), work.payload());
+      stream = q.getStreamId();
+    } else {
+      int sep = key.indexOf('\0', 2);
+      stream = key.substring(2, sep);
+    }
+    List<FrameTokens> all = frames(stream);
+    List<FrameTokens> named = new ArrayList<>();
+    for (FrameTokens f : all) {
+      if (work.frames().contains(f.getFrameIndex())) {
+        named.add(f);
+      }
+    }
+    List<FrameTokens> frames = named.size() == work.frames().size() ? named : all;
+    if (frames.isEmpty()) {
+      throw new IllegalStateException("stream " + stream + " has no frames left");
+    }
+    CrashGuard.Coordinates at = work.coordinates();
+    if (at != null) {
+      int crashed = guard.enter(at);
+      if (crashed >= config.crashAttemptLimit()) {
+        String what =
+            q != null
+                ? "question '" + q.getQuestionId() + "' of stream " + stream
+                : "caption of stream " + stream;
+        String reason = crashedReason(what, crashed);
+        PendingJob dead =
+            q != null
+                ? new AnswerJob(key, work, q, frames, false)
+                : new CaptionJob(key, work, stream, frames, false);
+        dead.crashed = reason;
+        // handed back as a failure: the stream thread writes the error answer and the dead letter
+        inFlight++;
+        ensureForwarder();
+        finished.add(
+            new GenerationScheduler.Done(this, dead, null, new IllegalStateException(reason)));
+        return;
+      }
+    }
+    PendingJob job =
+        q != null
+            ? new AnswerJob(key, work, q, frames, false)
+            : new CaptionJob(key, work, stream, frames, false);
+    submit(job);
+  }
+
   private static final class Generation {
     final AnswerBackend.Generated result;
     final int tokensPerFrame;
@@ -675,65 +1118,6 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
    * (only the prompt's text is prefilled, issue 20 point 1), else by re-prefilling {@code frames}
    * (the reference path).
    */
-  private Generation generate(
-      String stream, List<FrameTokens> frames, String prompt, int maxNewTokens, Sampling sampling) {
-    return generate(stream, frames, prompt, maxNewTokens, sampling, false);
-  }
-
-  /**
-   * @param newest whether the text must cover the window's newest frame (a caption is the summary
-   *     up to the frame that triggered it): while a live window is rebuilding after a slide it
-   *     still holds the frames before the slide, so such a text takes the full path instead
-   */
-  private Generation generate(
-      String stream,
-      List<FrameTokens> frames,
-      String prompt,
-      int maxNewTokens,
-      Sampling sampling,
-      boolean newest) {
-    long t0 = System.nanoTime();
-    int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
-    if (live != null && !(newest && live.rebuilding(stream))) {
-      LiveWindows.Answered a = null;
-      try {
-        liveStreams.add(stream);
-        a =
-            live.answer(
-                stream,
-                tpf,
-                config.windowFor(tpf, backend),
-                () -> liveFrames(frames),
-                prompt,
-                maxNewTokens,
-                sampling);
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "live window of stream {} could not answer, re-prefilling the window: {}",
-            WorkerDeadLetters.oneLine(stream, 200),
-            e.toString());
-      }
-      if (a != null && (!newest || endsAt(a, frames))) {
-        List<FrameTokens> used = new ArrayList<>(a.frames().size());
-        a.frames().forEach(f -> used.add(f.tokens()));
-        return generation(a.result(), tpf, t0, used, true, null);
-      }
-    }
-    List<float[]> features = new ArrayList<>(frames.size());
-    for (FrameTokens f : frames) {
-      features.add(Tensors.decode(f.getTokens()));
-    }
-    AnswerBackend.Generated g = backend.generate(features, tpf, prompt, maxNewTokens, sampling);
-    return generation(g, tpf, t0, frames, false, features);
-  }
-
-  private static boolean endsAt(LiveWindows.Answered a, List<FrameTokens> frames) {
-    List<LiveWindows.Frame> used = a.frames();
-    return !used.isEmpty()
-        && used.get(used.size() - 1).tokens().getFrameIndex()
-            == frames.get(frames.size() - 1).getFrameIndex();
-  }
-
   private static Generation generation(
       AnswerBackend.Generated g,
       int tpf,

@@ -51,6 +51,14 @@ public final class WorkerTopology {
   public static final String PROCESSOR = "worker";
   public static final String WINDOW_STORE = "worker-window";
   public static final String ANSWERED_STORE = "worker-answered";
+
+  /**
+   * Questions and captions enqueued for generation and not yet written (issue 22 point 3), keyed by
+   * kind and id ({@link PendingWork}): changelogged, so a restarted or reassigned task resubmits
+   * them.
+   */
+  public static final String PENDING_STORE = "worker-pending";
+
   public static final String ANSWERS_SINK = "answers-sink";
   public static final String CAPTIONS_SINK = "captions-sink";
   public static final String GROUNDING_SINK = "grounding-sink";
@@ -94,6 +102,12 @@ public final class WorkerTopology {
     b.addStateStore(
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(ANSWERED_STORE), Serdes.String(), Serdes.Long()));
+    b.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(), Serdes.ByteArray()));
+    // one scheduler per topology, shared by its tasks: the generations of every stream this
+    // process serves are decoded together (issue 22 point 3)
+    GenerationScheduler scheduler = new GenerationScheduler(backend, config.maxBatch());
 
     KStream<byte[], byte[]> tokens =
         b.stream(
@@ -128,10 +142,11 @@ public final class WorkerTopology {
         tokens
             .merge(byStream, Named.as("worker-inputs"))
             .process(
-                () -> new WorkerProcessor(config, backend, topics, live),
+                () -> new WorkerProcessor(config, backend, topics, live, scheduler),
                 Named.as(PROCESSOR),
                 WINDOW_STORE,
-                ANSWERED_STORE);
+                ANSWERED_STORE,
+                PENDING_STORE);
     // The processor forwards each record to one of these by name.
     out.to(
         topics.answers().name(),

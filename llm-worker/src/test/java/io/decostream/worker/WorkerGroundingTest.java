@@ -88,7 +88,7 @@ class WorkerGroundingTest {
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "worker-grounding-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    return new TopologyTestDriver(WorkerTopology.build(config, llm), p);
+    return new TopologyTestDriver(WorkerTopology.build(config.withMaxBatch(0), llm), p);
   }
 
   static FrameTokens tokens(String stream, long index, String pooling) {

@@ -131,7 +131,9 @@ class WorkerLiveWindowTest {
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     return new TopologyTestDriver(
-        WorkerTopology.build(config, backend, rebuilds == null ? null : () -> rebuilds), p);
+        WorkerTopology.build(
+            config.withMaxBatch(0), backend, rebuilds == null ? null : () -> rebuilds),
+        p);
   }
 
   Io io(TopologyTestDriver d) {

@@ -37,7 +37,7 @@ class WorkerMetricsTest {
     try (TopologyTestDriver d =
         new TopologyTestDriver(
             WorkerTopology.build(
-                WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 64),
+                WorkerConfig.defaults().withCaptionEvery(0).withWindow(3, 64).withMaxBatch(0),
                 new WorkerGroundingTest.ExplainingLlm()),
             p)) {
       for (int i = 0; i < 3; i++) {

@@ -27,7 +27,7 @@ class WorkerMixedGridsTest {
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     return new TopologyTestDriver(
-        WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(0), llm), p);
+        WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(0).withMaxBatch(0), llm), p);
   }
 
   Answer ask(WorkerTopologyTest.Io io, String stream, String id) {

@@ -85,7 +85,7 @@ class WorkerReliabilityTest {
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, APP);
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    return new TopologyTestDriver(WorkerTopology.build(config, llm), p);
+    return new TopologyTestDriver(WorkerTopology.build(config.withMaxBatch(0), llm), p);
   }
 
   static WorkerConfig config() {

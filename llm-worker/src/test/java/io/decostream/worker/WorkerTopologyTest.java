@@ -74,7 +74,7 @@ class WorkerTopologyTest {
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "worker-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    return new TopologyTestDriver(WorkerTopology.build(config, llm), p);
+    return new TopologyTestDriver(WorkerTopology.build(config.withMaxBatch(0), llm), p);
   }
 
   static FrameTokens tokens(String stream, long index, int grid) {
@@ -319,7 +319,9 @@ class WorkerTopologyTest {
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     try (TopologyTestDriver d =
         new TopologyTestDriver(
-            WorkerTopology.build(WorkerConfig.defaults().withCaptionEvery(2), flaky), p)) {
+            WorkerTopology.build(
+                WorkerConfig.defaults().withCaptionEvery(2).withMaxBatch(0), flaky),
+            p)) {
       Io io = io(d);
       for (int i = 0; i < 4; i++) {
         io.tokens.pipeInput("s", tokens("s", i, 12));

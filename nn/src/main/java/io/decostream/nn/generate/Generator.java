@@ -167,40 +167,195 @@ public final class Generator {
       List<String> stopStrings,
       Function<int[], String> detokenize,
       int limit) {
+    Decoding d = begin(cache, prompt, maxNewTokens, sampler, stopStrings, detokenize, limit);
+    long t1 = System.nanoTime();
+    while (!d.done()) {
+      d.accept(model.decodeNext(d.next(), cache)); // the cache's own array: no allocation
+    }
+    d.decodeNanos = System.nanoTime() - t1;
+    return d.result();
+  }
+
+  /**
+   * The first half of {@link #continueFrom} (issue 22 point 3): prefills {@code suffix} on top of
+   * {@code cache} and samples the first token; the returned decoding is then advanced by {@link
+   * #step} together with other sequences' decodings, giving the tokens {@link #continueFrom} gives.
+   * The cache belongs to the decoding until it is done.
+   */
+  public Decoding begin(KvCache cache, NDArray suffix, int maxNewTokens, Sampler sampler) {
+    Objects.requireNonNull(cache, "cache");
+    Objects.requireNonNull(suffix, "suffix");
+    Objects.requireNonNull(sampler, "sampler");
+    if (maxNewTokens < 1) {
+      throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
+    }
+    int rows = Math.toIntExact(suffix.getShape().get(0));
+    if (rows > cache.remaining()) {
+      throw new IllegalArgumentException(
+          rows + " suffix rows do not fit the cache's " + cache.remaining() + " free positions");
+    }
+    long wanted = (long) cache.length() + rows + maxNewTokens - 1;
+    int limit = (int) Math.min(Math.min(model.contextLength(), cache.capacity()), wanted);
+    return begin(cache, suffix, maxNewTokens, sampler, List.of(), null, limit);
+  }
+
+  private Decoding begin(
+      KvCache cache,
+      NDArray prompt,
+      int maxNewTokens,
+      Sampler sampler,
+      List<String> stopStrings,
+      Function<int[], String> detokenize,
+      int limit) {
     int rows = Math.toIntExact(prompt.getShape().get(0));
-    int promptLen = cache.length() + rows;
-    int[] out = new int[maxNewTokens];
-    int n = 0;
-    StopReason reason;
+    Decoding d =
+        new Decoding(
+            cache, cache.length() + rows, maxNewTokens, sampler, stopStrings, detokenize, limit);
     long t0 = System.nanoTime();
     float[] logits = prefill(prompt, cache);
+    d.prefillNanos = System.nanoTime() - t0;
+    d.accept(logits);
+    return d;
+  }
+
+  /**
+   * One decode step of every decoding in {@code active} that is not done, together ({@link
+   * LlamaModel#decodeBatch}): each weight row is read once for all of them, and each decoding's
+   * tokens are those it would get alone.
+   */
+  public void step(List<Decoding> active) {
+    for (Decoding d : active) {
+      if (d.owner() != this && d.owner().model != model) {
+        throw new IllegalArgumentException("decodings of another model cannot be batched");
+      }
+    }
+    int n = 0;
+    for (Decoding d : active) {
+      if (!d.done()) {
+        n++;
+      }
+    }
+    if (n == 0) {
+      return;
+    }
+    int[] tokens = new int[n];
+    KvCache[] caches = new KvCache[n];
+    Decoding[] ds = new Decoding[n];
+    int b = 0;
+    for (Decoding d : active) {
+      if (!d.done()) {
+        tokens[b] = d.next();
+        caches[b] = d.cache;
+        ds[b++] = d;
+      }
+    }
+    float[][] logits = new float[n][];
+    long t0 = System.nanoTime();
+    model.decodeBatch(tokens, caches, n, logits);
     long t1 = System.nanoTime();
-    while (true) {
+    for (b = 0; b < n; b++) {
+      ds[b].decodeNanos += t1 - t0; // each sequence waited for the whole step
+      ds[b].accept(logits[b]);
+    }
+  }
+
+  /**
+   * One sequence being generated (issue 22 point 3): the tokens so far, the next token to feed, and
+   * why it stopped once it has. Stop rules as {@link #generate}'s.
+   */
+  public final class Decoding {
+    private final KvCache cache;
+    private final int promptLen;
+    private final int maxNewTokens;
+    private final Sampler sampler;
+    private final List<String> stopStrings;
+    private final Function<int[], String> detokenize;
+    private final int limit;
+    private final int[] out;
+    private int n;
+    private int next = -1;
+    private StopReason reason;
+    private long prefillNanos;
+    private long decodeNanos;
+
+    private Decoding(
+        KvCache cache,
+        int promptLen,
+        int maxNewTokens,
+        Sampler sampler,
+        List<String> stopStrings,
+        Function<int[], String> detokenize,
+        int limit) {
+      this.cache = cache;
+      this.promptLen = promptLen;
+      this.maxNewTokens = maxNewTokens;
+      this.sampler = sampler;
+      this.stopStrings = stopStrings;
+      this.detokenize = detokenize;
+      this.limit = limit;
+      this.out = new int[maxNewTokens];
+    }
+
+    private Generator owner() {
+      return Generator.this;
+    }
+
+    /** Whether a stop rule held. */
+    public boolean done() {
+      return reason != null;
+    }
+
+    /** Tokens generated so far. */
+    public int generated() {
+      return n;
+    }
+
+    /** The cache it decodes in. */
+    public KvCache cache() {
+      return cache;
+    }
+
+    int next() {
+      if (reason != null) {
+        throw new IllegalStateException("the decoding is done (" + reason + ")");
+      }
+      return next;
+    }
+
+    /** Samples from the logits of the last position fed; stops or sets the next token. */
+    void accept(float[] logits) {
       int token = sampler.next(logits);
       if (eosIds.contains(token)) {
         reason = StopReason.EOS;
-        break;
+        return;
       }
       out[n++] = token;
       if (!stopStrings.isEmpty()) {
         String text = detokenize.apply(Arrays.copyOf(out, n));
         if (stopStrings.stream().anyMatch(text::contains)) {
           reason = StopReason.STOP_STRING;
-          break;
+          return;
         }
       }
       if (n == maxNewTokens) {
         reason = StopReason.MAX_NEW_TOKENS;
-        break;
+        return;
       }
       if (cache.length() >= limit) {
         reason = StopReason.CONTEXT_FULL;
-        break;
+        return;
       }
-      logits = model.decodeNext(token, cache); // the cache's own array: no allocation
+      next = token;
     }
-    long t2 = System.nanoTime();
-    return new Result(Arrays.copyOf(out, n), reason, promptLen, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+
+    /** What {@link #generate}/{@link #continueFrom} would return; only once done. */
+    public Result result() {
+      if (reason == null) {
+        throw new IllegalStateException("the decoding is not done yet");
+      }
+      return new Result(
+          Arrays.copyOf(out, n), reason, promptLen, prefillNanos / 1e6, decodeNanos / 1e6);
+    }
   }
 
   /** Runs the prompt through the cache chunk by chunk; returns the last row's logits. */

@@ -98,17 +98,13 @@ final class DecodeStep {
     final ByteBuffer[] keys;
     final ByteBuffer[] values;
     final int capacity;
-    // the step's position and layer, read by the regions below (built once: a region handed to
-    // the pool is not a fresh lambda per call)
+    // the step's position (the cache length before the step)
     int pos;
-    LayerViews w;
-    int layer;
-    final RowPool.Rows qkv;
-    final RowPool.Rows attend;
-    final RowPool.Rows oProj;
-    final RowPool.Rows gateUp;
-    final RowPool.Rows down;
-    final RowPool.Rows lmHead;
+
+    /** This sequence alone as a batch of one: the single-sequence step (made once). */
+    final Batch alone;
+
+    final int[] oneToken = new int[1];
 
     Scratch(DecodeStep d, KvCache cache) {
       x = new Vec(d.hidden);
@@ -127,12 +123,39 @@ final class DecodeStep {
         values[l] = view(cache.values(l));
       }
       capacity = cache.capacity();
+      alone = new Batch(d, 1);
+      alone.seqs[0] = this;
+      alone.n = 1;
+    }
+  }
+
+  /**
+   * Sequences advanced one token together (issue 22 point 3): each matrix row is read once per step
+   * and dotted with every sequence's vector while it is in cache, so B sequences cost about one
+   * sequence's weight traffic. Each product is the same kernel call on the same vectors as the
+   * single step, so every sequence's logits are bit for bit those of stepping it alone. Attention
+   * runs per sequence over its own cache. Made once and reused: a step allocates nothing.
+   */
+  static final class Batch {
+    final Scratch[] seqs;
+    int n;
+    LayerViews w;
+    int layer;
+    final RowPool.Rows qkv;
+    final RowPool.Rows attend;
+    final RowPool.Rows oProj;
+    final RowPool.Rows gateUp;
+    final RowPool.Rows down;
+    final RowPool.Rows lmHead;
+
+    Batch(DecodeStep d, int capacity) {
+      seqs = new Scratch[capacity];
       qkv = (a, b) -> d.qkv(this, a, b);
       attend = (a, b) -> d.attend(this, a, b);
-      oProj = (a, b) -> residual(w.wo(), att, x.v, a, b);
-      gateUp = (a, b) -> gateUp(w, this, a, b);
-      down = (a, b) -> residual(w.wDown(), hb, x.v, a, b);
-      lmHead = (a, b) -> rows(d.lmHead, xb, logits, a, b);
+      oProj = (a, b) -> oProj(this, a, b);
+      gateUp = (a, b) -> gateUp(this, a, b);
+      down = (a, b) -> down(this, a, b);
+      lmHead = (a, b) -> d.lmHead(this, a, b);
     }
   }
 
@@ -184,69 +207,150 @@ final class DecodeStep {
     return new Scratch(this, cache);
   }
 
+  /** A reusable batch of up to {@code capacity} sequences. */
+  Batch batch(int capacity) {
+    return new Batch(this, capacity);
+  }
+
+  int vocab() {
+    return vocab;
+  }
+
   /**
    * Token {@code token} at position {@code cache.length()}: appends its K/V to the cache and
    * returns the logits [V] in the scratch's own array (valid until the next step).
    */
   float[] step(int token, KvCache cache, Scratch s) {
-    if (token < 0 || token >= vocab) {
-      throw new IllegalArgumentException("token id " + token + " is outside [0, " + vocab + ")");
-    }
+    checkToken(token);
     s.pos = cache.length();
-    for (int i = 0; i < hidden; i++) {
-      s.x.v[i] = embed.at(token * hidden + i); // embed_tokens[token]
-    }
-    for (int l = 0; l < layers.length; l++) {
-      layer(l, s);
-    }
+    s.oneToken[0] = token;
+    run(s.alone, s.oneToken, 0);
     cache.advance(1);
-    rmsNorm(s.x.v, finalNorm, s.xb, lmHead.f16()); // final norm, then the lm head
-    pool.run(vocab, s.lmHead);
     return s.logits;
   }
 
-  /** Spec §4.2 for one position: attention block, then MLP block, each on the normalised input. */
-  private void layer(int l, Scratch s) {
-    LayerViews w = layers[l];
-    s.layer = l;
-    s.w = w;
-    int pos = s.pos;
-    // --- self-attention: q, k, v of the normalised input; RoPE on q and k; cache write
-    rmsNorm(s.x.v, w.inputNorm(), s.xb, w.wq().f16());
-    int nq = heads * headDim;
-    int nk = kvHeads * headDim;
-    pool.run(nq + 2 * nk, s.qkv);
-    rope(s.q, heads, pos);
-    rope(s.k, kvHeads, pos);
-    int cap = s.capacity;
-    for (int g = 0; g < kvHeads; g++) { // [1, nKV, capacity, hd] at position pos
-      int at = ((g * cap) + pos) * headDim * 4;
-      for (int i = 0; i < headDim; i++) {
-        s.keys[l].putFloat(at + i * 4, s.k[g * headDim + i]);
-        s.values[l].putFloat(at + i * 4, s.v[g * headDim + i]);
-      }
+  /**
+   * Tokens {@code tokens[b]} at positions {@code caches[b].length()} for b < n, one step together
+   * (issue 22 point 3); {@code logits[b]} receives each cache's own logits array. The caches must
+   * be distinct (each is written at its own position).
+   */
+  void step(int[] tokens, KvCache[] caches, int n, Batch batch, float[][] logits) {
+    if (n > batch.seqs.length) {
+      throw new IllegalArgumentException(n + " sequences exceed the batch's " + batch.seqs.length);
     }
-    pool.run(heads, s.attend);
-    s.att.split(w.wo().f16());
-    pool.run(hidden, s.oProj); // h += o_proj(attn)
-    // --- MLP: h += down(silu(gate(x)) * up(x))
-    rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().f16());
-    pool.run(inter, s.gateUp);
-    s.hb.split(w.wDown().f16());
-    pool.run(hidden, s.down);
+    for (int b = 0; b < n; b++) {
+      checkToken(tokens[b]);
+      for (int c = 0; c < b; c++) {
+        if (caches[c] == caches[b]) {
+          throw new IllegalArgumentException("sequences " + c + " and " + b + " share a cache");
+        }
+      }
+      Scratch s = caches[b].scratch(this);
+      s.pos = caches[b].length();
+      batch.seqs[b] = s;
+    }
+    batch.n = n;
+    run(batch, tokens, 0);
+    for (int b = 0; b < n; b++) {
+      caches[b].advance(1);
+      logits[b] = batch.seqs[b].logits;
+      batch.seqs[b] = null;
+    }
+    batch.n = 0;
   }
 
-  private void qkv(Scratch s, int from, int to) {
-    LayerViews w = s.w;
+  private void checkToken(int token) {
+    if (token < 0 || token >= vocab) {
+      throw new IllegalArgumentException("token id " + token + " is outside [0, " + vocab + ")");
+    }
+  }
+
+  /** The layers and the lm head for every sequence of {@code batch} (tokens from {@code at}). */
+  private void run(Batch batch, int[] tokens, int at) {
+    for (int b = 0; b < batch.n; b++) {
+      Scratch s = batch.seqs[b];
+      int token = tokens[at + b];
+      for (int i = 0; i < hidden; i++) {
+        s.x.v[i] = embed.at(token * hidden + i); // embed_tokens[token]
+      }
+    }
+    for (int l = 0; l < layers.length; l++) {
+      layer(l, batch);
+    }
+    for (int b = 0; b < batch.n; b++) { // final norm, then the lm head
+      Scratch s = batch.seqs[b];
+      rmsNorm(s.x.v, finalNorm, s.xb, lmHead.f16());
+    }
+    pool.run(vocab, batch.lmHead);
+  }
+
+  /** Spec §4.2 for one position: attention block, then MLP block, each on the normalised input. */
+  private void layer(int l, Batch batch) {
+    LayerViews w = layers[l];
+    batch.layer = l;
+    batch.w = w;
+    int n = batch.n;
+    // --- self-attention: q, k, v of the normalised input; RoPE on q and k; cache write
+    for (int b = 0; b < n; b++) {
+      Scratch s = batch.seqs[b];
+      rmsNorm(s.x.v, w.inputNorm(), s.xb, w.wq().f16());
+    }
     int nq = heads * headDim;
     int nk = kvHeads * headDim;
+    pool.run(nq + 2 * nk, batch.qkv);
+    for (int b = 0; b < n; b++) {
+      Scratch s = batch.seqs[b];
+      int pos = s.pos;
+      rope(s.q, heads, pos);
+      rope(s.k, kvHeads, pos);
+      int cap = s.capacity;
+      for (int g = 0; g < kvHeads; g++) { // [1, nKV, capacity, hd] at position pos
+        int at = ((g * cap) + pos) * headDim * 4;
+        for (int i = 0; i < headDim; i++) {
+          s.keys[l].putFloat(at + i * 4, s.k[g * headDim + i]);
+          s.values[l].putFloat(at + i * 4, s.v[g * headDim + i]);
+        }
+      }
+    }
+    pool.run(n * heads, batch.attend);
+    for (int b = 0; b < n; b++) {
+      batch.seqs[b].att.split(w.wo().f16());
+    }
+    pool.run(hidden, batch.oProj); // h += o_proj(attn)
+    // --- MLP: h += down(silu(gate(x)) * up(x))
+    for (int b = 0; b < n; b++) {
+      Scratch s = batch.seqs[b];
+      rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().f16());
+    }
+    pool.run(inter, batch.gateUp);
+    for (int b = 0; b < n; b++) {
+      batch.seqs[b].hb.split(w.wDown().f16());
+    }
+    pool.run(hidden, batch.down);
+  }
+
+  private void qkv(Batch batch, int from, int to) {
+    LayerViews w = batch.w;
+    int nq = heads * headDim;
+    int nk = kvHeads * headDim;
+    int n = batch.n;
+    Scratch[] seqs = batch.seqs;
     for (int r = from; r < to; r++) {
       if (r < nq) {
-        s.q[r] = biased(w.wq().dot(r, s.xb), w.bq(), r);
+        for (int b = 0; b < n; b++) {
+          Scratch s = seqs[b];
+          s.q[r] = biased(w.wq().dot(r, s.xb), w.bq(), r);
+        }
       } else if (r < nq + nk) {
-        s.k[r - nq] = biased(w.wk().dot(r - nq, s.xb), w.bk(), r - nq);
+        for (int b = 0; b < n; b++) {
+          Scratch s = seqs[b];
+          s.k[r - nq] = biased(w.wk().dot(r - nq, s.xb), w.bk(), r - nq);
+        }
       } else {
-        s.v[r - nq - nk] = biased(w.wv().dot(r - nq - nk, s.xb), w.bv(), r - nq - nk);
+        for (int b = 0; b < n; b++) {
+          Scratch s = seqs[b];
+          s.v[r - nq - nk] = biased(w.wv().dot(r - nq - nk, s.xb), w.bv(), r - nq - nk);
+        }
       }
     }
   }
@@ -255,65 +359,90 @@ final class DecodeStep {
     return bias == null ? dot : dot + bias[r];
   }
 
+  /** Items from..to-1 of (sequence, head) pairs, sequence-major. */
+  private void attend(Batch batch, int from, int to) {
+    for (int i = from; i < to; i++) {
+      Scratch s = batch.seqs[i / heads];
+      attendHead(s, batch.layer, i % heads);
+    }
+  }
+
   /**
-   * Heads from..to-1 attend to cached positions 0..pos with fp32 softmax (spec §0); head h uses KV
-   * head h / (nH / nKV), the repeat_kv order.
+   * Head h attends to cached positions 0..pos with fp32 softmax (spec §0); it uses KV head h / (nH
+   * / nKV), the repeat_kv order.
    */
-  private void attend(Scratch s, int from, int to) {
-    int l = s.layer;
+  private void attendHead(Scratch s, int l, int h) {
     int pos = s.pos;
     int cap = s.capacity;
     int rep = heads / kvHeads;
     int n = pos + 1;
-    for (int h = from; h < to; h++) {
-      int g = h / rep;
-      int qOff = h * headDim;
-      int sOff = h * cap;
-      float max = Float.NEGATIVE_INFINITY;
-      for (int t = 0; t < n; t++) {
-        float sc =
-            DecodeKernels.dotF32At(s.q, qOff, s.keys[l], ((g * cap) + t) * headDim * 4, headDim)
-                / attnScale;
-        s.scores[sOff + t] = sc;
-        max = Math.max(max, sc);
-      }
-      float sum = 0;
-      for (int t = 0; t < n; t++) {
-        float e = (float) Math.exp(s.scores[sOff + t] - max);
-        s.scores[sOff + t] = e;
-        sum += e;
-      }
-      float[] out = s.att.v;
-      java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-      for (int t = 0; t < n; t++) {
-        DecodeKernels.axpyAt(
-            s.scores[sOff + t] / sum,
-            s.values[l],
-            ((g * cap) + t) * headDim * 4,
-            out,
-            qOff,
-            headDim);
+    int g = h / rep;
+    int qOff = h * headDim;
+    int sOff = h * cap;
+    float max = Float.NEGATIVE_INFINITY;
+    for (int t = 0; t < n; t++) {
+      float sc =
+          DecodeKernels.dotF32At(s.q, qOff, s.keys[l], ((g * cap) + t) * headDim * 4, headDim)
+              / attnScale;
+      s.scores[sOff + t] = sc;
+      max = Math.max(max, sc);
+    }
+    float sum = 0;
+    for (int t = 0; t < n; t++) {
+      float e = (float) Math.exp(s.scores[sOff + t] - max);
+      s.scores[sOff + t] = e;
+      sum += e;
+    }
+    float[] out = s.att.v;
+    java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+    for (int t = 0; t < n; t++) {
+      DecodeKernels.axpyAt(
+          s.scores[sOff + t] / sum, s.values[l], ((g * cap) + t) * headDim * 4, out, qOff, headDim);
+    }
+  }
+
+  private static void oProj(Batch batch, int from, int to) {
+    Mat m = batch.w.wo();
+    int n = batch.n;
+    for (int r = from; r < to; r++) {
+      for (int b = 0; b < n; b++) {
+        Scratch s = batch.seqs[b];
+        s.x.v[r] += m.dot(r, s.att);
       }
     }
   }
 
-  private static void residual(Mat m, Vec in, float[] h, int from, int to) {
+  private static void down(Batch batch, int from, int to) {
+    Mat m = batch.w.wDown();
+    int n = batch.n;
     for (int r = from; r < to; r++) {
-      h[r] += m.dot(r, in);
+      for (int b = 0; b < n; b++) {
+        Scratch s = batch.seqs[b];
+        s.x.v[r] += m.dot(r, s.hb);
+      }
     }
   }
 
-  private static void gateUp(LayerViews w, Scratch s, int from, int to) {
+  private static void gateUp(Batch batch, int from, int to) {
+    LayerViews w = batch.w;
+    int n = batch.n;
     for (int r = from; r < to; r++) {
-      float gate = w.wGate().dot(r, s.xb);
-      float up = w.wUp().dot(r, s.xb);
-      s.hb.v[r] = gate * (float) (1 / (1 + Math.exp(-gate))) * up; // silu(gate) * up
+      for (int b = 0; b < n; b++) {
+        Scratch s = batch.seqs[b];
+        float gate = w.wGate().dot(r, s.xb);
+        float up = w.wUp().dot(r, s.xb);
+        s.hb.v[r] = gate * (float) (1 / (1 + Math.exp(-gate))) * up; // silu(gate) * up
+      }
     }
   }
 
-  private static void rows(Mat m, Vec in, float[] out, int from, int to) {
+  private void lmHead(Batch batch, int from, int to) {
+    int n = batch.n;
     for (int r = from; r < to; r++) {
-      out[r] = m.dot(r, in);
+      for (int b = 0; b < n; b++) {
+        Scratch s = batch.seqs[b];
+        s.logits[r] = lmHead.dot(r, s.xb);
+      }
     }
   }
 

@@ -77,6 +77,32 @@ public final class KvCache implements AutoCloseable {
     length = newLength;
   }
 
+  /**
+   * Overwrites this cache with the first {@code n} positions of {@code src} (same layers, heads and
+   * head size): per layer and KV head one block copy of n rows, through direct views.
+   */
+  void copyFrom(KvCache src, int n) {
+    if (src.keys.length != keys.length) {
+      throw new IllegalArgumentException("caches of different models");
+    }
+    for (int l = 0; l < keys.length; l++) {
+      copy(src.keys[l], src.capacity, keys[l], capacity, n);
+      copy(src.values[l], src.capacity, values[l], capacity, n);
+    }
+    length = n;
+  }
+
+  private static void copy(NDArray from, int fromCap, NDArray to, int toCap, int n) {
+    long[] s = from.getShape().getShape(); // [1, nKV, cap, hd]
+    int groups = (int) s[1];
+    int row = (int) s[3] * 4;
+    java.nio.ByteBuffer a = DecodeStep.view(from);
+    java.nio.ByteBuffer b = DecodeStep.view(to);
+    for (int g = 0; g < groups; g++) {
+      b.put(g * toCap * row, a, g * fromCap * row, n * row);
+    }
+  }
+
   DecodeStep.Scratch scratch(DecodeStep step) {
     if (scratch == null) {
       scratch = step.scratch(this);

@@ -375,6 +375,80 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
+   * Continuous batching's decode step (issue 22 point 3): {@code tokens[b]} at position {@code
+   * caches[b].length()} for every b < n, advanced together, each sequence's K/V appended to its own
+   * cache (caches of different lengths, all distinct). {@code logits[b]} receives each sequence's
+   * logits [V], in the array {@link #decodeNext} would return for that cache. With the Vector API
+   * step each weight row is read once for all n sequences and the logits are bit for bit those of n
+   * single steps; without it the sequences are stepped one after another on the DJL layer.
+   */
+  public void decodeBatch(int[] tokens, KvCache[] caches, int n, float[][] logits) {
+    Objects.requireNonNull(tokens, "tokens");
+    Objects.requireNonNull(caches, "caches");
+    Objects.requireNonNull(logits, "logits");
+    if (n < 0 || n > tokens.length || n > caches.length || n > logits.length) {
+      throw new IllegalArgumentException(
+          "batch of "
+              + n
+              + " does not fit the given arrays ("
+              + tokens.length
+              + " tokens, "
+              + caches.length
+              + " caches, "
+              + logits.length
+              + " logits)");
+    }
+    for (int b = 0; b < n; b++) {
+      KvCache c = Objects.requireNonNull(caches[b], "caches[" + b + "]");
+      if (c.remaining() < 1) {
+        throw new IllegalArgumentException(
+            "cache " + b + " is full: " + c.length() + " of " + c.capacity() + " positions");
+      }
+      for (int o = 0; o < b; o++) {
+        if (caches[o] == c) {
+          throw new IllegalArgumentException("sequences " + o + " and " + b + " share a cache");
+        }
+      }
+    }
+    if (fast == null || n == 1) {
+      for (int b = 0; b < n; b++) {
+        logits[b] = decodeNext(tokens[b], caches[b]);
+      }
+      return;
+    }
+    synchronized (fast) { // one batch scratch, reused: steps of one model take turns
+      if (batch == null || batch.seqs.length < n) {
+        batch = fast.batch(Math.max(n, batch == null ? 8 : 2 * batch.seqs.length));
+      }
+      fast.step(tokens, caches, n, batch, logits);
+    }
+  }
+
+  /** The reused scratch of {@link #decodeBatch} (guarded by {@link #fast}). */
+  private DecodeStep.Batch batch;
+
+  /**
+   * A new cache of {@code capacity} positions holding a copy of the first {@code length} positions
+   * of {@code source} (issue 22 point 3: a generation forks a stream's live window and decodes in
+   * its own cache while the window keeps taking frames).
+   */
+  public KvCache copyOf(KvCache source, int length, int capacity) {
+    Objects.requireNonNull(source, "source");
+    if (length < 0 || length > source.length() || capacity < length) {
+      throw new IllegalArgumentException(
+          "cannot copy " + length + " of " + source.length() + " positions into " + capacity);
+    }
+    KvCache c = newCache(capacity);
+    try {
+      c.copyFrom(source, length);
+    } catch (RuntimeException e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /**
    * The tapped forward of R-GAE (spec §7.1, §7.8): a full causal forward over {@code embeddings}
    * [T, D] at positions {@code 0 .. T-1} with no KV cache (nothing is read or written in any
    * cache), returning the logits of every row, [T, V], on the manager of {@code embeddings}.

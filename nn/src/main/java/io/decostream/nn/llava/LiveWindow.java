@@ -256,6 +256,49 @@ public final class LiveWindow implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts answering {@code question} over the first {@code frames} cached frames in a copy of the
+   * cache (issue 22 point 3): copies the prefix and those frames' positions, prefills the prompt's
+   * ids after the placeholder and samples the first token; the window itself is left as it was and
+   * keeps taking frames. {@link PendingGeneration#step} then decodes it together with other
+   * streams' generations; its tokens are those {@link #answer} gives over the same frames. Null
+   * when the full path must answer instead (as {@link #canAnswer}).
+   */
+  public PendingGeneration begin(String question, GenerationOptions options, int frames) {
+    Objects.requireNonNull(options, "options");
+    synchronized (lock) {
+      checkOpen();
+      if (frames < 1 || frames > this.frames) {
+        throw new IllegalArgumentException(
+            "cannot answer over " + frames + " of the " + this.frames + " cached frames");
+      }
+      int[] suffix = suffix(question, options.maxNewTokens());
+      if (suffix == null) {
+        return null;
+      }
+      int window = prefixIds.length + frames * tokensPerFrame;
+      long promptLen = (long) window + suffix.length;
+      int capacity =
+          (int)
+              Math.max(
+                  promptLen, Math.min(llm.contextLength(), promptLen + options.maxNewTokens() - 1));
+      Sampler sampler =
+          options.isGreedy()
+              ? Sampler.greedy()
+              : Sampler.of(options.temperature(), options.topP(), options.seed());
+      Generator generator = new Generator(llm, lang.eosIds(), prefillChunk);
+      KvCache copy = llm.copyOf(cache, window, capacity);
+      try (NDManager step = manager.newSubManager()) {
+        Generator.Decoding d =
+            generator.begin(copy, llm.embed(step, suffix), options.maxNewTokens(), sampler);
+        return new PendingGeneration(lock, lang, generator, d, copy);
+      } catch (RuntimeException e) {
+        copy.close();
+        throw e;
+      }
+    }
+  }
+
   /** The prompt's ids after the placeholder, or null when the full path must answer instead. */
   private int[] suffix(String question, int maxNewTokens) {
     if (maxNewTokens < 1) {

@@ -172,4 +172,46 @@ class LiveWindowTest {
     closed.close();
     assertThrows(IllegalStateException.class, () -> closed.append(frames.get(0)));
   }
+
+  @Test
+  void generationsBegunOnWindowCopiesAndSteppedTogetherEqualTheFullPath() {
+    // issue 22 point 3: three questions over two windows (and a prefix of one of them) in flight
+    // at once, admitted between steps, while the window keeps taking frames
+    GenerationOptions greedy = GenerationOptions.greedy(12);
+    try (LiveWindow a = model.openLiveWindow(TPF, 4, 64);
+        LiveWindow b = model.openLiveWindow(TPF, 4, 64)) {
+      a.append(frames.get(0));
+      a.append(frames.get(1));
+      b.append(frames.get(2));
+      List<io.decostream.nn.llava.PendingGeneration> active = new java.util.ArrayList<>();
+      io.decostream.nn.llava.PendingGeneration p0 = a.begin(QUESTIONS.get(0), greedy, 2);
+      active.add(p0);
+      io.decostream.nn.llava.PendingGeneration.step(active);
+      io.decostream.nn.llava.PendingGeneration p1 = b.begin(QUESTIONS.get(1), greedy, 1);
+      active.add(p1);
+      a.append(frames.get(3)); // the window moves on; p0 decodes in its own copy
+      io.decostream.nn.llava.PendingGeneration p2 = a.begin(QUESTIONS.get(2), greedy, 2);
+      active.add(p2);
+      while (active.stream().anyMatch(p -> !p.done())) {
+        io.decostream.nn.llava.PendingGeneration.step(active);
+      }
+      assertArrayEquals(
+          full(frames.subList(0, 2), QUESTIONS.get(0), greedy), p0.result().tokenIds());
+      assertArrayEquals(
+          full(frames.subList(2, 3), QUESTIONS.get(1), greedy), p1.result().tokenIds());
+      assertArrayEquals(
+          full(frames.subList(0, 2), QUESTIONS.get(2), greedy), p2.result().tokenIds());
+      assertEquals(
+          model
+              .generate(new VideoPrompt(frames.subList(0, 2), TPF, QUESTIONS.get(0)), greedy)
+              .promptTokens(),
+          p0.result().promptTokens());
+      active.forEach(io.decostream.nn.llava.PendingGeneration::close);
+      // the windows were left as they were
+      assertEquals(3, a.frames());
+      assertArrayEquals(
+          full(List.of(frames.get(0), frames.get(1), frames.get(3)), QUESTIONS.get(0), greedy),
+          a.answer(QUESTIONS.get(0), greedy).tokenIds());
+    }
+  }
 }
