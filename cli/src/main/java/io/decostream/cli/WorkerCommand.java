@@ -111,6 +111,15 @@ final class WorkerCommand implements Callable<Integer> {
               + " (default ${DEFAULT-VALUE}).")
   long liveMaxMib;
 
+  @Option(
+      names = "--max-batch",
+      defaultValue = "${env:DECO_WORKER_MAX_BATCH:-32}",
+      description =
+          "Questions and captions of different streams decoded together by the generation"
+              + " scheduler (continuous batching; default ${DEFAULT-VALUE}, env"
+              + " DECO_WORKER_MAX_BATCH); 0 = each generation runs on the stream thread.")
+  int maxBatch;
+
   @Override
   public Integer call() throws Exception {
     Path stateDir = stage.claimStateDir(WorkerConfig.defaults().applicationId());
@@ -123,7 +132,8 @@ final class WorkerCommand implements Callable<Integer> {
               .withSampling(new Sampling(temperature, topP, seed))
               .withLive(
                   new LiveWindowConfig(
-                      liveWindow, liveSlideFrames, liveMaxStreams, liveMaxMib << 20));
+                      liveWindow, liveSlideFrames, liveMaxStreams, liveMaxMib << 20))
+              .withMaxBatch(maxBatch);
       weights = Precision.parse(precision);
     } catch (IllegalArgumentException e) {
       System.err.println("worker: " + e.getMessage());
