@@ -220,20 +220,9 @@ final class LiveWindows implements AutoCloseable {
       String prompt,
       int maxNewTokens,
       Sampling sampling) {
-    Entry e = entries.get(stream);
-    if (e != null
-        && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
-      discard(e, "its grid or window size changed");
-      e = null;
-    }
+    Entry e = upToDate(stream, tokensPerFrame, window, store);
     if (e == null) {
-      e = entry(stream, tokensPerFrame, window, store);
-      if (e == null) {
-        return null;
-      }
-    } else {
-      poll(e);
-      catchUp(e);
+      return null;
     }
     if (e.active == null || !e.active.canAnswer(prompt, maxNewTokens)) {
       return null;
@@ -251,20 +240,9 @@ final class LiveWindows implements AutoCloseable {
    */
   synchronized List<Frame> pin(
       String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
-    Entry e = entries.get(stream);
-    if (e != null
-        && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
-      discard(e, "its grid or window size changed");
-      e = null;
-    }
+    Entry e = upToDate(stream, tokensPerFrame, window, store);
     if (e == null) {
-      e = entry(stream, tokensPerFrame, window, store);
-      if (e == null) {
-        return null;
-      }
-    } else {
-      poll(e);
-      catchUp(e);
+      return null;
     }
     return e.active == null || e.activeFrames.isEmpty() ? null : List.copyOf(e.activeFrames);
   }
@@ -295,6 +273,27 @@ final class LiveWindows implements AutoCloseable {
       return null;
     }
     return e.active.start(prompt, maxNewTokens, sampling, n);
+  }
+
+  /**
+   * The stream's entry as a question sees it: a finished rebuild swapped in and the known frames
+   * appended; created from {@code store} when the stream has none (new, evicted, restarted) or its
+   * grid or window size changed; null when it cannot be cached.
+   */
+  private Entry upToDate(
+      String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    Entry e = entries.get(stream);
+    if (e != null
+        && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
+      discard(e, "its grid or window size changed");
+      e = null;
+    }
+    if (e == null) {
+      return entry(stream, tokensPerFrame, window, store);
+    }
+    poll(e);
+    catchUp(e);
+    return e;
   }
 
   /** C: W + slideFrames, or fewer where the context does not fit them. */
