@@ -95,7 +95,17 @@ public final class OutputWatch implements AutoCloseable {
               topics.answers().name(),
               topics.captions().name(),
               topics.deadLetters().name())) {
-        consumer.partitionsFor(t).forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
+        // a topic just created may not be in the metadata yet: its partitions list is empty then
+        long deadline = System.currentTimeMillis() + 60_000;
+        List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(t);
+        while ((infos == null || infos.isEmpty()) && System.currentTimeMillis() < deadline) {
+          Thread.sleep(200);
+          infos = consumer.partitionsFor(t);
+        }
+        if (infos == null || infos.isEmpty()) {
+          throw new IllegalStateException("topic " + t + " has no partitions after 60 s");
+        }
+        infos.forEach(pi -> parts.add(new TopicPartition(t, pi.partition())));
       }
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
