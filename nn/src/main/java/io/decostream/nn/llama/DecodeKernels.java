@@ -63,44 +63,63 @@ final class DecodeKernels {
 
   /**
    * Row r of an F16 matrix [rows, cols] (cols even) dotted with x, given as its even elements
-   * {@code xe} and odd elements {@code xo} (cols/2 each).
+   * {@code xe} and odd elements {@code xo} (cols/2 each), both pre-scaled by {@link #X_SCALE}
+   * ({@link #deinterleave}).
+   *
+   * <p>Decode is memory-bound (issue 20 point 3): the loop does no more per lane than widen and
+   * FMA. A half's bits h become sign | magnitude &lt;&lt; 13 by an arithmetic shift right of 3 (the
+   * sign's copies land on bits 28..30, which the mask clears); that float is the half's value times
+   * 2^-112. Instead of rescaling every weight, x carries 2^64 and the sum 2^48: scaling by powers
+   * of two is exact, so the result equals the unscaled sum bit for bit as long as no product is
+   * subnormal. Four accumulators keep four FMA chains in flight.
    */
   static float dotF16(ByteBuffer w, int r, int cols, float[] xe, float[] xo) {
     int pairs = cols / 2;
     int base = r * cols * 2;
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
     int c = 0;
     // written out in the loop, not in helper methods: a vector passed to a method that C2 does not
     // inline is boxed, which costs an allocation per lane group
-    for (int end = pairs - L; c <= end; c += L) {
+    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
       IntVector v = IntVector.fromByteBuffer(I, w, base + c * 4, LE);
-      // a half's bits h become sign | magnitude << 13 by an arithmetic shift right of 3 (the
-      // sign's copies land on bits 28..30, which the mask clears); times 2^112 that is its value
-      FloatVector lo =
+      IntVector u = IntVector.fromByteBuffer(I, w, base + (c + L) * 4, LE);
+      FloatVector vlo =
           v.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .mul(REBASE);
-      FloatVector hi =
-          v.lanewise(VectorOperators.ASHR, 3)
+              .reinterpretAsFloats();
+      FloatVector vhi =
+          v.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats();
+      FloatVector ulo =
+          u.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .mul(REBASE);
-      a0 = lo.fma(FloatVector.fromArray(F, xe, c), a0);
-      a1 = hi.fma(FloatVector.fromArray(F, xo, c), a1);
+              .reinterpretAsFloats();
+      FloatVector uhi =
+          u.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats();
+      a0 = vlo.fma(FloatVector.fromArray(F, xe, c), a0);
+      a1 = vhi.fma(FloatVector.fromArray(F, xo, c), a1);
+      a2 = ulo.fma(FloatVector.fromArray(F, xe, c + L), a2);
+      a3 = uhi.fma(FloatVector.fromArray(F, xo, c + L), a3);
     }
-    float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     for (; c < pairs; c++) {
       int lane = w.getInt(base + c * 4);
-      s += half(lane) * xe[c] + half(lane >>> 16) * xo[c];
+      s += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
     }
-    return s;
+    return s * SUM_SCALE;
   }
 
   /** 2^112: rebases an F16 exponent (bias 15) to F32's (bias 127), subnormals included. */
   private static final float REBASE = 0x1.0p112f;
+
+  /** The rebase split between the input (2^64, applied once per vector) and the sum (2^48). */
+  static final float X_SCALE = 0x1.0p64f;
+
+  private static final float SUM_SCALE = 0x1.0p48f;
 
   /**
    * The F16 in the low 16 bits of {@code h} as F32: sign and magnitude bits moved to F32's
@@ -108,17 +127,25 @@ final class DecodeKernels {
    * infinities and NaNs never occur: the load refuses values beyond F16's range.
    */
   static float half(int h) {
-    return Float.intBitsToFloat(((h << 16) >> 3) & SIGN_AND_MAGNITUDE) * REBASE;
+    return halfScaled(h) * REBASE;
+  }
+
+  /** {@link #half} times 2^-112: the bits moved, not yet rebased. */
+  private static float halfScaled(int h) {
+    return Float.intBitsToFloat(((h << 16) >> 3) & SIGN_AND_MAGNITUDE);
   }
 
   /** The sign bit and the 15 magnitude bits of a half, moved to an F32's positions. */
   private static final int SIGN_AND_MAGNITUDE = 0x8FFFE000;
 
-  /** Splits x[n] (n even) into its even and odd elements, the input layout of {@link #dotF16}. */
+  /**
+   * Splits x[n] (n even) into its even and odd elements times {@link #X_SCALE}, the input layout of
+   * {@link #dotF16}.
+   */
   static void deinterleave(float[] x, int n, float[] even, float[] odd) {
     for (int i = 0, j = 0; i < n; i += 2, j++) {
-      even[j] = x[i];
-      odd[j] = x[i + 1];
+      even[j] = x[i] * X_SCALE;
+      odd[j] = x[i + 1] * X_SCALE;
     }
   }
 
