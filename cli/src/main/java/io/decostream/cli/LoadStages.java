@@ -31,6 +31,8 @@ import org.apache.kafka.streams.KafkaStreams;
  * @param encoderBatch frames per ViT micro-batch (null = the encoder's default)
  * @param encoderWaitMs longest wait for a micro-batch to fill (null = the encoder's default)
  * @param liveWindow the worker's live window on or off (null = the worker's default)
+ * @param liveHotSeconds how long a stream stays hot after a question (null = the worker's default)
+ * @param liveWarmAfter questions within that which make a stream hot (null = the worker's default)
  * @param maxFrameSize the frames stage scales frames down to fit this many pixels each way (null =
  *     its default); at the model's input size the CLIP preprocessing's resize has nothing to do
  * @param stateDir root of the stages' state directories
@@ -43,6 +45,8 @@ record LoadStages(
     Integer encoderBatch,
     Long encoderWaitMs,
     Boolean liveWindow,
+    Long liveHotSeconds,
+    Integer liveWarmAfter,
     Integer maxFrameSize,
     Path stateDir) {
 
@@ -91,6 +95,14 @@ record LoadStages(
     }
   }
 
+  /** The worker's live window with the settings given here (issue 22: hot streams only). */
+  private LiveWindowConfig live(LiveWindowConfig l) {
+    LiveWindowConfig out = liveWindow != null ? l.withEnabled(liveWindow) : l;
+    return out.withHot(
+        liveHotSeconds != null ? Duration.ofSeconds(liveHotSeconds) : out.hotFor(),
+        liveWarmAfter != null ? liveWarmAfter : out.warmAfter());
+  }
+
   Running start(String bootstrap, TopicNames names) {
     Running r = new Running();
     Properties extra = StreamsProperties.guarantee(Guarantee.EXACTLY_ONCE_V2);
@@ -119,9 +131,7 @@ record LoadStages(
       r.resources.add(language);
       var worker =
           Stages.workerConfig(names, captionEvery, maxNewTokens, stateDir.resolve("worker"), false);
-      if (liveWindow != null) {
-        worker = worker.withLive(LiveWindowConfig.DEFAULTS.withEnabled(liveWindow));
-      }
+      worker = worker.withLive(live(worker.live()));
       r.streams.add(WorkerApp.start(worker, new LlavaAnswerBackend(language), bootstrap, extra));
       String[] stages = {"frames", "encoder", "llm-worker"};
       for (int i = 0; i < r.streams.size(); i++) {

@@ -200,6 +200,20 @@ public final class LoadtestCommand implements Callable<Integer> {
   String liveWindow;
 
   @Option(
+      names = "--live-hot-seconds",
+      description =
+          "With in-process stages: how long a stream stays hot after a question (default: the"
+              + " worker's).")
+  Long liveHotSeconds;
+
+  @Option(
+      names = "--live-warm-after",
+      description =
+          "With in-process stages: questions within --live-hot-seconds that make a stream's live"
+              + " window kept; 0 = every stream's (default: the worker's).")
+  Integer liveWarmAfter;
+
+  @Option(
       names = "--max-frame-size",
       paramLabel = "PIXELS",
       description =
@@ -283,6 +297,8 @@ public final class LoadtestCommand implements Callable<Integer> {
                     encoderBatch,
                     encoderWaitMs,
                     liveWindow == null ? null : liveWindow.equalsIgnoreCase("on"),
+                    liveHotSeconds,
+                    liveWarmAfter,
                     maxFrameSize,
                     work.resolve("state"))
                 .start(servers, names);
@@ -327,6 +343,10 @@ public final class LoadtestCommand implements Callable<Integer> {
         && !liveWindow.equalsIgnoreCase("on")
         && !liveWindow.equalsIgnoreCase("off")) {
       throw new IllegalArgumentException("--live-window is on or off, not " + liveWindow);
+    }
+    if ((liveHotSeconds != null && liveHotSeconds < 1)
+        || (liveWarmAfter != null && liveWarmAfter < 0)) {
+      throw new IllegalArgumentException("--live-hot-seconds >= 1 and --live-warm-after >= 0");
     }
     if (externalStages && bootstrap == null) {
       throw new IllegalArgumentException(

@@ -9,6 +9,7 @@ import io.decostream.worker.WorkerApp;
 import io.decostream.worker.WorkerConfig;
 import io.decostream.worker.WorkerTopology;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -112,6 +113,24 @@ final class WorkerCommand implements Callable<Integer> {
   long liveMaxMib;
 
   @Option(
+      names = "--live-hot-seconds",
+      defaultValue = "${env:DECO_LIVE_HOT_SECONDS:-30}",
+      description =
+          "A stream is hot for this long after a question: asked --live-warm-after times within it,"
+              + " its window is kept prefilled; asked nothing for it, the window is freed (default"
+              + " ${DEFAULT-VALUE}, env DECO_LIVE_HOT_SECONDS).")
+  long liveHotSeconds;
+
+  @Option(
+      names = "--live-warm-after",
+      defaultValue = "${env:DECO_LIVE_WARM_AFTER:-2}",
+      description =
+          "Questions within --live-hot-seconds that make a stream hot, so its live window is built"
+              + " and kept; 0 = every stream's window is kept prefilled from its first frame"
+              + " (default ${DEFAULT-VALUE}, env DECO_LIVE_WARM_AFTER).")
+  int liveWarmAfter;
+
+  @Option(
       names = "--max-batch",
       defaultValue = "${env:DECO_WORKER_MAX_BATCH:-32}",
       description =
@@ -132,7 +151,12 @@ final class WorkerCommand implements Callable<Integer> {
               .withSampling(new Sampling(temperature, topP, seed))
               .withLive(
                   new LiveWindowConfig(
-                      liveWindow, liveSlideFrames, liveMaxStreams, liveMaxMib << 20))
+                      liveWindow,
+                      liveSlideFrames,
+                      liveMaxStreams,
+                      liveMaxMib << 20,
+                      Duration.ofSeconds(liveHotSeconds),
+                      liveWarmAfter))
               .withMaxBatch(maxBatch);
       weights = Precision.parse(precision);
     } catch (IllegalArgumentException e) {

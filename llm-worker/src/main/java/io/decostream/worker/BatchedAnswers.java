@@ -82,7 +82,8 @@ public final class BatchedAnswers implements AutoCloseable {
     List<FrameTokens> store = List.copyOf(d);
     int tpf = tpf(store.get(0));
     List<LiveWindows.Frame> pinned =
-        live.pin(stream, tpf, window, () -> store.stream().map(LiveWindows.Frame::new).toList());
+        live.pin(
+            stream, tpf, window, () -> store.stream().map(LiveWindows.Frame::new).toList(), true);
     List<FrameTokens> used = new ArrayList<>();
     if (pinned != null) {
       pinned.forEach(f -> used.add(f.tokens()));

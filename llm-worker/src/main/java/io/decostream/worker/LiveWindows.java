@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +45,16 @@ import org.slf4j.LoggerFactory;
  * whose single entry exceeds the bytes bound is not cached. An evicted stream's next question
  * rebuilds it from the window store (the cost the full path pays on every question). The total is
  * the gauge {@code deco_live_window_bytes}, evictions {@code deco_live_window_evictions_total}.
+ *
+ * <p>Hot streams only (issue 22, {@link LiveWindowConfig#warmAfter} > 0): prefilling every stream's
+ * frames as they arrive costs CPU for windows nobody asks about (a 20-camera load test answered no
+ * question that way). A cold stream has no entry: its frames are only in the window store and its
+ * questions take the full path. The {@code warmAfter}-th question within {@link
+ * LiveWindowConfig#hotFor} makes it hot: its window is built from the store on the background
+ * executor (the question itself takes the full path, as do those asked before the build is swapped
+ * in), then kept like any other. Captions never warm a stream. A hot stream asked nothing for
+ * {@code hotFor} is cooled (its window freed, {@code deco_live_window_cooled_total}) before the LRU
+ * bounds evict anything.
  */
 final class LiveWindows implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LiveWindows.class);
@@ -87,6 +99,12 @@ final class LiveWindows implements AutoCloseable {
 
   private record Built(AnswerBackend.Live live, List<Frame> frames) {}
 
+  /** A stream's questions within hotFor (the latest warmAfter at most, oldest first). */
+  private static final class Heat {
+    final ArrayDeque<Long> asked = new ArrayDeque<>();
+    boolean hot;
+  }
+
   private final class Entry {
     final String stream;
     final int tokensPerFrame;
@@ -123,6 +141,12 @@ final class LiveWindows implements AutoCloseable {
   private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
   private final Set<String> oversized = ConcurrentHashMap.newKeySet();
   private final Counter evictions;
+  private final Counter cooled;
+  private final LongSupplier nanos;
+
+  /** Streams asked about within hotFor (issue 22): their latest question times, whether hot. */
+  private final Map<String, Heat> heat = new HashMap<>();
+
   private long bytes;
   private int rebuildsStarted;
   private boolean unsupported;
@@ -134,13 +158,32 @@ final class LiveWindows implements AutoCloseable {
    */
   LiveWindows(
       AnswerBackend backend, LiveWindowConfig config, int reservedTokens, Executor rebuilds) {
+    this(backend, config, reservedTokens, rebuilds, System::nanoTime);
+  }
+
+  /**
+   * As the four-argument constructor, with the clock that hot streams are timed on ({@link
+   * System#nanoTime} there; tests advance their own).
+   */
+  LiveWindows(
+      AnswerBackend backend,
+      LiveWindowConfig config,
+      int reservedTokens,
+      Executor rebuilds,
+      LongSupplier nanos) {
     this.backend = backend;
     this.config = config;
     this.reservedTokens = reservedTokens;
     this.rebuilds = rebuilds;
+    this.nanos = nanos;
     this.evictions =
         Counter.builder("deco.live.window.evictions")
             .description("Live windows evicted to keep the LLM worker's memory bound")
+            .tag("stage", WorkerTopology.STAGE)
+            .register(StageMetrics.registry());
+    this.cooled =
+        Counter.builder("deco.live.window.cooled")
+            .description("Hot streams' live windows freed because no question came for hotFor")
             .tag("stage", WorkerTopology.STAGE)
             .register(StageMetrics.registry());
   }
@@ -186,6 +229,7 @@ final class LiveWindows implements AutoCloseable {
    */
   synchronized void onFrame(
       String stream, Frame frame, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    cool();
     Entry e = entries.get(stream);
     if (e != null
         && (e.tokensPerFrame != tokensPerFrame
@@ -196,15 +240,28 @@ final class LiveWindows implements AutoCloseable {
       e = null;
     }
     if (e == null) {
-      entry(stream, tokensPerFrame, window, store);
+      if (!config.hotOnly()) {
+        entry(stream, tokensPerFrame, window, store);
+      }
+      // hot streams only: a cold stream's frame is only stored; a hot one without a window (its
+      // frames changed, it was evicted) gets it built on its next question
       return;
     }
     e.known.addLast(frame);
     while (e.known.size() > e.capacity) {
       e.known.removeFirst();
     }
-    poll(e);
-    catchUp(e);
+    if (poll(e) && e.active != null) {
+      catchUp(e);
+    }
+  }
+
+  /**
+   * Whether the stream's frames are prefilled as they arrive (so {@link #onFrame} may run the
+   * model): every stream's, or with hot streams only a hot stream's that has a window.
+   */
+  synchronized boolean prefills(String stream) {
+    return !config.hotOnly() || entries.containsKey(stream);
   }
 
   /**
@@ -220,7 +277,7 @@ final class LiveWindows implements AutoCloseable {
       String prompt,
       int maxNewTokens,
       Sampling sampling) {
-    Entry e = upToDate(stream, tokensPerFrame, window, store);
+    Entry e = upToDate(stream, tokensPerFrame, window, store, true);
     if (e == null) {
       return null;
     }
@@ -237,10 +294,17 @@ final class LiveWindows implements AutoCloseable {
    * when the full path must answer. The stream thread pins them when it enqueues the question;
    * {@link #start} later generates over exactly these frames, so the answer is the one an answer at
    * enqueue time would give.
+   *
+   * @param question true for a question (it counts towards making the stream hot), false for a
+   *     caption (captions come for every stream, so they never warm one)
    */
   synchronized List<Frame> pin(
-      String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
-    Entry e = upToDate(stream, tokensPerFrame, window, store);
+      String stream,
+      int tokensPerFrame,
+      int window,
+      Supplier<List<Frame>> store,
+      boolean question) {
+    Entry e = upToDate(stream, tokensPerFrame, window, store, question);
     if (e == null) {
       return null;
     }
@@ -278,10 +342,18 @@ final class LiveWindows implements AutoCloseable {
   /**
    * The stream's entry as a question sees it: a finished rebuild swapped in and the known frames
    * appended; created from {@code store} when the stream has none (new, evicted, restarted) or its
-   * grid or window size changed; null when it cannot be cached.
+   * grid or window size changed; null when it cannot be cached. With hot streams only, a question
+   * is counted first; a hot stream without a window gets it built in the background, and null is
+   * returned until that build is swapped in (the full path answers meanwhile).
    */
   private Entry upToDate(
-      String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+      String stream,
+      int tokensPerFrame,
+      int window,
+      Supplier<List<Frame>> store,
+      boolean question) {
+    cool();
+    boolean hot = question && config.hotOnly() && asked(stream);
     Entry e = entries.get(stream);
     if (e != null
         && (e.tokensPerFrame != tokensPerFrame || e.capacity != capacity(tokensPerFrame, window))) {
@@ -289,11 +361,117 @@ final class LiveWindows implements AutoCloseable {
       e = null;
     }
     if (e == null) {
-      return entry(stream, tokensPerFrame, window, store);
+      if (!config.hotOnly()) {
+        return entry(stream, tokensPerFrame, window, store);
+      }
+      if (hot) {
+        warm(stream, tokensPerFrame, window, store);
+      }
+      return null; // this question takes the full path; later ones use the window once built
     }
-    poll(e);
+    if (!poll(e) || e.active == null) {
+      return null; // dropped, or still being built
+    }
     catchUp(e);
     return e;
+  }
+
+  /**
+   * Counts a question on {@code stream} (issue 22); whether the stream is hot now: it is asked the
+   * {@code warmAfter}-th time within hotFor, or was hot already.
+   */
+  private boolean asked(String stream) {
+    Heat h = heat.computeIfAbsent(stream, s -> new Heat());
+    h.asked.addLast(nanos.getAsLong());
+    while (h.asked.size() > config.warmAfter()) {
+      h.asked.removeFirst();
+    }
+    if (!h.hot && h.asked.size() >= config.warmAfter()) {
+      h.hot = true;
+      LOG.info(
+          "stream {} is hot: {} question(s) within {}; its live window is kept",
+          WorkerDeadLetters.oneLine(stream, 200),
+          h.asked.size(),
+          config.hotFor());
+    }
+    return h.hot;
+  }
+
+  /**
+   * Forgets questions older than hotFor and cools the hot streams left with none (issue 22): their
+   * windows are freed before a new one would make the LRU bounds evict a stream still asked about.
+   */
+  private void cool() {
+    if (heat.isEmpty()) {
+      return;
+    }
+    long now = nanos.getAsLong();
+    long hotFor = config.hotFor().toNanos();
+    Iterator<Map.Entry<String, Heat>> it = heat.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<String, Heat> me = it.next();
+      Heat h = me.getValue();
+      while (!h.asked.isEmpty() && now - h.asked.peekFirst() >= hotFor) {
+        h.asked.removeFirst();
+      }
+      if (!h.asked.isEmpty()) {
+        continue;
+      }
+      it.remove();
+      if (h.hot) {
+        Entry e = entries.remove(me.getKey());
+        if (e != null) {
+          release(e);
+        }
+        cooled.increment();
+        LOG.info(
+            "stream {} cooled: no question for {}; its live window is freed ({} stream(s), {}"
+                + " bytes cached)",
+            WorkerDeadLetters.oneLine(me.getKey(), 200),
+            config.hotFor(),
+            entries.size(),
+            bytes);
+      }
+    }
+  }
+
+  /**
+   * Starts building a hot stream's window from the store's newest frames on the background executor
+   * (issue 22): the stream thread only reads the store. Frames that arrive meanwhile wait in the
+   * entry and are appended when the build is swapped in; its memory is charged then.
+   */
+  private void warm(String stream, int tokensPerFrame, int window, Supplier<List<Frame>> store) {
+    int capacity = capacity(tokensPerFrame, window);
+    if (unsupported || capacity < 1 || oversized.contains(tokensPerFrame + "x" + capacity)) {
+      return;
+    }
+    List<Frame> frames = store.get();
+    if (frames.isEmpty()) {
+      return;
+    }
+    List<Frame> newest =
+        List.copyOf(frames.subList(Math.max(0, frames.size() - capacity), frames.size()));
+    Entry e = new Entry(stream, tokensPerFrame, capacity, keep(window, capacity));
+    e.known.addAll(newest);
+    entries.put(stream, e);
+    TOTAL_STREAMS.incrementAndGet();
+    LOG.info(
+        "live window of stream {}: building over frames {}..{} in the background",
+        WorkerDeadLetters.oneLine(stream, 200),
+        newest.get(0).index(),
+        newest.get(newest.size() - 1).index());
+    e.pending = build(tokensPerFrame, capacity, newest);
+    // a synchronous executor has finished by now: swap at once
+    if (poll(e) && e.active != null) {
+      catchUp(e);
+    }
+    if (entries.get(stream) == e) {
+      enforceBounds(stream);
+    }
+  }
+
+  private int keep(int window, int capacity) {
+    return Math.max(1, Math.min(window, capacity - config.slideFrames()));
   }
 
   /** C: W + slideFrames, or fewer where the context does not fit them. */
@@ -309,7 +487,7 @@ final class LiveWindows implements AutoCloseable {
     if (unsupported || capacity < 1 || oversized.contains(shape)) {
       return null;
     }
-    int keep = Math.max(1, Math.min(window, capacity - config.slideFrames()));
+    int keep = keep(window, capacity);
     AnswerBackend.Live live;
     try {
       live = backend.openLive(tokensPerFrame, capacity, reservedTokens);
@@ -330,20 +508,8 @@ final class LiveWindows implements AutoCloseable {
     List<Frame> newest = frames.subList(Math.max(0, frames.size() - capacity), frames.size());
     Entry e = new Entry(stream, tokensPerFrame, capacity, keep);
     e.active = live;
-    long featureBytes = newest.isEmpty() ? 0 : (long) capacity * newest.get(0).encodedBytes();
-    e.bytes = 2 * live.bytes() + featureBytes;
-    if (e.bytes > config.maxBytes()) {
+    if (!fits(e, live, newest)) {
       live.close();
-      oversized.add(shape);
-      LOG.warn(
-          "live window of stream {} ({} frames x {} tokens) would hold {} bytes, over the bound of"
-              + " {} (LiveWindowConfig.maxBytes): windows of this size are answered by full"
-              + " re-prefill",
-          WorkerDeadLetters.oneLine(stream, 200),
-          capacity,
-          tokensPerFrame,
-          e.bytes,
-          config.maxBytes());
       return null;
     }
     try {
@@ -361,29 +527,60 @@ final class LiveWindows implements AutoCloseable {
       return null;
     }
     entries.put(stream, e);
+    TOTAL_STREAMS.incrementAndGet();
+    charge(e);
+    return e;
+  }
+
+  /**
+   * Sets the entry's bytes (two caches plus its kept frames); false, the shape remembered as
+   * oversized, when that is over the bound.
+   */
+  private boolean fits(Entry e, AnswerBackend.Live live, List<Frame> frames) {
+    long featureBytes = frames.isEmpty() ? 0 : (long) e.capacity * frames.get(0).encodedBytes();
+    e.bytes = 2 * live.bytes() + featureBytes;
+    if (e.bytes <= config.maxBytes()) {
+      return true;
+    }
+    oversized.add(e.tokensPerFrame + "x" + e.capacity);
+    LOG.warn(
+        "live window of stream {} ({} frames x {} tokens) would hold {} bytes, over the bound of"
+            + " {} (LiveWindowConfig.maxBytes): windows of this size are answered by full"
+            + " re-prefill",
+        WorkerDeadLetters.oneLine(e.stream, 200),
+        e.capacity,
+        e.tokensPerFrame,
+        e.bytes,
+        config.maxBytes());
+    return false;
+  }
+
+  /** Adds a cached entry's bytes to the totals and evicts others beyond the bounds. */
+  private void charge(Entry e) {
     bytes += e.bytes;
     TOTAL_BYTES.addAndGet(e.bytes);
-    TOTAL_STREAMS.incrementAndGet();
     LOG.info(
         "live window of stream {}: {} frame(s) prefilled, up to {} x {} tokens, {} bytes; {} stream(s),"
             + " {} bytes cached (bounds {} streams, {} bytes)",
-        WorkerDeadLetters.oneLine(stream, 200),
+        WorkerDeadLetters.oneLine(e.stream, 200),
         e.activeFrames.size(),
-        capacity,
-        tokensPerFrame,
+        e.capacity,
+        e.tokensPerFrame,
         e.bytes,
         entries.size(),
         bytes,
         config.maxStreams(),
         config.maxBytes());
-    enforceBounds(stream);
-    return e;
+    enforceBounds(e.stream);
   }
 
-  /** Swaps in a finished rebuild. */
-  private void poll(Entry e) {
+  /**
+   * Swaps in a finished rebuild, or a hot stream's first build (charged then); false when that
+   * build failed or is over the bound, and the entry was dropped.
+   */
+  private boolean poll(Entry e) {
     if (e.pending == null || !e.pending.isDone()) {
-      return;
+      return true;
     }
     CompletableFuture<Built> done = e.pending;
     e.pending = null;
@@ -391,12 +588,20 @@ final class LiveWindows implements AutoCloseable {
     try {
       b = done.join();
     } catch (RuntimeException ex) {
-      // the full window keeps answering; the next frame tries the slide again
+      // the full window keeps answering; the next frame tries the slide again (a first build: the
+      // next question tries again)
       LOG.warn(
           "rebuilding the live window of stream {} failed: {}",
           WorkerDeadLetters.oneLine(e.stream, 200),
           ex.toString());
-      return;
+      if (e.active == null) {
+        discard(e, "its build failed");
+        return false;
+      }
+      return true;
+    }
+    if (e.active == null) {
+      return firstBuild(e, b);
     }
     e.active.close();
     e.active = b.live();
@@ -407,6 +612,26 @@ final class LiveWindows implements AutoCloseable {
         e.stream,
         b.frames().get(0).index(),
         b.frames().get(b.frames().size() - 1).index());
+    return true;
+  }
+
+  /** A hot stream's first window is built: whether it is kept (supported and within the bound). */
+  private boolean firstBuild(Entry e, Built b) {
+    if (b.live() == null) {
+      unsupported = true; // a backend without live windows: the full path, every time
+      discard(e, "the backend has no live windows");
+      return false;
+    }
+    if (!fits(e, b.live(), b.frames())) {
+      b.live().close();
+      e.bytes = 0;
+      discard(e, "it is over the memory bound");
+      return false;
+    }
+    e.active = b.live();
+    e.activeFrames.addAll(b.frames());
+    charge(e);
+    return true;
   }
 
   /**
@@ -444,15 +669,27 @@ final class LiveWindows implements AutoCloseable {
         e.stream,
         src.get(0).index(),
         src.get(src.size() - 1).index());
-    CompletableFuture<Built> f = new CompletableFuture<>();
+    CompletableFuture<Built> f = build(tpf, capacity, src);
     e.pending = f;
+    // a synchronous executor has finished by now: swap at once
+    poll(e);
+    if (e.pending == null && f.isDone() && !f.isCompletedExceptionally()) {
+      catchUp(e);
+    }
+  }
+
+  /** A window over {@code src}, opened and prefilled on the background executor. */
+  private CompletableFuture<Built> build(int tpf, int capacity, List<Frame> src) {
+    CompletableFuture<Built> f = new CompletableFuture<>();
     rebuilds.execute(
         () -> {
           AnswerBackend.Live live = null;
           try {
             live = backend.openLive(tpf, capacity, reservedTokens);
-            for (Frame fr : src) {
-              live.append(fr.features());
+            if (live != null) {
+              for (Frame fr : src) {
+                live.append(fr.features());
+              }
             }
             f.complete(new Built(live, src));
           } catch (RuntimeException | Error ex) {
@@ -462,11 +699,7 @@ final class LiveWindows implements AutoCloseable {
             f.completeExceptionally(ex);
           }
         });
-    // a synchronous executor has finished by now: swap at once
-    poll(e);
-    if (e.pending == null && f.isDone() && !f.isCompletedExceptionally()) {
-      catchUp(e);
-    }
+    return f;
   }
 
   /** Evicts least recently used entries (never {@code keep}) beyond the bounds. */
@@ -509,7 +742,7 @@ final class LiveWindows implements AutoCloseable {
     if (e.pending != null) {
       e.pending.whenComplete(
           (b, ex) -> {
-            if (b != null) {
+            if (b != null && b.live() != null) {
               b.live().close();
             }
           });
@@ -523,6 +756,7 @@ final class LiveWindows implements AutoCloseable {
    */
   synchronized void drop(Iterable<String> streams) {
     for (String stream : streams) {
+      heat.remove(stream);
       Entry e = entries.remove(stream);
       if (e != null) {
         release(e);
@@ -558,5 +792,6 @@ final class LiveWindows implements AutoCloseable {
       release(e);
     }
     entries.clear();
+    heat.clear();
   }
 }

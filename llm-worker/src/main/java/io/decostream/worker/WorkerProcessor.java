@@ -227,8 +227,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         config.captionEvery() > 0 && (t.getFrameIndex() + 1) % config.captionEvery() == 0;
     CrashGuard.Coordinates at = coordinates(md);
     // a caption runs the model on a tokens record, and so does a live window's prefill of the
-    // frame (issue 20 point 1): only then can it crash the process
-    boolean runsModel = captions || live != null;
+    // frame (issue 20 point 1; only a hot stream's with hot streams only, issue 22): only then can
+    // it crash the process
+    boolean runsModel = captions || (live != null && live.prefills(t.getStreamId()));
     if (runsModel && at != null) {
       int crashed = guard.enter(at);
       if (crashed >= config.crashAttemptLimit()) {
@@ -859,7 +860,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     List<FrameTokens> used = frames;
     boolean fromLive = false;
     if (live != null) {
-      List<FrameTokens> pinned = pin(q.getStreamId(), frames);
+      List<FrameTokens> pinned = pin(q.getStreamId(), frames, true);
       if (pinned != null) {
         used = pinned;
         fromLive = true;
@@ -879,13 +880,16 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     submit(new AnswerJob(key, work, q, used, fromLive));
   }
 
-  /** The stream's live window brought up to date, as frames from the store; null = full path. */
-  private List<FrameTokens> pin(String stream, List<FrameTokens> frames) {
+  /**
+   * The stream's live window brought up to date, as frames from the store; null = full path. {@code
+   * question}: a question (it counts towards making the stream hot), not a caption.
+   */
+  private List<FrameTokens> pin(String stream, List<FrameTokens> frames, boolean question) {
     try {
       liveStreams.add(stream);
       int tpf = frames.get(0).getGridHeight() * frames.get(0).getGridWidth();
       List<LiveWindows.Frame> p =
-          live.pin(stream, tpf, config.windowFor(tpf, backend), () -> liveFrames(frames));
+          live.pin(stream, tpf, config.windowFor(tpf, backend), () -> liveFrames(frames), question);
       if (p == null) {
         return null;
       }
@@ -915,7 +919,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     List<FrameTokens> used = frames;
     boolean fromLive = false;
     if (live != null && !live.rebuilding(stream)) {
-      List<FrameTokens> pinned = pin(stream, frames);
+      List<FrameTokens> pinned = pin(stream, frames, false);
       if (pinned != null
           && pinned.get(pinned.size() - 1).getFrameIndex()
               == frames.get(frames.size() - 1).getFrameIndex()) {

@@ -4,6 +4,7 @@ import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Topics;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -86,13 +87,26 @@ public final class WorkerTopology {
    */
   static Topology build(
       WorkerConfig config, AnswerBackend backend, Supplier<Executor> rebuildExecutor) {
+    return build(config, backend, rebuildExecutor, System::nanoTime);
+  }
+
+  /**
+   * As {@link #build(WorkerConfig, AnswerBackend, Supplier)}, with the clock hot streams are timed
+   * on (issue 22; tests advance their own).
+   */
+  static Topology build(
+      WorkerConfig config,
+      AnswerBackend backend,
+      Supplier<Executor> rebuildExecutor,
+      LongSupplier nanos) {
     LiveWindows live =
         config.live().enabled()
             ? new LiveWindows(
                 backend,
                 config.live(),
                 config.reservedTextTokens(),
-                rebuildExecutor != null ? rebuildExecutor.get() : LiveWindows.backgroundExecutor())
+                rebuildExecutor != null ? rebuildExecutor.get() : LiveWindows.backgroundExecutor(),
+                nanos)
             : null;
     Topics topics = Topics.of(config.topicNames());
     CopartitioningBuilder b = new CopartitioningBuilder();

@@ -4,14 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.metrics.StageMetrics;
 import io.decostream.schemas.FrameTokens;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * The worker's live windows (issue 20 point 1) with a stand-in backend whose windows answer with
  * the frames they hold: appends while there is room, the slide's rebuild in the background while
  * the full window keeps answering, the swap, and the memory bounds (LRU eviction by streams and
- * bytes).
+ * bytes), and (issue 22) windows kept only for hot streams.
  */
 class LiveWindowsTest {
 
@@ -246,6 +250,114 @@ class LiveWindowsTest {
     w.onFrame("a", frame("a", 0), TPF, 2, store("a"));
     assertFalse(w.streams() > 0);
     assertNull(w.answer("a", TPF, 2, store("a"), "q", 4, Sampling.GREEDY));
+  }
+
+  /** W = 3, slide 2 (5 frames a window), hot for 30 s after the warmAfter-th question. */
+  static LiveWindowConfig hot(int maxStreams, int warmAfter) {
+    return new LiveWindowConfig(true, 2, maxStreams, 1L << 30, Duration.ofSeconds(30), warmAfter);
+  }
+
+  final AtomicLong clock = new AtomicLong();
+
+  void advance(long seconds) {
+    clock.addAndGet(TimeUnit.SECONDS.toNanos(seconds));
+  }
+
+  @Test
+  void aColdStreamIsNotPrefilledAndItsSecondQuestionWithinHotForWarmsItInTheBackground() {
+    ManualExecutor bg = new ManualExecutor();
+    LiveWindows w = new LiveWindows(llm, hot(8, 2), 100, bg, clock::get);
+    for (long i = 0; i < 3; i++) {
+      w.onFrame("cam", frame("cam", i), TPF, 3, store("cam"));
+    }
+    // cold: its frames are only in the store, the model never ran
+    assertEquals(0, llm.opened + llm.appended);
+    assertFalse(w.prefills("cam"));
+    // captions come for every stream: they never warm one
+    for (int k = 0; k < 3; k++) {
+      assertNull(w.pin("cam", TPF, 3, store("cam"), false));
+    }
+    assertNull(w.answer("cam", TPF, 3, store("cam"), "q", 4, Sampling.GREEDY), "full path");
+    advance(31);
+    // the first question is older than hotFor: this is the first again
+    assertNull(w.answer("cam", TPF, 3, store("cam"), "q", 4, Sampling.GREEDY));
+    assertEquals(0, w.streams());
+    advance(10);
+    // the second within hotFor: hot, built in the background; this question takes the full path
+    assertNull(w.answer("cam", TPF, 3, store("cam"), "q", 4, Sampling.GREEDY));
+    assertTrue(w.rebuilding("cam"));
+    assertEquals(1, bg.queue.size());
+    assertEquals(0, llm.opened, "nothing was prefilled on the caller's thread");
+    w.onFrame("cam", frame("cam", 3), TPF, 3, store("cam"));
+    assertEquals(0, llm.appended, "a frame during the build waits for it");
+    assertNull(
+        w.pin("cam", TPF, 3, store("cam"), true), "while it builds, questions take the full path");
+    bg.runAll();
+    assertEquals(1, llm.opened);
+    // swapped in on the next question, the frame that came meanwhile appended then
+    assertEquals("0 1 2 3", ask(w, "cam", 3));
+    assertTrue(w.prefills("cam"));
+    w.onFrame("cam", frame("cam", 4), TPF, 3, store("cam"));
+    assertEquals("0 1 2 3 4", ask(w, "cam", 3));
+    w.close();
+    assertEquals(llm.opened, llm.closed);
+  }
+
+  @Test
+  void anIdleHotStreamCoolsBeforeTheLeastRecentlyUsedBoundEvictsAnother() {
+    double evictedBefore = evictions();
+    double cooledBefore = cooled();
+    // at most two windows; one question makes a stream hot
+    LiveWindows w = new LiveWindows(llm, hot(2, 1), 100, Runnable::run, clock::get);
+    for (String s : List.of("a", "b")) {
+      w.onFrame(s, frame(s, 0), TPF, 3, store(s));
+      assertNull(w.pin(s, TPF, 3, store(s), true), "the warming question takes the full path");
+      assertEquals("0", ask(w, s, 3));
+    }
+    advance(20);
+    assertEquals("0", ask(w, "b", 3)); // b is asked again, a is not
+    advance(15); // a: 35 s without a question, b: 15 s
+    assertEquals(0, cooled() - cooledBefore, "both were asked within hotFor so far");
+    // any call looks at the clock: a, 30 s and more without a question, is cooled first
+    w.onFrame("c", frame("c", 0), TPF, 3, store("c"));
+    assertEquals(1, cooled() - cooledBefore);
+    assertTrue(w.cachedFrames("a").isEmpty());
+    assertNull(w.pin("c", TPF, 3, store("c"), true));
+    // so c's window fits the two-stream bound: b kept its window, nothing was evicted
+    assertEquals(0, evictions() - evictedBefore);
+    assertTrue(w.cachedFrames("a").isEmpty());
+    assertEquals(List.of(0L), w.cachedFrames("b"));
+    assertEquals(List.of(0L), w.cachedFrames("c"));
+    assertEquals(2, w.streams());
+    assertFalse(w.prefills("a"));
+    w.onFrame("a", frame("a", 1), TPF, 3, store("a"));
+    assertTrue(w.cachedFrames("a").isEmpty(), "a cooled stream's frames are only stored");
+    w.close();
+    assertEquals(0, w.bytes());
+    assertEquals(llm.opened, llm.closed);
+  }
+
+  @Test
+  void everyStreamFromItsFirstFrameWithWarmAfterZeroAndTheSettingsAreChecked() {
+    LiveWindowConfig old = new LiveWindowConfig(true, 2, 8, 1L << 30);
+    assertEquals(0, old.warmAfter(), "the four-argument config is the behaviour before issue 22");
+    assertEquals(2, LiveWindowConfig.DEFAULTS.warmAfter());
+    assertEquals(Duration.ofSeconds(30), LiveWindowConfig.DEFAULTS.hotFor());
+    LiveWindows w = new LiveWindows(llm, old, 100, Runnable::run, clock::get);
+    w.onFrame("cam", frame("cam", 0), TPF, 3, store("cam"));
+    assertEquals(List.of(0L), w.cachedFrames("cam"));
+    advance(3600);
+    w.onFrame("cam", frame("cam", 1), TPF, 3, store("cam"));
+    assertEquals(List.of(0L, 1L), w.cachedFrames("cam"), "never cooled");
+    w.close();
+    assertThrows(IllegalArgumentException.class, () -> old.withHot(Duration.ZERO, 2));
+    assertThrows(IllegalArgumentException.class, () -> old.withHot(Duration.ofSeconds(-1), 2));
+    assertThrows(IllegalArgumentException.class, () -> old.withHot(Duration.ofSeconds(1), -1));
+  }
+
+  static double cooled() {
+    var c = StageMetrics.registry().find("deco.live.window.cooled").counter();
+    return c == null ? 0 : c.count();
   }
 
   static double evictions() {

@@ -18,11 +18,15 @@ import io.decostream.schemas.Tensors;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -37,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The worker on a tiny random LLaVA-NeXT-Video pack (issue 20 points 1 and 5): answers from the
  * live window as frames arrive and after the window slides name the frames they used and equal the
  * full re-prefill path over exactly those frames; grounding runs over the same frames; sampling is
- * per question (same seed, same answer), greedy by default, and bad values are dead-lettered.
+ * per question (same seed, same answer), greedy by default, and bad values are dead-lettered. With
+ * hot streams only (issue 22), a stream's window is prefilled only once questions make it hot, and
+ * every answer, from either path, equals the full path over the frames it names.
  */
 class WorkerLiveWindowTest {
 
@@ -126,14 +132,112 @@ class WorkerLiveWindowTest {
       TestOutputTopic<String, DeadLetter> dead) {}
 
   TopologyTestDriver driver(WorkerConfig config, Executor rebuilds) {
+    return driver(config, backend, rebuilds, System::nanoTime);
+  }
+
+  TopologyTestDriver driver(
+      WorkerConfig config, AnswerBackend llm, Executor rebuilds, LongSupplier nanos) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "worker-live-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     return new TopologyTestDriver(
         WorkerTopology.build(
-            config.withMaxBatch(0), backend, rebuilds == null ? null : () -> rebuilds),
+            config.withMaxBatch(0), llm, rebuilds == null ? null : () -> rebuilds, nanos),
         p);
+  }
+
+  /** The tiny model's backend, counting the live windows it opens and the frames it prefills. */
+  static final class Counting implements AnswerBackend {
+    int opened;
+    int closed;
+    int prefilled;
+
+    @Override
+    public int contextLength() {
+      return backend.contextLength();
+    }
+
+    @Override
+    public int maxFrames(int tokensPerFrame, int reserved) {
+      return backend.maxFrames(tokensPerFrame, reserved);
+    }
+
+    @Override
+    public Generated generate(List<float[]> f, int tpf, String prompt, int maxNewTokens) {
+      return backend.generate(f, tpf, prompt, maxNewTokens);
+    }
+
+    @Override
+    public Generated generate(
+        List<float[]> f, int tpf, String prompt, int maxNewTokens, Sampling sampling) {
+      return backend.generate(f, tpf, prompt, maxNewTokens, sampling);
+    }
+
+    @Override
+    public Explained explain(List<float[]> f, int tpf, String prompt, int[] tokenIds) {
+      return backend.explain(f, tpf, prompt, tokenIds);
+    }
+
+    @Override
+    public Live openLive(int tokensPerFrame, int maxFrames, int reservedTokens) {
+      Live live = backend.openLive(tokensPerFrame, maxFrames, reservedTokens);
+      synchronized (this) {
+        opened++;
+      }
+      return new Live() {
+        @Override
+        public int frames() {
+          return live.frames();
+        }
+
+        @Override
+        public int maxFrames() {
+          return live.maxFrames();
+        }
+
+        @Override
+        public void append(float[] frame) {
+          synchronized (Counting.this) {
+            prefilled++;
+          }
+          live.append(frame);
+        }
+
+        @Override
+        public boolean canAnswer(String prompt, int maxNewTokens) {
+          return live.canAnswer(prompt, maxNewTokens);
+        }
+
+        @Override
+        public Generated answer(String prompt, int maxNewTokens, Sampling sampling) {
+          return live.answer(prompt, maxNewTokens, sampling);
+        }
+
+        @Override
+        public long bytes() {
+          return live.bytes();
+        }
+
+        @Override
+        public Started start(String prompt, int maxNewTokens, Sampling sampling, int frames) {
+          return live.start(prompt, maxNewTokens, sampling, frames);
+        }
+
+        @Override
+        public void close() {
+          synchronized (Counting.this) {
+            closed++;
+          }
+          live.close();
+        }
+      };
+    }
+
+    @Override
+    public void step(List<Started> active) {
+      backend.step(active);
+    }
   }
 
   Io io(TopologyTestDriver d) {
@@ -366,6 +470,81 @@ class WorkerLiveWindowTest {
       assertEquals(Boolean.FALSE, a.getLiveWindow());
       assertEquals(2, a.getFrameCount());
       assertSameAsFull(a, 6, Sampling.GREEDY);
+    }
+  }
+
+  /**
+   * Asks {@code id} on {@code stream}; the answer, which must equal the full path over its frames.
+   */
+  static Answer ask(Io io, String stream, String id) {
+    io.questions.pipeInput(stream, question(stream, id).build());
+    Answer a = io.answers.readValue();
+    assertSameAsFull(a, 6, Sampling.GREEDY);
+    return a;
+  }
+
+  static List<Long> named(Answer a) {
+    return List.of(a.getFirstFrameIndex(), a.getLastFrameIndex(), (long) a.getFrameCount());
+  }
+
+  @Test
+  void onlyHotStreamsAreKeptPrefilledAndAnIdleOneCools() {
+    // issue 22: the second question within 30 s makes a stream hot; captions every 2 frames
+    WorkerConfig c =
+        config(true)
+            .withCaptionEvery(2)
+            .withLive(new LiveWindowConfig(true, 2, 4, 1L << 30, Duration.ofSeconds(30), 2));
+    Counting llm = new Counting();
+    AtomicLong clock = new AtomicLong();
+    List<Runnable> held = new ArrayList<>();
+    double cooledBefore = LiveWindowsTest.cooled();
+    try (TopologyTestDriver d = driver(c, llm, held::add, clock::get)) {
+      Io io = io(d);
+      for (long i = 0; i < 2; i++) {
+        io.tokens.pipeInput("cam", frame("cam", i));
+        io.tokens.pipeInput("other", frame("other", i));
+      }
+      assertEquals(
+          0, llm.opened + llm.prefilled, "cold streams' frames (and captions) prefill none");
+      Answer a1 = ask(io, "cam", "q1");
+      assertEquals(Boolean.FALSE, a1.getLiveWindow());
+      assertEquals(List.of(0L, 1L, 2L), named(a1));
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(31));
+      // 31 s later: not within hotFor of the first, so still cold
+      assertEquals(Boolean.FALSE, ask(io, "cam", "q2").getLiveWindow());
+      assertTrue(held.isEmpty());
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(10));
+      // the second within hotFor: its window is built in the background, this one re-prefills
+      assertEquals(Boolean.FALSE, ask(io, "cam", "q3").getLiveWindow());
+      assertEquals(1, held.size(), "the build is on the background executor");
+      assertEquals(0, llm.opened, "not on the stream thread");
+      io.tokens.pipeInput("cam", frame("cam", 2));
+      // asked while the window is still building: the full path, over the store's frames
+      Answer a4 = ask(io, "cam", "q4");
+      assertEquals(Boolean.FALSE, a4.getLiveWindow());
+      assertEquals(List.of(1L, 2L, 2L), named(a4));
+      held.remove(0).run();
+      assertEquals(List.of(1, 2), List.of(llm.opened, llm.prefilled), "built over frames 0, 1");
+      // built: swapped in, frame 2 appended; greedy answers equal the full path (ask checks)
+      Answer a5 = ask(io, "cam", "q5");
+      assertEquals(Boolean.TRUE, a5.getLiveWindow());
+      assertEquals(List.of(0L, 2L, 3L), named(a5));
+      io.tokens.pipeInput("cam", frame("cam", 3));
+      Answer a6 = ask(io, "cam", "q6");
+      assertEquals(Boolean.TRUE, a6.getLiveWindow());
+      assertEquals(List.of(0L, 3L, 4L), named(a6));
+      io.tokens.pipeInput("other", frame("other", 2));
+      assertEquals(4, llm.prefilled, "only cam's frames were prefilled");
+      // 30 s without a question: cam cools on the next record, its window freed
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(30));
+      io.tokens.pipeInput("cam", frame("cam", 4));
+      assertEquals(1, LiveWindowsTest.cooled() - cooledBefore);
+      assertEquals(llm.opened, llm.closed, "its window was freed");
+      assertEquals(4, llm.prefilled, "a cooled stream's frames are only stored");
+      Answer a7 = ask(io, "cam", "q7");
+      assertEquals(Boolean.FALSE, a7.getLiveWindow());
+      assertEquals(List.of(3L, 4L, 2L), named(a7));
+      assertTrue(io.dead.isEmpty());
     }
   }
 
