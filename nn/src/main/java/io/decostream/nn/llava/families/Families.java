@@ -2,9 +2,11 @@ package io.decostream.nn.llava.families;
 
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForwardModel;
+import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.llava15.Llava;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 
 /**
@@ -22,6 +24,22 @@ public final class Families {
       case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, LlavaNextVideo.Part.ALL);
       case LLAVA -> Llava.load(dir);
       case LLAVA_ONEVISION -> LlavaOnevision.load(dir);
+    };
+  }
+
+  /**
+   * Loads only the half of the pack at {@code dir} a stream stage needs, with the loader of its
+   * family: {@code VISION} for the encoder (the vision tower and its processor), {@code LANGUAGE}
+   * for the worker (projector, decoder, tokenizer, and what the family adds after its projector,
+   * e.g. OneVision's image_newline); {@link StreamModel} says where each family splits.
+   *
+   * @param precision the decoder's weight matrices (issue 20 point 3; ignored without LANGUAGE)
+   */
+  public static StreamModel forStage(Path dir, LlavaNextVideo.Part part, Precision precision) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, part, precision);
+      case LLAVA -> Llava.load(dir, part, precision);
+      case LLAVA_ONEVISION -> LlavaOnevision.load(dir, part, precision);
     };
   }
 }
