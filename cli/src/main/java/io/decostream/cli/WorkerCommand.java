@@ -1,5 +1,7 @@
 package io.decostream.cli;
 
+import io.decostream.nn.llava.StreamModel;
+import io.decostream.nn.llava.families.Families;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.weights.Precision;
 import io.decostream.worker.LiveWindowConfig;
@@ -143,8 +145,7 @@ final class WorkerCommand implements Callable<Integer> {
     FramesCommand.announce("worker", config.applicationId(), instance, stateDir, stage);
     System.out.println(
         "worker: loading the language model from " + model + " (" + weights + " weights)");
-    try (LlavaNextVideo language =
-        LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE, weights)) {
+    try (StreamModel language = Families.forStage(model, LlavaNextVideo.Part.LANGUAGE, weights)) {
       LlavaAnswerBackend backend = new LlavaAnswerBackend(language);
       return kafka
           .stageRunner(

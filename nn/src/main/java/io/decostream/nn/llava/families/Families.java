@@ -4,8 +4,11 @@ import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForwardModel;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.llava15.Llava;
+import io.decostream.nn.llava.llava15.LlavaConfig;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
+import io.decostream.nn.llava.onevision.LlavaOnevisionConfig;
 import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 
@@ -40,6 +43,27 @@ public final class Families {
       case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, part, precision);
       case LLAVA -> Llava.load(dir, part, precision);
       case LLAVA_ONEVISION -> LlavaOnevision.load(dir, part, precision);
+    };
+  }
+
+  /** A pack's vision grid side and context length. */
+  public record Sizes(int visionGrid, int contextLength) {}
+
+  /** The sizes of the pack at {@code dir} from its config.json alone (no weights are read). */
+  public static Sizes sizes(Path dir) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO -> {
+        LlavaNextVideoConfig c = LlavaNextVideoConfig.read(dir).resolved();
+        yield new Sizes(c.visionConfig().gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
+      case LLAVA -> {
+        LlavaConfig c = LlavaConfig.read(dir);
+        yield new Sizes(c.visionConfig().gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
+      case LLAVA_ONEVISION -> {
+        LlavaOnevisionConfig c = LlavaOnevisionConfig.read(dir);
+        yield new Sizes(c.gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
     };
   }
 }
