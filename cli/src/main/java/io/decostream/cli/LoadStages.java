@@ -5,9 +5,9 @@ import io.decostream.encoder.LlavaVisionBackend;
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
 import io.decostream.metrics.StageMetrics;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.families.Families;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Guarantee;
 import io.decostream.schemas.StreamsProperties;
@@ -107,7 +107,7 @@ record LoadStages(
         frames = frames.withMaxSize(maxFrameSize, maxFrameSize);
       }
       r.streams.add(FramesApp.start(frames, bootstrap, extra));
-      StreamModel vision = Families.forStage(model, LlavaNextVideo.Part.VISION, Precision.F32);
+      StreamModel vision = Families.forStage(model, PackPart.VISION, Precision.F32);
       r.resources.add(vision);
       var encoder =
           Stages.encoderConfig(names, null, java.util.Map.of(), stateDir.resolve("encoder"));
@@ -118,7 +118,7 @@ record LoadStages(
                 encoderWaitMs != null ? encoderWaitMs : encoder.maxBatchWaitMs());
       }
       r.streams.add(EncoderApp.start(encoder, new LlavaVisionBackend(vision), bootstrap, extra));
-      StreamModel language = Families.forStage(model, LlavaNextVideo.Part.LANGUAGE, Precision.F32);
+      StreamModel language = Families.forStage(model, PackPart.LANGUAGE, Precision.F32);
       r.resources.add(language);
       var worker =
           Stages.workerConfig(names, captionEvery, maxNewTokens, stateDir.resolve("worker"), false);

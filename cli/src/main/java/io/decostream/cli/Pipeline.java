@@ -2,9 +2,9 @@ package io.decostream.cli;
 
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.families.Families;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Guarantee;
 import io.decostream.schemas.StreamsProperties;
@@ -113,7 +113,7 @@ public final class Pipeline implements AutoCloseable {
       p.streams.add(FramesApp.start(frames, bootstrap, o.extra()));
 
       // any family (issue 23 point 3): each stage loads only its half of the pack
-      StreamModel vision = Families.forStage(o.model(), LlavaNextVideo.Part.VISION, Precision.F32);
+      StreamModel vision = Families.forStage(o.model(), PackPart.VISION, Precision.F32);
       p.models.add(vision);
       p.streams.add(
           Stages.startEncoder(
@@ -125,8 +125,7 @@ public final class Pipeline implements AutoCloseable {
               o.stateDir().resolve("encoder"),
               o.extra()));
 
-      StreamModel language =
-          Families.forStage(o.model(), LlavaNextVideo.Part.LANGUAGE, Precision.F32);
+      StreamModel language = Families.forStage(o.model(), PackPart.LANGUAGE, Precision.F32);
       p.models.add(language);
       p.streams.add(
           Stages.startWorker(

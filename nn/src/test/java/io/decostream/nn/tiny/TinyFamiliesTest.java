@@ -10,11 +10,11 @@ import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llava.DebugForwardModel;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.llava.families.Families;
 import io.decostream.nn.llava.llava15.Llava;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo.Part;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
 import io.decostream.nn.safetensors.DType;
 import io.decostream.nn.tokenizer.PackTokenizer;
@@ -61,7 +61,7 @@ class TinyFamiliesTest {
     Path dir = tmp.resolve(family.modelType());
     assertEquals(family, TinyFamilies.write(dir, family, SMALL, 7));
     try (DebugForwardModel whole = Families.load(dir);
-        StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32)) {
+        StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32)) {
       assertEquals(family, whole.family());
       assertEquals(4, vision.visionGridSize());
       for (float[] f : vision.visionFeatures(frames(2, 1))) {
@@ -81,8 +81,8 @@ class TinyFamiliesTest {
     List<RgbImage> video = frames(3, 2);
     String q = "what color is the ball ?";
     try (LlavaOnevision whole = LlavaOnevision.load(dir);
-        StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32);
-        StreamModel language = Families.forStage(dir, Part.LANGUAGE, Precision.F32)) {
+        StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32);
+        StreamModel language = Families.forStage(dir, PackPart.LANGUAGE, Precision.F32)) {
       GenerationResult expected = whole.generate(video, q, GenerationOptions.greedy(5));
       GenerationResult split =
           language.generate(
@@ -99,8 +99,8 @@ class TinyFamiliesTest {
     List<RgbImage> images = frames(2, 5);
     String q = "what is in the video ?";
     try (Llava whole = Llava.load(dir);
-        StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32);
-        StreamModel language = Families.forStage(dir, Part.LANGUAGE, Precision.F32)) {
+        StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32);
+        StreamModel language = Families.forStage(dir, PackPart.LANGUAGE, Precision.F32)) {
       GenerationResult expected = whole.generate(images, q, GenerationOptions.greedy(5));
       GenerationResult split =
           language.generate(

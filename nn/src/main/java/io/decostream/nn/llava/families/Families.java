@@ -2,6 +2,7 @@ package io.decostream.nn.llava.families;
 
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForwardModel;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.llava15.Llava;
 import io.decostream.nn.llava.llava15.LlavaConfig;
@@ -38,9 +39,10 @@ public final class Families {
    *
    * @param precision the decoder's weight matrices (issue 20 point 3; ignored without LANGUAGE)
    */
-  public static StreamModel forStage(Path dir, LlavaNextVideo.Part part, Precision precision) {
+  public static StreamModel forStage(Path dir, PackPart part, Precision precision) {
     return switch (ModelFamily.detect(dir)) {
-      case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, part, precision);
+      case LLAVA_NEXT_VIDEO ->
+          LlavaNextVideo.load(dir, LlavaNextVideo.Part.valueOf(part.name()), precision);
       case LLAVA -> Llava.load(dir, part, precision);
       case LLAVA_ONEVISION -> LlavaOnevision.load(dir, part, precision);
     };

@@ -15,9 +15,9 @@ import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LanguageParts;
 import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PackOpening;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.llava.VideoPrompt;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo.Part;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.Precision;
@@ -82,14 +82,14 @@ public final class Llava extends FamilyModel {
    *     tokenizer
    */
   public static Llava load(Path packDir) {
-    return load(packDir, Part.ALL, Precision.F32);
+    return load(packDir, PackPart.ALL, Precision.F32);
   }
 
   /**
    * Loads the {@code part} a stage needs (the encoder VISION, the worker LANGUAGE); strict within
    * the loaded parts, and with ALL every tensor of the checkpoint must be used.
    */
-  public static Llava load(Path packDir, Part part, Precision precision) {
+  public static Llava load(Path packDir, PackPart part, Precision precision) {
     return PackOpening.open(
         packDir,
         LlavaConfig::read,
@@ -119,7 +119,7 @@ public final class Llava extends FamilyModel {
                       precision,
                       opened)
                   : null;
-          if (part == Part.ALL) {
+          if (part == PackPart.ALL) {
             pack.weights().assertAllUsed();
           }
           return new Llava(

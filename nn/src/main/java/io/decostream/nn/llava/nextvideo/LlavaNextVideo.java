@@ -62,13 +62,11 @@ public final class LlavaNextVideo extends FamilyModel {
     LANGUAGE,
     ALL;
 
-    /** Whether the vision half (tower, processor) is loaded. */
-    public boolean vision() {
+    boolean vision() {
       return this != LANGUAGE;
     }
 
-    /** Whether the language half (projector, decoder, tokenizer) is loaded. */
-    public boolean language() {
+    boolean language() {
       return this != VISION;
     }
   }

@@ -14,9 +14,9 @@ import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LanguageParts;
 import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PackOpening;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.PromptTemplate;
 import io.decostream.nn.llava.VideoPrompt;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo.Part;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.siglip.SiglipImageProcessor;
 import io.decostream.nn.siglip.SiglipVisionTower;
@@ -90,7 +90,7 @@ public final class LlavaOnevision extends FamilyModel {
    *     tokenizer
    */
   public static LlavaOnevision load(Path packDir) {
-    return load(packDir, Part.ALL, Precision.F32);
+    return load(packDir, PackPart.ALL, Precision.F32);
   }
 
   /**
@@ -98,7 +98,7 @@ public final class LlavaOnevision extends FamilyModel {
    * LANGUAGE the projector, {@code image_newline}, decoder and tokenizer (the worker); strict
    * within the loaded parts, and with ALL every tensor of the checkpoint must be used.
    */
-  public static LlavaOnevision load(Path packDir, Part part, Precision precision) {
+  public static LlavaOnevision load(Path packDir, PackPart part, Precision precision) {
     return PackOpening.open(
         packDir,
         LlavaOnevisionConfig::read,
@@ -123,7 +123,7 @@ public final class LlavaOnevision extends FamilyModel {
                     opened);
             newline = imageNewline(pack, config.textConfig().hiddenSize());
           }
-          if (part == Part.ALL) {
+          if (part == PackPart.ALL) {
             weights.assertAllUsed();
           }
           return new LlavaOnevision(

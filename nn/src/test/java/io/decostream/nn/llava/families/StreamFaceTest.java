@@ -12,10 +12,10 @@ import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.llava.llava15.Llava;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo.Part;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
 import io.decostream.nn.weights.Precision;
 import io.decostream.projector.AdaptivePool2d;
@@ -38,8 +38,8 @@ class StreamFaceTest {
 
   private static GenerationResult splitAnswer(
       Path dir, List<RgbImage> frames, String question, int expectGrid) {
-    try (StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32);
-        StreamModel language = Families.forStage(dir, Part.LANGUAGE, Precision.F32)) {
+    try (StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32);
+        StreamModel language = Families.forStage(dir, PackPart.LANGUAGE, Precision.F32)) {
       List<float[]> shipped = vision.visionFeatures(frames);
       assertEquals(expectGrid, vision.visionGridSize());
       for (float[] f : shipped) {
@@ -77,8 +77,8 @@ class StreamFaceTest {
   void llavaAnswersAndGroundsOverDecoPooledRows() throws Exception {
     Path dir = LlavaFamiliesGoldenTest.golden("llava_15");
     List<RgbImage> frames = LlavaFamiliesGenerateTest.frames(2, 40, 3);
-    try (StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32);
-        StreamModel language = Families.forStage(dir, Part.LANGUAGE, Precision.F32)) {
+    try (StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32);
+        StreamModel language = Families.forStage(dir, PackPart.LANGUAGE, Precision.F32)) {
       int g = vision.visionGridSize();
       int dv = vision.visionHidden();
       List<float[]> features = vision.visionFeatures(frames);
@@ -124,8 +124,8 @@ class StreamFaceTest {
   @Test
   void onevisionRefusesPoolingBeforeItsProjectorAndGroundsOnTheShippedGrid() throws Exception {
     Path dir = LlavaFamiliesGoldenTest.golden("llava_onevision");
-    try (StreamModel vision = Families.forStage(dir, Part.VISION, Precision.F32);
-        StreamModel language = Families.forStage(dir, Part.LANGUAGE, Precision.F32)) {
+    try (StreamModel vision = Families.forStage(dir, PackPart.VISION, Precision.F32);
+        StreamModel language = Families.forStage(dir, PackPart.LANGUAGE, Precision.F32)) {
       int g = vision.visionGridSize(); // 37 / 7 = 5; pooled ceil(5/2) = 3
       assertNull(vision.compressorRefusal(TokenCompressor.none()));
       assertNull(vision.compressorRefusal(TokenCompressor.deco(g)), "identity pooling");
