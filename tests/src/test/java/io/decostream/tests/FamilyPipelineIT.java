@@ -16,8 +16,10 @@ import io.decostream.nn.tiny.TinyPack;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Caption;
 import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.Grounding;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.Question;
+import io.decostream.schemas.Tensors;
 import io.decostream.schemas.TopicAdmin;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
@@ -120,6 +122,29 @@ class FamilyPipelineIT {
     }
   }
 
+  /**
+   * The answer's heatmap is over the 24x24 patch grid of every frame, whatever the family does
+   * after the encoder (OneVision maps its pooled rows back through the bilinear weights).
+   */
+  private static void checkGrounding(OutputCollector out, Answer a) throws Exception {
+    assertTrue(
+        out.await(c -> !c.groundings.isEmpty(), Duration.ofSeconds(240)),
+        "grounding of " + a.getQuestionId());
+    Grounding g = out.groundings.get(0);
+    assertEquals(a.getQuestionId(), g.getRefId());
+    assertEquals(24, g.getGridHeight());
+    int frames = g.getFrameIndices().size();
+    assertEquals(a.getFrameCount(), frames);
+    float[] ttp = Tensors.fromF32(Tensors.bytesOf(g.getTextToPatch()));
+    assertEquals(frames * 576, ttp.length);
+    double mass = 0;
+    for (float v : ttp) {
+      assertTrue(Float.isFinite(v));
+      mass += Math.abs(v);
+    }
+    assertTrue(mass > 0, "the heatmap is not all zero");
+  }
+
   private static void publish(Topics topics, Path clipFile) throws Exception {
     Path clip = SyntheticVideo.write(clipFile, SyntheticVideo.Spec.defaults(SECONDS).withSeed(3));
     PublishConfig pc =
@@ -152,6 +177,7 @@ class FamilyPipelineIT {
               .setText("what is moving ?")
               .setAskedAtMillis(System.currentTimeMillis())
               .setMaxNewTokens(4)
+              .setWantGrounding(true)
               .build();
       producer.send(new ProducerRecord<>(topics.questions().name(), STREAM, q)).get();
     }
