@@ -1,6 +1,6 @@
 package io.decostream.cli;
 
-import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
+import io.decostream.nn.llava.families.Families;
 import io.decostream.schemas.BudgetControl;
 import io.decostream.schemas.BudgetSpec;
 import io.decostream.schemas.Topic;
@@ -148,18 +148,18 @@ public final class BudgetCommand implements Callable<Integer> {
           "give either a SPEC (e.g. avg:8) or --frames N, not "
               + (spec == null ? "neither" : "both"));
     }
-    LlavaNextVideoConfig config =
-        model == null ? null : LlavaNextVideoConfig.read(model).resolved();
+    // any family's pack (issue 23 point 3): its grid and context from config.json
+    Families.Sizes config = model == null ? null : Families.sizes(model);
     int grid =
         config != null
-            ? config.visionConfig().gridSize()
+            ? config.visionGrid()
             : patchGrid != null ? patchGrid : frames != null ? 24 : 0;
     String chosen;
     if (frames != null) {
       if (config == null && context == null) {
         throw new IllegalArgumentException("--frames needs --model DIR or --context N");
       }
-      int ctx = context != null ? context : config.textConfig().maxPositionEmbeddings();
+      int ctx = context != null ? context : config.contextLength();
       Choice c = choose(frames, ctx, reserved, grid);
       chosen = c.spec();
       System.out.printf(

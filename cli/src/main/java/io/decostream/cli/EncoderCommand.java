@@ -4,7 +4,10 @@ import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.EncoderConfig;
 import io.decostream.encoder.EncoderTopology;
 import io.decostream.encoder.LlavaVisionBackend;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.PackPart;
+import io.decostream.nn.llava.StreamModel;
+import io.decostream.nn.llava.families.Families;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,7 +26,8 @@ final class EncoderCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       required = true,
-      description = "Model pack directory (HF llava_next_video checkpoint).")
+      description =
+          "Model pack directory (HF llava_next_video, llava or llava_onevision checkpoint).")
   Path model;
 
   @Option(
@@ -47,7 +51,7 @@ final class EncoderCommand implements Callable<Integer> {
     String instance = stage.instanceId(stateDir, config.applicationId());
     FramesCommand.announce("encoder", config.applicationId(), instance, stateDir, stage);
     System.out.println("encoder: loading the vision tower from " + model);
-    try (LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION)) {
+    try (StreamModel vision = Families.forStage(model, PackPart.VISION, Precision.F32)) {
       LlavaVisionBackend backend = new LlavaVisionBackend(vision);
       return kafka
           .stageRunner(

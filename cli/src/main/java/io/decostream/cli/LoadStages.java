@@ -5,7 +5,10 @@ import io.decostream.encoder.LlavaVisionBackend;
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
 import io.decostream.metrics.StageMetrics;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.PackPart;
+import io.decostream.nn.llava.StreamModel;
+import io.decostream.nn.llava.families.Families;
+import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Guarantee;
 import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.TopicNames;
@@ -116,7 +119,7 @@ record LoadStages(
         frames = frames.withMaxSize(maxFrameSize, maxFrameSize);
       }
       r.streams.add(FramesApp.start(frames, bootstrap, extra));
-      LlavaNextVideo vision = LlavaNextVideo.load(model, LlavaNextVideo.Part.VISION);
+      StreamModel vision = Families.forStage(model, PackPart.VISION, Precision.F32);
       r.resources.add(vision);
       var encoder =
           Stages.encoderConfig(names, null, java.util.Map.of(), stateDir.resolve("encoder"));
@@ -127,7 +130,7 @@ record LoadStages(
                 encoderWaitMs != null ? encoderWaitMs : encoder.maxBatchWaitMs());
       }
       r.streams.add(EncoderApp.start(encoder, new LlavaVisionBackend(vision), bootstrap, extra));
-      LlavaNextVideo language = LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE);
+      StreamModel language = Families.forStage(model, PackPart.LANGUAGE, Precision.F32);
       r.resources.add(language);
       var worker =
           Stages.workerConfig(names, captionEvery, maxNewTokens, stateDir.resolve("worker"), false);

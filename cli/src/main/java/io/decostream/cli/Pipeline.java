@@ -2,7 +2,10 @@ package io.decostream.cli;
 
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.PackPart;
+import io.decostream.nn.llava.StreamModel;
+import io.decostream.nn.llava.families.Families;
+import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Guarantee;
 import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.TopicNames;
@@ -22,7 +25,7 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class Pipeline implements AutoCloseable {
 
   /**
-   * @param model model pack directory (HF llava_next_video checkpoint)
+   * @param model model pack directory (HF llava_next_video, llava or llava_onevision checkpoint)
    * @param fps frames sampled per second of video
    * @param compressor default token compressor spec, e.g. avg:12 (DeCo), none (576 tokens)
    * @param captionEvery a caption every N frames (0 = none)
@@ -109,7 +112,8 @@ public final class Pipeline implements AutoCloseable {
               .withStateDir(o.stateDir().resolve("frames"));
       p.streams.add(FramesApp.start(frames, bootstrap, o.extra()));
 
-      LlavaNextVideo vision = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.VISION);
+      // any family (issue 23 point 3): each stage loads only its half of the pack
+      StreamModel vision = Families.forStage(o.model(), PackPart.VISION, Precision.F32);
       p.models.add(vision);
       p.streams.add(
           Stages.startEncoder(
@@ -121,7 +125,7 @@ public final class Pipeline implements AutoCloseable {
               o.stateDir().resolve("encoder"),
               o.extra()));
 
-      LlavaNextVideo language = LlavaNextVideo.load(o.model(), LlavaNextVideo.Part.LANGUAGE);
+      StreamModel language = Families.forStage(o.model(), PackPart.LANGUAGE, Precision.F32);
       p.models.add(language);
       p.streams.add(
           Stages.startWorker(

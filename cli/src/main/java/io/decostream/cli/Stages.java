@@ -3,7 +3,7 @@ package io.decostream.cli;
 import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.EncoderConfig;
 import io.decostream.encoder.LlavaVisionBackend;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.StreamModel;
 import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.TopicNames;
 import io.decostream.worker.LlavaAnswerBackend;
@@ -43,7 +43,7 @@ final class Stages {
   static KafkaStreams startEncoder(
       String bootstrap,
       TopicNames names,
-      LlavaNextVideo vision,
+      StreamModel vision,
       String compressor,
       Map<String, TokenCompressor> perStream,
       Path stateDir,
@@ -56,14 +56,14 @@ final class Stages {
   }
 
   static KafkaStreams startEncoder(
-      String bootstrap, TopicNames names, LlavaNextVideo vision, String compressor, Path stateDir) {
+      String bootstrap, TopicNames names, StreamModel vision, String compressor, Path stateDir) {
     return startEncoder(bootstrap, names, vision, compressor, Map.of(), stateDir, new Properties());
   }
 
   static KafkaStreams startWorker(
       String bootstrap,
       TopicNames names,
-      LlavaNextVideo language,
+      StreamModel language,
       int captionEvery,
       int maxNewTokens,
       Path stateDir) {
@@ -74,7 +74,7 @@ final class Stages {
   static KafkaStreams startWorker(
       String bootstrap,
       TopicNames names,
-      LlavaNextVideo language,
+      StreamModel language,
       int captionEvery,
       int maxNewTokens,
       Path stateDir,

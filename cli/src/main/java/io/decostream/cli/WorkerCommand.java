@@ -1,6 +1,8 @@
 package io.decostream.cli;
 
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.PackPart;
+import io.decostream.nn.llava.StreamModel;
+import io.decostream.nn.llava.families.Families;
 import io.decostream.nn.weights.Precision;
 import io.decostream.worker.LiveWindowConfig;
 import io.decostream.worker.LlavaAnswerBackend;
@@ -167,8 +169,7 @@ final class WorkerCommand implements Callable<Integer> {
     FramesCommand.announce("worker", config.applicationId(), instance, stateDir, stage);
     System.out.println(
         "worker: loading the language model from " + model + " (" + weights + " weights)");
-    try (LlavaNextVideo language =
-        LlavaNextVideo.load(model, LlavaNextVideo.Part.LANGUAGE, weights)) {
+    try (StreamModel language = Families.forStage(model, PackPart.LANGUAGE, weights)) {
       LlavaAnswerBackend backend = new LlavaAnswerBackend(language);
       return kafka
           .stageRunner(

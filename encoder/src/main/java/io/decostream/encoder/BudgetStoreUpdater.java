@@ -1,6 +1,8 @@
 package io.decostream.encoder;
 
+import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.Topics;
+import java.util.function.Function;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -20,11 +22,13 @@ final class BudgetStoreUpdater implements Processor<byte[], byte[], Void, Void> 
 
   private final Topics topics;
   private final int patchGrid;
+  private final Function<TokenCompressor, String> refusal;
   private KeyValueStore<String, String> store;
 
-  BudgetStoreUpdater(Topics topics, int patchGrid) {
+  BudgetStoreUpdater(Topics topics, int patchGrid, Function<TokenCompressor, String> refusal) {
     this.topics = topics;
     this.patchGrid = patchGrid;
+    this.refusal = refusal;
   }
 
   @Override
@@ -37,11 +41,12 @@ final class BudgetStoreUpdater implements Processor<byte[], byte[], Void, Void> 
     BudgetValidator.Verdict v =
         BudgetValidator.check(
             topics.budgets(), topics.budgets().name(), record.key(), record.value(), patchGrid);
-    if (!v.accepted()) {
+    String reason = v.accepted() ? refusal.apply(v.compressor()) : v.reason();
+    if (reason != null) {
       LOG.warn(
           "budgets topic {}: record skipped, budget unchanged: {}",
           topics.budgets().name(),
-          v.reason());
+          reason);
       return;
     }
     store.put(v.streamId(), v.compressor().spec());

@@ -1,9 +1,11 @@
 package io.decostream.encoder;
 
+import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.BudgetControl;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.DeadLetters;
 import io.decostream.schemas.Topics;
+import java.util.function.Function;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -22,11 +24,17 @@ final class ControlProcessor implements Processor<byte[], byte[], String, Object
 
   private final Topics topics;
   private final int patchGrid;
+  private final Function<TokenCompressor, String> refusal;
   private ProcessorContext<String, Object> context;
 
-  ControlProcessor(Topics topics, int patchGrid) {
+  /**
+   * @param refusal the model family's reason to refuse a compressor, or null when it takes it
+   *     ({@link VisionBackend#compressorRefusal})
+   */
+  ControlProcessor(Topics topics, int patchGrid, Function<TokenCompressor, String> refusal) {
     this.topics = topics;
     this.patchGrid = patchGrid;
+    this.refusal = refusal;
   }
 
   @Override
@@ -40,6 +48,11 @@ final class ControlProcessor implements Processor<byte[], byte[], String, Object
     String source = md != null ? md.topic() : topics.control().name();
     BudgetValidator.Verdict v =
         BudgetValidator.check(topics.control(), source, record.key(), record.value(), patchGrid);
+    // a well-formed budget the model's family cannot take (issue 23 point 3) is refused as well
+    String familyRefusal = v.accepted() ? refusal.apply(v.compressor()) : null;
+    if (familyRefusal != null) {
+      v = new BudgetValidator.Verdict(null, null, v.streamId(), familyRefusal);
+    }
     if (!v.accepted()) {
       DeadLetter dl =
           DeadLetters.of(

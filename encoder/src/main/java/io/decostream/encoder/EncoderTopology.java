@@ -1,5 +1,6 @@
 package io.decostream.encoder;
 
+import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.Topics;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.Topology;
@@ -40,7 +41,12 @@ public final class EncoderTopology {
 
   private EncoderTopology() {}
 
+  /**
+   * @throws IllegalArgumentException when the model refuses a configured compressor (the default or
+   *     a per-stream one), naming the stream, the setting and the model's reason
+   */
   public static Topology build(EncoderConfig config, VisionBackend backend) {
+    checkCompressors(config, backend);
     Topics topics = Topics.of(config.topicNames());
     Topology t = new Topology();
     // Raw bytes in: a value that is not a Frame must reach the dead-letter topic, not kill the app.
@@ -67,7 +73,9 @@ public final class EncoderTopology {
         Serdes.ByteArray().deserializer(),
         topics.control().name());
     t.addProcessor(
-        CONTROL_PROCESSOR, () -> new ControlProcessor(topics, patchGrid), CONTROL_SOURCE);
+        CONTROL_PROCESSOR,
+        () -> new ControlProcessor(topics, patchGrid, backend::compressorRefusal),
+        CONTROL_SOURCE);
     t.addSink(
         BUDGETS_SINK,
         topics.budgets().name(),
@@ -91,7 +99,33 @@ public final class EncoderTopology {
         Serdes.ByteArray().deserializer(),
         topics.budgets().name(),
         BUDGETS_UPDATER,
-        () -> new BudgetStoreUpdater(topics, patchGrid));
+        () -> new BudgetStoreUpdater(topics, patchGrid, backend::compressorRefusal));
     return t;
+  }
+
+  /**
+   * Refuses at start a compressor the model's family cannot take (issue 23 point 3): the default
+   * (the configured one, else the family's own grid) and every per-stream one.
+   */
+  static void checkCompressors(EncoderConfig config, VisionBackend backend) {
+    checkCompressor("--compressor", config.compressorFor("", backend.defaultPooledGrid()), backend);
+    config
+        .perStream()
+        .forEach((stream, c) -> checkCompressor("compressor of stream " + stream, c, backend));
+  }
+
+  private static void checkCompressor(String setting, TokenCompressor c, VisionBackend backend) {
+    String why = backend.compressorRefusal(c);
+    if (why != null) {
+      throw new IllegalArgumentException(
+          "encoder: "
+              + setting
+              + " = "
+              + c.spec()
+              + " refused by model "
+              + backend.modelId()
+              + ": "
+              + why);
+    }
   }
 }

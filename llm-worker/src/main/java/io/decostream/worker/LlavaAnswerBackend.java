@@ -5,19 +5,22 @@ import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PendingGeneration;
+import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.VideoPrompt;
-import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The language half of a llava_next_video pack: projector MLP + Llama with a KV cache; greedy or
- * seeded temperature/top-p decoding; live windows ({@link LiveWindow}).
+ * The language half of a LLaVA pack of any family ({@link StreamModel}, loaded by {@code
+ * Families.forStage(dir, LANGUAGE, ...)}): the family's projector (and what it does after it:
+ * OneVision's bilinear pooling and image_newline), its prompt template and splice, the decoder with
+ * a KV cache; greedy or seeded temperature/top-p decoding; live windows ({@link LiveWindow}) where
+ * the family's prompt allows them (llava_next_video), else none (the worker re-prefills).
  */
 public final class LlavaAnswerBackend implements AnswerBackend {
-  private final LlavaNextVideo model;
+  private final StreamModel model;
 
-  public LlavaAnswerBackend(LlavaNextVideo model) {
+  public LlavaAnswerBackend(StreamModel model) {
     this.model = model;
   }
 
@@ -56,6 +59,9 @@ public final class LlavaAnswerBackend implements AnswerBackend {
   @Override
   public Live openLive(int tokensPerFrame, int maxFrames, int reservedTokens) {
     LiveWindow w = model.openLiveWindow(tokensPerFrame, maxFrames, reservedTokens);
+    if (w == null) {
+      return null; // the family's prompt has no fixed prefix to keep prefilled
+    }
     return new Live() {
       @Override
       public int frames() {

@@ -18,7 +18,7 @@ import java.util.function.Function;
  * <p>The families' shared base: each family package ({@code io.decostream.nn.llava.nextvideo},
  * {@code .onevision}, {@code .llava15}) extends it; its protected members are for them.
  */
-public abstract class FamilyModel implements DebugForwardModel {
+public abstract class FamilyModel implements DebugForwardModel, StreamModel {
 
   /** Identity and geometry of a loaded pack, as the family's config.json gives them. */
   public record Geometry(
@@ -43,11 +43,13 @@ public abstract class FamilyModel implements DebugForwardModel {
   }
 
   /** config.json {@code _name_or_path} when present, else the pack directory's name. */
+  @Override
   public String modelId() {
     return modelId;
   }
 
   /** text_config.max_position_embeddings: prompt (with visual rows) + generated tokens must fit. */
+  @Override
   public int contextLength() {
     return geometry.text().maxPositionEmbeddings();
   }
@@ -169,6 +171,43 @@ public abstract class FamilyModel implements DebugForwardModel {
       boolean grounding) {
     return new DebugPass(geometry.modelType(), this, tower, lang, manager, rows)
         .run(pixels, frames, inputIds, newTokens, grounding);
+  }
+
+  /**
+   * Each frame of {@code prompt} must hold {@code tokensPerFrame} rows of {@code dv} values (what
+   * the encoder shipped for this family).
+   */
+  protected static void checkShippedRows(VideoPrompt prompt, int dv) {
+    long perFrame = (long) prompt.tokensPerFrame() * dv;
+    for (int i = 0; i < prompt.frames().size(); i++) {
+      if (prompt.frames().get(i).length != perFrame) {
+        throw new IllegalArgumentException(
+            "frame "
+                + i
+                + " has "
+                + prompt.frames().get(i).length
+                + " values, expected "
+                + perFrame
+                + " ("
+                + prompt.tokensPerFrame()
+                + " tokens x Dv="
+                + dv
+                + ")");
+      }
+    }
+  }
+
+  /** A stage called a method of the half its pack was not loaded with. */
+  protected final void requireLoaded(boolean loaded, String method, String part) {
+    if (!loaded) {
+      throw new IllegalStateException(
+          method
+              + "() needs the "
+              + part
+              + " part, but "
+              + geometry.packDir()
+              + " was loaded without it");
+    }
   }
 
   @Override

@@ -254,7 +254,7 @@ public final class TinyPack {
   }
 
   /** preprocessor_config.json as HF's LlavaNextVideoProcessor writes it for a square CLIP input. */
-  private static ObjectNode preprocessorConfig(Spec spec) {
+  static ObjectNode preprocessorConfig(Spec spec) {
     ClipImageProcessor p = ClipImageProcessor.square(spec.imageSize());
     ObjectNode pre = new ObjectMapper().createObjectNode();
     pre.put("image_processor_type", "CLIPImageProcessor");
@@ -293,7 +293,7 @@ public final class TinyPack {
     }
   }
 
-  private static void writeJson(Path file, Object value) {
+  static void writeJson(Path file, Object value) {
     try {
       new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(file.toFile(), value);
     } catch (IOException e) {
@@ -363,9 +363,15 @@ public final class TinyPack {
   }
 
   private static void writeWeights(Path file, Spec spec, int vocabSize, long seed) {
+    writeWeights(file, spec, weightShapes(spec, vocabSize), seed);
+  }
+
+  /** Draws {@code shapes} in order (norm gains 1, LayerNorm biases 0, the rest N(0, std²)). */
+  static void writeWeights(
+      Path file, Spec spec, java.util.LinkedHashMap<String, long[]> shapes, long seed) {
     Random r = new Random(seed);
     SafeTensorsWriter w = new SafeTensorsWriter().metadata("format", "pt");
-    for (Map.Entry<String, long[]> e : weightShapes(spec, vocabSize).entrySet()) {
+    for (Map.Entry<String, long[]> e : shapes.entrySet()) {
       String name = e.getKey();
       long[] shape = e.getValue();
       int n = Math.toIntExact(Arrays.stream(shape).reduce(1, Math::multiplyExact));

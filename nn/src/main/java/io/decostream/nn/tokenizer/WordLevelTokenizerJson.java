@@ -41,6 +41,26 @@ public final class WordLevelTokenizerJson {
    * @return the full vocabulary, token to id, in id order
    */
   public static Map<String, Integer> write(Path file, List<String> words) {
+    return write(file, words, List.of(UNK, BOS, EOS, PAD), BOS, UNK);
+  }
+
+  /** Qwen2's ChatML specials, in Qwen2's order (ids 0, 1, 2 here). */
+  public static final String ENDOFTEXT = "<|endoftext|>";
+
+  public static final String IM_START = "<|im_start|>";
+  public static final String IM_END = "<|im_end|>";
+
+  /**
+   * As {@link #write(Path, List)} for a Qwen2 (ChatML) pack: {@code <|endoftext|>} 0 (also the
+   * unknown token), {@code <|im_start|>} 1, {@code <|im_end|>} 2, the words, then {@code <video>}
+   * and {@code <image>}; no post-processor (Qwen2 adds no BOS).
+   */
+  public static Map<String, Integer> writeChatml(Path file, List<String> words) {
+    return write(file, words, List.of(ENDOFTEXT, IM_START, IM_END), null, ENDOFTEXT);
+  }
+
+  private static Map<String, Integer> write(
+      Path file, List<String> words, List<String> front, String bos, String unk) {
     LinkedHashSet<String> uniq = new LinkedHashSet<>();
     for (String w : words) {
       String t = w.toLowerCase(java.util.Locale.ROOT);
@@ -48,17 +68,12 @@ public final class WordLevelTokenizerJson {
         throw new IllegalArgumentException(
             "'" + w + "' is not a single Whitespace pre-token (\\w+ or [^\\w\\s]+)");
       }
-      if (t.equals(UNK)
-          || t.equals(BOS)
-          || t.equals(EOS)
-          || t.equals(PAD)
-          || t.equals(VIDEO)
-          || t.equals(IMAGE)) {
+      if (front.contains(t) || t.equals(VIDEO) || t.equals(IMAGE)) {
         continue;
       }
       uniq.add(t);
     }
-    List<String> order = new ArrayList<>(List.of(UNK, BOS, EOS, PAD));
+    List<String> order = new ArrayList<>(front);
     order.addAll(uniq);
     order.add(VIDEO);
     order.add(IMAGE);
@@ -73,7 +88,10 @@ public final class WordLevelTokenizerJson {
     root.putNull("truncation");
     root.putNull("padding");
     ArrayNode added = root.putArray("added_tokens");
-    for (String special : List.of(UNK, BOS, EOS, PAD, VIDEO, IMAGE)) {
+    List<String> specials = new ArrayList<>(front);
+    specials.add(VIDEO);
+    specials.add(IMAGE);
+    for (String special : specials) {
       ObjectNode t = added.addObject();
       t.put("id", vocab.get(special));
       t.put("content", special);
@@ -85,26 +103,17 @@ public final class WordLevelTokenizerJson {
     }
     root.putObject("normalizer").put("type", "Lowercase");
     root.putObject("pre_tokenizer").put("type", "Whitespace");
-    ObjectNode post = root.putObject("post_processor");
-    post.put("type", "TemplateProcessing");
-    ArrayNode single = post.putArray("single");
-    single.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
-    single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-    ArrayNode pair = post.putArray("pair");
-    pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
-    pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-    pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 1);
-    pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
-    ObjectNode st = post.putObject("special_tokens").putObject(BOS);
-    st.put("id", BOS);
-    st.putArray("ids").add(vocab.get(BOS));
-    st.putArray("tokens").add(BOS);
+    if (bos == null) {
+      root.putNull("post_processor");
+    } else {
+      bosPostProcessor(root.putObject("post_processor"), bos, vocab.get(bos));
+    }
     root.putNull("decoder");
     ObjectNode model = root.putObject("model");
     model.put("type", "WordLevel");
     ObjectNode v = model.putObject("vocab");
     vocab.forEach(v::put);
-    model.put("unk_token", UNK);
+    model.put("unk_token", unk);
     try {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
@@ -114,5 +123,22 @@ public final class WordLevelTokenizerJson {
       throw new UncheckedIOException("cannot write " + file, e);
     }
     return Collections.unmodifiableMap(vocab);
+  }
+
+  /** TemplateProcessing that prepends {@code bos} to every sequence. */
+  private static void bosPostProcessor(ObjectNode post, String bos, int bosId) {
+    post.put("type", "TemplateProcessing");
+    ArrayNode single = post.putArray("single");
+    single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+    single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+    ArrayNode pair = post.putArray("pair");
+    pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+    pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+    pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+    pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+    ObjectNode st = post.putObject("special_tokens").putObject(bos);
+    st.put("id", bos);
+    st.putArray("ids").add(bosId);
+    st.putArray("tokens").add(bos);
   }
 }

@@ -2,9 +2,15 @@ package io.decostream.nn.llava.families;
 
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.llava.DebugForwardModel;
+import io.decostream.nn.llava.PackPart;
+import io.decostream.nn.llava.StreamModel;
 import io.decostream.nn.llava.llava15.Llava;
+import io.decostream.nn.llava.llava15.LlavaConfig;
 import io.decostream.nn.llava.nextvideo.LlavaNextVideo;
+import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
+import io.decostream.nn.llava.onevision.LlavaOnevisionConfig;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 
 /**
@@ -22,6 +28,44 @@ public final class Families {
       case LLAVA_NEXT_VIDEO -> LlavaNextVideo.load(dir, LlavaNextVideo.Part.ALL);
       case LLAVA -> Llava.load(dir);
       case LLAVA_ONEVISION -> LlavaOnevision.load(dir);
+    };
+  }
+
+  /**
+   * Loads only the half of the pack at {@code dir} a stream stage needs, with the loader of its
+   * family: {@code VISION} for the encoder (the vision tower and its processor), {@code LANGUAGE}
+   * for the worker (projector, decoder, tokenizer, and what the family adds after its projector,
+   * e.g. OneVision's image_newline); {@link StreamModel} says where each family splits.
+   *
+   * @param precision the decoder's weight matrices (issue 20 point 3; ignored without LANGUAGE)
+   */
+  public static StreamModel forStage(Path dir, PackPart part, Precision precision) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO ->
+          LlavaNextVideo.load(dir, LlavaNextVideo.Part.valueOf(part.name()), precision);
+      case LLAVA -> Llava.load(dir, part, precision);
+      case LLAVA_ONEVISION -> LlavaOnevision.load(dir, part, precision);
+    };
+  }
+
+  /** A pack's vision grid side and context length. */
+  public record Sizes(int visionGrid, int contextLength) {}
+
+  /** The sizes of the pack at {@code dir} from its config.json alone (no weights are read). */
+  public static Sizes sizes(Path dir) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO -> {
+        LlavaNextVideoConfig c = LlavaNextVideoConfig.read(dir).resolved();
+        yield new Sizes(c.visionConfig().gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
+      case LLAVA -> {
+        LlavaConfig c = LlavaConfig.read(dir);
+        yield new Sizes(c.visionConfig().gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
+      case LLAVA_ONEVISION -> {
+        LlavaOnevisionConfig c = LlavaOnevisionConfig.read(dir);
+        yield new Sizes(c.gridSize(), c.textConfig().maxPositionEmbeddings());
+      }
     };
   }
 }

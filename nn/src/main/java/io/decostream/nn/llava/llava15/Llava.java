@@ -6,16 +6,22 @@ import io.decostream.nn.clip.ClipImageProcessor;
 import io.decostream.nn.clip.ClipVisionTower;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.DebugForward;
 import io.decostream.nn.llava.DebugPass;
 import io.decostream.nn.llava.FamilyModel;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PackOpening;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.PromptTemplate;
+import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.weights.CheckpointWeights;
+import io.decostream.nn.weights.Precision;
+import io.decostream.projector.TokenCompressor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -76,6 +82,14 @@ public final class Llava extends FamilyModel {
    *     tokenizer
    */
   public static Llava load(Path packDir) {
+    return load(packDir, PackPart.ALL, Precision.F32);
+  }
+
+  /**
+   * Loads the {@code part} a stage needs (the encoder VISION, the worker LANGUAGE); strict within
+   * the loaded parts, and with ALL every tensor of the checkpoint must be used.
+   */
+  public static Llava load(Path packDir, PackPart part, Precision precision) {
     return PackOpening.open(
         packDir,
         LlavaConfig::read,
@@ -83,24 +97,31 @@ public final class Llava extends FamilyModel {
           // CLIP tower up to vision_feature_layer (spec §1.3); layers above it are bound but never
           // run
           PackOpening.Clip clip =
-              PackOpening.clip(
-                  pack,
-                  config.visionConfig(),
-                  config.visionHiddenStateIndex(),
-                  config.dropsCls(),
-                  opened);
+              part.vision()
+                  ? PackOpening.clip(
+                      pack,
+                      config.visionConfig(),
+                      config.visionHiddenStateIndex(),
+                      config.dropsCls(),
+                      opened)
+                  : new PackOpening.Clip(null, null);
           LanguageParts lang =
-              LanguageParts.load(
-                  packDir,
-                  pack.weights(),
-                  pack.keys(),
-                  config.textConfig(),
-                  config.visionConfig().hiddenSize(),
-                  config.tieWordEmbeddings(),
-                  IMAGE_PLACEHOLDER,
-                  config.imageTokenIndex(),
-                  opened);
-          pack.weights().assertAllUsed();
+              part.language()
+                  ? LanguageParts.load(
+                      packDir,
+                      pack.weights(),
+                      pack.keys(),
+                      config.textConfig(),
+                      config.visionConfig().hiddenSize(),
+                      config.tieWordEmbeddings(),
+                      IMAGE_PLACEHOLDER,
+                      config.imageTokenIndex(),
+                      precision,
+                      opened)
+                  : null;
+          if (part == PackPart.ALL) {
+            pack.weights().assertAllUsed();
+          }
           return new Llava(
               packDir,
               config,
@@ -128,6 +149,7 @@ public final class Llava extends FamilyModel {
    */
   public synchronized GenerationResult generate(
       List<RgbImage> images, String question, GenerationOptions options) {
+    requireLoaded(tower != null && language() != null, "generate", "ALL");
     Objects.requireNonNull(images, "images");
     Objects.requireNonNull(options, "options");
     if (images.isEmpty()) {
@@ -179,6 +201,121 @@ public final class Llava extends FamilyModel {
         () -> Collections.nCopies(frames, QueryToPatch.identity(n)));
   }
 
+  // ------------------------------------------------------------------ stream face
+
+  @Override
+  public int visionGridSize() {
+    return config.visionConfig().gridSize();
+  }
+
+  @Override
+  public int visionHidden() {
+    return config.visionConfig().hiddenSize();
+  }
+
+  @Override
+  public int visionFeatureLayer() {
+    return config.visionHiddenStateIndex();
+  }
+
+  /** The whole grid: LLaVA-1.5 itself does not pool (576 rows per image, spec §3.1). */
+  @Override
+  public int defaultPooledGrid() {
+    return visionGridSize();
+  }
+
+  /**
+   * Any DeCo budget when the CLS token is dropped (the projector is per token, so pooling the patch
+   * grid before it is DeCo's own step); none with strategy "full" (no square grid).
+   */
+  @Override
+  public String compressorRefusal(TokenCompressor compressor) {
+    if (!config.dropsCls()) {
+      return "llava pack "
+          + packDir()
+          + " keeps the CLS token (vision_feature_select_strategy '"
+          + config.visionFeatureSelectStrategy()
+          + "'): its features are no square grid to pool with "
+          + compressor.spec();
+    }
+    return null;
+  }
+
+  /** CLIP preprocessing and tower, CLS dropped: per image {@code [grid² * Dv]} (spec §1.2–§1.3). */
+  @Override
+  public synchronized List<float[]> visionFeatures(List<RgbImage> frames) {
+    requireLoaded(tower != null, "visionFeatures", "VISION");
+    List<float[]> pixels = new ArrayList<>(frames.size());
+    for (RgbImage f : frames) {
+      pixels.add(processor.preprocess(Objects.requireNonNull(f, "frame")));
+    }
+    return pixels.isEmpty() ? List.of() : tower.features(pixels);
+  }
+
+  /**
+   * Frames of {@code tokensPerFrame} rows each that fit, counting two text tokens per frame for the
+   * "\n" between one {@code <image>} and the next (an upper bound; the prompt's own check is
+   * exact).
+   */
+  @Override
+  public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
+    if (tokensPerFrame < 1 || reservedTextTokens < 0) {
+      throw new IllegalArgumentException(
+          "tokensPerFrame must be >= 1 and reservedTextTokens >= 0, got "
+              + tokensPerFrame
+              + ", "
+              + reservedTextTokens);
+    }
+    return Math.max(0, (contextLength() - reservedTextTokens) / (tokensPerFrame + 2));
+  }
+
+  /** vicuna_v1 with one {@code <image>} per frame, frames separated by "\n" (spec §4.5). */
+  static String streamPrompt(int frames, String question) {
+    String placeholders = (IMAGE_PLACEHOLDER + "\n").repeat(frames - 1) + IMAGE_PLACEHOLDER;
+    return PromptTemplate.VICUNA_V1.render(
+        placeholders, PromptTemplate.checkQuestion(question, IMAGE_PLACEHOLDER));
+  }
+
+  /**
+   * Answers over the shipped rows (CLIP features, pooled by the encoder's budget or not): the
+   * projector on every row (spec §3.1), each frame spliced in place of its own {@code <image>}.
+   */
+  @Override
+  public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
+    requireLoaded(language() != null, "generate", "LANGUAGE");
+    checkShippedRows(prompt, visionHidden());
+    int f = prompt.frames().size();
+    return generate(
+        step -> language().project(step, prompt.frames()),
+        streamPrompt(f, prompt.question()),
+        IMAGE_PLACEHOLDER,
+        f,
+        options);
+  }
+
+  /** R-GAE over the F·M shipped rows (they are the spliced rows, one to one). */
+  @Override
+  public synchronized AnswerGrounding explain(VideoPrompt prompt, int[] generatedIds) {
+    requireLoaded(language() != null, "explain", "LANGUAGE");
+    checkShippedRows(prompt, visionHidden());
+    int f = prompt.frames().size();
+    return explain(
+        step -> language().project(step, prompt.frames()),
+        streamPrompt(f, prompt.question()),
+        IMAGE_PLACEHOLDER,
+        f,
+        generatedIds);
+  }
+
+  /**
+   * None: the "\n" between one frame's {@code <image>} and the next is no fixed prefix a window
+   * could keep ({@link LiveWindow} holds one placeholder).
+   */
+  @Override
+  public LiveWindow openLiveWindow(int tokensPerFrame, int maxFrames, int reservedTokens) {
+    return null;
+  }
+
   @Override
   public int visualTokens(int frames) {
     return frames * tokensPerImage();
@@ -186,8 +323,12 @@ public final class Llava extends FamilyModel {
 
   @Override
   public synchronized void close() {
-    language().close();
-    tower.close();
+    if (language() != null) {
+      language().close();
+    }
+    if (tower != null) {
+      tower.close();
+    }
     weights.close();
     manager().close();
   }

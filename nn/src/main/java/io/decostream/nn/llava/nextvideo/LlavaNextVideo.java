@@ -23,6 +23,7 @@ import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.AdaptivePool2d;
 import io.decostream.projector.PoolingMode;
+import io.decostream.projector.TokenCompressor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,21 +139,25 @@ public final class LlavaNextVideo extends FamilyModel {
   // ------------------------------------------------------------------ vision side
 
   /** Patches per side of the vision grid: image_size / patch_size (24 for CLIP-L/14-336). */
+  @Override
   public int visionGridSize() {
     return config.visionConfig().gridSize();
   }
 
   /** Dv, the CLIP hidden size (1024 for CLIP-L). */
+  @Override
   public int visionHidden() {
     return config.visionConfig().hiddenSize();
   }
 
   /** Resolved hidden_states index of vision_feature_layer (23 for -2 with 24 layers). */
+  @Override
   public int visionFeatureLayer() {
     return config.visionHiddenStateIndex();
   }
 
   /** visionGridSize / spatial_pool_stride (12): the model's own pooled grid side. */
+  @Override
   public int defaultPooledGrid() {
     return config.pooledGridSize();
   }
@@ -162,6 +167,7 @@ public final class LlavaNextVideo extends FamilyModel {
    * #visionFeatureLayer()}; CLS dropped for strategy "default". Per frame a {@code float[N * Dv]},
    * row-major tokens (token p = row * grid + col), N = grid^2 (+1 with strategy "full").
    */
+  @Override
   public synchronized List<float[]> visionFeatures(List<RgbImage> frames) {
     requirePart(tower != null, "visionFeatures", "VISION");
     Objects.requireNonNull(frames, "frames");
@@ -178,12 +184,31 @@ public final class LlavaNextVideo extends FamilyModel {
     return tower.features(pixels);
   }
 
+  /**
+   * Any DeCo budget the encoder's validator accepts (spec §3.3: LLaVA-NeXT-Video's own pooler runs
+   * before the projector, so pooling in the encoder is the model's own step); none when the CLS
+   * token is kept (the features are then no square grid).
+   */
+  @Override
+  public String compressorRefusal(TokenCompressor compressor) {
+    if (!"default".equals(config.visionFeatureSelectStrategy())) {
+      return "llava_next_video pack "
+          + packDir()
+          + " keeps the CLS token (vision_feature_select_strategy '"
+          + config.visionFeatureSelectStrategy()
+          + "'): its features are no square grid to pool with "
+          + compressor.spec();
+    }
+    return null;
+  }
+
   // ------------------------------------------------------------------ language side
 
   /**
    * How many frames of {@code tokensPerFrame} rows fit beside {@code reservedTextTokens}:
    * floor((ctx - reserved) / tpf).
    */
+  @Override
   public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
     if (tokensPerFrame < 1) {
       throw new IllegalArgumentException("tokensPerFrame must be >= 1, got " + tokensPerFrame);
@@ -212,6 +237,7 @@ public final class LlavaNextVideo extends FamilyModel {
    * @throws IllegalArgumentException if a frame has the wrong size, the question contains the
    *     placeholder, or the prompt does not fit the context length
    */
+  @Override
   public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
     requirePart(language() != null, "generate", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");
@@ -260,6 +286,7 @@ public final class LlavaNextVideo extends FamilyModel {
    * @param reservedTokens room for question + answer tokens beyond the frames (the cache holds
    *     prefix + maxFrames x tokensPerFrame + reservedTokens positions, at most the context length)
    */
+  @Override
   public LiveWindow openLiveWindow(int tokensPerFrame, int maxFrames, int reservedTokens) {
     requirePart(language() != null, "openLiveWindow", "LANGUAGE");
     return liveWindow(
@@ -275,6 +302,7 @@ public final class LlavaNextVideo extends FamilyModel {
    *
    * @param generatedIds the tokens {@link #generate} returned for this prompt (EOS not included)
    */
+  @Override
   public synchronized AnswerGrounding explain(VideoPrompt prompt, int[] generatedIds) {
     requirePart(language() != null, "explain", "LANGUAGE");
     Objects.requireNonNull(prompt, "prompt");

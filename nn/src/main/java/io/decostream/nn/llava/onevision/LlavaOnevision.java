@@ -5,21 +5,27 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.image.RgbImage;
+import io.decostream.nn.llava.AnswerGrounding;
 import io.decostream.nn.llava.DebugForward;
 import io.decostream.nn.llava.DebugPass;
 import io.decostream.nn.llava.FamilyModel;
 import io.decostream.nn.llava.GenerationOptions;
 import io.decostream.nn.llava.GenerationResult;
 import io.decostream.nn.llava.LanguageParts;
+import io.decostream.nn.llava.LiveWindow;
 import io.decostream.nn.llava.PackOpening;
+import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.PromptTemplate;
+import io.decostream.nn.llava.VideoPrompt;
 import io.decostream.nn.rgae.QueryToPatch;
 import io.decostream.nn.siglip.SiglipImageProcessor;
 import io.decostream.nn.siglip.SiglipVisionTower;
 import io.decostream.nn.weights.CheckpointWeights;
 import io.decostream.nn.weights.LlavaKeys;
+import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightException;
 import io.decostream.projector.Bilinear2d;
+import io.decostream.projector.TokenCompressor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,40 +90,70 @@ public final class LlavaOnevision extends FamilyModel {
    *     tokenizer
    */
   public static LlavaOnevision load(Path packDir) {
+    return load(packDir, PackPart.ALL, Precision.F32);
+  }
+
+  /**
+   * Loads the {@code part} a stage needs: VISION is the SigLIP tower and processor (the encoder),
+   * LANGUAGE the projector, {@code image_newline}, decoder and tokenizer (the worker); strict
+   * within the loaded parts, and with ALL every tensor of the checkpoint must be used.
+   */
+  public static LlavaOnevision load(Path packDir, PackPart part, Precision precision) {
     return PackOpening.open(
         packDir,
         LlavaOnevisionConfig::read,
         (config, pack, opened) -> {
           CheckpointWeights weights = pack.weights();
-          SiglipVisionTower tower =
-              new SiglipVisionTower(
-                  weights.scoped(pack.keys().visionPrefix()),
-                  config.visionConfig(),
-                  config.visionHiddenStateIndex());
-          opened.add(0, tower);
-          weights.scoped(pack.keys().visionTowerPrefix()).assertAllUsed();
-          int size = config.visionConfig().imageSize();
-          SiglipImageProcessor processor =
-              Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
-                  ? SiglipImageProcessor.fromPreprocessorConfig(packDir)
-                  : SiglipImageProcessor.square(size);
-          PackOpening.checkImageSize("resizes", processor.width(), processor.height(), size);
-          LanguageParts lang =
-              LanguageParts.load(
-                  packDir,
-                  weights,
-                  pack.keys(),
-                  config.textConfig(),
-                  config.visionConfig().hiddenSize(),
-                  config.tieWordEmbeddings(),
-                  VIDEO_PLACEHOLDER,
-                  config.videoTokenIndex(),
-                  opened);
-          NDArray newline = imageNewline(pack, config.textConfig().hiddenSize());
-          weights.assertAllUsed();
+          SiglipVisionTower tower = part.vision() ? tower(packDir, config, pack, opened) : null;
+          SiglipImageProcessor processor = part.vision() ? processor(packDir, config) : null;
+          LanguageParts lang = null;
+          NDArray newline = null;
+          if (part.language()) {
+            lang =
+                LanguageParts.load(
+                    packDir,
+                    weights,
+                    pack.keys(),
+                    config.textConfig(),
+                    config.visionConfig().hiddenSize(),
+                    config.tieWordEmbeddings(),
+                    VIDEO_PLACEHOLDER,
+                    config.videoTokenIndex(),
+                    precision,
+                    opened);
+            newline = imageNewline(pack, config.textConfig().hiddenSize());
+          }
+          if (part == PackPart.ALL) {
+            weights.assertAllUsed();
+          }
           return new LlavaOnevision(
               packDir, config, pack.manager(), weights, tower, processor, newline, lang);
         });
+  }
+
+  private static SiglipVisionTower tower(
+      Path packDir,
+      LlavaOnevisionConfig config,
+      PackOpening.Opened pack,
+      List<AutoCloseable> opened) {
+    SiglipVisionTower tower =
+        new SiglipVisionTower(
+            pack.weights().scoped(pack.keys().visionPrefix()),
+            config.visionConfig(),
+            config.visionHiddenStateIndex());
+    opened.add(0, tower);
+    pack.weights().scoped(pack.keys().visionTowerPrefix()).assertAllUsed();
+    return tower;
+  }
+
+  private static SiglipImageProcessor processor(Path packDir, LlavaOnevisionConfig config) {
+    int size = config.visionConfig().imageSize();
+    SiglipImageProcessor processor =
+        Files.isRegularFile(packDir.resolve("preprocessor_config.json"))
+            ? SiglipImageProcessor.fromPreprocessorConfig(packDir)
+            : SiglipImageProcessor.square(size);
+    PackOpening.checkImageSize("resizes", processor.width(), processor.height(), size);
+    return processor;
   }
 
   /**
@@ -172,6 +208,7 @@ public final class LlavaOnevision extends FamilyModel {
    */
   public synchronized GenerationResult generate(
       List<RgbImage> frames, String question, GenerationOptions options) {
+    requireLoaded(tower != null && language() != null, "generate", "ALL");
     Objects.requireNonNull(frames, "frames");
     Objects.requireNonNull(options, "options");
     if (frames.isEmpty()) {
@@ -225,6 +262,170 @@ public final class LlavaOnevision extends FamilyModel {
         () -> Collections.nCopies(frames, QueryToPatch.bilinear(g, g, p, p)));
   }
 
+  // ------------------------------------------------------------------ stream face
+
+  @Override
+  public int visionGridSize() {
+    return config.gridSize();
+  }
+
+  @Override
+  public int visionHidden() {
+    return config.visionConfig().hiddenSize();
+  }
+
+  @Override
+  public int visionFeatureLayer() {
+    return config.visionHiddenStateIndex();
+  }
+
+  /** The whole SigLIP grid: this family pools after its projector, in the worker (spec §3.4). */
+  @Override
+  public int defaultPooledGrid() {
+    return visionGridSize();
+  }
+
+  /**
+   * Only the identity: OneVision's projector runs on every SigLIP token and the bilinear pooling
+   * acts on the projected rows (spec §3.4); pooling before the projector is another model.
+   */
+  @Override
+  public String compressorRefusal(TokenCompressor compressor) {
+    int g = visionGridSize();
+    boolean identity = compressor.isAnyGrid() || (compressor.outH() == g && compressor.outW() == g);
+    if (identity) {
+      return null;
+    }
+    return "llava_onevision pools after its projector (bilinear "
+        + g
+        + "x"
+        + g
+        + " -> "
+        + config.pooledGridSize()
+        + "x"
+        + config.pooledGridSize()
+        + " on projected rows, spec §3.4), so the encoder must ship the whole SigLIP grid: compressor "
+        + compressor.spec()
+        + " is refused (use none)";
+  }
+
+  /** SigLIP preprocessing and tower, all tokens ("full"): per frame {@code [grid² * Dv]}. */
+  @Override
+  public synchronized List<float[]> visionFeatures(List<RgbImage> frames) {
+    requireLoaded(tower != null, "visionFeatures", "VISION");
+    List<float[]> pixels = new ArrayList<>(frames.size());
+    for (RgbImage f : frames) {
+      pixels.add(processor.preprocess(Objects.requireNonNull(f, "frame")));
+    }
+    return pixels.isEmpty() ? List.of() : tower.features(pixels);
+  }
+
+  /** Frames of the whole grid that fit: each takes ceil(grid/2)² rows, plus one image_newline. */
+  @Override
+  public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
+    checkShippedGrid(tokensPerFrame);
+    int m = config.pooledGridSize() * config.pooledGridSize();
+    return Math.max(0, (contextLength() - reservedTextTokens - 1) / m);
+  }
+
+  private void checkShippedGrid(int tokensPerFrame) {
+    int g = visionGridSize();
+    if (tokensPerFrame != g * g) {
+      throw new IllegalArgumentException(
+          "llava_onevision needs the whole "
+              + g
+              + "x"
+              + g
+              + " SigLIP grid per frame ("
+              + g * g
+              + " tokens), got "
+              + tokensPerFrame);
+    }
+  }
+
+  /**
+   * Answers over the shipped SigLIP features: projector, bilinear pooling, image_newline (spec
+   * §3.4), ChatML with one {@code <video>} expanded to F·M+1 rows.
+   */
+  @Override
+  public synchronized GenerationResult generate(VideoPrompt prompt, GenerationOptions options) {
+    requireLoaded(language() != null, "generate", "LANGUAGE");
+    checkShippedGrid(prompt.tokensPerFrame());
+    checkShippedRows(prompt, visionHidden());
+    return generate(
+        step -> videoRows(step, prompt.frames())[2],
+        PromptTemplate.CHATML.render(
+            VIDEO_PLACEHOLDER, PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER)),
+        VIDEO_PLACEHOLDER,
+        1,
+        options);
+  }
+
+  /**
+   * R-GAE of an answer, mapped back to the shipped grid (spec §7.6): the image_newline row is
+   * dropped (no frame's token) and each frame's pooled rows go through the bilinear weights, so
+   * every row is over F·grid² shipped tokens.
+   */
+  @Override
+  public synchronized AnswerGrounding explain(VideoPrompt prompt, int[] generatedIds) {
+    requireLoaded(language() != null, "explain", "LANGUAGE");
+    checkShippedGrid(prompt.tokensPerFrame());
+    checkShippedRows(prompt, visionHidden());
+    AnswerGrounding g =
+        explain(
+            step -> videoRows(step, prompt.frames())[2],
+            PromptTemplate.CHATML.render(
+                VIDEO_PLACEHOLDER,
+                PromptTemplate.checkQuestion(prompt.question(), VIDEO_PLACEHOLDER)),
+            VIDEO_PLACEHOLDER,
+            1,
+            generatedIds);
+    int frames = prompt.frames().size();
+    float[][] ttq = new float[g.textToQuery().length][];
+    for (int k = 0; k < ttq.length; k++) {
+      ttq[k] = toShippedGrid(g.textToQuery()[k], frames);
+    }
+    float[][] perWord = new float[g.perWord().length][];
+    for (int w = 0; w < perWord.length; w++) {
+      perWord[w] = toShippedGrid(g.perWord()[w], frames);
+    }
+    return new AnswerGrounding(
+        g.tokenIds(),
+        g.tokens(),
+        ttq,
+        toShippedGrid(g.mean(), frames),
+        g.words(),
+        g.wordTokens(),
+        perWord,
+        g.millis());
+  }
+
+  /**
+   * One relevance row over the F·M+1 video rows to one over the F·grid² shipped tokens: per frame
+   * its M pooled values times the bilinear Query-to-Patch [M, grid²]; the image_newline value is
+   * dropped.
+   */
+  float[] toShippedGrid(float[] row, int frames) {
+    int g = visionGridSize();
+    int p = config.pooledGridSize();
+    QueryToPatch bilinear = QueryToPatch.bilinear(g, g, p, p);
+    float[] out = new float[frames * g * g];
+    for (int f = 0; f < frames; f++) {
+      float[] pooled = java.util.Arrays.copyOfRange(row, f * p * p, (f + 1) * p * p);
+      System.arraycopy(bilinear.apply(pooled), 0, out, f * g * g, g * g);
+    }
+    return out;
+  }
+
+  /**
+   * None: the image_newline row follows the last frame, so frames cannot be appended after a
+   * prefilled window.
+   */
+  @Override
+  public LiveWindow openLiveWindow(int tokensPerFrame, int maxFrames, int reservedTokens) {
+    return null;
+  }
+
   /** F·ceil(grid/2)² + 1 (spec §3.4). */
   @Override
   public int visualTokens(int frames) {
@@ -233,8 +434,12 @@ public final class LlavaOnevision extends FamilyModel {
 
   @Override
   public synchronized void close() {
-    language().close();
-    tower.close();
+    if (language() != null) {
+      language().close();
+    }
+    if (tower != null) {
+      tower.close();
+    }
     weights.close();
     manager().close();
   }
