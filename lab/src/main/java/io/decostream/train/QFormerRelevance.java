@@ -50,25 +50,39 @@ final class QFormerRelevance {
         y.attach(m);
         gc.backward(y);
       }
-      return QueryToPatch.of(q, p, fold(c, self, cross, m, q, p));
+      return QueryToPatch.of(q, p, fold(c, self, cross, m, 0, p));
     }
   }
 
   /**
-   * §7.4 over the recorded layers: per layer the self-attention map, and the cross-attention map
-   * where the layer has one (null otherwise), in the rule's order.
+   * §7.4 over the recorded layers for batch item {@code item} (a frame): per layer the
+   * self-attention map, and the cross-attention map where the layer has one (null otherwise), in
+   * the rule's order; the [Q, P] result, row-major.
    */
-  private static float[] fold(
-      QFormerConfig c, AttentionRecorder self, AttentionRecorder cross, NDManager m, int q, int p) {
+  static float[] fold(
+      QFormerConfig c,
+      AttentionRecorder self,
+      AttentionRecorder cross,
+      NDManager m,
+      int item,
+      int p) {
+    int q = c.queries();
     List<float[]> abarQq = new ArrayList<>();
     List<float[]> abarQi = new ArrayList<>();
     int crossLayer = 0;
     for (int l = 0; l < c.layers(); l++) {
-      abarQq.add(self.headAveraged(l, m).toFloatArray());
+      abarQq.add(itemOf(self.headAveragedPerItem(l, m), item));
       abarQi.add(
-          c.hasCrossAttention(l) ? cross.headAveraged(crossLayer++, m).toFloatArray() : null);
+          c.hasCrossAttention(l) ? itemOf(cross.headAveragedPerItem(crossLayer++, m), item) : null);
     }
     return GaeRules.crossAttentionQueryToPatch(abarQq, abarQi, GaeRules.identity(p), q, p, true);
+  }
+
+  /** Item {@code i} of a head-averaged [B, Tq, Tk] map, row-major [Tq, Tk]. */
+  private static float[] itemOf(NDArray perItem, int i) {
+    long n = perItem.getShape().get(1) * perItem.getShape().get(2);
+    float[] all = perItem.toFloatArray();
+    return java.util.Arrays.copyOfRange(all, (int) (i * n), (int) ((i + 1) * n));
   }
 
   /**
