@@ -93,7 +93,7 @@ public final class ConnectorRgae {
         } else {
           runs.add(analyseRun(base, dir, v, seed, frames, scenes, evalSeed, keepExamples));
           progress.printf(
-              "%s seed %d: locality %.3f (chance %.3f) over %d questions%n",
+              "%s seed %d: locality %.4f (chance %.4f) over %d questions%n",
               v,
               seed,
               runs.get(runs.size() - 1).locality(),

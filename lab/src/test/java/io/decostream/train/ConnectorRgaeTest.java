@@ -65,6 +65,16 @@ class ConnectorRgaeTest {
     // a run that finished before runs saved weights is reported, not retrained or analysed
     Path old = out.resolve("avgpool-144-s1");
     Files.delete(old.resolve(RunWeights.LLM));
+    ByteArrayOutputStream again = new ByteArrayOutputStream();
+    new ProjectorComparison(
+            ProjectorComparisonTest.settings(base, out, variants),
+            new PrintStream(again, true, StandardCharsets.UTF_8))
+        .run();
+    assertTrue(
+        again.toString(StandardCharsets.UTF_8).contains("avgpool-144 seed 1: already done")
+            && again.toString(StandardCharsets.UTF_8).contains("no saved weights"),
+        again.toString(StandardCharsets.UTF_8));
+    assertFalse(RunWeights.saved(old), "resuming does not retrain a finished run");
     assertThrows(
         IllegalArgumentException.class,
         () -> RunWeights.load(old, Map.of(), Map.of()),
