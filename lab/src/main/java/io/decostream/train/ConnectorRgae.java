@@ -91,14 +91,11 @@ public final class ConnectorRgae {
           progress.printf("%s seed %d: %s, skipped%n", v, seed, missing);
           runs.add(new Run(v, seed, 0, 0, Double.NaN, Double.NaN, null, List.of(), missing));
         } else {
-          runs.add(analyseRun(base, dir, v, seed, frames, scenes, evalSeed, keepExamples));
+          Run r = analyseRun(base, dir, v, seed, frames, scenes, evalSeed, keepExamples);
+          runs.add(r);
           progress.printf(
               "%s seed %d: locality %.4f (chance %.4f) over %d questions%n",
-              v,
-              seed,
-              runs.get(runs.size() - 1).locality(),
-              runs.get(runs.size() - 1).chance(),
-              runs.get(runs.size() - 1).questions());
+              v, seed, r.locality(), r.chance(), r.questions());
         }
       }
     }
