@@ -4,6 +4,7 @@ import io.decostream.cli.DemoCommand;
 import io.decostream.train.BindingProbe;
 import io.decostream.train.ComparisonReport;
 import io.decostream.train.ComparisonVariants;
+import io.decostream.train.ConnectorRgae;
 import io.decostream.train.ProjectorComparison;
 import io.decostream.worker.WorkerConfig;
 import java.nio.charset.StandardCharsets;
@@ -148,6 +149,26 @@ public final class CompareCommand implements Callable<Integer> {
     }
   }
 
+  @Option(
+      names = "--rgae",
+      description =
+          "Instead of training: the R-GAE analysis of the finished runs in --out (their saved "
+              + "weights): Query-to-Patch per connector, Text-to-Patch of the held-out answers and its "
+              + "locality in the named object's box, as a Markdown table and PNGs in --rgae-out.")
+  boolean rgae;
+
+  @Option(
+      names = "--rgae-out",
+      description = "Where --rgae writes rgae.md and its PNGs (default: <out>/rgae).")
+  Path rgaeOut;
+
+  @Option(
+      names = "--rgae-examples",
+      defaultValue = "4",
+      description =
+          "Answers per connector drawn in the Text-to-Patch picture (default: ${DEFAULT-VALUE}).")
+  int rgaeExamples;
+
   @Override
   public Integer call() throws Exception {
     if (score != null && binding) {
@@ -192,6 +213,9 @@ public final class CompareCommand implements Callable<Integer> {
     if (pack == null) {
       throw new IllegalArgumentException("no --base given and no models/shapes-demo found");
     }
+    if (rgae) {
+      return rgae(pack);
+    }
     ProjectorComparison.Settings s =
         new ProjectorComparison.Settings(
             pack,
@@ -225,6 +249,32 @@ public final class CompareCommand implements Callable<Integer> {
       ComparisonReport.plot(runs, alignSteps, plot);
       System.out.println("wrote " + plot);
     }
+    return 0;
+  }
+
+  /** {@code --rgae}: the analysis of saved runs (issue 23 point 2), table and pictures. */
+  private int rgae(Path pack) throws java.io.IOException {
+    List<ConnectorRgae.Run> runs =
+        ConnectorRgae.analyse(
+            pack,
+            out,
+            variants == null ? ComparisonVariants.names() : variants,
+            seeds,
+            frames,
+            evalScenes,
+            evalSeed,
+            rgaeExamples,
+            System.out);
+    Path dir = rgaeOut != null ? rgaeOut : out.resolve("rgae");
+    Files.createDirectories(dir);
+    String table = RgaePictures.table(runs);
+    Files.writeString(dir.resolve("rgae.md"), table, StandardCharsets.UTF_8);
+    RgaePictures.queryToPatch(runs, dir.resolve("query-to-patch.png"));
+    RgaePictures.textToPatch(runs, dir.resolve("text-to-patch.png"));
+    System.out.println();
+    System.out.print(table);
+    System.out.println(
+        "wrote " + dir.resolve("rgae.md") + ", query-to-patch.png, text-to-patch.png");
     return 0;
   }
 }

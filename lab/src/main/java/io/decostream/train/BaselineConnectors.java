@@ -10,6 +10,7 @@ import io.decostream.projector.QFormerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The compressive baselines of spec §3.6 as comparison variants, at the demo model's widths: a
@@ -54,25 +55,55 @@ final class BaselineConnectors {
     PooledConnector mlp =
         PooledConnector.fresh(
             m, PooledConnector.Pool.NONE, 1, 1, dv, c.textConfig().hiddenSize(), seed + 1);
+    return new QFormerConnector(qformer, mlp, params(qw, mlp));
+  }
+
+  private static Map<String, NDArray> params(Map<String, NDArray> qw, PooledConnector mlp) {
     Map<String, NDArray> params = new LinkedHashMap<>();
     qw.forEach((k, v) -> params.put("qformer." + k, v));
     params.putAll(mlp.parameters());
-    return new Connector() {
-      @Override
-      public NDArray forward(NDArray features) {
-        return mlp.forward(qformer.forward(features)); // [BF, P, Dv] -> [BF, Q, Dv] -> [BF, Q, Dt]
-      }
+    return params;
+  }
 
-      @Override
-      public int tokensPerFrame() {
-        return queries;
-      }
+  /**
+   * The Q-Former then the MLP; {@link #forwardTapped} hands the Q-Former's attention to R-GAE taps
+   * (spec §7.4).
+   */
+  static final class QFormerConnector implements Connector {
+    private final QFormer qformer;
+    private final PooledConnector mlp;
+    private final Map<String, NDArray> params;
 
-      @Override
-      public Map<String, NDArray> parameters() {
-        return params;
-      }
-    };
+    QFormerConnector(QFormer qformer, PooledConnector mlp, Map<String, NDArray> params) {
+      this.qformer = qformer;
+      this.mlp = mlp;
+      this.params = params;
+    }
+
+    QFormer qformer() {
+      return qformer;
+    }
+
+    @Override
+    public NDArray forward(NDArray features) {
+      return mlp.forward(qformer.forward(features)); // [BF, P, Dv] -> [BF, Q, Dv] -> [BF, Q, Dt]
+    }
+
+    /** {@link #forward} with the Q-Former's self- and cross-attention through the taps. */
+    NDArray forwardTapped(
+        NDArray features, UnaryOperator<NDArray> selfTap, UnaryOperator<NDArray> crossTap) {
+      return mlp.forward(qformer.forward(features, selfTap, crossTap));
+    }
+
+    @Override
+    public int tokensPerFrame() {
+      return qformer.outputTokens();
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+      return params;
+    }
   }
 
   static Connector cabstractor(NDManager m, LlavaNextVideoConfig c, long seed) {

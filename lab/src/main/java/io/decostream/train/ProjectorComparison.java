@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * questions; an answer counts when greedy decoding yields exactly the expected answer (computed as
  * every target token being the teacher-forced argmax, which is the same thing).
  *
- * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl} and {@code result.json}; a run whose
+ * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl}, its trained weights ({@link
+ * RunWeights}: connector and LLM, for the R-GAE analysis) and {@code result.json}; a run whose
  * result exists is not redone, so an interrupted comparison resumes run by run.
  */
 public final class ProjectorComparison {
@@ -205,6 +206,8 @@ public final class ProjectorComparison {
           100 * r.overall(),
           asked.values().stream().mapToInt(Integer::intValue).sum(),
           perType(r));
+      // the trained weights first, then the result: a run with a result always has its weights
+      RunWeights.save(dir, connectorParams, pack.languageModelParameters());
       JSON.writerWithDefaultPrettyPrinter().writeValue(resultFile.toFile(), r);
       return r;
     } catch (IOException e) {
@@ -219,7 +222,12 @@ public final class ProjectorComparison {
   private RunResult resumeOrPrepare(String variantName, long seed, Path dir, Path resultFile) {
     try {
       if (Files.isRegularFile(resultFile)) {
-        progress.printf("%s seed %d: already done (%s)%n", variantName, seed, resultFile);
+        progress.printf(
+            "%s seed %d: already done (%s)%s%n",
+            variantName,
+            seed,
+            resultFile,
+            RunWeights.saved(dir) ? "" : "; no saved weights (finished before runs kept them)");
         return JSON.readValue(resultFile.toFile(), RunResult.class);
       }
       Files.createDirectories(dir);

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 
 /**
  * BLIP-2 style Q-Former, the learned-query compressive baseline of models.md §3.6 ([NX-QF] {@code
@@ -173,7 +174,21 @@ public final class QFormer {
    * v}'s manager. Differentiable with respect to every weight and to {@code v}.
    */
   public NDArray forward(NDArray v) {
+    return forward(v, UnaryOperator.identity(), UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #forward(NDArray)} with attention taps (R-GAE, spec §7.1, §7.4): every layer's
+   * self-attention probabilities {@code [B,heads,Q,Q]} pass through {@code selfTap} and every
+   * cross-attention's {@code [B,heads,Q,P]} through {@code crossTap} before they weight the values,
+   * in layer order. An {@code io.decostream.nn.rgae.AttentionRecorder} as tap records A and, after
+   * a backward pass, dA; identity taps give exactly {@link #forward(NDArray)}.
+   */
+  public NDArray forward(
+      NDArray v, UnaryOperator<NDArray> selfTap, UnaryOperator<NDArray> crossTap) {
     Objects.requireNonNull(v, "v");
+    Objects.requireNonNull(selfTap, "selfTap");
+    Objects.requireNonNull(crossTap, "crossTap");
     Shape vs = v.getShape();
     if (vs.dimension() != 3 || vs.get(2) != config.visionWidth()) {
       throw new IllegalArgumentException(
@@ -200,9 +215,9 @@ public final class QFormer {
       NDArray h = q0.broadcast(new Shape(b, config.queries(), config.hidden()));
       for (int i = 0; i < config.layers(); i++) {
         String p = "encoder.layer." + i + ".";
-        h = attention(p + "attention.", h, h); // [B,Q,H] self-attn, add & LN
+        h = attention(p + "attention.", h, h, selfTap); // [B,Q,H] self-attn, add & LN
         if (config.hasCrossAttention(i)) {
-          h = attention(p + "crossattention.", h, vis); // [B,Q,H] queries → patches
+          h = attention(p + "crossattention.", h, vis, crossTap); // [B,Q,H] queries → patches
         }
         // query FFN: [B,Q,H] → [B,Q,I] → GELU(erf) → [B,Q,H], add & LN
         NDArray up =
@@ -230,7 +245,7 @@ public final class QFormer {
    * One Blip2QFormerAttention: multi-head attention of {@code x} (queries) over {@code kv} (itself
    * for self-attention, ln_vision(V) for cross-attention), output dense, residual, LN.
    */
-  private NDArray attention(String p, NDArray x, NDArray kv) {
+  private NDArray attention(String p, NDArray x, NDArray kv, UnaryOperator<NDArray> tap) {
     long b = x.getShape().get(0);
     long tq = x.getShape().get(1);
     long tk = kv.getShape().get(1);
@@ -254,7 +269,7 @@ public final class QFormer {
             .transpose(0, 2, 1, 3);
     // scores [B,nh,Tq,Tk] = q k^T / sqrt(hd); probabilities over keys
     NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), (float) Math.sqrt(hd));
-    NDArray probs = scores.softmax(-1);
+    NDArray probs = tap.apply(scores.softmax(-1)); // the R-GAE tap sees A (§7.1)
     // context [B,nh,Tq,hd] → [B,Tq,nh,hd] → [B,Tq,H]
     NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, tq, h);
     NDArray out =
