@@ -1,6 +1,7 @@
 package io.decostream.cli;
 
 import io.decostream.nn.llava.families.Families;
+import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.BudgetControl;
 import io.decostream.schemas.BudgetSpec;
 import io.decostream.schemas.Topic;
@@ -178,6 +179,13 @@ public final class BudgetCommand implements Callable<Integer> {
           grid);
     } else {
       chosen = spec;
+    }
+    if (model != null) {
+      // the family's own refusal (issue 23 point 3), here rather than as a dead letter later
+      String why = Families.compressorRefusal(model, TokenCompressor.parse(chosen));
+      if (why != null) {
+        throw new IllegalArgumentException("budget " + chosen + " refused: " + why);
+      }
     }
     BudgetControl control =
         BudgetControl.newBuilder()

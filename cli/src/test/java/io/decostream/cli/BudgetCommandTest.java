@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.decostream.nn.config.ModelFamily;
+import io.decostream.nn.tiny.TinyFamilies;
+import io.decostream.nn.tiny.TinyPack;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -77,6 +80,29 @@ class BudgetCommandTest {
     assertTrue(r.out().contains("avg:7 chosen: 49 tokens per frame"), r.out());
     assertTrue(r.out().contains("patch grid 24x24"), r.out());
     assertTrue(r.out().contains("avg:7x7 (49 tokens per frame), not sent"), r.out());
+  }
+
+  @Test
+  void aBudgetTheModelsFamilyCannotTakeIsRefusedBeforeItIsSent() {
+    // llava_onevision pools after its projector (spec §3.4): the encoder must ship its whole grid
+    Path ov = dir.resolve("ov");
+    TinyFamilies.write(ov, ModelFamily.LLAVA_ONEVISION, TinyPack.Spec.defaults(), 7);
+    Run pooled = deco("budget", "--stream", "cam1", "avg:8", "--model", ov.toString(), "--dry-run");
+    assertEquals(1, pooled.status(), pooled.out());
+    assertTrue(
+        pooled.err().contains("budget avg:8 refused: llava_onevision pools after"), pooled.err());
+    Run byFrames =
+        deco("budget", "--stream", "cam1", "--frames", "8", "--model", ov.toString(), "--dry-run");
+    assertEquals(1, byFrames.status(), byFrames.out());
+    assertTrue(byFrames.err().contains("(use none)"), byFrames.err());
+    Run none = deco("budget", "--stream", "cam1", "none", "--model", ov.toString(), "--dry-run");
+    assertEquals(0, none.status(), none.err());
+    assertTrue(none.out().contains("not sent"), none.out());
+    // the same budget on a llava_next_video pack, whose pooling is its own step, is accepted
+    Path nv = dir.resolve("nv");
+    TinyFamilies.write(nv, ModelFamily.LLAVA_NEXT_VIDEO, TinyPack.Spec.defaults(), 7);
+    Run ok = deco("budget", "--stream", "cam1", "avg:8", "--model", nv.toString(), "--dry-run");
+    assertEquals(0, ok.status(), ok.err());
   }
 
   @Test

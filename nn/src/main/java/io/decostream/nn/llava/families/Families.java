@@ -11,6 +11,7 @@ import io.decostream.nn.llava.nextvideo.LlavaNextVideoConfig;
 import io.decostream.nn.llava.onevision.LlavaOnevision;
 import io.decostream.nn.llava.onevision.LlavaOnevisionConfig;
 import io.decostream.nn.weights.Precision;
+import io.decostream.projector.TokenCompressor;
 import java.nio.file.Path;
 
 /**
@@ -45,6 +46,22 @@ public final class Families {
           LlavaNextVideo.load(dir, LlavaNextVideo.Part.valueOf(part.name()), precision);
       case LLAVA -> Llava.load(dir, part, precision);
       case LLAVA_ONEVISION -> LlavaOnevision.load(dir, part, precision);
+    };
+  }
+
+  /**
+   * Why the pack at {@code dir} cannot take frames pooled by {@code compressor}, or null when it
+   * can, from its config.json alone (issue 23 point 3): the same answer the loaded model's {@link
+   * StreamModel#compressorRefusal} gives, for tools that load no weights ({@code deco budget}).
+   */
+  public static String compressorRefusal(Path dir, TokenCompressor compressor) {
+    return switch (ModelFamily.detect(dir)) {
+      case LLAVA_NEXT_VIDEO ->
+          LlavaNextVideo.compressorRefusal(
+              LlavaNextVideoConfig.read(dir).resolved(), dir, compressor);
+      case LLAVA -> Llava.compressorRefusal(LlavaConfig.read(dir), dir, compressor);
+      case LLAVA_ONEVISION ->
+          LlavaOnevision.compressorRefusal(LlavaOnevisionConfig.read(dir), compressor);
     };
   }
 

@@ -230,9 +230,15 @@ public final class Llava extends FamilyModel {
    */
   @Override
   public String compressorRefusal(TokenCompressor compressor) {
+    return compressorRefusal(config, packDir(), compressor);
+  }
+
+  /** {@link #compressorRefusal(TokenCompressor)} from the pack's config alone (no weights). */
+  public static String compressorRefusal(
+      LlavaConfig config, Path packDir, TokenCompressor compressor) {
     if (!config.dropsCls()) {
       return "llava pack "
-          + packDir()
+          + packDir
           + " keeps the CLS token (vision_feature_select_strategy '"
           + config.visionFeatureSelectStrategy()
           + "'): its features are no square grid to pool with "

@@ -191,9 +191,15 @@ public final class LlavaNextVideo extends FamilyModel {
    */
   @Override
   public String compressorRefusal(TokenCompressor compressor) {
+    return compressorRefusal(config, packDir(), compressor);
+  }
+
+  /** {@link #compressorRefusal(TokenCompressor)} from the pack's config alone (no weights). */
+  public static String compressorRefusal(
+      LlavaNextVideoConfig config, Path packDir, TokenCompressor compressor) {
     if (!"default".equals(config.visionFeatureSelectStrategy())) {
       return "llava_next_video pack "
-          + packDir()
+          + packDir
           + " keeps the CLS token (vision_feature_select_strategy '"
           + config.visionFeatureSelectStrategy()
           + "'): its features are no square grid to pool with "

@@ -291,7 +291,12 @@ public final class LlavaOnevision extends FamilyModel {
    */
   @Override
   public String compressorRefusal(TokenCompressor compressor) {
-    int g = visionGridSize();
+    return compressorRefusal(config, compressor);
+  }
+
+  /** {@link #compressorRefusal(TokenCompressor)} from the pack's config alone (no weights). */
+  public static String compressorRefusal(LlavaOnevisionConfig config, TokenCompressor compressor) {
+    int g = config.gridSize();
     boolean identity = compressor.isAnyGrid() || (compressor.outH() == g && compressor.outW() == g);
     if (identity) {
       return null;
