@@ -384,7 +384,8 @@ public final class BenchCommand implements Callable<Integer> {
             Locale.ROOT,
             "Memory floors: fp32 weights (Llama: plus its largest KV cache, %d positions); the "
                 + "peaks include the JVM's resident set at each phase's start: %s MiB (ViT), %s MiB "
-                + "(Llama).%n",
+                + "(Llama, whose peak is measured in a JVM of its own doing the phase's largest "
+                + "work: that cache filled by a prefill, a question and decode).%n",
             BenchFigures.largestCache(s),
             mib(r.javaRssBeforeVitKb()),
             mib(r.javaRssBeforeLlamaKb())));
@@ -528,7 +529,7 @@ public final class BenchCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "%nJava peak RSS includes the JVM's resident set at the start of each phase "
-                + "(after GC, before loading weights): %s MiB (ViT), %s MiB (Llama). PyTorch peak: VmHWM of the script.%n",
+                + "(after GC, before loading weights): %s MiB (ViT), %s MiB (Llama, in a JVM of its own). PyTorch peak: VmHWM of the script.%n",
             mib(r.javaRssBeforeVitKb()),
             mib(r.javaRssBeforeLlamaKb())));
   }

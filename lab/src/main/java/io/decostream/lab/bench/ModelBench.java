@@ -440,6 +440,20 @@ public final class ModelBench {
     }
     // the peak is read once the weights are released, as for the ViT phase
     long peak = peakRssKb();
+    // ... but in this process the phase starts on what the floors and the ViT phase left resident,
+    // so the figure reported is the phase's largest work in a JVM of its own, where it can run
+    log.accept("java: the Llama phase's peak RSS in a JVM of its own");
+    LlamaRssProbe.Result alone =
+        LlamaRssProbe.inChild(textFile, o.sizes().equals(Sizes.quick()), o.threads(), log);
+    if (alone != null) {
+      log.accept(
+          String.format(
+              "java: Llama phase peak RSS %d MiB in this process (from %d MiB), %d MiB alone"
+                  + " (from %d MiB)",
+              peak / 1024, rssBeforeLlama / 1024, alone.peakKb() / 1024, alone.startKb() / 1024));
+      peak = alone.peakKb();
+      rssBeforeLlama = alone.startKb();
+    }
     Stat decode16 = null;
     String decode16Note;
     // the 16-bit decode runs after the fp32 model is released, so the Llama phase's peak above is
