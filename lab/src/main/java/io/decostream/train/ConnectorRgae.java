@@ -16,9 +16,7 @@ import io.decostream.shapes.Box;
 import io.decostream.shapes.GroundingCheck;
 import io.decostream.shapes.QaPair;
 import io.decostream.shapes.Scene;
-import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapesDataset;
-import io.decostream.shapes.ShapesWorld;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
 
 /**
  * The R-GAE analysis of the projector comparison (DeCo Figs. 1 and 3 in miniature, issue 23 point
@@ -111,22 +108,17 @@ public final class ConnectorRgae {
       RunWeights.load(dir, connector.parameters(), pack.languageModelParameters());
       VideoQaForward fwd = new VideoQaForward(pack, connector);
       int grid = pack.config().visionConfig().gridSize();
-      ShapesDataset.SampleSpec spec =
-          new ShapesDataset.SampleSpec(
-              ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, 16, frames);
       List<Answer> answers = new ArrayList<>();
       QueryToPatch[] firstMap = new QueryToPatch[1];
       double sum = 0;
       double chance = 0;
       int n = 0;
       for (int i = 0; i < scenes; i++) {
-        long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
-        Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
-        ShapesDataset.Sample s =
-            ShapesDataset.sample(
-                scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
-        List<RgbImage> images =
-            s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+        ProjectorComparison.HeldOut h = ProjectorComparison.heldOut(evalSeed, i, frames);
+        Scene scene = h.scene();
+        ShapesDataset.SampleSpec spec = h.spec();
+        ShapesDataset.Sample s = h.sample();
+        List<RgbImage> images = h.images();
         for (QaPair q : s.questions()) {
           Optional<GroundingCheck> check =
               GroundingCheck.of(scene, q, spec.lastSecond(), grid, grid);

@@ -389,6 +389,32 @@ public final class ProjectorComparison {
     }
   }
 
+  /** Held-out scene {@code i} as the comparison asks about it: its frames and questions. */
+  record HeldOut(
+      Scene scene,
+      ShapesDataset.SampleSpec spec,
+      ShapesDataset.Sample sample,
+      List<RgbImage> images) {}
+
+  /**
+   * Held-out scene {@code i} of base seed {@code evalSeed}, a window of {@code frames} frames
+   * ending at its last second: the one definition that the accuracy and the R-GAE analysis share,
+   * so both ask about the same frames and questions.
+   */
+  static HeldOut heldOut(long evalSeed, int i, int frames) {
+    ShapesDataset.SampleSpec spec =
+        new ShapesDataset.SampleSpec(
+            ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, 16, frames);
+    long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
+    Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
+    ShapesDataset.Sample s =
+        ShapesDataset.sample(
+            scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
+    List<RgbImage> images =
+        s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+    return new HeldOut(scene, spec, s, images);
+  }
+
   /**
    * The held-out set: scene i of {@code evalSeed}, the window of the last {@code frames} seconds,
    * one question per askable type.
@@ -401,9 +427,6 @@ public final class ProjectorComparison {
       Map<String, Integer> correct,
       Map<String, Integer> asked,
       List<String> wrong) {
-    ShapesDataset.SampleSpec spec =
-        new ShapesDataset.SampleSpec(
-            ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, 16, frames);
     for (QuestionType t : QuestionType.values()) {
       correct.put(t.label(), 0);
       asked.put(t.label(), 0);
@@ -412,13 +435,9 @@ public final class ProjectorComparison {
     List<String> kinds = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     for (int i = 0; i < scenes; i++) {
-      long sceneSeed = ShapesWorld.videoSeed(evalSeed, i);
-      Scene scene = SceneGenerator.generate(sceneSeed, spec.clipSeconds());
-      ShapesDataset.Sample s =
-          ShapesDataset.sample(
-              scene, spec.lastSecond(), spec, new SplittableRandom(sceneSeed ^ 0x5DEECE66DL));
-      List<RgbImage> images =
-          s.frames().stream().map(f -> new RgbImage(f.width(), f.height(), f.rgb())).toList();
+      HeldOut h = heldOut(evalSeed, i, frames);
+      ShapesDataset.Sample s = h.sample();
+      List<RgbImage> images = h.images();
       for (QaPair q : s.questions()) {
         pending.add(fwd.encoder().encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
