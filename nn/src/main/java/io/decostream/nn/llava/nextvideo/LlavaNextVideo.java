@@ -437,25 +437,7 @@ public final class LlavaNextVideo extends FamilyModel {
 
   /** Each frame must hold tokensPerFrame rows of Dv values (the projector's input). */
   private void checkFrames(VideoPrompt prompt) {
-    int dv = language().projector().inputDim();
-    int m = prompt.tokensPerFrame();
-    long perFrame = (long) m * dv;
-    for (int i = 0; i < prompt.frames().size(); i++) {
-      if (prompt.frames().get(i).length != perFrame) {
-        throw new IllegalArgumentException(
-            "frame "
-                + i
-                + " has "
-                + prompt.frames().get(i).length
-                + " values, expected "
-                + perFrame
-                + " ("
-                + m
-                + " tokens x Dv="
-                + dv
-                + ")");
-      }
-    }
+    checkShippedRows(prompt, language().projector().inputDim());
   }
 
   private void requirePart(boolean loaded, String method, String needed) {
