@@ -49,6 +49,8 @@ public final class LlamaRssProbe {
         cmd.add(a);
       }
     }
+    // every launch path is offline, whatever this JVM was started with
+    cmd.add("-Dai.djl.offline=true");
     cmd.addAll(
         List.of(
             "-cp",
@@ -58,7 +60,9 @@ public final class LlamaRssProbe {
             quick ? "quick" : "full",
             Integer.toString(threads)));
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().put("OPT_OUT_TRACKING", "true");
+      Process p = pb.start();
       Result r = null;
       StringBuilder out = new StringBuilder();
       try (var in = p.inputReader(StandardCharsets.UTF_8)) {
