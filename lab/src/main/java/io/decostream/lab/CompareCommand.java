@@ -113,10 +113,27 @@ public final class CompareCommand implements Callable<Integer> {
       description = "Steps between progress lines (default ${DEFAULT-VALUE}).")
   int logEvery;
 
+  @Option(
+      names = "--check-every",
+      defaultValue = "250",
+      description =
+          "Stage-2 steps between accuracy checks on the first --check-scenes held-out scenes (the"
+              + " convergence curve); each check also leaves a checkpoint an interrupted run resumes"
+              + " from; 0: neither (default ${DEFAULT-VALUE}).")
+  int checkEvery;
+
+  @Option(
+      names = "--check-scenes",
+      defaultValue = "30",
+      description = "Held-out scenes each accuracy check answers (default ${DEFAULT-VALUE}).")
+  int checkScenes;
+
   @Option(names = "--markdown", description = "Write the result tables to this Markdown file.")
   Path markdown;
 
-  @Option(names = "--plot", description = "Write the loss curves to this PNG.")
+  @Option(
+      names = "--plot",
+      description = "Write the loss and accuracy curves against step to this PNG.")
   Path plot;
 
   @Option(
@@ -232,7 +249,9 @@ public final class CompareCommand implements Callable<Integer> {
             WorkerConfig.defaults().captionPrompt(),
             evalScenes,
             evalSeed,
-            logEvery);
+            logEvery,
+            checkEvery,
+            checkScenes);
     List<ProjectorComparison.RunResult> runs = new ProjectorComparison(s, System.out).run();
     String table = ComparisonReport.markdown(runs);
     System.out.println();

@@ -94,7 +94,10 @@ public final class ComparisonReport {
       for (QuestionType t : QuestionType.values()) {
         int c = rs.stream().mapToInt(r -> r.correct().getOrDefault(t.label(), 0)).sum();
         int a = rs.stream().mapToInt(r -> r.asked().getOrDefault(t.label(), 0)).sum();
-        sb.append(a == 0 ? " – |" : String.format(Locale.ROOT, " %.1f |", 100.0 * c / a));
+        sb.append(
+            a == 0
+                ? " – |"
+                : String.format(Locale.ROOT, " %.1f%s |", 100.0 * c / a, spread(rs, t.label())));
       }
       double all =
           rs.stream()
@@ -108,38 +111,97 @@ public final class ComparisonReport {
       }
       sb.append(String.format(Locale.ROOT, " **%.1f** | %s |%n", 100 * all, per));
     }
+    sb.append(convergence(runs));
     return sb.toString();
   }
 
   /**
-   * Loss against step for every run (one colour per variant, one line per seed), stage boundary
-   * marked.
+   * " ± s": the standard deviation over seeds of one type's accuracy in points, or "" for one seed.
+   */
+  static String spread(List<ProjectorComparison.RunResult> rs, String type) {
+    double[] acc =
+        rs.stream()
+            .filter(r -> r.asked().getOrDefault(type, 0) > 0)
+            .mapToDouble(r -> 100.0 * r.correct().getOrDefault(type, 0) / r.asked().get(type))
+            .toArray();
+    if (acc.length < 2) {
+      return "";
+    }
+    double mean = java.util.Arrays.stream(acc).average().orElseThrow();
+    double ss = java.util.Arrays.stream(acc).map(x -> (x - mean) * (x - mean)).sum();
+    return String.format(Locale.ROOT, " ± %.1f", Math.sqrt(ss / (acc.length - 1)));
+  }
+
+  /**
+   * The convergence table: per variant, overall / position accuracy at each stage-2 check (mean
+   * over the seeds that reached it); empty when no run has checks.
+   */
+  static String convergence(List<ProjectorComparison.RunResult> runs) {
+    java.util.TreeSet<Double> steps = new java.util.TreeSet<>();
+    runs.forEach(r -> r.accuracyCurve().forEach(p -> steps.add(p[0])));
+    if (steps.isEmpty()) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder("\n| connector |");
+    steps.forEach(st -> sb.append(String.format(Locale.ROOT, " step %.0f |", st)));
+    sb.append("\n|---|").append("---:|".repeat(steps.size())).append('\n');
+    for (var e : byVariant(runs).entrySet()) {
+      sb.append("| ").append(e.getKey()).append(" |");
+      for (double st : steps) {
+        double[] sum = new double[3];
+        for (ProjectorComparison.RunResult r : e.getValue()) {
+          for (double[] p : r.accuracyCurve()) {
+            if (p[0] == st) {
+              sum[0] += p[1];
+              sum[1] += p[2];
+              sum[2]++;
+            }
+          }
+        }
+        sb.append(
+            sum[2] == 0
+                ? " – |"
+                : String.format(
+                    Locale.ROOT, " %.1f / %.1f |", 100 * sum[0] / sum[2], 100 * sum[1] / sum[2]));
+      }
+      sb.append('\n');
+    }
+    return sb.append("\n(all questions / position, % of the first check scenes, mean over seeds)\n")
+        .toString();
+  }
+
+  /**
+   * Two panels against step: the training loss of every run (one colour per variant, one line per
+   * seed, stage boundary marked) above, the stage-2 accuracy checks below (overall solid, position
+   * dashed), so convergence reads as in the paper's Fig. 5.
    */
   public static void plot(List<ProjectorComparison.RunResult> runs, int alignSteps, Path png) {
     int w = 960;
-    int h = 560;
-    Axes a = axes(runs, w, h);
+    int h = 980;
+    Axes loss = axes(runs, w, 560);
+    Axes acc = new Axes(loss.left(), 600, loss.pw(), 300, loss.maxStep(), 0, 1);
     PngCanvas.write(
         png,
         w,
         h,
         g -> {
-          drawAxes(g, a, h, alignSteps);
-          drawCurves(g, a, runs);
+          drawAxes(g, loss, 560, alignSteps);
+          drawCurves(g, loss, runs);
+          drawAccuracy(g, acc, runs, alignSteps);
         });
   }
 
   /**
-   * The plot area (left, top, width pw, height ph in pixels) and its scales: steps 0..maxStep
-   * across, log10 of the loss from hi (top) down to lo.
+   * A plot area (left, top, width pw, height ph in pixels) and its scales: steps 0..maxStep across,
+   * values from hi (top) down to lo (the loss panel plots log10 of the loss).
    */
   private record Axes(int left, int top, int pw, int ph, double maxStep, double lo, double hi) {
     int x(double step) {
       return left + (int) Math.round(pw * step / maxStep);
     }
 
-    int y(double log10Loss) {
-      return top + (int) Math.round(ph * (hi - log10Loss) / (hi - lo));
+    int y(double value) {
+      return top + (int) Math.round(ph * (hi - value) / (hi - lo));
     }
   }
 
@@ -245,6 +307,70 @@ public final class ComparisonReport {
           a.left() + a.pw() + 40,
           ly + 6);
       vi++;
+    }
+  }
+
+  /**
+   * The lower panel: accuracy 0..100% on a linear axis; per run its overall accuracy at each check
+   * (solid) and its position accuracy (dashed), in the variant's colour.
+   */
+  private static void drawAccuracy(
+      Graphics2D g, Axes a, List<ProjectorComparison.RunResult> runs, int alignSteps) {
+    for (int pct = 0; pct <= 100; pct += 20) {
+      int y = a.y(pct / 100.0);
+      g.setColor(new Color(0xdddddd));
+      g.drawLine(a.left(), y, a.left() + a.pw(), y);
+      g.setColor(Color.DARK_GRAY);
+      g.drawString(pct + "%", 30, y + 4);
+    }
+    g.setColor(Color.BLACK);
+    g.setStroke(new BasicStroke(1f));
+    g.drawRect(a.left(), a.top(), a.pw(), a.ph());
+    for (int i = 0; i <= 5; i++) {
+      int step = (int) Math.round(a.maxStep() * i / 5);
+      g.drawString(Integer.toString(step), a.x(step) - 10, a.top() + a.ph() + 18);
+    }
+    g.drawString(
+        "held-out accuracy at the stage-2 checks: all questions (solid), position (dashed)",
+        a.left(),
+        a.top() - 12);
+    g.drawString("step (align, then tune)", a.left() + a.pw() / 2 - 60, a.top() + a.ph() + 40);
+    if (alignSteps > 0) {
+      g.setColor(Color.GRAY);
+      int x = a.x(alignSteps);
+      g.drawLine(x, a.top(), x, a.top() + a.ph());
+    }
+    BasicStroke dashed =
+        new BasicStroke(
+            1.4f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f);
+    int vi = 0;
+    for (var e : byVariant(runs).entrySet()) {
+      g.setColor(PALETTE[vi % PALETTE.length]);
+      for (ProjectorComparison.RunResult r : e.getValue()) {
+        g.setStroke(new BasicStroke(1.6f));
+        polyline(g, a, r.accuracyCurve(), 1);
+        g.setStroke(dashed);
+        polyline(g, a, r.accuracyCurve(), 2);
+      }
+      vi++;
+    }
+  }
+
+  /** Column {@code col} of (step, ...) points as a line, non-finite values skipped. */
+  private static void polyline(Graphics2D g, Axes a, List<double[]> points, int col) {
+    int px = -1;
+    int py = -1;
+    for (double[] p : points) {
+      if (!Double.isFinite(p[col])) {
+        continue;
+      }
+      int x = a.x(p[0]);
+      int y = a.y(p[col]);
+      if (px >= 0) {
+        g.drawLine(px, py, x, y);
+      }
+      px = x;
+      py = y;
     }
   }
 

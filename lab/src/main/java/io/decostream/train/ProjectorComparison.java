@@ -20,9 +20,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 
 /**
  * The paper's projector comparison (DeCo Table 1 / Fig. 5) in miniature (issue 5, point 5). Every
@@ -35,7 +37,8 @@ import java.util.SplittableRandom;
  *
  * <p>A run writes {@code <out>/<variant>-s<seed>/log.jsonl}, its trained weights ({@link
  * RunWeights}: connector and LLM, for the R-GAE analysis) and {@code result.json}; a run whose
- * result exists is not redone, so an interrupted comparison resumes run by run.
+ * result exists is not redone, and a run interrupted in stage 2 continues from its last checkpoint
+ * ({@link RunCheckpoint}), so an interrupted comparison resumes where it stopped.
  */
 public final class ProjectorComparison {
 
@@ -58,6 +61,9 @@ public final class ProjectorComparison {
    * @param evalSeed base seed of the held-out scenes (disjoint from training, which draws fresh
    *     scenes per step)
    * @param logEvery steps between progress lines
+   * @param checkEvery stage-2 steps between accuracy checks, each also a checkpoint the run resumes
+   *     from after an interruption (0: neither)
+   * @param checkScenes held-out scenes each check answers (the first of the held-out set)
    */
   public record Settings(
       Path base,
@@ -74,7 +80,9 @@ public final class ProjectorComparison {
       String captionPrompt,
       int evalScenes,
       long evalSeed,
-      int logEvery) {
+      int logEvery,
+      int checkEvery,
+      int checkScenes) {
 
     public Settings {
       Objects.requireNonNull(base, "base");
@@ -97,7 +105,9 @@ public final class ProjectorComparison {
           || captionFraction < 0
           || captionFraction > 1
           || evalScenes < 1
-          || logEvery < 1) {
+          || logEvery < 1
+          || checkEvery < 0
+          || checkScenes < 1) {
         throw new IllegalArgumentException("invalid comparison settings: " + this);
       }
     }
@@ -115,6 +125,9 @@ public final class ProjectorComparison {
    * @param correct correct answers per question type
    * @param asked questions per question type
    * @param curve (step, loss) of every logged step of both stages, steps counted across the stages
+   * @param accuracyCurve (step, overall, position, motion accuracy) of every stage-2 check on the
+   *     first {@code checkScenes} held-out scenes, steps counted as in {@code curve}; empty for
+   *     runs made before checks existed
    */
   public record RunResult(
       String variant,
@@ -126,7 +139,12 @@ public final class ProjectorComparison {
       double secondsPerStep,
       Map<String, Integer> correct,
       Map<String, Integer> asked,
-      List<double[]> curve) {
+      List<double[]> curve,
+      List<double[]> accuracyCurve) {
+
+    public RunResult {
+      accuracyCurve = accuracyCurve == null ? List.of() : accuracyCurve;
+    }
 
     /** Accuracy over every question. */
     public double overall() {
@@ -139,9 +157,18 @@ public final class ProjectorComparison {
   private final Settings settings;
   private final PrintStream progress;
 
+  /** Called after each stage-2 check with its step; a test interrupts a run here. */
+  private IntConsumer afterCheck = step -> {};
+
   public ProjectorComparison(Settings settings, PrintStream progress) {
     this.settings = settings;
     this.progress = progress;
+  }
+
+  /** Test hook: {@code hook} runs after each stage-2 check (and its checkpoint). */
+  ProjectorComparison afterCheck(IntConsumer hook) {
+    this.afterCheck = Objects.requireNonNull(hook);
+    return this;
   }
 
   /** Runs (or reloads) every variant x seed, in order. */
@@ -170,16 +197,29 @@ public final class ProjectorComparison {
       double visionBefore = visionChecksum(pack);
       Connector connector = variant.build(cm, pack.config(), seed);
       Map<String, NDArray> connectorParams = connector.parameters();
-      connectorParams.values().forEach(p -> p.setRequiresGradient(true));
       VideoQaForward fwd = new VideoQaForward(pack, connector);
       long connectorCount = count(connectorParams);
       progress.printf(
           "== %s seed %d: %s; %d tokens per frame, %,d connector parameters%n",
           variantName, seed, variant.description(), connector.tokensPerFrame(), connectorCount);
       List<double[]> curve = new ArrayList<>();
-      align(fwd, connectorParams, seed, curve, dir);
+      List<double[]> accuracy = new ArrayList<>();
+      RunCheckpoint.Found resume = RunCheckpoint.latest(dir, settingsKey());
+      if (resume == null) {
+        connectorParams.values().forEach(p -> p.setRequiresGradient(true));
+        align(fwd, connectorParams, seed, curve, dir);
+      } else {
+        // stage 1 is inside the checkpoint: the weights continue from its last stage-2 step
+        Map<String, NDArray> all = new LinkedHashMap<>(connectorParams);
+        all.putAll(pack.languageModelParameters());
+        RunCheckpoint.loadParams(resume, all);
+        connectorParams.values().forEach(p -> p.setRequiresGradient(true));
+        progress.printf(
+            "  resuming stage 2 after step %d/%d (%s)%n",
+            resume.state().step(), settings.tuneSteps(), resume.dir());
+      }
       Map<String, NDArray> tuned = withLanguageModel(connectorParams, pack);
-      double secPerStep = tune(fwd, tuned, seed, curve, dir);
+      double secPerStep = tune(fwd, tuned, seed, curve, accuracy, dir, resume);
       if (visionChecksum(pack) != visionBefore) {
         throw new IllegalStateException(
             "the vision tower changed although every variant must share it frozen");
@@ -198,7 +238,8 @@ public final class ProjectorComparison {
               secPerStep,
               correct,
               asked,
-              curve);
+              curve,
+              accuracy);
       progress.printf(
           "== %s seed %d: %.1f%% of %d held-out questions %s%n",
           variantName,
@@ -209,6 +250,7 @@ public final class ProjectorComparison {
       // the trained weights first, then the result: a run with a result always has its weights
       RunWeights.save(dir, connectorParams, pack.languageModelParameters());
       JSON.writerWithDefaultPrettyPrinter().writeValue(resultFile.toFile(), r);
+      RunCheckpoint.clear(dir);
       return r;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -216,8 +258,31 @@ public final class ProjectorComparison {
   }
 
   /**
+   * What a checkpoint must agree on to be resumed: everything that shapes a run's steps (the
+   * variant and seed are its directory).
+   */
+  private String settingsKey() {
+    return String.format(
+        Locale.ROOT,
+        "base=%s align=%d tune=%d batch=%d frames=%d alignLr=%s tuneLr=%s captions=%s check=%d/%d"
+            + " eval=%d",
+        settings.base().toAbsolutePath().normalize(),
+        settings.alignSteps(),
+        settings.tuneSteps(),
+        settings.batch(),
+        settings.frames(),
+        settings.alignLr(),
+        settings.tuneLr(),
+        settings.captionFraction(),
+        settings.checkEvery(),
+        settings.checkScenes(),
+        settings.evalSeed());
+  }
+
+  /**
    * A run already finished (its result.json exists) is read back, so an interrupted comparison
-   * resumes where it stopped; otherwise the run's directory is made ready and null returned.
+   * resumes where it stopped; otherwise the run's directory is made ready and null returned (its
+   * stage-2 checkpoint, if any, is kept for {@link #runOne}).
    */
   private RunResult resumeOrPrepare(String variantName, long seed, Path dir, Path resultFile) {
     try {
@@ -231,7 +296,9 @@ public final class ProjectorComparison {
         return JSON.readValue(resultFile.toFile(), RunResult.class);
       }
       Files.createDirectories(dir);
-      Files.deleteIfExists(dir.resolve("log.jsonl"));
+      if (RunCheckpoint.latest(dir, settingsKey()) == null) {
+        Files.deleteIfExists(dir.resolve("log.jsonl"));
+      }
       return null;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -252,14 +319,17 @@ public final class ProjectorComparison {
       train(
           fwd,
           connectorParams,
-          "align",
-          settings.alignSteps(),
-          settings.alignLr(),
-          new ShapesExamples(1.0, settings.captionPrompt()),
-          seed,
-          0,
+          new Stage(
+              "align",
+              settings.alignSteps(),
+              settings.alignLr(),
+              new ShapesExamples(1.0, settings.captionPrompt()),
+              seed,
+              0),
           curve,
-          dir);
+          null,
+          dir,
+          null);
     }
   }
 
@@ -275,38 +345,56 @@ public final class ProjectorComparison {
 
   /**
    * Stage 2, tune: connector + LLM on questions (and some captions), its steps numbered after stage
-   * 1's on the curve; the mean seconds per step.
+   * 1's on the curve, with accuracy checks and checkpoints every {@code checkEvery} steps, from
+   * {@code resume} when given; the mean seconds per step.
    */
   private double tune(
-      VideoQaForward fwd, Map<String, NDArray> tuned, long seed, List<double[]> curve, Path dir) {
+      VideoQaForward fwd,
+      Map<String, NDArray> tuned,
+      long seed,
+      List<double[]> curve,
+      List<double[]> accuracy,
+      Path dir,
+      RunCheckpoint.Found resume) {
     return train(
         fwd,
         tuned,
-        "tune",
-        settings.tuneSteps(),
-        settings.tuneLr(),
-        new ShapesExamples(settings.captionFraction(), settings.captionPrompt()),
-        seed + 1_000_003L,
-        settings.alignSteps(),
+        new Stage(
+            "tune",
+            settings.tuneSteps(),
+            settings.tuneLr(),
+            new ShapesExamples(settings.captionFraction(), settings.captionPrompt()),
+            seed + 1_000_003L,
+            settings.alignSteps()),
         curve,
-        dir);
+        accuracy,
+        dir,
+        resume);
   }
 
   /**
-   * One stage; returns the mean seconds per step. Same step as {@link Trainer}: clip, skip
-   * non-finite, AdamW.
+   * One training stage.
+   *
+   * @param seed draws each step's batch (step by step, so a resumed stage sees the same data)
+   * @param stepOffset added to the stage's steps on the curves (stage 2 follows stage 1)
+   */
+  private record Stage(
+      String name, int steps, double peakLr, ExampleSource source, long seed, int stepOffset) {}
+
+  /**
+   * One stage; returns the mean seconds per step (checks excluded). Same step as {@link Trainer}:
+   * clip, skip non-finite, AdamW. With {@code accuracy} (stage 2) it checks the held-out accuracy
+   * every {@code checkEvery} steps and at the end, and leaves a checkpoint after each check but the
+   * last; with {@code resume} it continues after the checkpoint's step.
    */
   private double train(
       VideoQaForward fwd,
       Map<String, NDArray> params,
-      String stage,
-      int steps,
-      double peakLr,
-      ExampleSource source,
-      long seed,
-      int stepOffset,
+      Stage stage,
       List<double[]> curve,
-      Path dir) {
+      List<double[]> accuracy,
+      Path dir,
+      RunCheckpoint.Found resume) {
     // learned queries and position embeddings are not decayed (as BLIP-2 / Honeybee train them)
     AdamW opt =
         new AdamW(
@@ -319,15 +407,31 @@ public final class ProjectorComparison {
                 AdamW.decaysByDefault(n, params.get(n))
                     && !n.endsWith("query_tokens")
                     && !n.endsWith("pos_emb"));
-    LrSchedule lr = new LrSchedule(peakLr, Math.max(1, steps / 10), steps, 0.1);
+    int steps = stage.steps();
+    LrSchedule lr = new LrSchedule(stage.peakLr(), Math.max(1, steps / 10), steps, 0.1);
     double ema = Double.NaN;
-    long t0 = System.nanoTime();
+    double before = 0;
     int done = 0;
-    for (int step = 1; step <= steps; step++) {
-      SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+    int first = 1;
+    if (resume != null) {
+      opt.load(resume.dir().resolve(RunCheckpoint.ADAM));
+      RunCheckpoint.State s = resume.state();
+      first = s.step() + 1;
+      ema = s.ema();
+      before = s.seconds();
+      done = s.done();
+      curve.clear();
+      curve.addAll(s.curve());
+      accuracy.clear();
+      accuracy.addAll(s.accuracy());
+    }
+    long t0 = System.nanoTime();
+    long checking = 0;
+    for (int step = first; step <= steps; step++) {
+      SplittableRandom rng = new SplittableRandom(stage.seed() * 0x9E3779B97F4A7C15L + step);
       List<ExampleEncoder.Encoded> batch = new ArrayList<>(settings.batch());
       for (int i = 0; i < settings.batch(); i++) {
-        Example e = source.next(rng, settings.frames());
+        Example e = stage.source().next(rng, settings.frames());
         batch.add(fwd.encoder().encode(e.frames(), e.question(), e.target()));
       }
       float loss;
@@ -341,22 +445,83 @@ public final class ProjectorComparison {
       if (!Double.isFinite(norm)) {
         progress.printf(
             "  %s step %d: non-finite %s, batch skipped%n",
-            stage, step, Float.isFinite(loss) ? "gradient" : "loss");
-        continue;
+            stage.name(), step, Float.isFinite(loss) ? "gradient" : "loss");
+      } else {
+        opt.update(lr.at(step));
+        done++;
+        ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
       }
-      opt.update(lr.at(step));
-      done++;
-      ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
-      if (step % settings.logEvery() == 0 || step == steps) {
-        double sec = (System.nanoTime() - t0) / 1e9 / done;
-        curve.add(new double[] {stepOffset + step, ema});
+      double seconds = before + (System.nanoTime() - t0 - checking) / 1e9;
+      if (Double.isFinite(norm) && (step % settings.logEvery() == 0 || step == steps)) {
+        double sec = seconds / Math.max(1, done);
+        curve.add(new double[] {stage.stepOffset() + step, ema});
         progress.printf(
             "  %s %s step %d/%d  loss %.4f  %.2f s/step%n",
-            stage, Trainer.bar(step, steps), step, steps, ema, sec);
-        appendLog(dir, stage, stepOffset + step, loss, ema, sec);
+            stage.name(), Trainer.bar(step, steps), step, steps, ema, sec);
+        appendLog(dir, stage.name(), stage.stepOffset() + step, loss, ema, sec);
+      }
+      if (accuracy != null
+          && settings.checkEvery() > 0
+          && (step % settings.checkEvery() == 0 || step == steps)) {
+        long c0 = System.nanoTime();
+        check(fwd, stage.stepOffset() + step, accuracy);
+        if (step < steps) {
+          RunCheckpoint.save(
+              dir,
+              new RunCheckpoint.State(
+                  settingsKey(),
+                  step,
+                  ema,
+                  seconds,
+                  done,
+                  List.copyOf(curve),
+                  List.copyOf(accuracy)),
+              params,
+              opt);
+        }
+        checking += System.nanoTime() - c0;
+        afterCheck.accept(step);
       }
     }
-    return (System.nanoTime() - t0) / 1e9 / Math.max(1, done);
+    return (before + (System.nanoTime() - t0 - checking) / 1e9) / Math.max(1, done);
+  }
+
+  /**
+   * A convergence point (the paper's Fig. 5 plots accuracy against step): the first {@code
+   * checkScenes} held-out scenes answered now, as (step, overall, position, motion).
+   */
+  private void check(VideoQaForward fwd, int step, List<double[]> accuracy) {
+    Map<String, Integer> correct = new LinkedHashMap<>();
+    Map<String, Integer> asked = new LinkedHashMap<>();
+    evaluate(
+        fwd,
+        settings.frames(),
+        settings.checkScenes(),
+        settings.evalSeed(),
+        correct,
+        asked,
+        new ArrayList<>());
+    int c = correct.values().stream().mapToInt(Integer::intValue).sum();
+    int a = asked.values().stream().mapToInt(Integer::intValue).sum();
+    double[] point = {
+      step,
+      share(c, a),
+      share(correct.get(QuestionType.POSITION.label()), asked.get(QuestionType.POSITION.label())),
+      share(correct.get(QuestionType.MOTION.label()), asked.get(QuestionType.MOTION.label()))
+    };
+    accuracy.add(point);
+    progress.printf(
+        Locale.ROOT,
+        "  check at step %d: %.1f%% of %d held-out questions, position %.1f%%, motion %.1f%%%n",
+        step,
+        100 * point[1],
+        a,
+        100 * point[2],
+        100 * point[3]);
+  }
+
+  private static double share(int correct, int asked) {
+    return asked == 0 ? Double.NaN : (double) correct / asked;
   }
 
   private void evaluate(

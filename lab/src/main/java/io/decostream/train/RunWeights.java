@@ -53,7 +53,7 @@ final class RunWeights {
     read(run.resolve(LLM), llm);
   }
 
-  private static void write(Path file, Map<String, NDArray> tensors) {
+  static void write(Path file, Map<String, NDArray> tensors) {
     SafeTensorsWriter w = new SafeTensorsWriter();
     tensors.forEach((n, a) -> w.addF32(n, a.getShape().getShape(), a.toFloatArray()));
     w.metadata("format", "pt");
@@ -66,7 +66,7 @@ final class RunWeights {
     }
   }
 
-  private static void read(Path file, Map<String, NDArray> into) {
+  static void read(Path file, Map<String, NDArray> into) {
     try (SafeTensors st = SafeTensors.open(file)) {
       if (!st.names().equals(into.keySet())) {
         throw new IllegalArgumentException(

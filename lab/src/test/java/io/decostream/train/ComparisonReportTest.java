@@ -35,7 +35,8 @@ class ComparisonReportTest {
         0.25,
         correct,
         asked,
-        List.of(new double[] {10, 2.0}, new double[] {20, 1.0}, new double[] {30, lastLoss}));
+        List.of(new double[] {10, 2.0}, new double[] {20, 1.0}, new double[] {30, lastLoss}),
+        List.of(new double[] {20, 0.5, 0.25, 0.1}, new double[] {30, lastLoss, 0.5, 0.2}));
   }
 
   @Test
@@ -51,11 +52,19 @@ class ComparisonReportTest {
     assertTrue(
         md.contains("| avgpool-144 | 9 | 144 | 26 | 426 | 1,000 | 5,000 | 0.25 | 0.600 |"), md);
     assertTrue(md.contains("| linear-576 | 81 | 576 | 6 | 47 |"), md);
-    // colour pooled over seeds: (3 + 5) / 20; overall mean of per-seed overall (65% and 75%)
+    // colour pooled over seeds: (3 + 5) / 20, spread the sample deviation of 30% and 50%; overall
+    // the mean of per-seed overall (65% and 75%)
     assertTrue(
-        md.contains("| avgpool-144 | 2 | 40.0 | – | 100.0 | – | – | – | **70.0** | 65.0, 75.0 |"),
+        md.contains(
+            "| avgpool-144 | 2 | 40.0 ± 14.1 | – | 100.0 ± 0.0 | – | – | – | **70.0** | 65.0, 75.0 |"),
         md);
+    // one seed: no spread
     assertTrue(md.contains("| linear-576 | 1 | 100.0 | – | 0.0 |"), md);
+    // convergence: overall / position at each check, mean over seeds (0.5 and 0.7 overall at step
+    // 30)
+    assertTrue(md.contains("| connector | step 20 | step 30 |"), md);
+    assertTrue(md.contains("| avgpool-144 | 50.0 / 25.0 | 60.0 / 50.0 |"), md);
+    assertTrue(md.contains("| linear-576 | 50.0 / 25.0 | 40.0 / 50.0 |"), md);
   }
 
   @Test
@@ -68,17 +77,21 @@ class ComparisonReportTest {
         png);
     BufferedImage img = ImageIO.read(png.toFile());
     assertEquals(960, img.getWidth());
-    assertEquals(560, img.getHeight());
-    // both palette colours appear (blue for the first variant, red for the second)
-    boolean blue = false;
-    boolean red = false;
+    assertEquals(980, img.getHeight());
+    // both palette colours appear (blue for the first variant, red for the second) in the loss
+    // panel
+    // (above y = 560) and in the accuracy panel (below y = 600)
+    boolean[] blue = new boolean[2];
+    boolean[] red = new boolean[2];
     for (int y = 0; y < img.getHeight(); y++) {
       for (int x = 0; x < img.getWidth(); x++) {
         int rgb = img.getRGB(x, y) & 0xffffff;
-        blue |= rgb == 0x1f77b4;
-        red |= rgb == 0xd62728;
+        int panel = y < 560 ? 0 : 1;
+        blue[panel] |= rgb == 0x1f77b4;
+        red[panel] |= rgb == 0xd62728;
       }
     }
-    assertTrue(blue && red);
+    assertTrue(blue[0] && red[0], "loss panel");
+    assertTrue(blue[1] && red[1], "accuracy panel");
   }
 }

@@ -1,5 +1,6 @@
 package io.decostream.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,13 +31,18 @@ class ProjectorComparisonTest {
   }
 
   static ProjectorComparison.Settings settings(Path base, Path out, List<String> variants) {
+    return settings(base, out, variants, 3, 0);
+  }
+
+  static ProjectorComparison.Settings settings(
+      Path base, Path out, List<String> variants, int tuneSteps, int checkEvery) {
     return new ProjectorComparison.Settings(
         base,
         out,
         variants,
         List.of(1L),
         2,
-        3,
+        tuneSteps,
         2,
         2,
         1e-3,
@@ -45,6 +51,8 @@ class ProjectorComparisonTest {
         "describe the video.",
         3,
         77,
+        1,
+        checkEvery,
         1);
   }
 
@@ -212,6 +220,88 @@ class ProjectorComparisonTest {
   }
 
   @Test
+  void aRunInterruptedInStageTwoResumesFromItsLastCheckAndEndsAsAnUninterruptedOne(
+      @TempDir Path dir) throws Exception {
+    Path base = dir.resolve("base");
+    TinyPack.write(base, spec(), 3);
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    List<String> v = List.of("avgpool-144");
+    // 2 align + 4 tune steps, a check (and checkpoint) every 2 tune steps
+    ProjectorComparison.RunResult whole =
+        new ProjectorComparison(settings(base, dir.resolve("whole"), v, 4, 2), quiet).run().get(0);
+    // checks at tune steps 2 and 4, counted after the 2 align steps, on the one check scene
+    assertEquals(2, whole.accuracyCurve().size());
+    assertEquals(4.0, whole.accuracyCurve().get(0)[0]);
+    assertEquals(6.0, whole.accuracyCurve().get(1)[0]);
+    for (double[] p : whole.accuracyCurve()) {
+      assertEquals(4, p.length);
+      assertTrue(p[1] >= 0 && p[1] <= 1 && p[2] >= 0 && p[2] <= 1, java.util.Arrays.toString(p));
+    }
+    Path wholeRun = dir.resolve("whole").resolve("avgpool-144-s1");
+    assertTrue(Files.isRegularFile(wholeRun.resolve("result.json")));
+    assertTrue(
+        Files.list(wholeRun).noneMatch(p -> p.getFileName().toString().startsWith("resume-")),
+        "a finished run keeps no checkpoint");
+
+    // the same run, killed right after its first check
+    Path cut = dir.resolve("cut");
+    RuntimeException killed =
+        assertThrows(
+            RuntimeException.class,
+            () ->
+                new ProjectorComparison(settings(base, cut, v, 4, 2), quiet)
+                    .afterCheck(
+                        step -> {
+                          throw new RuntimeException("killed after tune step " + step);
+                        })
+                    .run());
+    assertEquals("killed after tune step 2", killed.getMessage());
+    Path cutRun = cut.resolve("avgpool-144-s1");
+    assertTrue(Files.isRegularFile(cutRun.resolve("resume-2").resolve(RunCheckpoint.STATE)));
+    assertTrue(Files.notExists(cutRun.resolve("result.json")));
+
+    // resumed: it says so, skips stage 1 and ends where the uninterrupted run ended
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    ProjectorComparison.RunResult resumed =
+        new ProjectorComparison(
+                settings(base, cut, v, 4, 2), new PrintStream(log, true, StandardCharsets.UTF_8))
+            .run()
+            .get(0);
+    String out = log.toString(StandardCharsets.UTF_8);
+    assertTrue(out.contains("resuming stage 2 after step 2/4"), out);
+    assertTrue(!out.contains("align ["), out);
+    assertEquals(whole.curve().size(), resumed.curve().size());
+    for (int i = 0; i < whole.curve().size(); i++) {
+      assertEquals(whole.curve().get(i)[0], resumed.curve().get(i)[0]);
+      assertEquals(whole.curve().get(i)[1], resumed.curve().get(i)[1], 1e-5, "curve point " + i);
+    }
+    for (int i = 0; i < 2; i++) {
+      assertArrayEquals(whole.accuracyCurve().get(i), resumed.accuracyCurve().get(i), 1e-12);
+    }
+    assertEquals(whole.correct(), resumed.correct());
+    assertEquals(whole.asked(), resumed.asked());
+    assertTrue(
+        Files.list(cutRun).noneMatch(p -> p.getFileName().toString().startsWith("resume-")),
+        "the checkpoint is removed once the run has its result");
+    // a checkpoint of other settings (here another tune budget) is not resumed
+    Path other = dir.resolve("other");
+    assertThrows(
+        RuntimeException.class,
+        () ->
+            new ProjectorComparison(settings(base, other, v, 4, 2), quiet)
+                .afterCheck(
+                    step -> {
+                      throw new RuntimeException("killed");
+                    })
+                .run());
+    log.reset();
+    new ProjectorComparison(
+            settings(base, other, v, 6, 2), new PrintStream(log, true, StandardCharsets.UTF_8))
+        .run();
+    assertTrue(!log.toString(StandardCharsets.UTF_8).contains("resuming"), log.toString());
+  }
+
+  @Test
   void unknownVariantsAndBadSettingsAreRefusedUpFront(@TempDir Path dir) {
     IllegalArgumentException e =
         assertThrows(
@@ -235,6 +325,8 @@ class ProjectorComparisonTest {
                 "x",
                 1,
                 1,
+                1,
+                0,
                 1));
   }
 }
