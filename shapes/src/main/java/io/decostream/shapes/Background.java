@@ -4,24 +4,30 @@ import java.util.Objects;
 
 /**
  * A dark background (issue 5: luminance below 25%): a plain colour, the plain colour plus mild
- * static grey noise, or a diagonal gradient from {@code base} (top left) to {@code second} (bottom
- * right).
+ * static grey noise, a diagonal gradient from {@code base} (top left) to {@code second} (bottom
+ * right), and, for the wider world of issue 23 point 4 only, a radial vignette from {@code base}
+ * (centre) to {@code second} (corners) or coarse static blocks (a grey offset per block).
  *
- * @param kind plain, noise or gradient
- * @param base the colour (top-left colour of a gradient)
- * @param second bottom-right colour of a gradient (ignored otherwise)
- * @param noiseAmplitude for NOISE: each pixel gets the same offset in [-a, a] on all channels
- *     (0..16)
+ * @param kind plain, noise, gradient, radial or blocks
+ * @param base the colour (top-left colour of a gradient, centre of a vignette)
+ * @param second bottom-right colour of a gradient, corner colour of a vignette (ignored otherwise)
+ * @param noiseAmplitude for NOISE: each pixel gets the same offset in [-a, a] on all channels; for
+ *     BLOCKS each block of {@link #BLOCKS_PER_SIDE}ths of the shorter side does (0..16)
  * @param noiseSeed seed of the static noise pattern
  */
 public record Background(Kind kind, Rgb base, Rgb second, int noiseAmplitude, long noiseSeed) {
 
-  /** Background styles. */
+  /** Background styles; the first three are the default world's (its draw picks among them). */
   public enum Kind {
     PLAIN,
     NOISE,
-    GRADIENT
+    GRADIENT,
+    RADIAL,
+    BLOCKS
   }
+
+  /** Blocks per shorter side of a BLOCKS background. */
+  public static final int BLOCKS_PER_SIDE = 12;
 
   public Background {
     Objects.requireNonNull(kind, "kind");
@@ -52,10 +58,10 @@ public record Background(Kind kind, Rgb base, Rgb second, int noiseAmplitude, lo
 
   private static double maxLuminance(Kind kind, Rgb base, Rgb second, int noise) {
     double l = base.luminance();
-    if (kind == Kind.GRADIENT) {
+    if (kind == Kind.GRADIENT || kind == Kind.RADIAL) {
       l = Math.max(l, second.luminance());
     }
-    if (kind == Kind.NOISE) {
+    if (kind == Kind.NOISE || kind == Kind.BLOCKS) {
       l += noise / 255.0;
     }
     return l;

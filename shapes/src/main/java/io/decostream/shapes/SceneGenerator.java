@@ -45,16 +45,56 @@ public final class SceneGenerator {
 
   private static final double CHECK_STEP = 1.0 / 16;
 
+  /**
+   * The ranges a scene is drawn from.
+   *
+   * @param minSpeed slowest moving shape, reference px/s
+   * @param maxSpeed fastest moving shape, reference px/s (capped per shape so its path fits)
+   * @param maxChannel background channels are drawn in 0..maxChannel
+   * @param kinds background kinds drawn from: the first {@code kinds} of {@link Background.Kind}
+   * @param maxNoise noise and block amplitudes are drawn in 3..maxNoise
+   */
+  public record Ranges(double minSpeed, double maxSpeed, int maxChannel, int kinds, int maxNoise) {
+
+    /** The world of issue 5, which the shipped model was trained on (8..16 px/s). */
+    public static final Ranges DEFAULT = new Ranges(MIN_SPEED, MAX_SPEED, 40, 3, 8);
+
+    /**
+     * The wider world of issue 23 point 4: speeds 5..36 px/s (the slow end is below the default
+     * world's visible 8 px per sampled frame), brighter backgrounds and the vignette and block
+     * backgrounds besides the default three; still dark (at most 48 + 12 of 255).
+     */
+    public static final Ranges WIDE = new Ranges(5, 36, 48, 5, 12);
+
+    public Ranges {
+      if (!(minSpeed > 0 && maxSpeed >= minSpeed)
+          || maxChannel < 0
+          || kinds < 1
+          || kinds > Background.Kind.values().length
+          || maxNoise < 3
+          || maxNoise > 16) {
+        throw new IllegalArgumentException("invalid scene ranges: " + this);
+      }
+    }
+  }
+
   private SceneGenerator() {}
 
-  /** A random scene of {@code durationSeconds}, a pure function of {@code seed}. */
+  /**
+   * A random scene of the default world, {@code durationSeconds} long, a function of {@code seed}.
+   */
   public static Scene generate(long seed, double durationSeconds) {
+    return generate(seed, durationSeconds, Ranges.DEFAULT);
+  }
+
+  /** A random scene drawn from {@code ranges}, a pure function of {@code seed}. */
+  public static Scene generate(long seed, double durationSeconds, Ranges ranges) {
     if (!(durationSeconds > 0 && durationSeconds <= 3600)) {
       throw new IllegalArgumentException(
           "durationSeconds must be in (0, 3600], got " + durationSeconds);
     }
     SplittableRandom rnd = new SplittableRandom(seed);
-    Background bg = background(rnd);
+    Background bg = background(rnd, ranges);
     int count = 1 + rnd.nextInt(ShapesWorld.MAX_SHAPES);
     for (int attempt = 0; ; attempt++) {
       List<Shape> shapes = new ArrayList<>(count);
@@ -62,7 +102,7 @@ public final class SceneGenerator {
       for (int i = 0; i < count && ok; i++) {
         ok = false;
         for (int tries = 0; tries < MAX_TRIES; tries++) {
-          Shape s = shape(rnd, durationSeconds);
+          Shape s = shape(rnd, durationSeconds, ranges);
           if (compatible(s, shapes, durationSeconds)) {
             shapes.add(s);
             ok = true;
@@ -79,16 +119,18 @@ public final class SceneGenerator {
     }
   }
 
-  static Background background(SplittableRandom rnd) {
-    Background.Kind kind = Background.Kind.values()[rnd.nextInt(3)];
-    Rgb base = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
-    Rgb second = new Rgb(rnd.nextInt(41), rnd.nextInt(41), rnd.nextInt(41));
-    int noise = kind == Background.Kind.NOISE ? 3 + rnd.nextInt(6) : 0;
-    return new Background(
-        kind, base, kind == Background.Kind.GRADIENT ? second : base, noise, rnd.nextLong());
+  static Background background(SplittableRandom rnd, Ranges ranges) {
+    Background.Kind kind = Background.Kind.values()[rnd.nextInt(ranges.kinds())];
+    int c = ranges.maxChannel() + 1;
+    Rgb base = new Rgb(rnd.nextInt(c), rnd.nextInt(c), rnd.nextInt(c));
+    Rgb second = new Rgb(rnd.nextInt(c), rnd.nextInt(c), rnd.nextInt(c));
+    boolean grainy = kind == Background.Kind.NOISE || kind == Background.Kind.BLOCKS;
+    int noise = grainy ? 3 + rnd.nextInt(ranges.maxNoise() - 2) : 0;
+    boolean twoColours = kind == Background.Kind.GRADIENT || kind == Background.Kind.RADIAL;
+    return new Background(kind, base, twoColours ? second : base, noise, rnd.nextLong());
   }
 
-  static Shape shape(SplittableRandom rnd, double duration) {
+  static Shape shape(SplittableRandom rnd, double duration, Ranges ranges) {
     ShapeKind kind = ShapeKind.values()[rnd.nextInt(ShapeKind.values().length)];
     ShapeColor color = ShapeColor.values()[rnd.nextInt(ShapeColor.values().length)];
     Rgb n = color.nominal();
@@ -102,8 +144,8 @@ public final class SceneGenerator {
     double travel = hi - lo;
     double speed = 0;
     if (motion != Motion.STILL) {
-      double cap = Math.min(MAX_SPEED, travel / duration);
-      double min = Math.min(MIN_SPEED, cap);
+      double cap = Math.min(ranges.maxSpeed(), travel / duration);
+      double min = Math.min(ranges.minSpeed(), cap);
       speed = min + rnd.nextDouble() * (cap - min);
       if (!(speed > 0)) {
         speed = cap; // only reachable for absurd durations; Shape validates > 0

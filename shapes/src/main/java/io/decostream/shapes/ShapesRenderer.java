@@ -106,6 +106,15 @@ public final class ShapesRenderer {
     SplittableRandom noise = new SplittableRandom(bg.noiseSeed());
     int amp = bg.noiseAmplitude();
     double denom = Math.max(1, (w - 1) + (h - 1));
+    double cx = (w - 1) / 2.0;
+    double cy = (h - 1) / 2.0;
+    double corner = Math.max(1, Math.hypot(cx, cy));
+    int block = Math.max(1, Math.min(w, h) / Background.BLOCKS_PER_SIDE);
+    int blocksX = (w + block - 1) / block;
+    int[] offsets = new int[blocksX * ((h + block - 1) / block)];
+    for (int k = 0; bg.kind() == Background.Kind.BLOCKS && k < offsets.length; k++) {
+      offsets[k] = noise.nextInt(2 * amp + 1) - amp;
+    }
     for (int y = 0, i = 0; y < h; y++) {
       for (int x = 0; x < w; x++, i += 3) {
         int r = a.r();
@@ -118,8 +127,20 @@ public final class ShapesRenderer {
             g = (int) Math.round(a.g() + f * (b.g() - a.g()));
             bl = (int) Math.round(a.b() + f * (b.b() - a.b()));
           }
+          case RADIAL -> {
+            double f = Math.hypot(x - cx, y - cy) / corner;
+            r = (int) Math.round(a.r() + f * (b.r() - a.r()));
+            g = (int) Math.round(a.g() + f * (b.g() - a.g()));
+            bl = (int) Math.round(a.b() + f * (b.b() - a.b()));
+          }
           case NOISE -> {
             int d = noise.nextInt(2 * amp + 1) - amp;
+            r = clamp(r + d);
+            g = clamp(g + d);
+            bl = clamp(bl + d);
+          }
+          case BLOCKS -> {
+            int d = offsets[(y / block) * blocksX + x / block];
             r = clamp(r + d);
             g = clamp(g + d);
             bl = clamp(bl + d);

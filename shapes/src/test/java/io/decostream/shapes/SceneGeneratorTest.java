@@ -71,7 +71,10 @@ class SceneGeneratorTest {
     assertEquals(EnumSet.allOf(Motion.class), motions);
     assertEquals(EnumSet.allOf(ShapeColor.class), colors);
     assertEquals(EnumSet.allOf(ShapeKind.class), kinds);
-    assertEquals(EnumSet.allOf(Background.Kind.class), backgrounds);
+    // the default world keeps its three backgrounds; the vignette and blocks are the wide world's
+    assertEquals(
+        EnumSet.of(Background.Kind.PLAIN, Background.Kind.NOISE, Background.Kind.GRADIENT),
+        backgrounds);
   }
 
   @Test

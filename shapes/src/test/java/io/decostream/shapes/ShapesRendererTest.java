@@ -111,4 +111,54 @@ class ShapesRendererTest {
       assertTrue(max - min >= 8, bg.kind() + " should vary, range " + min + ".." + max);
     }
   }
+
+  @Test
+  void theWideWorldsVignetteRunsFromCentreToCornersAndItsBlocksAreFlatInside() {
+    Background radial =
+        new Background(Background.Kind.RADIAL, new Rgb(48, 0, 0), new Rgb(0, 0, 48), 0, 5);
+    Scene s =
+        new Scene(
+            0,
+            16,
+            radial,
+            List.of(Fixtures.shape(ShapeKind.CIRCLE, ShapeColor.RED, 40, 30, 30, Motion.STILL, 0)));
+    byte[] rgb = ShapesRenderer.renderRgb(s, 0, 201, 101);
+    // the centre pixel is the base colour, the far corner the second, the middle between them
+    assertEquals(new Rgb(48, 0, 0), pixel(rgb, 201, 100, 50));
+    assertEquals(new Rgb(0, 0, 48), pixel(rgb, 201, 200, 100));
+    Rgb half = pixel(rgb, 201, 150, 75);
+    assertEquals(24, half.r(), 1);
+    assertEquals(24, half.b(), 1);
+
+    Background blocks =
+        new Background(Background.Kind.BLOCKS, new Rgb(30, 30, 30), new Rgb(30, 30, 30), 12, 9);
+    Scene b =
+        new Scene(
+            0,
+            16,
+            blocks,
+            List.of(Fixtures.shape(ShapeKind.CIRCLE, ShapeColor.RED, 40, 30, 30, Motion.STILL, 0)));
+    int w = 240;
+    int block = w / Background.BLOCKS_PER_SIDE; // 20 px: the shorter side is 240
+    byte[] px = ShapesRenderer.renderRgb(b, 0, 360, 240);
+    java.util.Set<Integer> levels = new java.util.HashSet<>();
+    for (int by = 4; by < 12; by++) {
+      for (int bx = 6; bx < 18; bx++) {
+        Rgb first = pixel(px, 360, bx * block, by * block);
+        // one grey offset per block: every pixel of the block equals its first, all channels alike
+        for (int dy = 0; dy < block; dy += 7) {
+          for (int dx = 0; dx < block; dx += 7) {
+            assertEquals(first, pixel(px, 360, bx * block + dx, by * block + dy));
+          }
+        }
+        assertEquals(first.r(), first.g());
+        assertTrue(Math.abs(first.r() - 30) <= 12, first.toString());
+        assertTrue(first.luminance() < ShapesWorld.MAX_BACKGROUND_LUMINANCE);
+        levels.add(first.r());
+      }
+    }
+    assertTrue(levels.size() >= 10, "blocks should differ, levels " + levels);
+    // static: the same pattern in a later frame
+    assertArrayEquals(px, ShapesRenderer.renderRgb(b, 3, 360, 240));
+  }
 }
