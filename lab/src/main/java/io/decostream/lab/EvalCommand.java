@@ -23,6 +23,7 @@ import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapesWorld;
 import io.decostream.shapes.VideoSpec;
+import io.decostream.shapes.WideClips;
 import io.decostream.shapes.Window;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,8 @@ import picocli.CommandLine.Option;
  * are asked once every frame of a clip is encoded, so the window's latest frame is the clip's last
  * sampled second. With {@code --grounding-check}, the colour questions also ask for R-GAE maps and
  * the share of the latest frame's Text-to-Patch mass inside the shape's box grown by one patch is
- * measured.
+ * measured. With {@code --wide} the clips are the wider held-out set of issue 23 point 4 ({@link
+ * WideClips}: other sizes, lengths, frame rates, speeds and backgrounds).
  */
 @Command(
     name = "eval",
@@ -78,6 +80,14 @@ final class EvalCommand implements Callable<Integer> {
           "Also ask colour questions with grounding and measure where " + "the relevance lies.")
   boolean groundingCheck;
 
+  @Option(
+      names = "--wide",
+      description =
+          "The wider held-out set (issue 23 point 4): 336x336 to 640x360 frames, 6-10 s clips at"
+              + " 24-30 fps (windows of 6-10 frames), speeds 5-36 px/s, vignette and block"
+              + " backgrounds besides the default three.")
+  boolean wide;
+
   @Option(names = "--markdown", description = "Write the result table as Markdown to this file.")
   Path markdown;
 
@@ -98,11 +108,27 @@ final class EvalCommand implements Callable<Integer> {
         + videos
         + " --seed "
         + seed
+        + (wide ? " --wide" : "")
         + (groundingCheck ? " --grounding-check" : "");
   }
 
-  /** One asked question and what came back. */
-  record Asked(String stream, Scene scene, QaPair qa, String id, boolean grounded) {}
+  /**
+   * One asked question and what came back.
+   *
+   * @param lastSecond the clip's last sampled second: the latest frame of the window asked about
+   */
+  record Asked(
+      String stream, Scene scene, QaPair qa, String id, boolean grounded, int lastSecond) {}
+
+  /** Held-out clip {@code i}: the default set's 336x336, 8 fps, 16 s clip, or the wide set's. */
+  WideClips.Clip clip(int i) {
+    if (wide) {
+      return WideClips.clip(seed, i);
+    }
+    VideoSpec spec = VideoSpec.defaults();
+    return new WideClips.Clip(
+        spec, SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), spec.seconds()));
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -111,8 +137,10 @@ final class EvalCommand implements Callable<Integer> {
     }
     Path work = Files.createTempDirectory("deco-eval-");
     Duration timeout = Duration.ofSeconds(timeoutSeconds);
-    VideoSpec spec = VideoSpec.defaults();
-    int lastSecond = (int) Math.ceil(spec.seconds() - 1e-9) - 1;
+    List<WideClips.Clip> clips = new ArrayList<>();
+    for (int i = 0; i < videos; i++) {
+      clips.add(clip(i));
+    }
     try (EmbeddedBroker broker = EmbeddedBroker.start()) {
       String bootstrap = broker.bootstrapServers();
       Topics topics = Topics.of(TopicNames.defaults());
@@ -122,13 +150,13 @@ final class EvalCommand implements Callable<Integer> {
       try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
           OutputCollector out = new OutputCollector(bootstrap, topics)) {
         pipeline.awaitRunning(Duration.ofSeconds(120));
-        List<Scene> scenes = publish(bootstrap, topics, work, spec);
+        publish(bootstrap, topics, work, clips);
         System.out.println("==> waiting for every frame to be encoded");
-        if (!out.await(c -> allEncoded(c, lastSecond + 1), timeout)) {
+        if (!out.await(c -> allEncoded(c, clips), timeout)) {
           System.err.println("not every frame was encoded within " + timeoutSeconds + " s");
           return 1;
         }
-        List<Asked> asked = ask(bootstrap, topics, scenes, lastSecond);
+        List<Asked> asked = ask(bootstrap, topics, clips);
         System.out.printf("==> asked %d questions; waiting for the answers%n", asked.size());
         out.await(
             c ->
@@ -139,7 +167,7 @@ final class EvalCommand implements Callable<Integer> {
         out.answers.forEach(a -> answers.put(a.getQuestionId().toString(), a));
         Map<String, Grounding> maps = new LinkedHashMap<>();
         out.groundings.forEach(g -> maps.put(g.getRefId().toString(), g));
-        write(table(asked, answers, maps, lastSecond));
+        write(table(asked, answers, maps));
         return 0;
       }
     } finally {
@@ -147,20 +175,13 @@ final class EvalCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * Writes the held-out clips (H.264) and publishes each as its own stream; the clips' scenes, in
-   * stream order.
-   */
-  private List<Scene> publish(String bootstrap, Topics topics, Path work, VideoSpec spec)
+  /** Writes the held-out clips (H.264) and publishes each as its own stream. */
+  private void publish(String bootstrap, Topics topics, Path work, List<WideClips.Clip> clips)
       throws Exception {
-    List<Scene> scenes = new ArrayList<>();
-    System.out.printf(
-        "==> publishing %d held-out %s clips (H.264 %dx%d, %.0f fps, %.0f s)%n",
-        videos, "ShapesWorld", spec.width(), spec.height(), spec.fps(), spec.seconds());
+    System.out.printf("==> publishing %d held-out ShapesWorld clips (H.264, %s)%n", videos, set());
     for (int i = 0; i < videos; i++) {
-      Scene scene = SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), spec.seconds());
-      scenes.add(scene);
-      Path clip = ShapesVideoWriter.write(work.resolve("v" + i + ".mp4"), scene, spec);
+      WideClips.Clip c = clips.get(i);
+      Path clip = ShapesVideoWriter.write(work.resolve("v" + i + ".mp4"), c.scene(), c.spec());
       try (Publisher p =
           new Publisher(
               new PublishConfig(
@@ -178,15 +199,23 @@ final class EvalCommand implements Callable<Integer> {
         System.out.printf("      %d/%d published%n", i + 1, videos);
       }
     }
-    return scenes;
   }
 
-  /** Whether every clip's stream has at least {@code perClip} encoded frames. */
-  private boolean allEncoded(OutputCollector c, int perClip) {
+  /** The held-out set in words, for the progress line and the table. */
+  private String set() {
+    VideoSpec d = VideoSpec.defaults();
+    return wide
+        ? "the wider set: 336x336 to 640x360, 6-10 s at 24-30 fps, 5-36 px/s, five backgrounds"
+        : String.format(
+            Locale.ROOT, "%dx%d, %.0f fps, %.0f s", d.width(), d.height(), d.fps(), d.seconds());
+  }
+
+  /** Whether every clip's stream has a token record for each of its sampled seconds. */
+  private boolean allEncoded(OutputCollector c, List<WideClips.Clip> clips) {
     Map<String, Integer> n = new java.util.HashMap<>();
     c.tokens.forEach(t -> n.merge(t.getStreamId().toString(), 1, Integer::sum));
     for (int i = 0; i < videos; i++) {
-      if (n.getOrDefault(stream(i), 0) < perClip) {
+      if (n.getOrDefault(stream(i), 0) < clips.get(i).spec().lastSampledSecond() + 1) {
         return false;
       }
     }
@@ -197,17 +226,19 @@ final class EvalCommand implements Callable<Integer> {
    * Asks one question per type of each clip about the window ending at its last sampled second;
    * with {@code --grounding-check} the colour questions want grounding.
    */
-  private List<Asked> ask(String bootstrap, Topics topics, List<Scene> scenes, int lastSecond) {
+  private List<Asked> ask(String bootstrap, Topics topics, List<WideClips.Clip> clips) {
     List<Asked> asked = new ArrayList<>();
-    Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
     try (KafkaProducer<String, Question> producer =
         Clients.producer(bootstrap, topics.questions())) {
       for (int i = 0; i < videos; i++) {
+        Scene scene = clips.get(i).scene();
+        int lastSecond = clips.get(i).spec().lastSampledSecond();
+        Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
         SplittableRandom rnd = new SplittableRandom(ShapesWorld.videoSeed(seed, i) ^ 0x51ED);
-        for (QaPair qa : Questions.samplePerType(scenes.get(i), window, rnd)) {
+        for (QaPair qa : Questions.samplePerType(scene, window, rnd)) {
           boolean ground = groundingCheck && qa.type() == QuestionType.COLOR;
           String id = stream(i) + "#" + qa.type().label();
-          asked.add(new Asked(stream(i), scenes.get(i), qa, id, ground));
+          asked.add(new Asked(stream(i), scene, qa, id, ground, lastSecond));
           producer.send(
               new ProducerRecord<>(
                   topics.questions().name(),
@@ -242,8 +273,7 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /** Accuracy per type, and the grounding check's figures. */
-  String table(
-      List<Asked> asked, Map<String, Answer> answers, Map<String, Grounding> maps, int lastSecond) {
+  String table(List<Asked> asked, Map<String, Answer> answers, Map<String, Grounding> maps) {
     Map<String, int[]> perType = new LinkedHashMap<>();
     for (QuestionType t : QuestionType.values()) {
       perType.put(t.label(), new int[2]);
@@ -270,18 +300,19 @@ final class EvalCommand implements Callable<Integer> {
                 a.stream(), a.qa().question(), got, a.qa().answer()));
       }
       Grounding g = maps.get(a.id());
-      if (a.grounded() && g != null && grounded.add(massInsideShape(g, a, lastSecond))) {
-        ceiling.add(bestPooledShare(g, a, lastSecond));
+      if (a.grounded() && g != null && grounded.add(massInsideShape(g, a))) {
+        ceiling.add(bestPooledShare(g, a));
       }
     }
     StringBuilder b = new StringBuilder();
     b.append(
         String.format(
             Locale.ROOT,
-            "Model %s, %d held-out videos (base seed %d), %d questions, through the real "
+            "Model %s, %d held-out videos (%s; base seed %d), %d questions, through the real "
                 + "pipeline (H.264, FFmpeg decode, 1 fps, encoder, worker)%n%n",
             model,
             videos,
+            set(),
             seed,
             asked.size()));
     b.append("| question type | correct | asked | accuracy |\n|---|---:|---:|---:|\n");
@@ -364,7 +395,7 @@ final class EvalCommand implements Callable<Integer> {
    * frame's time) grown by one patch ({@link GroundingCheck#shareInside}, issue 5 point 6); NaN
    * when the question names no single shape or the map is missing.
    */
-  static double massInsideShape(Grounding g, Asked a, int lastSecond) {
+  static double massInsideShape(Grounding g, Asked a) {
     int gh = g.getGridHeight();
     int gw = g.getGridWidth();
     int n = g.getFrameIndices().size();
@@ -373,7 +404,7 @@ final class EvalCommand implements Callable<Integer> {
       return Double.NaN;
     }
     float[] latest = java.util.Arrays.copyOfRange(all, (n - 1) * gh * gw, n * gh * gw);
-    return check(g, a, lastSecond).map(c -> c.shareInside(latest)).orElse(Double.NaN);
+    return check(g, a).map(c -> c.shareInside(latest)).orElse(Double.NaN);
   }
 
   /**
@@ -382,16 +413,17 @@ final class EvalCommand implements Callable<Integer> {
    * relevance evenly over its window (spec §7.6). NaN without the shape or for a non-square token
    * grid.
    */
-  static double bestPooledShare(Grounding g, Asked a, int lastSecond) {
+  static double bestPooledShare(Grounding g, Asked a) {
     int side = (int) Math.round(Math.sqrt(g.getTokensPerFrame()));
     if (side * side != g.getTokensPerFrame()) {
       return Double.NaN;
     }
-    return check(g, a, lastSecond).map(c -> c.bestPooledShare(side)).orElse(Double.NaN);
+    return check(g, a).map(c -> c.bestPooledShare(side)).orElse(Double.NaN);
   }
 
   /** The grounding check of the asked shape, from the scene's ground truth, on the map's grid. */
-  private static java.util.Optional<GroundingCheck> check(Grounding g, Asked a, int lastSecond) {
-    return GroundingCheck.of(a.scene(), a.qa(), lastSecond, g.getGridWidth(), g.getGridHeight());
+  private static java.util.Optional<GroundingCheck> check(Grounding g, Asked a) {
+    return GroundingCheck.of(
+        a.scene(), a.qa(), a.lastSecond(), g.getGridWidth(), g.getGridHeight());
   }
 }

@@ -157,6 +157,15 @@ final class TrainCommand implements Callable<Integer> {
   double sameKindFraction;
 
   @Option(
+      names = "--wide-fraction",
+      defaultValue = "0",
+      description =
+          "Share of training examples from the wider world (issue 23 point 4): frame sizes from"
+              + " 336x336 to 640x360, clips of 6-16 s, speeds 5-36 px/s, vignette and block"
+              + " backgrounds (default ${DEFAULT-VALUE}).")
+  double wideFraction;
+
+  @Option(
       names = "--content-answer",
       description =
           "With --content-weight: for motion and position questions the "
@@ -310,7 +319,8 @@ final class TrainCommand implements Callable<Integer> {
                     weights(),
                     sameColourFraction,
                     sameKindFraction,
-                    contentAnswer),
+                    contentAnswer,
+                    wideFraction),
                 System.out)
             .run(start);
     System.out.printf(

@@ -96,7 +96,13 @@ public final class PackRegrid {
     if (Files.isRegularFile(processor)) {
       ObjectNode p = (ObjectNode) JSON.readTree(processor.toFile());
       if (p.get("size") instanceof ObjectNode size) {
-        size.put("shortest_edge", imageSize);
+        // the size keeps its form: {shortest_edge} or {height, width} (no crop, whole frame)
+        if (size.has("height") || size.has("width")) {
+          size.put("height", imageSize);
+          size.put("width", imageSize);
+        } else {
+          size.put("shortest_edge", imageSize);
+        }
       }
       if (p.get("crop_size") instanceof ObjectNode crop) {
         crop.put("height", imageSize);

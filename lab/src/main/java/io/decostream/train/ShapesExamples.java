@@ -10,6 +10,7 @@ import io.decostream.shapes.Shape;
 import io.decostream.shapes.ShapeKind;
 import io.decostream.shapes.ShapesDataset;
 import io.decostream.shapes.ShapesWorld;
+import io.decostream.shapes.WideClips;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class ShapesExamples implements ExampleSource {
   private final double sameColourFraction;
   private final double sameKindFraction;
   private final boolean contentAnswer;
+  private final double wideFraction;
 
   /**
    * @param captionFraction share of caption examples (0..1)
@@ -106,6 +108,34 @@ public final class ShapesExamples implements ExampleSource {
       double sameColourFraction,
       double sameKindFraction,
       boolean contentAnswer) {
+    this(
+        captionFraction,
+        captionPrompt,
+        weights,
+        sameColourFraction,
+        sameKindFraction,
+        contentAnswer,
+        0);
+  }
+
+  /**
+   * @param wideFraction share of examples drawn from the wider world of issue 23 point 4 (the frame
+   *     sizes of {@link WideClips#SIZES}, clips of 6 to 16 s, {@link SceneGenerator.Ranges#WIDE}
+   *     speeds and backgrounds); the rest come from the default world. 0 leaves the draw of
+   *     recorded recipes exactly as it was.
+   */
+  public ShapesExamples(
+      double captionFraction,
+      String captionPrompt,
+      Map<QuestionType, Double> weights,
+      double sameColourFraction,
+      double sameKindFraction,
+      boolean contentAnswer,
+      double wideFraction) {
+    if (!(wideFraction >= 0 && wideFraction <= 1)) {
+      throw new IllegalArgumentException("wideFraction must be in [0, 1], got " + wideFraction);
+    }
+    this.wideFraction = wideFraction;
     this.contentAnswer = contentAnswer;
     if (!(sameColourFraction >= 0 && sameColourFraction <= 1)) {
       throw new IllegalArgumentException(
@@ -142,12 +172,37 @@ public final class ShapesExamples implements ExampleSource {
 
   @Override
   public Example next(SplittableRandom rng, int frames) {
+    if (wideFraction > 0 && rng.nextDouble() < wideFraction) {
+      return wide(rng, frames);
+    }
     ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(size, size, clipSeconds, frames);
     if (frames - 1 > spec.lastSecond()) {
       throw new IllegalArgumentException(
           frames + " frames do not fit a " + clipSeconds + " s clip at 1 fps");
     }
-    Scene scene = SceneGenerator.generate(rng.nextLong(), clipSeconds);
+    return example(SceneGenerator.generate(rng.nextLong(), clipSeconds), spec, frames, rng);
+  }
+
+  /**
+   * An example of the wider world: a frame size of the wide held-out set, a clip of {@code max(6,
+   * frames)} to 16 s in half seconds (long enough for the window), a scene of the wide ranges (the
+   * shortest clips allow the fastest shapes).
+   */
+  private Example wide(SplittableRandom rng, int frames) {
+    int[] wh = WideClips.SIZES.get(rng.nextInt(WideClips.SIZES.size()));
+    double lo = Math.max(WideClips.MIN_SECONDS, frames);
+    double seconds = lo + rng.nextInt((int) Math.round(2 * (clipSeconds - lo)) + 1) / 2.0;
+    ShapesDataset.SampleSpec spec = new ShapesDataset.SampleSpec(wh[0], wh[1], seconds, frames);
+    Scene scene = SceneGenerator.generate(rng.nextLong(), seconds, SceneGenerator.Ranges.WIDE);
+    return example(scene, spec, frames, rng);
+  }
+
+  /**
+   * The example of one scene: the curriculum's recolouring, a window of {@code frames} ending at a
+   * random sampled second, then a caption or a question about it.
+   */
+  private Example example(
+      Scene scene, ShapesDataset.SampleSpec spec, int frames, SplittableRandom rng) {
     if (sameColourFraction > 0 && rng.nextDouble() < sameColourFraction) {
       scene = oneColour(scene);
     } else if (sameKindFraction > 0 && rng.nextDouble() < sameKindFraction) {

@@ -27,4 +27,24 @@ class EvalCommandTest {
         .parseArgs("--model", "runs/v5/final", "--videos", "20", "--seed", "2000003");
     assertEquals("./deco eval --model runs/v5/final --videos 20 --seed 2000003", other.reproduce());
   }
+
+  @Test
+  void theWideSetIsNamedInTheCommandAndDrawsItsOwnClips() {
+    EvalCommand wide = new EvalCommand();
+    new CommandLine(wide).parseArgs("--model", "m", "--videos", "7", "--wide");
+    assertEquals("./deco eval --model m --videos 7 --seed 1000003 --wide", wide.reproduce());
+    for (int i = 0; i < 7; i++) {
+      io.decostream.shapes.WideClips.Clip c = wide.clip(i);
+      assertEquals(io.decostream.shapes.WideClips.clip(1000003, i), c);
+    }
+    EvalCommand plain = new EvalCommand();
+    new CommandLine(plain).parseArgs("--model", "m");
+    // the default set: 336x336, 8 fps, 16 s clips of the default world, as before
+    io.decostream.shapes.WideClips.Clip c = plain.clip(3);
+    assertEquals(io.decostream.shapes.VideoSpec.defaults(), c.spec());
+    assertEquals(
+        io.decostream.shapes.SceneGenerator.generate(
+            io.decostream.shapes.ShapesWorld.videoSeed(1000003, 3), 16),
+        c.scene());
+  }
 }

@@ -41,7 +41,8 @@ class EvalGroundingTest {
         scene,
         new QaPair(QuestionType.COLOR, "what color is the square?", "red", null, ShapeKind.SQUARE),
         "q",
-        true);
+        true,
+        3);
   }
 
   /**
@@ -81,16 +82,16 @@ class EvalGroundingTest {
     // which holds the
     // centres of patches 3..5 in both directions, i.e. exactly the centre pooling window
     EvalCommand.Asked a = square(168, 168, 60);
-    assertEquals(1.0, EvalCommand.massInsideShape(map(window(1, 1)), a, 3), 1e-9);
-    assertEquals(0.0, EvalCommand.massInsideShape(map(window(0, 0)), a, 3), 1e-9);
+    assertEquals(1.0, EvalCommand.massInsideShape(map(window(1, 1)), a), 1e-9);
+    assertEquals(0.0, EvalCommand.massInsideShape(map(window(0, 0)), a), 1e-9);
     float[] uniform = new float[81];
     java.util.Arrays.fill(uniform, 1f);
     assertEquals(
         9.0 / 81,
-        EvalCommand.massInsideShape(map(uniform), a, 3),
+        EvalCommand.massInsideShape(map(uniform), a),
         1e-9,
         "only the latest frame counts");
-    assertEquals(1.0, EvalCommand.bestPooledShare(map(uniform), a, 3), 1e-9);
+    assertEquals(1.0, EvalCommand.bestPooledShare(map(uniform), a), 1e-9);
   }
 
   @Test
@@ -100,8 +101,8 @@ class EvalGroundingTest {
     // (the centre one) has 6 of its 9 patches inside, so no map that is uniform per window can
     // reach 80%
     EvalCommand.Asked a = square(130, 168, 40);
-    assertEquals(6.0 / 9, EvalCommand.bestPooledShare(map(window(1, 1)), a, 3), 1e-9);
-    assertEquals(6.0 / 9, EvalCommand.massInsideShape(map(window(1, 1)), a, 3), 1e-9);
+    assertEquals(6.0 / 9, EvalCommand.bestPooledShare(map(window(1, 1)), a), 1e-9);
+    assertEquals(6.0 / 9, EvalCommand.massInsideShape(map(window(1, 1)), a), 1e-9);
     // a patch-resolution map on exactly those 9 patches would pass
     float[] sharp = new float[81];
     for (int r = 3; r <= 5; r++) {
@@ -109,7 +110,7 @@ class EvalGroundingTest {
         sharp[r * 9 + c] = 1f;
       }
     }
-    assertEquals(1.0, EvalCommand.massInsideShape(map(sharp), a, 3), 1e-9);
-    assertTrue(EvalCommand.bestPooledShare(map(sharp), a, 3) < 0.8);
+    assertEquals(1.0, EvalCommand.massInsideShape(map(sharp), a), 1e-9);
+    assertTrue(EvalCommand.bestPooledShare(map(sharp), a) < 0.8);
   }
 }

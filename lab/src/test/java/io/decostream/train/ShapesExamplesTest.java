@@ -165,4 +165,37 @@ class ShapesExamplesTest {
       assertEquals(before.next(ra, 2).target(), now.next(rb, 2).target());
     }
   }
+
+  @Test
+  void wideExamplesComeInTheWideSetsSizesWithTheAskedFramesAndZeroKeepsTheOldDraw() {
+    ShapesExamples wide = new ShapesExamples(0.2, "p", java.util.Map.of(), 0, 0, false, 1.0);
+    SplittableRandom r = new SplittableRandom(3);
+    java.util.Set<String> sizes = new java.util.HashSet<>();
+    for (int i = 0; i < 120; i++) {
+      int frames = 1 + r.nextInt(16);
+      Example e = wide.next(r, frames);
+      assertEquals(frames, e.frames().size());
+      int w = e.frames().get(0).width();
+      int h = e.frames().get(0).height();
+      assertTrue(
+          io.decostream.shapes.WideClips.SIZES.stream().anyMatch(s -> s[0] == w && s[1] == h),
+          w + "x" + h);
+      sizes.add(w + "x" + h);
+    }
+    assertEquals(io.decostream.shapes.WideClips.SIZES.size(), sizes.size(), sizes.toString());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new ShapesExamples(0, "p", java.util.Map.of(), 0, 0, false, 1.5));
+    // 0 keeps the draw exactly as before (recorded recipes replay)
+    ShapesExamples before = new ShapesExamples(0.3, "p", java.util.Map.of(), 0.2, 0.1, false);
+    ShapesExamples now = new ShapesExamples(0.3, "p", java.util.Map.of(), 0.2, 0.1, false, 0);
+    SplittableRandom ra = new SplittableRandom(19);
+    SplittableRandom rb = new SplittableRandom(19);
+    for (int i = 0; i < 10; i++) {
+      Example x = before.next(ra, 3);
+      Example y = now.next(rb, 3);
+      assertEquals(x.question() + x.target(), y.question() + y.target());
+      assertEquals(336, y.frames().get(0).width());
+    }
+  }
 }

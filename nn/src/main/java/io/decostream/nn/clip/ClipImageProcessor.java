@@ -10,21 +10,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * HF {@code CLIPImageProcessor}, slow (PIL) path, reproduced exactly (spec §1.2): shortest side to
- * {@code shortestEdge} with Pillow's 8-bit bicubic, center crop {@code cropHeight x cropWidth},
- * rescale (float64 multiply, then cast to float32), normalize in float32 with per-channel mean/std,
- * CHW layout.
+ * HF {@code CLIPImageProcessor}, slow (PIL) path, reproduced exactly (spec §1.2): resize with
+ * Pillow's 8-bit bicubic (shortest side to {@code size.shortest_edge}, or exactly to {@code
+ * size.height x size.width}), center crop {@code cropHeight x cropWidth}, rescale (float64
+ * multiply, then cast to float32), normalize in float32 with per-channel mean/std, CHW layout.
  *
- * @param shortestEdge target of the shorter image side ({@code size.shortest_edge}, 336 for
- *     CLIP-L/14-336)
- * @param cropHeight {@code crop_size.height}
- * @param cropWidth {@code crop_size.width}
+ * @param resize the resize step ({@code size})
+ * @param cropHeight {@code crop_size.height}; with {@code do_center_crop=false} the resize height
+ *     (a center crop to the whole image is no crop)
+ * @param cropWidth {@code crop_size.width}; with {@code do_center_crop=false} the resize width
  * @param rescaleFactor {@code rescale_factor} (1/255)
  * @param mean per-channel {@code image_mean} (R,G,B)
  * @param std per-channel {@code image_std} (R,G,B)
  */
 public record ClipImageProcessor(
-    int shortestEdge,
+    ClipImageProcessor.Resize resize,
     int cropHeight,
     int cropWidth,
     double rescaleFactor,
@@ -37,15 +37,66 @@ public record ClipImageProcessor(
   /** OPENAI_CLIP_STD (spec §1.2). */
   public static final float[] OPENAI_CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
+  /** Step 1, the resize, by the form of HF's {@code size} dict. */
+  public sealed interface Resize permits Resize.ShortestEdge, Resize.Exact {
+
+    /** {width, height} after the resize of a {@code width x height} image. */
+    int[] resizedSize(int width, int height);
+
+    /**
+     * {@code size: {"shortest_edge": edge}}: [IT] get_resize_output_image_size with
+     * default_to_square=False, aspect kept.
+     */
+    record ShortestEdge(int edge) implements Resize {
+      public ShortestEdge {
+        if (edge <= 0) {
+          throw new IllegalArgumentException("size.shortest_edge must be positive, got " + edge);
+        }
+      }
+
+      /** The long side is {@code (int)(edge * long / short)} (truncation). */
+      @Override
+      public int[] resizedSize(int width, int height) {
+        int shortSide = Math.min(width, height);
+        int longSide = Math.max(width, height);
+        int newLong = (int) ((double) edge * longSide / shortSide);
+        return width <= height ? new int[] {edge, newLong} : new int[] {newLong, edge};
+      }
+
+      @Override
+      public String toString() {
+        return "shortest_edge=" + edge;
+      }
+    }
+
+    /** {@code size: {"height": height, "width": width}}: output_size = (height, width). */
+    record Exact(int height, int width) implements Resize {
+      public Exact {
+        if (height <= 0 || width <= 0) {
+          throw new IllegalArgumentException(
+              "size.height and size.width must be positive, got " + height + "x" + width);
+        }
+      }
+
+      @Override
+      public int[] resizedSize(int imageWidth, int imageHeight) {
+        return new int[] {width, height};
+      }
+
+      @Override
+      public String toString() {
+        return "height=" + height + ", width=" + width;
+      }
+    }
+  }
+
   public ClipImageProcessor {
-    if (shortestEdge <= 0 || cropHeight <= 0 || cropWidth <= 0) {
+    if (resize == null) {
+      throw new IllegalArgumentException("resize is required");
+    }
+    if (cropHeight <= 0 || cropWidth <= 0) {
       throw new IllegalArgumentException(
-          "sizes must be positive: shortest_edge "
-              + shortestEdge
-              + ", crop "
-              + cropHeight
-              + "x"
-              + cropWidth);
+          "crop sizes must be positive, got " + cropHeight + "x" + cropWidth);
     }
     if (!(rescaleFactor > 0)) {
       throw new IllegalArgumentException("rescale_factor must be positive, got " + rescaleFactor);
@@ -62,6 +113,28 @@ public record ClipImageProcessor(
     std = std.clone();
   }
 
+  /** Shortest side to {@code shortestEdge}, then center crop (the common CLIP configuration). */
+  public ClipImageProcessor(
+      int shortestEdge,
+      int cropHeight,
+      int cropWidth,
+      double rescaleFactor,
+      float[] mean,
+      float[] std) {
+    this(new Resize.ShortestEdge(shortestEdge), cropHeight, cropWidth, rescaleFactor, mean, std);
+  }
+
+  /**
+   * {@code size.shortest_edge}; refused for a processor whose {@code size} is {@code {height,
+   * width}}.
+   */
+  public int shortestEdge() {
+    if (resize instanceof Resize.ShortestEdge s) {
+      return s.edge();
+    }
+    throw new IllegalStateException("size is {" + resize + "}, not shortest_edge");
+  }
+
   /**
    * The processor of openai/clip-vit-large-patch14-336 and LLaVA-NeXT-Video: 336, crop 336, CLIP
    * mean/std.
@@ -76,9 +149,11 @@ public record ClipImageProcessor(
   }
 
   /**
-   * Reads HF {@code preprocessor_config.json} ({@code size.shortest_edge}, {@code crop_size},
-   * {@code rescale_factor}, {@code image_mean}, {@code image_std}); {@code resample} must be 3
-   * (bicubic) and resize/crop/rescale/normalize on.
+   * Reads HF {@code preprocessor_config.json} ({@code size} as {@code {"shortest_edge": N}} or
+   * {@code {"height": H, "width": W}}, {@code do_center_crop}, {@code crop_size}, {@code
+   * rescale_factor}, {@code image_mean}, {@code image_std}); {@code resample} must be 3 (bicubic)
+   * and resize/rescale/normalize on. {@code do_center_crop=false} needs {@code {height, width}}
+   * (with {@code shortest_edge} the output size would follow each image's aspect).
    */
   public static ClipImageProcessor fromPreprocessorConfig(Path dirOrFile) {
     Path f =
@@ -89,7 +164,7 @@ public record ClipImageProcessor(
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
     }
-    for (String flag : new String[] {"do_resize", "do_center_crop", "do_rescale", "do_normalize"}) {
+    for (String flag : new String[] {"do_resize", "do_rescale", "do_normalize"}) {
       if (n.has(flag) && !n.get(flag).asBoolean()) {
         throw new IllegalArgumentException(f + ": " + flag + "=false is not supported");
       }
@@ -98,23 +173,51 @@ public record ClipImageProcessor(
       throw new IllegalArgumentException(
           f + ": resample " + n.get("resample") + " is not supported (3 = bicubic)");
     }
+    // [IT] get_size_dict(size, default_to_square=False): an int is the shortest edge
     JsonNode size = n.get("size");
-    int shortest;
+    Resize resize;
     if (size == null) {
-      shortest = 336;
+      resize = new Resize.ShortestEdge(336);
     } else if (size.isInt()) {
-      shortest = size.asInt();
-    } else if (size.has("shortest_edge")) {
-      shortest = size.get("shortest_edge").asInt();
+      resize = new Resize.ShortestEdge(size.asInt());
+    } else if (size.isObject()
+        && size.has("shortest_edge")
+        && !size.has("height")
+        && !size.has("width")) {
+      resize = new Resize.ShortestEdge(size.get("shortest_edge").asInt());
+    } else if (size.isObject()
+        && size.has("height")
+        && size.has("width")
+        && !size.has("shortest_edge")) {
+      resize = new Resize.Exact(size.get("height").asInt(), size.get("width").asInt());
     } else {
       throw new IllegalArgumentException(
-          f + ": size " + size + " is not supported (needs shortest_edge)");
+          f
+              + ": size "
+              + size
+              + " is not supported (needs {\"shortest_edge\": N} or {\"height\": H, \"width\":"
+              + " W})");
     }
-    JsonNode crop = n.get("crop_size");
     int ch;
     int cw;
-    if (crop == null) {
-      ch = cw = shortest;
+    boolean doCenterCrop = !n.has("do_center_crop") || n.get("do_center_crop").asBoolean();
+    JsonNode crop = n.get("crop_size");
+    if (!doCenterCrop) {
+      // step 2 skipped: the output is the resized image
+      if (!(resize instanceof Resize.Exact e)) {
+        throw new IllegalArgumentException(
+            f
+                + ": do_center_crop=false with size "
+                + size
+                + " is not supported (the output size would depend on the image; needs"
+                + " {\"height\": H, \"width\": W})");
+      }
+      ch = e.height();
+      cw = e.width();
+    } else if (crop == null) {
+      int[] wh = resize.resizedSize(1, 1);
+      ch = wh[1];
+      cw = wh[0];
     } else if (crop.isInt()) {
       ch = cw = crop.asInt();
     } else {
@@ -123,7 +226,7 @@ public record ClipImageProcessor(
     }
     double rescale = n.has("rescale_factor") ? n.get("rescale_factor").asDouble() : 1.0 / 255;
     return new ClipImageProcessor(
-        shortest,
+        resize,
         ch,
         cw,
         rescale,
@@ -145,7 +248,7 @@ public record ClipImageProcessor(
   @Override
   public boolean equals(Object o) {
     return o instanceof ClipImageProcessor p
-        && shortestEdge == p.shortestEdge
+        && resize.equals(p.resize)
         && cropHeight == p.cropHeight
         && cropWidth == p.cropWidth
         && rescaleFactor == p.rescaleFactor
@@ -155,15 +258,16 @@ public record ClipImageProcessor(
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(shortestEdge, cropHeight, cropWidth, rescaleFactor)
+    return java.util.Objects.hash(resize, cropHeight, cropWidth, rescaleFactor)
         + 31 * java.util.Arrays.hashCode(mean)
         + 17 * java.util.Arrays.hashCode(std);
   }
 
   @Override
   public String toString() {
-    return "ClipImageProcessor[shortestEdge="
-        + shortestEdge
+    return "ClipImageProcessor[size={"
+        + resize
+        + "}"
         + ", crop="
         + cropHeight
         + "x"
@@ -188,14 +292,12 @@ public record ClipImageProcessor(
   }
 
   /**
-   * Step 1 ([IT] get_resize_output_image_size, default_to_square=False): {width, height} after the
-   * resize; the long side is {@code (int)(shortestEdge * long / short)} (truncation).
+   * Step 1: {width, height} after the resize ({@link Resize.ShortestEdge}: [IT]
+   * get_resize_output_image_size, default_to_square=False; {@link Resize.Exact}: the size as
+   * given).
    */
   public int[] resizedSize(int width, int height) {
-    int shortSide = Math.min(width, height);
-    int longSide = Math.max(width, height);
-    int newLong = (int) ((double) shortestEdge * longSide / shortSide);
-    return width <= height ? new int[] {shortestEdge, newLong} : new int[] {newLong, shortestEdge};
+    return resize.resizedSize(width, height);
   }
 
   /** Steps 1–3: the uint8 image after the bicubic resize and the center crop. */
@@ -203,7 +305,7 @@ public record ClipImageProcessor(
     int[] wh = resizedSize(image.width(), image.height());
     RgbImage resized = PilBicubic.resize(image, wh[0], wh[1]);
     if (resized.width() < cropWidth || resized.height() < cropHeight) {
-      // cannot happen when crop <= shortest_edge; HF would zero-pad here
+      // cannot happen when crop <= shortest_edge or crop <= {height, width}; HF would zero-pad
       throw new IllegalArgumentException(
           "resized image "
               + resized.width()

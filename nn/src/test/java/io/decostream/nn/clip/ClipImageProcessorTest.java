@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.decostream.nn.image.PilBicubic;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.safetensors.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -150,5 +152,166 @@ class ClipImageProcessorTest {
     assertThrows(
         IllegalArgumentException.class, () -> ClipImageProcessor.fromPreprocessorConfig(f));
     assertThrows(IllegalArgumentException.class, () -> new RgbImage(2, 2, new byte[11]));
+  }
+
+  private Path writeConfig(String name, Map<String, Object> config) throws IOException {
+    Path f = tmp.resolve(name);
+    Files.writeString(f, new ObjectMapper().writeValueAsString(config));
+    return f;
+  }
+
+  /** {@code width x height}, left 10% pure red, right 10% pure blue, gray between. */
+  private static RgbImage redLeftBlueRight(int width, int height) {
+    byte[] rgb = new byte[3 * width * height];
+    int band = width / 10;
+    for (int y = 0; y < height; y++) {
+      for (int x = 0; x < width; x++) {
+        int o = 3 * (y * width + x);
+        if (x < band) {
+          rgb[o] = (byte) 255;
+        } else if (x >= width - band) {
+          rgb[o + 2] = (byte) 255;
+        } else {
+          rgb[o] = rgb[o + 1] = rgb[o + 2] = (byte) 128;
+        }
+      }
+    }
+    return new RgbImage(width, height, rgb);
+  }
+
+  @Test
+  void heightWidthSizeWithoutCropResizesTheWholeImage() throws IOException {
+    Path f =
+        writeConfig(
+            "exact.json",
+            Map.of(
+                "size",
+                Map.of("height", 168, "width", 168),
+                "do_center_crop",
+                false,
+                "crop_size",
+                Map.of("height", 224, "width", 224), // unused without the crop
+                "resample",
+                3));
+    ClipImageProcessor p = ClipImageProcessor.fromPreprocessorConfig(f);
+    assertEquals(new ClipImageProcessor.Resize.Exact(168, 168), p.resize());
+    assertEquals(168, p.cropHeight());
+    assertEquals(168, p.cropWidth());
+    assertArrayEquals(new int[] {168, 168}, p.resizedSize(640, 360));
+    assertThrows(IllegalStateException.class, p::shortestEdge);
+
+    RgbImage src = redLeftBlueRight(640, 360);
+    RgbImage out = p.resizeAndCrop(src);
+    assertEquals(168, out.width());
+    assertEquals(168, out.height());
+    float[] px = p.preprocess(src);
+    int plane = 168 * 168;
+    assertEquals(3 * plane, px.length);
+    for (int y = 0; y < 168; y++) {
+      int first = y * 168;
+      int last = y * 168 + 167;
+      // red at the left edge, blue at the right edge (within two 8-bit levels)
+      assertTrue(px[first] > p.normalize(253, 0), "R at (0," + y + ") " + px[first]);
+      assertTrue(px[plane + first] < p.normalize(2, 1), "G at (0," + y + ")");
+      assertTrue(px[2 * plane + first] < p.normalize(2, 2), "B at (0," + y + ")");
+      assertTrue(px[last] < p.normalize(2, 0), "R at (167," + y + ")");
+      assertTrue(px[plane + last] < p.normalize(2, 1), "G at (167," + y + ")");
+      assertTrue(px[2 * plane + last] > p.normalize(253, 2), "B at (167," + y + ") " + px[last]);
+    }
+
+    // the shortest-edge form with its center crop cuts both bands off
+    float[] cropped = ClipImageProcessor.square(168).preprocess(src);
+    assertEquals(p.normalize(128, 0), cropped[0], 1e-6);
+    assertEquals(p.normalize(128, 2), cropped[2 * plane + 167], 1e-6);
+  }
+
+  @Test
+  void squareInputIsTheSameForBothSizeForms() throws IOException {
+    ClipImageProcessor exact =
+        ClipImageProcessor.fromPreprocessorConfig(
+            writeConfig(
+                "exact.json",
+                Map.of("size", Map.of("height", 168, "width", 168), "do_center_crop", false)));
+    ClipImageProcessor shortest =
+        ClipImageProcessor.fromPreprocessorConfig(
+            writeConfig(
+                "shortest.json",
+                Map.of(
+                    "size",
+                    Map.of("shortest_edge", 168),
+                    "do_center_crop",
+                    true,
+                    "crop_size",
+                    Map.of("height", 168, "width", 168))));
+    assertEquals(ClipImageProcessor.square(168), shortest);
+    byte[] rgb = new byte[3 * 250 * 250];
+    new java.util.Random(7).nextBytes(rgb);
+    RgbImage src = new RgbImage(250, 250, rgb);
+    assertArrayEquals(shortest.preprocess(src), exact.preprocess(src));
+  }
+
+  @Test
+  void heightWidthSizeWithCenterCrop() throws IOException {
+    ClipImageProcessor p =
+        ClipImageProcessor.fromPreprocessorConfig(
+            writeConfig(
+                "exact_crop.json",
+                Map.of(
+                    "size",
+                    Map.of("height", 120, "width", 200),
+                    "crop_size",
+                    Map.of("height", 100, "width", 100))));
+    assertEquals(
+        new ClipImageProcessor(
+            new ClipImageProcessor.Resize.Exact(120, 200),
+            100,
+            100,
+            1.0 / 255,
+            ClipImageProcessor.OPENAI_CLIP_MEAN,
+            ClipImageProcessor.OPENAI_CLIP_STD),
+        p);
+    RgbImage src = redLeftBlueRight(640, 360);
+    RgbImage out = p.resizeAndCrop(src);
+    assertEquals(100, out.width());
+    assertEquals(100, out.height());
+    assertArrayEquals(
+        PilBicubic.resize(src, 200, 120).crop(50, 10, 100, 100).rgb(), out.rgb()); // HF offsets
+
+    // a crop larger than the resized image is refused, as for shortest_edge
+    ClipImageProcessor tooBig =
+        new ClipImageProcessor(
+            new ClipImageProcessor.Resize.Exact(120, 200),
+            168,
+            168,
+            1.0 / 255,
+            ClipImageProcessor.OPENAI_CLIP_MEAN,
+            ClipImageProcessor.OPENAI_CLIP_STD);
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tooBig.preprocess(src));
+    assertTrue(e.getMessage().contains("smaller than the crop"), e.getMessage());
+  }
+
+  @Test
+  void refusesOtherSizeForms() throws IOException {
+    for (Map<String, Object> size :
+        List.<Map<String, Object>>of(
+            Map.of("longest_edge", 224),
+            Map.of("height", 224),
+            Map.of("shortest_edge", 224, "height", 224, "width", 224))) {
+      Path f = writeConfig("bad.json", Map.of("size", size));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class, () -> ClipImageProcessor.fromPreprocessorConfig(f));
+      assertTrue(e.getMessage().contains("{\"shortest_edge\": N}"), e.getMessage());
+      assertTrue(e.getMessage().contains("{\"height\": H, \"width\": W}"), e.getMessage());
+    }
+    // without the crop the shortest-edge form's output would follow each image's aspect
+    Path f =
+        writeConfig(
+            "nocrop.json", Map.of("size", Map.of("shortest_edge", 224), "do_center_crop", false));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> ClipImageProcessor.fromPreprocessorConfig(f));
+    assertTrue(e.getMessage().contains("do_center_crop=false"), e.getMessage());
   }
 }
