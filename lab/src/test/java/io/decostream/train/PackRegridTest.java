@@ -3,6 +3,7 @@ package io.decostream.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -63,6 +64,31 @@ class PackRegridTest {
     // strict loading accepts the result: every tensor bound, with the new shapes
     try (TrainablePack pack = TrainablePack.open(dst)) {
       assertEquals(84, pack.config().visionConfig().imageSize());
+    }
+  }
+
+  @Test
+  void aWholeFrameSizeKeepsItsFormAndItsNoCrop(@TempDir Path dir) throws Exception {
+    Path src = dir.resolve("src");
+    TinyPack.write(src, ProjectorComparisonTest.spec(), 3);
+    // the wide world's form: exact resize of the whole frame, no crop
+    Path cfg = src.resolve("preprocessor_config.json");
+    ObjectMapper json = new ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode p =
+        (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(cfg.toFile());
+    p.putObject("size").put("height", 42).put("width", 42);
+    p.put("do_center_crop", false);
+    json.writeValue(cfg.toFile(), p);
+    Path dst = dir.resolve("dst");
+    PackRegrid.regrid(src, dst, 84, 2, 300);
+    JsonNode q = json.readTree(dst.resolve("preprocessor_config.json").toFile());
+    assertEquals(84, q.at("/size/height").asInt());
+    assertEquals(84, q.at("/size/width").asInt());
+    assertTrue(q.at("/size/shortest_edge").isMissingNode(), q.toString());
+    assertEquals(false, q.get("do_center_crop").asBoolean());
+    // and the pack opens with it (the processor reads the exact form)
+    try (TrainablePack pack = TrainablePack.open(dst)) {
+      assertEquals(84, pack.processor().cropWidth());
     }
   }
 
