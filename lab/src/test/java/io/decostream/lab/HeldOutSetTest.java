@@ -23,6 +23,8 @@ import io.decostream.shapes.Scene;
 import io.decostream.shapes.SceneGenerator;
 import io.decostream.shapes.ShapesRenderer;
 import io.decostream.shapes.ShapesWorld;
+import io.decostream.shapes.VideoSpec;
+import io.decostream.shapes.WideClips;
 import io.decostream.shapes.Window;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,15 +76,27 @@ class HeldOutSetTest {
   }
 
   static List<Result> run(Path pack, long seed, int videos) {
+    List<WideClips.Clip> clips = new ArrayList<>();
+    for (int i = 0; i < videos; i++) {
+      clips.add(
+          new WideClips.Clip(
+              VideoSpec.defaults(), SceneGenerator.generate(ShapesWorld.videoSeed(seed, i), 16)));
+    }
+    return run(pack, seed, clips);
+  }
+
+  /**
+   * Answers {@code clips} (clip i's questions drawn as deco eval draws them from base seed {@code
+   * seed}), each rendered at its own size, about the window ending at its last sampled second.
+   */
+  static List<Result> run(Path pack, long seed, List<WideClips.Clip> clips) {
     assertTrue(Files.isRegularFile(pack.resolve("model.safetensors")), "the shipped model");
-    int lastSecond = 15;
-    Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
     List<Result> out = new ArrayList<>();
     try (LlavaNextVideo model = LlavaNextVideo.load(pack, LlavaNextVideo.Part.ALL)) {
       int threads = JniUtils.getNumThreads();
       JniUtils.setNumThreads(1);
       try {
-        answer(model, seed, videos, lastSecond, window, out);
+        answer(model, seed, clips, out);
       } finally {
         JniUtils.setNumThreads(threads);
       }
@@ -91,24 +105,23 @@ class HeldOutSetTest {
   }
 
   static void answer(
-      LlavaNextVideo model,
-      long seed,
-      int videos,
-      int lastSecond,
-      Window window,
-      List<Result> out) {
+      LlavaNextVideo model, long seed, List<WideClips.Clip> clips, List<Result> out) {
     int grid = model.visionGridSize();
     int dim = model.visionHidden();
     TokenCompressor deco = TokenCompressor.deco(model.defaultPooledGrid());
     int tpf = deco.tokens();
     QueryToPatch qtp = QueryToPatch.adaptiveAvg(grid, grid, deco.outH(), deco.outW());
-    for (int i = 0; i < videos; i++) {
+    for (int i = 0; i < clips.size(); i++) {
       long videoSeed = ShapesWorld.videoSeed(seed, i);
-      Scene scene = SceneGenerator.generate(videoSeed, 16);
+      Scene scene = clips.get(i).scene();
+      VideoSpec spec = clips.get(i).spec();
+      int lastSecond = spec.lastSampledSecond();
+      Window window = Window.latest(lastSecond, ShapesWorld.MAX_WINDOW_FRAMES);
       List<RgbImage> images = new ArrayList<>();
       for (int t = (int) window.startSeconds(); t <= lastSecond; t++) {
-        int size = ShapesWorld.REFERENCE_SIZE;
-        images.add(new RgbImage(size, size, ShapesRenderer.renderRgb(scene, t, size, size)));
+        int w = spec.width();
+        int h = spec.height();
+        images.add(new RgbImage(w, h, ShapesRenderer.renderRgb(scene, t, w, h)));
       }
       // the encoder: pool each frame's patch grid, ship F16 tokens
       List<float[]> frames = new ArrayList<>();
