@@ -92,6 +92,13 @@ final class EvalCommand implements Callable<Integer> {
   Path markdown;
 
   @Option(
+      names = "--answers",
+      description =
+          "Write every question as a JSON line (expected and given answer, the clip's size, fps and"
+              + " window, the named shape's motion, speed and size) for error analysis.")
+  Path answersFile;
+
+  @Option(
       names = "--timeout",
       defaultValue = "1800",
       description = "Overall time limit in seconds (default ${DEFAULT-VALUE}).")
@@ -168,6 +175,10 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, Grounding> maps = new LinkedHashMap<>();
         out.groundings.forEach(g -> maps.put(g.getRefId().toString(), g));
         write(table(asked, answers, maps));
+        if (answersFile != null) {
+          Files.write(answersFile, answerLines(asked, answers, clips));
+          System.out.println("answers written to " + answersFile);
+        }
         return 0;
       }
     } finally {
@@ -347,6 +358,52 @@ final class EvalCommand implements Callable<Integer> {
           .append(System.lineSeparator());
     }
     return b.toString();
+  }
+
+  /**
+   * One JSON object per asked question (issue 23 point 4's error analysis): what was expected and
+   * given, the clip's frame size, frame rate and window, and the named shape's motion, speed
+   * (reference px/s) and size, so errors can be grouped by what makes a clip hard.
+   */
+  List<String> answerLines(
+      List<Asked> asked, Map<String, Answer> answers, List<WideClips.Clip> clips) {
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    List<String> lines = new ArrayList<>();
+    for (Asked a : asked) {
+      int i = Integer.parseInt(a.stream().substring(a.stream().indexOf('-') + 1));
+      VideoSpec spec = clips.get(i).spec();
+      Window window = Window.latest(a.lastSecond(), ShapesWorld.MAX_WINDOW_FRAMES);
+      Answer ans = answers.get(a.id());
+      String got = ans == null ? null : ans.getError() != null ? null : ans.getText().toString();
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("stream", a.stream());
+      o.put("type", a.qa().type().label());
+      o.put("question", a.qa().question());
+      o.put("expected", a.qa().answer());
+      o.put("got", got);
+      o.put("correct", got != null && Answers.matches(got, a.qa().answer()));
+      o.put("width", spec.width());
+      o.put("height", spec.height());
+      o.put("fps", spec.fps());
+      o.put("windowFrames", (int) Math.round(window.endSeconds() - window.startSeconds()) + 1);
+      o.put("background", a.scene().background().kind().name());
+      o.put("shapes", a.scene().shapes().size());
+      a.qa()
+          .subject(a.scene())
+          .ifPresent(
+              s -> {
+                o.put("motion", s.motion().name());
+                o.put("speed", s.speed());
+                o.put("size", s.size());
+              });
+      try {
+        lines.add(json.writeValueAsString(o));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return lines;
   }
 
   /** The grounding check's shares over the checked cases: how many, their sum, how many pass. */
