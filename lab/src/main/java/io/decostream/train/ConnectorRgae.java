@@ -40,9 +40,18 @@ import java.util.Optional;
  */
 public final class ConnectorRgae {
 
-  /** One explained answer: the last frame, its Text-to-Patch [g*g], the box, the locality. */
+  /**
+   * One explained answer: its held-out scene, the last frame, its Text-to-Patch [g*g], the box, the
+   * locality.
+   */
   public record Answer(
-      String question, String answer, RgbImage frame, float[] textToPatch, Box box, double share) {}
+      int scene,
+      String question,
+      String answer,
+      RgbImage frame,
+      float[] textToPatch,
+      Box box,
+      double share) {}
 
   /**
    * One run's figures; {@code note} says why a run has none (not run, or no saved weights).
@@ -64,7 +73,8 @@ public final class ConnectorRgae {
 
   /**
    * Analyses {@code <out>/<variant>-s<seed>} for each pair; keeps the first {@code keepExamples}
-   * answers' maps for the pictures.
+   * answers' maps for the pictures. A run analysed before with the same settings is read from its
+   * {@link RgaeCache} file (no weights needed); a fresh analysis is written there.
    */
   public static List<Run> analyse(
       Path base,
@@ -80,15 +90,30 @@ public final class ConnectorRgae {
     for (String v : variants) {
       for (long seed : seeds) {
         Path dir = out.resolve(v + "-s" + seed);
+        RgaeCache.Settings settings =
+            new RgaeCache.Settings(frames, scenes, evalSeed, keepExamples);
+        Optional<Run> kept =
+            Files.isRegularFile(dir.resolve("result.json"))
+                ? RgaeCache.load(dir, v, seed, settings)
+                : Optional.empty();
         String missing =
             !Files.isRegularFile(dir.resolve("result.json"))
                 ? "not run"
-                : !RunWeights.saved(dir) ? "finished before runs saved their weights" : null;
-        if (missing != null) {
+                : kept.isEmpty() && !RunWeights.saved(dir)
+                    ? "finished before runs saved their weights"
+                    : null;
+        if (kept.isPresent()) {
+          Run r = kept.get();
+          runs.add(r);
+          progress.printf(
+              "%s seed %d: locality %.4f (chance %.4f) over %d questions (kept in %s)%n",
+              v, seed, r.locality(), r.chance(), r.questions(), RgaeCache.FILE);
+        } else if (missing != null) {
           progress.printf("%s seed %d: %s, skipped%n", v, seed, missing);
           runs.add(new Run(v, seed, 0, 0, Double.NaN, Double.NaN, null, List.of(), missing));
         } else {
           Run r = analyseRun(base, dir, v, seed, frames, scenes, evalSeed, keepExamples);
+          RgaeCache.save(dir, r, settings);
           runs.add(r);
           progress.printf(
               "%s seed %d: locality %.4f (chance %.4f) over %d questions%n",
@@ -138,6 +163,7 @@ public final class ConnectorRgae {
           if (answers.size() < keep) {
             answers.add(
                 new Answer(
+                    i,
                     q.question(),
                     q.answer(),
                     images.get(images.size() - 1),

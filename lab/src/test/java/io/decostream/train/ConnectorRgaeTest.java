@@ -94,6 +94,49 @@ class ConnectorRgaeTest {
     assertEquals("finished before runs saved their weights", pooled.note());
     assertTrue(Double.isNaN(pooled.locality()));
     assertNotEquals(0, qf.examples().get(0).textToPatch().length);
+
+    // the analysis is kept beside the run: with the weights gone it is read back, figure for figure
+    assertTrue(Files.isRegularFile(run.resolve(RgaeCache.FILE)));
+    Files.delete(run.resolve(RunWeights.LLM));
+    Files.delete(run.resolve(RunWeights.CONNECTOR));
+    ConnectorRgae.Run kept =
+        ConnectorRgae.analyse(base, out, variants, List.of(1L), 2, 3, 77, 2, quiet).get(0);
+    assertEquals("", kept.note());
+    assertEquals(qf.questions(), kept.questions());
+    assertEquals(qf.locality(), kept.locality());
+    assertEquals(qf.chance(), kept.chance());
+    assertArrayEquals(qf.queryToPatch().matrix(), kept.queryToPatch().matrix());
+    assertEquals(qf.examples().size(), kept.examples().size());
+    for (int k = 0; k < qf.examples().size(); k++) {
+      ConnectorRgae.Answer a = qf.examples().get(k);
+      ConnectorRgae.Answer b = kept.examples().get(k);
+      assertEquals(a.scene(), b.scene());
+      assertEquals(a.question(), b.question());
+      assertEquals(a.answer(), b.answer());
+      assertArrayEquals(a.textToPatch(), b.textToPatch());
+      assertEquals(a.box(), b.box());
+      assertEquals(a.share(), b.share());
+      // the frame is drawn again from its held-out scene, pixel for pixel
+      assertArrayEquals(a.frame().rgb(), b.frame().rgb());
+    }
+    // kept figures made with other settings are not used, and without weights nothing is analysed
+    ConnectorRgae.Run other =
+        ConnectorRgae.analyse(base, out, variants, List.of(1L), 2, 4, 77, 2, quiet).get(0);
+    assertEquals("finished before runs saved their weights", other.note());
+  }
+
+  @Test
+  void anIdentityMapIsKeptAsSuchAndOthersExactly(@TempDir Path dir) {
+    RgaeCache.Settings settings = new RgaeCache.Settings(2, 3, 77, 0);
+    QueryToPatch avg = QueryToPatch.adaptiveAvg(6, 6, 3, 3);
+    for (QueryToPatch m : List.of(QueryToPatch.identity(36), avg)) {
+      ConnectorRgae.Run r = new ConnectorRgae.Run("v", 2, 6, 5, 0.25, 0.125, m, List.of(), "");
+      RgaeCache.save(dir, r, settings);
+      ConnectorRgae.Run back = RgaeCache.load(dir, "v", 2, settings).orElseThrow();
+      assertArrayEquals(m.matrix(), back.queryToPatch().matrix());
+      assertEquals(0.25, back.locality());
+      assertTrue(RgaeCache.load(dir, "v", 3, settings).isEmpty(), "another seed's file");
+    }
   }
 
   /** The locality figure: a map inside the box scores 1, a uniform map the box's patch share. */
