@@ -121,7 +121,8 @@ public final class ProjectorComparison {
    * @param tokensPerFrame LLM rows per frame in this miniature
    * @param paperTokensPerFrame the same variant's rows per frame at the paper's scale (CLIP-L/336,
    *     576 patches)
-   * @param secondsPerStep mean wall time of a stage-2 step
+   * @param secondsPerStep wall time of a stage-2 step: the median over the logged intervals (checks
+   *     left out), so a pause or other load for part of the run does not move it
    * @param correct correct answers per question type
    * @param asked questions per question type
    * @param curve (step, loss) of every logged step of both stages, steps counted across the stages
@@ -427,6 +428,11 @@ public final class ProjectorComparison {
     }
     long t0 = System.nanoTime();
     long checking = 0;
+    // wall time per step of each logged interval, checks left out: their median is the run's time
+    // per step, which a pause or a burst of other load on the machine does not move
+    List<Double> intervals = new ArrayList<>();
+    long intervalStart = t0;
+    int intervalFrom = first;
     for (int step = first; step <= steps; step++) {
       SplittableRandom rng = new SplittableRandom(stage.seed() * 0x9E3779B97F4A7C15L + step);
       List<ExampleEncoder.Encoded> batch = new ArrayList<>(settings.batch());
@@ -459,6 +465,9 @@ public final class ProjectorComparison {
             "  %s %s step %d/%d  loss %.4f  %.2f s/step%n",
             stage.name(), Trainer.bar(step, steps), step, steps, ema, sec);
         appendLog(dir, stage.name(), stage.stepOffset() + step, loss, ema, sec);
+        intervals.add((System.nanoTime() - intervalStart) / 1e9 / (step - intervalFrom + 1));
+        intervalStart = System.nanoTime();
+        intervalFrom = step + 1;
       }
       if (accuracy != null
           && settings.checkEvery() > 0
@@ -481,9 +490,18 @@ public final class ProjectorComparison {
         }
         checking += System.nanoTime() - c0;
         afterCheck.accept(step);
+        intervalStart = System.nanoTime();
       }
     }
-    return (before + (System.nanoTime() - t0 - checking) / 1e9) / Math.max(1, done);
+    double mean = (before + (System.nanoTime() - t0 - checking) / 1e9) / Math.max(1, done);
+    return intervals.isEmpty() ? mean : median(intervals);
+  }
+
+  /** The median of {@code values} (not empty). */
+  static double median(List<Double> values) {
+    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    int n = v.length;
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
 
   /**

@@ -106,6 +106,16 @@ class ProjectorComparisonTest {
   }
 
   @Test
+  void timePerStepIsTheMedianIntervalSoAPauseDoesNotMoveIt() {
+    // nine clean 25-step intervals at 0.4 s a step and one that held a 10-minute pause
+    List<Double> intervals = new java.util.ArrayList<>(java.util.Collections.nCopies(9, 0.4));
+    intervals.add(24.4);
+    assertEquals(0.4, ProjectorComparison.median(intervals), 1e-12);
+    assertEquals(2.5, ProjectorComparison.median(List.of(4.0, 1.0, 3.0, 2.0)), 1e-12);
+    assertEquals(2.0, ProjectorComparison.median(List.of(3.0, 1.0, 2.0)), 1e-12);
+  }
+
+  @Test
   void everyVariantTrainsBothStagesAnswersTheHeldOutSetAndIsReusedOnceDone(@TempDir Path dir)
       throws Exception {
     Path base = dir.resolve("base");
