@@ -283,6 +283,11 @@ final class EvalCommand implements Callable<Integer> {
     return String.format(Locale.ROOT, "eval-%04d", i);
   }
 
+  /** The clip index of a {@link #stream} id. */
+  static int clipIndex(String stream) {
+    return Integer.parseInt(stream.substring("eval-".length()));
+  }
+
   /** Accuracy per type, and the grounding check's figures. */
   String table(List<Asked> asked, Map<String, Answer> answers, Map<String, Grounding> maps) {
     Map<String, int[]> perType = new LinkedHashMap<>();
@@ -371,8 +376,7 @@ final class EvalCommand implements Callable<Integer> {
         new com.fasterxml.jackson.databind.ObjectMapper();
     List<String> lines = new ArrayList<>();
     for (Asked a : asked) {
-      int i = Integer.parseInt(a.stream().substring(a.stream().indexOf('-') + 1));
-      VideoSpec spec = clips.get(i).spec();
+      VideoSpec spec = clips.get(clipIndex(a.stream())).spec();
       Window window = Window.latest(a.lastSecond(), ShapesWorld.MAX_WINDOW_FRAMES);
       Answer ans = answers.get(a.id());
       String got = ans == null ? null : ans.getError() != null ? null : ans.getText().toString();
