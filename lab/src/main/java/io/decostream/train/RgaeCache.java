@@ -6,10 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.decostream.nn.image.RgbImage;
 import io.decostream.nn.rgae.QueryToPatch;
-import io.decostream.schemas.Tensors;
 import io.decostream.shapes.Box;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -154,12 +155,20 @@ public final class RgaeCache {
             ""));
   }
 
-  /** fp32 values as Base64 of their little-endian bytes (exact, and a quarter of decimal text). */
+  /**
+   * fp32 values as Base64 of their little-endian bytes (exact, and a quarter of decimal text). The
+   * lab's model code may not use schemas' Tensors (LayeringTest), hence these few lines here.
+   */
   static String floats(float[] v) {
-    return Base64.getEncoder().encodeToString(Tensors.toF32(v));
+    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v);
+    return Base64.getEncoder().encodeToString(b.array());
   }
 
   static float[] floats(String s) {
-    return Tensors.fromF32(Base64.getDecoder().decode(s));
+    ByteBuffer b = ByteBuffer.wrap(Base64.getDecoder().decode(s)).order(ByteOrder.LITTLE_ENDIAN);
+    float[] v = new float[b.remaining() / 4];
+    b.asFloatBuffer().get(v);
+    return v;
   }
 }
