@@ -42,6 +42,22 @@ final class EncoderCommand implements Callable<Integer> {
       description = "Per-stream compressors, e.g. cam1=avg:12,cam2=none.")
   String perStream;
 
+  @Option(
+      names = "--warmup-frames",
+      defaultValue = "" + Stages.ENCODER_WARMUP_FRAMES,
+      description =
+          "Synthetic frames run through this stage's own topology before it joins its group, so"
+              + " the JIT compiles the per-frame path before the first real frame; 0 = none"
+              + " (default ${DEFAULT-VALUE}).")
+  int warmupFrames;
+
+  @Option(
+      names = "--warmup-size",
+      defaultValue = "336",
+      paramLabel = "PIXELS",
+      description = "Width and height of the warm-up frames (default ${DEFAULT-VALUE}).")
+  int warmupSize;
+
   @Override
   public Integer call() throws Exception {
     Path stateDir = stage.claimStateDir(EncoderConfig.defaults().applicationId());
@@ -53,6 +69,7 @@ final class EncoderCommand implements Callable<Integer> {
     System.out.println("encoder: loading the vision tower from " + model);
     try (StreamModel vision = Families.forStage(model, PackPart.VISION, Precision.F32)) {
       LlavaVisionBackend backend = new LlavaVisionBackend(vision);
+      Stages.warmEncoder(config, backend, warmupFrames, warmupSize, warmupSize);
       return kafka
           .stageRunner(
               "encoder",

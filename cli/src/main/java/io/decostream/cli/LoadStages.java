@@ -38,6 +38,9 @@ import org.apache.kafka.streams.KafkaStreams;
  * @param liveWarmAfter questions within that which make a stream hot (null = the worker's default)
  * @param maxFrameSize the frames stage scales frames down to fit this many pixels each way (null =
  *     its default); at the model's input size the CLIP preprocessing's resize has nothing to do
+ * @param encoderWarmupFrames synthetic frames the encoder runs through its own topology before it
+ *     starts ({@link EncoderWarmup}; 0 = none)
+ * @param cameraSize width and height of the cameras' frames
  * @param stateDir root of the stages' state directories
  */
 record LoadStages(
@@ -51,6 +54,8 @@ record LoadStages(
     Long liveHotSeconds,
     Integer liveWarmAfter,
     Integer maxFrameSize,
+    int encoderWarmupFrames,
+    int cameraSize,
     Path stateDir) {
 
   /** The running stages; closing stops them and frees the models. */
@@ -129,7 +134,11 @@ record LoadStages(
                 encoderBatch != null ? encoderBatch : encoder.batchSize(),
                 encoderWaitMs != null ? encoderWaitMs : encoder.maxBatchWaitMs());
       }
-      r.streams.add(EncoderApp.start(encoder, new LlavaVisionBackend(vision), bootstrap, extra));
+      LlavaVisionBackend backend = new LlavaVisionBackend(vision);
+      // warm up on frames of the size the cameras' frames reach the encoder at
+      int side = maxFrameSize != null ? Math.min(maxFrameSize, cameraSize) : cameraSize;
+      Stages.warmEncoder(encoder, backend, encoderWarmupFrames, side, side);
+      r.streams.add(EncoderApp.start(encoder, backend, bootstrap, extra));
       StreamModel language = Families.forStage(model, PackPart.LANGUAGE, Precision.F32);
       r.resources.add(language);
       var worker =

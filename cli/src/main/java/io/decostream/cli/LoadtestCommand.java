@@ -223,6 +223,15 @@ public final class LoadtestCommand implements Callable<Integer> {
               + " price of FFmpeg's scaler instead of Pillow's.")
   Integer maxFrameSize;
 
+  @Option(
+      names = "--encoder-warmup-frames",
+      defaultValue = "" + Stages.ENCODER_WARMUP_FRAMES,
+      description =
+          "With in-process stages: synthetic frames the encoder runs through its own topology"
+              + " before the cameras start, so its per-frame path is compiled by the JIT first;"
+              + " 0 = none (default ${DEFAULT-VALUE}).")
+  int encoderWarmupFrames;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path json;
 
@@ -300,6 +309,8 @@ public final class LoadtestCommand implements Callable<Integer> {
                     liveHotSeconds,
                     liveWarmAfter,
                     maxFrameSize,
+                    encoderWarmupFrames,
+                    size,
                     work.resolve("state"))
                 .start(servers, names);
         pipeline.awaitRunning(Duration.ofSeconds(180));

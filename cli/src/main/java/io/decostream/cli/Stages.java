@@ -2,7 +2,9 @@ package io.decostream.cli;
 
 import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.EncoderConfig;
+import io.decostream.encoder.EncoderWarmup;
 import io.decostream.encoder.LlavaVisionBackend;
+import io.decostream.encoder.VisionBackend;
 import io.decostream.nn.llava.StreamModel;
 import io.decostream.projector.TokenCompressor;
 import io.decostream.schemas.TopicNames;
@@ -38,6 +40,26 @@ final class Stages {
         .withMaxNewTokens(maxNewTokens)
         .withStateDir(stateDir)
         .withGroundCaptions(groundCaptions);
+  }
+
+  /** Synthetic frames an encoder warms up on before it starts, by default (issue 22). */
+  static final int ENCODER_WARMUP_FRAMES = 256;
+
+  /**
+   * Runs {@code frames} synthetic frames through the encoder's own topology before it starts
+   * ({@link EncoderWarmup}), with a line before and after: under load a cold stage falls behind
+   * while the JIT compiles its per-frame path.
+   */
+  static void warmEncoder(
+      EncoderConfig config, VisionBackend backend, int frames, int width, int height) {
+    if (frames <= 0) {
+      return;
+    }
+    System.out.printf("encoder: warming up on %d synthetic %dx%d frames%n", frames, width, height);
+    EncoderWarmup.Result r = EncoderWarmup.run(config, backend, frames, width, height, n -> {});
+    System.out.printf(
+        "encoder: warmed up in %.1f s (%.0f ms a frame)%n",
+        r.millis() / 1000.0, (double) r.millis() / r.frames());
   }
 
   static KafkaStreams startEncoder(

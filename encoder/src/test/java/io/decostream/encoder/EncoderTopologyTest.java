@@ -38,7 +38,7 @@ class EncoderTopologyTest {
   /**
    * A stand-in ViT whose feature of patch p, channel d is p + 0.01 d + the image's first red value.
    */
-  static final class FakeVision implements VisionBackend {
+  static class FakeVision implements VisionBackend {
     final List<Integer> batchSizes = new ArrayList<>();
 
     @Override

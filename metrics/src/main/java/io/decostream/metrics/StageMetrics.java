@@ -55,7 +55,21 @@ public final class StageMetrics {
   private static HttpServer server;
   private static ExecutorService serverThreads;
 
+  /** Set on a thread whose records are not the service's (a stage warming up before it starts). */
+  private static final ThreadLocal<Boolean> MUTED = ThreadLocal.withInitial(() -> false);
+
   private StageMetrics() {}
+
+  /**
+   * Until the result is closed, this thread's records leave no trace: a stage's warm-up (issue 22)
+   * runs its own code on synthetic frames, whose stream, counts and cold timings would otherwise
+   * show on the console beside the real ones. Other threads record as usual.
+   */
+  public static AutoCloseable mute() {
+    boolean before = MUTED.get();
+    MUTED.set(true);
+    return () -> MUTED.set(before);
+  }
 
   private static PrometheusMeterRegistry create() {
     PrometheusMeterRegistry r = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -172,6 +186,9 @@ public final class StageMetrics {
 
   /** Records one record's processing time, started at {@code startNanos} (System.nanoTime). */
   public static void recordLatency(String stage, long startNanos) {
+    if (MUTED.get()) {
+      return;
+    }
     latency(stage).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
   }
 
@@ -179,6 +196,9 @@ public final class StageMetrics {
    * Counts frames a stage emitted for a stream: {@code rate(deco_frames_total[1m])} is frames/s.
    */
   public static void frame(String stage, String stream, long n) {
+    if (MUTED.get()) {
+      return;
+    }
     Counter.builder("deco.frames")
         .description("Frames emitted, per stage and stream")
         .tag("stage", stage)
@@ -189,6 +209,9 @@ public final class StageMetrics {
 
   /** Tokens the encoder kept for one frame of a stream (its live budget). */
   public static void tokensPerFrame(String stream, int tokens) {
+    if (MUTED.get()) {
+      return;
+    }
     DistributionSummary.builder("deco.tokens.per.frame")
         .description("Visual tokens per frame after DeCo pooling, per stream")
         .tag("stream", stream == null ? "" : stream)
@@ -198,8 +221,8 @@ public final class StageMetrics {
 
   /** Model time of one part (vit, pooling, prefill, decode, grounding, ...) in {@code stage}. */
   public static void modelTime(String stage, String part, double millis) {
-    if (!(millis >= 0) || Double.isInfinite(millis)) {
-      return; // a missing or broken timing is not a measurement
+    if (!(millis >= 0) || Double.isInfinite(millis) || MUTED.get()) {
+      return; // a missing or broken timing is not a measurement, nor is a muted thread's
     }
     Timer.builder("deco.model.time")
         .description("Model time by part")
@@ -214,6 +237,9 @@ public final class StageMetrics {
 
   /** Counts one dead letter of {@code stage}, its reason bucketed by {@link #reasonBucket}. */
   public static void deadLetter(String stage, String reason) {
+    if (MUTED.get()) {
+      return;
+    }
     String bucket = reasonBucket(reason);
     Set<String> seen = REASONS.computeIfAbsent(stage, s -> ConcurrentHashMap.newKeySet());
     if (!seen.contains(bucket)) {

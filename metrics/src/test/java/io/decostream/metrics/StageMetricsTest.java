@@ -83,4 +83,28 @@ class StageMetricsTest {
         StageMetrics.registry().find("deco.dead.letters").tag("stage", "bounded").counters().size();
     assertEquals(StageMetrics.MAX_REASONS + 1, reasons, "the bucketed reasons plus 'other'");
   }
+
+  @Test
+  void aMutedThreadLeavesNoTraceAndRecordsAgainOnceClosed() throws Exception {
+    try (AutoCloseable m = StageMetrics.mute()) {
+      StageMetrics.frame("unit-muted", "cam-warmup", 1);
+      StageMetrics.tokensPerFrame("cam-warmup", 144);
+      StageMetrics.modelTime("unit-muted", "vit", 3);
+      StageMetrics.recordLatency("unit-muted", System.nanoTime());
+      StageMetrics.deadLetter("unit-muted", "frame 1 cannot be decoded");
+      // another thread is not muted
+      Thread t = new Thread(() -> StageMetrics.frame("unit-muted", "cam-other", 2));
+      t.start();
+      t.join();
+    }
+    var r = StageMetrics.registry();
+    assertEquals(null, r.find("deco.frames").tag("stream", "cam-warmup").counter());
+    assertEquals(null, r.find("deco.tokens.per.frame").tag("stream", "cam-warmup").summary());
+    assertEquals(null, r.find("deco.model.time").tag("stage", "unit-muted").timer());
+    assertEquals(null, r.find("deco.stage.latency").tag("stage", "unit-muted").timer());
+    assertEquals(null, r.find("deco.dead.letters").tag("stage", "unit-muted").counter());
+    assertEquals(2.0, r.find("deco.frames").tag("stream", "cam-other").counter().count());
+    StageMetrics.frame("unit-muted", "cam-warmup", 1);
+    assertEquals(1.0, r.find("deco.frames").tag("stream", "cam-warmup").counter().count());
+  }
 }
