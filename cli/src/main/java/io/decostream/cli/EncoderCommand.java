@@ -44,11 +44,12 @@ final class EncoderCommand implements Callable<Integer> {
 
   @Option(
       names = "--warmup-frames",
-      defaultValue = "" + Stages.ENCODER_WARMUP_FRAMES,
+      defaultValue = "0",
       description =
           "Synthetic frames run through this stage's own topology before it joins its group, so"
-              + " the JIT compiles the per-frame path before the first real frame; 0 = none"
-              + " (default ${DEFAULT-VALUE}).")
+              + " the JIT compiles the per-frame path before the first real frame (256 took 6 s with"
+              + " the shipped model and let 50 cameras catch up on 2 cores, docs/scaling.md); it"
+              + " delays a restarted stage's recovery by as long (default ${DEFAULT-VALUE}: none).")
   int warmupFrames;
 
   @Option(

@@ -42,7 +42,11 @@ final class Stages {
         .withGroundCaptions(groundCaptions);
   }
 
-  /** Synthetic frames an encoder warms up on before it starts, by default (issue 22). */
+  /**
+   * Synthetic frames the load test's encoder warms up on before the cameras start (issue 22; 6 s
+   * with the shipped model). {@code deco encoder} warms up only when asked: a restarted stage would
+   * rejoin its group that much later (docs/reliability.md counts the seconds to recovery).
+   */
   static final int ENCODER_WARMUP_FRAMES = 256;
 
   /**

@@ -11,8 +11,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +46,9 @@ import org.apache.kafka.streams.TopologyTestDriver;
 public final class EncoderWarmup {
   /** Stream id of the synthetic frames. */
   public static final String STREAM = "deco-warmup";
+
+  /** Distinct synthetic pictures, cycled through. */
+  static final int PICTURES = 8;
 
   /** What the warm-up did: frames encoded and the wall-clock time it took. */
   public record Result(int frames, long millis) {}
@@ -96,14 +102,25 @@ public final class EncoderWarmup {
               topics.deadLetters().name(),
               topics.deadLetters().keySerde().deserializer(),
               topics.deadLetters().valueSerde().deserializer());
-      byte[] key = STREAM.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      byte[] key = STREAM.getBytes(StandardCharsets.UTF_8);
+      // a few distinct pictures, reused: drawing and PNG-encoding each frame would cost more than
+      // encoding it
+      List<Frame> pictures = new ArrayList<>();
+      for (int i = 0; i < Math.min(frames, PICTURES); i++) {
+        pictures.add(frame(i, width, height));
+      }
       int done = 0;
       for (int i = 0; i < frames; i++) {
-        Frame f = frame(i, width, height);
+        Frame f =
+            Frame.newBuilder(pictures.get(i % pictures.size()))
+                .setFrameIndex(i)
+                .setTimestampMicros(i * 1_000_000L)
+                .setChunkSequence(i)
+                .build();
         in.pipeInput(key, topics.frames().valueSerde().serializer().serialize(null, f));
         if ((i + 1) % config.batchSize() == 0 || i == frames - 1) {
           // a partial last batch waits for the wall-clock flush, as it would in the stage
-          driver.advanceWallClockTime(java.time.Duration.ofMillis(config.maxBatchWaitMs()));
+          driver.advanceWallClockTime(Duration.ofMillis(config.maxBatchWaitMs()));
           List<DeadLetter> rejected = dead.readValuesToList();
           if (!rejected.isEmpty()) {
             throw new IllegalStateException(
