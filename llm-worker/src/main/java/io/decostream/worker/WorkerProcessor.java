@@ -1044,14 +1044,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       int sep = key.indexOf('\0', 2);
       stream = key.substring(2, sep);
     }
-    List<FrameTokens> all = frames(stream);
-    List<FrameTokens> named = new ArrayList<>();
-    for (FrameTokens f : all) {
-      if (work.frames().contains(f.getFrameIndex())) {
-        named.add(f);
-      }
-    }
-    List<FrameTokens> frames = named.size() == work.frames().size() ? named : all;
+    List<FrameTokens> frames = resubmitFrames(work, frames(stream));
     if (frames.isEmpty()) {
       throw new IllegalStateException("stream " + stream + " has no frames left");
     }
@@ -1082,6 +1075,26 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
             ? new AnswerJob(key, work, q, frames, false)
             : new CaptionJob(key, work, stream, frames, false);
     submit(job);
+  }
+
+  /**
+   * The frames a resubmitted generation runs over: those it named, where the window still holds
+   * them all. Where the window slid past some of them (generations queued behind a backlog when the
+   * task moved), a question takes the window as it is now (its answer names the frames it used, and
+   * the answered store keeps it single); a caption takes the named frames still there, never newer
+   * ones: its range must stay its own, or it would repeat the caption of a later window.
+   */
+  static List<FrameTokens> resubmitFrames(PendingWork work, List<FrameTokens> window) {
+    List<FrameTokens> named = new ArrayList<>();
+    for (FrameTokens f : window) {
+      if (work.frames().contains(f.getFrameIndex())) {
+        named.add(f);
+      }
+    }
+    if (named.size() == work.frames().size() || work.kind() == PendingWork.CAPTION) {
+      return named;
+    }
+    return window;
   }
 
   private static final class Generation {

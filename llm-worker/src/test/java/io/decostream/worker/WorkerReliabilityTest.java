@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.Serdes;
@@ -353,8 +354,8 @@ class WorkerReliabilityTest {
   @Test
   void aQuestionThatCrashedTheWorkerTwiceIsDeadLetteredOnTheThirdStart() {
     Question boom = question("cam", "q-boom", "boom");
-    List<Answer> answers = new java.util.ArrayList<>();
-    List<DeadLetter> dead = new java.util.ArrayList<>();
+    List<Answer> answers = new ArrayList<>();
+    List<DeadLetter> dead = new ArrayList<>();
     assertNull(run(config(), boom, answers, dead), "first run dies");
     assertNull(run(config(), boom, answers, dead), "second run dies");
     assertEquals(2, llm.calls);
@@ -381,8 +382,8 @@ class WorkerReliabilityTest {
     assertEquals(1, CrashGuard.open(file).attempts(first), "forced to disk, read back");
 
     // One crash is below the limit of 2: the question is tried again and answered.
-    List<Answer> answers = new java.util.ArrayList<>();
-    List<DeadLetter> dead = new java.util.ArrayList<>();
+    List<Answer> answers = new ArrayList<>();
+    List<DeadLetter> dead = new ArrayList<>();
     assertNotNull(run(config(), question("cam", "q"), answers, dead));
     assertEquals(1, answers.size());
     assertNull(answers.get(0).getError());
@@ -456,5 +457,41 @@ class WorkerReliabilityTest {
     assertEquals(Duration.ofHours(24), WorkerConfig.defaults().dedupRetention());
     assertEquals(4096, WorkerConfig.defaults().maxQuestionBytes());
     assertEquals(2, WorkerConfig.defaults().crashAttemptLimit());
+  }
+
+  /**
+   * A caption queued behind a backlog when its task moved is resubmitted by the next owner after
+   * the window slid past its oldest frames: it must caption what is left of its own frames, not the
+   * window as it is now, which is exactly a later caption's range (ScaleOutIT saw that repeated).
+   */
+  @Test
+  void aResubmittedGenerationKeepsToItsFramesWhereTheWindowSlidPastSome() {
+    List<FrameTokens> window = new ArrayList<>();
+    for (long i = 8; i <= 23; i++) {
+      window.add(tokens("cam", i, 2));
+    }
+    List<Long> first = new ArrayList<>();
+    for (long i = 0; i <= 15; i++) {
+      first.add(i);
+    }
+    PendingWork caption = new PendingWork(PendingWork.CAPTION, "t", 0, 7, 0, first, new byte[0]);
+    List<FrameTokens> used = WorkerProcessor.resubmitFrames(caption, window);
+    assertEquals(8, used.get(0).getFrameIndex());
+    assertEquals(15, used.get(used.size() - 1).getFrameIndex(), "no frame newer than its own");
+    assertEquals(8, used.size());
+
+    PendingWork question = new PendingWork(PendingWork.QUESTION, "t", 0, 7, 0, first, new byte[0]);
+    assertEquals(window, WorkerProcessor.resubmitFrames(question, window), "the window as it is");
+
+    List<Long> held = List.of(20L, 21L, 22L, 23L);
+    for (PendingWork w :
+        List.of(
+            new PendingWork(PendingWork.CAPTION, "t", 0, 7, 0, held, new byte[0]),
+            new PendingWork(PendingWork.QUESTION, "t", 0, 7, 0, held, new byte[0]))) {
+      assertEquals(window.subList(12, 16), WorkerProcessor.resubmitFrames(w, window));
+    }
+    PendingWork gone =
+        new PendingWork(PendingWork.CAPTION, "t", 0, 7, 0, List.of(1L, 2L), new byte[0]);
+    assertTrue(WorkerProcessor.resubmitFrames(gone, window).isEmpty(), "nothing left to caption");
   }
 }

@@ -158,7 +158,10 @@ class FaultSuiteIT {
         assertEquals(0, ledger.framesDuplicated(), "frames duplicated\n" + table);
         assertEquals(0, ledger.answersLost, "questions without an answer\n" + table);
         assertEquals(0, ledger.answersDuplicated, "questions answered twice\n" + table);
-        assertEquals(0, ledger.captionsDuplicated, "captions written twice\n" + table);
+        assertEquals(
+            0,
+            ledger.captionsDuplicated,
+            "captions written twice: " + ledger.repeatedCaptions + "\n" + table);
         assertEquals(0, ledger.deadLetters, "good input dead-lettered: " + watch.deadLetters);
         assertEquals(0, shortWindows(watch), "answers over a window that was not restored");
         for (Ledger.Kill k : kills) {

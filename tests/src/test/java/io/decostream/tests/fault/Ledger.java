@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -40,6 +41,10 @@ public final class Ledger {
   public int answersDuplicated;
   public int captions;
   public int captionsDuplicated;
+
+  /** The repeated captions, "stream:first..last x n (ids)", for a failure message. */
+  public final List<String> repeatedCaptions = new ArrayList<>();
+
   public int deadLetters;
 
   /**
@@ -64,15 +69,22 @@ public final class Ledger {
       l.answersLost += n == 0 ? 1 : 0;
       l.answersDuplicated += Math.max(0, n - 1);
     }
-    Map<String, Integer> perCaption = new HashMap<>();
+    Map<String, List<String>> perCaption = new TreeMap<>();
     for (Caption c : w.captions) {
-      perCaption.merge(
-          c.getStreamId() + ":" + c.getFirstFrameIndex() + ".." + c.getLastFrameIndex(),
-          1,
-          Integer::sum);
+      perCaption
+          .computeIfAbsent(
+              c.getStreamId() + ":" + c.getFirstFrameIndex() + ".." + c.getLastFrameIndex(),
+              k -> new ArrayList<>())
+          .add(c.getCaptionId());
     }
     l.captions = perCaption.size();
-    l.captionsDuplicated = perCaption.values().stream().mapToInt(n -> n - 1).sum();
+    perCaption.forEach(
+        (range, ids) -> {
+          if (ids.size() > 1) {
+            l.captionsDuplicated += ids.size() - 1;
+            l.repeatedCaptions.add(range + " x" + ids.size() + " " + ids);
+          }
+        });
     l.deadLetters = w.deadLetters.size();
     return l;
   }
