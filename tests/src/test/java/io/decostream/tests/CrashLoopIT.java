@@ -129,6 +129,8 @@ class CrashLoopIT {
             System.getProperty("java.class.path"),
             "-Dai.djl.offline=true",
             "--add-modules=jdk.incubator.vector",
+            // natives unpacked by a crashed process stay in the test's temp dir, not in /tmp
+            "-Djava.io.tmpdir=" + tmp,
             "-D" + FaultHooks.CRASH_PROPERTY + "=" + BadInputCorpus.CRASH_MARKER,
             "io.decostream.cli.Deco",
             "frames",

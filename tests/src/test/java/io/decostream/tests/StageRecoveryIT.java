@@ -130,6 +130,8 @@ class StageRecoveryIT {
             "-Dai.djl.offline=true",
             "--add-modules=jdk.incubator.vector",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            // natives unpacked by a killed process stay in the test's temp dir, not in /tmp
+            "-Djava.io.tmpdir=" + tmp,
             "-cp",
             System.getProperty("java.class.path"),
             "io.decostream.cli.Deco",

@@ -6,9 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * One {@code deco} command in its own OS process (the same JVM and classpath as the test), so the
@@ -23,6 +25,13 @@ public final class StageProcess implements AutoCloseable {
   private final Map<String, String> env;
   private Process process;
   private int starts;
+
+  /**
+   * The process's java.io.tmpdir, deleted by {@link #close}: RocksDB and other natives unpack their
+   * libraries there and delete them on a clean exit only, so every SIGKILL would otherwise leave
+   * ~14 MB in the machine's /tmp.
+   */
+  private Path tmp;
 
   public StageProcess(String name, Path logDir, List<String> args) {
     this(name, logDir, args, Map.of());
@@ -55,6 +64,10 @@ public final class StageProcess implements AutoCloseable {
         "--add-modules=jdk.incubator.vector"); // the decode step (issue 20), as ./deco starts it
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
+    if (tmp == null) {
+      tmp = Files.createTempDirectory("deco-stage-" + name + "-");
+    }
+    cmd.add("-Djava.io.tmpdir=" + tmp);
     // a native crash report goes with the logs, not into the working directory
     cmd.add("-XX:ErrorFile=" + logDir.toAbsolutePath().resolve(name + "-hs_err_%p.log"));
     // a timeline in each log: when the process started, restored and processed again after a kill
@@ -139,6 +152,14 @@ public final class StageProcess implements AutoCloseable {
     if (isAlive()) {
       process.destroyForcibly();
       process.waitFor(30, TimeUnit.SECONDS);
+    }
+    if (tmp != null && !isAlive()) {
+      try (Stream<Path> files = Files.walk(tmp)) {
+        files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (IOException e) {
+        // best effort: a leftover temp directory is not a test failure
+      }
+      tmp = null;
     }
   }
 }
