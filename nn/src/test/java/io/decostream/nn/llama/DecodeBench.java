@@ -1,0 +1,144 @@
+package io.decostream.nn.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import io.decostream.nn.config.LlamaConfig;
+import java.util.Arrays;
+
+/**
+ * Timing harness for issue 20 point 2 (decode at memory speed), not a test: the model benchmark's
+ * Llama (768 wide, 12 layers, random weights), a 512-token prompt, then a decode of {@code steps}
+ * tokens, and beside it, interleaved repetition by repetition so that both see the same machine,
+ * what bounds it: the decode kernel alone streaming every weight matrix once through the same
+ * {@link RowPool} (no attention, no norms), once as one region per matrix (as a step does) and once
+ * as a single region per step (what the regions' starts and ends cost), and what an empty region
+ * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
+ * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
+ * [threads]}.
+ */
+public final class DecodeBench {
+
+  private DecodeBench() {}
+
+  public static void main(String[] args) {
+    int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+    int steps = args.length > 1 ? Integer.parseInt(args[1]) : 128;
+    int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    int prompt = 512;
+    LlamaConfig c = RandomLlama.config(768, 12, 12, 12, 2048, 32000, 8192).resolved();
+    try (NDManager root = NDManager.newBaseManager()) {
+      JniUtils.setNumThreads(threads);
+      java.util.Map<String, NDArray> bound = new java.util.LinkedHashMap<>();
+      LlamaModel model = RandomLlama.build(c, root, 0.02f, 1, bound);
+      long weightBytes = 0;
+      // every matrix a step reads: the layers' and the lm head (tied: embed_tokens); the embedding
+      // lookup reads one row and is left out, as in the benchmark's floor
+      java.util.List<DecodeStep.Mat> mats = new java.util.ArrayList<>();
+      for (NDArray a : bound.values()) {
+        if (a.getShape().dimension() == 2) {
+          mats.add(DecodeStep.Mat.of(a));
+        }
+      }
+      for (DecodeStep.Mat m : mats) {
+        weightBytes += (long) m.rows() * m.cols() * 4;
+      }
+      long kvBytes = 2L * c.numHiddenLayers() * c.hiddenSize() * 4 * (prompt + steps / 2);
+      RowPool pool = RowPool.shared(threads);
+      float[] x = new float[2048];
+      Arrays.fill(x, 0.01f);
+      float[] sink = new float[32000];
+      NDArray emb =
+          root.randomNormal(0f, 0.02f, new Shape(prompt, c.hiddenSize()), DataType.FLOAT32);
+      for (int k = 0; k < 3; k++) { // what a region costs with nothing to do
+        long e0 = System.nanoTime();
+        for (int i = 0; i < 100_000; i++) {
+          pool.run(768, (a, b) -> sink[a] = b);
+        }
+        System.out.printf("empty region: %.2f us%n", (System.nanoTime() - e0) / 1e3 / 100_000);
+      }
+      double[] dec = new double[repeats];
+      double[] ker = new double[repeats];
+      double[] one = new double[repeats];
+      for (int r = -1; r < repeats; r++) {
+        // the decode: prompt prefilled (untimed), then `steps` steps
+        double decS;
+        try (KvCache cache = model.newCache(prompt + steps);
+            NDManager m = root.newSubManager()) {
+          model.prefill(emb, cache, 512).attach(m);
+          int tok = 1;
+          long t0 = System.nanoTime();
+          for (int s = 0; s < steps; s++) {
+            float[] logits = model.decodeNext(tok, cache);
+            tok = (int) ((Float.floatToRawIntBits(logits[s]) & 0x7fff) % 32000);
+          }
+          decS = (System.nanoTime() - t0) / 1e9;
+        }
+        // the kernel alone over the same matrices, `steps` times
+        long t1 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+          for (DecodeStep.Mat mat : mats) {
+            final DecodeStep.Mat fm = mat;
+            pool.run(
+                fm.rows(),
+                (a, b) -> {
+                  for (int i = a; i < b; i++) {
+                    sink[i % 32000] = DecodeKernels.dotF32(fm.buf(), i, fm.cols(), x);
+                  }
+                });
+          }
+        }
+        double kerS = (System.nanoTime() - t1) / 1e9;
+        // the kernel alone, all matrices of a step as one region (no barrier between products)
+        int[] starts = new int[mats.size() + 1];
+        for (int i = 0; i < mats.size(); i++) {
+          starts[i + 1] = starts[i] + mats.get(i).rows();
+        }
+        long t3 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+          pool.run(
+              starts[mats.size()] / 64,
+              (a, b) -> {
+                int mi = 0;
+                for (int i = a * 64; i < b * 64; i++) {
+                  while (starts[mi + 1] <= i) {
+                    mi++;
+                  }
+                  DecodeStep.Mat fm = mats.get(mi);
+                  sink[i % 32000] = DecodeKernels.dotF32(fm.buf(), i - starts[mi], fm.cols(), x);
+                }
+              });
+        }
+        double oneS = (System.nanoTime() - t3) / 1e9;
+        if (r >= 0) {
+          dec[r] = steps / decS;
+          ker[r] = steps * weightBytes / kerS / 1e9;
+          one[r] = steps * weightBytes / oneS / 1e9;
+          System.out.printf(
+              "rep %d: decode %.1f tok/s (%.1f GB/s of weights+kv); kernel alone %.1f GB/s (one"
+                  + " region a step: %.1f GB/s); decode/kernel %.2f%n",
+              r,
+              dec[r],
+              dec[r] * (weightBytes + kvBytes) / 1e9,
+              ker[r],
+              one[r],
+              dec[r] * (weightBytes + kvBytes) / 1e9 / ker[r]);
+        }
+      }
+      Arrays.sort(dec);
+      Arrays.sort(ker);
+      Arrays.sort(one);
+      double atKernel = ker[repeats / 2] * 1e9 / (weightBytes + kvBytes);
+      System.out.printf(
+          "median: decode %.1f tok/s; the kernel alone streams %.1f GB/s (%.1f GB/s as one region a"
+              + " step), which would give %.1f tok/s: decode reaches %.2f of its own kernel's rate%n",
+          dec[repeats / 2],
+          ker[repeats / 2],
+          one[repeats / 2],
+          atKernel,
+          dec[repeats / 2] / atKernel);
+    }
+  }
+}
