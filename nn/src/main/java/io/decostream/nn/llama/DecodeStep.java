@@ -387,18 +387,9 @@ final class DecodeStep {
       s.scores[sOff + t] = sc;
       max = Math.max(max, sc);
     }
-    float sum = 0;
-    for (int t = 0; t < n; t++) {
-      float e = (float) Math.exp(s.scores[sOff + t] - max);
-      s.scores[sOff + t] = e;
-      sum += e;
-    }
-    float[] out = s.att.v;
-    java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-    for (int t = 0; t < n; t++) {
-      DecodeKernels.axpyAt(
-          s.scores[sOff + t] / sum, s.values[l], ((g * cap) + t) * headDim * 4, out, qOff, headDim);
-    }
+    DecodeKernels.softmaxShifted(s.scores, sOff, n, max);
+    DecodeKernels.weightedRows(
+        s.scores, sOff, n, s.values[l], g * cap * headDim * 4, headDim, s.att.v, qOff);
   }
 
   private static void oProj(Batch batch, int from, int to) {

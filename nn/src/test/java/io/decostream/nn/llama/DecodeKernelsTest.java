@@ -8,7 +8,10 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The F16 widening of the decode kernels (issue 20 point 3) against the exact conversion. */
+/**
+ * The decode kernels against exact references: the F16 widening (issue 20 point 3) against the
+ * exact conversion, attention's softmax and A·V against sums in double.
+ */
 class DecodeKernelsTest {
 
   @Test
@@ -63,6 +66,51 @@ class DecodeKernelsTest {
         }
         float got = DecodeKernels.dotF16(w, row, cols, even, odd);
         assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
+      }
+    }
+  }
+
+  @Test
+  void softmaxAndWeightedRowsMatchADoubleReferenceAtEveryTailLength() {
+    SplittableRandom r = new SplittableRandom(5);
+    // counts and row widths around the vector length (4 to 16 lanes) and its multiples
+    for (int count : new int[] {1, 3, 15, 16, 17, 70, 513}) {
+      for (int n : new int[] {1, 7, 16, 64, 70, 128}) {
+        int from = 3; // rows start mid-array, as a head's scores do
+        float[] s = new float[from + count + 2];
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < count; t++) {
+          s[from + t] = (float) (r.nextGaussian() * 4);
+          max = Math.max(max, s[from + t]);
+        }
+        double[] p = new double[count];
+        double z = 0;
+        for (int t = 0; t < count; t++) {
+          p[t] = Math.exp((double) s[from + t] - max);
+          z += p[t];
+        }
+        DecodeKernels.softmaxShifted(s, from, count, max);
+        for (int t = 0; t < count; t++) {
+          assertEquals(p[t] / z, s[from + t], 1e-6, "p[" + t + "] of " + count);
+        }
+        int vByte = 8; // a head's values start inside the cache's buffer
+        ByteBuffer v =
+            ByteBuffer.allocateDirect(vByte + count * n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count * n; i++) {
+          v.putFloat(vByte + i * 4, (float) r.nextGaussian());
+        }
+        float[] out = new float[n + 5];
+        out[1] = 42f; // the kernel writes [2, 2+n) only
+        DecodeKernels.weightedRows(s, from, count, v, vByte, n, out, 2);
+        assertEquals(42f, out[1]);
+        for (int c = 0; c < n; c++) {
+          double e = 0;
+          for (int t = 0; t < count; t++) {
+            e += (double) s[from + t] * v.getFloat(vByte + (t * n + c) * 4);
+          }
+          assertEquals(e, out[2 + c], 1e-5, "column " + c + " of " + n + ", " + count + " rows");
+        }
+        assertEquals(0f, out[2 + n]);
       }
     }
   }

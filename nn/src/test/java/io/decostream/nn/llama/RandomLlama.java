@@ -33,8 +33,22 @@ final class RandomLlama {
   static LlamaModel build(
       LlamaConfig config, NDManager m, float std, long seed, Map<String, NDArray> bound) {
     m.getEngine().setRandomSeed((int) seed);
+    return build(config, m, std, seed, bound, Precision.F32);
+  }
+
+  /**
+   * As above, the weight matrices kept at {@code precision} ({@code bound} records the F32 ones).
+   */
+  static LlamaModel build(
+      LlamaConfig config,
+      NDManager m,
+      float std,
+      long seed,
+      Map<String, NDArray> bound,
+      Precision precision) {
+    m.getEngine().setRandomSeed((int) seed);
     Map<String, NDArray> names = bound == null ? new LinkedHashMap<>() : bound;
-    return new LlamaModel(config, new Binder(m, "", std, names), null, null);
+    return new LlamaModel(config, new Binder(m, "", std, names), null, null, precision);
   }
 
   /** Binds any name to a fresh random array of the asked shape. */
