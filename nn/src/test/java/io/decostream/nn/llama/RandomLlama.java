@@ -32,7 +32,6 @@ final class RandomLlama {
    */
   static LlamaModel build(
       LlamaConfig config, NDManager m, float std, long seed, Map<String, NDArray> bound) {
-    m.getEngine().setRandomSeed((int) seed);
     return build(config, m, std, seed, bound, Precision.F32);
   }
 
