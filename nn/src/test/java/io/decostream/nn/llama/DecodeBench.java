@@ -83,7 +83,11 @@ public final class DecodeBench {
       double[] dec16 = new double[repeats];
       double[] ker = new double[repeats];
       double[] one = new double[repeats];
+      double[] floor = new double[repeats];
       for (int r = -1; r < repeats; r++) {
+        // the machine's floor as `deco bench` measures it (libtorch summing a 256 MiB fp32 tensor),
+        // here in the same process, so that an allocator or page-size setting moves both
+        double floorGBs = torchReadGBs(root, 256L << 20);
         // the decode: prompt prefilled (untimed), then `steps` steps
         double decS = decode(model, root, emb, prompt, steps);
         double dec16S = decode(half, root, emb, prompt, steps);
@@ -128,11 +132,15 @@ public final class DecodeBench {
           dec16[r] = steps / dec16S;
           ker[r] = steps * weightBytes / kerS / 1e9;
           one[r] = steps * weightBytes / oneS / 1e9;
+          floor[r] = floorGBs;
           System.out.printf(
-              "rep %d: decode %.1f tok/s (%.1f GB/s of weights+kv); kernel alone %.1f GB/s (one"
+              "rep %d: libtorch sum %.1f GB/s, decode/floor %.2f; decode %.1f tok/s (%.1f GB/s of"
+                  + " weights+kv); kernel alone %.1f GB/s (one"
                   + " region a step: %.1f GB/s); decode/kernel %.2f; F16 decode %.1f tok/s (%.2fx, bytes"
                   + " read %.2fx fewer)%n",
               r,
+              floorGBs,
+              dec[r] * (weightBytes + kvBytes) / 1e9 / floorGBs,
               dec[r],
               dec[r] * (weightBytes + kvBytes) / 1e9,
               ker[r],
@@ -147,6 +155,7 @@ public final class DecodeBench {
       Arrays.sort(dec16);
       Arrays.sort(ker);
       Arrays.sort(one);
+      Arrays.sort(floor);
       double atKernel = ker[repeats / 2] * 1e9 / (weightBytes + kvBytes);
       System.out.printf(
           "median: decode %.1f tok/s; the kernel alone streams %.1f GB/s (%.1f GB/s as one region a"
@@ -159,6 +168,32 @@ public final class DecodeBench {
       System.out.printf(
           "median F16 decode %.1f tok/s: %.1f GB/s of weights+kv%n",
           dec16[repeats / 2], dec16[repeats / 2] * (weightBytes / 2 + kvBytes) / 1e9);
+      double floorTok = floor[repeats / 2] * 1e9 / (weightBytes + kvBytes);
+      System.out.printf(
+          "median floor (libtorch sum) %.1f GB/s = %.1f tok/s fp32: decode reaches %.2f of it, F16"
+              + " %.2f of its own (%.1f tok/s)%n",
+          floor[repeats / 2],
+          floorTok,
+          dec[repeats / 2] / floorTok,
+          dec16[repeats / 2] / (floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes)),
+          floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes));
+    }
+  }
+
+  /** Best of three GB/s of libtorch summing a freshly written fp32 tensor (MachineProbe's rule). */
+  private static double torchReadGBs(NDManager root, long bytes) {
+    try (NDManager m = root.newSubManager()) {
+      NDArray x = m.ones(new Shape(bytes / 4), DataType.FLOAT32);
+      double best = Double.MAX_VALUE;
+      for (int r = -1; r < 3; r++) {
+        long t0 = System.nanoTime();
+        x.sum().close();
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (r >= 0) {
+          best = Math.min(best, s);
+        }
+      }
+      return bytes / best / 1e9;
     }
   }
 }
