@@ -74,86 +74,164 @@ public final class PilBicubic {
     return new Coeffs(ksize, start, size, k);
   }
 
-  private static int clip8(int acc) {
+  /**
+   * Whether the passes run on the Vector API ({@link ResampleKernels}): the incubator module is
+   * present (as {@code ./deco}, the test runners and the images start the JVM) and {@code
+   * -Ddeco.resize.vector=false} is not set. Without it the same passes run in scalar Java.
+   */
+  static final boolean VECTOR =
+      !"false".equalsIgnoreCase(System.getProperty("deco.resize.vector"))
+          && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+  static int clip8(int acc) {
     int v = acc >> PRECISION_BITS;
     return v < 0 ? 0 : Math.min(v, 255);
   }
 
   /** Resizes to {@code outW x outH}; same size returns a copy (as PIL does). */
   public static RgbImage resize(RgbImage in, int outW, int outH) {
+    return resize(in, outW, outH, VECTOR);
+  }
+
+  /**
+   * The encoder's per-frame hot spot (issue 22 point 2): both passes run over planar channels laid
+   * out so that the outputs a pass computes together are contiguous, which lets one output row's
+   * taps be summed for many pixels at once. The horizontal pass runs on the transposed planes
+   * (columns as rows) and its result is transposed back; integer sums in any order are the same, so
+   * the result stays Pillow's to the bit.
+   */
+  static RgbImage resize(RgbImage in, int outW, int outH, boolean vector) {
     if (outW <= 0 || outH <= 0) {
       throw new IllegalArgumentException("target size must be positive, got " + outW + "x" + outH);
     }
-    boolean needH = outW != in.width();
-    boolean needV = outH != in.height();
+    int w = in.width();
+    int h = in.height();
+    boolean needH = outW != w;
+    boolean needV = outH != h;
     if (!needH && !needV) {
-      return new RgbImage(in.width(), in.height(), in.rgb().clone());
+      return new RgbImage(w, h, in.rgb().clone());
     }
-    Coeffs vert = coeffs(in.height(), outH);
-    byte[] src = in.rgb();
-    int srcW = in.width();
+    Coeffs vert = coeffs(h, outH);
+    byte[] planes; // three channel planes of `rows` rows x `outW` columns
+    int rows = h;
     int rowOffset = 0;
-    int srcRows = in.height();
     if (needH) {
       // only source rows [first, last) feed the vertical pass (ImagingResampleInner)
       int first = vert.start()[0];
       int last = vert.start()[outH - 1] + vert.size()[outH - 1];
-      Coeffs hor = coeffs(in.width(), outW);
-      byte[] tmp = new byte[outW * (last - first) * 3];
-      int half = 1 << (PRECISION_BITS - 1);
-      for (int y = first; y < last; y++) {
-        int srow = y * srcW * 3;
-        int drow = (y - first) * outW * 3;
-        for (int xx = 0; xx < outW; xx++) {
-          int xmin = hor.start()[xx];
-          int n = hor.size()[xx];
-          int kb = xx * hor.ksize();
-          int s0 = half;
-          int s1 = half;
-          int s2 = half;
-          for (int x = 0; x < n; x++) {
-            int p = srow + (xmin + x) * 3;
-            int kw = hor.k()[kb + x];
-            s0 += (src[p] & 0xFF) * kw;
-            s1 += (src[p + 1] & 0xFF) * kw;
-            s2 += (src[p + 2] & 0xFF) * kw;
-          }
-          tmp[drow + xx * 3] = (byte) clip8(s0);
-          tmp[drow + xx * 3 + 1] = (byte) clip8(s1);
-          tmp[drow + xx * 3 + 2] = (byte) clip8(s2);
-        }
+      rows = last - first;
+      byte[] columns = columnPlanes(in.rgb(), w, first, last);
+      byte[] done = new byte[3 * outW * rows];
+      Coeffs hor = coeffs(w, outW);
+      for (int c = 0; c < 3; c++) {
+        pass(columns, c * w * rows, rows, hor, 0, done, c * outW * rows, vector);
       }
-      src = tmp;
-      srcW = outW;
+      planes = transposePlanes(done, outW, rows);
       rowOffset = first;
-      srcRows = last - first;
+      if (!needV) {
+        return interleave(planes, outW, rows);
+      }
+    } else {
+      planes = rowPlanes(in.rgb(), w * h);
     }
-    if (!needV) {
-      return new RgbImage(srcW, srcRows, src);
+    byte[] out = new byte[3 * outW * outH];
+    for (int c = 0; c < 3; c++) {
+      pass(planes, c * outW * rows, outW, vert, rowOffset, out, c * outW * outH, vector);
     }
-    byte[] out = new byte[outW * outH * 3];
+    return interleave(out, outW, outH);
+  }
+
+  /**
+   * One separable pass over a plane of rows of {@code len} bytes: output row i is, element by
+   * element, clip8(2^21 + Σ_t in[row start[i] - offset + t] * k[i][t]) (Pillow's 8-bit
+   * accumulation, int32 as in C).
+   */
+  private static void pass(
+      byte[] in,
+      int inBase,
+      int len,
+      Coeffs k,
+      int offset,
+      byte[] out,
+      int outBase,
+      boolean vector) {
     int half = 1 << (PRECISION_BITS - 1);
-    for (int yy = 0; yy < outH; yy++) {
-      int ymin = vert.start()[yy] - rowOffset;
-      int n = vert.size()[yy];
-      int kb = yy * vert.ksize();
-      for (int xx = 0; xx < outW; xx++) {
-        int s0 = half;
-        int s1 = half;
-        int s2 = half;
-        for (int y = 0; y < n; y++) {
-          int p = ((ymin + y) * srcW + xx) * 3;
-          int kw = vert.k()[kb + y];
-          s0 += (src[p] & 0xFF) * kw;
-          s1 += (src[p + 1] & 0xFF) * kw;
-          s2 += (src[p + 2] & 0xFF) * kw;
+    int[] acc = vector ? null : new int[len];
+    for (int i = 0; i < k.start().length; i++) {
+      int from = inBase + (k.start()[i] - offset) * len;
+      int n = k.size()[i];
+      int kb = i * k.ksize();
+      int to = outBase + i * len;
+      int j0 = vector ? ResampleKernels.row(in, from, len, n, k.k(), kb, out, to) : 0;
+      if (j0 == len) {
+        continue;
+      }
+      if (acc == null) {
+        acc = new int[len];
+      }
+      // the rest of the row, tap by tap over contiguous bytes (loops the JIT can vectorise itself)
+      java.util.Arrays.fill(acc, j0, len, half);
+      for (int t = 0; t < n; t++) {
+        int kw = k.k()[kb + t];
+        int row = from + t * len;
+        for (int j = j0; j < len; j++) {
+          acc[j] += (in[row + j] & 0xFF) * kw;
         }
-        int o = (yy * outW + xx) * 3;
-        out[o] = (byte) clip8(s0);
-        out[o + 1] = (byte) clip8(s1);
-        out[o + 2] = (byte) clip8(s2);
+      }
+      for (int j = j0; j < len; j++) {
+        out[to + j] = (byte) clip8(acc[j]);
       }
     }
-    return new RgbImage(outW, outH, out);
+  }
+
+  /** Rows [first, last) of interleaved RGB as three planes of columns: column x is a row. */
+  private static byte[] columnPlanes(byte[] rgb, int w, int first, int last) {
+    int rows = last - first;
+    int plane = w * rows;
+    byte[] t = new byte[3 * plane];
+    for (int y = first; y < last; y++) {
+      for (int x = 0, s = y * w * 3, d = y - first; x < w; x++, s += 3, d += rows) {
+        t[d] = rgb[s];
+        t[plane + d] = rgb[s + 1];
+        t[2 * plane + d] = rgb[s + 2];
+      }
+    }
+    return t;
+  }
+
+  /** Three planes of {@code cols} rows x {@code rows} columns to {@code rows} x {@code cols}. */
+  private static byte[] transposePlanes(byte[] t, int cols, int rows) {
+    int plane = cols * rows;
+    byte[] out = new byte[3 * plane];
+    for (int c = 0; c < 3; c++) {
+      int b = c * plane;
+      for (int x = 0; x < cols; x++) {
+        for (int y = 0, s = b + x * rows; y < rows; y++) {
+          out[b + y * cols + x] = t[s + y];
+        }
+      }
+    }
+    return out;
+  }
+
+  private static byte[] rowPlanes(byte[] rgb, int n) {
+    byte[] p = new byte[3 * n];
+    for (int i = 0, s = 0; i < n; i++, s += 3) {
+      p[i] = rgb[s];
+      p[n + i] = rgb[s + 1];
+      p[2 * n + i] = rgb[s + 2];
+    }
+    return p;
+  }
+
+  private static RgbImage interleave(byte[] planes, int w, int h) {
+    int n = w * h;
+    byte[] rgb = new byte[3 * n];
+    for (int i = 0, d = 0; i < n; i++, d += 3) {
+      rgb[d] = planes[i];
+      rgb[d + 1] = planes[n + i];
+      rgb[d + 2] = planes[2 * n + i];
+    }
+    return new RgbImage(w, h, rgb);
   }
 }
