@@ -156,7 +156,7 @@ public final class PilBicubic {
       int outBase,
       boolean vector) {
     int half = 1 << (PRECISION_BITS - 1);
-    int[] acc = vector ? null : new int[len];
+    int[] acc = null; // for the tail the vector loop leaves (all of the row without it)
     for (int i = 0; i < k.start().length; i++) {
       int from = inBase + (k.start()[i] - offset) * len;
       int n = k.size()[i];
