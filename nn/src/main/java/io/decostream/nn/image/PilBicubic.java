@@ -1,5 +1,7 @@
 package io.decostream.nn.image;
 
+import java.util.Arrays;
+
 /**
  * Pillow's 8-bit bicubic resize ({@code Image.resize(size, BICUBIC)}, [PIL] libImaging/Resample.c),
  * reproduced exactly (spec §1.2 step 2): separable, horizontal pass first with a uint8
@@ -10,7 +12,7 @@ package io.decostream.nn.image;
 public final class PilBicubic {
   private PilBicubic() {}
 
-  private static final int PRECISION_BITS = 32 - 8 - 2;
+  static final int PRECISION_BITS = 32 - 8 - 2;
 
   /**
    * Fixed-point coefficients for one axis: output i reads {@code size[i]} inputs from {@code
@@ -83,7 +85,7 @@ public final class PilBicubic {
       !"false".equalsIgnoreCase(System.getProperty("deco.resize.vector"))
           && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
-  static int clip8(int acc) {
+  private static int clip8(int acc) {
     int v = acc >> PRECISION_BITS;
     return v < 0 ? 0 : Math.min(v, 255);
   }
@@ -170,7 +172,7 @@ public final class PilBicubic {
         acc = new int[len];
       }
       // the rest of the row, tap by tap over contiguous bytes (loops the JIT can vectorise itself)
-      java.util.Arrays.fill(acc, j0, len, half);
+      Arrays.fill(acc, j0, len, half);
       for (int t = 0; t < n; t++) {
         int kw = k.k()[kb + t];
         int row = from + t * len;

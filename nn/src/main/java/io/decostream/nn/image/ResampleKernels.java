@@ -18,7 +18,7 @@ final class ResampleKernels {
   // the bytes that widen to one int vector
   private static final VectorSpecies<Byte> B =
       VectorSpecies.of(byte.class, VectorShape.forBitSize(I.length() * 8));
-  private static final int SHIFT = 22;
+  private static final int SHIFT = PilBicubic.PRECISION_BITS;
 
   /**
    * out[to + j] = clip8(2^21 + Σ_t in[from + t * len + j] * k[kb + t]) for j from 0 while a whole
