@@ -100,8 +100,11 @@ def qformer_weights(seed, dv, h, inter, layers, q, freq):
     return r.w
 
 
-def mha(w, p, x, kv, heads):
-    """Blip2QFormerMultiHeadAttention + Blip2QFormerSelfOutput (post-LN), no mask."""
+def mha(w, p, x, kv, heads, taps=None):
+    """Blip2QFormerMultiHeadAttention + Blip2QFormerSelfOutput (post-LN), no mask.
+
+    taps: a list that receives the post-softmax probabilities, kept for autograd (R-GAE, §7.1).
+    """
     b, tq, h = x.shape
     hd = h // heads
 
@@ -113,22 +116,25 @@ def mha(w, p, x, kv, heads):
     v = split(F.linear(kv, w[p + "attention.value.weight"], w[p + "attention.value.bias"]))
     scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)
     probs = torch.softmax(scores, dim=-1)
+    if taps is not None:
+        probs.retain_grad()
+        taps.append(probs)
     ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(b, tq, h)
     out = F.linear(ctx, w[p + "output.dense.weight"], w[p + "output.dense.bias"])
     return F.layer_norm(out + x, (h,), w[p + "output.LayerNorm.weight"],
                         w[p + "output.LayerNorm.bias"], eps=1e-12)
 
 
-def qformer_forward(w, v, h, heads, layers, freq):
+def qformer_forward(w, v, h, heads, layers, freq, self_taps=None, cross_taps=None):
     dv = v.shape[-1]
     vis = F.layer_norm(v, (dv,), w["ln_vision.weight"], w["ln_vision.bias"], eps=1e-5)
     qt = w["query_tokens"].expand(v.shape[0], -1, -1)
     x = F.layer_norm(qt, (h,), w["layernorm.weight"], w["layernorm.bias"], eps=1e-12)
     for i in range(layers):
         p = f"encoder.layer.{i}."
-        x = mha(w, p + "attention.", x, x, heads)
+        x = mha(w, p + "attention.", x, x, heads, self_taps)
         if i % freq == 0:
-            x = mha(w, p + "crossattention.", x, vis, heads)
+            x = mha(w, p + "crossattention.", x, vis, heads, cross_taps)
         up = F.gelu(F.linear(x, w[p + "intermediate_query.dense.weight"],
                              w[p + "intermediate_query.dense.bias"]))
         down = F.linear(up, w[p + "output_query.dense.weight"], w[p + "output_query.dense.bias"])

@@ -10,10 +10,15 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.decostream.nn.rgae.AttentionRecorder;
 import io.decostream.nn.rgae.QueryToPatch;
+import io.decostream.nn.safetensors.SafeTensors;
 import io.decostream.projector.QFormer;
 import io.decostream.projector.QFormerConfig;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /** The Q-Former's attention taps and its Query-to-Patch by the §7.4 rule. */
@@ -105,6 +110,66 @@ class QFormerRelevanceTest {
       }
       assertTrue(max > 1e-6, "the map is not all zero");
     }
+  }
+
+  /**
+   * End to end against plain PyTorch (golden/qformer_rgae/make_qformer_rgae_golden.py: the
+   * reference Q-Former forward with retain_grad on every attention, autograd, the §7.4 rule): 3
+   * layers with cross-attention in layers 0 and 2 only, 4 queries, 9 patches, a fixed linear
+   * read-out as y. Checks the taps' A and ∂y/∂A (as their head averages) and the folded map.
+   */
+  @Test
+  void matchesTorchReferenceWithSparseCrossAttention() throws Exception {
+    QFormerConfig c = new QFormerConfig(12, 16, 2, 32, 3, 4, 2);
+    Path file =
+        Path.of(
+            QFormerRelevanceTest.class
+                .getResource("/golden/qformer_rgae/qformer_rgae.safetensors")
+                .toURI());
+    try (NDManager m = NDManager.newBaseManager();
+        SafeTensors ref = SafeTensors.open(file)) {
+      Map<String, NDArray> w = new HashMap<>();
+      for (String name : QFormer.weightShapes(c).keySet()) {
+        w.put(name, ref.toNDArray(m, name));
+      }
+      QFormer qf = new QFormer(c, w);
+      NDArray v = ref.toNDArray(m, "input");
+      NDArray probe = ref.toNDArray(m, "probe");
+      UnaryOperator<NDArray> y = out -> out.mul(probe).sum();
+      float[] got = QFormerRelevance.queryToPatch(qf, v, y).matrix();
+      float[] want = ref.readFloats("query_to_patch");
+      assertClose(want, got, "Query-to-Patch");
+      try (AttentionRecorder self = new AttentionRecorder(m);
+          AttentionRecorder cross = new AttentionRecorder(m)) {
+        try (GradientCollector gc = m.getEngine().newGradientCollector()) {
+          gc.backward(y.apply(qf.forward(v, self, cross)));
+        }
+        float[] qq = ref.readFloats("abar_qq");
+        float[] qi = ref.readFloats("abar_qi");
+        for (int l = 0; l < 3; l++) {
+          assertClose(
+              Arrays.copyOfRange(qq, l * 16, (l + 1) * 16),
+              self.headAveragedPerItem(l, m).toFloatArray(),
+              "self-attention relevance of layer " + l);
+        }
+        for (int l = 0; l < 2; l++) {
+          assertClose(
+              Arrays.copyOfRange(qi, l * 36, (l + 1) * 36),
+              cross.headAveragedPerItem(l, m).toFloatArray(),
+              "cross-attention relevance " + l);
+        }
+      }
+    }
+  }
+
+  private static void assertClose(float[] want, float[] got, String what) {
+    assertEquals(want.length, got.length, what);
+    double max = 0;
+    for (int i = 0; i < want.length; i++) {
+      assertEquals(want[i], got[i], 1e-5 * (1 + Math.abs(want[i])), what + "[" + i + "]");
+      max = Math.max(max, want[i]);
+    }
+    assertTrue(max > 1e-2, what + " is not all (near) zero");
   }
 
   @Test
