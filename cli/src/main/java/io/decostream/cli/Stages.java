@@ -43,11 +43,14 @@ final class Stages {
   }
 
   /**
-   * Synthetic frames the load test's encoder warms up on before the cameras start (issue 22; 6 s
-   * with the shipped model). {@code deco encoder} warms up only when asked: a restarted stage would
-   * rejoin its group that much later (docs/reliability.md counts the seconds to recovery).
+   * Synthetic frames the load test's encoder warms up on before the cameras start (issue 22; 12 s
+   * with the shipped model on 2 cores). 256 frames left the per-frame path half compiled: at 50
+   * cameras the first 90 s built a backlog that put the run's frame p95 at 3.4 s, where 2048 frames
+   * held it at 1.6 s (docs/scaling.md). {@code deco encoder} warms up only when asked: a restarted
+   * stage would rejoin its group that much later (docs/reliability.md counts the seconds to
+   * recovery).
    */
-  static final int ENCODER_WARMUP_FRAMES = 256;
+  static final int ENCODER_WARMUP_FRAMES = 2048;
 
   /**
    * Runs {@code frames} synthetic frames through the encoder's own topology before it starts
