@@ -42,6 +42,9 @@ class LoadtestCommandIT {
             "2",
             "--drain",
             "30",
+            // 3 cameras need no long warm-up; the default (2048 frames) would add 10-20 s here
+            "--encoder-warmup-frames",
+            "256",
             "--json",
             json.toString());
     assertEquals(0, code);
