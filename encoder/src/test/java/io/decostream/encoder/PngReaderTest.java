@@ -42,6 +42,85 @@ class PngReaderTest {
     }
   }
 
+  /**
+   * Every row filter on purpose, Sub (the one the frames stage writes on every row) included:
+   * javax.imageio's adaptive writer need not pick each one. Row y uses filter y % 5, encoded here
+   * by the PNG spec's predictors (9.2); the reader must give back the pixels, as javax.imageio
+   * does.
+   */
+  @Test
+  void undoesEachRowFilterTheSpecDefines() throws Exception {
+    SplittableRandom rnd = new SplittableRandom(5);
+    for (int[] size : new int[][] {{1, 7}, {2, 5}, {37, 23}, {336, 336}}) {
+      int w = size[0];
+      int h = size[1];
+      byte[] rgb = new byte[w * h * 3];
+      for (int i = 0; i < rgb.length; i++) {
+        rgb[i] = (byte) (i % 7 == 0 ? rnd.nextInt(256) : (i / 3) % w * 5 + 40);
+      }
+      byte[] png = filteredPng(w, h, rgb);
+      assertArrayEquals(rgb, PngReader.read(png).rgb(), w + "x" + h);
+      RgbImage slow =
+          RgbImage.fromBufferedImage(ImageIO.read(new java.io.ByteArrayInputStream(png)));
+      assertArrayEquals(rgb, slow.rgb(), "javax.imageio reads the test's PNG the same way");
+    }
+  }
+
+  /** 8-bit RGB PNG with filter y % 5 on row y, one IDAT. */
+  private static byte[] filteredPng(int w, int h, byte[] rgb) throws IOException {
+    int row = w * 3;
+    byte[] raw = new byte[h * (row + 1)];
+    for (int y = 0; y < h; y++) {
+      int f = y % 5;
+      raw[y * (row + 1)] = (byte) f;
+      for (int i = 0; i < row; i++) {
+        int a = i >= 3 ? rgb[y * row + i - 3] & 0xFF : 0;
+        int b = y > 0 ? rgb[(y - 1) * row + i] & 0xFF : 0;
+        int c = i >= 3 && y > 0 ? rgb[(y - 1) * row + i - 3] & 0xFF : 0;
+        int pred =
+            switch (f) {
+              case 0 -> 0;
+              case 1 -> a;
+              case 2 -> b;
+              case 3 -> (a + b) >>> 1;
+              default -> paeth(a, b, c);
+            };
+        raw[y * (row + 1) + 1 + i] = (byte) ((rgb[y * row + i] & 0xFF) - pred);
+      }
+    }
+    ByteArrayOutputStream idat = new ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+      z.write(raw);
+    }
+    java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h);
+    ihdr.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
+    chunk(out, "IHDR", ihdr.array());
+    chunk(out, "IDAT", idat.toByteArray());
+    chunk(out, "IEND", new byte[0]);
+    return out.toByteArray();
+  }
+
+  private static int paeth(int a, int b, int c) {
+    int p = a + b - c;
+    int pa = Math.abs(p - a);
+    int pb = Math.abs(p - b);
+    int pc = Math.abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+  }
+
+  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(t);
+    crc.update(data);
+    out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+    out.writeBytes(t);
+    out.writeBytes(data);
+    out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
   @Test
   void leavesOtherKindsOfPngToImageIo() throws Exception {
     assertNull(PngReader.read(png(new BufferedImage(4, 4, BufferedImage.TYPE_INT_ARGB))));
