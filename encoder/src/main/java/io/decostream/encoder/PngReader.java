@@ -180,8 +180,9 @@ final class PngReader {
   /**
    * Sub (the filter the frames stage writes on every row): a running sum per channel. The three
    * sums stay in registers instead of being read back from the output row, so the loop carries no
-   * store-to-load dependency and no per-byte branch (issue 22: the reader was the top frame of 12.5%
-   * of the process's Java samples at 50 cameras; a 336x336 frame now reads in 0.31 ms, was 0.45).
+   * store-to-load dependency and no per-byte branch (issue 22: the reader was the top frame of
+   * 12.5% of the process's Java samples at 50 cameras; a 336x336 frame now reads in 0.31 ms, was
+   * 0.45).
    */
   private static void unfilterSub(byte[] raw, int s, byte[] out, int d, int row) {
     int r = 0;
