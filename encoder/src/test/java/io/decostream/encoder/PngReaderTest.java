@@ -8,8 +8,12 @@ import io.decostream.nn.image.RgbImage;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.zip.CRC32;
+import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
@@ -89,10 +93,10 @@ class PngReaderTest {
       }
     }
     ByteArrayOutputStream idat = new ByteArrayOutputStream();
-    try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+    try (DeflaterOutputStream z = new DeflaterOutputStream(idat)) {
       z.write(raw);
     }
-    java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h);
+    ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h);
     ihdr.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
@@ -111,14 +115,14 @@ class PngReaderTest {
   }
 
   private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+    CRC32 crc = new CRC32();
     crc.update(t);
     crc.update(data);
-    out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
     out.writeBytes(t);
     out.writeBytes(data);
-    out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
   }
 
   @Test
