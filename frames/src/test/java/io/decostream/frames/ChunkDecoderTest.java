@@ -7,8 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.ingest.SyntheticVideo;
 import io.decostream.schemas.VideoChunk;
+import java.io.ByteArrayInputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.ffmpeg.global.avutil;
+import org.bytedeco.javacv.FFmpegFrameGrabber;
+import org.bytedeco.javacv.Frame;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +45,63 @@ class ChunkDecoderTest {
       assertEquals(120, f.image().height());
       assertEquals(20 + j, SyntheticVideo.readStamp(160, 120, f.image().rgb()));
     }
+  }
+
+  /**
+   * The decoder converts only the frames a visitor asks for, with its own libswscale call: each
+   * frame's bytes must equal what JavaCV's grabImage() gives for the same chunk (its own RGB24
+   * conversion), at the coded size and scaled down, for every frame and in any pattern of asks.
+   */
+  @Test
+  void lazyConversionEqualsTheGrabbersOwn() throws Exception {
+    for (int[] size : new int[][] {{160, 120}, {80, 60}}) {
+      ChunkDecoder d = new ChunkDecoder(FramesConfig.defaults().withMaxSize(size[0], size[1]));
+      VideoChunk c = chunks.get(1);
+      List<byte[]> expected = grabberFrames(c, size[0], size[1]);
+      List<ChunkDecoder.DecodedFrame> all = d.decodeAll(c);
+      assertEquals(expected.size(), all.size());
+      for (int j = 0; j < all.size(); j++) {
+        assertEquals(size[0], all.get(j).image().width());
+        assertArrayEquals(expected.get(j), all.get(j).image().rgb(), size[0] + " px, frame " + j);
+      }
+      // every third frame only: the skipped conversions leave the asked frames unchanged
+      List<byte[]> some = new ArrayList<>();
+      int[] n = {0};
+      d.decode(
+          c,
+          (ts, img) -> {
+            if (n[0]++ % 3 == 0) {
+              some.add(img.get().rgb());
+            }
+          });
+      for (int k = 0; k < some.size(); k++) {
+        assertArrayEquals(expected.get(3 * k), some.get(k), size[0] + " px, frame " + 3 * k);
+      }
+    }
+  }
+
+  /** The frames JavaCV's grabber itself converts to RGB24 at the given output size. */
+  private static List<byte[]> grabberFrames(VideoChunk c, int width, int height) throws Exception {
+    List<byte[]> out = new ArrayList<>();
+    try (FFmpegFrameGrabber g =
+        new FFmpegFrameGrabber(new ByteArrayInputStream(TestChunks.bytes(c.getData())))) {
+      g.setFormat(c.getContainer());
+      g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
+      g.setImageWidth(width);
+      g.setImageHeight(height);
+      g.start();
+      Frame f;
+      while ((f = g.grabImage()) != null) {
+        ByteBuffer b = (ByteBuffer) f.image[0];
+        byte[] rgb = new byte[width * height * 3];
+        for (int y = 0; y < height; y++) {
+          b.position(y * f.imageStride);
+          b.get(rgb, y * width * 3, width * 3);
+        }
+        out.add(rgb);
+      }
+    }
+    return out;
   }
 
   @Test
