@@ -4,6 +4,7 @@ import io.decostream.encoder.EncoderApp;
 import io.decostream.encoder.LlavaVisionBackend;
 import io.decostream.frames.FramesApp;
 import io.decostream.frames.FramesConfig;
+import io.decostream.frames.FramesWarmup;
 import io.decostream.metrics.StageMetrics;
 import io.decostream.nn.llava.PackPart;
 import io.decostream.nn.llava.StreamModel;
@@ -12,6 +13,7 @@ import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Guarantee;
 import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.TopicNames;
+import io.decostream.schemas.VideoChunk;
 import io.decostream.worker.LiveWindowConfig;
 import io.decostream.worker.LlavaAnswerBackend;
 import io.decostream.worker.WorkerApp;
@@ -40,6 +42,9 @@ import org.apache.kafka.streams.KafkaStreams;
  *     its default); at the model's input size the CLIP preprocessing's resize has nothing to do
  * @param encoderWarmupFrames synthetic frames the encoder runs through its own topology before it
  *     starts ({@link EncoderWarmup}; 0 = none)
+ * @param framesWarmupChunks chunks the frames stage decodes through its own topology before it
+ *     starts ({@link FramesWarmup}; 0 = none)
+ * @param framesWarmupClip the chunks that warm-up cycles through (one camera's clip)
  * @param cameraSize width and height of the cameras' frames
  * @param stateDir root of the stages' state directories
  */
@@ -55,6 +60,8 @@ record LoadStages(
     Integer liveWarmAfter,
     Integer maxFrameSize,
     int encoderWarmupFrames,
+    int framesWarmupChunks,
+    List<VideoChunk> framesWarmupClip,
     int cameraSize,
     Path stateDir) {
 
@@ -123,6 +130,7 @@ record LoadStages(
       if (maxFrameSize != null) {
         frames = frames.withMaxSize(maxFrameSize, maxFrameSize);
       }
+      Stages.warmFrames(frames, framesWarmupClip, framesWarmupChunks);
       r.streams.add(FramesApp.start(frames, bootstrap, extra));
       StreamModel vision = Families.forStage(model, PackPart.VISION, Precision.F32);
       r.resources.add(vision);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.decostream.broker.EmbeddedBroker;
 import io.decostream.encoder.EncoderConfig;
 import io.decostream.frames.FramesConfig;
+import io.decostream.frames.FramesWarmup;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.FrameTokens;
@@ -232,6 +233,15 @@ public final class LoadtestCommand implements Callable<Integer> {
               + " 0 = none (default ${DEFAULT-VALUE}).")
   int encoderWarmupFrames;
 
+  @Option(
+      names = "--frames-warmup-chunks",
+      defaultValue = "" + Stages.FRAMES_WARMUP_CHUNKS,
+      description =
+          "With in-process stages: chunks of the first clip the frames stage decodes through its"
+              + " own topology before the cameras start, so its per-chunk path is compiled by the"
+              + " JIT first; 0 = none (default ${DEFAULT-VALUE}).")
+  int framesWarmupChunks;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path json;
 
@@ -310,6 +320,8 @@ public final class LoadtestCommand implements Callable<Integer> {
                     liveWarmAfter,
                     maxFrameSize,
                     encoderWarmupFrames,
+                    framesWarmupChunks,
+                    SyntheticCameras.records(clips.get(0), FramesWarmup.STREAM),
                     size,
                     work.resolve("state"))
                 .start(servers, names);

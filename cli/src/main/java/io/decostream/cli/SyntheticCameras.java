@@ -179,6 +179,19 @@ final class SyntheticCameras {
     return sent;
   }
 
+  /**
+   * A clip's chunks as one stream's records (sequence 0, 1, ... at the clip's own times): what the
+   * frames stage's warm-up decodes before the cameras start.
+   */
+  static List<VideoChunk> records(Clip clip, String stream) {
+    List<VideoChunk> out = new ArrayList<>();
+    for (int i = 0; i < clip.chunks().size(); i++) {
+      Chunk c = clip.chunks().get(i);
+      out.add(record(stream, i, c.startMicros(), c));
+    }
+    return out;
+  }
+
   private static VideoChunk record(String stream, long sequence, long startMicros, Chunk chunk) {
     Map<String, Long> stages = new LinkedHashMap<>();
     stages.put(Publisher.STAGE, System.currentTimeMillis());

@@ -42,9 +42,11 @@ class LoadtestCommandIT {
             "2",
             "--drain",
             "30",
-            // 3 cameras need no long warm-up; the default (2048 frames) would add 10-20 s here
+            // 3 cameras need no long warm-ups; the defaults (2048 frames, 1024 chunks) add 15-25 s
             "--encoder-warmup-frames",
             "256",
+            "--frames-warmup-chunks",
+            "64",
             "--json",
             json.toString());
     assertEquals(0, code);

@@ -5,6 +5,7 @@ import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Frame;
 import io.decostream.schemas.FrameFormat;
 import io.decostream.schemas.FrameTokens;
+import io.decostream.schemas.ScratchDir;
 import io.decostream.schemas.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -12,16 +13,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.IntConsumer;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
@@ -83,12 +81,12 @@ public final class EncoderWarmup {
       return new Result(0, 0);
     }
     Topics topics = Topics.of(config.topicNames());
-    Path state = tempDir();
-    try (AutoCloseable muted = StageMetrics.mute();
+    try (ScratchDir scratch = ScratchDir.create("deco-encoder-warmup");
+        AutoCloseable muted = StageMetrics.mute();
         TopologyTestDriver driver =
             new TopologyTestDriver(
-                EncoderTopology.build(config.withStateDir(state), backend),
-                properties(config, state))) {
+                EncoderTopology.build(config.withStateDir(scratch.path()), backend),
+                properties(config, scratch.path()))) {
       TestInputTopic<byte[], byte[]> in =
           driver.createInputTopic(
               topics.frames().name(), new ByteArraySerializer(), new ByteArraySerializer());
@@ -144,8 +142,6 @@ public final class EncoderWarmup {
       throw e;
     } catch (Exception e) {
       throw new IllegalStateException("encoder warm-up failed: " + e.getMessage(), e);
-    } finally {
-      deleteTree(state);
     }
   }
 
@@ -191,21 +187,5 @@ public final class EncoderWarmup {
         .setData(ByteBuffer.wrap(png.toByteArray()))
         .setStageMillis(Map.of())
         .build();
-  }
-
-  private static Path tempDir() {
-    try {
-      return Files.createTempDirectory("deco-encoder-warmup");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the encoder warm-up's state directory", e);
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException | UncheckedIOException ignored) {
-      // a temp directory left behind is harmless; the warm-up's result stands
-    }
   }
 }
