@@ -242,6 +242,19 @@ public final class LoadtestCommand implements Callable<Integer> {
               + " JIT first; 0 = none (default ${DEFAULT-VALUE}).")
   int framesWarmupChunks;
 
+  @Option(
+      names = "--preroll",
+      defaultValue = "0",
+      paramLabel = "SECONDS",
+      description =
+          "Before the measured run: as many other cameras (streams lt-RUN-pre-*) for this many"
+              + " seconds, then a wait (at most 180 s) until no stage is more than one chunk per"
+              + " camera behind; none of it is measured. It stands for a pipeline that was already"
+              + " running: a cold JVM compiles Kafka's own paths (broker, clients) in its first"
+              + " minute under load, which no stage's warm-up covers (docs/scaling.md). 0 = a cold"
+              + " start (default ${DEFAULT-VALUE}).")
+  int prerollSeconds;
+
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path json;
 
@@ -298,7 +311,6 @@ public final class LoadtestCommand implements Callable<Integer> {
               ? TopicNames.defaults()
               : TopicNames.withPrefix(topicPrefix);
       Topics topics = Topics.of(names);
-      StageCpu cpu = null;
       if (!externalStages) {
         Clients.ensureTopics(servers, topics, partitions);
         Path pack = model != null ? model : DemoCommand.shippedModel();
@@ -326,10 +338,8 @@ public final class LoadtestCommand implements Callable<Integer> {
                     work.resolve("state"))
                 .start(servers, names);
         pipeline.awaitRunning(Duration.ofSeconds(180));
-        // from here on: the run's CPU, not the models' loading
-        cpu = new StageCpu();
       }
-      Map<String, Object> report = run(servers, topics, clips, warm, cpu);
+      Map<String, Object> report = run(servers, topics, clips, warm, !externalStages);
       print(report);
       if (json != null) {
         new ObjectMapper()
@@ -383,7 +393,7 @@ public final class LoadtestCommand implements Callable<Integer> {
 
   /** The load itself: cameras, questions, the reader and the samplers; returns the report. */
   private Map<String, Object> run(
-      String servers, Topics topics, List<SyntheticCameras.Clip> clips, int warm, StageCpu cpu)
+      String servers, Topics topics, List<SyntheticCameras.Clip> clips, int warm, boolean inProcess)
       throws Exception {
     String run = UUID.randomUUID().toString().substring(0, 8);
     List<String> ids = new ArrayList<>();
@@ -402,6 +412,11 @@ public final class LoadtestCommand implements Callable<Integer> {
     groups.put(StageCpu.WORKER, WorkerConfig.defaults().applicationId());
     groups.keySet().forEach(s -> lags.put(s, new LagSeries()));
     long chunkMillis = clips.get(0).chunks().get(0).durationMicros() / 1000;
+    if (prerollSeconds > 0) {
+      preroll(servers, topics, clips, run, groups);
+    }
+    // from here on: the run's CPU, not the models' loading or the pre-roll
+    StageCpu cpu = inProcess ? new StageCpu() : null;
 
     step(
         String.format(
@@ -493,7 +508,64 @@ public final class LoadtestCommand implements Callable<Integer> {
         report(
             ledger, lags, reader, cores, cpuSeconds, t0, end, warm, chunkMillis, chunksSent.get());
     r.put("lagAfterDrainRecords", backlog);
+    r.put("prerollSeconds", prerollSeconds);
     return r;
+  }
+
+  /**
+   * The pre-roll ({@code --preroll}): {@link #streams} cameras of their own (streams {@code
+   * lt-RUN-pre-*}, which the reader ignores) publish in real time for {@link #prerollSeconds}, then
+   * this waits up to 180 s for every stage's lag to fall to at most one record per camera. Nothing
+   * of it is measured.
+   */
+  private void preroll(
+      String servers,
+      Topics topics,
+      List<SyntheticCameras.Clip> clips,
+      String run,
+      Map<String, String> groups)
+      throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      ids.add(String.format(Locale.ROOT, "lt-%s-pre-%04d", run, i));
+    }
+    step(
+        String.format(
+            Locale.ROOT,
+            "pre-roll: %d other camera(s) for %d s, not measured",
+            streams,
+            prerollSeconds));
+    long start = System.currentTimeMillis() + 500;
+    try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
+      new SyntheticCameras(clips, ids, fps)
+          .run(
+              p,
+              topics.chunks(),
+              new LoadLedger(),
+              start,
+              start + prerollSeconds * 1000L,
+              new AtomicLong());
+    }
+    long deadline = System.currentTimeMillis() + 180_000;
+    try (Admin admin = Clients.admin(servers, new Properties())) {
+      while (true) {
+        Map<String, Long> lag = new LinkedHashMap<>();
+        for (Map.Entry<String, String> g : groups.entrySet()) {
+          Long l = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
+          lag.put(g.getKey(), l == null ? -1 : l);
+        }
+        boolean settled = lag.values().stream().allMatch(l -> l >= 0 && l <= streams);
+        if (settled || System.currentTimeMillis() > deadline) {
+          step(
+              "pre-roll done"
+                  + (settled ? "" : " (lag still above one record per camera after 180 s)")
+                  + "; lag "
+                  + lag);
+          return;
+        }
+        Thread.sleep(1000);
+      }
+    }
   }
 
   private static void rethrow(Throwable t) throws Exception {
@@ -794,10 +866,13 @@ public final class LoadtestCommand implements Callable<Integer> {
     System.out.println("==> load test report");
     System.out.printf(
         Locale.ROOT,
-        "  streams %s for %s s (warm-up %s s left out of rates and latencies)%n",
+        "  streams %s for %s s (warm-up %s s left out of rates and latencies; %s)%n",
         r.get("streams"),
         r.get("seconds"),
-        r.get("warmupSeconds"));
+        r.get("warmupSeconds"),
+        Integer.valueOf(0).equals(r.get("prerollSeconds"))
+            ? "cold start"
+            : "after a " + r.get("prerollSeconds") + " s pre-roll");
     System.out.printf(
         Locale.ROOT,
         "  frames/s offered %s, achieved %s (%.1f%%)%n",

@@ -47,6 +47,9 @@ class LoadtestCommandIT {
             "256",
             "--frames-warmup-chunks",
             "64",
+            // 3 other cameras first, unmeasured: their frames must not count as this run's
+            "--preroll",
+            "4",
             "--json",
             json.toString());
     assertEquals(0, code);
@@ -80,6 +83,7 @@ class LoadtestCommandIT {
     assertEquals(0, r.get("lostFrames").asLong(), r.toString());
     assertEquals(0, r.get("duplicateFrames").asLong(), r.toString());
     assertEquals(0, r.get("unexpectedFrames").asLong(), r.toString());
+    assertEquals(4, r.get("prerollSeconds").asInt());
     assertEquals(expected, r.get("framesDelivered").asLong());
     assertEquals(0, r.get("deadLetters").asLong());
     // a camera's frame cannot reach the tokens topic before its 1 s chunk is complete
