@@ -536,26 +536,37 @@ public final class LoadtestCommand implements Callable<Integer> {
             streams,
             prerollSeconds));
     long start = System.currentTimeMillis() + 500;
-    try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
-      new SyntheticCameras(clips, ids, fps)
-          .run(
-              p,
-              topics.chunks(),
-              new LoadLedger(),
-              start,
-              start + prerollSeconds * 1000L,
-              new AtomicLong());
-    }
-    long deadline = System.currentTimeMillis() + 180_000;
+    long end = start + prerollSeconds * 1000L;
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread cameras =
+        new Thread(
+            () -> {
+              try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
+                new SyntheticCameras(clips, ids, fps)
+                    .run(p, topics.chunks(), new LoadLedger(), start, end, new AtomicLong());
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+              }
+            },
+            "loadtest-preroll");
+    cameras.start();
+    long deadline = end + 180_000;
+    long nextProgress = start + progressEvery * 1000L;
     try (Admin admin = Clients.admin(servers, new Properties())) {
       while (true) {
+        Thread.sleep(1000);
+        rethrow(failure.get());
         Map<String, Long> lag = new LinkedHashMap<>();
         for (Map.Entry<String, String> g : groups.entrySet()) {
           Long l = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
           lag.put(g.getKey(), l == null ? -1 : l);
         }
+        long now = System.currentTimeMillis();
+        boolean camerasDone = !cameras.isAlive();
         boolean settled = lag.values().stream().allMatch(l -> l >= 0 && l <= streams);
-        if (settled || System.currentTimeMillis() > deadline) {
+        if (camerasDone && (settled || now > deadline)) {
           step(
               "pre-roll done"
                   + (settled ? "" : " (lag still above one record per camera after 180 s)")
@@ -563,8 +574,19 @@ public final class LoadtestCommand implements Callable<Integer> {
                   + lag);
           return;
         }
-        Thread.sleep(1000);
+        if (now >= nextProgress) {
+          nextProgress += progressEvery * 1000L;
+          System.out.printf(
+              Locale.ROOT,
+              "[pre-roll %4d s] %s; lag %s%n",
+              (now - start) / 1000,
+              camerasDone ? "cameras stopped, waiting for the stages" : "cameras running",
+              lag);
+        }
       }
+    } finally {
+      cameras.interrupt();
+      cameras.join(30_000);
     }
   }
 
