@@ -433,29 +433,23 @@ public final class LoadtestCommand implements Callable<Integer> {
     AtomicLong chunksSent = new AtomicLong();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread publisher =
-        new Thread(
+        background(
+            "loadtest-cameras",
+            failure,
             () -> {
               try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
                 cameras.run(p, topics.chunks(), ledger, t0, end, chunksSent);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              } catch (Throwable e) {
-                failure.compareAndSet(null, e);
               }
-            },
-            "loadtest-cameras");
+            });
     Thread asker =
-        new Thread(
+        background(
+            "loadtest-questions",
+            failure,
             () -> {
               try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
                 ask(p, topics.questions(), ids, ledger, t0 + warm * 1000L, end);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              } catch (Throwable e) {
-                failure.compareAndSet(null, e);
               }
-            },
-            "loadtest-questions");
+            });
     publisher.start();
     asker.start();
     try (Admin admin = Clients.admin(servers, new Properties())) {
@@ -463,10 +457,7 @@ public final class LoadtestCommand implements Callable<Integer> {
       while (System.currentTimeMillis() < end && failure.get() == null && reader.failure == null) {
         Thread.sleep(Math.max(1, Math.min(2000, end - System.currentTimeMillis())));
         double at = (System.currentTimeMillis() - t0) / 1000.0;
-        for (Map.Entry<String, String> g : groups.entrySet()) {
-          Long lag = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
-          lags.get(g.getKey()).add(at, lag == null ? -1 : lag);
-        }
+        lags(admin, groups).forEach((stage, lag) -> lags.get(stage).add(at, lag));
         if (cpu != null) {
           cpu.sample();
         }
@@ -497,12 +488,9 @@ public final class LoadtestCommand implements Callable<Integer> {
     reader.close();
     // what the stages still have queued after the drain: missing frames behind a backlog are late,
     // and a longer --drain may still see them; with no backlog they are lost
-    Map<String, Long> backlog = new LinkedHashMap<>();
+    Map<String, Long> backlog;
     try (Admin admin = Clients.admin(servers, new Properties())) {
-      for (Map.Entry<String, String> g : groups.entrySet()) {
-        Long lag = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
-        backlog.put(g.getKey(), lag == null ? -1 : lag);
-      }
+      backlog = lags(admin, groups);
     }
     Map<String, Object> r =
         report(
@@ -539,18 +527,15 @@ public final class LoadtestCommand implements Callable<Integer> {
     long end = start + prerollSeconds * 1000L;
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread cameras =
-        new Thread(
+        background(
+            "loadtest-preroll",
+            failure,
             () -> {
               try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
                 new SyntheticCameras(clips, ids, fps)
                     .run(p, topics.chunks(), new LoadLedger(), start, end, new AtomicLong());
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              } catch (Throwable e) {
-                failure.compareAndSet(null, e);
               }
-            },
-            "loadtest-preroll");
+            });
     cameras.start();
     long deadline = end + 180_000;
     long nextProgress = start + progressEvery * 1000L;
@@ -558,11 +543,7 @@ public final class LoadtestCommand implements Callable<Integer> {
       while (true) {
         Thread.sleep(1000);
         rethrow(failure.get());
-        Map<String, Long> lag = new LinkedHashMap<>();
-        for (Map.Entry<String, String> g : groups.entrySet()) {
-          Long l = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
-          lag.put(g.getKey(), l == null ? -1 : l);
-        }
+        Map<String, Long> lag = lags(admin, groups);
         long now = System.currentTimeMillis();
         boolean camerasDone = !cameras.isAlive();
         boolean settled = lag.values().stream().allMatch(l -> l >= 0 && l <= streams);
@@ -588,6 +569,41 @@ public final class LoadtestCommand implements Callable<Integer> {
       cameras.interrupt();
       cameras.join(30_000);
     }
+  }
+
+  /** Each stage's consumer lag in records, -1 where it cannot be read. */
+  private static Map<String, Long> lags(Admin admin, Map<String, String> groups)
+      throws InterruptedException {
+    Map<String, Long> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> g : groups.entrySet()) {
+      Long lag = StatusCommand.stage(admin, g.getKey(), g.getValue()).lag();
+      out.put(g.getKey(), lag == null ? -1 : lag);
+    }
+    return out;
+  }
+
+  /** Work a background thread of the load test does; it may block and throw. */
+  @FunctionalInterface
+  private interface Work {
+    void run() throws Exception;
+  }
+
+  /**
+   * A thread (not started) doing {@code work}: an interrupt ends it quietly, any other failure is
+   * kept in {@code failure} for the main thread to rethrow.
+   */
+  private static Thread background(String name, AtomicReference<Throwable> failure, Work work) {
+    return new Thread(
+        () -> {
+          try {
+            work.run();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+          }
+        },
+        name);
   }
 
   private static void rethrow(Throwable t) throws Exception {

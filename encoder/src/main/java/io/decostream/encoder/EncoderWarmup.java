@@ -6,6 +6,7 @@ import io.decostream.schemas.Frame;
 import io.decostream.schemas.FrameFormat;
 import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.ScratchDir;
+import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -13,16 +14,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.IntConsumer;
 import javax.imageio.ImageIO;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -86,7 +84,7 @@ public final class EncoderWarmup {
         TopologyTestDriver driver =
             new TopologyTestDriver(
                 EncoderTopology.build(config.withStateDir(scratch.path()), backend),
-                properties(config, scratch.path()))) {
+                StreamsProperties.warmUp(config.applicationId(), scratch.path()))) {
       TestInputTopic<byte[], byte[]> in =
           driver.createInputTopic(
               topics.frames().name(), new ByteArraySerializer(), new ByteArraySerializer());
@@ -143,14 +141,6 @@ public final class EncoderWarmup {
     } catch (Exception e) {
       throw new IllegalStateException("encoder warm-up failed: " + e.getMessage(), e);
     }
-  }
-
-  private static Properties properties(EncoderConfig config, Path state) {
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId() + "-warmup");
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "warmup.invalid:9092"); // never contacted
-    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    return p;
   }
 
   /**

@@ -4,12 +4,10 @@ import io.decostream.metrics.StageMetrics;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Frame;
 import io.decostream.schemas.ScratchDir;
+import io.decostream.schemas.StreamsProperties;
 import io.decostream.schemas.Topics;
 import io.decostream.schemas.VideoChunk;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Properties;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -68,7 +66,7 @@ public final class FramesWarmup {
         TopologyTestDriver driver =
             new TopologyTestDriver(
                 FramesTopology.build(config.withStateDir(scratch.path())),
-                properties(config, scratch.path()))) {
+                StreamsProperties.warmUp(config.applicationId(), scratch.path()))) {
       TestInputTopic<String, VideoChunk> in =
           driver.createInputTopic(
               topics.chunks().name(),
@@ -107,13 +105,5 @@ public final class FramesWarmup {
     } catch (Exception e) {
       throw new IllegalStateException("frames warm-up failed: " + e.getMessage(), e);
     }
-  }
-
-  private static Properties properties(FramesConfig config, Path state) {
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId() + "-warmup");
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "warmup.invalid:9092"); // never contacted
-    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    return p;
   }
 }

@@ -72,6 +72,19 @@ public final class StreamsProperties {
     return p;
   }
 
+  /**
+   * The settings of a stage's warm-up (issue 22: the frames stage and the encoder run their own
+   * topology in a TopologyTestDriver before they start): an application id of its own, state in
+   * {@code stateDir}, and a bootstrap address that is never contacted.
+   */
+  public static Properties warmUp(String applicationId, Path stateDir) {
+    Properties p = new Properties();
+    p.put("application.id", applicationId + "-warmup");
+    p.put("bootstrap.servers", "warmup.invalid:9092");
+    p.put("state.dir", stateDir.toString());
+    return p;
+  }
+
   /** {@code processing.guarantee} set to {@code g}, to pass as (part of) {@code extra}. */
   public static Properties guarantee(Guarantee g) {
     Properties p = new Properties();
