@@ -46,6 +46,7 @@ import org.apache.kafka.streams.KafkaStreams;
  *     starts ({@link FramesWarmup}; 0 = none)
  * @param framesWarmupClip the chunks that warm-up cycles through (one camera's clip)
  * @param cameraSize width and height of the cameras' frames
+ * @param streamsConfig Kafka Streams properties added to every stage's config (empty = none)
  * @param stateDir root of the stages' state directories
  */
 record LoadStages(
@@ -63,6 +64,7 @@ record LoadStages(
     int framesWarmupChunks,
     List<VideoChunk> framesWarmupClip,
     int cameraSize,
+    Properties streamsConfig,
     Path stateDir) {
 
   /** The running stages; closing stops them and frees the models. */
@@ -121,6 +123,7 @@ record LoadStages(
   Running start(String bootstrap, TopicNames names) {
     Running r = new Running();
     Properties extra = StreamsProperties.guarantee(Guarantee.EXACTLY_ONCE_V2);
+    extra.putAll(streamsConfig);
     try {
       FramesConfig frames =
           FramesConfig.defaults()

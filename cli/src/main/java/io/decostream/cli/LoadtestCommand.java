@@ -7,6 +7,7 @@ import io.decostream.encoder.EncoderConfig;
 import io.decostream.frames.FramesConfig;
 import io.decostream.frames.FramesWarmup;
 import io.decostream.schemas.Answer;
+import io.decostream.schemas.ClientConfig;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.KafkaLimits;
@@ -243,6 +244,15 @@ public final class LoadtestCommand implements Callable<Integer> {
   int framesWarmupChunks;
 
   @Option(
+      names = "--streams-config",
+      paramLabel = "FILE",
+      description =
+          "With in-process stages: Kafka Streams properties (a Java properties file) added to every"
+              + " stage's config, e.g. consumer.fetch.min.bytes=65536 and"
+              + " consumer.fetch.max.wait.ms=50 for fewer, larger fetches.")
+  Path streamsConfig;
+
+  @Option(
       names = "--preroll",
       defaultValue = "0",
       paramLabel = "SECONDS",
@@ -335,6 +345,7 @@ public final class LoadtestCommand implements Callable<Integer> {
                     framesWarmupChunks,
                     SyntheticCameras.records(clips.get(0), FramesWarmup.STREAM),
                     size,
+                    streamsConfig == null ? new Properties() : ClientConfig.load(streamsConfig),
                     work.resolve("state"))
                 .start(servers, names);
         pipeline.awaitRunning(Duration.ofSeconds(180));

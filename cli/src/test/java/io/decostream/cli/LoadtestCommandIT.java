@@ -27,6 +27,10 @@ class LoadtestCommandIT {
     assumeTrue(
         DemoCommand.shippedModel() != null, "the shipped model models/shapes-demo is not here");
     Path json = dir.resolve("report.json");
+    // fewer, larger fetches for every in-process stage (docs/scaling.md tried them at 75 cameras)
+    Path streamsConfig = dir.resolve("streams.properties");
+    Files.writeString(
+        streamsConfig, "consumer.fetch.min.bytes=65536\nconsumer.fetch.max.wait.ms=50\n");
     int code =
         Deco.run(
             "loadtest",
@@ -50,6 +54,8 @@ class LoadtestCommandIT {
             // 3 other cameras first, unmeasured: their frames must not count as this run's
             "--preroll",
             "4",
+            "--streams-config",
+            streamsConfig.toString(),
             "--json",
             json.toString());
     assertEquals(0, code);
