@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.decostream.nn.image.RgbImage;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -40,8 +41,7 @@ class PngReaderTest {
       }
       byte[] png = png(img);
       RgbImage fast = PngReader.read(png);
-      RgbImage slow =
-          RgbImage.fromBufferedImage(ImageIO.read(new java.io.ByteArrayInputStream(png)));
+      RgbImage slow = RgbImage.fromBufferedImage(ImageIO.read(new ByteArrayInputStream(png)));
       assertArrayEquals(slow.rgb(), fast.rgb(), size[0] + "x" + size[1]);
     }
   }
@@ -64,8 +64,7 @@ class PngReaderTest {
       }
       byte[] png = filteredPng(w, h, rgb);
       assertArrayEquals(rgb, PngReader.read(png).rgb(), w + "x" + h);
-      RgbImage slow =
-          RgbImage.fromBufferedImage(ImageIO.read(new java.io.ByteArrayInputStream(png)));
+      RgbImage slow = RgbImage.fromBufferedImage(ImageIO.read(new ByteArrayInputStream(png)));
       assertArrayEquals(rgb, slow.rgb(), "javax.imageio reads the test's PNG the same way");
     }
   }

@@ -21,8 +21,9 @@ import org.bytedeco.javacv.Frame;
  * before: FFmpeg's default decoder threads and every frame converted to RGB24 by {@code
  * grabImage()}. Prints wall time and the process's CPU time per chunk (FFmpeg's own threads
  * included), medians. Run in {@code frames/}: {@code ../mvnw -q dependency:build-classpath
- * -Dmdep.outputFile=/tmp/cp.txt}, then {@code java -cp target/test-classes:target/classes:$(cat
- * /tmp/cp.txt) io.decostream.frames.ChunkDecodeBench [repeats]}.
+ * -Dmdep.outputFile=/tmp/cp.txt}, then {@code OPT_OUT_TRACKING=true java -Dai.djl.offline=true -cp
+ * target/test-classes:target/classes:$(cat /tmp/cp.txt) io.decostream.frames.ChunkDecodeBench
+ * [repeats]}.
  */
 public final class ChunkDecodeBench {
   private ChunkDecodeBench() {}
