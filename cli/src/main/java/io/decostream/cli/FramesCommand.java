@@ -24,12 +24,41 @@ final class FramesCommand implements Callable<Integer> {
       description = "Sampling rate in frames per second (default ${DEFAULT-VALUE}).")
   double fps;
 
+  @Option(
+      names = "--max-size",
+      paramLabel = "WIDTHxHEIGHT",
+      defaultValue = "${env:DECO_FRAMES_MAX_SIZE:-1920x1080}",
+      description =
+          "Frames larger than this are scaled down by FFmpeg, aspect kept (default"
+              + " ${DEFAULT-VALUE}, env DECO_FRAMES_MAX_SIZE; one number for both ways). Sized for"
+              + " the model, e.g. 336 for CLIP-L/336 or 168 for the shipped demo model, the frames"
+              + " topic carries no pixels the encoder throws away (docs/scaling.md).")
+  String maxSize;
+
+  /** "WxH" or "N" as {width, height}. */
+  static int[] parseSize(String s) {
+    String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+    try {
+      int x = t.indexOf('x');
+      return x < 0
+          ? new int[] {Integer.parseInt(t), Integer.parseInt(t)}
+          : new int[] {Integer.parseInt(t.substring(0, x)), Integer.parseInt(t.substring(x + 1))};
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "--max-size is WIDTHxHEIGHT or one number, e.g. 1920x1080 or 336, not '" + s + "'");
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
+    int[] size = parseSize(maxSize);
     FramesConfig base = FramesConfig.defaults();
     Path stateDir = stage.claimStateDir(base.applicationId());
     FramesConfig config =
-        base.withTopicNames(kafka.topicNames()).withSampleFps(fps).withStateDir(stateDir);
+        base.withTopicNames(kafka.topicNames())
+            .withSampleFps(fps)
+            .withMaxSize(size[0], size[1])
+            .withStateDir(stateDir);
     String instance = stage.instanceId(stateDir, config.applicationId());
     announce("frames", config.applicationId(), instance, stateDir, stage);
     return kafka

@@ -18,6 +18,8 @@ import io.decostream.schemas.Topics;
 import io.decostream.schemas.VideoChunk;
 import io.decostream.shapes.VideoSpec;
 import io.decostream.worker.WorkerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -220,10 +222,23 @@ public final class LoadtestCommand implements Callable<Integer> {
       paramLabel = "PIXELS",
       description =
           "With in-process stages: the frames stage scales frames down (FFmpeg) to fit this size"
-              + " each way (default: its own, 1920x1080). At the model's input size (168 for the"
-              + " shipped model) the encoder's Pillow-exact resize has nothing left to do, at the"
-              + " price of FFmpeg's scaler instead of Pillow's.")
+              + " each way. Default: the vision tower's input size (config.json"
+              + " vision_config.image_size, 168 for the shipped model), so the frames topic carries"
+              + " no pixels the encoder throws away (deco frames --max-size; docs/scaling.md:"
+              + " FFmpeg's scaler instead of Pillow's bicubic, a mean difference of 1.6 of 255)."
+              + " 0 = the frames stage's own default, 1920x1080.")
   Integer maxFrameSize;
+
+  @Option(
+      names = "--torch-threads",
+      paramLabel = "N",
+      description =
+          "With in-process stages: libtorch's intra-op threads (ai.djl.pytorch.num_threads) for"
+              + " the encoder's ViT and the worker's LLM. Default 1 unless that property is set: on"
+              + " a small machine the ViT's batches are too small for OpenMP to pay for its"
+              + " spinning threads, and the frames stage and the broker want the other cores"
+              + " (docs/scaling.md). 0 = libtorch's own default (one per core).")
+  Integer torchThreads;
 
   @Option(
       names = "--encoder-warmup-frames",
@@ -254,15 +269,16 @@ public final class LoadtestCommand implements Callable<Integer> {
 
   @Option(
       names = "--preroll",
-      defaultValue = "0",
+      defaultValue = "60",
       paramLabel = "SECONDS",
       description =
           "Before the measured run: as many other cameras (streams lt-RUN-pre-*) for this many"
               + " seconds, then a wait (at most 180 s) until no stage is more than one chunk per"
               + " camera behind; none of it is measured. It stands for a pipeline that was already"
-              + " running: a cold JVM compiles Kafka's own paths (broker, clients) in its first"
-              + " minute under load, which no stage's warm-up covers (docs/scaling.md). 0 = a cold"
-              + " start (default ${DEFAULT-VALUE}).")
+              + " running, the load a deployment is sized for: a cold JVM compiles Kafka's own paths"
+              + " (broker, clients) in its first minute under load, which no stage's warm-up covers,"
+              + " and on 2 cores that minute's backlog decides the run's p95 (docs/scaling.md)."
+              + " 0 = a cold start (default ${DEFAULT-VALUE}).")
   int prerollSeconds;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
@@ -328,7 +344,16 @@ public final class LoadtestCommand implements Callable<Integer> {
           throw new IllegalArgumentException(
               "no model: models/shapes-demo not found; give --model DIR");
         }
-        step("starting frames, encoder and llm-worker in this JVM (model " + pack + ")");
+        frameSize = frameSize(maxFrameSize, pack);
+        threads = torchThreads(torchThreads);
+        step(
+            "starting frames, encoder and llm-worker in this JVM (model "
+                + pack
+                + "; frames at most "
+                + (frameSize == null ? "the frames stage's default" : frameSize + "x" + frameSize)
+                + ", libtorch "
+                + (threads == null ? "default" : threads)
+                + " thread(s))");
         pipeline =
             new LoadStages(
                     pack,
@@ -340,7 +365,7 @@ public final class LoadtestCommand implements Callable<Integer> {
                     liveWindow == null ? null : liveWindow.equalsIgnoreCase("on"),
                     liveHotSeconds,
                     liveWarmAfter,
-                    maxFrameSize,
+                    frameSize,
                     encoderWarmupFrames,
                     framesWarmupChunks,
                     SyntheticCameras.records(clips.get(0), FramesWarmup.STREAM),
@@ -370,6 +395,54 @@ public final class LoadtestCommand implements Callable<Integer> {
     }
   }
 
+  /** What the in-process stages ran with (null: the stage's or libtorch's own default). */
+  private Integer frameSize;
+
+  private String threads;
+
+  /**
+   * The frames stage's size bound: the flag, 0 meaning the stage's own default (null), and without
+   * the flag the vision tower's input size from the pack's config.json (null when it has none).
+   */
+  static Integer frameSize(Integer flag, Path pack) {
+    if (flag != null) {
+      return flag == 0 ? null : flag;
+    }
+    Path config = pack.resolve("config.json");
+    if (!Files.isRegularFile(config)) {
+      return null;
+    }
+    try {
+      int side =
+          new ObjectMapper()
+              .readTree(config.toFile())
+              .path("vision_config")
+              .path("image_size")
+              .asInt(0);
+      return side > 0 ? side : null;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * libtorch's intra-op threads for the in-process models, set as DJL's system property before the
+   * engine loads: the flag (0 = libtorch's default, the property left alone), else a property the
+   * user set, else 1. Returns the value in effect (null = libtorch's default).
+   */
+  static String torchThreads(Integer flag) {
+    String key = "ai.djl.pytorch.num_threads";
+    if (flag != null && flag == 0) {
+      return System.getProperty(key);
+    }
+    if (flag != null) {
+      System.setProperty(key, Integer.toString(flag));
+    } else if (System.getProperty(key) == null) {
+      System.setProperty(key, "1");
+    }
+    return System.getProperty(key);
+  }
+
   private void check() {
     if (streams < 1 || streams > 10_000) {
       throw new IllegalArgumentException("--streams must be 1..10000, not " + streams);
@@ -395,6 +468,11 @@ public final class LoadtestCommand implements Callable<Integer> {
     if (externalStages && bootstrap == null) {
       throw new IllegalArgumentException(
           "--external-stages drives stages on a broker: give --bootstrap HOST:PORT");
+    }
+    if ((maxFrameSize != null && maxFrameSize != 0 && (maxFrameSize < 16 || maxFrameSize > 8192))
+        || (torchThreads != null && (torchThreads < 0 || torchThreads > 1024))) {
+      throw new IllegalArgumentException(
+          "--max-frame-size is 0 or 16..8192 and --torch-threads 0..1024");
     }
     if (clipCount < 1 || clipSeconds < 2 || progressEvery < 1 || drainSeconds < 0) {
       throw new IllegalArgumentException(
@@ -508,6 +586,10 @@ public final class LoadtestCommand implements Callable<Integer> {
             ledger, lags, reader, cores, cpuSeconds, t0, end, warm, chunkMillis, chunksSent.get());
     r.put("lagAfterDrainRecords", backlog);
     r.put("prerollSeconds", prerollSeconds);
+    if (inProcess) {
+      r.put("maxFrameSize", frameSize);
+      r.put("torchThreads", threads);
+    }
     return r;
   }
 
@@ -922,6 +1004,15 @@ public final class LoadtestCommand implements Callable<Integer> {
         Integer.valueOf(0).equals(r.get("prerollSeconds"))
             ? "cold start"
             : "after a " + r.get("prerollSeconds") + " s pre-roll");
+    if (r.containsKey("torchThreads")) {
+      System.out.printf(
+          Locale.ROOT,
+          "  frames at most %s, libtorch %s intra-op thread(s)%n",
+          r.get("maxFrameSize") == null
+              ? "the frames stage's default size"
+              : r.get("maxFrameSize") + "x" + r.get("maxFrameSize"),
+          r.get("torchThreads") == null ? "default" : r.get("torchThreads"));
+    }
     System.out.printf(
         Locale.ROOT,
         "  frames/s offered %s, achieved %s (%.1f%%)%n",

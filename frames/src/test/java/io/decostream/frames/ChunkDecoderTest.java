@@ -89,6 +89,8 @@ class ChunkDecoderTest {
       g.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
       g.setImageWidth(width);
       g.setImageHeight(height);
+      // the stage's flags for this coded size: scaling down is bicubic, accurate (RgbConverter)
+      g.setImageScalingFlags(RgbConverter.flags(c.getWidth(), c.getHeight(), width, height));
       g.start();
       Frame f;
       while ((f = g.grabImage()) != null) {
