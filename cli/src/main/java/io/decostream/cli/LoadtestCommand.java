@@ -272,8 +272,8 @@ public final class LoadtestCommand implements Callable<Integer> {
       defaultValue = "60",
       paramLabel = "SECONDS",
       description =
-          "Before the measured run: as many other cameras (streams lt-RUN-pre-*) for this many"
-              + " seconds, then a wait (at most 180 s) until no stage is more than one chunk per"
+          "Before the measured run: as many other cameras (streams lt-RUN-pre-*), asked the same"
+              + " questions, for this many seconds, then a wait (at most 180 s) until no stage is more than one chunk per"
               + " camera behind; none of it is measured. It stands for a pipeline that was already"
               + " running, the load a deployment is sized for: a cold JVM compiles Kafka's own paths"
               + " (broker, clients) in its first minute under load, which no stage's warm-up covers,"
@@ -629,7 +629,18 @@ public final class LoadtestCommand implements Callable<Integer> {
                     .run(p, topics.chunks(), new LoadLedger(), start, end, new AtomicLong());
               }
             });
+    // the same questions too: the worker's answer path is part of a pipeline already running
+    Thread questions =
+        background(
+            "loadtest-preroll-questions",
+            failure,
+            () -> {
+              try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
+                ask(p, topics.questions(), ids, new LoadLedger(), start, end);
+              }
+            });
     cameras.start();
+    questions.start();
     long deadline = end + 180_000;
     long nextProgress = start + progressEvery * 1000L;
     try (Admin admin = Clients.admin(servers, new Properties())) {
@@ -660,7 +671,9 @@ public final class LoadtestCommand implements Callable<Integer> {
       }
     } finally {
       cameras.interrupt();
+      questions.interrupt();
       cameras.join(30_000);
+      questions.join(30_000);
     }
   }
 
