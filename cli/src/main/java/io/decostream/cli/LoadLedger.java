@@ -131,6 +131,20 @@ final class LoadLedger {
     return answers.keySet().containsAll(questions.keySet());
   }
 
+  /**
+   * Answers (of questions asked here) that arrived in [fromMillis, toMillis), errors included: the
+   * workers' achieved rate over a window, which keeps counting when their queue grows (latency
+   * alone shows only that they fell behind).
+   */
+  synchronized long answeredBetween(long fromMillis, long toMillis) {
+    return answers.values().stream().filter(at -> at >= fromMillis && at < toMillis).count();
+  }
+
+  /** Questions asked in [fromMillis, toMillis). */
+  synchronized long askedBetween(long fromMillis, long toMillis) {
+    return questions.values().stream().filter(at -> at >= fromMillis && at < toMillis).count();
+  }
+
   synchronized AnswerFigures answers() {
     List<Long> latencies = new ArrayList<>();
     answers.forEach((id, at) -> latencies.add(at - questions.get(id)));

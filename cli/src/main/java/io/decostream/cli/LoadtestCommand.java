@@ -981,6 +981,9 @@ public final class LoadtestCommand implements Callable<Integer> {
     r.put("answerLatencyMsP99", answers.latencyMs().p99());
     r.put("questionsAsked", answers.asked());
     r.put("questionsAnswered", answers.answered());
+    // the workers' achieved rate (issue 22 point 4: one worker process against two)
+    r.put("questionsPerSecond", round(ledger.askedBetween(from, end) / window));
+    r.put("answersPerSecond", round(ledger.answeredBetween(from, end) / window));
     r.put("answerErrors", answers.errors());
     r.put("duplicateAnswers", answers.duplicates());
     r.put("chunksSent", chunks);
@@ -1047,6 +1050,11 @@ public final class LoadtestCommand implements Callable<Integer> {
         r.get("answerErrors"),
         ms((double) r.get("answerLatencyMsP50")),
         ms((double) r.get("answerLatencyMsP95")));
+    System.out.printf(
+        Locale.ROOT,
+        "  answers/s %s of %s questions/s asked, in the measured window%n",
+        r.get("answersPerSecond"),
+        r.get("questionsPerSecond"));
     System.out.printf(
         Locale.ROOT,
         "  frames expected %s, delivered %s, lost %s, duplicated %s, unexpected %s%n",

@@ -133,4 +133,23 @@ class LoadLedgerTest {
     assertEquals(StageCpu.LOADTEST, StageCpu.group("loadtest-cameras"));
     assertEquals(StageCpu.OTHER, StageCpu.group("data-plane-kafka-request-handler-0"));
   }
+
+  @Test
+  void theAnswerRateCountsArrivalsInTheWindowWhateverTheirLatency() {
+    LoadLedger l = new LoadLedger();
+    l.asked("q1", 1_000);
+    l.asked("q2", 2_000);
+    l.asked("q3", 3_000);
+    l.asked("q4", 12_000); // after the window
+    l.answered("q1", 1_500, false);
+    l.answered("q2", 9_000, true); // an error is still an answer
+    l.answered("q3", 11_000, false); // arrives after the window
+    l.answered("q1", 1_600, false); // a duplicate counts once
+    l.answered("other", 2_000, false); // another asker's question
+    assertEquals(3, l.askedBetween(0, 10_000));
+    assertEquals(2, l.answeredBetween(0, 10_000));
+    assertEquals(2, l.answeredBetween(5_000, 12_000));
+    assertEquals(1, l.answeredBetween(10_000, 12_000));
+    assertEquals(0, l.answeredBetween(20_000, 30_000));
+  }
 }
