@@ -225,7 +225,7 @@ public final class LoadtestCommand implements Callable<Integer> {
               + " each way. Default: the vision tower's input size (config.json"
               + " vision_config.image_size, 168 for the shipped model), so the frames topic carries"
               + " no pixels the encoder throws away (deco frames --max-size; docs/scaling.md:"
-              + " FFmpeg's scaler instead of Pillow's bicubic, a mean difference of 1.6 of 255)."
+              + " FFmpeg's bicubic instead of Pillow's, a mean difference of 1.15 of 255)."
               + " 0 = the frames stage's own default, 1920x1080.")
   Integer maxFrameSize;
 
@@ -273,11 +273,12 @@ public final class LoadtestCommand implements Callable<Integer> {
       paramLabel = "SECONDS",
       description =
           "Before the measured run: as many other cameras (streams lt-RUN-pre-*), asked the same"
-              + " questions, for this many seconds, then a wait (at most 180 s) until no stage is more than one chunk per"
-              + " camera behind; none of it is measured. It stands for a pipeline that was already"
-              + " running, the load a deployment is sized for: a cold JVM compiles Kafka's own paths"
-              + " (broker, clients) in its first minute under load, which no stage's warm-up covers,"
-              + " and on 2 cores that minute's backlog decides the run's p95 (docs/scaling.md)."
+              + " questions, for this many seconds, then a wait (at most 180 s) until no stage is"
+              + " more than one chunk per camera behind; none of it is measured. It stands for a"
+              + " pipeline that was already running, the load a deployment is sized for: a cold JVM"
+              + " compiles Kafka's own paths (broker, clients) in its first minute under load, which"
+              + " no stage's warm-up covers, and on 2 cores that minute's backlog decides the run's"
+              + " p95 (docs/scaling.md)."
               + " 0 = a cold start (default ${DEFAULT-VALUE}).")
   int prerollSeconds;
 
