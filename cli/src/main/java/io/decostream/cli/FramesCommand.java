@@ -37,16 +37,7 @@ final class FramesCommand implements Callable<Integer> {
 
   /** "WxH" or "N" as {width, height}. */
   static int[] parseSize(String s) {
-    String t = s.trim().toLowerCase(java.util.Locale.ROOT);
-    try {
-      int x = t.indexOf('x');
-      return x < 0
-          ? new int[] {Integer.parseInt(t), Integer.parseInt(t)}
-          : new int[] {Integer.parseInt(t.substring(0, x)), Integer.parseInt(t.substring(x + 1))};
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "--max-size is WIDTHxHEIGHT or one number, e.g. 1920x1080 or 336, not '" + s + "'");
-    }
+    return SizeArg.parse("--max-size", s);
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.decostream.broker.EmbeddedBroker;
 import io.decostream.encoder.EncoderConfig;
 import io.decostream.frames.FramesConfig;
 import io.decostream.frames.FramesWarmup;
+import io.decostream.nn.config.ConfigFiles;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.ClientConfig;
 import io.decostream.schemas.DeadLetter;
@@ -415,7 +416,7 @@ public final class LoadtestCommand implements Callable<Integer> {
     }
     try {
       int side =
-          new ObjectMapper()
+          ConfigFiles.JSON
               .readTree(config.toFile())
               .path("vision_config")
               .path("image_size")
@@ -523,23 +524,10 @@ public final class LoadtestCommand implements Callable<Integer> {
     AtomicLong chunksSent = new AtomicLong();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread publisher =
-        background(
-            "loadtest-cameras",
-            failure,
-            () -> {
-              try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
-                cameras.run(p, topics.chunks(), ledger, t0, end, chunksSent);
-              }
-            });
+        publisher(
+            "loadtest-cameras", servers, topics, cameras, ledger, t0, end, chunksSent, failure);
     Thread asker =
-        background(
-            "loadtest-questions",
-            failure,
-            () -> {
-              try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
-                ask(p, topics.questions(), ids, ledger, t0 + warm * 1000L, end);
-              }
-            });
+        asker("loadtest-questions", servers, topics, ids, ledger, t0 + warm * 1000L, end, failure);
     publisher.start();
     asker.start();
     try (Admin admin = Clients.admin(servers, new Properties())) {
@@ -620,26 +608,21 @@ public final class LoadtestCommand implements Callable<Integer> {
     long start = System.currentTimeMillis() + 500;
     long end = start + prerollSeconds * 1000L;
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    LoadLedger unmeasured = new LoadLedger();
     Thread cameras =
-        background(
+        publisher(
             "loadtest-preroll",
-            failure,
-            () -> {
-              try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
-                new SyntheticCameras(clips, ids, fps)
-                    .run(p, topics.chunks(), new LoadLedger(), start, end, new AtomicLong());
-              }
-            });
+            servers,
+            topics,
+            new SyntheticCameras(clips, ids, fps),
+            unmeasured,
+            start,
+            end,
+            new AtomicLong(),
+            failure);
     // the same questions too: the worker's answer path is part of a pipeline already running
     Thread questions =
-        background(
-            "loadtest-preroll-questions",
-            failure,
-            () -> {
-              try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
-                ask(p, topics.questions(), ids, new LoadLedger(), start, end);
-              }
-            });
+        asker("loadtest-preroll-questions", servers, topics, ids, unmeasured, start, end, failure);
     cameras.start();
     questions.start();
     long deadline = end + 180_000;
@@ -693,6 +676,47 @@ public final class LoadtestCommand implements Callable<Integer> {
   @FunctionalInterface
   private interface Work {
     void run() throws Exception;
+  }
+
+  /** A thread publishing the cameras' chunks in real time over [from, end). */
+  private static Thread publisher(
+      String name,
+      String servers,
+      Topics topics,
+      SyntheticCameras cameras,
+      LoadLedger ledger,
+      long from,
+      long end,
+      AtomicLong chunksSent,
+      AtomicReference<Throwable> failure) {
+    return background(
+        name,
+        failure,
+        () -> {
+          try (KafkaProducer<String, VideoChunk> p = producer(servers, topics.chunks())) {
+            cameras.run(p, topics.chunks(), ledger, from, end, chunksSent);
+          }
+        });
+  }
+
+  /** A thread asking {@link #ask}'s questions of {@code ids} over [from, end). */
+  private Thread asker(
+      String name,
+      String servers,
+      Topics topics,
+      List<String> ids,
+      LoadLedger ledger,
+      long from,
+      long end,
+      AtomicReference<Throwable> failure) {
+    return background(
+        name,
+        failure,
+        () -> {
+          try (KafkaProducer<String, Question> p = producer(servers, topics.questions())) {
+            ask(p, topics.questions(), ids, ledger, from, end);
+          }
+        });
   }
 
   /**

@@ -82,7 +82,7 @@ final class ShapesCommand implements Callable<Integer> {
     }
     VideoSpec vs;
     try {
-      int[] wh = parseSize(size);
+      int[] wh = SizeArg.parse("--size", size);
       vs = new VideoSpec(wh[0], wh[1], fps, seconds);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
@@ -134,20 +134,5 @@ final class ShapesCommand implements Callable<Integer> {
         ShapesJsonl.QA_FILE, ShapesJsonl.CAPTIONS_FILE, ShapesJsonl.SCENES_FILE);
     log.flush();
     return Files.isDirectory(out) ? 0 : 1;
-  }
-
-  /** "336" -> 336x336, "448x336" -> 448x336. */
-  static int[] parseSize(String s) {
-    String t = s.trim().toLowerCase(Locale.ROOT);
-    try {
-      int x = t.indexOf('x');
-      if (x < 0) {
-        int n = Integer.parseInt(t);
-        return new int[] {n, n};
-      }
-      return new int[] {Integer.parseInt(t.substring(0, x)), Integer.parseInt(t.substring(x + 1))};
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--size must be N or WxH, got '" + s + "'");
-    }
   }
 }
