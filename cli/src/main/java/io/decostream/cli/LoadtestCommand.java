@@ -14,6 +14,7 @@ import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.Question;
 import io.decostream.schemas.Topic;
+import io.decostream.schemas.TopicAdmin;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
 import io.decostream.schemas.VideoChunk;
@@ -127,6 +128,15 @@ public final class LoadtestCommand implements Callable<Integer> {
               + Clients.PARTITIONS_ENV
               + "; default ${DEFAULT-VALUE}, as deco broker creates).")
   int partitions;
+
+  @Option(
+      names = "--even-partitions",
+      description =
+          "Name the cameras so that camera i lands on partition i mod P of the topics, the spread"
+              + " many streams reach on average, instead of where the hash of a random name puts"
+              + " it: with few streams the hash alone can leave one of two worker processes most"
+              + " of them (docs/scaling.md, Scale-out).")
+  boolean evenPartitions;
 
   @Option(
       names = "--model",
@@ -487,10 +497,8 @@ public final class LoadtestCommand implements Callable<Integer> {
       String servers, Topics topics, List<SyntheticCameras.Clip> clips, int warm, boolean inProcess)
       throws Exception {
     String run = UUID.randomUUID().toString().substring(0, 8);
-    List<String> ids = new ArrayList<>();
-    for (int i = 0; i < streams; i++) {
-      ids.add(String.format(Locale.ROOT, "lt-%s-cam-%04d", run, i));
-    }
+    int spread = evenPartitions ? partitionsOf(servers, topics) : 0;
+    List<String> ids = cameraIds(run, "cam", spread);
     Set<String> ours = new HashSet<>(ids);
     LoadLedger ledger = new LoadLedger();
     SyntheticCameras cameras = new SyntheticCameras(clips, ids, fps);
@@ -583,6 +591,23 @@ public final class LoadtestCommand implements Callable<Integer> {
   }
 
   /**
+   * This run's camera ids: spread evenly over {@code partitions}, or (0) where the hash puts them.
+   */
+  private List<String> cameraIds(String run, String kind, int partitions) {
+    return partitions > 0
+        ? CameraIds.even(run, kind, streams, partitions)
+        : CameraIds.hashed(run, kind, streams);
+  }
+
+  /** The partition count of the chunks topic, the one the cameras' keys are spread over. */
+  private static int partitionsOf(String servers, Topics topics) throws Exception {
+    try (Admin admin = Clients.admin(servers, new Properties())) {
+      String chunks = topics.chunks().name();
+      return TopicAdmin.partitions(admin, List.of(chunks), 30_000).get(chunks);
+    }
+  }
+
+  /**
    * The pre-roll ({@code --preroll}): {@link #streams} cameras of their own (streams {@code
    * lt-RUN-pre-*}, which the reader ignores) publish in real time for {@link #prerollSeconds}, then
    * this waits up to 180 s for every stage's lag to fall to at most one record per camera. Nothing
@@ -595,10 +620,7 @@ public final class LoadtestCommand implements Callable<Integer> {
       String run,
       Map<String, String> groups)
       throws Exception {
-    List<String> ids = new ArrayList<>();
-    for (int i = 0; i < streams; i++) {
-      ids.add(String.format(Locale.ROOT, "lt-%s-pre-%04d", run, i));
-    }
+    List<String> ids = cameraIds(run, "pre", evenPartitions ? partitionsOf(servers, topics) : 0);
     step(
         String.format(
             Locale.ROOT,
