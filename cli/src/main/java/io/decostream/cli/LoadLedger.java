@@ -42,6 +42,7 @@ final class LoadLedger {
   private long unexpected;
   private long duplicateAnswers;
   private long answerErrors;
+  private long liveWindowAnswers;
 
   /** A frame the pipeline must deliver: {@code stream}'s frame {@code index}, captured then. */
   synchronized void expect(String stream, long index, long cameraMillis) {
@@ -65,8 +66,13 @@ final class LoadLedger {
     questions.put(questionId, askedMillis);
   }
 
-  /** An answer read back; {@code error} when the worker answered with an error. */
-  synchronized void answered(String questionId, long arrivalMillis, boolean error) {
+  /**
+   * An answer read back; {@code error} when the worker answered with an error, {@code liveWindow}
+   * when it came from the stream's prefilled live window (only the question's text prefilled)
+   * rather than a re-prefill of the whole window, the cost that grows when a worker falls behind.
+   */
+  synchronized void answered(
+      String questionId, long arrivalMillis, boolean error, boolean liveWindow) {
     if (!questions.containsKey(questionId)) {
       return; // another asker's question (a shared cluster)
     }
@@ -74,6 +80,8 @@ final class LoadLedger {
       duplicateAnswers++;
     } else if (error) {
       answerErrors++;
+    } else if (liveWindow) {
+      liveWindowAnswers++;
     }
   }
 
@@ -152,6 +160,7 @@ final class LoadLedger {
         questions.size(),
         answers.size(),
         answerErrors,
+        liveWindowAnswers,
         duplicateAnswers,
         Percentiles.of(latencies));
   }
@@ -175,8 +184,16 @@ final class LoadLedger {
       Percentiles latencyMs,
       Percentiles arrivedLatencyMs) {}
 
+  /**
+   * @param liveWindow of the answers without an error, those from a prefilled live window
+   */
   record AnswerFigures(
-      long asked, long answered, long errors, long duplicates, Percentiles latencyMs) {}
+      long asked,
+      long answered,
+      long errors,
+      long liveWindow,
+      long duplicates,
+      Percentiles latencyMs) {}
 
   /** Nearest-rank percentiles of a sample (NaN when empty). */
   record Percentiles(long count, double p50, double p95, double p99, double max) {

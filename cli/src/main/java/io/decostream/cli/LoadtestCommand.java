@@ -853,7 +853,10 @@ public final class LoadtestCommand implements Callable<Integer> {
                       Answer v = r.value();
                       if (v != null) {
                         ledger.answered(
-                            v.getQuestionId(), System.currentTimeMillis(), v.getError() != null);
+                            v.getQuestionId(),
+                            System.currentTimeMillis(),
+                            v.getError() != null,
+                            Boolean.TRUE.equals(v.getLiveWindow()));
                       }
                     }
                     for (ConsumerRecord<String, DeadLetter> r : d.poll(Duration.ofMillis(5))) {
@@ -1032,6 +1035,7 @@ public final class LoadtestCommand implements Callable<Integer> {
     r.put("questionsPerSecond", round(ledger.askedBetween(from, end) / window));
     r.put("answersPerSecond", round(ledger.answeredBetween(from, end) / window));
     r.put("answerErrors", answers.errors());
+    r.put("liveWindowAnswers", answers.liveWindow());
     r.put("duplicateAnswers", answers.duplicates());
     r.put("chunksSent", chunks);
     r.put("lagToleranceRecords", tolerance);
@@ -1091,10 +1095,12 @@ public final class LoadtestCommand implements Callable<Integer> {
         ms((double) r.get("frameLatencyMsMax")));
     System.out.printf(
         Locale.ROOT,
-        "  questions %s asked, %s answered (%s with an error), latency p50 %s, p95 %s%n",
+        "  questions %s asked, %s answered (%s with an error, %s from a live window), latency"
+            + " p50 %s, p95 %s%n",
         r.get("questionsAsked"),
         r.get("questionsAnswered"),
         r.get("answerErrors"),
+        r.get("liveWindowAnswers"),
         ms((double) r.get("answerLatencyMsP50")),
         ms((double) r.get("answerLatencyMsP95")));
     System.out.printf(

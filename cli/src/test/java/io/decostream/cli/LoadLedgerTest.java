@@ -78,20 +78,22 @@ class LoadLedgerTest {
     l.asked("q1", 1000);
     l.asked("q2", 2000);
     l.asked("q3", 3000);
-    l.answered("q1", 1400, false);
-    l.answered("q1", 1500, false); // duplicate
-    l.answered("q2", 2900, true); // answered with an error
-    l.answered("other", 5000, false); // someone else's question
+    l.answered("q1", 1400, false, true);
+    l.answered("q1", 1500, false, true); // duplicate
+    l.answered("q2", 2900, true, false); // answered with an error
+    l.answered("other", 5000, false, true); // someone else's question
     assertFalse(l.allAnswered());
     LoadLedger.AnswerFigures a = l.answers();
     assertEquals(3, a.asked());
     assertEquals(2, a.answered());
     assertEquals(1, a.errors());
     assertEquals(1, a.duplicates());
+    assertEquals(1, a.liveWindow(), "q1 once; an error and a duplicate do not count");
     assertEquals(400, a.latencyMs().p50());
     assertEquals(900, a.latencyMs().p95());
-    l.answered("q3", 3100, false);
+    l.answered("q3", 3100, false, false); // re-prefilled
     assertTrue(l.allAnswered());
+    assertEquals(1, l.answers().liveWindow());
   }
 
   @Test
@@ -141,11 +143,11 @@ class LoadLedgerTest {
     l.asked("q2", 2_000);
     l.asked("q3", 3_000);
     l.asked("q4", 12_000); // after the window
-    l.answered("q1", 1_500, false);
-    l.answered("q2", 9_000, true); // an error is still an answer
-    l.answered("q3", 11_000, false); // arrives after the window
-    l.answered("q1", 1_600, false); // a duplicate counts once
-    l.answered("other", 2_000, false); // another asker's question
+    l.answered("q1", 1_500, false, true);
+    l.answered("q2", 9_000, true, false); // an error is still an answer
+    l.answered("q3", 11_000, false, true); // arrives after the window
+    l.answered("q1", 1_600, false, true); // a duplicate counts once
+    l.answered("other", 2_000, false, true); // another asker's question
     assertEquals(3, l.askedBetween(0, 10_000));
     assertEquals(2, l.answeredBetween(0, 10_000));
     assertEquals(2, l.answeredBetween(5_000, 12_000));
