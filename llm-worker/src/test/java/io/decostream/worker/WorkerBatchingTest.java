@@ -84,10 +84,79 @@ class WorkerBatchingTest {
   static final List<String> TEXTS =
       List.of("what color is the circle ?", "is the square moving left ?", "how many shapes ?");
 
-  /** Two frames per stream, then every stream's questions at once; answers by question id. */
+  /**
+   * The test pack's backend whose first batched step waits until {@link #release}: every question
+   * is then queued before the first decode step, so the batch does not depend on how fast this
+   * machine generates a few tokens while the test pipes the next question in.
+   */
+  static final class Held implements AnswerBackend {
+    final AnswerBackend inner = WorkerLiveWindowTest.backend;
+    final CountDownLatch released = new CountDownLatch(1);
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public int contextLength() {
+      return inner.contextLength();
+    }
+
+    @Override
+    public int maxFrames(int tokensPerFrame, int reservedTextTokens) {
+      return inner.maxFrames(tokensPerFrame, reservedTextTokens);
+    }
+
+    @Override
+    public Generated generate(
+        List<float[]> frames, int tokensPerFrame, String prompt, int maxNewTokens) {
+      return inner.generate(frames, tokensPerFrame, prompt, maxNewTokens);
+    }
+
+    @Override
+    public Generated generate(
+        List<float[]> frames,
+        int tokensPerFrame,
+        String prompt,
+        int maxNewTokens,
+        Sampling sampling) {
+      return inner.generate(frames, tokensPerFrame, prompt, maxNewTokens, sampling);
+    }
+
+    @Override
+    public Live openLive(int tokensPerFrame, int maxFrames, int reservedTokens) {
+      return inner.openLive(tokensPerFrame, maxFrames, reservedTokens);
+    }
+
+    @Override
+    public void step(List<Started> active) {
+      try {
+        if (!released.await(200, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("never released");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      inner.step(active);
+    }
+
+    @Override
+    public Explained explain(
+        List<float[]> frames, int tokensPerFrame, String prompt, int[] tokenIds) {
+      return inner.explain(frames, tokensPerFrame, prompt, tokenIds);
+    }
+  }
+
+  /**
+   * Two frames per stream, then every stream's questions at once; answers by question id. With
+   * batching on, the first decode step waits until every question was piped ({@link Held}).
+   */
   Map<String, Answer> run(WorkerConfig config, Path dir, int streams) throws Exception {
     Map<String, Answer> out = new LinkedHashMap<>();
-    try (TopologyTestDriver d = driver(config, WorkerLiveWindowTest.backend, dir)) {
+    Held held = new Held();
+    AnswerBackend backend = config.maxBatch() > 0 ? held : WorkerLiveWindowTest.backend;
+    try (TopologyTestDriver d = driver(config, backend, dir)) {
       WorkerLiveWindowTest.Io io = new WorkerLiveWindowTest().io(d);
       for (int s = 0; s < streams; s++) {
         io.tokens().pipeInput("cam" + s, WorkerLiveWindowTest.frame("cam" + s, s));
@@ -102,6 +171,7 @@ class WorkerBatchingTest {
         }
       }
       int expected = n;
+      held.release();
       pump(
           d,
           () -> {
@@ -126,7 +196,9 @@ class WorkerBatchingTest {
   @Test
   @Timeout(600)
   void questionsOfManyStreamsDecodedTogetherEqualOneAtATimeAnswers() throws Exception {
-    WorkerConfig config = WorkerLiveWindowTest.config(true);
+    // room for all 5 streams' windows: none is evicted while its questions wait
+    WorkerConfig config =
+        WorkerLiveWindowTest.config(true).withLive(new LiveWindowConfig(true, 2, 8, 1L << 30));
     double steps = GenerationScheduler.STEPS.count();
     double stepped = GenerationScheduler.STEPPED.count();
     Map<String, Answer> batched = run(config.withMaxBatch(8), state.resolve("batched"), 5);
@@ -150,6 +222,40 @@ class WorkerBatchingTest {
       WorkerLiveWindowTest.assertSameAsFull(b, id.endsWith("-0") ? 4 : 7, Sampling.GREEDY);
     }
     assertTrue(meanBatch > 1.5, "generations were decoded together: mean batch " + meanBatch);
+  }
+
+  /**
+   * Questions no live window answers (here live windows are off; in a loaded worker, questions
+   * whose pinned frames the window no longer holds) re-prefill their frames, but are still decoded
+   * in the batch rather than whole and alone on the scheduler's thread, with the full path's
+   * tokens.
+   */
+  @Test
+  @Timeout(600)
+  void reprefilledQuestionsAreDecodedTogetherTooAndEqualTheFullPath() throws Exception {
+    WorkerConfig config = WorkerLiveWindowTest.config(false);
+    double steps = GenerationScheduler.STEPS.count();
+    double stepped = GenerationScheduler.STEPPED.count();
+    Map<String, Answer> batched = run(config.withMaxBatch(8), state.resolve("batched"), 5);
+    double meanBatch =
+        (GenerationScheduler.STEPPED.count() - stepped)
+            / Math.max(1, GenerationScheduler.STEPS.count() - steps);
+    Map<String, Answer> alone = run(config.withMaxBatch(0), state.resolve("alone"), 5);
+    assertEquals(10, batched.size());
+    assertEquals(alone.keySet(), batched.keySet());
+    for (String id : alone.keySet()) {
+      Answer a = alone.get(id);
+      Answer b = batched.get(id);
+      assertNull(b.getError(), b.getError());
+      assertEquals(a.getText(), b.getText(), id);
+      assertEquals(a.getGeneratedTokens(), b.getGeneratedTokens(), id);
+      assertEquals(a.getPromptTokens(), b.getPromptTokens(), id);
+      assertEquals(a.getFirstFrameIndex(), b.getFirstFrameIndex(), id);
+      assertEquals(Boolean.FALSE, b.getLiveWindow(), id + " re-prefilled its window");
+      assertTrue(b.getTimingsMillis().get("prefill") > 0, id + ": the frames' prefill is timed");
+      WorkerLiveWindowTest.assertSameAsFull(b, id.endsWith("-0") ? 4 : 7, Sampling.GREEDY);
+    }
+    assertTrue(meanBatch > 1.5, "re-prefilled generations were decoded together: " + meanBatch);
   }
 
   /** A stand-in whose generation for stream "slow" waits for a latch. */
