@@ -618,11 +618,6 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     long startMillis;
     boolean fromLive;
 
-    /** The features of a full path decoded in the batch ({@link #prefilled}), else null. */
-    List<float[]> refilled;
-
-    double framesPrefillMillis;
-
     /** Why it is not run again (it crashed the worker too often), or null. */
     String crashed;
 
@@ -675,17 +670,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
               e.toString());
         }
       }
-      // the full path over the same frames (it gives the same tokens)
+      // the full path over the same frames, run whole here (it gives the same tokens)
       List<float[]> features = new ArrayList<>(frames.size());
       for (FrameTokens f : frames) {
         features.add(Tensors.decode(f.getTokens()));
-      }
-      if (scheduler.maxBatch() > 0) {
-        AnswerBackend.Started s = prefilled(features);
-        if (s != null) {
-          refilled = features;
-          return GenerationScheduler.Admitted.stepping(s);
-        }
       }
       AnswerBackend.Generated g =
           backend.generate(features, tokensPerFrame, prompt(), maxNewTokens(), sampling());
@@ -693,46 +681,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
           outputs(generation(g, tokensPerFrame, startNanos, frames, false, features)));
     }
 
-    /**
-     * The full path's prefill in a window of its own, the generation then decoded in the batch like
-     * a live one (null: run it whole). Without it a worker that falls behind collapses: its
-     * questions' pinned windows have slid by the time they are admitted, and each one's whole
-     * generation, run alone on the scheduler's thread, stalls every other (docs/scaling.md,
-     * Scale-out). The window is freed at once: the generation decodes in a copy of its cache.
-     */
-    private AnswerBackend.Started prefilled(List<float[]> features) {
-      long t0 = System.nanoTime();
-      try (AnswerBackend.Live w =
-          backend.openLive(tokensPerFrame, features.size(), config.reservedTextTokens())) {
-        if (w == null) {
-          return null;
-        }
-        features.forEach(w::append);
-        if (!w.canAnswer(prompt(), maxNewTokens())) {
-          return null;
-        }
-        AnswerBackend.Started s = w.start(prompt(), maxNewTokens(), sampling(), features.size());
-        framesPrefillMillis = (System.nanoTime() - t0) / 1e6;
-        return s;
-      }
-    }
-
     @Override
     public Object finish(AnswerBackend.Generated result) {
-      if (refilled == null) {
-        return outputs(generation(result, tokensPerFrame, startNanos, frames, true, null));
-      }
-      // re-prefilled: its frames' prefill is part of its prefill time
-      AnswerBackend.Generated g =
-          new AnswerBackend.Generated(
-              result.text(),
-              result.tokenIds(),
-              result.promptTokens(),
-              result.generatedTokens(),
-              result.projectorMillis(),
-              result.prefillMillis() + framesPrefillMillis,
-              result.decodeMillis());
-      return outputs(generation(g, tokensPerFrame, startNanos, frames, false, refilled));
+      return outputs(generation(result, tokensPerFrame, startNanos, frames, true, null));
     }
   }
 

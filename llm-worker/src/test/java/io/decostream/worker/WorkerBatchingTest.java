@@ -224,40 +224,6 @@ class WorkerBatchingTest {
     assertTrue(meanBatch > 1.5, "generations were decoded together: mean batch " + meanBatch);
   }
 
-  /**
-   * Questions no live window answers (here live windows are off; in a loaded worker, questions
-   * whose pinned frames the window no longer holds) re-prefill their frames, but are still decoded
-   * in the batch rather than whole and alone on the scheduler's thread, with the full path's
-   * tokens.
-   */
-  @Test
-  @Timeout(600)
-  void reprefilledQuestionsAreDecodedTogetherTooAndEqualTheFullPath() throws Exception {
-    WorkerConfig config = WorkerLiveWindowTest.config(false);
-    double steps = GenerationScheduler.STEPS.count();
-    double stepped = GenerationScheduler.STEPPED.count();
-    Map<String, Answer> batched = run(config.withMaxBatch(8), state.resolve("batched"), 5);
-    double meanBatch =
-        (GenerationScheduler.STEPPED.count() - stepped)
-            / Math.max(1, GenerationScheduler.STEPS.count() - steps);
-    Map<String, Answer> alone = run(config.withMaxBatch(0), state.resolve("alone"), 5);
-    assertEquals(10, batched.size());
-    assertEquals(alone.keySet(), batched.keySet());
-    for (String id : alone.keySet()) {
-      Answer a = alone.get(id);
-      Answer b = batched.get(id);
-      assertNull(b.getError(), b.getError());
-      assertEquals(a.getText(), b.getText(), id);
-      assertEquals(a.getGeneratedTokens(), b.getGeneratedTokens(), id);
-      assertEquals(a.getPromptTokens(), b.getPromptTokens(), id);
-      assertEquals(a.getFirstFrameIndex(), b.getFirstFrameIndex(), id);
-      assertEquals(Boolean.FALSE, b.getLiveWindow(), id + " re-prefilled its window");
-      assertTrue(b.getTimingsMillis().get("prefill") > 0, id + ": the frames' prefill is timed");
-      WorkerLiveWindowTest.assertSameAsFull(b, id.endsWith("-0") ? 4 : 7, Sampling.GREEDY);
-    }
-    assertTrue(meanBatch > 1.5, "re-prefilled generations were decoded together: " + meanBatch);
-  }
-
   /** A stand-in whose generation for stream "slow" waits for a latch. */
   static final class Gate implements AnswerBackend {
     final CountDownLatch open = new CountDownLatch(1);
