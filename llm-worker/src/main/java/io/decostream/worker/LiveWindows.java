@@ -293,7 +293,8 @@ final class LiveWindows implements AutoCloseable {
    * brought up to date as {@link #answer} does (rebuild swapped in, known frames appended), or null
    * when the full path must answer. The stream thread pins them when it enqueues the question;
    * {@link #start} later generates over exactly these frames, so the answer is the one an answer at
-   * enqueue time would give.
+   * enqueue time would give. A question that waited so long that the window slid past them is
+   * answered over the window's newest frames instead ({@link #startNewest}).
    *
    * @param question true for a question (it counts towards making the stream hot), false for a
    *     caption (captions come for every stream, so they never warm one)
@@ -337,6 +338,31 @@ final class LiveWindows implements AutoCloseable {
       return null;
     }
     return e.active.start(prompt, maxNewTokens, sampling, n);
+  }
+
+  /** A question's generation over the window as it is now, and the frames it answers over. */
+  record Repinned(AnswerBackend.Started started, List<Frame> frames) {}
+
+  /**
+   * Starts a question's generation over the stream's cached window as it is now, for a question
+   * whose pinned frames the window no longer holds: it slid while the question waited in a worker
+   * that fell behind. Answering over the newest frames (named in the answer) keeps such a question
+   * on the live path; re-prefilling its old frames instead costs a whole window's prefill per
+   * question, and one worker that fell behind never caught up again (docs/scaling.md, Scale-out).
+   * Null when the window cannot answer (none, another grid, or the prompt does not fit).
+   */
+  synchronized Repinned startNewest(
+      String stream, int tokensPerFrame, String prompt, int maxNewTokens, Sampling sampling) {
+    Entry e = entries.get(stream);
+    if (e == null || e.active == null || e.tokensPerFrame != tokensPerFrame) {
+      return null;
+    }
+    int n = Math.min(e.activeFrames.size(), e.active.frames());
+    if (n < 1 || !e.active.canAnswer(prompt, maxNewTokens)) {
+      return null;
+    }
+    AnswerBackend.Started s = e.active.start(prompt, maxNewTokens, sampling, n);
+    return s == null ? null : new Repinned(s, List.copyOf(e.activeFrames.subList(0, n)));
   }
 
   /**

@@ -611,7 +611,10 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     final String key;
     final PendingWork work;
     final String stream;
-    final List<FrameTokens> frames;
+
+    /** The frames it answers over: pinned at enqueue, or the newest ones ({@link #repins}). */
+    List<FrameTokens> frames;
+
     final boolean tryLive;
     final int tokensPerFrame;
     long startNanos;
@@ -637,6 +640,14 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
 
     abstract Sampling sampling();
 
+    /**
+     * Whether, when the live window slid past its pinned frames while it waited, it is answered
+     * over the window's newest frames instead (a question: it is about the stream as it is), rather
+     * than re-prefilling its own (a caption: it describes the frames up to the one it was made
+     * for).
+     */
+    abstract boolean repins();
+
     /** The records of a finished generation (on the scheduler's thread). */
     abstract List<Out> outputs(Generation g);
 
@@ -658,6 +669,16 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
         try {
           AnswerBackend.Started s =
               live.start(stream, indices, prompt(), maxNewTokens(), sampling());
+          if (s == null && repins()) {
+            LiveWindows.Repinned r =
+                live.startNewest(stream, tokensPerFrame, prompt(), maxNewTokens(), sampling());
+            if (r != null) {
+              List<FrameTokens> newest = new ArrayList<>(r.frames().size());
+              r.frames().forEach(f -> newest.add(f.tokens()));
+              frames = newest;
+              s = r.started();
+            }
+          }
           if (s != null) {
             fromLive = true;
             return GenerationScheduler.Admitted.stepping(s);
@@ -715,6 +736,11 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     @Override
     Sampling sampling() {
       return sampling;
+    }
+
+    @Override
+    boolean repins() {
+      return true;
     }
 
     @Override
@@ -795,6 +821,11 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     Sampling sampling() {
       // captions decode greedily: a caption is a summary, not a question asking to be surprised
       return Sampling.GREEDY;
+    }
+
+    @Override
+    boolean repins() {
+      return false;
     }
 
     @Override

@@ -92,6 +92,7 @@ class WorkerBatchingTest {
   static final class Held implements AnswerBackend {
     final AnswerBackend inner = WorkerLiveWindowTest.backend;
     final CountDownLatch released = new CountDownLatch(1);
+    final CountDownLatch stepping = new CountDownLatch(1);
 
     void release() {
       released.countDown();
@@ -130,6 +131,7 @@ class WorkerBatchingTest {
 
     @Override
     public void step(List<Started> active) {
+      stepping.countDown();
       try {
         if (!released.await(200, TimeUnit.SECONDS)) {
           throw new IllegalStateException("never released");
@@ -222,6 +224,53 @@ class WorkerBatchingTest {
       WorkerLiveWindowTest.assertSameAsFull(b, id.endsWith("-0") ? 4 : 7, Sampling.GREEDY);
     }
     assertTrue(meanBatch > 1.5, "generations were decoded together: mean batch " + meanBatch);
+  }
+
+  /**
+   * A question that waited while the live window slid past the frames it was pinned to is answered
+   * over the window's newest frames, still from the live window, and its answer names them; not by
+   * re-prefilling its old frames (what made one loaded worker fall further and further behind).
+   */
+  @Test
+  @Timeout(600)
+  void aQuestionWhosePinnedFramesSlidOutIsAnsweredOverTheNewestFrames() throws Exception {
+    WorkerConfig config = WorkerLiveWindowTest.config(true).withMaxBatch(8);
+    Held held = new Held();
+    Map<String, Answer> out = new LinkedHashMap<>();
+    try (TopologyTestDriver d = driver(config, held, state)) {
+      WorkerLiveWindowTest.Io io = new WorkerLiveWindowTest().io(d);
+      io.tokens().pipeInput("cam", WorkerLiveWindowTest.frame("cam", 0));
+      io.tokens().pipeInput("cam", WorkerLiveWindowTest.frame("cam", 1));
+      // the first question is admitted and holds the scheduler in its first step; the second is
+      // pinned to frames 0..1 and waits
+      io.questions().pipeInput("cam", q("cam", "first", TEXTS.get(0), 5));
+      assertTrue(held.stepping.await(60, TimeUnit.SECONDS), "the first question was admitted");
+      io.questions().pipeInput("cam", q("cam", "waited", TEXTS.get(1), 5));
+      // W = 2, slide 2: frame 4 fills the window, it slides to frames 3..4, frame 5 is appended
+      for (long i = 2; i <= 5; i++) {
+        io.tokens().pipeInput("cam", WorkerLiveWindowTest.frame("cam", i));
+      }
+      held.release();
+      pump(
+          d,
+          () -> {
+            io.answers().readValuesToList().forEach(a -> out.put(a.getQuestionId(), a));
+            return out.size() == 2;
+          });
+    }
+    Answer first = out.get("first");
+    assertEquals(List.of(0L, 1L, 2L), frames(first));
+    assertEquals(Boolean.TRUE, first.getLiveWindow());
+    WorkerLiveWindowTest.assertSameAsFull(first, 5, Sampling.GREEDY);
+    Answer waited = out.get("waited");
+    assertEquals(List.of(3L, 5L, 3L), frames(waited), "the window's newest frames");
+    assertEquals(Boolean.TRUE, waited.getLiveWindow(), "still from the live window");
+    // and it is the greedy answer over the frames it names
+    WorkerLiveWindowTest.assertSameAsFull(waited, 5, Sampling.GREEDY);
+  }
+
+  private static List<Long> frames(Answer a) {
+    return List.of(a.getFirstFrameIndex(), a.getLastFrameIndex(), (long) a.getFrameCount());
   }
 
   /** A stand-in whose generation for stream "slow" waits for a latch. */
