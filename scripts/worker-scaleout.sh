@@ -36,13 +36,13 @@ sleep 45
 # CPU of each stage process over the measured run (its first progress line to "cameras stopped",
 # the pre-roll left out), and the workers' threads over 10 s in its middle: which thread is the limit
 window() {
-  until grep -q "question(s) per stream per minute" "$out/lt.log" 2>/dev/null; do sleep 0.5; done
+  until grep -q "^==> .*question(s) per stream per minute" "$out/lt.log" 2>/dev/null; do sleep 0.5; done
   local before=() t0 busy0 idle0 busy1 idle1
   for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
   t0=$(date +%s); read -r busy0 idle0 < <(busy)
   (sleep $((secs / 2)); top -H -b -d 10 -n 2 -p "$(IFS=,; echo "${workers[*]}")" | awk '/^top -/ {n++} n == 2' |
     head -30) >"$out/worker-threads.txt" 2>&1 &
-  until grep -q "cameras stopped" "$out/lt.log" 2>/dev/null; do sleep 0.5; done
+  until grep -q "^==> cameras stopped" "$out/lt.log" 2>/dev/null; do sleep 0.5; done
   local wall=$(($(date +%s) - t0)); read -r busy1 idle1 < <(busy)
   echo "CPU of each stage process during the measured ${wall} s (the load test's own JVM not included):"
   for i in "${!pids[@]}"; do
