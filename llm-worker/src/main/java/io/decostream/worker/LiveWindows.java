@@ -345,11 +345,13 @@ final class LiveWindows implements AutoCloseable {
 
   /**
    * Starts a question's generation over the stream's cached window as it is now, for a question
-   * whose pinned frames the window no longer holds: it slid while the question waited in a worker
-   * that fell behind. Answering over the newest frames (named in the answer) keeps such a question
-   * on the live path; re-prefilling its old frames instead costs a whole window's prefill per
-   * question, and one worker that fell behind never caught up again (docs/scaling.md, Scale-out).
-   * Null when the window cannot answer (none, another grid, or the prompt does not fit).
+   * whose pinned frames the window no longer holds (it slid while the question waited in a worker
+   * that fell behind) or that was asked before the stream had a window (a cold stream, made hot
+   * while the question waited). Answering over the newest frames (named in the answer) keeps such a
+   * question on the live path; re-prefilling its old frames instead costs a whole window's prefill
+   * per question, and one worker that fell behind never caught up again (docs/scaling.md,
+   * Scale-out). Null when the window cannot answer (none, another grid, or the prompt does not
+   * fit).
    */
   synchronized Repinned startNewest(
       String stream, int tokensPerFrame, String prompt, int maxNewTokens, Sampling sampling) {

@@ -13,6 +13,7 @@ import io.decostream.schemas.Question;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -267,6 +268,57 @@ class WorkerBatchingTest {
     assertEquals(Boolean.TRUE, waited.getLiveWindow(), "still from the live window");
     // and it is the greedy answer over the frames it names
     WorkerLiveWindowTest.assertSameAsFull(waited, 5, Sampling.GREEDY);
+  }
+
+  /**
+   * A question asked while its stream had no window yet (hot streams only: it takes the full path
+   * when asked) that waits until the window is built is answered from it, over its newest frames.
+   */
+  @Test
+  @Timeout(600)
+  void aQuestionAskedBeforeItsStreamHadAWindowIsAnsweredFromItOnceBuilt() throws Exception {
+    WorkerConfig config =
+        WorkerLiveWindowTest.config(true)
+            .withLive(
+                new LiveWindowConfig(true, 2, 8, 1L << 30).withHot(Duration.ofSeconds(600), 2))
+            .withMaxBatch(8);
+    Held held = new Held();
+    Map<String, Answer> out = new LinkedHashMap<>();
+    try (TopologyTestDriver d = driver(config, held, state)) {
+      WorkerLiveWindowTest.Io io = new WorkerLiveWindowTest().io(d);
+      // stream "hot": two questions make it hot, frame 2 swaps its window in, a third question
+      // decodes from it and holds the scheduler in its first step
+      for (long i = 0; i < 2; i++) {
+        io.tokens().pipeInput("hot", WorkerLiveWindowTest.frame("hot", i));
+      }
+      io.questions().pipeInput("hot", q("hot", "h1", TEXTS.get(1), 5));
+      io.questions().pipeInput("hot", q("hot", "h2", TEXTS.get(1), 5));
+      io.tokens().pipeInput("hot", WorkerLiveWindowTest.frame("hot", 2));
+      io.questions().pipeInput("hot", q("hot", "h3", TEXTS.get(0), 5));
+      assertTrue(held.stepping.await(120, TimeUnit.SECONDS), "h3 decodes");
+      // stream "cold": both questions are asked before it has a window (the second makes it hot)
+      for (long i = 0; i < 2; i++) {
+        io.tokens().pipeInput("cold", WorkerLiveWindowTest.frame("cold", i));
+      }
+      io.questions().pipeInput("cold", q("cold", "c1", TEXTS.get(2), 5));
+      io.questions().pipeInput("cold", q("cold", "c2", TEXTS.get(2), 5));
+      io.tokens().pipeInput("cold", WorkerLiveWindowTest.frame("cold", 2));
+      held.release();
+      pump(
+          d,
+          () -> {
+            io.answers().readValuesToList().forEach(a -> out.put(a.getQuestionId(), a));
+            return out.size() == 5;
+          });
+    }
+    assertEquals(Boolean.FALSE, out.get("h1").getLiveWindow(), "asked before any window");
+    assertEquals(Boolean.TRUE, out.get("h3").getLiveWindow());
+    for (String id : List.of("c1", "c2")) {
+      Answer c = out.get(id);
+      assertEquals(Boolean.TRUE, c.getLiveWindow(), id + " waited for the window");
+      assertEquals(List.of(0L, 2L, 3L), frames(c), id + ": the window's newest frames");
+      WorkerLiveWindowTest.assertSameAsFull(c, 5, Sampling.GREEDY);
+    }
   }
 
   private static List<Long> frames(Answer a) {
