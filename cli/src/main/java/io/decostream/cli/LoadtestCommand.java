@@ -512,7 +512,7 @@ public final class LoadtestCommand implements Callable<Integer> {
     groups.keySet().forEach(s -> lags.put(s, new LagSeries()));
     long chunkMillis = clips.get(0).chunks().get(0).durationMicros() / 1000;
     if (prerollSeconds > 0) {
-      preroll(servers, topics, clips, run, groups);
+      preroll(servers, topics, clips, cameraIds(run, "pre", spread), groups);
     }
     // from here on: the run's CPU, not the models' loading or the pre-roll
     StageCpu cpu = inProcess ? new StageCpu() : null;
@@ -617,10 +617,9 @@ public final class LoadtestCommand implements Callable<Integer> {
       String servers,
       Topics topics,
       List<SyntheticCameras.Clip> clips,
-      String run,
+      List<String> ids,
       Map<String, String> groups)
       throws Exception {
-    List<String> ids = cameraIds(run, "pre", evenPartitions ? partitionsOf(servers, topics) : 0);
     step(
         String.format(
             Locale.ROOT,

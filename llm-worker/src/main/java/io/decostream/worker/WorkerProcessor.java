@@ -664,11 +664,11 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
       startNanos = System.nanoTime();
       startMillis = System.currentTimeMillis();
       if (live != null && (tryLive || repins())) {
-        List<Long> indices = new ArrayList<>(frames.size());
-        frames.forEach(f -> indices.add(f.getFrameIndex()));
         try {
           AnswerBackend.Started s =
-              tryLive ? live.start(stream, indices, prompt(), maxNewTokens(), sampling()) : null;
+              tryLive
+                  ? live.start(stream, indices(frames), prompt(), maxNewTokens(), sampling())
+                  : null;
           // a question that waited: the window slid past its pinned frames, or the stream had no
           // window when it was asked (a cold stream made hot meanwhile, or a resubmitted question)
           if (s == null && repins()) {
