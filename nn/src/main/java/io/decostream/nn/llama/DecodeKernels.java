@@ -1,6 +1,5 @@
 package io.decostream.nn.llama;
 
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -9,9 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The matrix-vector products of a decode step (issue 20 points 2 and 3) with the Java Vector API,
- * reading the weights where libtorch keeps them (a direct view of each tensor, no copy). Decode
- * reads every weight once per token, so its speed is the memory's: these loops do nothing but
- * stream one row at a time through four independent FMA chains.
+ * reading the weights where libtorch keeps them (a {@link NativeView} of each tensor, no copy; each
+ * call checks its range once, then loads by address). Decode reads every weight once per token, so
+ * its speed is the memory's: these loops do nothing but stream one row at a time through four
+ * independent FMA chains.
  *
  * <p>F16 rows are read as 32-bit lanes, each holding two weights (little-endian: element 2i in the
  * low half, 2i+1 in the high half), widened with integer ops only (Java 17's Vector API has no F16
@@ -21,16 +21,17 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class DecodeKernels {
 
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = NativeView.F; // the views' load shapes
+  private static final VectorSpecies<Integer> I = NativeView.I;
   private static final int L = F.length();
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
   private DecodeKernels() {}
 
-  /** Row r of an fp32 matrix [rows, cols] (byte view {@code w}) dotted with x[cols]. */
-  static float dotF32(ByteBuffer w, int r, int cols, float[] x) {
+  /** Row r of an fp32 matrix [rows, cols] (view {@code w}) dotted with x[cols]. */
+  static float dotF32(NativeView w, int r, int cols, float[] x) {
     int base = r * cols * 4;
+    w.checkRange(base, cols * 4);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     FloatVector a2 = FloatVector.zero(F);
@@ -38,21 +39,13 @@ final class DecodeKernels {
     int c = 0;
     for (int end = cols - 4 * L; c <= end; c += 4 * L) {
       int o = base + c * 4;
-      a0 = FloatVector.fromByteBuffer(F, w, o, LE).fma(FloatVector.fromArray(F, x, c), a0);
-      a1 =
-          FloatVector.fromByteBuffer(F, w, o + 4 * L, LE)
-              .fma(FloatVector.fromArray(F, x, c + L), a1);
-      a2 =
-          FloatVector.fromByteBuffer(F, w, o + 8 * L, LE)
-              .fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
-      a3 =
-          FloatVector.fromByteBuffer(F, w, o + 12 * L, LE)
-              .fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
+      a0 = w.floats(o).fma(FloatVector.fromArray(F, x, c), a0);
+      a1 = w.floats(o + 4 * L).fma(FloatVector.fromArray(F, x, c + L), a1);
+      a2 = w.floats(o + 8 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
+      a3 = w.floats(o + 12 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
     }
     for (int end = cols - L; c <= end; c += L) {
-      a0 =
-          FloatVector.fromByteBuffer(F, w, base + c * 4, LE)
-              .fma(FloatVector.fromArray(F, x, c), a0);
+      a0 = w.floats(base + c * 4).fma(FloatVector.fromArray(F, x, c), a0);
     }
     float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     for (; c < cols; c++) {
@@ -73,9 +66,10 @@ final class DecodeKernels {
    * of two is exact, so the result equals the unscaled sum bit for bit as long as no product is
    * subnormal. Four accumulators keep four FMA chains in flight.
    */
-  static float dotF16(ByteBuffer w, int r, int cols, float[] xe, float[] xo) {
+  static float dotF16(NativeView w, int r, int cols, float[] xe, float[] xo) {
     int pairs = cols / 2;
     int base = r * cols * 2;
+    w.checkRange(base, cols * 2);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     FloatVector a2 = FloatVector.zero(F);
@@ -84,8 +78,8 @@ final class DecodeKernels {
     // written out in the loop, not in helper methods: a vector passed to a method that C2 does not
     // inline is boxed, which costs an allocation per lane group
     for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
-      IntVector v = IntVector.fromByteBuffer(I, w, base + c * 4, LE);
-      IntVector u = IntVector.fromByteBuffer(I, w, base + (c + L) * 4, LE);
+      IntVector v = w.ints(base + c * 4);
+      IntVector u = w.ints(base + (c + L) * 4);
       FloatVector vlo =
           v.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
@@ -150,13 +144,12 @@ final class DecodeKernels {
   }
 
   /** q[from..from+n) · k[kFrom..kFrom+n) where k is an fp32 byte view (a KV cache row). */
-  static float dotF32At(float[] q, int from, ByteBuffer k, int kByte, int n) {
+  static float dotF32At(float[] q, int from, NativeView k, int kByte, int n) {
+    k.checkRange(kByte, n * 4);
     FloatVector a0 = FloatVector.zero(F);
     int c = 0;
     for (int end = n - L; c <= end; c += L) {
-      a0 =
-          FloatVector.fromByteBuffer(F, k, kByte + c * 4, LE)
-              .fma(FloatVector.fromArray(F, q, from + c), a0);
+      a0 = k.floats(kByte + c * 4).fma(FloatVector.fromArray(F, q, from + c), a0);
     }
     float s = a0.reduceLanes(VectorOperators.ADD);
     for (; c < n; c++) {
@@ -203,8 +196,11 @@ final class DecodeKernels {
    * position waits on the store of the one before (an axpy per position into {@code out} did).
    */
   static void weightedRows(
-      float[] p, int pFrom, int count, ByteBuffer v, int vByte, int n, float[] out, int from) {
+      float[] p, int pFrom, int count, NativeView v, int vByte, int n, float[] out, int from) {
     int rowBytes = n * 4;
+    if (count > 0) {
+      v.checkRange(vByte, (count - 1) * rowBytes + n * 4);
+    }
     int c = 0;
     for (; c + 4 * L <= n; c += 4 * L) {
       FloatVector o0 = FloatVector.zero(F);
@@ -214,10 +210,10 @@ final class DecodeKernels {
       int at = vByte + c * 4;
       for (int t = 0; t < count; t++, at += rowBytes) {
         FloatVector w = FloatVector.broadcast(F, p[pFrom + t]);
-        o0 = FloatVector.fromByteBuffer(F, v, at, LE).fma(w, o0);
-        o1 = FloatVector.fromByteBuffer(F, v, at + 4 * L, LE).fma(w, o1);
-        o2 = FloatVector.fromByteBuffer(F, v, at + 8 * L, LE).fma(w, o2);
-        o3 = FloatVector.fromByteBuffer(F, v, at + 12 * L, LE).fma(w, o3);
+        o0 = v.floats(at).fma(w, o0);
+        o1 = v.floats(at + 4 * L).fma(w, o1);
+        o2 = v.floats(at + 8 * L).fma(w, o2);
+        o3 = v.floats(at + 12 * L).fma(w, o3);
       }
       o0.intoArray(out, from + c);
       o1.intoArray(out, from + c + L);
@@ -228,9 +224,7 @@ final class DecodeKernels {
       FloatVector o0 = FloatVector.zero(F);
       int at = vByte + c * 4;
       for (int t = 0; t < count; t++, at += rowBytes) {
-        o0 =
-            FloatVector.fromByteBuffer(F, v, at, LE)
-                .fma(FloatVector.broadcast(F, p[pFrom + t]), o0);
+        o0 = v.floats(at).fma(FloatVector.broadcast(F, p[pFrom + t]), o0);
       }
       o0.intoArray(out, from + c);
     }

@@ -2,8 +2,6 @@ package io.decostream.nn.llama;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * One token through the Llama decoder with a KV cache (spec §4.2–§4.3 for T = 1; issue 20 points 2
@@ -19,7 +17,7 @@ import java.nio.ByteOrder;
 final class DecodeStep {
 
   /** A weight matrix [rows, cols] viewed in place, fp32 or F16. */
-  record Mat(ByteBuffer buf, int rows, int cols, boolean f16) {
+  record Mat(NativeView buf, int rows, int cols, boolean f16) {
     static Mat of(NDArray a) {
       long[] s = a.getShape().getShape();
       boolean half = a.getDataType() == DataType.FLOAT16;
@@ -29,7 +27,7 @@ final class DecodeStep {
       }
       int rows = Math.toIntExact(s[0]);
       int cols = s.length == 1 ? 1 : Math.toIntExact(s[1]);
-      return new Mat(view(a), rows, cols, half);
+      return new Mat(NativeView.of(a), rows, cols, half);
     }
 
     /** Row r · x (x given whole and, for F16, split into even and odd elements). */
@@ -42,11 +40,6 @@ final class DecodeStep {
     float at(int i) {
       return f16 ? DecodeKernels.half(buf.getShort(i * 2)) : buf.getFloat(i * 4);
     }
-  }
-
-  /** A direct little-endian view of a contiguous CPU tensor's memory (no copy). */
-  static ByteBuffer view(NDArray a) {
-    return a.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
   }
 
   /** An input vector of matrix products, with its even/odd split kept for F16 rows. */
@@ -95,8 +88,8 @@ final class DecodeStep {
     final float[] scores; // [nH, capacity]
     final Vec hb; // silu(gate) * up [I]
     final float[] logits; // [V]
-    final ByteBuffer[] keys;
-    final ByteBuffer[] values;
+    final NativeView[] keys;
+    final NativeView[] values;
     final int capacity;
     // the step's position (the cache length before the step)
     int pos;
@@ -116,11 +109,11 @@ final class DecodeStep {
       scores = new float[d.heads * cache.capacity()];
       hb = new Vec(d.inter);
       logits = new float[d.vocab];
-      keys = new ByteBuffer[d.layers.length];
-      values = new ByteBuffer[d.layers.length];
+      keys = new NativeView[d.layers.length];
+      values = new NativeView[d.layers.length];
       for (int l = 0; l < keys.length; l++) {
-        keys[l] = view(cache.keys(l));
-        values[l] = view(cache.values(l));
+        keys[l] = NativeView.of(cache.keys(l));
+        values[l] = NativeView.of(cache.values(l));
       }
       capacity = cache.capacity();
       alone = new Batch(d, 1);
@@ -163,8 +156,8 @@ final class DecodeStep {
   private final Mat embed;
   private final Mat lmHead;
   private final float[] finalNorm;
-  private final ByteBuffer ropeCos;
-  private final ByteBuffer ropeSin;
+  private final NativeView ropeCos;
+  private final NativeView ropeSin;
   private final int hidden;
   private final int heads;
   private final int kvHeads;
@@ -190,8 +183,8 @@ final class DecodeStep {
     this.embed = embed;
     this.lmHead = lmHead;
     this.finalNorm = finalNorm;
-    this.ropeCos = view(ropeCos);
-    this.ropeSin = view(ropeSinSigned);
+    this.ropeCos = NativeView.of(ropeCos);
+    this.ropeSin = NativeView.of(ropeSinSigned);
     this.hidden = embed.cols();
     this.heads = heads;
     this.kvHeads = kvHeads;

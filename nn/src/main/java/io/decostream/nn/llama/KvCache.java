@@ -96,8 +96,8 @@ public final class KvCache implements AutoCloseable {
     long[] s = from.getShape().getShape(); // [1, nKV, cap, hd]
     int groups = (int) s[1];
     int row = (int) s[3] * 4;
-    java.nio.ByteBuffer a = DecodeStep.view(from);
-    java.nio.ByteBuffer b = DecodeStep.view(to);
+    java.nio.ByteBuffer a = NativeView.of(from).buf;
+    java.nio.ByteBuffer b = NativeView.of(to).buf;
     for (int g = 0; g < groups; g++) {
       b.put(g * toCap * row, a, g * fromCap * row, n * row);
     }

@@ -64,7 +64,7 @@ class DecodeKernelsTest {
           exact += p;
           scale += Math.abs(p);
         }
-        float got = DecodeKernels.dotF16(w, row, cols, even, odd);
+        float got = DecodeKernels.dotF16(NativeView.of(w), row, cols, even, odd);
         assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
       }
     }
@@ -101,7 +101,7 @@ class DecodeKernelsTest {
         }
         float[] out = new float[n + 5];
         out[1] = 42f; // the kernel writes [2, 2+n) only
-        DecodeKernels.weightedRows(s, from, count, v, vByte, n, out, 2);
+        DecodeKernels.weightedRows(s, from, count, NativeView.of(v), vByte, n, out, 2);
         assertEquals(42f, out[1]);
         for (int c = 0; c < n; c++) {
           double e = 0;

@@ -60,8 +60,9 @@ public final class StageProcess implements AutoCloseable {
     cmd.add(javaExe);
     // the launch rules of every deco path: offline DJL, no tracking; a small heap per stage
     cmd.add("-Dai.djl.offline=true");
-    cmd.add(
-        "--add-modules=jdk.incubator.vector"); // the decode step (issue 20), as ./deco starts it
+    // the decode step (issue 20) and its loads by address, as ./deco starts it
+    cmd.add("--add-modules=jdk.incubator.vector");
+    cmd.add("--add-exports=java.base/jdk.internal.vm.vector=ALL-UNNAMED");
     cmd.add("-Xss4m");
     cmd.add("-Xmx1g");
     if (tmp == null) {
