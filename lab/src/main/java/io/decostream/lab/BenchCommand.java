@@ -369,7 +369,9 @@ public final class BenchCommand implements Callable<Integer> {
             Locale.ROOT,
             "%nFloors: decode reads %.1f MB of fp32 weights (%.1f MB at 16 bits) plus %.1f MB of "
                 + "fp32 KV cache per token (average position of the %d decode steps after a %d-token "
-                + "prompt); prefill counts 2 FLOPs per weight per token, the lm head on the last row "
+                + "prompt), at the memory read measured again just before each decode sample "
+                + "(median %.1f GB/s for fp32, %.1f for 16-bit: this machine's bandwidth drifts); "
+                + "prefill counts 2 FLOPs per weight per token, the lm head on the last row "
                 + "and causal attention; first token: the larger of FLOPs / sgemm and bytes / "
                 + "bandwidth; a question is %d tokens after N frames x %d tokens.%n",
             f.decodeWeightBytesPerToken() / 1e6,
@@ -377,6 +379,8 @@ public final class BenchCommand implements Callable<Integer> {
             f.decodeKvBytesPerToken() / 1e6,
             s.decodeTokens(),
             s.promptTokens(),
+            f.decodeBandwidthGBs(),
+            f.decodeBandwidthGBs16(),
             s.questionTokens(),
             s.decoTokensPerFrame()));
     b.append(

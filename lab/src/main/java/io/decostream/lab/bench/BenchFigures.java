@@ -13,8 +13,12 @@ import java.util.TreeMap;
  *
  * @param decodeTokPerS fp32 KV-cached decode, tokens/s (median)
  * @param decodeTokPerS16 the same with 16-bit weights; null while unavailable
- * @param decodeFloorTokPerS bandwidth / (fp32 weights + KV cache read per token)
- * @param decodeFloorTokPerS16 bandwidth / (16-bit weights + fp32 KV cache read per token)
+ * @param decodeFloorTokPerS bandwidth / (fp32 weights + KV cache read per token), the bandwidth
+ *     being the median of the reads made just before each decode sample
+ * @param decodeFloorTokPerS16 bandwidth / (16-bit weights + fp32 KV cache read per token), with the
+ *     16-bit decode's own paired reads
+ * @param decodeBandwidthGBs the bandwidth of {@code decodeFloorTokPerS}
+ * @param decodeBandwidthGBs16 the bandwidth of {@code decodeFloorTokPerS16}
  * @param decodeWeightBytesPerToken fp32 weight bytes read per decoded token
  * @param decodeKvBytesPerToken KV-cache bytes read per decoded token at the average decode position
  * @param prefillTokPerS by prefill length in tokens
@@ -40,6 +44,8 @@ public record BenchFigures(
     Double decodeTokPerS16,
     double decodeFloorTokPerS,
     double decodeFloorTokPerS16,
+    double decodeBandwidthGBs,
+    double decodeBandwidthGBs16,
     double decodeWeightBytesPerToken,
     double decodeKvBytesPerToken,
     Map<Integer, Double> prefillTokPerS,
@@ -84,9 +90,13 @@ public record BenchFigures(
     double weights32 = Floors.decodeWeightBytesPerToken(c, Floors.FP32_BYTES);
     double kv =
         Floors.kvBytesPerPosition(c) * Floors.averageDecodeKeys(s.promptTokens(), s.decodeTokens());
-    double floor32 = Floors.decodeFloorTokPerS(bw, weights32 + kv);
+    // decode against the read of the same minutes (the machine probe's where none was made)
+    double bw32 = median(r.decodeReadGBs(), bw);
+    double bw16 = median(r.decode16ReadGBs(), bw);
+    double floor32 = Floors.decodeFloorTokPerS(bw32, weights32 + kv);
     double floor16 =
-        Floors.decodeFloorTokPerS(bw, Floors.decodeWeightBytesPerToken(c, Floors.HALF_BYTES) + kv);
+        Floors.decodeFloorTokPerS(
+            bw16, Floors.decodeWeightBytesPerToken(c, Floors.HALF_BYTES) + kv);
 
     Map<Integer, Double> prefill = new LinkedHashMap<>();
     Map<Integer, Double> prefillFloor = new LinkedHashMap<>();
@@ -119,6 +129,8 @@ public record BenchFigures(
         r.decode16() == null ? null : r.decode16().perSecond(s.decodeTokens()),
         floor32,
         floor16,
+        bw32,
+        bw16,
         weights32,
         kv,
         prefill,
@@ -148,6 +160,15 @@ public record BenchFigures(
             s.promptTokens() + s.decodeTokens(),
             s.frames() * Math.max(s.fullTokensPerFrame(), s.decoTokensPerFrame())),
         ModelBench.maxFrames(s.ttftFrames()) * s.decoTokensPerFrame() + s.questionTokens());
+  }
+
+  /** The median of {@code xs}, or {@code otherwise} when there is none. */
+  static double median(java.util.List<Double> xs, double otherwise) {
+    if (xs.isEmpty()) {
+      return otherwise;
+    }
+    double[] s = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
   /** KiB to MiB; null for a figure that could not be read (negative). */

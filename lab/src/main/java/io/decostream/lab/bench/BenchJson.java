@@ -62,6 +62,10 @@ public final class BenchJson {
     num(n, "bandwidthJavaGBs", mc.javaGBs());
     num(n, "bandwidthTorchGBs", mc.torchGBs());
     n.put("bandwidthReadBytes", mc.readBytes());
+    num(n, "decodeBandwidthGBs", f.decodeBandwidthGBs());
+    num(n, "decodeBandwidthGBs16", f.decodeBandwidthGBs16());
+    r.decodeReadGBs().forEach(n.putArray("decodeReadGBsSamples")::add);
+    r.decode16ReadGBs().forEach(n.putArray("decode16ReadGBsSamples")::add);
     num(n, "decodeWeightBytesPerToken", f.decodeWeightBytesPerToken());
     num(n, "decodeKvBytesPerToken", f.decodeKvBytesPerToken());
     n.put("decode16Note", r.decode16Note());

@@ -254,7 +254,8 @@ public final class ModelBench {
    * {@code decode16} is null (and {@code decode16Note} says why) while 16-bit weights are not
    * available; {@code ttftFull} / {@code ttftLive}: time to a question's first token by window
    * length in frames, with a full re-prefill of window and question, and on a live window ({@code
-   * liveWindow} names its implementation).
+   * liveWindow} names its implementation). {@code decodeReadGBs} / {@code decode16ReadGBs}: the
+   * memory read made just before each decode sample (same order), the floor each is compared with.
    */
   public record Result(
       Options options,
@@ -274,10 +275,14 @@ public final class ModelBench {
       String decode16Note,
       Map<Integer, Stat> ttftFull,
       Map<Integer, Stat> ttftLive,
-      String liveWindow) {
+      String liveWindow,
+      List<Double> decodeReadGBs,
+      List<Double> decode16ReadGBs) {
     public Result {
       ttftFull = Collections.unmodifiableMap(new TreeMap<>(ttftFull));
       ttftLive = Collections.unmodifiableMap(new TreeMap<>(ttftLive));
+      decodeReadGBs = List.copyOf(decodeReadGBs);
+      decode16ReadGBs = List.copyOf(decode16ReadGBs);
     }
   }
 
@@ -335,11 +340,13 @@ public final class ModelBench {
           vit.rssBeforeKb(),
           llama.rssBeforeKb(),
           machine,
-          llama.decode16(),
+          llama.decode16() == null ? null : llama.decode16().time(),
           llama.decode16Note(),
           llama.ttftFull(),
           llama.ttftLive(),
-          llama.liveWindow());
+          llama.liveWindow(),
+          llama.decode().readGBs(),
+          llama.decode16() == null ? List.of() : llama.decode16().readGBs());
     } finally {
       deleteQuietly(visionFile);
       deleteQuietly(textFile);
@@ -357,11 +364,11 @@ public final class ModelBench {
       long params,
       long rssBeforeKb,
       Stat prefill,
-      Stat decode,
+      DecodeRun decode,
       Stat decoFull,
       Stat decoCompressed,
       long peakKb,
-      Stat decode16,
+      DecodeRun decode16,
       String decode16Note,
       Map<Integer, Stat> ttftFull,
       Map<Integer, Stat> ttftLive,
@@ -404,7 +411,7 @@ public final class ModelBench {
     resetPeak();
     long rssBeforeLlama = statusKb("VmRSS:");
     Stat prefill;
-    Stat decode;
+    DecodeRun decode;
     Stat decoFull;
     Stat decoCompressed;
     Map<Integer, Stat> ttftFull = new TreeMap<>();
@@ -430,7 +437,7 @@ public final class ModelBench {
                 }
               });
       log.accept("java: Llama decode of " + s.decodeTokens() + " tokens (KV cache)");
-      decode = timeDecode(model, m, ids, cap, s.decodeTokens(), o.repeats());
+      decode = timeDecode(model, m, ids, cap, s.decodeTokens(), o);
       decoCompressed =
           decoPrefill(
               model, m, s.frames() * s.decoTokensPerFrame(), o.warmups(), o.decoRepeats(), log);
@@ -454,7 +461,7 @@ public final class ModelBench {
       peak = alone.peakKb();
       rssBeforeLlama = alone.startKb();
     }
-    Stat decode16 = null;
+    DecodeRun decode16;
     String decode16Note;
     // the 16-bit decode runs after the fp32 model is released, so the Llama phase's peak above is
     // the fp32 model's alone
@@ -462,7 +469,7 @@ public final class ModelBench {
             BenchModels.loadLlama(textFile, s.text(), Precision.F16, root);
         NDManager m = root.newSubManager()) {
       log.accept("java: Llama decode of " + s.decodeTokens() + " tokens, 16-bit weights");
-      decode16 = timeDecode(half.model(), m, ids, cap, s.decodeTokens(), o.repeats());
+      decode16 = timeDecode(half.model(), m, ids, cap, s.decodeTokens(), o);
       decode16Note = "16-bit weights (" + half.precision() + ")";
     }
     return new LlamaRun(
@@ -556,33 +563,43 @@ public final class ModelBench {
     return described;
   }
 
+  /** Decode samples, each with the memory read (GB/s) made just before it. */
+  private record DecodeRun(Stat time, List<Double> readGBs) {}
+
   /**
    * (b) Decode throughput: after an untimed prefill of the prompt, {@code tokens} greedy steps
-   * through the KV cache are timed together; one warm-up run, then {@code repeats} samples.
+   * through the KV cache are timed together; one warm-up run, then {@code repeats} samples. Just
+   * before each sample the machine's memory read is measured again (best of 3, as the probe's), so
+   * that the decode is compared with the bandwidth of the same minute: this VM's drifts.
    */
-  private static Stat timeDecode(
-      LlamaModel model, NDManager m, int[] ids, int cap, int tokens, int repeats) {
+  private static DecodeRun timeDecode(
+      LlamaModel model, NDManager m, int[] ids, int cap, int tokens, Options o) {
     List<Double> dec = new ArrayList<>();
-    for (int r = -1; r < repeats; r++) { // r = -1 is the warm-up
-      try (NDManager step = m.newSubManager();
-          KvCache cache = model.newCache(cap)) {
-        float[] logits =
-            model
-                .prefill(model.embed(step, ids), cache, LlamaModel.DEFAULT_PREFILL_CHUNK)
-                .toFloatArray();
-        long t0 = System.nanoTime();
-        for (int i = 0;
-            i < tokens;
-            i++) { // serving's decode step, as the worker's generator runs it
-          logits = model.decodeNext(Sampler.argmax(logits), cache);
-        }
-        double ms = (System.nanoTime() - t0) / 1e6;
-        if (r >= 0) {
-          dec.add(ms);
+    List<Double> reads = new ArrayList<>();
+    try (MachineProbe.Reader reader =
+        new MachineProbe.Reader(m, o.sizes().readBytes(), o.threads())) {
+      for (int r = -1; r < o.repeats(); r++) { // r = -1 is the warm-up
+        try (NDManager step = m.newSubManager();
+            KvCache cache = model.newCache(cap)) {
+          float[] logits =
+              model
+                  .prefill(model.embed(step, ids), cache, LlamaModel.DEFAULT_PREFILL_CHUNK)
+                  .toFloatArray();
+          if (r >= 0) {
+            reads.add(reader.readGBs(3));
+          }
+          long t0 = System.nanoTime();
+          for (int i = 0; i < tokens; i++) { // serving's decode step, as the generator runs it
+            logits = model.decodeNext(Sampler.argmax(logits), cache);
+          }
+          double ms = (System.nanoTime() - t0) / 1e6;
+          if (r >= 0) {
+            dec.add(ms);
+          }
         }
       }
     }
-    return new Stat(dec);
+    return new DecodeRun(new Stat(dec), reads);
   }
 
   /** The Java side's figures; peak RSS is -1 where /proc/self/clear_refs could not reset it. */
@@ -595,7 +612,7 @@ public final class ModelBench {
         djlThreads,
         vit.vit(),
         llama.prefill(),
-        llama.decode(),
+        llama.decode().time(),
         llama.decoFull(),
         llama.decoCompressed(),
         vit.peakReset() ? vit.peakKb() : -1,

@@ -47,7 +47,9 @@ public class BenchJsonTest {
         decode16 == null ? "not yet" : "BF16",
         Map.of(8, ms(2000), 16, ms(8000), 32, ms(30000)),
         Map.of(8, ms(100), 16, ms(110), 32, ms(120)),
-        "test window");
+        "test window",
+        List.of(24.0, 26.0, 40.0),
+        decode16 == null ? List.of() : List.of(22.0));
   }
 
   @Test
@@ -72,10 +74,13 @@ public class BenchJsonTest {
         Floors.prefillFloorTokPerS(ModelBench.Sizes.full().text(), 4608, 100.0),
         n.get("prefillFloorTokPerS").get("4608").asDouble(),
         1e-9);
-    // the bandwidth floor is the faster of the two reads (30 GB/s, libtorch)
+    // the machine's bandwidth is the faster of the two reads (30 GB/s, libtorch) ...
     assertEquals(30.0, n.get("bandwidthGBs").asDouble(), 0);
+    // ... but decode is held to the reads made beside its samples: median of 24, 26, 40
+    assertEquals(26.0, n.get("decodeBandwidthGBs").asDouble(), 0);
+    assertEquals(3, n.get("decodeReadGBsSamples").size());
     assertEquals(
-        30e9 / Floors.decodeBytesPerToken(ModelBench.Sizes.full().text(), 4, 512, 128),
+        26e9 / Floors.decodeBytesPerToken(ModelBench.Sizes.full().text(), 4, 512, 128),
         n.get("decodeFloorTokPerS").asDouble(),
         1e-9);
     assertEquals(100.0, n.get("ttftMs").get("8").asDouble(), 0);
@@ -98,7 +103,38 @@ public class BenchJsonTest {
     ObjectNode n = BenchJson.toJson(result(ms(3200), 1024));
     assertEquals(40.0, n.get("decodeTokPerS16").asDouble(), 1e-9);
     assertEquals(1.0, n.get("peakRssMiB").get("vit").asDouble(), 0);
-    assertTrue(n.get("decodeFloorTokPerS16").asDouble() > n.get("decodeFloorTokPerS").asDouble());
+    assertEquals(
+        22e9 / Floors.decodeBytesPerToken(ModelBench.Sizes.full().text(), 2, 512, 128),
+        n.get("decodeFloorTokPerS16").asDouble(),
+        1e-9);
+  }
+
+  @Test
+  void withoutPairedReadsDecodeIsHeldToTheMachineProbe() {
+    ModelBench.Result paired = result(null, 1024);
+    ModelBench.Result r =
+        new ModelBench.Result(
+            paired.options(),
+            paired.visionParams(),
+            paired.textParams(),
+            paired.java(),
+            null,
+            paired.framesFitFull(),
+            paired.framesFitDeco(),
+            paired.cpuModel(),
+            paired.nproc(),
+            true,
+            paired.javaRssBeforeVitKb(),
+            paired.javaRssBeforeLlamaKb(),
+            paired.machine(),
+            null,
+            "not yet",
+            paired.ttftFull(),
+            paired.ttftLive(),
+            paired.liveWindow(),
+            List.of(),
+            List.of());
+    assertEquals(30.0, BenchFigures.of(r).decodeBandwidthGBs(), 0);
   }
 
   @Test
