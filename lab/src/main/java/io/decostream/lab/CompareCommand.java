@@ -77,6 +77,14 @@ public final class CompareCommand implements Callable<Integer> {
   int frames;
 
   @Option(
+      names = "--pad-window",
+      defaultValue = "0",
+      description =
+          "With --score: repeat each window's first frame at its start up to this many frames"
+              + " (does a short window fail for its length? docs/shapes-eval-wide.md).")
+  int padWindow;
+
+  @Option(
       names = "--align-lr",
       defaultValue = "1e-3",
       description = "Stage 1 peak learning rate (default ${DEFAULT-VALUE}).")
@@ -205,7 +213,7 @@ public final class CompareCommand implements Callable<Integer> {
     if (score != null) {
       List<String> wrong = new java.util.ArrayList<>();
       java.util.Map<String, int[]> acc =
-          ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed, wrong);
+          ProjectorComparison.evaluatePack(score, frames, evalScenes, evalSeed, padWindow, wrong);
       int c = 0;
       int a = 0;
       for (var e : acc.entrySet()) {

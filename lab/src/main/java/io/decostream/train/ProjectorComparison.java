@@ -516,6 +516,7 @@ public final class ProjectorComparison {
         settings.frames(),
         settings.checkScenes(),
         settings.evalSeed(),
+        0,
         correct,
         asked,
         new ArrayList<>());
@@ -549,6 +550,7 @@ public final class ProjectorComparison {
         settings.frames(),
         settings.evalScenes(),
         settings.evalSeed(),
+        0,
         correct,
         asked,
         new ArrayList<>());
@@ -557,15 +559,16 @@ public final class ProjectorComparison {
   /**
    * Answers the held-out set with a pack's own path (its pooling and projector) in process, without
    * the pipeline: rendered frames straight into the pack's preprocessing. Returns {type: [correct,
-   * asked]}.
+   * asked]}. With {@code padTo} above the window's length, the window's first frame is repeated at
+   * its start up to {@code padTo} frames (a diagnosis: does a short window fail for its length?).
    */
   public static Map<String, int[]> evaluatePack(
-      Path pack, int frames, int scenes, long seed, List<String> wrong) {
+      Path pack, int frames, int scenes, long seed, int padTo, List<String> wrong) {
     try (TrainablePack p = TrainablePack.open(pack)) {
       p.parameters().values().forEach(a -> a.setRequiresGradient(false));
       Map<String, Integer> correct = new LinkedHashMap<>();
       Map<String, Integer> asked = new LinkedHashMap<>();
-      evaluate(new VideoQaForward(p), frames, scenes, seed, correct, asked, wrong);
+      evaluate(new VideoQaForward(p), frames, scenes, seed, padTo, correct, asked, wrong);
       Map<String, int[]> out = new LinkedHashMap<>();
       asked.forEach((k, a) -> out.put(k, new int[] {correct.get(k), a}));
       return out;
@@ -607,6 +610,7 @@ public final class ProjectorComparison {
       int frames,
       int scenes,
       long evalSeed,
+      int padTo,
       Map<String, Integer> correct,
       Map<String, Integer> asked,
       List<String> wrong) {
@@ -620,7 +624,7 @@ public final class ProjectorComparison {
     for (int i = 0; i < scenes; i++) {
       HeldOut h = heldOut(evalSeed, i, frames);
       ShapesDataset.Sample s = h.sample();
-      List<RgbImage> images = h.images();
+      List<RgbImage> images = padFront(h.images(), padTo);
       for (QaPair q : s.questions()) {
         pending.add(fwd.encoder().encode(images, q.question(), q.answer()));
         kinds.add(q.type().label());
@@ -633,6 +637,16 @@ public final class ProjectorComparison {
     if (!pending.isEmpty()) {
       score(fwd, pending, kinds, texts, correct, asked, wrong);
     }
+  }
+
+  /** {@code images} with its first repeated at the start up to {@code n} (unchanged if longer). */
+  static List<RgbImage> padFront(List<RgbImage> images, int n) {
+    List<RgbImage> out = new ArrayList<>();
+    for (int k = images.size(); k < n; k++) {
+      out.add(images.get(0));
+    }
+    out.addAll(images);
+    return out;
   }
 
   private static void score(

@@ -24,6 +24,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ProjectorComparisonTest {
 
+  @Test
+  void aShortWindowIsPaddedWithItsFirstFrameAtTheStart() {
+    io.decostream.nn.image.RgbImage a = new io.decostream.nn.image.RgbImage(1, 1, new byte[3]);
+    io.decostream.nn.image.RgbImage b = new io.decostream.nn.image.RgbImage(1, 1, new byte[3]);
+    assertEquals(List.of(a, a, a, b), ProjectorComparison.padFront(List.of(a, b), 4));
+    assertEquals(List.of(a, b), ProjectorComparison.padFront(List.of(a, b), 0));
+    assertEquals(List.of(a, b), ProjectorComparison.padFront(List.of(a, b), 2));
+  }
+
   /** 42 px frames in 7 px patches: a 6x6 grid, so pooling to the 3x3 position grid has stride 2. */
   static TinyPack.Spec spec() {
     return new TinyPack.Spec(
