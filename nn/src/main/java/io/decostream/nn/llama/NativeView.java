@@ -1,11 +1,11 @@
 package io.decostream.nn.llama;
 
 import ai.djl.ndarray.NDArray;
+import java.lang.invoke.LambdaMetafactory;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
-import java.lang.reflect.Proxy;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -149,7 +149,7 @@ final class NativeView {
    * Interpreted or C1-compiled code runs the fallback, fromByteBuffer on the same bytes.
    */
   private static MethodHandle loadHandle(VectorSpecies<?> species, Class<?> vectorType)
-      throws ReflectiveOperationException {
+      throws Throwable {
     Class<?> support = Class.forName("jdk.internal.vm.vector.VectorSupport");
     Class<?> speciesType = Class.forName("jdk.internal.vm.vector.VectorSupport$VectorSpecies");
     Class<?> operation = Class.forName("jdk.internal.vm.vector.VectorSupport$LoadOperation");
@@ -172,26 +172,34 @@ final class NativeView {
                     int.class,
                     speciesType,
                     operation));
+    // the fallback as a lambda class implementing the JDK's interface (a direct call, not
+    // reflection: interpreted and C1-compiled code run it until C2 takes over)
+    MethodType erased = MethodType.methodType(Object.class, Object.class, int.class, speciesType);
+    MethodHandles.Lookup lookup = MethodHandles.lookup();
+    MethodHandle impl =
+        lookup.findStatic(
+            NativeView.class,
+            species.elementType() == float.class ? "floatsFromBuffer" : "intsFromBuffer",
+            MethodType.methodType(Object.class, Object.class, int.class, Object.class));
     Object fallback =
-        Proxy.newProxyInstance(
-            NativeView.class.getClassLoader(),
-            new Class<?>[] {operation},
-            (proxy, method, args) -> {
-              if (!method.getName().equals("load")) {
-                throw new UnsupportedOperationException(method.getName());
-              }
-              ByteBuffer b = (ByteBuffer) args[0];
-              int at = (Integer) args[1];
-              return species.elementType() == float.class
-                  ? FloatVector.fromByteBuffer(F, b, at, LE)
-                  : IntVector.fromByteBuffer(I, b, at, LE);
-            });
+        LambdaMetafactory.metafactory(
+                lookup, "load", MethodType.methodType(operation), erased, impl, erased)
+            .getTarget()
+            .invoke();
     // (vmClass, elementClass, lanes, base) bound: a null base tells C2 the load is off-heap
     load =
         MethodHandles.insertArguments(
             load, 0, concrete, species.elementType(), species.length(), null);
     load = MethodHandles.insertArguments(load, 3, species, fallback); // (offset, container, index)
     return load.asType(MethodType.methodType(vectorType, long.class, ByteBuffer.class, int.class));
+  }
+
+  private static Object floatsFromBuffer(Object buf, int at, Object species) {
+    return FloatVector.fromByteBuffer(F, (ByteBuffer) buf, at, LE);
+  }
+
+  private static Object intsFromBuffer(Object buf, int at, Object species) {
+    return IntVector.fromByteBuffer(I, (ByteBuffer) buf, at, LE);
   }
 
   /**
