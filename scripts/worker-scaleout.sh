@@ -8,6 +8,7 @@
 # env WORKER_CPU (e.g. 0.5): each worker process in a cgroup of its own, limited to that many cores, as a pod's CPU
 # limit would: on a machine whose few cores the other stages share, one worker process against two is then a
 # comparison of one worker's share against two (needs a writable cgroup cpu controller, v1 or v2; root)
+# env WORKER_JAVA_OPTS: more JVM options for the workers (e.g. -Dorg.slf4j.simpleLogger.log.io.decostream.worker=info)
 set -uo pipefail
 n=${1:?usage: worker-scaleout.sh WORKERS [QPM] [SECONDS] [STREAMS] [MAX_NEW_TOKENS] [OUT]}
 qpm=${2:-60}; secs=${3:-120}; streams=${4:-12}; tokens=${5:-32}
@@ -51,7 +52,7 @@ DECO_JAVA_OPTS="-Xmx2g" ./deco frames --bootstrap "$bootstrap" --max-size 168 --
 DECO_JAVA_OPTS="-Xmx2g -Dai.djl.pytorch.num_threads=1" OMP_NUM_THREADS=1 ./deco encoder --bootstrap "$bootstrap" \
   --model "$model" --state-dir "$out/st-encoder" >"$out/encoder.log" 2>&1 & pids+=($!); names+=(encoder)
 for i in $(seq "$n"); do
-  DECO_JAVA_OPTS="-Xmx2g -Dai.djl.pytorch.num_threads=1" OMP_NUM_THREADS=1 ./deco worker --bootstrap "$bootstrap" \
+  DECO_JAVA_OPTS="-Xmx2g -Dai.djl.pytorch.num_threads=1 ${WORKER_JAVA_OPTS:-}" OMP_NUM_THREADS=1 ./deco worker --bootstrap "$bootstrap" \
     --model "$model" --state-dir "$out/st-worker$i" --instance-id "worker-$i" >"$out/worker$i.log" 2>&1 & pids+=($!); workers+=($!); names+=("worker$i")
   limit "$!" "worker$i"
 done

@@ -65,6 +65,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   private KeyValueStore<String, byte[]> pending;
   private CrashGuard guard;
   private final GenerationScheduler scheduler;
+  private final StreamClock streamTime;
 
   /** Generations this task's scheduler finished, forwarded by the stream thread (issue 22). */
   private final ConcurrentLinkedQueue<GenerationScheduler.Done> finished =
@@ -98,24 +99,27 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   }
 
   WorkerProcessor(WorkerConfig config, AnswerBackend backend, Topics topics) {
-    this(config, backend, topics, null, new GenerationScheduler(backend, 0));
+    this(config, backend, topics, null, new GenerationScheduler(backend, 0), new StreamClock());
   }
 
   /**
    * @param live the topology's live windows (null = every answer re-prefills its window)
    * @param scheduler the topology's generation scheduler (issue 22 point 3), shared by its tasks
+   * @param streamTime the topology's stream time, advanced by every record processed
    */
   WorkerProcessor(
       WorkerConfig config,
       AnswerBackend backend,
       Topics topics,
       LiveWindows live,
-      GenerationScheduler scheduler) {
+      GenerationScheduler scheduler,
+      StreamClock streamTime) {
     this.config = config;
     this.backend = backend;
     this.topics = topics;
     this.live = live;
     this.scheduler = scheduler;
+    this.streamTime = streamTime;
   }
 
   @Override
@@ -176,6 +180,7 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
   @Override
   public void process(Record<byte[], byte[]> record) {
     long t0 = System.nanoTime();
+    streamTime.observe(record.timestamp());
     RecordMetadata md = context.recordMetadata().orElse(null);
     String topic = md != null ? md.topic() : "";
     try {

@@ -87,18 +87,20 @@ public final class WorkerTopology {
    */
   static Topology build(
       WorkerConfig config, AnswerBackend backend, Supplier<Executor> rebuildExecutor) {
-    return build(config, backend, rebuildExecutor, System::nanoTime);
+    return build(config, backend, rebuildExecutor, null);
   }
 
   /**
    * As {@link #build(WorkerConfig, AnswerBackend, Supplier)}, with the clock hot streams are timed
-   * on (issue 22; tests advance their own).
+   * on (issue 22): null for the worker's stream time ({@link StreamClock}); tests may advance their
+   * own.
    */
   static Topology build(
       WorkerConfig config,
       AnswerBackend backend,
       Supplier<Executor> rebuildExecutor,
       LongSupplier nanos) {
+    StreamClock streamTime = new StreamClock();
     LiveWindows live =
         config.live().enabled()
             ? new LiveWindows(
@@ -106,7 +108,7 @@ public final class WorkerTopology {
                 config.live(),
                 config.reservedTextTokens(),
                 rebuildExecutor != null ? rebuildExecutor.get() : LiveWindows.backgroundExecutor(),
-                nanos)
+                nanos != null ? nanos : streamTime)
             : null;
     Topics topics = Topics.of(config.topicNames());
     CopartitioningBuilder b = new CopartitioningBuilder();
@@ -156,7 +158,7 @@ public final class WorkerTopology {
         tokens
             .merge(byStream, Named.as("worker-inputs"))
             .process(
-                () -> new WorkerProcessor(config, backend, topics, live, scheduler),
+                () -> new WorkerProcessor(config, backend, topics, live, scheduler, streamTime),
                 Named.as(PROCESSOR),
                 WINDOW_STORE,
                 ANSWERED_STORE,

@@ -483,6 +483,45 @@ class WorkerLiveWindowTest {
     return a;
   }
 
+  static Answer ask(Io io, String stream, String id, java.time.Instant at) {
+    io.questions.pipeInput(stream, question(stream, id).build(), at);
+    Answer a = io.answers.readValue();
+    assertSameAsFull(a, 6, Sampling.GREEDY);
+    return a;
+  }
+
+  @Test
+  void streamsTurnHotAndCoolOnTheRecordsTimeNotTheWorkersClock() {
+    // issue 22: a worker that lags behind its input still sees a stream's questions seconds apart
+    // in stream time, so it must not cool a stream that is asked about all the time; here the
+    // records span 80 s while the worker's own clock moves milliseconds
+    WorkerConfig c =
+        config(true)
+            .withLive(new LiveWindowConfig(true, 2, 4, 1L << 30, Duration.ofSeconds(30), 2));
+    Counting llm = new Counting();
+    double cooledBefore = LiveWindowsTest.cooled();
+    java.time.Instant t0 = java.time.Instant.parse("2026-12-07T00:00:00Z");
+    try (TopologyTestDriver d = driver(c, llm, Runnable::run, null)) {
+      Io io = io(d);
+      for (long i = 0; i < 2; i++) {
+        io.tokens.pipeInput("cam", frame("cam", i), t0.plusSeconds(i));
+      }
+      assertEquals(Boolean.FALSE, ask(io, "cam", "q1", t0.plusSeconds(2)).getLiveWindow());
+      // 40 s later in the records: not within 30 s of the first, so still cold
+      assertEquals(Boolean.FALSE, ask(io, "cam", "q2", t0.plusSeconds(42)).getLiveWindow());
+      assertEquals(0, llm.opened, "two questions 40 s apart do not make a stream hot");
+      // the second within 30 s: hot; its window is built (synchronously here)
+      ask(io, "cam", "q3", t0.plusSeconds(50));
+      assertEquals(1, llm.opened, "hot after two questions 8 s apart");
+      assertEquals(Boolean.TRUE, ask(io, "cam", "q4", t0.plusSeconds(51)).getLiveWindow());
+      // 31 s of frames without a question: cam cools
+      io.tokens.pipeInput("cam", frame("cam", 2), t0.plusSeconds(82));
+      assertEquals(1, LiveWindowsTest.cooled() - cooledBefore);
+      assertEquals(llm.opened, llm.closed, "its window was freed");
+      assertTrue(io.dead.isEmpty());
+    }
+  }
+
   static List<Long> named(Answer a) {
     return List.of(a.getFirstFrameIndex(), a.getLastFrameIndex(), (long) a.getFrameCount());
   }
