@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,9 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The count lives in a small file of its own, not in a state store: under exactly-once a store
  * write made before the crash belongs to the transaction the crash aborts, so it would be rolled
- * back with it and the count would never grow. {@link #enter} writes "this record, attempt k" and
- * forces it to disk before the risky work; {@link #done} removes the entry after it. A crash leaves
- * the entry behind, and the next run that reaches the same record sees it.
+ * back with it and the count would never grow. {@link #enter} records "this record started" and
+ * forces it to disk before the risky work; {@link #done} records that it finished. A crash leaves
+ * the start without its end, and the next run that reaches the same record sees it.
  *
  * <p>Only an abrupt death counts: a native crash, an abort, SIGKILL (the kernel's OOM killer,
  * {@code kill -9}). An orderly JVM exit (SIGTERM, Ctrl-C, {@code System.exit}) runs a shutdown hook
@@ -35,16 +37,26 @@ import org.slf4j.LoggerFactory;
  * input caused: a record in flight during {@link WorkerConfig#crashAttemptLimit} such kills in a
  * row is dead-lettered too.
  *
- * <p>File format, one line per record in flight: {@code attempts TAB partition TAB offset TAB
- * topic}. Normally it holds at most one line; after a crash, the crashed record's line stays until
- * that record is processed again (records of one partition come in offset order, so a line for an
- * earlier offset of the same partition is stale and dropped).
+ * <p>The file is a journal, so that a start or an end costs one short append however many records
+ * are in flight (issue 22: with batched answers a worker behind its input holds thousands; writing
+ * them all per record made each question cost time in proportion to the backlog). One line per
+ * event, {@code KIND TAB partition TAB offset TAB topic}: KIND {@code +} a start, {@code -} an end,
+ * or a number, the attempts so far (a snapshot line). Opening a guard replays the journal and
+ * rewrites it as snapshot lines (beside, forced, renamed over: a torn last line is dropped, never
+ * appended to); so does the journal outgrowing what it holds, and an orderly exit. A start whose
+ * append was torn by the crash was not forced yet, so its risky work had not begun: not counting it
+ * is right. With nothing in flight the file is deleted. Records of one partition come in offset
+ * order, so a record left by an earlier run that a later offset of its partition passes without
+ * entering is stale and dropped.
  */
 final class CrashGuard {
   private static final Logger LOG = LoggerFactory.getLogger(CrashGuard.class);
 
   /** Directory, next to the task directories of the application, holding one file per task. */
   static final String DIRECTORY = "llm-worker-attempts";
+
+  /** Journal lines beyond twice the records held (and this many) make it rewritten as snapshots. */
+  private static final int COMPACT_SLACK = 256;
 
   /** Guards of this JVM's open tasks, for the shutdown hook. */
   private static final Set<CrashGuard> OPEN = ConcurrentHashMap.newKeySet();
@@ -64,7 +76,16 @@ final class CrashGuard {
    * questions of a partition are in flight at once, so an earlier offset still in flight is not
    * stale.
    */
-  private final Set<Coordinates> inFlight = new java.util.LinkedHashSet<>();
+  private final Set<Coordinates> inFlight = new HashSet<>();
+
+  /** Records an earlier run left and this one has not entered yet: the only ones that go stale. */
+  private final Set<Coordinates> leftovers = new LinkedHashSet<>();
+
+  /** The journal, open for appending while the file exists; null when it does not. */
+  private FileChannel journal;
+
+  /** Lines in the journal now. */
+  private int lines;
 
   /** Set by an orderly exit: whatever starts after it is not counted either. */
   private boolean exiting;
@@ -90,23 +111,13 @@ final class CrashGuard {
     return appDir.resolve(DIRECTORY).resolve(taskId);
   }
 
-  /** Opens (reading what a previous run left) the attempts file at {@code file}. */
+  /** Opens (replaying what a previous run left) the attempts file at {@code file}. */
   static CrashGuard open(Path file) {
     CrashGuard g = new CrashGuard(file);
     if (Files.exists(file)) {
       try {
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-          String[] f = line.split("\t", 4);
-          if (f.length != 4) {
-            continue; // a torn write: nothing to count
-          }
-          try {
-            g.attempts.put(
-                new Coordinates(f[3], Integer.parseInt(f[1]), Long.parseLong(f[2])),
-                Integer.parseInt(f[0]));
-          } catch (NumberFormatException e) {
-            // same: a line that is not ours counts nothing
-          }
+          g.replay(line);
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read the worker's attempts file " + file, e);
@@ -116,14 +127,46 @@ final class CrashGuard {
             "records whose processing did not finish in an earlier run (attempts so far): {}",
             g.attempts);
       }
+      g.leftovers.addAll(g.attempts.keySet());
+      synchronized (g) {
+        g.snapshot();
+      }
     }
     OPEN.add(g);
     return g;
   }
 
+  /**
+   * Applies one journal line; a line that is not whole (a torn write) or not ours counts nothing.
+   */
+  private void replay(String line) {
+    String[] f = line.split("\t", 4);
+    if (f.length != 4 || f[3].isEmpty()) {
+      return;
+    }
+    Coordinates c;
+    try {
+      c = new Coordinates(f[3], Integer.parseInt(f[1]), Long.parseLong(f[2]));
+    } catch (NumberFormatException e) {
+      return;
+    }
+    switch (f[0]) {
+      case "+" -> attempts.merge(c, 1, Integer::sum);
+      case "-" -> attempts.remove(c);
+      default -> {
+        try {
+          attempts.put(c, Integer.parseInt(f[0]));
+        } catch (NumberFormatException e) {
+          // not ours
+        }
+      }
+    }
+  }
+
   /** The task closed: its guard no longer takes part in the shutdown hook. */
-  void close() {
+  synchronized void close() {
     OPEN.remove(this);
+    closeJournal();
   }
 
   /**
@@ -145,7 +188,7 @@ final class CrashGuard {
         }
       }
       inFlight.clear();
-      write(true);
+      snapshot();
     } catch (RuntimeException e) {
       // the exit goes on; at worst the attempt counts
     }
@@ -156,24 +199,28 @@ final class CrashGuard {
    * starts did not finish.
    */
   synchronized int enter(Coordinates c) {
-    // A line for an earlier offset of the same partition was passed without entering: stale.
-    Iterator<Map.Entry<Coordinates, Integer>> it = attempts.entrySet().iterator();
-    while (it.hasNext()) {
-      Coordinates o = it.next().getKey();
-      if (o.topic().equals(c.topic())
-          && o.partition() == c.partition()
-          && o.offset() < c.offset()
-          && !inFlight.contains(o)) {
-        it.remove();
-      }
-    }
     int before = attempts.getOrDefault(c, 0);
     if (exiting) {
       return before;
     }
+    StringBuilder events = new StringBuilder();
+    // A record an earlier run left, passed by a later offset of its partition without entering.
+    Iterator<Coordinates> it = leftovers.iterator();
+    while (it.hasNext()) {
+      Coordinates o = it.next();
+      if (o.equals(c)) {
+        it.remove(); // entered again: in flight from now on
+      } else if (o.topic().equals(c.topic())
+          && o.partition() == c.partition()
+          && o.offset() < c.offset()) {
+        it.remove();
+        attempts.remove(o);
+        event(events, "-", o);
+      }
+    }
     attempts.put(c, before + 1);
-    write(true);
     inFlight.add(c);
+    append(event(events, "+", c), true);
     return before;
   }
 
@@ -184,8 +231,13 @@ final class CrashGuard {
    */
   synchronized void done(Coordinates c) {
     inFlight.remove(c);
-    if (attempts.remove(c) != null) {
-      write(false);
+    if (attempts.remove(c) == null) {
+      return;
+    }
+    if (attempts.isEmpty()) {
+      snapshot(); // nothing in flight: the file goes
+    } else {
+      append(event(new StringBuilder(), "-", c), false);
     }
   }
 
@@ -194,7 +246,57 @@ final class CrashGuard {
     return attempts.getOrDefault(c, 0);
   }
 
-  private void write(boolean force) {
+  /** Lines in the journal now (for tests). */
+  synchronized int journalLines() {
+    return lines;
+  }
+
+  private static StringBuilder event(StringBuilder sb, Object kind, Coordinates c) {
+    return sb.append(kind)
+        .append('\t')
+        .append(c.partition())
+        .append('\t')
+        .append(c.offset())
+        .append('\t')
+        .append(c.topic())
+        .append('\n');
+  }
+
+  /** Appends events to the journal (creating it), forced when a start is among them. */
+  private void append(CharSequence events, boolean force) {
+    if (lines > COMPACT_SLACK + 2 * attempts.size()) {
+      snapshot(); // the events are in memory already; the snapshot holds them
+      return;
+    }
+    try {
+      if (journal == null) {
+        Files.createDirectories(file.getParent());
+        journal =
+            FileChannel.open(
+                file,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+      }
+      ByteBuffer b = ByteBuffer.wrap(events.toString().getBytes(StandardCharsets.UTF_8));
+      while (b.hasRemaining()) {
+        journal.write(b);
+      }
+      if (force) {
+        journal.force(false);
+      }
+      for (int i = 0; i < events.length(); i++) {
+        lines += events.charAt(i) == '\n' ? 1 : 0;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the worker's attempts file " + file, e);
+    }
+  }
+
+  /** Rewrites the journal as one snapshot line per record held, or deletes it when none is. */
+  private void snapshot() {
+    closeJournal();
+    lines = 0;
     try {
       if (attempts.isEmpty()) {
         Files.deleteIfExists(file);
@@ -202,16 +304,7 @@ final class CrashGuard {
       }
       Files.createDirectories(file.getParent());
       StringBuilder sb = new StringBuilder();
-      attempts.forEach(
-          (c, n) ->
-              sb.append(n)
-                  .append('\t')
-                  .append(c.partition())
-                  .append('\t')
-                  .append(c.offset())
-                  .append('\t')
-                  .append(c.topic())
-                  .append('\n'));
+      attempts.forEach((c, n) -> event(sb, n, c));
       // Write beside, force, then rename over: a kill mid-write leaves the old file whole.
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
       try (FileChannel ch =
@@ -224,13 +317,23 @@ final class CrashGuard {
         while (b.hasRemaining()) {
           ch.write(b);
         }
-        if (force) {
-          ch.force(true);
-        }
+        ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      lines = attempts.size();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the worker's attempts file " + file, e);
+    }
+  }
+
+  private void closeJournal() {
+    if (journal != null) {
+      try {
+        journal.close();
+      } catch (IOException e) {
+        LOG.debug("closing the attempts journal {}: {}", file, e.toString());
+      }
+      journal = null;
     }
   }
 }
