@@ -18,7 +18,9 @@ import java.util.Arrays;
  * as a single region per step (what the regions' starts and ends cost), and what an empty region
  * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
  * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
- * [threads] [bench|demo]}.
+ * [threads] [bench|demo|kernels]}. {@code kernels}: the fp32 and F16 kernels alone over a matrix
+ * that stays in L2 (256 x 768), on 1 to {@code threads} threads each with its own copy: what they
+ * compute per second when memory is not the limit.
  */
 public final class DecodeBench {
 
@@ -47,6 +49,10 @@ public final class DecodeBench {
     // "demo": the shipped ShapesWorld model's Llama (models/shapes-demo, 2 MB), which stays in
     // cache, so its decode measures the kernels' own speed rather than the memory's
     boolean demo = args.length > 3 && args[3].equals("demo");
+    if (args.length > 3 && args[3].equals("kernels")) {
+      kernels(repeats, threads);
+      return;
+    }
     int prompt = 512;
     LlamaConfig c =
         demo
@@ -201,5 +207,90 @@ public final class DecodeBench {
       }
       return bytes / best / 1e9;
     }
+  }
+
+  /**
+   * The fp32 and F16 kernels in cache, GB/s of weights per thread, with 1 to {@code threads}
+   * threads at once (each its own 256 x 768 matrix, the same values in both precisions).
+   */
+  private static void kernels(int repeats, int threads) {
+    int rows = 256;
+    int cols = 768;
+    int passes = 8000;
+    for (int n = 1; n <= threads; n++) {
+      double[][] gbs = new double[n][];
+      Thread[] ts = new Thread[n];
+      for (int t = 0; t < n; t++) {
+        final int ti = t;
+        ts[t] = new Thread(() -> gbs[ti] = kernelsOnOneThread(rows, cols, passes, repeats));
+        ts[t].start();
+      }
+      for (Thread t : ts) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      for (int t = 0; t < n; t++) {
+        System.out.printf(
+            "%d thread(s), thread %d: in-cache kernel fp32 %.1f GB/s, F16 %.1f GB/s (median of %d)%n",
+            n, t, gbs[t][0], gbs[t][1], repeats);
+      }
+    }
+  }
+
+  private static double[] kernelsOnOneThread(int rows, int cols, int passes, int repeats) {
+    java.nio.ByteBuffer f32 =
+        java.nio.ByteBuffer.allocateDirect(rows * cols * 4).order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer f16 =
+        java.nio.ByteBuffer.allocateDirect(rows * cols * 2).order(java.nio.ByteOrder.nativeOrder());
+    java.util.Random rnd = new java.util.Random(1);
+    for (int i = 0; i < rows * cols; i++) {
+      float v = (float) rnd.nextGaussian() * 0.02f;
+      f32.putFloat(i * 4, v);
+      f16.putShort(i * 2, io.decostream.nn.safetensors.HalfFloats.floatToF16(v));
+    }
+    NativeView w32 = NativeView.of(f32);
+    NativeView w16 = NativeView.of(f16);
+    float[] x = new float[cols];
+    float[] xe = new float[cols / 2];
+    float[] xo = new float[cols / 2];
+    for (int i = 0; i < cols; i++) {
+      x[i] = 0.01f * (i % 7);
+    }
+    for (int i = 0; i < cols / 2; i++) {
+      xe[i] = x[2 * i] * DecodeKernels.X_SCALE;
+      xo[i] = x[2 * i + 1] * DecodeKernels.X_SCALE;
+    }
+    double[] g32 = new double[repeats];
+    double[] g16 = new double[repeats];
+    float sink = 0;
+    for (int r = -2; r < repeats; r++) {
+      long t0 = System.nanoTime();
+      for (int k = 0; k < passes; k++) {
+        for (int i = 0; i < rows; i++) {
+          sink += DecodeKernels.dotF32(w32, i, cols, x);
+        }
+      }
+      long t1 = System.nanoTime();
+      for (int k = 0; k < passes; k++) {
+        for (int i = 0; i < rows; i++) {
+          sink += DecodeKernels.dotF16(w16, i, cols, xe, xo);
+        }
+      }
+      long t2 = System.nanoTime();
+      if (r >= 0) {
+        g32[r] = (double) rows * cols * 4 * passes / (t1 - t0);
+        g16[r] = (double) rows * cols * 2 * passes / (t2 - t1);
+      }
+    }
+    if (sink == 42) {
+      System.out.println(); // keeps the sums live
+    }
+    Arrays.sort(g32);
+    Arrays.sort(g16);
+    return new double[] {g32[repeats / 2], g16[repeats / 2]};
   }
 }
