@@ -2,6 +2,7 @@ package io.decostream.frames;
 
 import io.decostream.metrics.StageMetrics;
 import io.decostream.schemas.AvroSerde;
+import io.decostream.schemas.CrashGuard;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.DeadLetters;
 import io.decostream.schemas.Frame;
@@ -9,6 +10,7 @@ import io.decostream.schemas.FrameFormat;
 import io.decostream.schemas.KafkaLimits;
 import io.decostream.schemas.VideoChunk;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +43,7 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
   private final FrameSampler sampler;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, SamplerState> store;
-  private CrashAttempts attempts;
+  private CrashGuard attempts;
 
   ChunkProcessor(FramesConfig config) {
     this.config = config;
@@ -53,11 +55,10 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.store = context.getStateStore(FramesTopology.SAMPLER_STORE);
+    // not forced to disk per chunk: a sync per chunk held this stage's one thread (CrashGuard)
     this.attempts =
-        new CrashAttempts(
-            CrashAttempts.fileFor(
-                context.stateDir().toPath(), FramesTopology.STAGE, context.taskId().toString()),
-            config.maxCrashAttempts());
+        CrashGuard.open(
+            attemptsFile(context.stateDir().toPath(), context.taskId().toString()), false);
   }
 
   /**
@@ -79,17 +80,19 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
 
   private void processGuarded(Record<byte[], byte[]> record) {
     RecordMetadata md = context.recordMetadata().orElse(null);
-    String attempt = md == null ? null : CrashAttempts.key(md.topic(), md.partition(), md.offset());
+    CrashGuard.Coordinates attempt =
+        md == null ? null : new CrashGuard.Coordinates(md.topic(), md.partition(), md.offset());
     if (attempt != null) {
-      int crashed = attempts.begin(attempt);
-      if (crashed > 0) {
+      int crashed = attempts.enter(attempt);
+      if (crashed >= config.maxCrashAttempts()) {
+        attempts.done(attempt); // given up: forgotten
         deadLetter(
             record,
             null,
             "crashed the frames stage "
                 + crashed
                 + " times (attempts counted in "
-                + attempts.file()
+                + attemptsFile(context.stateDir().toPath(), context.taskId().toString())
                 + "); not decoding it again",
             null);
         return;
@@ -97,8 +100,20 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
     }
     processOnce(record);
     if (attempt != null) {
-      attempts.end(attempt);
+      attempts.done(attempt);
     }
+  }
+
+  @Override
+  public void close() {
+    if (attempts != null) {
+      attempts.close();
+    }
+  }
+
+  /** The task's crash-attempts file: {@code <app state dir>/deco-crash-attempts/frames-<task>}. */
+  static Path attemptsFile(Path taskDir, String taskId) {
+    return CrashGuard.fileFor(taskDir, "deco-crash-attempts", FramesTopology.STAGE + "-" + taskId);
   }
 
   private void processOnce(Record<byte[], byte[]> record) {

@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
  * @param maxChunkBytes a chunk with more data bytes is rejected before decoding (1 KiB ..
  *     KafkaLimits.MAX_MESSAGE_BYTES; default the whole message limit)
  * @param maxCrashAttempts a chunk whose processing crashed the stage this many times is
- *     dead-lettered at the next attempt instead of crash-looping ({@link CrashAttempts}; 1..100,
- *     default 2)
+ *     dead-lettered at the next attempt instead of crash-looping ({@link
+ *     io.decostream.schemas.CrashGuard}; 1..100, default 2)
  */
 public record FramesConfig(
     String applicationId,

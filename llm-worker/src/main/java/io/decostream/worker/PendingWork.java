@@ -1,5 +1,6 @@
 package io.decostream.worker;
 
+import io.decostream.schemas.CrashGuard;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

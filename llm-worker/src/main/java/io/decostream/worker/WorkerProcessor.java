@@ -6,6 +6,7 @@ import io.decostream.nn.rgae.TextToPatch;
 import io.decostream.projector.WindowWeights;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Caption;
+import io.decostream.schemas.CrashGuard;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.Grounding;
@@ -54,6 +55,13 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerProcessor implements Processor<byte[], byte[], String, Object> {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerProcessor.class);
+
+  /**
+   * Directory of the crash guard's files, beside the task directories: each start is forced to disk
+   * (a model call runs for a whole generation, so one sync per question or caption costs little).
+   */
+  static final String ATTEMPTS_DIRECTORY = "llm-worker-attempts";
+
   private final WorkerConfig config;
   private final AnswerBackend backend;
   private final Topics topics;
@@ -129,7 +137,9 @@ final class WorkerProcessor implements Processor<byte[], byte[], String, Object>
     this.answered = context.getStateStore(WorkerTopology.ANSWERED_STORE);
     this.guard =
         CrashGuard.open(
-            CrashGuard.fileFor(context.stateDir().toPath(), context.taskId().toString()));
+            CrashGuard.fileFor(
+                context.stateDir().toPath(), ATTEMPTS_DIRECTORY, context.taskId().toString()),
+            true);
     // Forget answered questions older than the retention, on the records' own time (see
     // WorkerConfig.dedupRetention): a few bytes each, one scan per retention / 24.
     long retention = config.dedupRetention().toMillis();

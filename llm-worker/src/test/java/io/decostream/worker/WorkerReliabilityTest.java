@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.schemas.Answer;
+import io.decostream.schemas.CrashGuard;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.FrameTokens;
 import io.decostream.schemas.Question;
@@ -374,12 +375,12 @@ class WorkerReliabilityTest {
   void aMarkerLeftByACrashedRunIsCountedAndClearedByAGoodRun() throws Exception {
     // What a crashed run leaves: the question's repartition record entered once, never done.
     Path taskDir = state.resolve(APP).resolve("0_0");
-    Path file = CrashGuard.fileFor(taskDir, "0_0");
+    Path file = CrashGuard.fileFor(taskDir, WorkerProcessor.ATTEMPTS_DIRECTORY, "0_0");
     CrashGuard.Coordinates first =
         new CrashGuard.Coordinates(WorkerTopology.questionsByStreamTopic(APP), 0, 0);
-    assertEquals(0, CrashGuard.open(file).enter(first));
+    assertEquals(0, CrashGuard.open(file, true).enter(first));
     assertTrue(Files.exists(file));
-    assertEquals(1, CrashGuard.open(file).attempts(first), "forced to disk, read back");
+    assertEquals(1, CrashGuard.open(file, true).attempts(first), "forced to disk, read back");
 
     // One crash is below the limit of 2: the question is tried again and answered.
     List<Answer> answers = new ArrayList<>();
@@ -391,7 +392,7 @@ class WorkerReliabilityTest {
     assertFalse(Files.exists(file), "finished: nothing in flight");
 
     // Two crashes recorded: the same record is dead-lettered without running the model.
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     g.enter(first);
     g.enter(first);
     int before = llm.calls;
@@ -405,18 +406,20 @@ class WorkerReliabilityTest {
 
   @Test
   void anOrderlyExitDuringARecordDoesNotCountAsACrash() {
-    Path file = CrashGuard.fileFor(state.resolve(APP).resolve("0_0"), "0_0");
+    Path file =
+        CrashGuard.fileFor(
+            state.resolve(APP).resolve("0_0"), WorkerProcessor.ATTEMPTS_DIRECTORY, "0_0");
     CrashGuard.Coordinates c = new CrashGuard.Coordinates("t", 0, 7);
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     g.enter(c);
     g.enter(c); // a second start after a crash: 2 recorded
     g.orderlyExit(); // SIGTERM while the record is in flight: this start is taken back
-    assertEquals(1, CrashGuard.open(file).attempts(c), "the earlier crash still counts");
+    assertEquals(1, CrashGuard.open(file, true).attempts(c), "the earlier crash still counts");
     g.enter(new CrashGuard.Coordinates("t", 0, 8));
     assertEquals(
-        1, CrashGuard.open(file).attempts(c), "nothing is counted once the exit has begun");
+        1, CrashGuard.open(file, true).attempts(c), "nothing is counted once the exit has begun");
     g.close();
-    CrashGuard h = CrashGuard.open(file);
+    CrashGuard h = CrashGuard.open(file, true);
     h.enter(new CrashGuard.Coordinates("t", 0, 9));
     assertEquals(
         0, h.attempts(c), "a later offset of the same partition passed it: the line was stale");

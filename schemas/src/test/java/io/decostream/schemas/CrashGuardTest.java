@@ -1,4 +1,4 @@
-package io.decostream.worker;
+package io.decostream.schemas;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,7 +27,7 @@ class CrashGuardTest {
   @Test
   void aStartOrAnEndAppendsOneLineHoweverManyRecordsAreInFlight() throws Exception {
     Path file = dir.resolve("0_0");
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     long size = 0;
     Object inode = null;
     for (int i = 0; i < 200; i++) {
@@ -50,7 +50,7 @@ class CrashGuardTest {
   void whatACrashLeftIsCountedExactlyAfterThousandsOfStartsAndEndsAndCompactions()
       throws Exception {
     Path file = dir.resolve("0_1");
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
       order.add(i);
@@ -68,7 +68,7 @@ class CrashGuardTest {
         g.journalLines() <= 256 + 2 * 40 + 2,
         "the journal is rewritten once it outgrows what it holds: " + g.journalLines());
     // the process dies here (no orderly exit): the next run reads what was forced
-    CrashGuard next = CrashGuard.open(file);
+    CrashGuard next = CrashGuard.open(file, true);
     for (int i = 0; i < 3000; i++) {
       boolean left = order.subList(0, 40).contains(i);
       int expected = !left ? 0 : i == 2999 ? 2 : 1;
@@ -82,16 +82,16 @@ class CrashGuardTest {
   @Test
   void aTornLastLineCountsNothingAndIsNotAppendedTo() throws Exception {
     Path file = dir.resolve("0_2");
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     g.enter(at(0, 5));
     g.close();
     // a crash in the middle of the next start's append
     Files.writeString(file, "+\t0\t6", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-    CrashGuard next = CrashGuard.open(file);
+    CrashGuard next = CrashGuard.open(file, true);
     assertEquals(1, next.attempts(at(0, 5)));
     assertEquals(0, next.attempts(at(0, 6)), "its start was not forced: its work never began");
     next.enter(at(0, 5));
-    CrashGuard third = CrashGuard.open(file);
+    CrashGuard third = CrashGuard.open(file, true);
     assertEquals(2, third.attempts(at(0, 5)));
     assertEquals(0, third.attempts(at(0, 6)));
     third.close();
@@ -103,7 +103,7 @@ class CrashGuardTest {
     Path file = dir.resolve("0_3");
     Files.createDirectories(dir);
     Files.writeString(file, "2\t1\t40\tquestions\n1\t0\t3\tframes\n", StandardCharsets.UTF_8);
-    CrashGuard g = CrashGuard.open(file);
+    CrashGuard g = CrashGuard.open(file, true);
     assertEquals(2, g.attempts(at(1, 40)));
     assertEquals(1, g.attempts(new CrashGuard.Coordinates("frames", 0, 3)));
     // a later offset of partition 1 passed record 40 without entering it: stale
@@ -113,7 +113,7 @@ class CrashGuardTest {
     g.done(at(1, 41));
     g.done(new CrashGuard.Coordinates("frames", 0, 3));
     assertFalse(Files.exists(file), "nothing in flight: no file");
-    CrashGuard again = CrashGuard.open(file);
+    CrashGuard again = CrashGuard.open(file, true);
     assertEquals(0, again.attempts(at(1, 40)), "the stale record's end was written");
     again.close();
     g.close();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.ingest.SyntheticVideo;
 import io.decostream.schemas.AvroSerde;
+import io.decostream.schemas.CrashGuard;
 import io.decostream.schemas.DeadLetter;
 import io.decostream.schemas.Topics;
 import io.decostream.schemas.VideoChunk;
@@ -20,45 +21,25 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Issue 18 point 7: a record that crashes the stage is given up after the limit, not retried. */
-class CrashAttemptsTest {
+/**
+ * Issue 18 point 7 in the frames stage: a chunk that crashes the stage is given up after the limit,
+ * not retried (the guard itself: CrashGuardTest in schemas).
+ */
+class ChunkCrashLoopTest {
 
   @TempDir Path dir;
 
   @Test
-  void attemptsSurviveARestartAndTheLimitGivesTheRecordUp() {
-    Path f = dir.resolve("a/frames-0_0");
-    String k = CrashAttempts.key("chunks", 0, 41);
-    assertEquals(0, new CrashAttempts(f, 2).begin(k)); // attempt 1 ... the process dies
-    assertEquals(1, new CrashAttempts(f, 2).pending(k));
-    assertEquals(0, new CrashAttempts(f, 2).begin(k)); // attempt 2 ... dies again
-    CrashAttempts third = new CrashAttempts(f, 2);
-    assertEquals(2, third.begin(k), "third time: give up");
-    assertEquals(0, new CrashAttempts(f, 2).pending(k), "given up records are forgotten");
-  }
-
-  @Test
-  void aRecordThatEndsLeavesNothingBehind() {
-    Path f = dir.resolve("frames-1_0");
-    CrashAttempts a = new CrashAttempts(f, 2);
-    String k = CrashAttempts.key("chunks", 1, 7);
-    a.begin(k);
-    assertTrue(Files.exists(f), "written before processing");
-    a.end(k);
-    assertFalse(Files.exists(f));
-    assertEquals(0, new CrashAttempts(f, 2).begin(k));
-  }
-
-  @Test
   void otherRecordsReprocessedAfterTheCrashDoNotResetTheCount() {
     Path f = dir.resolve("frames-0_1");
-    String bad = CrashAttempts.key("chunks", 0, 10);
-    new CrashAttempts(f, 1).begin(bad); // crash
-    CrashAttempts after = new CrashAttempts(f, 1);
-    String earlier = CrashAttempts.key("chunks", 0, 9); // replayed from the last commit
-    assertEquals(0, after.begin(earlier));
-    after.end(earlier);
-    assertEquals(1, after.begin(bad));
+    CrashGuard.Coordinates bad = new CrashGuard.Coordinates("chunks", 0, 10);
+    CrashGuard.open(f, false).enter(bad); // crash
+    CrashGuard after = CrashGuard.open(f, false);
+    CrashGuard.Coordinates earlier = new CrashGuard.Coordinates("chunks", 0, 9); // replayed
+    assertEquals(0, after.enter(earlier));
+    after.done(earlier);
+    assertEquals(1, after.enter(bad));
+    after.close();
   }
 
   @Test
@@ -66,7 +47,7 @@ class CrashAttemptsTest {
     Path task = dir.resolve("state/deco-frames/0_1");
     assertEquals(
         dir.resolve("state/deco-frames/deco-crash-attempts/frames-0_1").toAbsolutePath(),
-        CrashAttempts.fileFor(task, "frames", "0_1"));
+        ChunkProcessor.attemptsFile(task, "0_1"));
   }
 
   @Test
@@ -82,10 +63,10 @@ class CrashAttemptsTest {
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:1234");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     // two earlier runs began offset 0 and never finished it (the process died each time)
-    Path file = CrashAttempts.fileFor(state.resolve("crash-test/0_0"), "frames", "0_0");
-    String k = CrashAttempts.key(topics.chunks().name(), 0, 0);
-    new CrashAttempts(file, 2).begin(k);
-    new CrashAttempts(file, 2).begin(k);
+    Path file = ChunkProcessor.attemptsFile(state.resolve("crash-test/0_0"), "0_0");
+    CrashGuard.Coordinates k = new CrashGuard.Coordinates(topics.chunks().name(), 0, 0);
+    CrashGuard.open(file, false).enter(k);
+    CrashGuard.open(file, false).enter(k);
     try (TopologyTestDriver d = new TopologyTestDriver(FramesTopology.build(config), p)) {
       TestInputTopic<byte[], byte[]> in =
           d.createInputTopic(

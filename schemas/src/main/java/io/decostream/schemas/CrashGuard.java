@@ -1,4 +1,4 @@
-package io.decostream.worker;
+package io.decostream.schemas;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,20 +22,25 @@ import org.slf4j.LoggerFactory;
 /**
  * Counts how often each record's processing started without finishing, across process restarts
  * (issue 18 point 7: an input that crashes the process is recognised after restart and
- * dead-lettered instead of crash-looping).
+ * dead-lettered instead of crash-looping). One per Streams task, in the frames stage (a chunk) and
+ * the worker (a question, a caption, a frame's tokens).
  *
  * <p>The count lives in a small file of its own, not in a state store: under exactly-once a store
  * write made before the crash belongs to the transaction the crash aborts, so it would be rolled
- * back with it and the count would never grow. {@link #enter} records "this record started" and
- * forces it to disk before the risky work; {@link #done} records that it finished. A crash leaves
- * the start without its end, and the next run that reaches the same record sees it.
+ * back with it and the count would never grow. {@link #enter} records "this record started" before
+ * the risky work, forced to disk where the stage asks for it; {@link #done} records that it
+ * finished. Unforced, a start is in the kernel's page cache once written, which a crashed or killed
+ * JVM does not lose (only a kernel crash or power loss could, and then the record is merely tried
+ * once more): the frames stage does not force, since a sync per chunk held its one thread for most
+ * of its time under load (issue 22 point 2). A crash leaves the start without its end, and the next
+ * run that reaches the same record sees it.
  *
  * <p>Only an abrupt death counts: a native crash, an abort, SIGKILL (the kernel's OOM killer,
  * {@code kill -9}). An orderly JVM exit (SIGTERM, Ctrl-C, {@code System.exit}) runs a shutdown hook
  * that takes back the attempt of the record in flight, so restarting a worker in the middle of a
  * long answer is not held against the question. A {@code kill -9} cannot be told from a crash the
- * input caused: a record in flight during {@link WorkerConfig#crashAttemptLimit} such kills in a
- * row is dead-lettered too.
+ * input caused: a record in flight during as many such kills in a row as the stage's limit is
+ * dead-lettered too.
  *
  * <p>The file is a journal, so that a start or an end costs one short append however many records
  * are in flight (issue 22: with batched answers a worker behind its input holds thousands; writing
@@ -49,11 +54,8 @@ import org.slf4j.LoggerFactory;
  * order, so a record left by an earlier run that a later offset of its partition passes without
  * entering is stale and dropped.
  */
-final class CrashGuard {
+public final class CrashGuard {
   private static final Logger LOG = LoggerFactory.getLogger(CrashGuard.class);
-
-  /** Directory, next to the task directories of the application, holding one file per task. */
-  static final String DIRECTORY = "llm-worker-attempts";
 
   /** Journal lines beyond twice the records held (and this many) make it rewritten as snapshots. */
   private static final int COMPACT_SLACK = 256;
@@ -64,11 +66,14 @@ final class CrashGuard {
   static {
     Runtime.getRuntime()
         .addShutdownHook(
-            new Thread(
-                () -> OPEN.forEach(CrashGuard::orderlyExit), "llm-worker-crash-guard-shutdown"));
+            new Thread(() -> OPEN.forEach(CrashGuard::orderlyExit), "deco-crash-guard-shutdown"));
   }
 
   private final Path file;
+
+  /** Whether a start is forced to disk before {@link #enter} returns. */
+  private final boolean forceStarts;
+
   private final Map<Coordinates, Integer> attempts = new LinkedHashMap<>();
 
   /**
@@ -90,37 +95,44 @@ final class CrashGuard {
   /** Set by an orderly exit: whatever starts after it is not counted either. */
   private boolean exiting;
 
-  record Coordinates(String topic, int partition, long offset) {
+  /** A record: where it was read from. */
+  public record Coordinates(String topic, int partition, long offset) {
     @Override
     public String toString() {
       return topic + "-" + partition + "@" + offset;
     }
   }
 
-  private CrashGuard(Path file) {
+  private CrashGuard(Path file, boolean forceStarts) {
     this.file = file;
+    this.forceStarts = forceStarts;
   }
 
   /**
-   * The attempts file of a task. It sits beside the task's own state directory rather than inside
-   * it: Kafka Streams deletes a task directory whose state it considers corrupt, which is what
-   * happens under exactly-once after the process was killed.
+   * The attempts file {@code name} in {@code directory} beside the task directories. It sits beside
+   * the task's own state directory rather than inside it: Kafka Streams deletes a task directory
+   * whose state it considers corrupt, which is what happens under exactly-once after the process
+   * was killed.
    */
-  static Path fileFor(Path taskStateDir, String taskId) {
+  public static Path fileFor(Path taskStateDir, String directory, String name) {
     Path appDir = taskStateDir.toAbsolutePath().getParent();
-    return appDir.resolve(DIRECTORY).resolve(taskId);
+    return appDir.resolve(directory).resolve(name.replace('/', '_'));
   }
 
-  /** Opens (replaying what a previous run left) the attempts file at {@code file}. */
-  static CrashGuard open(Path file) {
-    CrashGuard g = new CrashGuard(file);
+  /**
+   * Opens (replaying what a previous run left) the attempts file at {@code file}.
+   *
+   * @param forceStarts whether each start is forced to disk before {@link #enter} returns
+   */
+  public static CrashGuard open(Path file, boolean forceStarts) {
+    CrashGuard g = new CrashGuard(file, forceStarts);
     if (Files.exists(file)) {
       try {
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
           g.replay(line);
         }
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read the worker's attempts file " + file, e);
+        throw new UncheckedIOException("cannot read the attempts file " + file, e);
       }
       if (!g.attempts.isEmpty()) {
         LOG.warn(
@@ -164,7 +176,7 @@ final class CrashGuard {
   }
 
   /** The task closed: its guard no longer takes part in the shutdown hook. */
-  synchronized void close() {
+  public synchronized void close() {
     OPEN.remove(this);
     closeJournal();
   }
@@ -173,7 +185,7 @@ final class CrashGuard {
    * The JVM is exiting in order while a record is in flight: that start was not a crash, take it
    * back. Best effort (a failure here must not hang the exit).
    */
-  synchronized void orderlyExit() {
+  public synchronized void orderlyExit() {
     exiting = true;
     if (inFlight.isEmpty() || !Files.isDirectory(file.getParent())) {
       return;
@@ -198,7 +210,7 @@ final class CrashGuard {
    * Records, durably, that processing of the record at {@code c} starts; returns how many earlier
    * starts did not finish.
    */
-  synchronized int enter(Coordinates c) {
+  public synchronized int enter(Coordinates c) {
     int before = attempts.getOrDefault(c, 0);
     if (exiting) {
       return before;
@@ -220,7 +232,7 @@ final class CrashGuard {
     }
     attempts.put(c, before + 1);
     inFlight.add(c);
-    append(event(events, "+", c), true);
+    append(event(events, "+", c), forceStarts);
     return before;
   }
 
@@ -229,7 +241,7 @@ final class CrashGuard {
    * to disk: if a crash loses this write, the record is counted once more, which only matters for a
    * record that is never processed again anyway.
    */
-  synchronized void done(Coordinates c) {
+  public synchronized void done(Coordinates c) {
     inFlight.remove(c);
     if (attempts.remove(c) == null) {
       return;
@@ -242,12 +254,12 @@ final class CrashGuard {
   }
 
   /** Attempts recorded for {@code c} (for tests and logs). */
-  synchronized int attempts(Coordinates c) {
+  public synchronized int attempts(Coordinates c) {
     return attempts.getOrDefault(c, 0);
   }
 
   /** Lines in the journal now (for tests). */
-  synchronized int journalLines() {
+  public synchronized int journalLines() {
     return lines;
   }
 
@@ -262,7 +274,7 @@ final class CrashGuard {
         .append('\n');
   }
 
-  /** Appends events to the journal (creating it), forced when a start is among them. */
+  /** Appends events to the journal (creating it), forced to disk when asked. */
   private void append(CharSequence events, boolean force) {
     if (lines > COMPACT_SLACK + 2 * attempts.size()) {
       snapshot(); // the events are in memory already; the snapshot holds them
@@ -289,7 +301,7 @@ final class CrashGuard {
         lines += events.charAt(i) == '\n' ? 1 : 0;
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the worker's attempts file " + file, e);
+      throw new UncheckedIOException("cannot write the attempts file " + file, e);
     }
   }
 
@@ -322,7 +334,7 @@ final class CrashGuard {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       lines = attempts.size();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the worker's attempts file " + file, e);
+      throw new UncheckedIOException("cannot write the attempts file " + file, e);
     }
   }
 
