@@ -6,16 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.broker.EmbeddedBroker;
 import io.decostream.encoder.EncoderConfig;
-import io.decostream.ingest.PublishConfig;
-import io.decostream.ingest.Publisher;
 import io.decostream.ingest.SyntheticVideo;
 import io.decostream.nn.tiny.TinyPack;
 import io.decostream.schemas.Answer;
-import io.decostream.schemas.KafkaLimits;
-import io.decostream.schemas.Question;
 import io.decostream.schemas.TopicAdmin;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
+import io.decostream.tests.fault.CameraInput;
 import io.decostream.tests.fault.Ledger;
 import io.decostream.tests.fault.OutputWatch;
 import io.decostream.tests.fault.StageProcess;
@@ -25,19 +22,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -45,9 +35,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
@@ -140,7 +127,15 @@ class ScaleOutIT {
         System.out.printf("scale-out: 5 processes running at %.1f s%n", secs(t0));
 
         try (OutputWatch watch = new OutputWatch(bootstrap, topics)) {
-          Input input = new Input(bootstrap, topics, streams, tmp, watch);
+          CameraInput input =
+              new CameraInput(
+                  bootstrap,
+                  topics,
+                  streams,
+                  tmp,
+                  watch,
+                  SyntheticVideo.Spec.defaults(10).withSize(160, 120),
+                  "sq-");
           input.start();
           await(
               () -> streams.stream().allMatch(s -> hasTokens(watch, s)) && !watch.answers.isEmpty(),
@@ -573,100 +568,5 @@ class ScaleOutIT {
     }
     // a late duplicate would arrive now
     Thread.sleep(4000);
-  }
-
-  /**
-   * The cameras, publishing a looped clip in real time (1 s chunks), and a question every 2 s to
-   * each in turn once every stream has frame tokens, until {@link #stop()}.
-   */
-  static final class Input {
-    final Set<String> asked = ConcurrentHashMap.newKeySet();
-    final String bootstrap;
-    final Topics topics;
-    final List<String> streams;
-    final Path dir;
-    final OutputWatch watch;
-    final List<Publisher> publishers = new ArrayList<>();
-    final List<Future<Publisher.Result>> results = new ArrayList<>();
-    final ExecutorService pool = Executors.newCachedThreadPool();
-    final AtomicBoolean asking = new AtomicBoolean(true);
-
-    Input(String bootstrap, Topics topics, List<String> streams, Path dir, OutputWatch watch) {
-      this.bootstrap = bootstrap;
-      this.topics = topics;
-      this.streams = streams;
-      this.dir = dir;
-      this.watch = watch;
-    }
-
-    void start() throws Exception {
-      for (int i = 0; i < streams.size(); i++) {
-        Path clip =
-            SyntheticVideo.write(
-                dir.resolve(streams.get(i) + ".mp4"),
-                SyntheticVideo.Spec.defaults(10).withSize(160, 120).withSeed(i + 1));
-        Publisher p =
-            new Publisher(
-                new PublishConfig(
-                    bootstrap,
-                    streams.get(i),
-                    clip.toString(),
-                    1.0,
-                    true,
-                    true,
-                    topics.names(),
-                    OptionalLong.empty()));
-        publishers.add(p);
-        results.add(pool.submit(() -> p.run()));
-      }
-      pool.submit(this::ask);
-    }
-
-    private Void ask() throws Exception {
-      // a question before its stream has frames is answered "no frames yet": not this test's case
-      while (asking.get() && !streams.stream().allMatch(s -> hasTokens(watch, s))) {
-        Thread.sleep(200);
-      }
-      Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
-      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      pp.put(ProducerConfig.ACKS_CONFIG, "all");
-      pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-      try (KafkaProducer<String, Question> p =
-          new KafkaProducer<>(
-              pp,
-              topics.questions().keySerde().serializer(),
-              topics.questions().valueSerde().serializer())) {
-        for (int n = 0; asking.get(); n++) {
-          String stream = streams.get(n % streams.size());
-          Question q =
-              Question.newBuilder()
-                  .setQuestionId("sq-" + n)
-                  .setStreamId(stream)
-                  .setText("what is moving?")
-                  .setAskedAtMillis(System.currentTimeMillis())
-                  .setMaxNewTokens(4)
-                  .build();
-          p.send(new ProducerRecord<>(topics.questions().name(), stream, q)).get();
-          asked.add(q.getQuestionId());
-          Thread.sleep(2000);
-        }
-      }
-      return null;
-    }
-
-    /** Stops publishing and asking; returns the frames each stream should have (1 fps). */
-    Map<String, Integer> stop() throws Exception {
-      asking.set(false);
-      publishers.forEach(Publisher::stop);
-      Map<String, Integer> expected = new LinkedHashMap<>();
-      for (int i = 0; i < streams.size(); i++) {
-        Publisher.Result r = results.get(i).get(60, TimeUnit.SECONDS);
-        expected.put(streams.get(i), (int) Math.round(r.videoSeconds()));
-        publishers.get(i).close();
-      }
-      pool.shutdown();
-      pool.awaitTermination(30, TimeUnit.SECONDS);
-      return expected;
-    }
   }
 }

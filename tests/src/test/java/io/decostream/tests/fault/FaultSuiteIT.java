@@ -3,13 +3,9 @@ package io.decostream.tests.fault;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.decostream.ingest.PublishConfig;
-import io.decostream.ingest.Publisher;
 import io.decostream.ingest.SyntheticVideo;
 import io.decostream.nn.tiny.TinyPack;
 import io.decostream.schemas.Answer;
-import io.decostream.schemas.KafkaLimits;
-import io.decostream.schemas.Question;
 import io.decostream.schemas.TopicAdmin;
 import io.decostream.schemas.TopicNames;
 import io.decostream.schemas.Topics;
@@ -19,24 +15,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -119,7 +104,9 @@ class FaultSuiteIT {
         s.start();
       }
       try (OutputWatch watch = new OutputWatch(bootstrap, topics)) {
-        Input input = new Input(bootstrap, topics, tmp, watch);
+        CameraInput input =
+            new CameraInput(
+                bootstrap, topics, STREAMS, tmp, watch, SyntheticVideo.Spec.defaults(10), "fq-");
         input.start();
         // warm: every stage has produced before the first kill
         assertTrue(
@@ -283,103 +270,6 @@ class FaultSuiteIT {
     args.addAll(List.of("--guarantee", GUARANTEE));
     args.addAll(extra);
     return new StageProcess(name, logs, args);
-  }
-
-  /**
-   * Two cameras publishing a looped clip in real time (1 s chunks) and a question every 2 s,
-   * alternating cameras, until {@link #stop()}.
-   */
-  static final class Input {
-    final Set<String> asked = ConcurrentHashMap.newKeySet();
-    final String bootstrap;
-    final Topics topics;
-    final Path dir;
-    final List<Publisher> publishers = new ArrayList<>();
-    final List<Future<Publisher.Result>> results = new ArrayList<>();
-    final ExecutorService pool = Executors.newCachedThreadPool();
-    final AtomicBoolean asking = new AtomicBoolean(true);
-
-    final OutputWatch watch;
-
-    Input(String bootstrap, Topics topics, Path dir, OutputWatch watch) {
-      this.watch = watch;
-      this.bootstrap = bootstrap;
-      this.topics = topics;
-      this.dir = dir;
-    }
-
-    void start() throws Exception {
-      for (int i = 0; i < STREAMS.size(); i++) {
-        Path clip =
-            SyntheticVideo.write(
-                dir.resolve(STREAMS.get(i) + ".mp4"),
-                SyntheticVideo.Spec.defaults(10).withSeed(i + 1));
-        Publisher p =
-            new Publisher(
-                new PublishConfig(
-                    bootstrap,
-                    STREAMS.get(i),
-                    clip.toString(),
-                    1.0,
-                    true,
-                    true,
-                    topics.names(),
-                    OptionalLong.empty()));
-        publishers.add(p);
-        results.add(pool.submit(() -> p.run()));
-      }
-      pool.submit(this::ask);
-    }
-
-    private Void ask() throws Exception {
-      // questions start once every stream has frames: one asked earlier is answered "no frames
-      // yet" and dead-lettered as an unknown stream, which is not what this suite checks
-      while (asking.get()
-          && STREAMS.stream()
-              .anyMatch(s -> watch.tokens.stream().noneMatch(t -> t.getStreamId().equals(s)))) {
-        Thread.sleep(200);
-      }
-      Map<String, Object> pp = new HashMap<>(KafkaLimits.producerOverrides());
-      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      pp.put(ProducerConfig.ACKS_CONFIG, "all");
-      pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-      try (KafkaProducer<String, Question> p =
-          new KafkaProducer<>(
-              pp,
-              topics.questions().keySerde().serializer(),
-              topics.questions().valueSerde().serializer())) {
-        for (int n = 0; asking.get(); n++) {
-          String stream = STREAMS.get(n % STREAMS.size());
-          Question q =
-              Question.newBuilder()
-                  .setQuestionId("fq-" + n)
-                  .setStreamId(stream)
-                  .setText("what is moving?")
-                  .setAskedAtMillis(System.currentTimeMillis())
-                  .setMaxNewTokens(4)
-                  .build();
-          p.send(new ProducerRecord<>(topics.questions().name(), stream, q)).get();
-          asked.add(q.getQuestionId());
-          Thread.sleep(2000);
-        }
-      }
-      return null;
-    }
-
-    /** Stops publishing and asking; returns the frames each stream should have (1 fps). */
-    Map<String, Integer> stop() throws Exception {
-      asking.set(false);
-      publishers.forEach(Publisher::stop);
-      Map<String, Integer> expected = new LinkedHashMap<>();
-      for (int i = 0; i < STREAMS.size(); i++) {
-        Publisher.Result r = results.get(i).get(60, TimeUnit.SECONDS);
-        expected.put(STREAMS.get(i), (int) Math.round(r.videoSeconds()));
-        publishers.get(i).close();
-      }
-      pool.shutdown();
-      pool.awaitTermination(30, TimeUnit.SECONDS);
-      return expected;
-    }
   }
 
   static Admin admin(String bootstrap) {
