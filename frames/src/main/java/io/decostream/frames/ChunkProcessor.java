@@ -92,7 +92,7 @@ final class ChunkProcessor implements Processor<byte[], byte[], String, Object> 
             "crashed the frames stage "
                 + crashed
                 + " times (attempts counted in "
-                + attemptsFile(context.stateDir().toPath(), context.taskId().toString())
+                + attempts.file()
                 + "); not decoding it again",
             null);
         return;

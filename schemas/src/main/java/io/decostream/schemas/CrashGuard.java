@@ -253,6 +253,11 @@ public final class CrashGuard {
     }
   }
 
+  /** The attempts file (for messages). */
+  public Path file() {
+    return file;
+  }
+
   /** Attempts recorded for {@code c} (for tests and logs). */
   public synchronized int attempts(Coordinates c) {
     return attempts.getOrDefault(c, 0);
@@ -290,10 +295,7 @@ public final class CrashGuard {
                 StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND);
       }
-      ByteBuffer b = ByteBuffer.wrap(events.toString().getBytes(StandardCharsets.UTF_8));
-      while (b.hasRemaining()) {
-        journal.write(b);
-      }
+      writeAll(journal, events);
       if (force) {
         journal.force(false);
       }
@@ -325,16 +327,20 @@ public final class CrashGuard {
               StandardOpenOption.CREATE,
               StandardOpenOption.WRITE,
               StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer b = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-          ch.write(b);
-        }
+        writeAll(ch, sb);
         ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       lines = attempts.size();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the attempts file " + file, e);
+    }
+  }
+
+  private static void writeAll(FileChannel ch, CharSequence text) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+    while (b.hasRemaining()) {
+      ch.write(b);
     }
   }
 

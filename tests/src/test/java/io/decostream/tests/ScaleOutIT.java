@@ -138,7 +138,7 @@ class ScaleOutIT {
                   "sq-");
           input.start();
           await(
-              () -> streams.stream().allMatch(s -> hasTokens(watch, s)) && !watch.answers.isEmpty(),
+              () -> streams.stream().allMatch(watch::hasTokens) && !watch.answers.isEmpty(),
               180,
               "tokens of every stream and a first answer",
               all);
@@ -324,10 +324,6 @@ class ScaleOutIT {
 
   private static double secs(long t0) {
     return (System.currentTimeMillis() - t0) / 1000.0;
-  }
-
-  private static boolean hasTokens(OutputWatch watch, String stream) {
-    return watch.tokens.stream().anyMatch(t -> t.getStreamId().equals(stream));
   }
 
   private static long tokensSeen(OutputWatch watch) {

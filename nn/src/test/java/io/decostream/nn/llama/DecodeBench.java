@@ -260,10 +260,7 @@ public final class DecodeBench {
     for (int i = 0; i < cols; i++) {
       x[i] = 0.01f * (i % 7);
     }
-    for (int i = 0; i < cols / 2; i++) {
-      xe[i] = x[2 * i] * DecodeKernels.X_SCALE;
-      xo[i] = x[2 * i + 1] * DecodeKernels.X_SCALE;
-    }
+    DecodeKernels.deinterleave(x, cols, xe, xo);
     double[] g32 = new double[repeats];
     double[] g16 = new double[repeats];
     float sink = 0;

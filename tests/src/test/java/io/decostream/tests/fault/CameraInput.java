@@ -88,8 +88,7 @@ public final class CameraInput {
   }
 
   private boolean everyStreamHasTokens() {
-    return streams.stream()
-        .allMatch(s -> watch.tokens.stream().anyMatch(t -> t.getStreamId().equals(s)));
+    return streams.stream().allMatch(watch::hasTokens);
   }
 
   private Void ask() throws Exception {

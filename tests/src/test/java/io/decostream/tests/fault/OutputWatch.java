@@ -142,4 +142,9 @@ public final class OutputWatch implements AutoCloseable {
     running = false;
     thread.join(10_000);
   }
+
+  /** Whether frame tokens of {@code stream} have come. */
+  public boolean hasTokens(String stream) {
+    return tokens.stream().anyMatch(t -> t.getStreamId().equals(stream));
+  }
 }
