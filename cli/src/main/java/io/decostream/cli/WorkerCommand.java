@@ -36,9 +36,10 @@ final class WorkerCommand implements Callable<Integer> {
       names = "--precision",
       defaultValue = "${env:DECO_PRECISION:-f32}",
       description =
-          "How the language model's weight matrices are held: f32, or f16 (half the memory and"
-              + " the bytes each decoded token reads; outputs within the tolerance in"
-              + " docs/benchmark.md). Default ${DEFAULT-VALUE}, env DECO_PRECISION.")
+          "How the language model's weight matrices are held: f32, f16 or bf16 (16 bits: half"
+              + " the memory and the bytes each decoded token reads; outputs within the tolerance"
+              + " in docs/benchmark.md; bf16 keeps a BF16 checkpoint as it is). Default"
+              + " ${DEFAULT-VALUE}, env DECO_PRECISION.")
   String precision;
 
   @Option(

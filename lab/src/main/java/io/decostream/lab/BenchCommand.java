@@ -7,6 +7,7 @@ import io.decostream.lab.bench.GroundingBench;
 import io.decostream.lab.bench.MachineProbe;
 import io.decostream.lab.bench.ModelBench;
 import io.decostream.lab.bench.TtftPlot;
+import io.decostream.nn.weights.Precision;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -104,6 +105,14 @@ public final class BenchCommand implements Callable<Integer> {
   boolean grounding;
 
   @Option(
+      names = "--half",
+      defaultValue = "bf16",
+      description =
+          "The 16-bit weights of the 16-bit decode: bf16 or f16 (default ${DEFAULT-VALUE}: its"
+              + " decode widens a weight with one integer op, F16's with three).")
+  String half;
+
+  @Option(
       names = "--new-tokens",
       defaultValue = "8",
       description = "With --grounding: tokens per answer " + "(default ${DEFAULT-VALUE}).")
@@ -145,6 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    Precision halfWeights = halfPrecision(); // a bad --half fails before any work
     // DJL reads these when the PyTorch engine starts (ModelBench also sets intra-op threads
     // explicitly)
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
@@ -207,7 +217,8 @@ public final class BenchCommand implements Callable<Integer> {
             pythonNote == null,
             python,
             dir,
-            seed);
+            seed,
+            halfWeights);
     ModelBench.Result r = ModelBench.run(o, line -> System.err.println("[bench] " + line));
     String table = table(r, pythonNote);
     System.out.println(table);
@@ -650,5 +661,14 @@ public final class BenchCommand implements Callable<Integer> {
   /** Direct launch (until the lead registers {@code bench} in {@link Deco}). */
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchCommand()).execute(args));
+  }
+
+  /** --half as a precision: F16 or BF16, never F32. */
+  private Precision halfPrecision() {
+    Precision p = Precision.parse(half);
+    if (p == Precision.F32) {
+      throw new IllegalArgumentException("--half takes f16 or bf16, not " + half);
+    }
+    return p;
   }
 }

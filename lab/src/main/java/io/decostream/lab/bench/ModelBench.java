@@ -195,9 +195,12 @@ public final class ModelBench {
       boolean python,
       String pythonExe,
       Path workDir,
-      long seed) {
+      long seed,
+      Precision half) {
     public Options {
       Objects.requireNonNull(sizes, "sizes");
+      Objects.requireNonNull(half, "half");
+      require(half != Precision.F32, "the 16-bit decode needs F16 or BF16 weights");
       Objects.requireNonNull(workDir, "workDir");
       require(warmups >= 0, "warmups must be >= 0");
       require(repeats >= 1 && decoRepeats >= 1, "repeats must be >= 1");
@@ -206,7 +209,37 @@ public final class ModelBench {
           !python || (pythonExe != null && !pythonExe.isBlank()),
           "pythonExe is required when python is on");
     }
+
+    /** With the 16-bit decode on {@link #DEFAULT_HALF} weights. */
+    public Options(
+        Sizes sizes,
+        int warmups,
+        int repeats,
+        int decoRepeats,
+        int threads,
+        boolean python,
+        String pythonExe,
+        Path workDir,
+        long seed) {
+      this(
+          sizes,
+          warmups,
+          repeats,
+          decoRepeats,
+          threads,
+          python,
+          pythonExe,
+          workDir,
+          seed,
+          DEFAULT_HALF);
+    }
   }
+
+  /**
+   * The 16-bit weights `deco bench` decodes with unless told otherwise: BF16, whose decode kept up
+   * with memory where F16's, three integer ops a weight, did not (docs/benchmark.md).
+   */
+  public static final Precision DEFAULT_HALF = Precision.BF16;
 
   /** Timing samples in milliseconds. */
   public record Stat(List<Double> samplesMs) {
@@ -465,8 +498,7 @@ public final class ModelBench {
     String decode16Note;
     // the 16-bit decode runs after the fp32 model is released, so the Llama phase's peak above is
     // the fp32 model's alone
-    try (BenchModels.LoadedLlama half =
-            BenchModels.loadLlama(textFile, s.text(), Precision.F16, root);
+    try (BenchModels.LoadedLlama half = BenchModels.loadLlama(textFile, s.text(), o.half(), root);
         NDManager m = root.newSubManager()) {
       log.accept("java: Llama decode of " + s.decodeTokens() + " tokens, 16-bit weights");
       decode16 = timeDecode(half.model(), m, ids, cap, s.decodeTokens(), o);

@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The benchmark's live window answers as the full re-prefill does, and leaves the window as it was;
@@ -66,15 +68,30 @@ public class BenchLiveWindowTest {
     }
   }
 
-  @Test
-  void sixteenBitLoadHoldsHalfTheBytes() throws Exception {
+  @ParameterizedTest
+  @EnumSource(
+      value = Precision.class,
+      names = {"F16", "BF16"})
+  void sixteenBitLoadHoldsHalfTheBytes(Precision p) throws Exception {
     ModelBench.Sizes s = ModelBench.Sizes.quick();
     Path file = tmp.resolve("text16.safetensors");
     ModelBench.writeText(s, file, 11);
     try (NDManager root = NDManager.newBaseManager();
-        BenchModels.LoadedLlama half = BenchModels.loadLlama(file, s.text(), Precision.F16, root)) {
-      assertEquals(Precision.F16, half.model().precision());
+        BenchModels.LoadedLlama half = BenchModels.loadLlama(file, s.text(), p, root)) {
+      assertEquals(p, half.model().precision());
       assertEquals(2, half.precision().bytes());
+      assertEquals(
+          2L * half.model().vocabSize() * half.model().hiddenSize(),
+          half.weights()
+                  .bind(
+                      "model.embed_tokens.weight",
+                      p,
+                      half.model().vocabSize(),
+                      half.model().hiddenSize())
+                  .getShape()
+                  .size()
+              * p.dataType().getNumOfBytes(),
+          "the embeddings held at two bytes a weight");
     }
   }
 }

@@ -65,9 +65,9 @@ public class ModelBenchTest {
     assertEquals(1, r.ttftFull().get(32).samplesMs().size(), "full re-prefill: deco repeats");
     assertEquals(2, r.ttftLive().get(32).samplesMs().size(), "live window: repeats");
     assertNotNull(r.liveWindow());
-    // the 16-bit decode ran on F16 weights
+    // the 16-bit decode ran on the default 16-bit weights, BF16
     assertNotNull(r.decode16());
-    assertTrue(r.decode16Note().contains("F16"), r.decode16Note());
+    assertTrue(r.decode16Note().contains("(BF16)"), r.decode16Note());
     assertTrue(
         Files.notExists(tmp.resolve("bench-vision.safetensors")), "temp weights are deleted");
   }

@@ -2,6 +2,7 @@ package io.decostream.nn.llama;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import io.decostream.nn.weights.Bf16;
 
 /**
  * One token through the Llama decoder with a KV cache (spec §4.2–§4.3 for T = 1; issue 20 points 2
@@ -16,33 +17,87 @@ import ai.djl.ndarray.types.DataType;
  */
 final class DecodeStep {
 
-  /** A weight matrix [rows, cols] viewed in place, fp32 or F16. */
-  record Mat(NativeView buf, int rows, int cols, boolean f16) {
-    static Mat of(NDArray a) {
-      long[] s = a.getShape().getShape();
-      boolean half = a.getDataType() == DataType.FLOAT16;
-      if (!half && a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException(
-            "decode reads FLOAT32 or FLOAT16, got " + a.getDataType());
-      }
-      int rows = Math.toIntExact(s[0]);
-      int cols = s.length == 1 ? 1 : Math.toIntExact(s[1]);
-      return new Mat(NativeView.of(a), rows, cols, half);
-    }
+  /** How a viewed matrix holds its weights. */
+  enum Format {
+    F32,
+    F16,
+    BF16;
 
-    /** Row r · x (x given whole and, for F16, split into even and odd elements). */
-    float dot(int r, Vec x) {
-      return f16
-          ? DecodeKernels.dotF16(buf, r, cols, x.even, x.odd)
-          : DecodeKernels.dotF32(buf, r, cols, x.v);
-    }
-
-    float at(int i) {
-      return f16 ? DecodeKernels.half(buf.getShort(i * 2)) : buf.getFloat(i * 4);
+    /** Whether its products take the input split into even and odd elements. */
+    boolean halves() {
+      return this != F32;
     }
   }
 
-  /** An input vector of matrix products, with its even/odd split kept for F16 rows. */
+  /** A weight matrix [rows, cols] viewed in place: fp32, F16, or BF16 held as its bytes. */
+  record Mat(NativeView buf, int rows, int cols, Format format) {
+    static Mat of(NDArray a) {
+      long[] s = a.getShape().getShape();
+      Format f;
+      if (a.getDataType() == DataType.FLOAT32) {
+        f = Format.F32;
+      } else if (a.getDataType() == DataType.FLOAT16) {
+        f = Format.F16;
+      } else if (Bf16.holds(a)) {
+        f = Format.BF16;
+        s = Bf16.valueShape(a);
+      } else {
+        throw new IllegalArgumentException(
+            "decode reads FLOAT32, FLOAT16 or BF16 bytes, got "
+                + a.getDataType()
+                + " "
+                + a.getShape());
+      }
+      int rows = Math.toIntExact(s[0]);
+      int cols = s.length == 1 ? 1 : Math.toIntExact(s[1]);
+      return new Mat(NativeView.of(a), rows, cols, f);
+    }
+
+    boolean halves() {
+      return format.halves();
+    }
+
+    /** Row r · x (x given whole and, for 16-bit rows, split into even and odd elements). */
+    float dot(int r, Vec x) {
+      return switch (format) {
+        case F32 -> DecodeKernels.dotF32(buf, r, cols, x.v);
+        case F16 -> DecodeKernels.dotF16(buf, r, cols, x.even, x.odd);
+        case BF16 -> DecodeKernels.dotBF16(buf, r, cols, x.even, x.odd);
+      };
+    }
+
+    /**
+     * Rows r and r2 · x in one pass over both rows (read with {@link DecodeKernels#first} and
+     * {@link DecodeKernels#second}), each bit for bit {@link #dot}'s.
+     */
+    long dotPair(int r, int r2, Vec x) {
+      return switch (format) {
+        case F32 -> DecodeKernels.dotF32Pair(buf, r, r2, cols, x.v);
+        case F16 -> DecodeKernels.dotF16Pair(buf, r, r2, cols, x.even, x.odd);
+        case BF16 -> DecodeKernels.dotBF16Pair(buf, r, r2, cols, x.even, x.odd);
+      };
+    }
+
+    /**
+     * The units a product is split into: slot s < rows/2 is rows s and s + rows/2 ({@link
+     * #dotPair}); an odd matrix's last slot is its last row alone. Pairing rows half a matrix apart
+     * keeps two streams far apart in flight: adjacent rows, each x load shared the same way, halved
+     * what one thread read from memory (DecodeBench kernels).
+     */
+    int slots() {
+      return rows - rows / 2;
+    }
+
+    float at(int i) {
+      return switch (format) {
+        case F32 -> buf.getFloat(i * 4);
+        case F16 -> DecodeKernels.half(buf.getShort(i * 2));
+        case BF16 -> DecodeKernels.bf16(buf.getShort(i * 2));
+      };
+    }
+  }
+
+  /** An input vector of matrix products, with its even/odd split kept for 16-bit rows. */
   static final class Vec {
     final float[] v;
     final float[] even;
@@ -54,7 +109,7 @@ final class DecodeStep {
       odd = new float[(n + 1) / 2];
     }
 
-    /** Refreshes the even/odd split after v changed (only F16 products read it). */
+    /** Refreshes the even/odd split after v changed (only 16-bit products read it). */
     void split(boolean needed) {
       if (needed) {
         DecodeKernels.deinterleave(v, v.length, even, odd);
@@ -272,9 +327,9 @@ final class DecodeStep {
     }
     for (int b = 0; b < batch.n; b++) { // final norm, then the lm head
       Scratch s = batch.seqs[b];
-      rmsNorm(s.x.v, finalNorm, s.xb, lmHead.f16());
+      rmsNorm(s.x.v, finalNorm, s.xb, lmHead.halves());
     }
-    pool.run(vocab, batch.lmHead);
+    pool.run(lmHead.slots(), batch.lmHead);
   }
 
   /** Spec §4.2 for one position: attention block, then MLP block, each on the normalised input. */
@@ -286,11 +341,9 @@ final class DecodeStep {
     // --- self-attention: q, k, v of the normalised input; RoPE on q and k; cache write
     for (int b = 0; b < n; b++) {
       Scratch s = batch.seqs[b];
-      rmsNorm(s.x.v, w.inputNorm(), s.xb, w.wq().f16());
+      rmsNorm(s.x.v, w.inputNorm(), s.xb, w.wq().halves());
     }
-    int nq = heads * headDim;
-    int nk = kvHeads * headDim;
-    pool.run(nq + 2 * nk, batch.qkv);
+    pool.run(w.wq().slots() + w.wk().slots() + w.wv().slots(), batch.qkv);
     for (int b = 0; b < n; b++) {
       Scratch s = batch.seqs[b];
       int pos = s.pos;
@@ -307,42 +360,53 @@ final class DecodeStep {
     }
     pool.run(n * heads, batch.attend);
     for (int b = 0; b < n; b++) {
-      batch.seqs[b].att.split(w.wo().f16());
+      batch.seqs[b].att.split(w.wo().halves());
     }
-    pool.run(hidden, batch.oProj); // h += o_proj(attn)
+    pool.run(w.wo().slots(), batch.oProj); // h += o_proj(attn)
     // --- MLP: h += down(silu(gate(x)) * up(x))
     for (int b = 0; b < n; b++) {
       Scratch s = batch.seqs[b];
-      rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().f16());
+      rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().halves());
     }
-    pool.run(inter, batch.gateUp);
+    pool.run(w.wGate().slots(), batch.gateUp);
     for (int b = 0; b < n; b++) {
-      batch.seqs[b].hb.split(w.wDown().f16());
+      batch.seqs[b].hb.split(w.wDown().halves());
     }
-    pool.run(hidden, batch.down);
+    pool.run(w.wDown().slots(), batch.down);
   }
 
   private void qkv(Batch batch, int from, int to) {
     LayerViews w = batch.w;
-    int nq = heads * headDim;
-    int nk = kvHeads * headDim;
+    int sq = w.wq().slots();
+    int sk = w.wk().slots();
+    project(batch, w.wq(), w.bq(), Q, Math.max(from, 0), Math.min(to, sq), 0);
+    project(batch, w.wk(), w.bk(), K, Math.max(from, sq), Math.min(to, sq + sk), sq);
+    project(batch, w.wv(), w.bv(), V, Math.max(from, sq + sk), to, sq + sk);
+  }
+
+  private static final int Q = 0;
+  private static final int K = 1;
+  private static final int V = 2;
+
+  /**
+   * Slots from..to-1 of the fused q/k/v range, whose slots for {@code m} start at {@code offset},
+   * into each sequence's q, k or v.
+   */
+  private static void project(
+      Batch batch, Mat m, float[] bias, int which, int from, int to, int offset) {
     int n = batch.n;
-    Scratch[] seqs = batch.seqs;
-    for (int r = from; r < to; r++) {
-      if (r < nq) {
-        for (int b = 0; b < n; b++) {
-          Scratch s = seqs[b];
-          s.q[r] = biased(w.wq().dot(r, s.xb), w.bq(), r);
-        }
-      } else if (r < nq + nk) {
-        for (int b = 0; b < n; b++) {
-          Scratch s = seqs[b];
-          s.k[r - nq] = biased(w.wk().dot(r - nq, s.xb), w.bk(), r - nq);
-        }
-      } else {
-        for (int b = 0; b < n; b++) {
-          Scratch s = seqs[b];
-          s.v[r - nq - nk] = biased(w.wv().dot(r - nq - nk, s.xb), w.bv(), r - nq - nk);
+    int half = m.rows() / 2;
+    for (int slot = from - offset; slot < to - offset; slot++) {
+      int r2 = slot + half;
+      for (int b = 0; b < n; b++) {
+        Scratch s = batch.seqs[b];
+        float[] out = which == Q ? s.q : which == K ? s.k : s.v;
+        if (slot < half) {
+          long p = m.dotPair(slot, r2, s.xb);
+          out[slot] = biased(DecodeKernels.first(p), bias, slot);
+          out[r2] = biased(DecodeKernels.second(p), bias, r2);
+        } else {
+          out[r2] = biased(m.dot(r2, s.xb), bias, r2);
         }
       }
     }
@@ -386,23 +450,29 @@ final class DecodeStep {
   }
 
   private static void oProj(Batch batch, int from, int to) {
-    Mat m = batch.w.wo();
-    int n = batch.n;
-    for (int r = from; r < to; r++) {
-      for (int b = 0; b < n; b++) {
-        Scratch s = batch.seqs[b];
-        s.x.v[r] += m.dot(r, s.att);
-      }
-    }
+    addInto(batch, batch.w.wo(), from, to, true);
   }
 
   private static void down(Batch batch, int from, int to) {
-    Mat m = batch.w.wDown();
+    addInto(batch, batch.w.wDown(), from, to, false);
+  }
+
+  /** Slots from..to-1 of {@code m} times each sequence's att (else hb), added into its x. */
+  private static void addInto(Batch batch, Mat m, int from, int to, boolean att) {
     int n = batch.n;
-    for (int r = from; r < to; r++) {
+    int half = m.rows() / 2;
+    for (int slot = from; slot < to; slot++) {
+      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        s.x.v[r] += m.dot(r, s.hb);
+        Vec in = att ? s.att : s.hb;
+        if (slot < half) {
+          long p = m.dotPair(slot, r2, in);
+          s.x.v[slot] += DecodeKernels.first(p);
+          s.x.v[r2] += DecodeKernels.second(p);
+        } else {
+          s.x.v[r2] += m.dot(r2, in);
+        }
       }
     }
   }
@@ -410,28 +480,50 @@ final class DecodeStep {
   private static void gateUp(Batch batch, int from, int to) {
     LayerViews w = batch.w;
     int n = batch.n;
-    for (int r = from; r < to; r++) {
+    int half = w.wGate().rows() / 2;
+    for (int slot = from; slot < to; slot++) {
+      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        float gate = w.wGate().dot(r, s.xb);
-        float up = w.wUp().dot(r, s.xb);
-        s.hb.v[r] = gate * (float) (1 / (1 + Math.exp(-gate))) * up; // silu(gate) * up
+        if (slot < half) {
+          long gate = w.wGate().dotPair(slot, r2, s.xb);
+          long up = w.wUp().dotPair(slot, r2, s.xb);
+          s.hb.v[slot] = silu(DecodeKernels.first(gate)) * DecodeKernels.first(up);
+          s.hb.v[r2] = silu(DecodeKernels.second(gate)) * DecodeKernels.second(up);
+        } else {
+          s.hb.v[r2] = silu(w.wGate().dot(r2, s.xb)) * w.wUp().dot(r2, s.xb);
+        }
       }
     }
+  }
+
+  /** silu(g) = g * sigmoid(g), the gate of the MLP (spec §4.2). */
+  private static float silu(float g) {
+    return g * (float) (1 / (1 + Math.exp(-g)));
   }
 
   private void lmHead(Batch batch, int from, int to) {
     int n = batch.n;
-    for (int r = from; r < to; r++) {
+    int half = vocab / 2;
+    for (int slot = from; slot < to; slot++) {
+      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        s.logits[r] = lmHead.dot(r, s.xb);
+        if (slot < half) {
+          long p = lmHead.dotPair(slot, r2, s.xb);
+          s.logits[slot] = DecodeKernels.first(p);
+          s.logits[r2] = DecodeKernels.second(p);
+        } else {
+          s.logits[r2] = lmHead.dot(r2, s.xb);
+        }
       }
     }
   }
 
-  /** RMSNorm (spec §4.2): w * x / sqrt(mean(x^2) + eps), into {@code out} (and its F16 split). */
-  private void rmsNorm(float[] x, float[] w, Vec out, boolean f16) {
+  /**
+   * RMSNorm (spec §4.2): w * x / sqrt(mean(x^2) + eps), into {@code out} (and its 16-bit split).
+   */
+  private void rmsNorm(float[] x, float[] w, Vec out, boolean halves) {
     double ss = 0;
     for (float f : x) {
       ss += f * f;
@@ -440,7 +532,7 @@ final class DecodeStep {
     for (int i = 0; i < x.length; i++) {
       out.v[i] = x[i] / denom * w[i];
     }
-    out.split(f16);
+    out.split(halves);
   }
 
   /** HF half-split RoPE at {@code pos}: x*cos + [x2, x1]*sinSigned, per head. */

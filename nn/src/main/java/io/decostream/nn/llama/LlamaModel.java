@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.decostream.nn.config.LlamaConfig;
+import io.decostream.nn.weights.Bf16;
 import io.decostream.nn.weights.Precision;
 import io.decostream.nn.weights.WeightBinder;
 import io.decostream.projector.Scalars;
@@ -519,13 +520,16 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
-   * A weight matrix as the DJL layer multiplies it: F32 as held, or a F16 one widened for this op
-   * only (exact: every F16 value is an F32 value). The copy is attached to the manager of the op's
-   * scope and freed with it.
+   * A weight matrix as the DJL layer multiplies it: F32 as held, or a F16 or BF16 one widened for
+   * this op only (exact: every F16 and BF16 value is an F32 value). The copy is attached to the
+   * manager of the op's scope and freed with it.
    */
   private static NDArray dense(NDManager scope, NDArray w) {
     if (w.getDataType() == DataType.FLOAT32) {
       return w;
+    }
+    if (Bf16.holds(w)) {
+      return Bf16.widen(scope, w);
     }
     NDArray wide = w.toType(DataType.FLOAT32, false);
     wide.attach(scope);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.decostream.nn.config.LlamaConfig;
 import io.decostream.nn.config.ModelFamily;
 import io.decostream.nn.generate.Generator;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
@@ -84,6 +85,14 @@ public abstract class FamilyModel implements DebugForwardModel, StreamModel {
 
   protected final LanguageParts language() {
     return lang;
+  }
+
+  /** How the decoder's weight matrices are held (issue 20 point 3); needs the language part. */
+  public final Precision languagePrecision() {
+    if (lang == null) {
+      throw new IllegalStateException(this + " was loaded without its language part");
+    }
+    return lang.llm().precision();
   }
 
   /**

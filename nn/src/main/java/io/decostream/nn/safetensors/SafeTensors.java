@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -346,8 +347,8 @@ public final class SafeTensors implements AutoCloseable {
       throw new SafeTensorsException(
           "tensor '" + name + "' needs " + bytes + " bytes as F16, over the 2 GiB buffer limit");
     }
-    ByteBuffer out = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
-    java.nio.ShortBuffer so = out.asShortBuffer();
+    NDArray array = allocate(manager, new Shape(t.shape()), DataType.FLOAT16);
+    java.nio.ShortBuffer so = writable(array).asShortBuffer();
     forEachChunk(
         t,
         buf -> {
@@ -366,8 +367,68 @@ public final class SafeTensors implements AutoCloseable {
             default -> throw new IllegalStateException();
           }
         });
-    out.rewind();
-    return manager.create(out, new Shape(t.shape()), DataType.FLOAT16);
+    return array;
+  }
+
+  /**
+   * The tensor's values as bfloat16 bits in a UINT8 NDArray of its shape plus a last axis of 2 (the
+   * little-endian bytes of each value; see {@code Precision.BF16} for why not a BF16 array): BF16
+   * data is copied as it is, F32 and F16 rounded to nearest-even ({@link HalfFloats#floatToBf16},
+   * PyTorch's {@code .bfloat16()}).
+   */
+  public NDArray toBf16Bytes(NDManager manager, String name) {
+    TensorInfo t = info(name);
+    if (!t.dtype().isReadableAsFloat()) {
+      throw new SafeTensorsException(
+          "tensor '" + name + "' is " + t.dtype() + "; toBf16Bytes reads F32, F16, BF16");
+    }
+    long bytes = t.numel() * 2;
+    if (bytes > Integer.MAX_VALUE) {
+      throw new SafeTensorsException(
+          "tensor '" + name + "' needs " + bytes + " bytes as BF16, over the 2 GiB buffer limit");
+    }
+    long[] shape = Arrays.copyOf(t.shape(), t.shape().length + 1);
+    shape[shape.length - 1] = 2;
+    NDArray array = allocate(manager, new Shape(shape), DataType.UINT8);
+    java.nio.ShortBuffer so = writable(array).asShortBuffer();
+    forEachChunk(
+        t,
+        buf -> {
+          switch (t.dtype()) {
+            case BF16 -> so.put(buf.asShortBuffer());
+            case F32 -> {
+              while (buf.hasRemaining()) {
+                so.put(HalfFloats.floatToBf16(buf.getFloat()));
+              }
+            }
+            case F16 -> {
+              while (buf.hasRemaining()) {
+                so.put(HalfFloats.floatToBf16(HalfFloats.f16ToFloat(buf.getShort())));
+              }
+            }
+            default -> throw new IllegalStateException();
+          }
+        });
+    return array;
+  }
+
+  /**
+   * A fresh array that libtorch allocates (64-byte aligned, outside Java's direct-memory limit), to
+   * be filled through {@link #writable}. An array made from a Java direct buffer instead keeps that
+   * buffer as its memory, 16-byte aligned: the decode kernels' 64-byte loads then straddle two
+   * cache lines on three rows of four, and the weights count against -XX:MaxDirectMemorySize.
+   */
+  private static NDArray allocate(NDManager manager, Shape shape, DataType type) {
+    return manager.create(shape, type);
+  }
+
+  /** The array's own memory, in native order, to write in place. */
+  private static ByteBuffer writable(NDArray array) {
+    ByteBuffer b = array.toByteBuffer(true);
+    if (!b.isDirect() || b.isReadOnly()) {
+      throw new IllegalStateException("the engine gives no writable view of a fresh array");
+    }
+    return b.order(ByteOrder.nativeOrder());
   }
 
   private static short narrow(String name, float f) {
@@ -381,7 +442,7 @@ public final class SafeTensors implements AutoCloseable {
 
   /**
    * The tensor as an F32 NDArray of its shape, attached to {@code manager}. The data is copied
-   * (F32) or widened (F16/BF16) into a fresh, writable direct buffer, never aliasing the mapping.
+   * (F32) or widened (F16/BF16) into a fresh array, never aliasing the mapping.
    */
   public NDArray toNDArray(NDManager manager, String name) {
     TensorInfo t = info(name);
@@ -394,8 +455,8 @@ public final class SafeTensors implements AutoCloseable {
       throw new SafeTensorsException(
           "tensor '" + name + "' needs " + bytes + " bytes as F32, over the 2 GiB buffer limit");
     }
-    ByteBuffer out = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
-    java.nio.FloatBuffer fo = out.asFloatBuffer();
+    NDArray array = allocate(manager, new Shape(t.shape()), DataType.FLOAT32);
+    java.nio.FloatBuffer fo = writable(array).asFloatBuffer();
     forEachChunk(
         t,
         buf -> {
@@ -414,8 +475,7 @@ public final class SafeTensors implements AutoCloseable {
             default -> throw new IllegalStateException();
           }
         });
-    out.rewind();
-    return manager.create(out, new Shape(t.shape()), DataType.FLOAT32);
+    return array;
   }
 
   /**

@@ -87,7 +87,11 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
     String full = prefix + name;
     NDArray cached = root.bound.get(full);
     if (cached != null) {
-      checkShape(full, expectedShape, cached.getShape().getShape());
+      long[] held = cached.getShape().getShape();
+      if (cached.getDataType() == Precision.BF16.dataType()) { // its bytes: [.., 2]
+        held = Arrays.copyOf(held, held.length - 1);
+      }
+      checkShape(full, expectedShape, held);
       if (cached.getDataType() != storage.dataType()) {
         throw new WeightException(
             "weight '"
@@ -114,9 +118,11 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
       return root.bound.computeIfAbsent(
           full,
           n ->
-              storage == Precision.F16
-                  ? root.tensors.toF16NDArray(root.manager, n)
-                  : root.tensors.toNDArray(root.manager, n));
+              switch (storage) {
+                case F16 -> root.tensors.toF16NDArray(root.manager, n);
+                case BF16 -> root.tensors.toBf16Bytes(root.manager, n);
+                case F32 -> root.tensors.toNDArray(root.manager, n);
+              });
     } catch (SafeTensorsException e) {
       throw new WeightException("cannot load weight '" + full + "': " + e.getMessage(), e);
     }

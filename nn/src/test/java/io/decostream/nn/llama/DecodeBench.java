@@ -18,9 +18,11 @@ import java.util.Arrays;
  * as a single region per step (what the regions' starts and ends cost), and what an empty region
  * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
  * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
- * [threads] [bench|demo|kernels]}. {@code kernels}: the fp32 and F16 kernels alone over a matrix
- * that stays in L2 (256 x 768), on 1 to {@code threads} threads each with its own copy: what they
- * compute per second when memory is not the limit.
+ * [threads] [bench|demo|kernels]}. {@code kernels}: the fp32, F16 and BF16 kernels alone, one row a
+ * call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to {@code threads}
+ * threads each with its own copy: what they compute per second when memory is not the limit. With
+ * {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2} pairs adjacent rows
+ * instead of rows half the matrix apart.
  */
 public final class DecodeBench {
 
@@ -65,6 +67,7 @@ public final class DecodeBench {
       // the same shapes with F16 weight matrices (issue 20 point 3): its decode reads half the
       // bytes
       LlamaModel half = RandomLlama.build(c, root, 0.02f, 1, null, Precision.F16);
+      LlamaModel brain = RandomLlama.build(c, root, 0.02f, 1, null, Precision.BF16);
       long weightBytes = 0;
       // every matrix a step reads: the layers' and the lm head (tied: embed_tokens); the embedding
       // lookup reads one row and is left out, as in the benchmark's floor
@@ -93,6 +96,7 @@ public final class DecodeBench {
       }
       double[] dec = new double[repeats];
       double[] dec16 = new double[repeats];
+      double[] decB = new double[repeats];
       double[] ker = new double[repeats];
       double[] one = new double[repeats];
       double[] floor = new double[repeats];
@@ -103,6 +107,7 @@ public final class DecodeBench {
         // the decode: prompt prefilled (untimed), then `steps` steps
         double decS = decode(model, root, emb, prompt, steps);
         double dec16S = decode(half, root, emb, prompt, steps);
+        double decBS = decode(brain, root, emb, prompt, steps);
         // the kernel alone over the same matrices, `steps` times
         long t1 = System.nanoTime();
         for (int s = 0; s < steps; s++) {
@@ -142,6 +147,7 @@ public final class DecodeBench {
         if (r >= 0) {
           dec[r] = steps / decS;
           dec16[r] = steps / dec16S;
+          decB[r] = steps / decBS;
           ker[r] = steps * weightBytes / kerS / 1e9;
           one[r] = steps * weightBytes / oneS / 1e9;
           floor[r] = floorGBs;
@@ -149,7 +155,7 @@ public final class DecodeBench {
               "rep %d: libtorch sum %.1f GB/s, decode/floor %.2f; decode %.1f tok/s (%.1f GB/s of"
                   + " weights+kv); kernel alone %.1f GB/s (one"
                   + " region a step: %.1f GB/s); decode/kernel %.2f; F16 decode %.1f tok/s (%.2fx, bytes"
-                  + " read %.2fx fewer)%n",
+                  + " read %.2fx fewer), BF16 %.1f tok/s, 16-bit floor %.1f tok/s%n",
               r,
               floorGBs,
               dec[r] * (weightBytes + kvBytes) / 1e9 / floorGBs,
@@ -160,11 +166,14 @@ public final class DecodeBench {
               dec[r] * (weightBytes + kvBytes) / 1e9 / ker[r],
               dec16[r],
               dec16[r] / dec[r],
-              (double) (weightBytes + kvBytes) / (weightBytes / 2 + kvBytes));
+              (double) (weightBytes + kvBytes) / (weightBytes / 2 + kvBytes),
+              decB[r],
+              floorGBs * 1e9 / (weightBytes / 2 + kvBytes));
         }
       }
       Arrays.sort(dec);
       Arrays.sort(dec16);
+      Arrays.sort(decB);
       Arrays.sort(ker);
       Arrays.sort(one);
       Arrays.sort(floor);
@@ -183,12 +192,14 @@ public final class DecodeBench {
       double floorTok = floor[repeats / 2] * 1e9 / (weightBytes + kvBytes);
       System.out.printf(
           "median floor (libtorch sum) %.1f GB/s = %.1f tok/s fp32: decode reaches %.2f of it, F16"
-              + " %.2f of its own (%.1f tok/s)%n",
+              + " %.2f of its own (%.1f tok/s), BF16 %.2f of it (%.1f tok/s)%n",
           floor[repeats / 2],
           floorTok,
           dec[repeats / 2] / floorTok,
           dec16[repeats / 2] / (floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes)),
-          floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes));
+          floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes),
+          decB[repeats / 2] / (floor[repeats / 2] * 1e9 / (weightBytes / 2 + kvBytes)),
+          decB[repeats / 2]);
     }
   }
 
@@ -214,9 +225,9 @@ public final class DecodeBench {
    * threads at once (each its own 256 x 768 matrix, the same values in both precisions).
    */
   private static void kernels(int repeats, int threads) {
-    int rows = 256;
-    int cols = 768;
-    int passes = 8000;
+    int rows = Integer.getInteger("rows", 256);
+    int cols = Integer.getInteger("cols", 768);
+    int passes = 8000 * 256 * 768 / (rows * cols);
     for (int n = 1; n <= threads; n++) {
       double[][] gbs = new double[n][];
       Thread[] ts = new Thread[n];
@@ -235,10 +246,16 @@ public final class DecodeBench {
       }
       for (int t = 0; t < n; t++) {
         System.out.printf(
-            "%d thread(s), thread %d: in-cache kernel fp32 %.1f GB/s, F16 %.1f GB/s (median of %d)%n",
-            n, t, gbs[t][0], gbs[t][1], repeats);
+            "%d thread(s), thread %d: one row a call: fp32 %.1f GB/s, F16 %.1f GB/s, BF16 %.1f GB/s,"
+                + " row pairs: fp32 %.1f GB/s, F16 %.1f GB/s, BF16 %.1f GB/s (median of %d)%n",
+            n, t, gbs[t][0], gbs[t][1], gbs[t][2], gbs[t][3], gbs[t][4], gbs[t][5], repeats);
       }
     }
+  }
+
+  /** One kernel over the whole matrix once; returns a value that keeps the sums live. */
+  private interface Pass {
+    float run();
   }
 
   private static double[] kernelsOnOneThread(int rows, int cols, int passes, int repeats) {
@@ -246,14 +263,18 @@ public final class DecodeBench {
         java.nio.ByteBuffer.allocateDirect(rows * cols * 4).order(java.nio.ByteOrder.nativeOrder());
     java.nio.ByteBuffer f16 =
         java.nio.ByteBuffer.allocateDirect(rows * cols * 2).order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer bf16 =
+        java.nio.ByteBuffer.allocateDirect(rows * cols * 2).order(java.nio.ByteOrder.nativeOrder());
     java.util.Random rnd = new java.util.Random(1);
     for (int i = 0; i < rows * cols; i++) {
       float v = (float) rnd.nextGaussian() * 0.02f;
       f32.putFloat(i * 4, v);
       f16.putShort(i * 2, io.decostream.nn.safetensors.HalfFloats.floatToF16(v));
+      bf16.putShort(i * 2, io.decostream.nn.safetensors.HalfFloats.floatToBf16(v));
     }
     NativeView w32 = NativeView.of(f32);
     NativeView w16 = NativeView.of(f16);
+    NativeView wb = NativeView.of(bf16);
     float[] x = new float[cols];
     float[] xe = new float[cols / 2];
     float[] xo = new float[cols / 2];
@@ -261,33 +282,85 @@ public final class DecodeBench {
       x[i] = 0.01f * (i % 7);
     }
     DecodeKernels.deinterleave(x, cols, xe, xo);
-    double[] g32 = new double[repeats];
-    double[] g16 = new double[repeats];
+    // pairs are rows i and i + chunk/2 within each chunk of rows (default: the whole matrix, as
+    // decode pairs them; -Dchunk=2 pairs adjacent rows)
+    int chunk = Integer.getInteger("chunk", rows);
+    int half = chunk / 2;
+    Pass[] kernels = {
+      () -> {
+        float s = 0;
+        for (int i = 0; i < rows; i++) {
+          s += DecodeKernels.dotF32(w32, i, cols, x);
+        }
+        return s;
+      },
+      () -> {
+        float s = 0;
+        for (int i = 0; i < rows; i++) {
+          s += DecodeKernels.dotF16(w16, i, cols, xe, xo);
+        }
+        return s;
+      },
+      () -> {
+        float s = 0;
+        for (int i = 0; i < rows; i++) {
+          s += DecodeKernels.dotBF16(wb, i, cols, xe, xo);
+        }
+        return s;
+      },
+      () -> {
+        float s = 0;
+        for (int q = 0; q + chunk <= rows; q += chunk) {
+          for (int i = q; i < q + half; i++) {
+            s += DecodeKernels.first(DecodeKernels.dotF32Pair(w32, i, i + half, cols, x));
+          }
+        }
+        return s;
+      },
+      () -> {
+        float s = 0;
+        for (int q = 0; q + chunk <= rows; q += chunk) {
+          for (int i = q; i < q + half; i++) {
+            s += DecodeKernels.first(DecodeKernels.dotF16Pair(w16, i, i + half, cols, xe, xo));
+          }
+        }
+        return s;
+      },
+      () -> {
+        float s = 0;
+        for (int q = 0; q + chunk <= rows; q += chunk) {
+          for (int i = q; i < q + half; i++) {
+            s += DecodeKernels.first(DecodeKernels.dotBF16Pair(wb, i, i + half, cols, xe, xo));
+          }
+        }
+        return s;
+      }
+    };
+    int[] bytesPerWeight = {4, 2, 2, 4, 2, 2};
+    long pairedRows = (long) (rows / chunk) * chunk;
+    double[][] gbs = new double[kernels.length][repeats];
     float sink = 0;
     for (int r = -2; r < repeats; r++) {
-      long t0 = System.nanoTime();
-      for (int k = 0; k < passes; k++) {
-        for (int i = 0; i < rows; i++) {
-          sink += DecodeKernels.dotF32(w32, i, cols, x);
+      for (int k = 0; k < kernels.length; k++) {
+        long t0 = System.nanoTime();
+        for (int p = 0; p < passes; p++) {
+          sink += kernels[k].run();
         }
-      }
-      long t1 = System.nanoTime();
-      for (int k = 0; k < passes; k++) {
-        for (int i = 0; i < rows; i++) {
-          sink += DecodeKernels.dotF16(w16, i, cols, xe, xo);
+        long ns = System.nanoTime() - t0;
+        long weights = (k < 3 ? rows : pairedRows) * cols;
+        if (r >= 0) {
+          gbs[k][r] = (double) weights * bytesPerWeight[k] * passes / ns;
         }
-      }
-      long t2 = System.nanoTime();
-      if (r >= 0) {
-        g32[r] = (double) rows * cols * 4 * passes / (t1 - t0);
-        g16[r] = (double) rows * cols * 2 * passes / (t2 - t1);
       }
     }
     if (sink == 42) {
       System.out.println(); // keeps the sums live
     }
-    Arrays.sort(g32);
-    Arrays.sort(g16);
-    return new double[] {g32[repeats / 2], g16[repeats / 2]};
+    double[] medians = new double[kernels.length];
+    for (int k = 0; k < kernels.length; k++) {
+      Arrays.sort(gbs[k]);
+      medians[k] = gbs[k][repeats / 2];
+    }
+    return medians;
   }
 }

@@ -9,8 +9,9 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The decode kernels against exact references: the F16 widening (issue 20 point 3) against the
- * exact conversion, attention's softmax and A·V against sums in double.
+ * The decode kernels against exact references: the F16 and BF16 widening (issue 20 point 3) against
+ * the exact conversions, the row-pair kernels against the one-row kernels bit for bit, attention's
+ * softmax and A·V against sums in double.
  */
 class DecodeKernelsTest {
 
@@ -68,6 +69,112 @@ class DecodeKernelsTest {
         assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
       }
     }
+  }
+
+  @Test
+  void everyBfloat16WidensExactly() {
+    for (int b = 0; b < 0x10000; b++) {
+      float expected = HalfFloats.bf16ToFloat((short) b);
+      assertEquals(
+          Float.floatToRawIntBits(expected),
+          Float.floatToRawIntBits(DecodeKernels.bf16(b)),
+          "bf16 0x" + Integer.toHexString(b));
+      assertEquals(
+          Float.floatToRawIntBits(expected),
+          Float.floatToRawIntBits(DecodeKernels.bf16((short) b)),
+          "sign-extended bf16 0x" + Integer.toHexString(b));
+    }
+  }
+
+  @Test
+  void bf16RowsEqualTheScalarSumOfTheirValues() {
+    SplittableRandom r = new SplittableRandom(4);
+    for (int cols : new int[] {2, 14, 64, 70, 768}) {
+      ByteBuffer w = ByteBuffer.allocateDirect(cols * 2 * 3).order(ByteOrder.LITTLE_ENDIAN);
+      short[] bits = new short[cols * 3];
+      for (int i = 0; i < bits.length; i++) {
+        // normals across the range, subnormals and signed zeros
+        bits[i] =
+            switch (i % 4) {
+              case 0 -> HalfFloats.floatToBf16((float) r.nextGaussian());
+              case 1 -> (short) r.nextInt(0x80); // subnormal or +0
+              case 2 -> (short) (0x8000 | r.nextInt(0x80)); // negative subnormal or -0
+              default -> HalfFloats.floatToBf16((float) r.nextGaussian() * 1e20f);
+            };
+        w.putShort(i * 2, bits[i]);
+      }
+      float[] x = new float[cols];
+      for (int i = 0; i < cols; i++) {
+        x[i] = (float) r.nextGaussian() * 1e-20f;
+      }
+      float[] even = new float[cols / 2];
+      float[] odd = new float[cols / 2];
+      DecodeKernels.deinterleave(x, cols, even, odd);
+      for (int row = 0; row < 3; row++) {
+        double exact = 0;
+        double scale = 0;
+        for (int c = 0; c < cols; c++) {
+          double p = (double) HalfFloats.bf16ToFloat(bits[row * cols + c]) * x[c];
+          exact += p;
+          scale += Math.abs(p);
+        }
+        float got = DecodeKernels.dotBF16(NativeView.of(w), row, cols, even, odd);
+        assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
+      }
+    }
+  }
+
+  /**
+   * The pair kernels give each row the one-row kernel's bits, at every tail length and for rows
+   * anywhere in the matrix (decode pairs row s with row s + rows/2).
+   */
+  @Test
+  void rowPairsGiveEachRowTheBitsOfTheOneRowKernels() {
+    SplittableRandom r = new SplittableRandom(6);
+    int rows = 7;
+    for (int cols : new int[] {2, 14, 30, 64, 70, 130, 768}) {
+      ByteBuffer f32 = ByteBuffer.allocateDirect(rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer f16 = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer bf16 = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < rows * cols; i++) {
+        float v = (float) r.nextGaussian();
+        f32.putFloat(i * 4, v);
+        f16.putShort(i * 2, HalfFloats.floatToF16(v));
+        bf16.putShort(i * 2, HalfFloats.floatToBf16(v));
+      }
+      float[] x = new float[cols];
+      for (int i = 0; i < cols; i++) {
+        x[i] = (float) r.nextGaussian();
+      }
+      float[] even = new float[cols / 2];
+      float[] odd = new float[cols / 2];
+      DecodeKernels.deinterleave(x, cols, even, odd);
+      NativeView w32 = NativeView.of(f32);
+      NativeView w16 = NativeView.of(f16);
+      NativeView wb = NativeView.of(bf16);
+      for (int[] p : new int[][] {{0, 3}, {2, 6}, {5, 1}, {4, 4}}) {
+        String at = "rows " + p[0] + ", " + p[1] + " of width " + cols;
+        long a = DecodeKernels.dotF32Pair(w32, p[0], p[1], cols, x);
+        assertBits(DecodeKernels.dotF32(w32, p[0], cols, x), DecodeKernels.first(a), "fp32 " + at);
+        assertBits(DecodeKernels.dotF32(w32, p[1], cols, x), DecodeKernels.second(a), "fp32 " + at);
+        long h = DecodeKernels.dotF16Pair(w16, p[0], p[1], cols, even, odd);
+        assertBits(
+            DecodeKernels.dotF16(w16, p[0], cols, even, odd), DecodeKernels.first(h), "F16 " + at);
+        assertBits(
+            DecodeKernels.dotF16(w16, p[1], cols, even, odd), DecodeKernels.second(h), "F16 " + at);
+        long b = DecodeKernels.dotBF16Pair(wb, p[0], p[1], cols, even, odd);
+        assertBits(
+            DecodeKernels.dotBF16(wb, p[0], cols, even, odd), DecodeKernels.first(b), "BF16 " + at);
+        assertBits(
+            DecodeKernels.dotBF16(wb, p[1], cols, even, odd),
+            DecodeKernels.second(b),
+            "BF16 " + at);
+      }
+    }
+  }
+
+  private static void assertBits(float expected, float actual, String what) {
+    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(actual), what);
   }
 
   @Test

@@ -34,6 +34,33 @@ class NativeViewTest {
             + " ./deco does");
   }
 
+  /**
+   * Loaded weights lie in memory libtorch allocated, 64-byte aligned, for every precision: arrays
+   * made from Java direct buffers were 16-byte aligned, so most 64-byte loads straddled two lines.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(io.decostream.nn.weights.Precision.class)
+  void loadedWeightsAreAlignedForVectorLoads(
+      io.decostream.nn.weights.Precision p,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path f = tmp.resolve("w.safetensors");
+    io.decostream.nn.safetensors.SafeTensorsWriter w =
+        new io.decostream.nn.safetensors.SafeTensorsWriter();
+    for (int i = 0; i < 8; i++) { // sizes that leave odd remainders after each allocation
+      w.addF32("w" + i, new long[] {3 + i, 5}, new float[(3 + i) * 5]);
+    }
+    w.write(f);
+    try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
+        io.decostream.nn.weights.CheckpointWeights cw =
+            io.decostream.nn.weights.CheckpointWeights.open(f, m)) {
+      for (int i = 0; i < 8; i++) {
+        NativeView v = NativeView.of(cw.bind("w" + i, p, 3 + i, 5));
+        assertEquals(0, v.address % 64, p + " weight w" + i + " at " + v.address);
+      }
+    }
+  }
+
   @Test
   void compiledKernelsReadExactlyTheRowsTheyName() {
     int rows = 7;

@@ -67,7 +67,11 @@ final class RandomLlama {
     @Override
     public NDArray bind(String name, Precision storage, long... shape) {
       NDArray w = bind(name, shape);
-      return storage == Precision.F32 ? w : w.toType(storage.dataType(), false);
+      return switch (storage) {
+        case F32 -> w;
+        case F16 -> w.toType(storage.dataType(), false);
+        case BF16 -> io.decostream.nn.weights.Bf16.fromFloats(m, w);
+      };
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.llava.DebugForward;
 import io.decostream.nn.safetensors.SafeTensors;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -85,6 +86,28 @@ public class LlavaNextVideoGoldenTest {
       int[] greedy =
           Arrays.stream(exp.readLongs("greedy_ids")).mapToInt(Math::toIntExact).toArray();
       assertArrayEquals(greedy, out.greedyIds(), variant + " greedy ids");
+    }
+  }
+
+  /**
+   * A BF16 checkpoint held as BF16 (issue 20 point 3) keeps every weight as it is, so the language
+   * model answers as the fp32 reference over the widened values does: within the fp32 tolerance,
+   * the same greedy ids, with the weight matrices at two bytes.
+   */
+  @Test
+  void aBf16CheckpointHeldAsBf16IsHeldExactly() throws Exception {
+    Inputs in = Inputs.read();
+    try (LlavaNextVideo model =
+            LlavaNextVideo.load(golden("bf16"), LlavaNextVideo.Part.ALL, Precision.BF16);
+        SafeTensors exp = SafeTensors.open(golden("bf16").resolve("expected.safetensors"))) {
+      assertEquals(Precision.BF16, model.languagePrecision());
+      int k = Integer.parseInt(exp.metadata().get("new_tokens"));
+      DebugForward out = model.forwardDebug(in.pixels(), in.frames(), in.ids(), k);
+      double err = relErr(out.logits(), exp.readFloats("logits"));
+      assertTrue(err <= REL_TOL, "BF16-held logits relative error " + err + " > " + REL_TOL);
+      int[] greedy =
+          Arrays.stream(exp.readLongs("greedy_ids")).mapToInt(Math::toIntExact).toArray();
+      assertArrayEquals(greedy, out.greedyIds(), "BF16-held greedy ids");
     }
   }
 
