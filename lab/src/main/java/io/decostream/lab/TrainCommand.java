@@ -162,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
       description =
           "Share of training examples from the wider world (issue 23 point 4): frame sizes from"
               + " 336x336 to 640x360, clips of 6-16 s, speeds 5-36 px/s, vignette and block"
-              + " backgrounds (default ${DEFAULT-VALUE}).")
+              + " backgrounds; with --stage vision, that share of frames (default ${DEFAULT-VALUE}).")
   double wideFraction;
 
   @Option(
@@ -271,7 +271,7 @@ final class TrainCommand implements Callable<Integer> {
       Path fin =
           new VisionPretrainer(
                   new VisionPretrainer.Settings(
-                      out, steps, batch, lr, warmup, seed, logEvery, cellTargets),
+                      out, steps, batch, lr, warmup, seed, logEvery, cellTargets, wideFraction),
                   System.out)
               .run(start);
       if (ship != null) {

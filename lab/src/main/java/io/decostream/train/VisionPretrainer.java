@@ -19,6 +19,7 @@ import io.decostream.shapes.ShapeColor;
 import io.decostream.shapes.ShapeKind;
 import io.decostream.shapes.ShapesRenderer;
 import io.decostream.shapes.ShapesWorld;
+import io.decostream.shapes.WideClips;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,6 +51,8 @@ public final class VisionPretrainer {
    *
    * @param cellTargets also train two heads on the pooled cells the connector sees (see {@link
    *     #cellTargets})
+   * @param wideFraction share of frames from the wider world of issue 23 point 4 (its frame sizes,
+   *     squeezed to the tower's square input as the processor does, its speeds and backgrounds)
    */
   public record Settings(
       Path out,
@@ -59,17 +62,21 @@ public final class VisionPretrainer {
       int warmup,
       long seed,
       int logEvery,
-      boolean cellTargets) {
+      boolean cellTargets,
+      double wideFraction) {
 
     /** Patch targets only (the recipe's first two vision legs). */
     public Settings(
         Path out, int steps, int batch, double peakLr, int warmup, long seed, int logEvery) {
-      this(out, steps, batch, peakLr, warmup, seed, logEvery, false);
+      this(out, steps, batch, peakLr, warmup, seed, logEvery, false, 0);
     }
 
     public Settings {
       if (steps < 1 || batch < 1 || !(peakLr > 0) || warmup < 0 || logEvery < 1) {
         throw new IllegalArgumentException("invalid vision pre-training settings: " + this);
+      }
+      if (!(wideFraction >= 0 && wideFraction <= 1)) {
+        throw new IllegalArgumentException("wideFraction must be in [0, 1], got " + wideFraction);
       }
     }
   }
@@ -87,6 +94,15 @@ public final class VisionPretrainer {
    * whose box covers the largest share of the patch, at least {@link #COVER}).
    */
   static int[] patchClasses(Scene scene, double t, int grid) {
+    int ref = ShapesWorld.REFERENCE_SIZE;
+    return patchClasses(scene, t, grid, ref, ref);
+  }
+
+  /**
+   * As above for a frame rendered at {@code width} x {@code height} and squeezed to the tower's
+   * square: a shape keeps its aspect in the frame, so its box is narrower on the squeezed axis.
+   */
+  static int[] patchClasses(Scene scene, double t, int grid, int width, int height) {
     double cell = (double) ShapesWorld.REFERENCE_SIZE / grid;
     int[] out = new int[grid * grid];
     for (int r = 0; r < grid; r++) {
@@ -94,7 +110,7 @@ public final class VisionPretrainer {
         Box patch = new Box(c * cell, r * cell, (c + 1) * cell, (r + 1) * cell);
         double best = COVER * patch.area();
         for (io.decostream.shapes.Shape s : scene.shapes()) {
-          double a = s.referenceBox(t).intersectionArea(patch);
+          double a = squeezedBox(s, t, width, height).intersectionArea(patch);
           if (a >= best) {
             best = a;
             out[r * grid + c] =
@@ -104,6 +120,25 @@ public final class VisionPretrainer {
       }
     }
     return out;
+  }
+
+  /**
+   * The shape's box in reference coordinates once a {@code width} x {@code height} frame is
+   * squeezed to a square ({@link io.decostream.shapes.Scene#stateOf}: the centre scales with the
+   * frame, the size with its shorter side).
+   */
+  static Box squeezedBox(io.decostream.shapes.Shape s, double t, int width, int height) {
+    if (width == height) {
+      return s.referenceBox(t);
+    }
+    double sx = width / (double) ShapesWorld.REFERENCE_SIZE;
+    double sy = height / (double) ShapesWorld.REFERENCE_SIZE;
+    double side = s.size() * Math.min(sx, sy) / 2;
+    double hx = side / sx;
+    double hy = side / sy;
+    double cx = s.centerX(t);
+    double cy = s.centerY(t);
+    return new Box(cx - hx, cy - hy, cx + hx, cy + hy);
   }
 
   /**
@@ -301,17 +336,22 @@ public final class VisionPretrainer {
     float[] cellMask = new float[b * cells * cells];
     int covered = 0;
     for (int i = 0; i < b; i++) {
-      Scene scene = SceneGenerator.generate(rng.nextLong(), 16);
+      int w = ShapesWorld.REFERENCE_SIZE;
+      int h = ShapesWorld.REFERENCE_SIZE;
+      Scene scene;
+      if (settings.wideFraction() > 0 && rng.nextDouble() < settings.wideFraction()) {
+        int[] wh = WideClips.SIZES.get(rng.nextInt(WideClips.SIZES.size()));
+        w = wh[0];
+        h = wh[1];
+        scene = SceneGenerator.generate(rng.nextLong(), 16, SceneGenerator.Ranges.WIDE);
+      } else {
+        scene = SceneGenerator.generate(rng.nextLong(), 16);
+      }
       double t = rng.nextInt(16);
-      byte[] rgb =
-          ShapesRenderer.renderRgb(
-              scene, t, ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE);
-      float[] one =
-          pack.processor()
-              .preprocess(
-                  new RgbImage(ShapesWorld.REFERENCE_SIZE, ShapesWorld.REFERENCE_SIZE, rgb));
+      byte[] rgb = ShapesRenderer.renderRgb(scene, t, w, h);
+      float[] one = pack.processor().preprocess(new RgbImage(w, h, rgb));
       System.arraycopy(one, 0, px, i * one.length, one.length);
-      int[] cls = patchClasses(scene, t, g);
+      int[] cls = patchClasses(scene, t, g, w, h);
       for (int p = 0; p < g * g; p++) {
         labels[i * g * g + p] = cls[p];
         what[(i * g * g + p) * CLASSES + cls[p]] = 1;

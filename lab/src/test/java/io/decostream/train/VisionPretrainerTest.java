@@ -1,6 +1,7 @@
 package io.decostream.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.safetensors.SafeTensors;
@@ -54,6 +55,51 @@ class VisionPretrainerTest {
     long covered = Arrays.stream(cls).filter(c -> c != 0).count();
     assertTrue(covered >= 4 && covered <= 16, "covered patches: " + covered);
     assertTrue(Arrays.stream(cls).allMatch(c -> c == 0 || c == blueTriangle));
+  }
+
+  /**
+   * A wide frame (issue 23 point 4) reaches the tower squeezed to a square: the targets use the
+   * shape's box as the renderer draws it (Scene.stateOf), mapped back to reference coordinates.
+   */
+  @Test
+  void squeezedFramesTargetTheBoxTheRendererDraws() {
+    io.decostream.shapes.Shape tri = still(ShapeKind.TRIANGLE, ShapeColor.BLUE, 80, 84, 252);
+    Scene scene = sceneOf(tri);
+    int w = 640;
+    int h = 360;
+    io.decostream.shapes.Box drawn = Scene.stateOf(tri, 3, w, h).box();
+    double sx = w / 336.0;
+    double sy = h / 336.0;
+    io.decostream.shapes.Box squeezed = VisionPretrainer.squeezedBox(tri, 3, w, h);
+    assertEquals(drawn.x0() / sx, squeezed.x0(), 1e-9);
+    assertEquals(drawn.x1() / sx, squeezed.x1(), 1e-9);
+    assertEquals(drawn.y0() / sy, squeezed.y0(), 1e-9);
+    assertEquals(drawn.y1() / sy, squeezed.y1(), 1e-9);
+    // the shape keeps its aspect in the frame, so on the square it is 45 px wide and 80 tall
+    assertEquals(45.0, squeezed.x1() - squeezed.x0(), 0.01);
+    assertEquals(80.0, squeezed.y1() - squeezed.y0(), 0.01);
+    assertEquals(tri.referenceBox(3), VisionPretrainer.squeezedBox(tri, 3, 384, 384));
+    int[] square = VisionPretrainer.patchClasses(scene, 3, 9);
+    int[] wide = VisionPretrainer.patchClasses(scene, 3, 9, w, h);
+    long a = Arrays.stream(square).filter(c -> c != 0).count();
+    long b = Arrays.stream(wide).filter(c -> c != 0).count();
+    assertTrue(b < a, "the narrower squeezed box covers fewer patches: " + b + " vs " + a);
+    assertTrue(b > 0);
+  }
+
+  @Test
+  void aWideLegDrawsWideFrames(@TempDir Path dir) throws Exception {
+    Path init = dir.resolve("init");
+    TinyPack.write(init, ProjectorComparisonTest.spec(), 3);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    new VisionPretrainer(
+            new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, false, 1.0),
+            new PrintStream(log, true, StandardCharsets.UTF_8))
+        .run(init);
+    assertTrue(log.toString(StandardCharsets.UTF_8).contains("vision step 2/2"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new VisionPretrainer.Settings(dir, 2, 2, 1e-2, 1, 7, 1, false, 1.5));
   }
 
   @Test
@@ -122,7 +168,7 @@ class VisionPretrainerTest {
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     Path fin =
         new VisionPretrainer(
-                new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, true),
+                new VisionPretrainer.Settings(dir.resolve("out"), 2, 2, 1e-2, 1, 7, 1, true, 0),
                 new PrintStream(log, true, StandardCharsets.UTF_8))
             .run(init);
     String text = log.toString(StandardCharsets.UTF_8);
