@@ -14,11 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  * chains per row.
  *
  * <p>Decode calls the pair kernels ({@code dot*Pair}): two rows far apart in one pass, each x load
- * serving both. Measured with {@code DecodeBench kernels} on one thread: from memory (a 100 MB
- * matrix) two rows half the matrix apart read 20-24 GB/s where one row at a time read 15-18, and
- * two adjacent rows only 9 (their interleaved streams defeat the prefetcher); in cache, BF16 pairs
- * compute 48-52 GB/s of weights against 37-40 for one row, whose loop is held by its loads, two of
- * three being x's. Each row of a pair gets exactly the one-row kernel's bits.
+ * serving both. Measured with {@code DecodeBench kernels} on one thread (docs/benchmark.md): from
+ * memory (a 100 MB matrix) two rows half the matrix apart read 21-23 GB/s where one row at a time
+ * read 16-18, and two adjacent rows only 8-10 (their interleaved streams defeat the prefetcher); in
+ * cache, pairs compute 10-30% more than one row a call. Each row of a pair gets exactly the one-row
+ * kernel's bits.
  *
  * <p>F16 and BF16 rows are read as 32-bit lanes, each holding two weights (little-endian: element
  * 2i in the low half, 2i+1 in the high half), widened with integer ops only (Java 17's Vector API
@@ -111,6 +111,16 @@ final class DecodeKernels {
     return (Float.floatToRawIntBits(a) & 0xFFFFFFFFL) | ((long) Float.floatToRawIntBits(b) << 32);
   }
 
+  /** The first row's dot from a pair kernel's result. */
+  static float first(long pair) {
+    return Float.intBitsToFloat((int) pair);
+  }
+
+  /** The second row's dot from a pair kernel's result. */
+  static float second(long pair) {
+    return Float.intBitsToFloat((int) (pair >>> 32));
+  }
+
   /**
    * Row r of an F16 matrix [rows, cols] (cols even) dotted with x, given as its even elements
    * {@code xe} and odd elements {@code xo} (cols/2 each), both pre-scaled by {@link #X_SCALE}
@@ -162,6 +172,87 @@ final class DecodeKernels {
       s += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
     }
     return s * SUM_SCALE;
+  }
+
+  /** Rows r and r2 of an F16 matrix dotted with x, each bit for bit {@link #dotF16}'s. */
+  static long dotF16Pair(NativeView w, int r, int r2, int cols, float[] xe, float[] xo) {
+    int pairs = cols / 2;
+    int base = r * cols * 2;
+    int base2 = r2 * cols * 2;
+    w.checkRange(base, cols * 2);
+    w.checkRange(base2, cols * 2);
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    FloatVector a2 = FloatVector.zero(F);
+    FloatVector a3 = FloatVector.zero(F);
+    FloatVector b0 = FloatVector.zero(F);
+    FloatVector b1 = FloatVector.zero(F);
+    FloatVector b2 = FloatVector.zero(F);
+    FloatVector b3 = FloatVector.zero(F);
+    int c = 0;
+    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
+      FloatVector e0 = FloatVector.fromArray(F, xe, c);
+      FloatVector o0 = FloatVector.fromArray(F, xo, c);
+      FloatVector e1 = FloatVector.fromArray(F, xe, c + L);
+      FloatVector o1 = FloatVector.fromArray(F, xo, c + L);
+      IntVector v = w.ints(base + c * 4);
+      IntVector u = w.ints(base + (c + L) * 4);
+      a0 =
+          v.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(e0, a0);
+      a1 =
+          v.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(o0, a1);
+      a2 =
+          u.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(e1, a2);
+      a3 =
+          u.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(o1, a3);
+      IntVector v2 = w.ints(base2 + c * 4);
+      IntVector u2 = w.ints(base2 + (c + L) * 4);
+      b0 =
+          v2.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(e0, b0);
+      b1 =
+          v2.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(o0, b1);
+      b2 =
+          u2.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(e1, b2);
+      b3 =
+          u2.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(o1, b3);
+    }
+    float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
+    for (; c < pairs; c++) {
+      int lane = w.getInt(base + c * 4);
+      s0 += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
+      int lane2 = w.getInt(base2 + c * 4);
+      s1 += halfScaled(lane2) * xe[c] + halfScaled(lane2 >>> 16) * xo[c];
+    }
+    return pair(s0 * SUM_SCALE, s1 * SUM_SCALE);
   }
 
   /**
@@ -244,16 +335,6 @@ final class DecodeKernels {
     return pair(s0, s1);
   }
 
-  /** The first row's dot from a pair kernel's result. */
-  static float first(long pair) {
-    return Float.intBitsToFloat((int) pair);
-  }
-
-  /** The second row's dot from a pair kernel's result. */
-  static float second(long pair) {
-    return Float.intBitsToFloat((int) (pair >>> 32));
-  }
-
   /**
    * The lanes' sum {@code s} plus the pairs from {@code c} on, one at a time, unscaled (it takes
    * the sum, not the vector: a vector passed to a method C2 does not inline is boxed).
@@ -276,87 +357,6 @@ final class DecodeKernels {
   /** The bfloat16 in the low 16 bits of {@code b} as F32 (exact). */
   static float bf16(int b) {
     return Float.intBitsToFloat(b << 16);
-  }
-
-  /** Rows r and r2 of an F16 matrix dotted with x, each bit for bit {@link #dotF16}'s. */
-  static long dotF16Pair(NativeView w, int r, int r2, int cols, float[] xe, float[] xo) {
-    int pairs = cols / 2;
-    int base = r * cols * 2;
-    int base2 = r2 * cols * 2;
-    w.checkRange(base, cols * 2);
-    w.checkRange(base2, cols * 2);
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
-    FloatVector a2 = FloatVector.zero(F);
-    FloatVector a3 = FloatVector.zero(F);
-    FloatVector b0 = FloatVector.zero(F);
-    FloatVector b1 = FloatVector.zero(F);
-    FloatVector b2 = FloatVector.zero(F);
-    FloatVector b3 = FloatVector.zero(F);
-    int c = 0;
-    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
-      FloatVector e0 = FloatVector.fromArray(F, xe, c);
-      FloatVector o0 = FloatVector.fromArray(F, xo, c);
-      FloatVector e1 = FloatVector.fromArray(F, xe, c + L);
-      FloatVector o1 = FloatVector.fromArray(F, xo, c + L);
-      IntVector v = w.ints(base + c * 4);
-      IntVector u = w.ints(base + (c + L) * 4);
-      a0 =
-          v.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(e0, a0);
-      a1 =
-          v.lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(o0, a1);
-      a2 =
-          u.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(e1, a2);
-      a3 =
-          u.lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(o1, a3);
-      IntVector v2 = w.ints(base2 + c * 4);
-      IntVector u2 = w.ints(base2 + (c + L) * 4);
-      b0 =
-          v2.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(e0, b0);
-      b1 =
-          v2.lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(o0, b1);
-      b2 =
-          u2.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(e1, b2);
-      b3 =
-          u2.lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats()
-              .fma(o1, b3);
-    }
-    float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
-    for (; c < pairs; c++) {
-      int lane = w.getInt(base + c * 4);
-      s0 += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
-      int lane2 = w.getInt(base2 + c * 4);
-      s1 += halfScaled(lane2) * xe[c] + halfScaled(lane2 >>> 16) * xo[c];
-    }
-    return pair(s0 * SUM_SCALE, s1 * SUM_SCALE);
   }
 
   /** 2^112: rebases an F16 exponent (bias 15) to F32's (bias 127), subnormals included. */
