@@ -338,36 +338,8 @@ public final class SafeTensors implements AutoCloseable {
    */
   public NDArray toF16NDArray(NDManager manager, String name) {
     TensorInfo t = info(name);
-    if (!t.dtype().isReadableAsFloat()) {
-      throw new SafeTensorsException(
-          "tensor '" + name + "' is " + t.dtype() + "; toF16NDArray reads F32, F16, BF16");
-    }
-    long bytes = t.numel() * 2;
-    if (bytes > Integer.MAX_VALUE) {
-      throw new SafeTensorsException(
-          "tensor '" + name + "' needs " + bytes + " bytes as F16, over the 2 GiB buffer limit");
-    }
-    NDArray array = allocate(manager, new Shape(t.shape()), DataType.FLOAT16);
-    java.nio.ShortBuffer so = writable(array).asShortBuffer();
-    forEachChunk(
-        t,
-        buf -> {
-          switch (t.dtype()) {
-            case F16 -> so.put(buf.asShortBuffer());
-            case F32 -> {
-              while (buf.hasRemaining()) {
-                so.put(narrow(name, buf.getFloat()));
-              }
-            }
-            case BF16 -> {
-              while (buf.hasRemaining()) {
-                so.put(narrow(name, HalfFloats.bf16ToFloat(buf.getShort())));
-              }
-            }
-            default -> throw new IllegalStateException();
-          }
-        });
-    return array;
+    return halves(
+        manager, t, DType.F16, DataType.FLOAT16, new Shape(t.shape()), f -> narrow(name, f));
   }
 
   /**
@@ -378,35 +350,68 @@ public final class SafeTensors implements AutoCloseable {
    */
   public NDArray toBf16Bytes(NDManager manager, String name) {
     TensorInfo t = info(name);
+    long[] shape = Arrays.copyOf(t.shape(), t.shape().length + 1);
+    shape[shape.length - 1] = 2;
+    return halves(
+        manager, t, DType.BF16, DataType.UINT8, new Shape(shape), HalfFloats::floatToBf16);
+  }
+
+  /** Rounds a float to the bits of a 16-bit type. */
+  private interface Narrowing {
+    short bits(float f);
+  }
+
+  /**
+   * Tensor {@code t} as 16-bit values of type {@code target} in a fresh array of {@code arrayType}
+   * and {@code shape}: data of that type copied as it is, any other float type read as F32 and
+   * rounded by {@code narrowing}.
+   */
+  private NDArray halves(
+      NDManager manager,
+      TensorInfo t,
+      DType target,
+      DataType arrayType,
+      Shape shape,
+      Narrowing narrowing) {
     if (!t.dtype().isReadableAsFloat()) {
       throw new SafeTensorsException(
-          "tensor '" + name + "' is " + t.dtype() + "; toBf16Bytes reads F32, F16, BF16");
+          "tensor '"
+              + t.name()
+              + "' is "
+              + t.dtype()
+              + "; a "
+              + target
+              + " load reads F32, F16, BF16");
     }
     long bytes = t.numel() * 2;
     if (bytes > Integer.MAX_VALUE) {
       throw new SafeTensorsException(
-          "tensor '" + name + "' needs " + bytes + " bytes as BF16, over the 2 GiB buffer limit");
+          "tensor '"
+              + t.name()
+              + "' needs "
+              + bytes
+              + " bytes as "
+              + target
+              + ", over the 2 GiB buffer limit");
     }
-    long[] shape = Arrays.copyOf(t.shape(), t.shape().length + 1);
-    shape[shape.length - 1] = 2;
-    NDArray array = allocate(manager, new Shape(shape), DataType.UINT8);
+    NDArray array = allocate(manager, shape, arrayType);
     java.nio.ShortBuffer so = writable(array).asShortBuffer();
     forEachChunk(
         t,
         buf -> {
-          switch (t.dtype()) {
-            case BF16 -> so.put(buf.asShortBuffer());
-            case F32 -> {
-              while (buf.hasRemaining()) {
-                so.put(HalfFloats.floatToBf16(buf.getFloat()));
-              }
-            }
-            case F16 -> {
-              while (buf.hasRemaining()) {
-                so.put(HalfFloats.floatToBf16(HalfFloats.f16ToFloat(buf.getShort())));
-              }
-            }
-            default -> throw new IllegalStateException();
+          if (t.dtype() == target) {
+            so.put(buf.asShortBuffer());
+            return;
+          }
+          while (buf.hasRemaining()) {
+            float f =
+                switch (t.dtype()) {
+                  case F32 -> buf.getFloat();
+                  case F16 -> HalfFloats.f16ToFloat(buf.getShort());
+                  case BF16 -> HalfFloats.bf16ToFloat(buf.getShort());
+                  default -> throw new IllegalStateException();
+                };
+            so.put(narrowing.bits(f));
           }
         });
     return array;

@@ -7,6 +7,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The decode kernels against exact references: the F16 and BF16 widening (issue 20 point 3) against
@@ -15,97 +17,128 @@ import org.junit.jupiter.api.Test;
  */
 class DecodeKernelsTest {
 
-  @Test
-  void everyFiniteHalfWidensExactly() {
+  /** The 16-bit formats as the kernels read them, with the exact conversion beside each. */
+  private enum Half {
+    F16 {
+      @Override
+      float exact(short h) {
+        return HalfFloats.f16ToFloat(h);
+      }
+
+      @Override
+      float kernel(int h) {
+        return DecodeKernels.half(h);
+      }
+
+      @Override
+      boolean finite(int h) {
+        return (h & 0x7C00) != 0x7C00; // infinities and NaNs: the load refuses them
+      }
+
+      @Override
+      short random(SplittableRandom r, int i) {
+        return switch (i % 4) {
+          case 0 -> HalfFloats.floatToF16((float) r.nextGaussian());
+          case 1 -> (short) r.nextInt(0x400); // subnormal
+          case 2 -> (short) (0x8000 | r.nextInt(0x400)); // negative subnormal or -0
+          default -> HalfFloats.floatToF16((float) r.nextGaussian() * 1e4f);
+        };
+      }
+
+      @Override
+      float xScale() {
+        return 1;
+      }
+
+      @Override
+      float dot(NativeView w, int row, int cols, float[] even, float[] odd) {
+        return DecodeKernels.dotF16(w, row, cols, even, odd);
+      }
+    },
+    BF16 {
+      @Override
+      float exact(short b) {
+        return HalfFloats.bf16ToFloat(b);
+      }
+
+      @Override
+      float kernel(int b) {
+        return DecodeKernels.bf16(b);
+      }
+
+      @Override
+      boolean finite(int b) {
+        return true; // every bit pattern, NaNs included, widens to the same bits
+      }
+
+      @Override
+      short random(SplittableRandom r, int i) {
+        return switch (i % 4) {
+          case 0 -> HalfFloats.floatToBf16((float) r.nextGaussian());
+          case 1 -> (short) r.nextInt(0x80); // subnormal or +0
+          case 2 -> (short) (0x8000 | r.nextInt(0x80)); // negative subnormal or -0
+          default -> HalfFloats.floatToBf16((float) r.nextGaussian() * 1e20f);
+        };
+      }
+
+      @Override
+      float xScale() {
+        return 1e-20f; // BF16 reaches far beyond F16: inputs small enough to keep sums finite
+      }
+
+      @Override
+      float dot(NativeView w, int row, int cols, float[] even, float[] odd) {
+        return DecodeKernels.dotBF16(w, row, cols, even, odd);
+      }
+    };
+
+    abstract float exact(short h);
+
+    abstract float kernel(int h);
+
+    abstract boolean finite(int h);
+
+    abstract short random(SplittableRandom r, int i);
+
+    abstract float xScale();
+
+    abstract float dot(NativeView w, int row, int cols, float[] even, float[] odd);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Half.class)
+  void everyValueWidensExactly(Half f) {
     for (int h = 0; h < 0x10000; h++) {
-      if ((h & 0x7C00) == 0x7C00) {
-        continue; // infinities and NaNs: the load refuses them
+      if (!f.finite(h)) {
+        continue;
       }
-      float expected = HalfFloats.f16ToFloat((short) h);
+      float expected = f.exact((short) h);
       assertEquals(
           Float.floatToRawIntBits(expected),
-          Float.floatToRawIntBits(DecodeKernels.half(h)),
-          "half 0x" + Integer.toHexString(h));
+          Float.floatToRawIntBits(f.kernel(h)),
+          f + " 0x" + Integer.toHexString(h));
       assertEquals(
           Float.floatToRawIntBits(expected),
-          Float.floatToRawIntBits(DecodeKernels.half((short) h)),
-          "sign-extended half 0x" + Integer.toHexString(h));
+          Float.floatToRawIntBits(f.kernel((short) h)),
+          "sign-extended " + f + " 0x" + Integer.toHexString(h));
     }
   }
 
-  @Test
-  void vectorRowsEqualTheScalarSumOfExactlyWidenedHalves() {
+  @ParameterizedTest
+  @EnumSource(Half.class)
+  void vectorRowsEqualTheScalarSumOfExactlyWidenedValues(Half f) {
     SplittableRandom r = new SplittableRandom(3);
-    for (int cols : new int[] {2, 14, 64, 70, 768}) {
-      ByteBuffer w = ByteBuffer.allocateDirect(cols * 2 * 3).order(ByteOrder.LITTLE_ENDIAN);
-      short[] halves = new short[cols * 3];
-      for (int i = 0; i < halves.length; i++) {
-        // every kind of half: normals, subnormals, signed zeros
-        halves[i] =
-            switch (i % 4) {
-              case 0 -> HalfFloats.floatToF16((float) r.nextGaussian());
-              case 1 -> (short) r.nextInt(0x400); // subnormal
-              case 2 -> (short) (0x8000 | r.nextInt(0x400)); // negative subnormal or -0
-              default -> HalfFloats.floatToF16((float) r.nextGaussian() * 1e4f);
-            };
-        w.putShort(i * 2, halves[i]);
-      }
-      float[] x = new float[cols];
-      for (int i = 0; i < cols; i++) {
-        x[i] = (float) r.nextGaussian();
-      }
-      float[] even = new float[cols / 2];
-      float[] odd = new float[cols / 2];
-      DecodeKernels.deinterleave(x, cols, even, odd);
-      for (int row = 0; row < 3; row++) {
-        double exact = 0;
-        double scale = 0;
-        for (int c = 0; c < cols; c++) {
-          double p = (double) HalfFloats.f16ToFloat(halves[row * cols + c]) * x[c];
-          exact += p;
-          scale += Math.abs(p);
-        }
-        float got = DecodeKernels.dotF16(NativeView.of(w), row, cols, even, odd);
-        assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
-      }
-    }
-  }
-
-  @Test
-  void everyBfloat16WidensExactly() {
-    for (int b = 0; b < 0x10000; b++) {
-      float expected = HalfFloats.bf16ToFloat((short) b);
-      assertEquals(
-          Float.floatToRawIntBits(expected),
-          Float.floatToRawIntBits(DecodeKernels.bf16(b)),
-          "bf16 0x" + Integer.toHexString(b));
-      assertEquals(
-          Float.floatToRawIntBits(expected),
-          Float.floatToRawIntBits(DecodeKernels.bf16((short) b)),
-          "sign-extended bf16 0x" + Integer.toHexString(b));
-    }
-  }
-
-  @Test
-  void bf16RowsEqualTheScalarSumOfTheirValues() {
-    SplittableRandom r = new SplittableRandom(4);
     for (int cols : new int[] {2, 14, 64, 70, 768}) {
       ByteBuffer w = ByteBuffer.allocateDirect(cols * 2 * 3).order(ByteOrder.LITTLE_ENDIAN);
       short[] bits = new short[cols * 3];
       for (int i = 0; i < bits.length; i++) {
-        // normals across the range, subnormals and signed zeros
-        bits[i] =
-            switch (i % 4) {
-              case 0 -> HalfFloats.floatToBf16((float) r.nextGaussian());
-              case 1 -> (short) r.nextInt(0x80); // subnormal or +0
-              case 2 -> (short) (0x8000 | r.nextInt(0x80)); // negative subnormal or -0
-              default -> HalfFloats.floatToBf16((float) r.nextGaussian() * 1e20f);
-            };
+        // every kind of value: normals, subnormals, signed zeros
+        bits[i] = f.random(r, i);
         w.putShort(i * 2, bits[i]);
       }
       float[] x = new float[cols];
       for (int i = 0; i < cols; i++) {
-        x[i] = (float) r.nextGaussian() * 1e-20f;
+        x[i] = (float) r.nextGaussian() * f.xScale();
       }
       float[] even = new float[cols / 2];
       float[] odd = new float[cols / 2];
@@ -114,12 +147,12 @@ class DecodeKernelsTest {
         double exact = 0;
         double scale = 0;
         for (int c = 0; c < cols; c++) {
-          double p = (double) HalfFloats.bf16ToFloat(bits[row * cols + c]) * x[c];
+          double p = (double) f.exact(bits[row * cols + c]) * x[c];
           exact += p;
           scale += Math.abs(p);
         }
-        float got = DecodeKernels.dotBF16(NativeView.of(w), row, cols, even, odd);
-        assertEquals(exact, got, 1e-5 * Math.max(1, scale), "row " + row + " of " + cols);
+        float got = f.dot(NativeView.of(w), row, cols, even, odd);
+        assertEquals(exact, got, 1e-5 * Math.max(1, scale), f + " row " + row + " of " + cols);
       }
     }
   }
