@@ -6,6 +6,7 @@ import io.decostream.broker.EmbeddedBroker;
 import io.decostream.ingest.PublishConfig;
 import io.decostream.ingest.Publisher;
 import io.decostream.nn.tiny.TinyPack;
+import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Caption;
 import io.decostream.schemas.DeadLetter;
@@ -26,6 +27,7 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -59,6 +61,8 @@ public final class DemoCommand implements Callable<Integer> {
           "Model pack directory (HF llava_next_video checkpoint; default: the shipped "
               + "ShapesWorld model in models/shapes-demo, else a tiny random pack).")
   Path model;
+
+  @Mixin WeightOptions precision;
 
   @Option(names = "--question", description = "A question to ask (repeatable).")
   List<String> questions = new ArrayList<>();
@@ -149,6 +153,7 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Precision weights = precision.weights(); // a bad --precision fails before any work
     Path work = Files.createTempDirectory("deco-demo-");
     io.decostream.shapes.Scene scene =
         video == null ? io.decostream.shapes.SceneGenerator.generate(sceneSeed, seconds) : null;
@@ -167,7 +172,8 @@ public final class DemoCommand implements Callable<Integer> {
       MetricsEndpoint.start(metricsPort, System.out);
       Pipeline.Options options =
           new Pipeline.Options(
-              pack, fps, compressor, captionEvery, maxNewTokens, work.resolve("state"));
+                  pack, fps, compressor, captionEvery, maxNewTokens, work.resolve("state"))
+              .withWeights(weights);
       try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
           OutputCollector out = new OutputCollector(bootstrap, topics)) {
         pipeline.awaitRunning(Duration.ofSeconds(120));

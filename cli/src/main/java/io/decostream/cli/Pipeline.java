@@ -33,6 +33,7 @@ public final class Pipeline implements AutoCloseable {
    * @param stateDir root of the Kafka Streams state directories
    * @param guarantee processing guarantee of every stage (exactly-once by default)
    * @param client Kafka client properties for every stage (security settings; may be empty)
+   * @param weights how the worker holds the language model's weight matrices (issue 20 point 3)
    */
   public record Options(
       Path model,
@@ -42,11 +43,13 @@ public final class Pipeline implements AutoCloseable {
       int maxNewTokens,
       Path stateDir,
       Guarantee guarantee,
-      Properties client) {
+      Properties client,
+      Precision weights) {
     public Options {
       Objects.requireNonNull(model, "model");
       Objects.requireNonNull(stateDir, "stateDir");
       Objects.requireNonNull(guarantee, "guarantee");
+      Objects.requireNonNull(weights, "weights");
       Properties copy = new Properties();
       copy.putAll(Objects.requireNonNull(client, "client (use new Properties())"));
       client = copy;
@@ -58,7 +61,7 @@ public final class Pipeline implements AutoCloseable {
       }
     }
 
-    /** Exactly-once, no client properties. */
+    /** Exactly-once, no client properties, F32 weights. */
     public Options(
         Path model,
         double fps,
@@ -74,18 +77,26 @@ public final class Pipeline implements AutoCloseable {
           maxNewTokens,
           stateDir,
           Guarantee.EXACTLY_ONCE_V2,
-          new Properties());
+          new Properties(),
+          Precision.F32);
     }
 
     /** A copy with another guarantee. */
     public Options withGuarantee(Guarantee g) {
-      return new Options(model, fps, compressor, captionEvery, maxNewTokens, stateDir, g, client);
+      return new Options(
+          model, fps, compressor, captionEvery, maxNewTokens, stateDir, g, client, weights);
     }
 
     /** A copy with Kafka client properties. */
     public Options withClient(Properties c) {
       return new Options(
-          model, fps, compressor, captionEvery, maxNewTokens, stateDir, guarantee, c);
+          model, fps, compressor, captionEvery, maxNewTokens, stateDir, guarantee, c, weights);
+    }
+
+    /** A copy whose worker holds the weight matrices at {@code w}. */
+    public Options withWeights(Precision w) {
+      return new Options(
+          model, fps, compressor, captionEvery, maxNewTokens, stateDir, guarantee, client, w);
     }
 
     /** The Streams properties every stage gets over its defaults. */
@@ -125,7 +136,7 @@ public final class Pipeline implements AutoCloseable {
               o.stateDir().resolve("encoder"),
               o.extra()));
 
-      StreamModel language = Families.forStage(o.model(), PackPart.LANGUAGE, Precision.F32);
+      StreamModel language = Families.forStage(o.model(), PackPart.LANGUAGE, o.weights());
       p.models.add(language);
       p.streams.add(
           Stages.startWorker(

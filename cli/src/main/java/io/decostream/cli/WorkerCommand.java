@@ -32,15 +32,7 @@ final class WorkerCommand implements Callable<Integer> {
       description = "Model pack directory (HF llava_next_video checkpoint).")
   Path model;
 
-  @Option(
-      names = "--precision",
-      defaultValue = "${env:DECO_PRECISION:-f32}",
-      description =
-          "How the language model's weight matrices are held: f32, f16 or bf16 (16 bits: half"
-              + " the memory and the bytes each decoded token reads; outputs within the tolerance"
-              + " in docs/benchmark.md; bf16 keeps a BF16 checkpoint as it is). Default"
-              + " ${DEFAULT-VALUE}, env DECO_PRECISION.")
-  String precision;
+  @Mixin WeightOptions precision;
 
   @Option(
       names = "--caption-every",
@@ -161,7 +153,7 @@ final class WorkerCommand implements Callable<Integer> {
                       Duration.ofSeconds(liveHotSeconds),
                       liveWarmAfter))
               .withMaxBatch(maxBatch);
-      weights = Precision.parse(precision);
+      weights = precision.weights();
     } catch (IllegalArgumentException e) {
       System.err.println("worker: " + e.getMessage());
       return 2;

@@ -5,9 +5,11 @@ import io.decostream.cli.Clients;
 import io.decostream.cli.DemoCommand;
 import io.decostream.cli.OutputCollector;
 import io.decostream.cli.Pipeline;
+import io.decostream.cli.WeightOptions;
 import io.decostream.ingest.PublishConfig;
 import io.decostream.ingest.Publisher;
 import io.decostream.ingest.ShapesVideoWriter;
+import io.decostream.nn.weights.Precision;
 import io.decostream.schemas.Answer;
 import io.decostream.schemas.Grounding;
 import io.decostream.schemas.Question;
@@ -39,6 +41,7 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,6 +63,8 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--model", required = true, description = "Model pack directory.")
   Path model;
+
+  @Mixin WeightOptions precision;
 
   @Option(
       names = "--videos",
@@ -116,7 +121,10 @@ final class EvalCommand implements Callable<Integer> {
         + " --seed "
         + seed
         + (wide ? " --wide" : "")
-        + (groundingCheck ? " --grounding-check" : "");
+        + (groundingCheck ? " --grounding-check" : "")
+        + (precision.weights() == Precision.F32
+            ? ""
+            : " --precision " + precision.weights().name().toLowerCase(Locale.ROOT));
   }
 
   /**
@@ -142,6 +150,7 @@ final class EvalCommand implements Callable<Integer> {
     if (videos < 1) {
       throw new IllegalArgumentException("--videos must be >= 1");
     }
+    Precision weights = precision.weights(); // a bad --precision fails before any work
     Path work = Files.createTempDirectory("deco-eval-");
     Duration timeout = Duration.ofSeconds(timeoutSeconds);
     List<WideClips.Clip> clips = new ArrayList<>();
@@ -153,7 +162,7 @@ final class EvalCommand implements Callable<Integer> {
       Topics topics = Topics.of(TopicNames.defaults());
       Clients.ensureTopics(bootstrap, topics);
       Pipeline.Options options =
-          new Pipeline.Options(model, 1.0, null, 0, 8, work.resolve("state"));
+          new Pipeline.Options(model, 1.0, null, 0, 8, work.resolve("state")).withWeights(weights);
       try (Pipeline pipeline = Pipeline.start(bootstrap, topics.names(), options);
           OutputCollector out = new OutputCollector(bootstrap, topics)) {
         pipeline.awaitRunning(Duration.ofSeconds(120));

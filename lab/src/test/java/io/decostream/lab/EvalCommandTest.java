@@ -26,6 +26,10 @@ class EvalCommandTest {
     new CommandLine(other)
         .parseArgs("--model", "runs/v5/final", "--videos", "20", "--seed", "2000003");
     assertEquals("./deco eval --model runs/v5/final --videos 20 --seed 2000003", other.reproduce());
+    EvalCommand half = new EvalCommand();
+    new CommandLine(half).parseArgs("--model", "m", "--precision", "BF16");
+    assertEquals(
+        "./deco eval --model m --videos 100 --seed 1000003 --precision bf16", half.reproduce());
   }
 
   @Test
