@@ -209,30 +209,6 @@ public final class ModelBench {
           !python || (pythonExe != null && !pythonExe.isBlank()),
           "pythonExe is required when python is on");
     }
-
-    /** With the 16-bit decode on {@link #DEFAULT_HALF} weights. */
-    public Options(
-        Sizes sizes,
-        int warmups,
-        int repeats,
-        int decoRepeats,
-        int threads,
-        boolean python,
-        String pythonExe,
-        Path workDir,
-        long seed) {
-      this(
-          sizes,
-          warmups,
-          repeats,
-          decoRepeats,
-          threads,
-          python,
-          pythonExe,
-          workDir,
-          seed,
-          DEFAULT_HALF);
-    }
   }
 
   /**

@@ -25,7 +25,8 @@ public class BenchJsonTest {
   /** A run of the full sizes with round timings, no 16-bit decode and no readable ViT peak. */
   private ModelBench.Result result(ModelBench.Stat decode16, long vitPeakKb) {
     ModelBench.Sizes s = ModelBench.Sizes.full();
-    ModelBench.Options o = new ModelBench.Options(s, 2, 5, 2, 2, false, null, tmp, 1);
+    ModelBench.Options o =
+        new ModelBench.Options(s, 2, 5, 2, 2, false, null, tmp, 1, ModelBench.DEFAULT_HALF);
     ModelBench.Side java =
         new ModelBench.Side(
             "DJL", 2, ms(2000), ms(512), ms(6400), ms(32000), ms(2000), vitPeakKb, 2048 * 1024);

@@ -40,7 +40,9 @@ public class ModelBenchTest {
     ModelBench.Sizes s = ModelBench.Sizes.quick();
     List<String> log = new ArrayList<>();
     ModelBench.Result r =
-        ModelBench.run(new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7), log::add);
+        ModelBench.run(
+            new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7, ModelBench.DEFAULT_HALF),
+            log::add);
     assertSane(r.java(), 2, 1);
     assertNull(r.python());
     assertEquals(2, r.java().threads());
@@ -81,7 +83,16 @@ public class ModelBenchTest {
     ModelBench.Result r =
         ModelBench.run(
             new ModelBench.Options(
-                ModelBench.Sizes.quick(), 1, 2, 1, 2, true, py.toString(), tmp, 7),
+                ModelBench.Sizes.quick(),
+                1,
+                2,
+                1,
+                2,
+                true,
+                py.toString(),
+                tmp,
+                7,
+                ModelBench.DEFAULT_HALF),
             l -> {});
     assertNotNull(r.python());
     assertSane(r.python(), 2, 1);
