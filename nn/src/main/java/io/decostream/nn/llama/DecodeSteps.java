@@ -32,6 +32,13 @@ final class DecodeSteps {
       }
       return null;
     }
+    if (model.precision() != io.decostream.nn.weights.Precision.F32 && !model.evenRows()) {
+      // the 16-bit kernels read two weights a lane: a row of odd length has no partner for its last
+      LOG.warn(
+          "decoding {} weights with the DJL layer: a weight row has an odd length",
+          model.precision());
+      return null;
+    }
     return model.decodeStep(threads());
   }
 

@@ -221,6 +221,11 @@ public final class LlamaModel implements AutoCloseable {
         threads);
   }
 
+  /** Whether every weight row has an even length (hidden, attention and intermediate widths). */
+  boolean evenRows() {
+    return hidden % 2 == 0 && (heads * headDim) % 2 == 0 && config.intermediateSize() % 2 == 0;
+  }
+
   private static float[] floats(NDArray a) {
     return a == null ? null : a.toFloatArray();
   }

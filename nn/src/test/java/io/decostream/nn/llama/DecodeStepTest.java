@@ -3,6 +3,7 @@ package io.decostream.nn.llama;
 import static io.decostream.nn.llama.LlamaModelTest.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -146,6 +147,34 @@ class DecodeStepTest {
             new Generator(fast.model(), Set.of())
                 .generate(fast.model().embed(s, ids), f32.greedy().length, Sampler.greedy());
         assertArrayEquals(f32.greedy(), r.tokenIds(), file + " " + precision + " greedy ids");
+      }
+    }
+  }
+
+  /**
+   * The 16-bit kernels read two weights a lane, so a model with a row of odd length (here an
+   * intermediate width of 33) decodes with the DJL layer instead of dropping its last column.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"F16", "BF16"})
+  void oddRowsDecodeWithTheDjlLayer(String precision) {
+    LlamaConfig c = RandomLlama.config(16, 1, 2, 2, 33, 40, 16).resolved();
+    try (NDManager m = NDManager.newBaseManager()) {
+      LlamaModel half = RandomLlama.build(c, m, 0.2f, 3, null, Precision.valueOf(precision));
+      assertFalse(half.vectorDecode(), "an odd row refuses the 16-bit vector step");
+      LlamaModel even =
+          RandomLlama.build(
+              RandomLlama.config(16, 1, 2, 2, 32, 40, 16).resolved(),
+              m,
+              0.2f,
+              3,
+              null,
+              Precision.valueOf(precision));
+      assertTrue(even.vectorDecode());
+      try (KvCache cache = half.newCache(4)) {
+        float[] logits = half.decodeNext(1, cache);
+        assertEquals(40, logits.length);
+        assertEquals(1, cache.length());
       }
     }
   }
