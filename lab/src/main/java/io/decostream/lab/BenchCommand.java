@@ -154,7 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Precision halfWeights = halfPrecision(); // a bad --half fails before any work
+    Precision halfWeights = Precision.parse(half); // a bad --half fails before any work
     // DJL reads these when the PyTorch engine starts (ModelBench also sets intra-op threads
     // explicitly)
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
@@ -661,14 +661,5 @@ public final class BenchCommand implements Callable<Integer> {
   /** Direct launch (until the lead registers {@code bench} in {@link Deco}). */
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchCommand()).execute(args));
-  }
-
-  /** --half as a precision: F16 or BF16, never F32. */
-  private Precision halfPrecision() {
-    Precision p = Precision.parse(half);
-    if (p == Precision.F32) {
-      throw new IllegalArgumentException("--half takes f16 or bf16, not " + half);
-    }
-    return p;
   }
 }

@@ -211,12 +211,6 @@ public final class ModelBench {
     }
   }
 
-  /**
-   * The 16-bit weights `deco bench` decodes with unless told otherwise: BF16, whose decode kept up
-   * with memory where F16's, three integer ops a weight, did not (docs/benchmark.md).
-   */
-  public static final Precision DEFAULT_HALF = Precision.BF16;
-
   /** Timing samples in milliseconds. */
   public record Stat(List<Double> samplesMs) {
     public Stat {

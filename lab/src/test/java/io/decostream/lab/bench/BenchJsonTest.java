@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +27,7 @@ public class BenchJsonTest {
   private ModelBench.Result result(ModelBench.Stat decode16, long vitPeakKb) {
     ModelBench.Sizes s = ModelBench.Sizes.full();
     ModelBench.Options o =
-        new ModelBench.Options(s, 2, 5, 2, 2, false, null, tmp, 1, ModelBench.DEFAULT_HALF);
+        new ModelBench.Options(s, 2, 5, 2, 2, false, null, tmp, 1, Precision.BF16);
     ModelBench.Side java =
         new ModelBench.Side(
             "DJL", 2, ms(2000), ms(512), ms(6400), ms(32000), ms(2000), vitPeakKb, 2048 * 1024);

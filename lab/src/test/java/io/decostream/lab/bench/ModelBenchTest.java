@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.decostream.nn.weights.Precision;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +42,7 @@ public class ModelBenchTest {
     List<String> log = new ArrayList<>();
     ModelBench.Result r =
         ModelBench.run(
-            new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7, ModelBench.DEFAULT_HALF),
-            log::add);
+            new ModelBench.Options(s, 1, 2, 1, 2, false, null, tmp, 7, Precision.BF16), log::add);
     assertSane(r.java(), 2, 1);
     assertNull(r.python());
     assertEquals(2, r.java().threads());
@@ -83,16 +83,7 @@ public class ModelBenchTest {
     ModelBench.Result r =
         ModelBench.run(
             new ModelBench.Options(
-                ModelBench.Sizes.quick(),
-                1,
-                2,
-                1,
-                2,
-                true,
-                py.toString(),
-                tmp,
-                7,
-                ModelBench.DEFAULT_HALF),
+                ModelBench.Sizes.quick(), 1, 2, 1, 2, true, py.toString(), tmp, 7, Precision.BF16),
             l -> {});
     assertNotNull(r.python());
     assertSane(r.python(), 2, 1);

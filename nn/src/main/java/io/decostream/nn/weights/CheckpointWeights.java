@@ -87,10 +87,7 @@ public final class CheckpointWeights implements WeightBinder, AutoCloseable {
     String full = prefix + name;
     NDArray cached = root.bound.get(full);
     if (cached != null) {
-      long[] held = cached.getShape().getShape();
-      if (cached.getDataType() == Precision.BF16.dataType()) { // its bytes: [.., 2]
-        held = Arrays.copyOf(held, held.length - 1);
-      }
+      long[] held = Bf16.holds(cached) ? Bf16.valueShape(cached) : cached.getShape().getShape();
       checkShape(full, expectedShape, held);
       if (cached.getDataType() != storage.dataType()) {
         throw new WeightException(

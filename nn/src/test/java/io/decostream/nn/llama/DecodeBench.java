@@ -258,6 +258,25 @@ public final class DecodeBench {
     float run();
   }
 
+  /** A pair kernel over rows r and r2 of one matrix. */
+  private interface PairKernel {
+    long dot(int r, int r2);
+  }
+
+  /** Every row of the matrix once, in pairs i and i + chunk/2 within each chunk of rows. */
+  private static Pass pairs(int rows, int chunk, PairKernel k) {
+    int half = chunk / 2;
+    return () -> {
+      float s = 0;
+      for (int q = 0; q + chunk <= rows; q += chunk) {
+        for (int i = q; i < q + half; i++) {
+          s += DecodeKernels.first(k.dot(i, i + half));
+        }
+      }
+      return s;
+    };
+  }
+
   private static double[] kernelsOnOneThread(int rows, int cols, int passes, int repeats) {
     java.nio.ByteBuffer f32 =
         java.nio.ByteBuffer.allocateDirect(rows * cols * 4).order(java.nio.ByteOrder.nativeOrder());
@@ -285,7 +304,6 @@ public final class DecodeBench {
     // pairs are rows i and i + chunk/2 within each chunk of rows (default: the whole matrix, as
     // decode pairs them; -Dchunk=2 pairs adjacent rows)
     int chunk = Integer.getInteger("chunk", rows);
-    int half = chunk / 2;
     Pass[] kernels = {
       () -> {
         float s = 0;
@@ -308,33 +326,9 @@ public final class DecodeBench {
         }
         return s;
       },
-      () -> {
-        float s = 0;
-        for (int q = 0; q + chunk <= rows; q += chunk) {
-          for (int i = q; i < q + half; i++) {
-            s += DecodeKernels.first(DecodeKernels.dotF32Pair(w32, i, i + half, cols, x));
-          }
-        }
-        return s;
-      },
-      () -> {
-        float s = 0;
-        for (int q = 0; q + chunk <= rows; q += chunk) {
-          for (int i = q; i < q + half; i++) {
-            s += DecodeKernels.first(DecodeKernels.dotF16Pair(w16, i, i + half, cols, xe, xo));
-          }
-        }
-        return s;
-      },
-      () -> {
-        float s = 0;
-        for (int q = 0; q + chunk <= rows; q += chunk) {
-          for (int i = q; i < q + half; i++) {
-            s += DecodeKernels.first(DecodeKernels.dotBF16Pair(wb, i, i + half, cols, xe, xo));
-          }
-        }
-        return s;
-      }
+      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotF32Pair(w32, r, r2, cols, x)),
+      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotF16Pair(w16, r, r2, cols, xe, xo)),
+      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotBF16Pair(wb, r, r2, cols, xe, xo))
     };
     int[] bytesPerWeight = {4, 2, 2, 4, 2, 2};
     long pairedRows = (long) (rows / chunk) * chunk;
