@@ -395,6 +395,211 @@ final class DecodeKernels {
     }
   }
 
+  /**
+   * e^x per lane for x <= 0 (softmax's shifted scores), within 2 ulp of {@code Math.exp}; 0 below
+   * -87 (where e^x leaves the normal floats, masked keys' -inf included). Java 17's {@code
+   * lanewise(EXP)} is a per-lane call of the scalar function on JVMs without Intel's vector math
+   * stubs (this AMD machine: 15 ns a lane, as slow as {@code Math.exp}), which made the
+   * exponentials most of a long prompt's attention; this is a few FMAs a vector. Cephes' expf: x =
+   * n ln2 + r with n rounded to nearest (the 1.5 * 2^23 trick, which also leaves n in the low
+   * bits), e^r by a degree-6 polynomial on |r| <= ln2/2, and 2^n by writing n + 127 into the
+   * exponent.
+   */
+  static FloatVector exp(FloatVector x) {
+    FloatVector t = x.fma(LOG2E, ROUND); // n + 1.5 * 2^23, n = round(x log2 e)
+    FloatVector n = t.sub(ROUND);
+    FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO)); // x - n ln2
+    FloatVector p = r.fma(FloatVector.broadcast(F, EXP_C6), FloatVector.broadcast(F, EXP_C5));
+    p = p.fma(r, FloatVector.broadcast(F, EXP_C4));
+    p = p.fma(r, FloatVector.broadcast(F, EXP_C3));
+    p = p.fma(r, FloatVector.broadcast(F, EXP_C2));
+    p = p.fma(r, FloatVector.broadcast(F, EXP_C1));
+    p = p.fma(r.mul(r), r).add(1f); // 1 + r + r^2 (1/2 + r/6 + ...)
+    FloatVector scale =
+        t.reinterpretAsInts()
+            .sub(ROUND_BITS - 127)
+            .lanewise(VectorOperators.LSHL, 23)
+            .reinterpretAsFloats(); // 2^n
+    return p.mul(scale).blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+  }
+
+  private static final float LOG2E = 1.44269504088896341f;
+  private static final float ROUND = 12582912f; // 1.5 * 2^23
+  private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+  private static final float LN2_HI = 0.693359375f;
+  private static final float LN2_LO = -2.12194440e-4f;
+  private static final float EXP_C1 = 5.0000001201e-1f;
+  private static final float EXP_C2 = 1.6666665459e-1f;
+  private static final float EXP_C3 = 4.1665795894e-2f;
+  private static final float EXP_C4 = 8.3334519073e-3f;
+  private static final float EXP_C5 = 1.3981999507e-3f;
+  private static final float EXP_C6 = 1.9875691500e-4f;
+  private static final float EXP_MIN = -87f;
+
+  /** Lanes of a float vector: the rows one {@link #attendLanes} call takes. */
+  static final int LANES = L;
+
+  private static final FloatVector LANE_INDEX = laneIndex();
+
+  private static FloatVector laneIndex() {
+    float[] a = new float[L];
+    for (int j = 0; j < L; j++) {
+      a[j] = j;
+    }
+    return FloatVector.fromArray(F, a, 0);
+  }
+
+  /**
+   * Causal attention of one head for up to {@link #LANES} consecutive query rows at once, one row
+   * per lane (a prompt's rows, spec §4.3 for T > 1): lane j is the query at position {@code first +
+   * j} and reads keys 0..first+j. Lanes hold rows so that every key and value is read once for all
+   * rows and no dot product needs a horizontal sum.
+   *
+   * <p>{@code qt} at {@code qAt}: the queries transposed, [hd, L] (lanes past {@code rows} zero).
+   * {@code k} and {@code v}: the cache's views, position t's row at byte {@code kvByte + t*hd*4}.
+   * {@code scores} at {@code sAt}: scratch of [first + rows + 1, L]. {@code out} at {@code oAt}
+   * receives [hd, L]: Σ_t softmax_t(q·k_t / scale) v_t per lane (fp32 softmax, spec §0).
+   */
+  static void attendLanes(
+      float[] qt,
+      int qAt,
+      int hd,
+      int rows,
+      int first,
+      NativeView k,
+      NativeView v,
+      int kvByte,
+      float scale,
+      float[] scores,
+      int sAt,
+      float[] out,
+      int oAt) {
+    int count = first + rows; // keys 0..first+rows-1
+    k.checkRange(kvByte, count * hd * 4);
+    v.checkRange(kvByte, count * hd * 4);
+    // three loops in three methods: C2 compiles each as vector code, where one method holding
+    // all three ran ~10x slower
+    laneScores(qt, qAt, hd, count, k, kvByte, scale, scores, sAt);
+    laneSoftmax(scores, sAt, count, first);
+    laneValues(scores, sAt, count, hd, v, kvByte, out, oAt);
+  }
+
+  /** q·k_t / scale for keys 0..count-1, rows in lanes: [count, L] at {@code sAt}. */
+  private static void laneScores(
+      float[] qt,
+      int qAt,
+      int hd,
+      int count,
+      NativeView k,
+      int kvByte,
+      float scale,
+      float[] scores,
+      int sAt) {
+    int t = 0;
+    for (; t + 1 < count; t += 2) { // two keys a pass: eight FMA chains, each q load used twice
+      int at = kvByte + t * hd * 4;
+      int at2 = at + hd * 4;
+      FloatVector a0 = FloatVector.zero(F);
+      FloatVector a1 = FloatVector.zero(F);
+      FloatVector a2 = FloatVector.zero(F);
+      FloatVector a3 = FloatVector.zero(F);
+      FloatVector b0 = FloatVector.zero(F);
+      FloatVector b1 = FloatVector.zero(F);
+      FloatVector b2 = FloatVector.zero(F);
+      FloatVector b3 = FloatVector.zero(F);
+      int d = 0;
+      for (; d + 4 <= hd; d += 4) {
+        FloatVector q0 = FloatVector.fromArray(F, qt, qAt + d * L);
+        FloatVector q1 = FloatVector.fromArray(F, qt, qAt + (d + 1) * L);
+        FloatVector q2 = FloatVector.fromArray(F, qt, qAt + (d + 2) * L);
+        FloatVector q3 = FloatVector.fromArray(F, qt, qAt + (d + 3) * L);
+        a0 = q0.fma(FloatVector.broadcast(F, k.floatAt(at + d * 4)), a0);
+        a1 = q1.fma(FloatVector.broadcast(F, k.floatAt(at + d * 4 + 4)), a1);
+        a2 = q2.fma(FloatVector.broadcast(F, k.floatAt(at + d * 4 + 8)), a2);
+        a3 = q3.fma(FloatVector.broadcast(F, k.floatAt(at + d * 4 + 12)), a3);
+        b0 = q0.fma(FloatVector.broadcast(F, k.floatAt(at2 + d * 4)), b0);
+        b1 = q1.fma(FloatVector.broadcast(F, k.floatAt(at2 + d * 4 + 4)), b1);
+        b2 = q2.fma(FloatVector.broadcast(F, k.floatAt(at2 + d * 4 + 8)), b2);
+        b3 = q3.fma(FloatVector.broadcast(F, k.floatAt(at2 + d * 4 + 12)), b3);
+      }
+      for (; d < hd; d++) {
+        FloatVector q0 = FloatVector.fromArray(F, qt, qAt + d * L);
+        a0 = q0.fma(FloatVector.broadcast(F, k.floatAt(at + d * 4)), a0);
+        b0 = q0.fma(FloatVector.broadcast(F, k.floatAt(at2 + d * 4)), b0);
+      }
+      a0.add(a1).add(a2.add(a3)).div(scale).intoArray(scores, sAt + t * L);
+      b0.add(b1).add(b2.add(b3)).div(scale).intoArray(scores, sAt + (t + 1) * L);
+    }
+    for (; t < count; t++) {
+      int at = kvByte + t * hd * 4;
+      FloatVector a0 = FloatVector.zero(F);
+      for (int d = 0; d < hd; d++) {
+        a0 =
+            FloatVector.fromArray(F, qt, qAt + d * L)
+                .fma(FloatVector.broadcast(F, k.floatAt(at + d * 4)), a0);
+      }
+      a0.div(scale).intoArray(scores, sAt + t * L);
+    }
+  }
+
+  /**
+   * The causal mask (key t > first comes after the rows of lanes j < t - first), then softmax's
+   * numerators in place; their sums go to row {@code count} of the scores.
+   */
+  private static void laneSoftmax(float[] scores, int sAt, int count, int first) {
+    for (int t = first + 1; t < count; t++) {
+      FloatVector.fromArray(F, scores, sAt + t * L)
+          .blend(
+              Float.NEGATIVE_INFINITY, LANE_INDEX.compare(VectorOperators.LT, (float) (t - first)))
+          .intoArray(scores, sAt + t * L);
+    }
+    FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+    for (int t = 0; t < count; t++) {
+      max = max.max(FloatVector.fromArray(F, scores, sAt + t * L));
+    }
+    FloatVector sum = FloatVector.zero(F);
+    for (int t = 0; t < count; t++) {
+      FloatVector e = exp(FloatVector.fromArray(F, scores, sAt + t * L).sub(max));
+      e.intoArray(scores, sAt + t * L);
+      sum = sum.add(e);
+    }
+    sum.intoArray(scores, sAt + count * L);
+  }
+
+  /** Σ_t p_t v_t / Σ_t p_t per lane, [hd, L] at {@code oAt}. */
+  private static void laneValues(
+      float[] scores, int sAt, int count, int hd, NativeView v, int kvByte, float[] out, int oAt) {
+    FloatVector sum = FloatVector.fromArray(F, scores, sAt + count * L);
+    int d = 0;
+    for (; d + 4 <= hd; d += 4) { // four output columns a pass over the keys
+      FloatVector o0 = FloatVector.zero(F);
+      FloatVector o1 = FloatVector.zero(F);
+      FloatVector o2 = FloatVector.zero(F);
+      FloatVector o3 = FloatVector.zero(F);
+      for (int t = 0; t < count; t++) {
+        FloatVector p = FloatVector.fromArray(F, scores, sAt + t * L);
+        int at = kvByte + (t * hd + d) * 4;
+        o0 = p.fma(FloatVector.broadcast(F, v.floatAt(at)), o0);
+        o1 = p.fma(FloatVector.broadcast(F, v.floatAt(at + 4)), o1);
+        o2 = p.fma(FloatVector.broadcast(F, v.floatAt(at + 8)), o2);
+        o3 = p.fma(FloatVector.broadcast(F, v.floatAt(at + 12)), o3);
+      }
+      o0.div(sum).intoArray(out, oAt + d * L);
+      o1.div(sum).intoArray(out, oAt + (d + 1) * L);
+      o2.div(sum).intoArray(out, oAt + (d + 2) * L);
+      o3.div(sum).intoArray(out, oAt + (d + 3) * L);
+    }
+    for (; d < hd; d++) {
+      FloatVector o0 = FloatVector.zero(F);
+      for (int t = 0; t < count; t++) {
+        o0 =
+            FloatVector.fromArray(F, scores, sAt + t * L)
+                .fma(FloatVector.broadcast(F, v.floatAt(kvByte + (t * hd + d) * 4)), o0);
+      }
+      o0.div(sum).intoArray(out, oAt + d * L);
+    }
+  }
+
   /** q[from..from+n) · k[kFrom..kFrom+n) where k is an fp32 byte view (a KV cache row). */
   static float dotF32At(float[] q, int from, NativeView k, int kByte, int n) {
     k.checkRange(kByte, n * 4);
@@ -412,16 +617,15 @@ final class DecodeKernels {
 
   /**
    * Softmax's numerators and their normalisation in place (spec §0, fp32): s[from..from+count)
-   * becomes exp(s - max) / Σ exp(s - max). The exponentials are the Vector API's (within an ulp of
-   * {@code Math.exp}, about 15x faster per element here); the division is the same IEEE one per
-   * element as a scalar loop's.
+   * becomes exp(s - max) / Σ exp(s - max). The exponentials are {@link #exp}'s (within 2 ulp of
+   * {@code Math.exp}); the division is the same IEEE one per element as a scalar loop's.
    */
   static void softmaxShifted(float[] s, int from, int count, float max) {
     FloatVector m = FloatVector.broadcast(F, max);
     FloatVector acc = FloatVector.zero(F);
     int t = 0;
     for (int end = count - L; t <= end; t += L) {
-      FloatVector e = FloatVector.fromArray(F, s, from + t).sub(m).lanewise(VectorOperators.EXP);
+      FloatVector e = exp(FloatVector.fromArray(F, s, from + t).sub(m));
       e.intoArray(s, from + t);
       acc = acc.add(e);
     }

@@ -155,15 +155,23 @@ final class DecodeStep {
     final int[] oneToken = new int[1];
 
     Scratch(DecodeStep d, KvCache cache) {
+      this(d, cache, true);
+    }
+
+    /**
+     * A sequence's vectors; a prompt row ({@code logits} false) gets no logits and no scores of its
+     * own (its batch attends with {@link Batch#laneScores}).
+     */
+    Scratch(DecodeStep d, KvCache cache, boolean logits) {
       x = new Vec(d.hidden);
       xb = new Vec(d.hidden);
       q = new float[d.heads * d.headDim];
       k = new float[d.kvHeads * d.headDim];
       v = new float[d.kvHeads * d.headDim];
       att = new Vec(d.heads * d.headDim);
-      scores = new float[d.heads * cache.capacity()];
+      scores = new float[logits ? d.heads * cache.capacity() : 0];
       hb = new Vec(d.inter);
-      logits = new float[d.vocab];
+      this.logits = new float[logits ? d.vocab : 0];
       keys = new NativeView[d.layers.length];
       values = new NativeView[d.layers.length];
       for (int l = 0; l < keys.length; l++) {
@@ -196,8 +204,43 @@ final class DecodeStep {
     final RowPool.Rows down;
     final RowPool.Rows lmHead;
 
+    /**
+     * A prompt's batch ({@link #promptRows}) attends with its rows in vector lanes ({@link
+     * DecodeKernels#attendLanes}): per (lane group, head) item, q transposed [hd, L], the scores
+     * [capacity + 1, L] (the last row: the sums) and the output [hd, L]. Null in a batch of
+     * sequences.
+     */
+    final float[] laneQ;
+
+    final float[] laneScores;
+    final float[] laneOut;
+    final int groups;
+    final int cacheCapacity;
+    final RowPool.Rows attendLanes;
+
     Batch(DecodeStep d, int capacity) {
+      this(d, capacity, 0);
+    }
+
+    /** With {@code cacheCapacity} > 0: a prompt's batch of rows of one cache that long. */
+    Batch(DecodeStep d, int capacity, int cacheCapacity) {
       seqs = new Scratch[capacity];
+      this.cacheCapacity = cacheCapacity;
+      if (cacheCapacity > 0) {
+        int lanes = DecodeKernels.LANES;
+        groups = (capacity + lanes - 1) / lanes;
+        int items = groups * d.heads;
+        laneQ = new float[items * d.headDim * lanes];
+        laneOut = new float[items * d.headDim * lanes];
+        laneScores = new float[items * (cacheCapacity + 1) * lanes];
+        attendLanes = (a, b) -> d.attendLanes(this, a, b);
+      } else {
+        groups = 0;
+        laneQ = null;
+        laneOut = null;
+        laneScores = null;
+        attendLanes = null;
+      }
       qkv = (a, b) -> d.qkv(this, a, b);
       attend = (a, b) -> d.attend(this, a, b);
       oProj = (a, b) -> oProj(this, a, b);
@@ -258,6 +301,54 @@ final class DecodeStep {
   /** A reusable batch of up to {@code capacity} sequences. */
   Batch batch(int capacity) {
     return new Batch(this, capacity);
+  }
+
+  /**
+   * Rows a prompt pass takes at once ({@link #prompt}): each chunk of rows reads every weight once,
+   * and each row's scores take heads x capacity floats.
+   */
+  static final int PROMPT_ROWS = 32;
+
+  /** The rows of {@link #prompt} on {@code cache}: made once per cache, reused by every call. */
+  Batch promptRows(KvCache cache) {
+    Batch b = new Batch(this, PROMPT_ROWS, cache.capacity());
+    for (int i = 0; i < PROMPT_ROWS; i++) {
+      b.seqs[i] = new Scratch(this, cache, false);
+    }
+    return b;
+  }
+
+  /**
+   * A short prompt (spec §4.3 for T > 1, issue 20 point 1: a question after its live window):
+   * {@code count} rows of {@code rows} ([count, D], row-major embeddings) at positions {@code
+   * cache.length() ..}, their K/V appended; returns the last row's logits in the cache's step array
+   * ({@link #step}'s, valid until its next step). Up to {@link #PROMPT_ROWS} rows go through each
+   * layer together as one batch, so a weight row is read once per chunk, not once per token. Causal
+   * attention holds because a layer writes every row's K/V before any row attends: row b sees the
+   * cache and the rows before it. Only the last row reaches the lm head.
+   */
+  float[] prompt(float[] rows, int count, KvCache cache) {
+    Batch p = cache.promptRows(this);
+    Scratch last = null;
+    for (int at = 0; at < count; at += p.seqs.length) {
+      int n = Math.min(p.seqs.length, count - at);
+      for (int b = 0; b < n; b++) {
+        Scratch s = p.seqs[b];
+        s.pos = cache.length() + b;
+        System.arraycopy(rows, (at + b) * hidden, s.x.v, 0, hidden);
+      }
+      p.n = n;
+      for (int l = 0; l < layers.length; l++) {
+        layer(l, p);
+      }
+      cache.advance(n);
+      last = p.seqs[n - 1];
+    }
+    p.n = 0;
+    Scratch out = cache.scratch(this);
+    System.arraycopy(last.x.v, 0, out.x.v, 0, hidden);
+    head(out.alone);
+    return out.logits;
   }
 
   int vocab() {
@@ -325,7 +416,12 @@ final class DecodeStep {
     for (int l = 0; l < layers.length; l++) {
       layer(l, batch);
     }
-    for (int b = 0; b < batch.n; b++) { // final norm, then the lm head
+    head(batch);
+  }
+
+  /** The final norm, then the lm head, for every sequence of {@code batch}. */
+  private void head(Batch batch) {
+    for (int b = 0; b < batch.n; b++) {
       Scratch s = batch.seqs[b];
       rmsNorm(s.x.v, finalNorm, s.xb, lmHead.halves());
     }
@@ -358,7 +454,11 @@ final class DecodeStep {
         }
       }
     }
-    pool.run(n * heads, batch.attend);
+    if (batch.attendLanes != null) {
+      pool.run(batch.groups * heads, batch.attendLanes);
+    } else {
+      pool.run(n * heads, batch.attend);
+    }
     for (int b = 0; b < n; b++) {
       batch.seqs[b].att.split(w.wo().halves());
     }
@@ -447,6 +547,54 @@ final class DecodeStep {
     DecodeKernels.softmaxShifted(s.scores, sOff, n, max);
     DecodeKernels.weightedRows(
         s.scores, sOff, n, s.values[l], g * cap * headDim * 4, headDim, s.att.v, qOff);
+  }
+
+  /**
+   * Items from..to-1 of a prompt's (lane group, head) pairs, head-minor: the group's rows attend
+   * together, each reading the cache up to its own position ({@link DecodeKernels#attendLanes}).
+   */
+  private void attendLanes(Batch batch, int from, int to) {
+    int lanes = DecodeKernels.LANES;
+    int l = batch.layer;
+    int rep = heads / kvHeads;
+    for (int i = from; i < to; i++) {
+      int group = i / heads;
+      int h = i % heads;
+      int first = group * lanes;
+      int rows = Math.min(lanes, batch.n - first);
+      if (rows <= 0) {
+        continue;
+      }
+      Scratch s0 = batch.seqs[first];
+      int qAt = i * headDim * lanes;
+      for (int d = 0; d < headDim; d++) { // q transposed: lane j is row first + j
+        for (int j = 0; j < lanes; j++) {
+          batch.laneQ[qAt + d * lanes + j] =
+              j < rows ? batch.seqs[first + j].q[h * headDim + d] : 0;
+        }
+      }
+      int kv = (h / rep) * batch.cacheCapacity * headDim * 4; // KV head h / (nH / nKV)
+      DecodeKernels.attendLanes(
+          batch.laneQ,
+          qAt,
+          headDim,
+          rows,
+          s0.pos,
+          s0.keys[l],
+          s0.values[l],
+          kv,
+          attnScale,
+          batch.laneScores,
+          i * (batch.cacheCapacity + 1) * lanes,
+          batch.laneOut,
+          qAt);
+      for (int j = 0; j < rows; j++) {
+        float[] att = batch.seqs[first + j].att.v;
+        for (int d = 0; d < headDim; d++) {
+          att[h * headDim + d] = batch.laneOut[qAt + d * lanes + j];
+        }
+      }
+    }
   }
 
   private static void oProj(Batch batch, int from, int to) {

@@ -24,6 +24,9 @@ public final class KvCache implements AutoCloseable {
   /** The decode step's vectors for this sequence, made at its first step (issue 20 point 2). */
   private DecodeStep.Scratch scratch;
 
+  /** The rows of a short prompt's pass ({@link DecodeStep#prompt}), made at its first one. */
+  private DecodeStep.Batch promptRows;
+
   KvCache(NDManager parent, int layers, int kvHeads, int headDim, int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("KV cache capacity must be >= 1, got " + capacity);
@@ -108,6 +111,13 @@ public final class KvCache implements AutoCloseable {
       scratch = step.scratch(this);
     }
     return scratch;
+  }
+
+  DecodeStep.Batch promptRows(DecodeStep step) {
+    if (promptRows == null) {
+      promptRows = step.promptRows(this);
+    }
+    return promptRows;
   }
 
   NDArray keys(int layer) {

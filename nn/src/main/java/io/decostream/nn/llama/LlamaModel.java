@@ -87,6 +87,22 @@ public final class LlamaModel implements AutoCloseable {
   private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
 
   /**
+   * Rows up to which {@link #forwardLast} runs on the Vector API step ({@link DecodeStep#prompt})
+   * rather than the DJL layer (issue 20 point 1: a question's own tokens after its live window).
+   * Few rows make small matrix products, where the DJL layer's ~45 ops a layer cost more than the
+   * arithmetic; many rows make large ones, where libtorch's GEMM outruns the decode kernels. On the
+   * model benchmark's shape (DecodeBench prompt, 1152 and 4608 cached positions) fp32 weights break
+   * even at 20 to 48 rows; 16-bit weights, which the DJL layer widens to fp32 for every op, run
+   * 1.3x to 3x faster on the step up to a whole 144-token frame.
+   */
+  static final int FAST_PROMPT_ROWS_F32 = 32;
+
+  /** As {@link #FAST_PROMPT_ROWS_F32}, for F16 and BF16 weights. */
+  static final int FAST_PROMPT_ROWS_16 = 160;
+
+  private int fastPromptRows;
+
+  /**
    * Rows per pass of {@link #prefill} (issue 20 point 4). Measured at 4608 positions on the model
    * benchmark's shape: as fast as 1024 and one pass, with about 100 MiB (1024) and 400 MiB (one
    * pass) less peak RSS.
@@ -186,6 +202,7 @@ public final class LlamaModel implements AutoCloseable {
     ropeCos = tables[0];
     ropeSinSigned = tables[1];
     fast = DecodeSteps.create(this);
+    fastPromptRows = p == Precision.F32 ? FAST_PROMPT_ROWS_F32 : FAST_PROMPT_ROWS_16;
   }
 
   /** The weights as the decode step reads them (views, no copies). */
@@ -356,6 +373,14 @@ public final class LlamaModel implements AutoCloseable {
    */
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
     int t = checkCached(embeddings, cache);
+    if (fast != null && t <= fastPromptRows) {
+      NDArray rows =
+          embeddings.getDataType() == DataType.FLOAT32
+              ? embeddings
+              : embeddings.toType(DataType.FLOAT32, false);
+      float[] logits = fast.prompt(rows.toFloatArray(), t, cache);
+      return embeddings.getManager().create(logits);
+    }
     return decode(embeddings, new Pass(cache, null, null), t - 1, t, new Shape(vocab));
   }
 
@@ -917,6 +942,14 @@ public final class LlamaModel implements AutoCloseable {
 
   private static NDArray linear(NDArray x, NDArray w, NDArray b) {
     return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
+  }
+
+  /**
+   * Sets the rows up to which {@link #forwardLast} runs on the Vector API step, 0 for never (tests
+   * and tuning; call before the model is shared).
+   */
+  void fastPromptRows(int rows) {
+    fastPromptRows = rows;
   }
 
   /**

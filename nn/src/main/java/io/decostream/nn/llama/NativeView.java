@@ -131,6 +131,26 @@ final class NativeView {
     return buf.getFloat(offset);
   }
 
+  /**
+   * The float at byte {@code offset}, read by address when vector loads are (unchecked: see
+   * checkRange). A scalar {@code ByteBuffer.getFloat} checks the buffer's bounds and scope on each
+   * call, which costs more than the load in a loop of scalar reads (a prompt's attention, {@link
+   * DecodeKernels#attendLanes}).
+   */
+  float floatAt(int offset) {
+    if (BY_ADDRESS && GET_FLOAT != null) {
+      try {
+        return (float) GET_FLOAT.invokeExact(address + offset);
+      } catch (Throwable e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return buf.getFloat(offset);
+  }
+
+  /** sun.misc.Unsafe.getFloat(long) bound to the Unsafe instance, or null. */
+  private static final MethodHandle GET_FLOAT = Address.getFloatHandle();
+
   short getShort(int offset) {
     return buf.getShort(offset);
   }
@@ -258,6 +278,15 @@ final class NativeView {
         return (Long) GET_LONG.invoke(UNSAFE, direct, FIELD);
       } catch (ReflectiveOperationException e) {
         throw new IllegalStateException("cannot read a direct buffer's address", e);
+      }
+    }
+
+    /** Unsafe.getFloat(long address) as a constant handle, or null where it cannot be made. */
+    static MethodHandle getFloatHandle() {
+      try {
+        return MethodHandles.lookup().unreflect(GET_FLOAT).bindTo(UNSAFE);
+      } catch (IllegalAccessException e) {
+        return null;
       }
     }
 

@@ -1,6 +1,7 @@
 package io.decostream.nn.llama;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.decostream.nn.safetensors.HalfFloats;
 import java.nio.ByteBuffer;
@@ -251,6 +252,108 @@ class DecodeKernelsTest {
           assertEquals(e, out[2 + c], 1e-5, "column " + c + " of " + n + ", " + count + " rows");
         }
         assertEquals(0f, out[2 + n]);
+      }
+    }
+  }
+
+  @Test
+  void expIsWithinTwoUlpOfMathExpOnSoftmaxInputsAndZeroBelowTheNormalFloats() {
+    int lanes = DecodeKernels.LANES;
+    float[] x = new float[lanes];
+    float[] y = new float[lanes];
+    // every float from -87 to 0 a stride apart, and the ends of the reduced range
+    for (float v = -87f; v <= 0f; v = Math.nextUp(v + 1e-4f * Math.abs(v) + 1e-6f)) {
+      java.util.Arrays.fill(x, v);
+      x[lanes - 1] = -0f;
+      DecodeKernels.exp(jdk.incubator.vector.FloatVector.fromArray(NativeView.F, x, 0))
+          .intoArray(y, 0);
+      float e = (float) Math.exp(v);
+      int ulps = Math.abs(Float.floatToRawIntBits(e) - Float.floatToRawIntBits(y[0]));
+      assertTrue(ulps <= 2, "exp(" + v + ") = " + y[0] + ", Math.exp " + e);
+      assertEquals(1f, y[lanes - 1]);
+    }
+    java.util.Arrays.fill(x, Float.NEGATIVE_INFINITY);
+    x[1] = -87.5f;
+    x[2] = -1000f;
+    DecodeKernels.exp(jdk.incubator.vector.FloatVector.fromArray(NativeView.F, x, 0))
+        .intoArray(y, 0);
+    for (int j = 0; j < lanes; j++) {
+      assertEquals(0f, y[j], "lane " + j + ": exp(" + x[j] + ")");
+    }
+  }
+
+  @Test
+  void rowsInLanesAttendCausallyAsADoubleReference() {
+    SplittableRandom r = new SplittableRandom(9);
+    int lanes = DecodeKernels.LANES;
+    for (int hd : new int[] {6, 64}) {
+      for (int first : new int[] {0, 1, 40}) {
+        for (int rows : new int[] {1, 3, lanes}) {
+          int count = first + rows;
+          int kvByte = 16; // a KV head starts inside the cache's buffer
+          ByteBuffer k =
+              ByteBuffer.allocateDirect(kvByte + count * hd * 4).order(ByteOrder.LITTLE_ENDIAN);
+          ByteBuffer v =
+              ByteBuffer.allocateDirect(kvByte + count * hd * 4).order(ByteOrder.LITTLE_ENDIAN);
+          for (int i = 0; i < count * hd; i++) {
+            k.putFloat(kvByte + i * 4, (float) r.nextGaussian());
+            v.putFloat(kvByte + i * 4, (float) r.nextGaussian());
+          }
+          float[][] q = new float[rows][hd];
+          int qAt = 5;
+          float[] qt = new float[qAt + hd * lanes];
+          for (int j = 0; j < rows; j++) {
+            for (int d = 0; d < hd; d++) {
+              q[j][d] = (float) r.nextGaussian();
+              qt[qAt + d * lanes + j] = q[j][d];
+            }
+          }
+          float[] scores = new float[2 + (count + 1) * lanes];
+          float[] out = new float[3 + hd * lanes];
+          DecodeKernels.attendLanes(
+              qt,
+              qAt,
+              hd,
+              rows,
+              first,
+              NativeView.of(k),
+              NativeView.of(v),
+              kvByte,
+              8f,
+              scores,
+              2,
+              out,
+              3);
+          for (int j = 0; j < rows; j++) {
+            int seen = first + j + 1; // row j reads keys 0..first+j
+            double[] p = new double[seen];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int t = 0; t < seen; t++) {
+              double dot = 0;
+              for (int d = 0; d < hd; d++) {
+                dot += q[j][d] * k.getFloat(kvByte + (t * hd + d) * 4);
+              }
+              p[t] = dot / 8;
+              max = Math.max(max, p[t]);
+            }
+            double z = 0;
+            for (int t = 0; t < seen; t++) {
+              p[t] = Math.exp(p[t] - max);
+              z += p[t];
+            }
+            for (int d = 0; d < hd; d++) {
+              double e = 0;
+              for (int t = 0; t < seen; t++) {
+                e += p[t] / z * v.getFloat(kvByte + (t * hd + d) * 4);
+              }
+              assertEquals(
+                  e,
+                  out[3 + d * lanes + j],
+                  1e-5,
+                  "hd " + hd + ", first " + first + ", row " + j + " of " + rows + ", column " + d);
+            }
+          }
+        }
       }
     }
   }

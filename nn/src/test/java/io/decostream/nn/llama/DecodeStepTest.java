@@ -179,6 +179,51 @@ class DecodeStepTest {
     }
   }
 
+  /**
+   * A short prompt after a cached window (issue 20 point 1: a question on a live window) runs on
+   * the vector step: its last-row logits, the K/V it leaves in the cache (read back by the decode
+   * steps after it) and the greedy tokens equal the DJL layer's on the same weights. GQA (4 query
+   * heads on 2 KV heads); prompts of 1 row, of more rows than a vector has lanes, and of more than
+   * one batch of rows ({@link DecodeStep#PROMPT_ROWS}).
+   */
+  @ParameterizedTest
+  @CsvSource({"F32, 1", "F32, 19", "F32, 45", "BF16, 19", "BF16, 45"})
+  void aShortPromptRunsOnTheStepAsOnTheDjlLayer(Precision precision, int rows) {
+    LlamaConfig c = RandomLlama.config(64, 2, 4, 2, 96, 50, 160).resolved();
+    try (NDManager m = NDManager.newBaseManager()) {
+      LlamaModel model = RandomLlama.build(c, m, 0.08f, 5, null, precision);
+      assertTrue(model.vectorDecode());
+      java.util.SplittableRandom r = new java.util.SplittableRandom(rows);
+      int[] window = r.ints(37, 0, 50).toArray();
+      int[] prompt = r.ints(rows, 0, 50).toArray();
+      int steps = 6;
+      int[][] greedy = new int[2][steps];
+      float[][] last = new float[2][];
+      float[][][] stepped = new float[2][steps][];
+      for (int run = 0; run < 2; run++) {
+        model.fastPromptRows(run == 0 ? DecodeStep.PROMPT_ROWS * 2 : 0); // the step, then DJL
+        try (NDManager s = m.newSubManager();
+            KvCache cache = model.newCache(window.length + rows + steps)) {
+          model.forward(model.embed(s, window), cache).close();
+          last[run] = model.forwardLast(model.embed(s, prompt), cache).toFloatArray();
+          assertEquals(window.length + rows, cache.length());
+          int next = Sampler.argmax(last[run]);
+          for (int i = 0; i < steps; i++) {
+            greedy[run][i] = next;
+            stepped[run][i] = model.decodeNext(next, cache).clone();
+            next = Sampler.argmax(stepped[run][i]);
+          }
+        }
+      }
+      String what = precision + ", " + rows + " rows";
+      assertClose(last[1], last[0], 1e-5, what + ": the prompt's last logits");
+      for (int i = 0; i < steps; i++) {
+        assertClose(stepped[1][i], stepped[0][i], 1e-5, what + ": decode step " + i);
+      }
+      assertArrayEquals(greedy[1], greedy[0], what + ": greedy tokens");
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 3})
   void anyThreadCountGivesTheSameBits(int threads) throws Exception {
