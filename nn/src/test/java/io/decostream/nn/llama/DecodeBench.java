@@ -18,11 +18,11 @@ import java.util.Arrays;
  * as a single region per step (what the regions' starts and ends cost), and what an empty region
  * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
  * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
- * [threads] [bench|demo|kernels]}. {@code kernels}: the fp32, F16 and BF16 kernels alone, one row a
- * call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to {@code threads}
- * threads each with its own copy: what they compute per second when memory is not the limit. With
- * {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2} pairs adjacent rows
- * instead of rows half the matrix apart.
+ * [threads] [bench|demo|kernels|prompt]}. {@code kernels}: the fp32, F16 and BF16 kernels alone,
+ * one row a call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to {@code
+ * threads} threads each with its own copy: what they compute per second when memory is not the
+ * limit. With {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2} pairs
+ * adjacent rows instead of rows half the matrix apart.
  */
 public final class DecodeBench {
 
@@ -53,6 +53,10 @@ public final class DecodeBench {
     boolean demo = args.length > 3 && args[3].equals("demo");
     if (args.length > 3 && args[3].equals("kernels")) {
       kernels(repeats, threads);
+      return;
+    }
+    if (args.length > 3 && args[3].equals("prompt")) {
+      prompt(repeats, threads);
       return;
     }
     int prompt = 512;
@@ -251,6 +255,70 @@ public final class DecodeBench {
             n, t, gbs[t][0], gbs[t][1], gbs[t][2], gbs[t][3], gbs[t][4], gbs[t][5], repeats);
       }
     }
+  }
+
+  /**
+   * A short prompt after a cached window (a question on a live window, issue 20 point 1) on the
+   * benchmark model, through {@link LlamaModel#forwardLast} on the DJL layer and on the vector
+   * step, side by side: median and best ms of {@code repeats} for prompts of {@code
+   * -Drows=1,8,16,20,32,64} rows after windows of {@code -Dwindows=1152,4608} positions, weights
+   * {@code -Dprecision=F32} (or F16, BF16). What {@link LlamaModel#FAST_PROMPT_ROWS_F32} and {@code
+   * _16} were chosen from.
+   */
+  private static void prompt(int repeats, int threads) {
+    int[] rowsList = ints(System.getProperty("rows", "1,8,16,20,32,64"));
+    int[] windows = ints(System.getProperty("windows", "1152,4608"));
+    Precision precision = Precision.valueOf(System.getProperty("precision", "F32"));
+    LlamaConfig c = RandomLlama.config(768, 12, 12, 12, 2048, 32000, 8192).resolved();
+    try (NDManager root = NDManager.newBaseManager()) {
+      JniUtils.setNumThreads(threads);
+      LlamaModel model = RandomLlama.build(c, root, 0.02f, 1, null, precision);
+      int step = model.vectorDecode() ? Integer.MAX_VALUE : 0;
+      for (int window : windows) {
+        int most = Arrays.stream(rowsList).max().orElse(1);
+        try (KvCache cache = model.newCache(window + most);
+            NDManager m = root.newSubManager()) {
+          model.prefill(
+              m.randomNormal(0, 0.02f, new Shape(window, 768), DataType.FLOAT32), cache, 512);
+          for (int rows : rowsList) {
+            NDArray q = m.randomNormal(0, 0.02f, new Shape(rows, 768), DataType.FLOAT32);
+            double[][] ms = new double[2][repeats];
+            for (int r = -1; r < repeats; r++) { // one warm-up
+              for (int path = 0; path < 2; path++) { // interleaved: both see the same machine
+                model.fastPromptRows(path == 0 ? 0 : step);
+                long t0 = System.nanoTime();
+                try (NDManager s = m.newSubManager()) {
+                  NDArray out = model.forwardLast(q, cache);
+                  out.attach(s);
+                  out.toFloatArray();
+                }
+                if (r >= 0) {
+                  ms[path][r] = (System.nanoTime() - t0) / 1e6;
+                }
+                cache.truncate(window);
+              }
+            }
+            Arrays.sort(ms[0]);
+            Arrays.sort(ms[1]);
+            System.out.printf(
+                "%s, window %d, prompt of %d rows: DJL layer %.1f ms (best %.1f), vector step %.1f"
+                    + " ms (best %.1f)%n",
+                precision,
+                window,
+                rows,
+                ms[0][repeats / 2],
+                ms[0][0],
+                ms[1][repeats / 2],
+                ms[1][0]);
+          }
+        }
+      }
+      model.close();
+    }
+  }
+
+  private static int[] ints(String list) {
+    return Arrays.stream(list.split(",")).mapToInt(Integer::parseInt).toArray();
   }
 
   /** One kernel over the whole matrix once; returns a value that keeps the sums live. */
