@@ -18,11 +18,11 @@ import java.util.Arrays;
  * as a single region per step (what the regions' starts and ends cost), and what an empty region
  * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
  * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
- * [threads] [bench|demo|kernels|prompt]}. {@code kernels}: the fp32, F16 and BF16 kernels alone,
- * one row a call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to {@code
- * threads} threads each with its own copy: what they compute per second when memory is not the
- * limit. With {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2} pairs
- * adjacent rows instead of rows half the matrix apart.
+ * [threads] [bench|demo|kernels|prompt|exp]}. {@code kernels}: the fp32, F16 and BF16 kernels
+ * alone, one row a call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to
+ * {@code threads} threads each with its own copy: what they compute per second when memory is not
+ * the limit. With {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2}
+ * pairs adjacent rows instead of rows half the matrix apart.
  */
 public final class DecodeBench {
 
@@ -53,6 +53,10 @@ public final class DecodeBench {
     boolean demo = args.length > 3 && args[3].equals("demo");
     if (args.length > 3 && args[3].equals("kernels")) {
       kernels(repeats, threads);
+      return;
+    }
+    if (args.length > 3 && args[3].equals("exp")) {
+      exp(repeats);
       return;
     }
     if (args.length > 3 && args[3].equals("prompt")) {
@@ -314,6 +318,48 @@ public final class DecodeBench {
         }
       }
       model.close();
+    }
+  }
+
+  /**
+   * Softmax's exponentials two ways, ns per element over 4096 shifted scores: Java 17's {@code
+   * lanewise(EXP)} (Intel's vector math stubs, where C2 knows the species) and {@code Math.exp}.
+   */
+  private static void exp(int repeats) {
+    float[] x = new float[4096];
+    float[] y = new float[4096];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = -i * 0.004f;
+    }
+    int passes = 4000;
+    for (int r = 0; r < repeats; r++) {
+      double[] ns = new double[2];
+      for (int way = 0; way < 2; way++) {
+        long t0 = System.nanoTime();
+        for (int p = 0; p < passes; p++) {
+          if (way == 0) {
+            expLanewise(x, y);
+          } else {
+            expScalar(x, y);
+          }
+        }
+        ns[way] = (System.nanoTime() - t0) / (double) passes / x.length;
+      }
+      System.out.printf("exp, ns per element: lanewise(EXP) %.2f, Math.exp %.2f%n", ns[0], ns[1]);
+    }
+  }
+
+  private static void expLanewise(float[] x, float[] y) {
+    for (int i = 0; i < x.length; i += NativeView.F.length()) {
+      jdk.incubator.vector.FloatVector.fromArray(NativeView.F, x, i)
+          .lanewise(jdk.incubator.vector.VectorOperators.EXP)
+          .intoArray(y, i);
+    }
+  }
+
+  private static void expScalar(float[] x, float[] y) {
+    for (int i = 0; i < x.length; i++) {
+      y[i] = (float) Math.exp(x[i]);
     }
   }
 
