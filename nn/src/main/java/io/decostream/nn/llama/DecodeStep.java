@@ -206,14 +206,14 @@ final class DecodeStep {
 
     /**
      * A prompt's batch ({@link #promptRows}) attends with its rows in vector lanes ({@link
-     * DecodeKernels#attendLanes}): per (lane group, head) item, q transposed [hd, L], the scores
-     * [capacity + 1, L] (the last row: the sums) and the output [hd, L]. Null in a batch of
-     * sequences.
+     * DecodeKernels#attendLanes}), one (lane group, head) item at a time on each thread of the
+     * pool: per thread ({@link RowPool#participant}), q transposed [hd, L], the scores [capacity +
+     * 1, L] (the last row: the sums) and the output [hd, L]. Null in a batch of sequences.
      */
-    final float[] laneQ;
+    final float[][] laneQ;
 
-    final float[] laneScores;
-    final float[] laneOut;
+    final float[][] laneScores;
+    final float[][] laneOut;
     final int groups;
     final int cacheCapacity;
     final RowPool.Rows attendLanes;
@@ -229,10 +229,10 @@ final class DecodeStep {
       if (cacheCapacity > 0) {
         int lanes = DecodeKernels.LANES;
         groups = (capacity + lanes - 1) / lanes;
-        int items = groups * d.heads;
-        laneQ = new float[items * d.headDim * lanes];
-        laneOut = new float[items * d.headDim * lanes];
-        laneScores = new float[items * (cacheCapacity + 1) * lanes];
+        int threads = d.pool.threads();
+        laneQ = new float[threads][d.headDim * lanes];
+        laneOut = new float[threads][d.headDim * lanes];
+        laneScores = new float[threads][(cacheCapacity + 1) * lanes];
         attendLanes = (a, b) -> d.attendLanes(this, a, b);
       } else {
         groups = 0;
@@ -556,6 +556,9 @@ final class DecodeStep {
   private void attendLanes(Batch batch, int from, int to) {
     int lanes = DecodeKernels.LANES;
     int l = batch.layer;
+    int thread = RowPool.participant(); // regions run one at a time: this thread's buffers are free
+    float[] qt = batch.laneQ[thread];
+    float[] out = batch.laneOut[thread];
     int rep = heads / kvHeads;
     for (int i = from; i < to; i++) {
       int group = i / heads;
@@ -566,17 +569,15 @@ final class DecodeStep {
         continue;
       }
       Scratch s0 = batch.seqs[first];
-      int qAt = i * headDim * lanes;
       for (int d = 0; d < headDim; d++) { // q transposed: lane j is row first + j
         for (int j = 0; j < lanes; j++) {
-          batch.laneQ[qAt + d * lanes + j] =
-              j < rows ? batch.seqs[first + j].q[h * headDim + d] : 0;
+          qt[d * lanes + j] = j < rows ? batch.seqs[first + j].q[h * headDim + d] : 0;
         }
       }
       int kv = (h / rep) * batch.cacheCapacity * headDim * 4; // KV head h / (nH / nKV)
       DecodeKernels.attendLanes(
-          batch.laneQ,
-          qAt,
+          qt,
+          0,
           headDim,
           rows,
           s0.pos,
@@ -584,14 +585,14 @@ final class DecodeStep {
           s0.values[l],
           kv,
           attnScale,
-          batch.laneScores,
-          i * (batch.cacheCapacity + 1) * lanes,
-          batch.laneOut,
-          qAt);
+          batch.laneScores[thread],
+          0,
+          out,
+          0);
       for (int j = 0; j < rows; j++) {
         float[] att = batch.seqs[first + j].att.v;
         for (int d = 0; d < headDim; d++) {
-          att[h * headDim + d] = batch.laneOut[qAt + d * lanes + j];
+          att[h * headDim + d] = out[d * lanes + j];
         }
       }
     }

@@ -63,7 +63,7 @@ final class RowPool {
     this.threads = threads;
     workers = new Thread[threads - 1];
     for (int i = 0; i < workers.length; i++) {
-      workers[i] = new Thread(this::work, "deco-decode-" + (i + 1));
+      workers[i] = new Worker(this::work, i + 1);
       workers[i].setDaemon(true);
       workers[i].start();
     }
@@ -71,6 +71,25 @@ final class RowPool {
 
   int threads() {
     return threads;
+  }
+
+  /**
+   * The running thread's index among a region's participants, 0 .. threads-1: 1.. for a pool's
+   * workers, 0 for the caller. One region runs at a time and each participant runs its chunks one
+   * after another, so a buffer per index serves a region without locks.
+   */
+  static int participant() {
+    return Thread.currentThread() instanceof Worker w ? w.index : 0;
+  }
+
+  /** A pool thread and its participant index. */
+  private static final class Worker extends Thread {
+    final int index;
+
+    Worker(Runnable work, int index) {
+      super(work, "deco-decode-" + index);
+      this.index = index;
+    }
   }
 
   /** Runs {@code body} over rows {@code 0 .. n-1} in chunks shared by all threads, and waits. */

@@ -224,6 +224,31 @@ class DecodeStepTest {
     }
   }
 
+  /**
+   * Each thread of the pool attends with its own buffers, so the prompt's logits are bit for bit
+   * the same on any thread count.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void aShortPromptGivesTheSameBitsOnAnyThreadCount(int threads) {
+    float[] two = withThreads(2, DecodeStepTest::promptOfFortyFiveRows);
+    float[] other = withThreads(threads, DecodeStepTest::promptOfFortyFiveRows);
+    assertArrayEquals(two, other, "the prompt's last logits on " + threads + " threads");
+  }
+
+  private static float[] promptOfFortyFiveRows() {
+    LlamaConfig c = RandomLlama.config(64, 2, 4, 2, 96, 50, 160).resolved();
+    try (NDManager m = NDManager.newBaseManager()) {
+      LlamaModel model = RandomLlama.build(c, m, 0.08f, 5, null, Precision.F32);
+      model.fastPromptRows(DecodeStep.PROMPT_ROWS * 2);
+      java.util.SplittableRandom r = new java.util.SplittableRandom(45);
+      try (KvCache cache = model.newCache(100)) {
+        model.forward(model.embed(m, r.ints(37, 0, 50).toArray()), cache).close();
+        return model.forwardLast(model.embed(m, r.ints(45, 0, 50).toArray()), cache).toFloatArray();
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 3})
   void anyThreadCountGivesTheSameBits(int threads) throws Exception {
