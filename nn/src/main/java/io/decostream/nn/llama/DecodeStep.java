@@ -304,8 +304,8 @@ final class DecodeStep {
   }
 
   /**
-   * Rows a prompt pass takes at once ({@link #prompt}): each chunk of rows reads every weight once,
-   * and each row's scores take heads x capacity floats.
+   * Rows a prompt pass takes at once ({@link #prompt}): each batch of rows reads every weight once.
+   * A row keeps the vectors of a step (no logits, no scores of its own).
    */
   static final int PROMPT_ROWS = 32;
 

@@ -370,7 +370,8 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * As {@link #forward} but returns only the last row's logits, [V] (skips the lm head for other
-   * rows).
+   * rows). Up to {@link #FAST_PROMPT_ROWS_F32} rows (16-bit weights: {@link #FAST_PROMPT_ROWS_16})
+   * run on the Vector API step, equal to the DJL layer's up to fp32 rounding order.
    */
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
     int t = checkCached(embeddings, cache);
