@@ -155,14 +155,16 @@ final class DecodeStep {
     final int[] oneToken = new int[1];
 
     Scratch(DecodeStep d, KvCache cache) {
-      this(d, cache, true);
+      this(d, cache, null);
     }
 
     /**
-     * A sequence's vectors; a prompt row ({@code logits} false) gets no logits and no scores of its
-     * own (its batch attends with {@link Batch#laneScores}).
+     * A sequence's vectors. A prompt row of the sequence whose step scratch is {@code step} gets no
+     * logits and no scores of its own (its batch attends with {@link Batch#laneScores}) and shares
+     * that scratch's views of the cache.
      */
-    Scratch(DecodeStep d, KvCache cache, boolean logits) {
+    Scratch(DecodeStep d, KvCache cache, Scratch step) {
+      boolean logits = step == null;
       x = new Vec(d.hidden);
       xb = new Vec(d.hidden);
       q = new float[d.heads * d.headDim];
@@ -172,11 +174,16 @@ final class DecodeStep {
       scores = new float[logits ? d.heads * cache.capacity() : 0];
       hb = new Vec(d.inter);
       this.logits = new float[logits ? d.vocab : 0];
-      keys = new NativeView[d.layers.length];
-      values = new NativeView[d.layers.length];
-      for (int l = 0; l < keys.length; l++) {
-        keys[l] = NativeView.of(cache.keys(l));
-        values[l] = NativeView.of(cache.values(l));
+      if (step != null) {
+        keys = step.keys;
+        values = step.values;
+      } else {
+        keys = new NativeView[d.layers.length];
+        values = new NativeView[d.layers.length];
+        for (int l = 0; l < keys.length; l++) {
+          keys[l] = NativeView.of(cache.keys(l));
+          values[l] = NativeView.of(cache.values(l));
+        }
       }
       capacity = cache.capacity();
       alone = new Batch(d, 1);
@@ -312,8 +319,9 @@ final class DecodeStep {
   /** The rows of {@link #prompt} on {@code cache}: made once per cache, reused by every call. */
   Batch promptRows(KvCache cache) {
     Batch b = new Batch(this, PROMPT_ROWS, cache.capacity());
+    Scratch step = cache.scratch(this);
     for (int i = 0; i < PROMPT_ROWS; i++) {
-      b.seqs[i] = new Scratch(this, cache, false);
+      b.seqs[i] = new Scratch(this, cache, step);
     }
     return b;
   }
