@@ -221,8 +221,6 @@ final class DecodeStep {
 
     final float[][] laneScores;
     final float[][] laneOut;
-    final int groups;
-    final int cacheCapacity;
     final RowPool.Rows attendLanes;
 
     Batch(DecodeStep d, int capacity) {
@@ -232,17 +230,14 @@ final class DecodeStep {
     /** With {@code cacheCapacity} > 0: a prompt's batch of rows of one cache that long. */
     Batch(DecodeStep d, int capacity, int cacheCapacity) {
       seqs = new Scratch[capacity];
-      this.cacheCapacity = cacheCapacity;
       if (cacheCapacity > 0) {
         int lanes = DecodeKernels.LANES;
-        groups = (capacity + lanes - 1) / lanes;
         int threads = d.pool.threads();
         laneQ = new float[threads][d.headDim * lanes];
         laneOut = new float[threads][d.headDim * lanes];
         laneScores = new float[threads][(cacheCapacity + 1) * lanes];
         attendLanes = (a, b) -> d.attendLanes(this, a, b);
       } else {
-        groups = 0;
         laneQ = null;
         laneOut = null;
         laneScores = null;
@@ -463,7 +458,8 @@ final class DecodeStep {
       }
     }
     if (batch.attendLanes != null) {
-      pool.run(batch.groups * heads, batch.attendLanes);
+      int groups = (n + DecodeKernels.LANES - 1) / DecodeKernels.LANES;
+      pool.run(groups * heads, batch.attendLanes);
     } else {
       pool.run(n * heads, batch.attend);
     }
@@ -573,16 +569,13 @@ final class DecodeStep {
       int h = i % heads;
       int first = group * lanes;
       int rows = Math.min(lanes, batch.n - first);
-      if (rows <= 0) {
-        continue;
-      }
       Scratch s0 = batch.seqs[first];
       for (int d = 0; d < headDim; d++) { // q transposed: lane j is row first + j
         for (int j = 0; j < lanes; j++) {
           qt[d * lanes + j] = j < rows ? batch.seqs[first + j].q[h * headDim + d] : 0;
         }
       }
-      int kv = (h / rep) * batch.cacheCapacity * headDim * 4; // KV head h / (nH / nKV)
+      int kv = (h / rep) * s0.capacity * headDim * 4; // KV head h / (nH / nKV)
       DecodeKernels.attendLanes(
           qt,
           0,

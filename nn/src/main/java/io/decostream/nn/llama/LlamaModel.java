@@ -376,11 +376,8 @@ public final class LlamaModel implements AutoCloseable {
   public NDArray forwardLast(NDArray embeddings, KvCache cache) {
     int t = checkCached(embeddings, cache);
     if (fast != null && t <= fastPromptRows) {
-      NDArray rows =
-          embeddings.getDataType() == DataType.FLOAT32
-              ? embeddings
-              : embeddings.toType(DataType.FLOAT32, false);
-      float[] logits = fast.prompt(rows.toFloatArray(), t, cache);
+      float[] rows = embeddings.toType(DataType.FLOAT32, false).toFloatArray(); // itself if fp32
+      float[] logits = fast.prompt(rows, t, cache);
       return embeddings.getManager().create(logits);
     }
     return decode(embeddings, new Pass(cache, null, null), t - 1, t, new Shape(vocab));
