@@ -10,15 +10,17 @@ import jdk.incubator.vector.VectorSpecies;
  * The matrix-vector products of a decode step (issue 20 points 2 and 3) with the Java Vector API,
  * reading the weights where libtorch keeps them (a {@link NativeView} of each tensor, no copy; each
  * call checks its range once, then loads by address). Decode reads every weight once per token, so
- * its speed is the memory's: these loops do nothing but stream rows through four independent FMA
- * chains per row.
+ * its speed is the memory's: these loops do nothing but stream rows through independent FMA chains,
+ * four per fp32 row and two per 16-bit row (its even and odd halves).
  *
- * <p>Decode calls the pair kernels ({@code dot*Pair}): two rows far apart in one pass, each x load
- * serving both. Measured with {@code DecodeBench kernels} on one thread (docs/benchmark.md): from
- * memory (a 100 MB matrix) two rows half the matrix apart read 21-23 GB/s where one row at a time
- * read 16-18, and two adjacent rows only 8-10 (their interleaved streams defeat the prefetcher); in
- * cache, pairs compute 10-30% more than one row a call. Each row of a pair gets exactly the one-row
- * kernel's bits.
+ * <p>Decode calls the quad kernels ({@code dot*Quad}): four rows a quarter of the matrix apart in
+ * one pass, each x load serving all four. Measured in one process, the kernels interleaved pass by
+ * pass over a 100 MB fp32 (50 MB 16-bit) matrix: on one thread, quads read 15.5 GB/s where pairs of
+ * rows half the matrix apart read 12.4 (F16 14.4 against 12.0, BF16 15.6 against 12.6); on two
+ * threads 30.9 against 26.9 (F16 29.9 against 23.6, BF16 32.4 against 28.3). One row at a time
+ * reads less again, and adjacent rows least (their interleaved streams defeat the prefetcher). Each
+ * row of a quad gets exactly the one-row kernel's bits. A 16-bit quad with four chains a row made
+ * C2 stop inlining its loads (NodeCountInliningCutoff) and box them, hence two.
  *
  * <p>F16 and BF16 rows are read as 32-bit lanes, each holding two weights (little-endian: element
  * 2i in the low half, 2i+1 in the high half), widened with integer ops only (Java 17's Vector API
@@ -54,71 +56,84 @@ final class DecodeKernels {
     for (int end = cols - L; c <= end; c += L) {
       a0 = w.floats(base + c * 4).fma(FloatVector.fromArray(F, x, c), a0);
     }
-    float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    for (; c < cols; c++) {
-      s += w.getFloat(base + c * 4) * x[c];
-    }
-    return s;
+    return f32Tail(
+        w, base, c, cols, a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD), x);
   }
 
-  /** Rows r and r2 of an fp32 matrix dotted with x, each bit for bit {@link #dotF32}'s. */
-  static long dotF32Pair(NativeView w, int r, int r2, int cols, float[] x) {
-    int base = r * cols * 4;
-    int base2 = r2 * cols * 4;
-    w.checkRange(base, cols * 4);
-    w.checkRange(base2, cols * 4);
+  /**
+   * Rows r, r + q, r + 2q and r + 3q of an fp32 matrix dotted with x, into {@code out} at those
+   * indices, each bit for bit {@link #dotF32}'s (the same four chains per row, summed alike).
+   */
+  static void dotF32Quad(NativeView w, int r, int q, int cols, float[] x, float[] out) {
+    int b0 = r * cols * 4;
+    int b1 = (r + q) * cols * 4;
+    int b2 = (r + 2 * q) * cols * 4;
+    int b3 = (r + 3 * q) * cols * 4;
+    w.checkRange(b0, cols * 4);
+    w.checkRange(b3, cols * 4);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     FloatVector a2 = FloatVector.zero(F);
     FloatVector a3 = FloatVector.zero(F);
-    FloatVector b0 = FloatVector.zero(F);
-    FloatVector b1 = FloatVector.zero(F);
-    FloatVector b2 = FloatVector.zero(F);
-    FloatVector b3 = FloatVector.zero(F);
+    FloatVector c0 = FloatVector.zero(F);
+    FloatVector c1 = FloatVector.zero(F);
+    FloatVector c2 = FloatVector.zero(F);
+    FloatVector c3 = FloatVector.zero(F);
+    FloatVector d0 = FloatVector.zero(F);
+    FloatVector d1 = FloatVector.zero(F);
+    FloatVector d2 = FloatVector.zero(F);
+    FloatVector d3 = FloatVector.zero(F);
+    FloatVector e0 = FloatVector.zero(F);
+    FloatVector e1 = FloatVector.zero(F);
+    FloatVector e2 = FloatVector.zero(F);
+    FloatVector e3 = FloatVector.zero(F);
     int c = 0;
     for (int end = cols - 4 * L; c <= end; c += 4 * L) {
       FloatVector x0 = FloatVector.fromArray(F, x, c);
       FloatVector x1 = FloatVector.fromArray(F, x, c + L);
       FloatVector x2 = FloatVector.fromArray(F, x, c + 2 * L);
       FloatVector x3 = FloatVector.fromArray(F, x, c + 3 * L);
-      int o = base + c * 4;
-      int o2 = base2 + c * 4;
-      a0 = w.floats(o).fma(x0, a0);
-      a1 = w.floats(o + 4 * L).fma(x1, a1);
-      a2 = w.floats(o + 8 * L).fma(x2, a2);
-      a3 = w.floats(o + 12 * L).fma(x3, a3);
-      b0 = w.floats(o2).fma(x0, b0);
-      b1 = w.floats(o2 + 4 * L).fma(x1, b1);
-      b2 = w.floats(o2 + 8 * L).fma(x2, b2);
-      b3 = w.floats(o2 + 12 * L).fma(x3, b3);
+      int o = c * 4;
+      a0 = w.floats(b0 + o).fma(x0, a0);
+      a1 = w.floats(b0 + o + 4 * L).fma(x1, a1);
+      a2 = w.floats(b0 + o + 8 * L).fma(x2, a2);
+      a3 = w.floats(b0 + o + 12 * L).fma(x3, a3);
+      c0 = w.floats(b1 + o).fma(x0, c0);
+      c1 = w.floats(b1 + o + 4 * L).fma(x1, c1);
+      c2 = w.floats(b1 + o + 8 * L).fma(x2, c2);
+      c3 = w.floats(b1 + o + 12 * L).fma(x3, c3);
+      d0 = w.floats(b2 + o).fma(x0, d0);
+      d1 = w.floats(b2 + o + 4 * L).fma(x1, d1);
+      d2 = w.floats(b2 + o + 8 * L).fma(x2, d2);
+      d3 = w.floats(b2 + o + 12 * L).fma(x3, d3);
+      e0 = w.floats(b3 + o).fma(x0, e0);
+      e1 = w.floats(b3 + o + 4 * L).fma(x1, e1);
+      e2 = w.floats(b3 + o + 8 * L).fma(x2, e2);
+      e3 = w.floats(b3 + o + 12 * L).fma(x3, e3);
     }
     for (int end = cols - L; c <= end; c += L) {
       FloatVector x0 = FloatVector.fromArray(F, x, c);
-      a0 = w.floats(base + c * 4).fma(x0, a0);
-      b0 = w.floats(base2 + c * 4).fma(x0, b0);
+      a0 = w.floats(b0 + c * 4).fma(x0, a0);
+      c0 = w.floats(b1 + c * 4).fma(x0, c0);
+      d0 = w.floats(b2 + c * 4).fma(x0, d0);
+      e0 = w.floats(b3 + c * 4).fma(x0, e0);
     }
-    float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
+    out[r] =
+        f32Tail(w, b0, c, cols, a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD), x);
+    out[r + q] =
+        f32Tail(w, b1, c, cols, c0.add(c1).add(c2.add(c3)).reduceLanes(VectorOperators.ADD), x);
+    out[r + 2 * q] =
+        f32Tail(w, b2, c, cols, d0.add(d1).add(d2.add(d3)).reduceLanes(VectorOperators.ADD), x);
+    out[r + 3 * q] =
+        f32Tail(w, b3, c, cols, e0.add(e1).add(e2.add(e3)).reduceLanes(VectorOperators.ADD), x);
+  }
+
+  /** The lanes' sum {@code s} plus the columns from {@code c} on, one at a time. */
+  private static float f32Tail(NativeView w, int base, int c, int cols, float s, float[] x) {
     for (; c < cols; c++) {
-      s0 += w.getFloat(base + c * 4) * x[c];
-      s1 += w.getFloat(base2 + c * 4) * x[c];
+      s += w.getFloat(base + c * 4) * x[c];
     }
-    return pair(s0, s1);
-  }
-
-  /** Two floats' bits in one long, the first in the low half ({@link #first}, {@link #second}). */
-  static long pair(float a, float b) {
-    return (Float.floatToRawIntBits(a) & 0xFFFFFFFFL) | ((long) Float.floatToRawIntBits(b) << 32);
-  }
-
-  /** The first row's dot from a pair kernel's result. */
-  static float first(long pair) {
-    return Float.intBitsToFloat((int) pair);
-  }
-
-  /** The second row's dot from a pair kernel's result. */
-  static float second(long pair) {
-    return Float.intBitsToFloat((int) (pair >>> 32));
+    return s;
   }
 
   /**
@@ -131,7 +146,8 @@ final class DecodeKernels {
    * sign's copies land on bits 28..30, which the mask clears); that float is the half's value times
    * 2^-112. Instead of rescaling every weight, x carries 2^64 and the sum 2^48: scaling by powers
    * of two is exact, so the result equals the unscaled sum bit for bit as long as no product is
-   * subnormal. Four accumulators keep four FMA chains in flight.
+   * subnormal. Two accumulators per row (even and odd halves); the quad kernel keeps eight chains
+   * in flight.
    */
   static float dotF16(NativeView w, int r, int cols, float[] xe, float[] xo) {
     int pairs = cols / 2;
@@ -139,120 +155,114 @@ final class DecodeKernels {
     w.checkRange(base, cols * 2);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    FloatVector a2 = FloatVector.zero(F);
-    FloatVector a3 = FloatVector.zero(F);
     int c = 0;
     // written out in the loop, not in helper methods: a vector passed to a method that C2 does not
     // inline is boxed, which costs an allocation per lane group
-    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
+    for (int end = pairs - L; c <= end; c += L) {
       IntVector v = w.ints(base + c * 4);
-      IntVector u = w.ints(base + (c + L) * 4);
-      FloatVector vlo =
-          v.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats();
-      FloatVector vhi =
-          v.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats();
-      FloatVector ulo =
-          u.lanewise(VectorOperators.LSHL, 16)
-              .lanewise(VectorOperators.ASHR, 3)
-              .and(SIGN_AND_MAGNITUDE)
-              .reinterpretAsFloats();
-      FloatVector uhi =
-          u.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats();
-      a0 = vlo.fma(FloatVector.fromArray(F, xe, c), a0);
-      a1 = vhi.fma(FloatVector.fromArray(F, xo, c), a1);
-      a2 = ulo.fma(FloatVector.fromArray(F, xe, c + L), a2);
-      a3 = uhi.fma(FloatVector.fromArray(F, xo, c + L), a3);
-    }
-    float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    for (; c < pairs; c++) {
-      int lane = w.getInt(base + c * 4);
-      s += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
-    }
-    return s * SUM_SCALE;
-  }
-
-  /** Rows r and r2 of an F16 matrix dotted with x, each bit for bit {@link #dotF16}'s. */
-  static long dotF16Pair(NativeView w, int r, int r2, int cols, float[] xe, float[] xo) {
-    int pairs = cols / 2;
-    int base = r * cols * 2;
-    int base2 = r2 * cols * 2;
-    w.checkRange(base, cols * 2);
-    w.checkRange(base2, cols * 2);
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
-    FloatVector a2 = FloatVector.zero(F);
-    FloatVector a3 = FloatVector.zero(F);
-    FloatVector b0 = FloatVector.zero(F);
-    FloatVector b1 = FloatVector.zero(F);
-    FloatVector b2 = FloatVector.zero(F);
-    FloatVector b3 = FloatVector.zero(F);
-    int c = 0;
-    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
-      FloatVector e0 = FloatVector.fromArray(F, xe, c);
-      FloatVector o0 = FloatVector.fromArray(F, xo, c);
-      FloatVector e1 = FloatVector.fromArray(F, xe, c + L);
-      FloatVector o1 = FloatVector.fromArray(F, xo, c + L);
-      IntVector v = w.ints(base + c * 4);
-      IntVector u = w.ints(base + (c + L) * 4);
       a0 =
           v.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(e0, a0);
+              .fma(FloatVector.fromArray(F, xe, c), a0);
       a1 =
           v.lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(o0, a1);
-      a2 =
-          u.lanewise(VectorOperators.LSHL, 16)
+              .fma(FloatVector.fromArray(F, xo, c), a1);
+    }
+    return f16Tail(w, base, c, pairs, a0.add(a1).reduceLanes(VectorOperators.ADD), xe, xo);
+  }
+
+  /**
+   * Rows r, r + q, r + 2q and r + 3q of an F16 matrix dotted with x, into {@code out} at those
+   * indices, each bit for bit {@link #dotF16}'s.
+   */
+  static void dotF16Quad(
+      NativeView w, int r, int q, int cols, float[] xe, float[] xo, float[] out) {
+    int pairs = cols / 2;
+    int b0 = r * cols * 2;
+    int b1 = (r + q) * cols * 2;
+    int b2 = (r + 2 * q) * cols * 2;
+    int b3 = (r + 3 * q) * cols * 2;
+    w.checkRange(b0, cols * 2);
+    w.checkRange(b3, cols * 2);
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    FloatVector c0 = FloatVector.zero(F);
+    FloatVector c1 = FloatVector.zero(F);
+    FloatVector d0 = FloatVector.zero(F);
+    FloatVector d1 = FloatVector.zero(F);
+    FloatVector g0 = FloatVector.zero(F);
+    FloatVector g1 = FloatVector.zero(F);
+    int c = 0;
+    for (int end = pairs - L; c <= end; c += L) {
+      FloatVector e = FloatVector.fromArray(F, xe, c);
+      FloatVector o = FloatVector.fromArray(F, xo, c);
+      IntVector v0 = w.ints(b0 + c * 4);
+      a0 =
+          v0.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(e1, a2);
-      a3 =
-          u.lanewise(VectorOperators.ASHR, 3)
+              .fma(e, a0);
+      a1 =
+          v0.lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(o1, a3);
-      IntVector v2 = w.ints(base2 + c * 4);
-      IntVector u2 = w.ints(base2 + (c + L) * 4);
-      b0 =
+              .fma(o, a1);
+      IntVector v1 = w.ints(b1 + c * 4);
+      c0 =
+          v1.lanewise(VectorOperators.LSHL, 16)
+              .lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(e, c0);
+      c1 =
+          v1.lanewise(VectorOperators.ASHR, 3)
+              .and(SIGN_AND_MAGNITUDE)
+              .reinterpretAsFloats()
+              .fma(o, c1);
+      IntVector v2 = w.ints(b2 + c * 4);
+      d0 =
           v2.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(e0, b0);
-      b1 =
+              .fma(e, d0);
+      d1 =
           v2.lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(o0, b1);
-      b2 =
-          u2.lanewise(VectorOperators.LSHL, 16)
+              .fma(o, d1);
+      IntVector v3 = w.ints(b3 + c * 4);
+      g0 =
+          v3.lanewise(VectorOperators.LSHL, 16)
               .lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(e1, b2);
-      b3 =
-          u2.lanewise(VectorOperators.ASHR, 3)
+              .fma(e, g0);
+      g1 =
+          v3.lanewise(VectorOperators.ASHR, 3)
               .and(SIGN_AND_MAGNITUDE)
               .reinterpretAsFloats()
-              .fma(o1, b3);
+              .fma(o, g1);
     }
-    float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
+    out[r] = f16Tail(w, b0, c, pairs, a0.add(a1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + q] = f16Tail(w, b1, c, pairs, c0.add(c1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + 2 * q] = f16Tail(w, b2, c, pairs, d0.add(d1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + 3 * q] = f16Tail(w, b3, c, pairs, g0.add(g1).reduceLanes(VectorOperators.ADD), xe, xo);
+  }
+
+  /** The lanes' sum {@code s} plus the pairs from {@code c} on, one at a time, unscaled. */
+  private static float f16Tail(
+      NativeView w, int base, int c, int pairs, float s, float[] xe, float[] xo) {
     for (; c < pairs; c++) {
       int lane = w.getInt(base + c * 4);
-      s0 += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
-      int lane2 = w.getInt(base2 + c * 4);
-      s1 += halfScaled(lane2) * xe[c] + halfScaled(lane2 >>> 16) * xo[c];
+      s += halfScaled(lane) * xe[c] + halfScaled(lane >>> 16) * xo[c];
     }
-    return pair(s0 * SUM_SCALE, s1 * SUM_SCALE);
+    return s * SUM_SCALE;
   }
 
   /**
@@ -267,72 +277,62 @@ final class DecodeKernels {
     w.checkRange(base, cols * 2);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    FloatVector a2 = FloatVector.zero(F);
-    FloatVector a3 = FloatVector.zero(F);
     int c = 0;
-    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
+    // written out in the loop, not in helper methods: a vector passed to a method that C2 does not
+    // inline is boxed, which costs an allocation per lane group
+    for (int end = pairs - L; c <= end; c += L) {
       IntVector v = w.ints(base + c * 4);
-      IntVector u = w.ints(base + (c + L) * 4);
-      FloatVector e0 = FloatVector.fromArray(F, xe, c);
-      FloatVector o0 = FloatVector.fromArray(F, xo, c);
-      FloatVector e1 = FloatVector.fromArray(F, xe, c + L);
-      FloatVector o1 = FloatVector.fromArray(F, xo, c + L);
-      a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e0, a0);
-      a1 = v.and(HIGH_HALF).reinterpretAsFloats().fma(o0, a1);
-      a2 = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e1, a2);
-      a3 = u.and(HIGH_HALF).reinterpretAsFloats().fma(o1, a3);
+      a0 =
+          v.lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats()
+              .fma(FloatVector.fromArray(F, xe, c), a0);
+      a1 = v.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, c), a1);
     }
-    return bf16Tail(
-        w, base, c, pairs, a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD), xe, xo);
+    return bf16Tail(w, base, c, pairs, a0.add(a1).reduceLanes(VectorOperators.ADD), xe, xo);
   }
 
-  /** Rows r and r2 of a BF16 matrix dotted with x, each bit for bit {@link #dotBF16}'s. */
-  static long dotBF16Pair(NativeView w, int r, int r2, int cols, float[] xe, float[] xo) {
+  /**
+   * Rows r, r + q, r + 2q and r + 3q of a BF16 matrix dotted with x, into {@code out} at those
+   * indices, each bit for bit {@link #dotBF16}'s.
+   */
+  static void dotBF16Quad(
+      NativeView w, int r, int q, int cols, float[] xe, float[] xo, float[] out) {
     int pairs = cols / 2;
-    int base = r * cols * 2;
-    int base2 = r2 * cols * 2;
-    w.checkRange(base, cols * 2);
-    w.checkRange(base2, cols * 2);
+    int b0 = r * cols * 2;
+    int b1 = (r + q) * cols * 2;
+    int b2 = (r + 2 * q) * cols * 2;
+    int b3 = (r + 3 * q) * cols * 2;
+    w.checkRange(b0, cols * 2);
+    w.checkRange(b3, cols * 2);
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
-    FloatVector a2 = FloatVector.zero(F);
-    FloatVector a3 = FloatVector.zero(F);
-    FloatVector b0 = FloatVector.zero(F);
-    FloatVector b1 = FloatVector.zero(F);
-    FloatVector b2 = FloatVector.zero(F);
-    FloatVector b3 = FloatVector.zero(F);
+    FloatVector c0 = FloatVector.zero(F);
+    FloatVector c1 = FloatVector.zero(F);
+    FloatVector d0 = FloatVector.zero(F);
+    FloatVector d1 = FloatVector.zero(F);
+    FloatVector g0 = FloatVector.zero(F);
+    FloatVector g1 = FloatVector.zero(F);
     int c = 0;
-    for (int end = pairs - 2 * L; c <= end; c += 2 * L) {
-      FloatVector e0 = FloatVector.fromArray(F, xe, c);
-      FloatVector o0 = FloatVector.fromArray(F, xo, c);
-      FloatVector e1 = FloatVector.fromArray(F, xe, c + L);
-      FloatVector o1 = FloatVector.fromArray(F, xo, c + L);
-      IntVector v = w.ints(base + c * 4);
-      IntVector u = w.ints(base + (c + L) * 4);
-      a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e0, a0);
-      a1 = v.and(HIGH_HALF).reinterpretAsFloats().fma(o0, a1);
-      a2 = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e1, a2);
-      a3 = u.and(HIGH_HALF).reinterpretAsFloats().fma(o1, a3);
-      IntVector v2 = w.ints(base2 + c * 4);
-      IntVector u2 = w.ints(base2 + (c + L) * 4);
-      b0 = v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e0, b0);
-      b1 = v2.and(HIGH_HALF).reinterpretAsFloats().fma(o0, b1);
-      b2 = u2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e1, b2);
-      b3 = u2.and(HIGH_HALF).reinterpretAsFloats().fma(o1, b3);
+    for (int end = pairs - L; c <= end; c += L) {
+      FloatVector e = FloatVector.fromArray(F, xe, c);
+      FloatVector o = FloatVector.fromArray(F, xo, c);
+      IntVector v0 = w.ints(b0 + c * 4);
+      a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a0);
+      a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(o, a1);
+      IntVector v1 = w.ints(b1 + c * 4);
+      c0 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, c0);
+      c1 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(o, c1);
+      IntVector v2 = w.ints(b2 + c * 4);
+      d0 = v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, d0);
+      d1 = v2.and(HIGH_HALF).reinterpretAsFloats().fma(o, d1);
+      IntVector v3 = w.ints(b3 + c * 4);
+      g0 = v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, g0);
+      g1 = v3.and(HIGH_HALF).reinterpretAsFloats().fma(o, g1);
     }
-    float s0 =
-        bf16Tail(
-            w, base, c, pairs, a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD), xe, xo);
-    float s1 =
-        bf16Tail(
-            w,
-            base2,
-            c,
-            pairs,
-            b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD),
-            xe,
-            xo);
-    return pair(s0, s1);
+    out[r] = bf16Tail(w, b0, c, pairs, a0.add(a1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + q] = bf16Tail(w, b1, c, pairs, c0.add(c1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + 2 * q] = bf16Tail(w, b2, c, pairs, d0.add(d1).reduceLanes(VectorOperators.ADD), xe, xo);
+    out[r + 3 * q] = bf16Tail(w, b3, c, pairs, g0.add(g1).reduceLanes(VectorOperators.ADD), xe, xo);
   }
 
   /**

@@ -67,25 +67,39 @@ final class DecodeStep {
     }
 
     /**
-     * Rows r and r2 · x in one pass over both rows (read with {@link DecodeKernels#first} and
-     * {@link DecodeKernels#second}), each bit for bit {@link #dot}'s.
+     * The rows of slot {@code slot} (see {@link #slots}) · x, into {@code out} at their row
+     * indices, each bit for bit {@link #dot}'s; returns how many rows the slot has (4 or 1), which
+     * {@link #row} names.
      */
-    long dotPair(int r, int r2, Vec x) {
-      return switch (format) {
-        case F32 -> DecodeKernels.dotF32Pair(buf, r, r2, cols, x.v);
-        case F16 -> DecodeKernels.dotF16Pair(buf, r, r2, cols, x.even, x.odd);
-        case BF16 -> DecodeKernels.dotBF16Pair(buf, r, r2, cols, x.even, x.odd);
-      };
+    int dotSlot(int slot, Vec x, float[] out) {
+      int q = rows / 4;
+      if (slot >= q) {
+        int r = row(slot, 0);
+        out[r] = dot(r, x);
+        return 1;
+      }
+      switch (format) {
+        case F32 -> DecodeKernels.dotF32Quad(buf, slot, q, cols, x.v, out);
+        case F16 -> DecodeKernels.dotF16Quad(buf, slot, q, cols, x.even, x.odd, out);
+        case BF16 -> DecodeKernels.dotBF16Quad(buf, slot, q, cols, x.even, x.odd, out);
+      }
+      return 4;
+    }
+
+    /** Row j of slot {@code slot}: slot + j·rows/4 for a quad, else one of the last rows%4. */
+    int row(int slot, int j) {
+      int q = rows / 4;
+      return slot < q ? slot + j * q : 3 * q + slot;
     }
 
     /**
-     * The units a product is split into: slot s < rows/2 is rows s and s + rows/2 ({@link
-     * #dotPair}); an odd matrix's last slot is its last row alone. Pairing rows half a matrix apart
-     * keeps two streams far apart in flight: adjacent rows, each x load shared the same way, halved
-     * what one thread read from memory (DecodeBench kernels).
+     * The units a product is split into: slot s < rows/4 is rows s, s + rows/4, s + rows/2 and s +
+     * 3rows/4 in one pass, each x load serving four streams far apart; the last rows%4 rows are a
+     * slot each. Four streams a thread read 14-27% more from memory than two (docs/design.md);
+     * adjacent rows, their streams interleaved, halved what one thread read.
      */
     int slots() {
-      return rows - rows / 2;
+      return rows / 4 + rows % 4;
     }
 
     float at(int i) {
@@ -142,6 +156,7 @@ final class DecodeStep {
     final Vec att; // attention output [nH*hd]
     final float[] scores; // [nH, capacity]
     final Vec hb; // silu(gate) * up [I]
+    final float[] sums; // a product's rows before they are added in (o, down) or gated (up)
     final float[] logits; // [V]
     final NativeView[] keys;
     final NativeView[] values;
@@ -173,6 +188,7 @@ final class DecodeStep {
       att = new Vec(d.heads * d.headDim);
       scores = new float[logits ? d.heads * cache.capacity() : 0];
       hb = new Vec(d.inter);
+      sums = new float[Math.max(d.hidden, d.inter)];
       this.logits = new float[logits ? d.vocab : 0];
       if (step != null) {
         keys = step.keys;
@@ -499,25 +515,18 @@ final class DecodeStep {
   private static void project(
       Batch batch, Mat m, float[] bias, int which, int from, int to, int offset) {
     int n = batch.n;
-    int half = m.rows() / 2;
     for (int slot = from - offset; slot < to - offset; slot++) {
-      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
         float[] out = which == Q ? s.q : which == K ? s.k : s.v;
-        if (slot < half) {
-          long p = m.dotPair(slot, r2, s.xb);
-          out[slot] = biased(DecodeKernels.first(p), bias, slot);
-          out[r2] = biased(DecodeKernels.second(p), bias, r2);
-        } else {
-          out[r2] = biased(m.dot(r2, s.xb), bias, r2);
+        int rows = m.dotSlot(slot, s.xb, out);
+        if (bias != null) {
+          for (int j = 0; j < rows; j++) {
+            out[m.row(slot, j)] += bias[m.row(slot, j)];
+          }
         }
       }
     }
-  }
-
-  private static float biased(float dot, float[] bias, int r) {
-    return bias == null ? dot : dot + bias[r];
   }
 
   /** Items from..to-1 of (sequence, head) pairs, sequence-major. */
@@ -610,18 +619,13 @@ final class DecodeStep {
   /** Slots from..to-1 of {@code m} times each sequence's att (else hb), added into its x. */
   private static void addInto(Batch batch, Mat m, int from, int to, boolean att) {
     int n = batch.n;
-    int half = m.rows() / 2;
     for (int slot = from; slot < to; slot++) {
-      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        Vec in = att ? s.att : s.hb;
-        if (slot < half) {
-          long p = m.dotPair(slot, r2, in);
-          s.x.v[slot] += DecodeKernels.first(p);
-          s.x.v[r2] += DecodeKernels.second(p);
-        } else {
-          s.x.v[r2] += m.dot(r2, in);
+        int rows = m.dotSlot(slot, att ? s.att : s.hb, s.sums);
+        for (int j = 0; j < rows; j++) {
+          int r = m.row(slot, j);
+          s.x.v[r] += s.sums[r];
         }
       }
     }
@@ -630,18 +634,14 @@ final class DecodeStep {
   private static void gateUp(Batch batch, int from, int to) {
     LayerViews w = batch.w;
     int n = batch.n;
-    int half = w.wGate().rows() / 2;
     for (int slot = from; slot < to; slot++) {
-      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        if (slot < half) {
-          long gate = w.wGate().dotPair(slot, r2, s.xb);
-          long up = w.wUp().dotPair(slot, r2, s.xb);
-          s.hb.v[slot] = silu(DecodeKernels.first(gate)) * DecodeKernels.first(up);
-          s.hb.v[r2] = silu(DecodeKernels.second(gate)) * DecodeKernels.second(up);
-        } else {
-          s.hb.v[r2] = silu(w.wGate().dot(r2, s.xb)) * w.wUp().dot(r2, s.xb);
+        int rows = w.wGate().dotSlot(slot, s.xb, s.hb.v);
+        w.wUp().dotSlot(slot, s.xb, s.sums);
+        for (int j = 0; j < rows; j++) {
+          int r = w.wGate().row(slot, j);
+          s.hb.v[r] = silu(s.hb.v[r]) * s.sums[r];
         }
       }
     }
@@ -654,18 +654,10 @@ final class DecodeStep {
 
   private void lmHead(Batch batch, int from, int to) {
     int n = batch.n;
-    int half = vocab / 2;
     for (int slot = from; slot < to; slot++) {
-      int r2 = slot + half;
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        if (slot < half) {
-          long p = lmHead.dotPair(slot, r2, s.xb);
-          s.logits[slot] = DecodeKernels.first(p);
-          s.logits[r2] = DecodeKernels.second(p);
-        } else {
-          s.logits[r2] = lmHead.dot(r2, s.xb);
-        }
+        lmHead.dotSlot(slot, s.xb, s.logits);
       }
     }
   }

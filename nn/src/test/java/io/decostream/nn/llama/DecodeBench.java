@@ -19,10 +19,10 @@ import java.util.Arrays;
  * costs. The machine's own floors are {@code deco bench}'s. Run with {@code java -cp
  * target/test-classes:target/classes:... io.decostream.nn.llama.DecodeBench [repeats] [steps]
  * [threads] [bench|demo|kernels|prompt|exp]}. {@code kernels}: the fp32, F16 and BF16 kernels
- * alone, one row a call and in row pairs, over a matrix that stays in L2 (256 x 768), on 1 to
+ * alone, one row a call and in row quads, over a matrix that stays in L2 (256 x 768), on 1 to
  * {@code threads} threads each with its own copy: what they compute per second when memory is not
- * the limit. With {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=2}
- * pairs adjacent rows instead of rows half the matrix apart.
+ * the limit. With {@code -Drows=65536} the matrix comes from memory instead; {@code -Dchunk=4}
+ * takes four adjacent rows instead of rows a quarter of the matrix apart.
  */
 public final class DecodeBench {
 
@@ -255,7 +255,7 @@ public final class DecodeBench {
       for (int t = 0; t < n; t++) {
         System.out.printf(
             "%d thread(s), thread %d: one row a call: fp32 %.1f GB/s, F16 %.1f GB/s, BF16 %.1f GB/s,"
-                + " row pairs: fp32 %.1f GB/s, F16 %.1f GB/s, BF16 %.1f GB/s (median of %d)%n",
+                + " row quads: fp32 %.1f GB/s, F16 %.1f GB/s, BF16 %.1f GB/s (median of %d)%n",
             n, t, gbs[t][0], gbs[t][1], gbs[t][2], gbs[t][3], gbs[t][4], gbs[t][5], repeats);
       }
     }
@@ -372,22 +372,21 @@ public final class DecodeBench {
     float run();
   }
 
-  /** A pair kernel over rows r and r2 of one matrix. */
-  private interface PairKernel {
-    long dot(int r, int r2);
+  /** A quad kernel over rows r, r + q, r + 2q and r + 3q of one matrix. */
+  private interface QuadKernel {
+    void dot(int r, int q);
   }
 
-  /** Every row of the matrix once, in pairs i and i + chunk/2 within each chunk of rows. */
-  private static Pass pairs(int rows, int chunk, PairKernel k) {
-    int half = chunk / 2;
+  /** Every row of the matrix once, in quads of stride chunk/4 within each chunk of rows. */
+  private static Pass quads(int rows, int chunk, QuadKernel k, float[] out) {
+    int q = chunk / 4;
     return () -> {
-      float s = 0;
-      for (int q = 0; q + chunk <= rows; q += chunk) {
-        for (int i = q; i < q + half; i++) {
-          s += DecodeKernels.first(k.dot(i, i + half));
+      for (int c = 0; c + chunk <= rows; c += chunk) {
+        for (int i = c; i < c + q; i++) {
+          k.dot(i, q);
         }
       }
-      return s;
+      return out[0];
     };
   }
 
@@ -415,9 +414,10 @@ public final class DecodeBench {
       x[i] = 0.01f * (i % 7);
     }
     DecodeKernels.deinterleave(x, cols, xe, xo);
-    // pairs are rows i and i + chunk/2 within each chunk of rows (default: the whole matrix, as
-    // decode pairs them; -Dchunk=2 pairs adjacent rows)
+    // quads are rows i + k*chunk/4 within each chunk of rows (default: the whole matrix, as decode
+    // takes them; -Dchunk=4 takes adjacent rows)
     int chunk = Integer.getInteger("chunk", rows);
+    float[] out = new float[rows];
     Pass[] kernels = {
       () -> {
         float s = 0;
@@ -440,12 +440,12 @@ public final class DecodeBench {
         }
         return s;
       },
-      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotF32Pair(w32, r, r2, cols, x)),
-      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotF16Pair(w16, r, r2, cols, xe, xo)),
-      pairs(rows, chunk, (r, r2) -> DecodeKernels.dotBF16Pair(wb, r, r2, cols, xe, xo))
+      quads(rows, chunk, (r, q) -> DecodeKernels.dotF32Quad(w32, r, q, cols, x, out), out),
+      quads(rows, chunk, (r, q) -> DecodeKernels.dotF16Quad(w16, r, q, cols, xe, xo, out), out),
+      quads(rows, chunk, (r, q) -> DecodeKernels.dotBF16Quad(wb, r, q, cols, xe, xo, out), out)
     };
     int[] bytesPerWeight = {4, 2, 2, 4, 2, 2};
-    long pairedRows = (long) (rows / chunk) * chunk;
+    long quadRows = (long) (rows / chunk) * chunk;
     double[][] gbs = new double[kernels.length][repeats];
     float sink = 0;
     for (int r = -2; r < repeats; r++) {
@@ -455,7 +455,7 @@ public final class DecodeBench {
           sink += kernels[k].run();
         }
         long ns = System.nanoTime() - t0;
-        long weights = (k < 3 ? rows : pairedRows) * cols;
+        long weights = (k < 3 ? rows : quadRows) * cols;
         if (r >= 0) {
           gbs[k][r] = (double) weights * bytesPerWeight[k] * passes / ns;
         }

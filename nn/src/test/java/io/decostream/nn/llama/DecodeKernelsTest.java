@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The decode kernels against exact references: the F16 and BF16 widening (issue 20 point 3) against
- * the exact conversions, the row-pair kernels against the one-row kernels bit for bit, attention's
+ * the exact conversions, the row-quad kernels against the one-row kernels bit for bit, attention's
  * softmax and A·V against sums in double.
  */
 class DecodeKernelsTest {
@@ -158,13 +158,14 @@ class DecodeKernelsTest {
   }
 
   /**
-   * The pair kernels give each row the one-row kernel's bits, at every tail length and for rows
-   * anywhere in the matrix (decode pairs row s with row s + rows/2).
+   * The quad kernels give each row the one-row kernel's bits, at every tail length, for quads
+   * anywhere in the matrix (decode takes rows s, s + q, s + 2q and s + 3q), and write only their
+   * own four rows.
    */
   @Test
-  void rowPairsGiveEachRowTheBitsOfTheOneRowKernels() {
+  void rowQuadsGiveEachRowTheBitsOfTheOneRowKernels() {
     SplittableRandom r = new SplittableRandom(6);
-    int rows = 7;
+    int rows = 13;
     for (int cols : new int[] {2, 14, 30, 64, 70, 130, 768}) {
       ByteBuffer f32 = ByteBuffer.allocateDirect(rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer f16 = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
@@ -185,25 +186,30 @@ class DecodeKernelsTest {
       NativeView w32 = NativeView.of(f32);
       NativeView w16 = NativeView.of(f16);
       NativeView wb = NativeView.of(bf16);
-      for (int[] p : new int[][] {{0, 3}, {2, 6}, {5, 1}, {4, 4}}) {
-        String at = "rows " + p[0] + ", " + p[1] + " of width " + cols;
-        long a = DecodeKernels.dotF32Pair(w32, p[0], p[1], cols, x);
-        assertBits(DecodeKernels.dotF32(w32, p[0], cols, x), DecodeKernels.first(a), "fp32 " + at);
-        assertBits(DecodeKernels.dotF32(w32, p[1], cols, x), DecodeKernels.second(a), "fp32 " + at);
-        long h = DecodeKernels.dotF16Pair(w16, p[0], p[1], cols, even, odd);
-        assertBits(
-            DecodeKernels.dotF16(w16, p[0], cols, even, odd), DecodeKernels.first(h), "F16 " + at);
-        assertBits(
-            DecodeKernels.dotF16(w16, p[1], cols, even, odd), DecodeKernels.second(h), "F16 " + at);
-        long b = DecodeKernels.dotBF16Pair(wb, p[0], p[1], cols, even, odd);
-        assertBits(
-            DecodeKernels.dotBF16(wb, p[0], cols, even, odd), DecodeKernels.first(b), "BF16 " + at);
-        assertBits(
-            DecodeKernels.dotBF16(wb, p[1], cols, even, odd),
-            DecodeKernels.second(b),
-            "BF16 " + at);
+      for (int[] p : new int[][] {{0, 3}, {2, 3}, {0, 1}, {9, 1}, {0, 4}}) { // first row, stride
+        String at = "rows " + p[0] + " + k*" + p[1] + " of width " + cols;
+        float[] a = filled(rows);
+        DecodeKernels.dotF32Quad(w32, p[0], p[1], cols, x, a);
+        float[] h = filled(rows);
+        DecodeKernels.dotF16Quad(w16, p[0], p[1], cols, even, odd, h);
+        float[] b = filled(rows);
+        DecodeKernels.dotBF16Quad(wb, p[0], p[1], cols, even, odd, b);
+        for (int row = 0; row < rows; row++) {
+          boolean mine = row >= p[0] && (row - p[0]) % p[1] == 0 && row <= p[0] + 3 * p[1];
+          assertBits(mine ? DecodeKernels.dotF32(w32, row, cols, x) : -1f, a[row], "fp32 " + at);
+          assertBits(
+              mine ? DecodeKernels.dotF16(w16, row, cols, even, odd) : -1f, h[row], "F16 " + at);
+          assertBits(
+              mine ? DecodeKernels.dotBF16(wb, row, cols, even, odd) : -1f, b[row], "BF16 " + at);
+        }
       }
     }
+  }
+
+  private static float[] filled(int n) {
+    float[] a = new float[n];
+    java.util.Arrays.fill(a, -1f);
+    return a;
   }
 
   private static void assertBits(float expected, float actual, String what) {
