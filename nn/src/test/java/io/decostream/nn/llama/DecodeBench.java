@@ -90,9 +90,9 @@ public final class DecodeBench {
       }
       long kvBytes = 2L * c.numHiddenLayers() * c.hiddenSize() * 4 * (prompt + steps / 2);
       RowPool pool = RowPool.shared(threads);
-      float[] x = new float[2048];
-      Arrays.fill(x, 0.01f);
       float[] sink = new float[32000];
+      DecodeStep.Vec xv = new DecodeStep.Vec(2048); // the products' input, as a step gives it
+      Arrays.fill(xv.v, 0.01f);
       NDArray emb =
           root.randomNormal(0f, 0.02f, new Shape(prompt, c.hiddenSize()), DataType.FLOAT32);
       for (int k = 0; k < 3; k++) { // what a region costs with nothing to do
@@ -122,10 +122,10 @@ public final class DecodeBench {
           for (DecodeStep.Mat mat : mats) {
             final DecodeStep.Mat fm = mat;
             pool.run(
-                fm.rows(),
+                fm.slots(),
                 (a, b) -> {
                   for (int i = a; i < b; i++) {
-                    sink[i % 32000] = DecodeKernels.dotF32(fm.buf(), i, fm.cols(), x);
+                    fm.dotSlot(i, xv, sink);
                   }
                 });
           }
@@ -134,7 +134,7 @@ public final class DecodeBench {
         // the kernel alone, all matrices of a step as one region (no barrier between products)
         int[] starts = new int[mats.size() + 1];
         for (int i = 0; i < mats.size(); i++) {
-          starts[i + 1] = starts[i] + mats.get(i).rows();
+          starts[i + 1] = starts[i] + mats.get(i).slots();
         }
         long t3 = System.nanoTime();
         for (int s = 0; s < steps; s++) {
@@ -146,8 +146,7 @@ public final class DecodeBench {
                   while (starts[mi + 1] <= i) {
                     mi++;
                   }
-                  DecodeStep.Mat fm = mats.get(mi);
-                  sink[i % 32000] = DecodeKernels.dotF32(fm.buf(), i - starts[mi], fm.cols(), x);
+                  mats.get(mi).dotSlot(i - starts[mi], xv, sink);
                 }
               });
         }
