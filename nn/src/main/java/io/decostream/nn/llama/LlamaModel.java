@@ -77,12 +77,14 @@ public final class LlamaModel implements AutoCloseable {
   private final DecodeStep fast;
 
   /**
-   * Query rows per block of {@link #blockedAttention} (issue 20 point 4). 128 measured fastest on
-   * the model benchmark's shape: a block's scores, [12, 128, 4608] fp32 at 4608 positions, stay
-   * under 32 MiB, which allocators serve from memory they keep (glibc's largest mmap threshold,
-   * jemalloc's arenas) instead of fresh pages; 256 was 15-20% slower.
+   * Query rows per block of {@link #blockedAttention} (issue 20 point 4). 32 measured fastest on
+   * the model benchmark's shape: a block's scores, [12, 32, 4608] fp32 at 4608 positions, are 7
+   * MiB, which stay in the allocator's kept memory and the L3 cache. With 128 rows (28 MiB) the
+   * 4608 prefill took 3.5 M minor page faults and 6-7 s of system time against 0.4-1.1 M and 1-2 s,
+   * and ran at 0.53-0.54 of its floor against 0.59-0.62 ({@code PrefillBench 4608 3
+   * 512:128,512:32,512:128,512:32 2}, jemalloc preloaded); 256 was slower again.
    */
-  static final int DEFAULT_ATTENTION_BLOCK = 128;
+  static final int DEFAULT_ATTENTION_BLOCK = 32;
 
   private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
 
