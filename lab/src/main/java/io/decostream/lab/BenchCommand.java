@@ -55,7 +55,11 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--warmups",
       defaultValue = "2",
-      description = "Warm-up passes before timing (default ${DEFAULT-VALUE}).")
+      description =
+          "Warm-up passes before timing (default ${DEFAULT-VALUE}); a live-window question on"
+              + " the shortest window warms up "
+              + ModelBench.LIVE_WARMUPS
+              + " times as often.")
   int warmups;
 
   @Option(
