@@ -77,16 +77,26 @@ public final class LlamaModel implements AutoCloseable {
   private final DecodeStep fast;
 
   /**
-   * Query rows per block of {@link #blockedAttention} (issue 20 point 4). 32 measured fastest on
-   * the model benchmark's shape: a block's scores, [12, 32, 4608] fp32 at 4608 positions, are 7
-   * MiB, which stay in the allocator's kept memory and the L3 cache. With 128 rows (28 MiB) the
-   * 4608 prefill took 3.5 M minor page faults and 6-7 s of system time against 0.4-1.1 M and 1-2 s,
-   * and ran at 0.53-0.54 of its floor against 0.59-0.62 ({@code PrefillBench 4608 3
-   * 512:128,512:32,512:128,512:32 2}, jemalloc preloaded); 256 was slower again.
+   * Query rows per block of {@link #blockedAttention} (issue 20 point 4) up to {@link #LONG_KEYS}
+   * keys: training's contexts (at most 832 positions) ran 10% faster at 128 rows than at 32 (a
+   * {@code deco train} leg of 60 steps, the two alternated), and at 1152 keys prefill was even.
    */
-  static final int DEFAULT_ATTENTION_BLOCK = 32;
+  static final int DEFAULT_ATTENTION_BLOCK = 128;
 
-  private int attentionBlock = DEFAULT_ATTENTION_BLOCK;
+  /**
+   * Query rows per block past {@link #LONG_KEYS} keys. At 4608 keys a block's scores, [12, 32,
+   * 4608] fp32 on the model benchmark's shape, are 7 MiB, which stay in the allocator's kept memory
+   * and the L3 cache. With 128 rows (28 MiB) the 4608 prefill took 3.5 M minor page faults and 6-7
+   * s of system time against 0.4-1.1 M and 1-2 s, and ran at 0.53-0.54 of its floor against
+   * 0.59-0.62 ({@code PrefillBench 4608 3 512:128,512:32,512:128,512:32 2}, jemalloc preloaded).
+   */
+  static final int LONG_ATTENTION_BLOCK = 32;
+
+  /** Keys past which a block takes {@link #LONG_ATTENTION_BLOCK} rows. */
+  static final int LONG_KEYS = 2048;
+
+  /** Query rows per block, or 0: by the keys a pass sees ({@link #blockRows}). */
+  private int attentionBlock;
 
   /**
    * Rows up to which {@link #forwardLast} runs on the Vector API step ({@link DecodeStep#prompt})
@@ -795,13 +805,12 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * Causal attention by query blocks (issue 20 point 4), for passes whose probabilities nobody
-   * reads (no tap, no trace): the queries are taken {@link #attentionBlock} rows at a time, and a
-   * block ending at position e - 1 scores only the keys 0..e-1 (the keys after its last row would
-   * all be masked), so no array is larger than [B, nH, block, L] and the causal half of QK^T that
-   * the full path computes and masks away is skipped. Each block's temporaries are released before
-   * the next. The same products as {@link #attention}'s full path up to fp32 rounding (the scale is
-   * applied to q, exact for a power-of-two sqrt(hd)), and differentiable (slices, matMul, softmax,
-   * concat).
+   * reads (no tap, no trace): the queries are taken {@link #blockRows} rows at a time, and a block
+   * ending at position e - 1 scores only the keys 0..e-1 (the keys after its last row would all be
+   * masked), so no array is larger than [B, nH, block, L] and the causal half of QK^T that the full
+   * path computes and masks away is skipped. Each block's temporaries are released before the next.
+   * The same products as {@link #attention}'s full path up to fp32 rounding (the scale is applied
+   * to q, exact for a power-of-two sqrt(hd)), and differentiable (slices, matMul, softmax, concat).
    */
   private NDArray blockedAttention(
       NDManager ls, NDArray q, NDArray keys, NDArray values, Positions at) {
@@ -809,7 +818,7 @@ public final class LlamaModel implements AutoCloseable {
     int t = at.t();
     int past = at.past();
     int rep = heads / kvHeads;
-    int rows = Math.min(attentionBlock, t);
+    int rows = Math.min(blockRows(at.total()), t);
     NDArray mask = at.blockMask(rows);
     NDArray scaled = Scalars.div(q, attnScale); // [B, nH, T, hd]: T*hd divisions, not T*L
     NDList out = new NDList((t + rows - 1) / rows);
@@ -954,13 +963,22 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
-   * Sets the query rows per attention block (tests and tuning; call before the model is shared).
+   * Sets the query rows per attention block, or 0 for the default by window length (tests and
+   * tuning; call before the model is shared).
    */
   void attentionBlock(int rows) {
-    if (rows < 1) {
-      throw new IllegalArgumentException("attention block must be >= 1 rows, got " + rows);
+    if (rows < 0) {
+      throw new IllegalArgumentException("attention block must be >= 0 rows, got " + rows);
     }
     attentionBlock = rows;
+  }
+
+  /** Query rows per attention block for a pass that sees {@code keys} keys. */
+  int blockRows(int keys) {
+    if (attentionBlock > 0) {
+      return attentionBlock;
+    }
+    return keys > LONG_KEYS ? LONG_ATTENTION_BLOCK : DEFAULT_ATTENTION_BLOCK;
   }
 
   /**

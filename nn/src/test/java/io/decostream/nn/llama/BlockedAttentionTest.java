@@ -14,6 +14,7 @@ import io.decostream.nn.config.LlamaConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,6 +33,27 @@ public class BlockedAttentionTest {
   /** hidden, heads, kvHeads: head dims 16 (scale 4, exact) and 12 (scale sqrt(12), inexact). */
   private static LlamaConfig config(int hidden, int heads, int kvHeads) {
     return RandomLlama.config(hidden, 2, heads, kvHeads, 96, 61, 256);
+  }
+
+  /**
+   * By default a block takes 128 query rows up to 2048 keys (training's contexts) and 32 past them
+   * (long prefill); a block set by hand holds at every length, and 0 restores the default.
+   */
+  @Test
+  void theDefaultBlockShrinksPastTwoThousandKeys() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      LlamaModel model = RandomLlama.build(config(64, 4, 2), m, 0.2f, 7, null);
+      assertEquals(128, model.blockRows(1));
+      assertEquals(128, model.blockRows(LlamaModel.LONG_KEYS));
+      assertEquals(32, model.blockRows(LlamaModel.LONG_KEYS + 1));
+      assertEquals(32, model.blockRows(4608));
+      model.attentionBlock(16);
+      assertEquals(16, model.blockRows(1));
+      assertEquals(16, model.blockRows(4608));
+      model.attentionBlock(0);
+      assertEquals(32, model.blockRows(4608));
+      assertThrows(IllegalArgumentException.class, () -> model.attentionBlock(-1));
+    }
   }
 
   @ParameterizedTest(name = "hidden {0}, heads {1}/{2}, block {3}, T {4}")

@@ -21,7 +21,8 @@ import java.util.List;
  * io.decostream.nn.llama.PrefillBench [T,T,..] [repeats] [chunk:block,..] [threads]}: for each
  * {@code chunk:block}, {@code chunk} 0 is one forwardLast pass over all T rows (as the model
  * benchmark's DeCo prefill does), otherwise {@link LlamaModel#prefill} in passes of {@code chunk}
- * rows (as the Generator does); {@code block} is the attention's query rows per block.
+ * rows (as the Generator does); {@code block} is the attention's query rows per block (0: the
+ * default by window length).
  */
 public final class PrefillBench {
 
