@@ -522,7 +522,8 @@ final class DecodeStep {
         int rows = m.dotSlot(slot, s.xb, out);
         if (bias != null) {
           for (int j = 0; j < rows; j++) {
-            out[m.row(slot, j)] += bias[m.row(slot, j)];
+            int r = m.row(slot, j);
+            out[r] += bias[r];
           }
         }
       }
