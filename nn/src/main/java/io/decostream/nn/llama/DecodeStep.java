@@ -488,9 +488,11 @@ final class DecodeStep {
       Scratch s = batch.seqs[b];
       rmsNorm(s.x.v, w.postNorm(), s.xb, w.wGate().halves());
     }
-    pool.run(w.wGate().slots(), batch.gateUp);
+    pool.run(w.wGate().slots(), batch.gateUp); // hb = gate(x), sums = up(x)
     for (int b = 0; b < n; b++) {
-      batch.seqs[b].hb.split(w.wDown().halves());
+      Scratch s = batch.seqs[b];
+      DecodeKernels.siluTimes(s.hb.v, s.sums, s.hb.v.length); // hb = silu(gate) * up
+      s.hb.split(w.wDown().halves());
     }
     pool.run(w.wDown().slots(), batch.down);
   }
@@ -632,25 +634,17 @@ final class DecodeStep {
     }
   }
 
+  /** Slots from..to-1 of gate and up times each sequence's xb, into its hb and sums. */
   private static void gateUp(Batch batch, int from, int to) {
     LayerViews w = batch.w;
     int n = batch.n;
     for (int slot = from; slot < to; slot++) {
       for (int b = 0; b < n; b++) {
         Scratch s = batch.seqs[b];
-        int rows = w.wGate().dotSlot(slot, s.xb, s.hb.v);
+        w.wGate().dotSlot(slot, s.xb, s.hb.v);
         w.wUp().dotSlot(slot, s.xb, s.sums);
-        for (int j = 0; j < rows; j++) {
-          int r = w.wGate().row(slot, j);
-          s.hb.v[r] = silu(s.hb.v[r]) * s.sums[r];
-        }
       }
     }
-  }
-
-  /** silu(g) = g * sigmoid(g), the gate of the MLP (spec §4.2). */
-  private static float silu(float g) {
-    return g * (float) (1 / (1 + Math.exp(-g)));
   }
 
   private void lmHead(Batch batch, int from, int to) {

@@ -217,6 +217,28 @@ class DecodeKernelsTest {
   }
 
   @Test
+  void theGateIsSiluTimesUpAsADoubleReferenceAtEveryTailLength() {
+    SplittableRandom r = new SplittableRandom(11);
+    for (int n : new int[] {1, 15, 16, 17, 37, 2048}) {
+      float[] g = new float[n];
+      float[] u = new float[n];
+      for (int i = 0; i < n; i++) {
+        g[i] = (float) r.nextDouble(-12, 12);
+        u[i] = (float) r.nextDouble(-3, 3);
+      }
+      g[0] =
+          n > 1 ? -100f : 100f; // exp(-g) overflows to infinity (or underflows): silu is 0 (or g)
+      float[] in = g.clone();
+      DecodeKernels.siluTimes(g, u, n);
+      for (int i = 0; i < n; i++) {
+        double x = in[i];
+        double want = x / (1 + Math.exp(-x)) * u[i];
+        assertEquals(want, g[i], 1e-6 * Math.max(1, Math.abs(want)), "element " + i + " of " + n);
+      }
+    }
+  }
+
+  @Test
   void softmaxAndWeightedRowsMatchADoubleReferenceAtEveryTailLength() {
     SplittableRandom r = new SplittableRandom(5);
     // counts and row widths around the vector length (4 to 16 lanes) and its multiples
