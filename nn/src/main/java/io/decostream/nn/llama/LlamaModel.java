@@ -77,25 +77,19 @@ public final class LlamaModel implements AutoCloseable {
   private final DecodeStep fast;
 
   /**
-   * Query rows per block of {@link #blockedAttention} (issue 20 point 4) up to {@link #LONG_KEYS}
-   * keys: training's contexts (at most 832 positions) ran 10% faster at 128 rows than at 32 (a
-   * {@code deco train} leg of 60 steps, the two alternated), and at 1152 keys prefill was even.
+   * Query rows per block of {@link #blockedAttention} (issue 20 point 4). Training's contexts (at
+   * most 832 positions) ran 10% faster at 128 rows than at 32 (a {@code deco train} leg of 60
+   * steps, the two alternated). At 4608 keys a block's scores, [12, 128, 4608] fp32 on the model
+   * benchmark's shape, are 28 MiB: with jemalloc as {@code ./deco} sets it ({@code
+   * oversize_threshold:0}) the allocator keeps them, and the 4608 prefill ran at 0.72-0.76 of its
+   * floor against 0.64-0.66 at 32 rows, 0.68-0.73 against 0.62-0.65 in 512-row passes ({@code
+   * PrefillBench 4608 2 0:32,0:128,0:32,0:128 2}); under glibc with {@code ./deco}'s tunables the
+   * two were even. With jemalloc's default threshold (8 MiB) 128 rows re-faulted every block (4.6 M
+   * minor faults, 0.50 against 0.60), which is why 32 rows served long windows before.
    */
   static final int DEFAULT_ATTENTION_BLOCK = 128;
 
-  /**
-   * Query rows per block past {@link #LONG_KEYS} keys. At 4608 keys a block's scores, [12, 32,
-   * 4608] fp32 on the model benchmark's shape, are 7 MiB, which stay in the allocator's kept memory
-   * and the L3 cache. With 128 rows (28 MiB) the 4608 prefill took 3.5 M minor page faults and 6-7
-   * s of system time against 0.4-1.1 M and 1-2 s, and ran at 0.53-0.54 of its floor against
-   * 0.59-0.62 ({@code PrefillBench 4608 3 512:128,512:32,512:128,512:32 2}, jemalloc preloaded).
-   */
-  static final int LONG_ATTENTION_BLOCK = 32;
-
-  /** Keys past which a block takes {@link #LONG_ATTENTION_BLOCK} rows. */
-  static final int LONG_KEYS = 2048;
-
-  /** Query rows per block, or 0: by the keys a pass sees ({@link #blockRows}). */
+  /** Query rows per block, or 0: {@link #DEFAULT_ATTENTION_BLOCK}. */
   private int attentionBlock;
 
   /**
@@ -818,7 +812,7 @@ public final class LlamaModel implements AutoCloseable {
     int t = at.t();
     int past = at.past();
     int rep = heads / kvHeads;
-    int rows = Math.min(blockRows(at.total()), t);
+    int rows = Math.min(blockRows(), t);
     NDArray mask = at.blockMask(rows);
     NDArray scaled = Scalars.div(q, attnScale); // [B, nH, T, hd]: T*hd divisions, not T*L
     NDList out = new NDList((t + rows - 1) / rows);
@@ -963,8 +957,8 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
-   * Sets the query rows per attention block, or 0 for the default by window length (tests and
-   * tuning; call before the model is shared).
+   * Sets the query rows per attention block, or 0 for the default (tests and tuning; call before
+   * the model is shared).
    */
   void attentionBlock(int rows) {
     if (rows < 0) {
@@ -973,12 +967,12 @@ public final class LlamaModel implements AutoCloseable {
     attentionBlock = rows;
   }
 
-  /** Query rows per attention block for a pass that sees {@code keys} keys. */
-  int blockRows(int keys) {
+  /** Query rows per attention block. */
+  int blockRows() {
     if (attentionBlock > 0) {
       return attentionBlock;
     }
-    return keys > LONG_KEYS ? LONG_ATTENTION_BLOCK : DEFAULT_ATTENTION_BLOCK;
+    return DEFAULT_ATTENTION_BLOCK;
   }
 
   /**

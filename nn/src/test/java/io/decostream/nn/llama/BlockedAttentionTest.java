@@ -35,23 +35,17 @@ public class BlockedAttentionTest {
     return RandomLlama.config(hidden, 2, heads, kvHeads, 96, 61, 256);
   }
 
-  /**
-   * By default a block takes 128 query rows up to 2048 keys (training's contexts) and 32 past them
-   * (long prefill); a block set by hand holds at every length, and 0 restores the default.
-   */
+  /** By default a block takes 128 query rows; a block set by hand holds, and 0 restores it. */
   @Test
-  void theDefaultBlockShrinksPastTwoThousandKeys() {
+  void aBlockSetByHandHoldsAndZeroRestoresTheDefault() {
     try (NDManager m = NDManager.newBaseManager()) {
       LlamaModel model = RandomLlama.build(config(64, 4, 2), m, 0.2f, 7, null);
-      assertEquals(128, model.blockRows(1));
-      assertEquals(128, model.blockRows(LlamaModel.LONG_KEYS));
-      assertEquals(32, model.blockRows(LlamaModel.LONG_KEYS + 1));
-      assertEquals(32, model.blockRows(4608));
+      assertEquals(LlamaModel.DEFAULT_ATTENTION_BLOCK, model.blockRows());
+      assertEquals(128, LlamaModel.DEFAULT_ATTENTION_BLOCK);
       model.attentionBlock(16);
-      assertEquals(16, model.blockRows(1));
-      assertEquals(16, model.blockRows(4608));
+      assertEquals(16, model.blockRows());
       model.attentionBlock(0);
-      assertEquals(32, model.blockRows(4608));
+      assertEquals(128, model.blockRows());
       assertThrows(IllegalArgumentException.class, () -> model.attentionBlock(-1));
     }
   }
