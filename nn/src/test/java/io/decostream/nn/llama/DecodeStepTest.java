@@ -183,11 +183,12 @@ class DecodeStepTest {
    * A short prompt after a cached window (issue 20 point 1: a question on a live window) runs on
    * the vector step: its last-row logits, the K/V it leaves in the cache (read back by the decode
    * steps after it) and the greedy tokens equal the DJL layer's on the same weights. GQA (4 query
-   * heads on 2 KV heads); prompts of 1 row, of more rows than a vector has lanes, and of more than
-   * one batch of rows ({@link DecodeStep#PROMPT_ROWS}).
+   * heads on 2 KV heads); prompts of 1 row, of more rows than a vector has lanes (a lane group,
+   * then a tail of 3 or 5 rows that attend row by row, {@link DecodeStep#ROW_TAIL}), and of more
+   * than one batch of rows ({@link DecodeStep#PROMPT_ROWS}).
    */
   @ParameterizedTest
-  @CsvSource({"F32, 1", "F32, 19", "F32, 45", "BF16, 19", "BF16, 45"})
+  @CsvSource({"F32, 1", "F32, 19", "F32, 21", "F32, 45", "BF16, 19", "BF16, 45"})
   void aShortPromptRunsOnTheStepAsOnTheDjlLayer(Precision precision, int rows) {
     LlamaConfig c = RandomLlama.config(64, 2, 4, 2, 96, 50, 160).resolved();
     try (NDManager m = NDManager.newBaseManager()) {
