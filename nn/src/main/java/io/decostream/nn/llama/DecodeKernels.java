@@ -128,6 +128,99 @@ final class DecodeKernels {
         f32Tail(w, b3, c, cols, e0.add(e1).add(e2.add(e3)).reduceLanes(VectorOperators.ADD), x);
   }
 
+  /**
+   * Rows r, r + q, r + 2q and r + 3q of an fp32 matrix against four inputs at once (a prompt's
+   * rows): {@code oi} receives xi's four products at those indices. Each weight load serves four
+   * inputs, so the loop makes one load per FMA instead of 1.25 (x loads included); one FMA chain
+   * per (row, input) keeps the 16 accumulators in registers. In L1 on one thread: 72-83 GFLOP/s
+   * against 37-43 for {@link #dotF32Quad} an input at a time (768 x 768 and 2048 x 768, 20 inputs).
+   * Its sums are not {@link #dotF32Quad}'s bits (one chain a row, not four): decoded tokens, which
+   * must give the same bits alone or batched, never take it.
+   */
+  static void dotF32QuadX4(
+      NativeView w,
+      int r,
+      int q,
+      int cols,
+      float[] x0,
+      float[] x1,
+      float[] x2,
+      float[] x3,
+      float[] o0,
+      float[] o1,
+      float[] o2,
+      float[] o3) {
+    int b0 = r * cols * 4;
+    int b1 = (r + q) * cols * 4;
+    int b2 = (r + 2 * q) * cols * 4;
+    int b3 = (r + 3 * q) * cols * 4;
+    w.checkRange(b0, cols * 4);
+    w.checkRange(b3, cols * 4);
+    FloatVector a00 = FloatVector.zero(F);
+    FloatVector a01 = FloatVector.zero(F);
+    FloatVector a02 = FloatVector.zero(F);
+    FloatVector a03 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F);
+    FloatVector a11 = FloatVector.zero(F);
+    FloatVector a12 = FloatVector.zero(F);
+    FloatVector a13 = FloatVector.zero(F);
+    FloatVector a20 = FloatVector.zero(F);
+    FloatVector a21 = FloatVector.zero(F);
+    FloatVector a22 = FloatVector.zero(F);
+    FloatVector a23 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F);
+    FloatVector a31 = FloatVector.zero(F);
+    FloatVector a32 = FloatVector.zero(F);
+    FloatVector a33 = FloatVector.zero(F);
+    int c = 0;
+    for (int end = cols - L; c <= end; c += L) {
+      FloatVector y0 = FloatVector.fromArray(F, x0, c);
+      FloatVector y1 = FloatVector.fromArray(F, x1, c);
+      FloatVector y2 = FloatVector.fromArray(F, x2, c);
+      FloatVector y3 = FloatVector.fromArray(F, x3, c);
+      int o = c * 4;
+      FloatVector w0 = w.floats(b0 + o);
+      a00 = w0.fma(y0, a00);
+      a01 = w0.fma(y1, a01);
+      a02 = w0.fma(y2, a02);
+      a03 = w0.fma(y3, a03);
+      FloatVector w1 = w.floats(b1 + o);
+      a10 = w1.fma(y0, a10);
+      a11 = w1.fma(y1, a11);
+      a12 = w1.fma(y2, a12);
+      a13 = w1.fma(y3, a13);
+      FloatVector w2 = w.floats(b2 + o);
+      a20 = w2.fma(y0, a20);
+      a21 = w2.fma(y1, a21);
+      a22 = w2.fma(y2, a22);
+      a23 = w2.fma(y3, a23);
+      FloatVector w3 = w.floats(b3 + o);
+      a30 = w3.fma(y0, a30);
+      a31 = w3.fma(y1, a31);
+      a32 = w3.fma(y2, a32);
+      a33 = w3.fma(y3, a33);
+    }
+    int r1 = r + q;
+    int r2 = r + 2 * q;
+    int r3 = r + 3 * q;
+    o0[r] = f32Tail(w, b0, c, cols, a00.reduceLanes(VectorOperators.ADD), x0);
+    o1[r] = f32Tail(w, b0, c, cols, a01.reduceLanes(VectorOperators.ADD), x1);
+    o2[r] = f32Tail(w, b0, c, cols, a02.reduceLanes(VectorOperators.ADD), x2);
+    o3[r] = f32Tail(w, b0, c, cols, a03.reduceLanes(VectorOperators.ADD), x3);
+    o0[r1] = f32Tail(w, b1, c, cols, a10.reduceLanes(VectorOperators.ADD), x0);
+    o1[r1] = f32Tail(w, b1, c, cols, a11.reduceLanes(VectorOperators.ADD), x1);
+    o2[r1] = f32Tail(w, b1, c, cols, a12.reduceLanes(VectorOperators.ADD), x2);
+    o3[r1] = f32Tail(w, b1, c, cols, a13.reduceLanes(VectorOperators.ADD), x3);
+    o0[r2] = f32Tail(w, b2, c, cols, a20.reduceLanes(VectorOperators.ADD), x0);
+    o1[r2] = f32Tail(w, b2, c, cols, a21.reduceLanes(VectorOperators.ADD), x1);
+    o2[r2] = f32Tail(w, b2, c, cols, a22.reduceLanes(VectorOperators.ADD), x2);
+    o3[r2] = f32Tail(w, b2, c, cols, a23.reduceLanes(VectorOperators.ADD), x3);
+    o0[r3] = f32Tail(w, b3, c, cols, a30.reduceLanes(VectorOperators.ADD), x0);
+    o1[r3] = f32Tail(w, b3, c, cols, a31.reduceLanes(VectorOperators.ADD), x1);
+    o2[r3] = f32Tail(w, b3, c, cols, a32.reduceLanes(VectorOperators.ADD), x2);
+    o3[r3] = f32Tail(w, b3, c, cols, a33.reduceLanes(VectorOperators.ADD), x3);
+  }
+
   /** The lanes' sum {@code s} plus the columns from {@code c} on, one at a time. */
   private static float f32Tail(NativeView w, int base, int c, int cols, float s, float[] x) {
     for (; c < cols; c++) {

@@ -86,6 +86,24 @@ final class DecodeStep {
       return 4;
     }
 
+    /**
+     * As {@link #dotSlot} for four inputs at once (a prompt's rows): an fp32 quad reads each weight
+     * once for all four ({@link DecodeKernels#dotF32QuadX4}); other slots and 16-bit rows take the
+     * inputs one at a time. Returns the rows written.
+     */
+    int dotSlotX4(
+        int slot, Vec x0, Vec x1, Vec x2, Vec x3, float[] o0, float[] o1, float[] o2, float[] o3) {
+      int q = rows / 4;
+      if (format != Format.F32 || slot >= q) {
+        dotSlot(slot, x0, o0);
+        dotSlot(slot, x1, o1);
+        dotSlot(slot, x2, o2);
+        return dotSlot(slot, x3, o3);
+      }
+      DecodeKernels.dotF32QuadX4(buf, slot, q, cols, x0.v, x1.v, x2.v, x3.v, o0, o1, o2, o3);
+      return 4;
+    }
+
     /** Row j of slot {@code slot}: slot + j·rows/4 for a quad, else one of the last rows%4. */
     int row(int slot, int j) {
       int q = rows / 4;
@@ -239,6 +257,12 @@ final class DecodeStep {
     final float[][] laneOut;
     final RowPool.Rows attendLanes;
 
+    /**
+     * A prompt's batch, whose rows take products four at a time ({@link Mat#dotSlotX4}); a batch of
+     * sequences takes them one at a time, so each sequence gets the bits it gets alone.
+     */
+    final boolean prompt;
+
     Batch(DecodeStep d, int capacity) {
       this(d, capacity, 0);
     }
@@ -253,7 +277,9 @@ final class DecodeStep {
         laneOut = new float[threads][d.headDim * lanes];
         laneScores = new float[threads][(cacheCapacity + 1) * lanes];
         attendLanes = (a, b) -> d.attendLanes(this, a, b);
+        prompt = true;
       } else {
+        prompt = false;
         laneQ = null;
         laneOut = null;
         laneScores = null;
@@ -527,19 +553,43 @@ final class DecodeStep {
   private static void project(
       Batch batch, Mat m, float[] bias, int which, int from, int to, int offset) {
     int n = batch.n;
+    Scratch[] q = batch.seqs;
     for (int slot = from - offset; slot < to - offset; slot++) {
-      for (int b = 0; b < n; b++) {
-        Scratch s = batch.seqs[b];
-        float[] out = which == Q ? s.q : which == K ? s.k : s.v;
-        int rows = m.dotSlot(slot, s.xb, out);
-        if (bias != null) {
+      for (int b = 0; b < n; ) {
+        int g = group(batch, b);
+        int rows =
+            g == 4
+                ? m.dotSlotX4(
+                    slot,
+                    q[b].xb,
+                    q[b + 1].xb,
+                    q[b + 2].xb,
+                    q[b + 3].xb,
+                    out(q[b], which),
+                    out(q[b + 1], which),
+                    out(q[b + 2], which),
+                    out(q[b + 3], which))
+                : m.dotSlot(slot, q[b].xb, out(q[b], which));
+        for (int k = b; bias != null && k < b + g; k++) {
+          float[] out = out(q[k], which);
           for (int j = 0; j < rows; j++) {
             int r = m.row(slot, j);
             out[r] += bias[r];
           }
         }
+        b += g;
       }
     }
+  }
+
+  /** A sequence's q, k or v. */
+  private static float[] out(Scratch s, int which) {
+    return which == Q ? s.q : which == K ? s.k : s.v;
+  }
+
+  /** Sequences from b that one product call takes: four rows of a prompt, else one. */
+  private static int group(Batch batch, int b) {
+    return batch.prompt && b + 4 <= batch.n ? 4 : 1;
   }
 
   /** Items from..to-1 of (sequence, head) pairs, sequence-major. */
@@ -671,14 +721,31 @@ final class DecodeStep {
   /** Slots from..to-1 of {@code m} times each sequence's att (else hb), added into its x. */
   private static void addInto(Batch batch, Mat m, int from, int to, boolean att) {
     int n = batch.n;
+    Scratch[] q = batch.seqs;
     for (int slot = from; slot < to; slot++) {
-      for (int b = 0; b < n; b++) {
-        Scratch s = batch.seqs[b];
-        int rows = m.dotSlot(slot, att ? s.att : s.hb, s.sums);
-        for (int j = 0; j < rows; j++) {
-          int r = m.row(slot, j);
-          s.x.v[r] += s.sums[r];
+      for (int b = 0; b < n; ) {
+        int g = group(batch, b);
+        int rows =
+            g == 4
+                ? m.dotSlotX4(
+                    slot,
+                    att ? q[b].att : q[b].hb,
+                    att ? q[b + 1].att : q[b + 1].hb,
+                    att ? q[b + 2].att : q[b + 2].hb,
+                    att ? q[b + 3].att : q[b + 3].hb,
+                    q[b].sums,
+                    q[b + 1].sums,
+                    q[b + 2].sums,
+                    q[b + 3].sums)
+                : m.dotSlot(slot, att ? q[b].att : q[b].hb, q[b].sums);
+        for (int k = b; k < b + g; k++) {
+          Scratch s = q[k];
+          for (int j = 0; j < rows; j++) {
+            int r = m.row(slot, j);
+            s.x.v[r] += s.sums[r];
+          }
         }
+        b += g;
       }
     }
   }
@@ -693,14 +760,28 @@ final class DecodeStep {
     LayerViews w = batch.w;
     int n = batch.n;
     int sg = w.wGate().slots();
+    Scratch[] q = batch.seqs;
     for (int slot = from; slot < to; slot++) {
-      for (int b = 0; b < n; b++) {
-        Scratch s = batch.seqs[b];
-        if (slot < sg) {
-          w.wGate().dotSlot(slot, s.xb, s.hb.v);
+      boolean gate = slot < sg;
+      Mat m = gate ? w.wGate() : w.wUp();
+      int ms = gate ? slot : slot - sg;
+      for (int b = 0; b < n; ) {
+        int g = group(batch, b);
+        if (g == 4) {
+          m.dotSlotX4(
+              ms,
+              q[b].xb,
+              q[b + 1].xb,
+              q[b + 2].xb,
+              q[b + 3].xb,
+              gate ? q[b].hb.v : q[b].sums,
+              gate ? q[b + 1].hb.v : q[b + 1].sums,
+              gate ? q[b + 2].hb.v : q[b + 2].sums,
+              gate ? q[b + 3].hb.v : q[b + 3].sums);
         } else {
-          w.wUp().dotSlot(slot - sg, s.xb, s.sums);
+          m.dotSlot(ms, q[b].xb, gate ? q[b].hb.v : q[b].sums);
         }
+        b += g;
       }
     }
   }

@@ -97,12 +97,14 @@ public final class LlamaModel implements AutoCloseable {
    * rather than the DJL layer (issue 20 point 1: a question's own tokens after its live window).
    * Few rows make small matrix products, where the DJL layer's ~45 ops a layer cost more than the
    * arithmetic; many rows make large ones, where libtorch's GEMM outruns the decode kernels. On the
-   * model benchmark's shape ({@code DecodeBench ... prompt}, 1152 and 4608 cached positions, 2
-   * threads): fp32 weights, 8 rows 40-68 ms against the DJL layer's 90-101, 20 rows 74-130 against
-   * 82-144, 32 rows 104-154 against 96-138; BF16 weights, which the DJL layer widens to fp32 for
-   * every op, 20 rows 59-114 ms against 250-279 and a whole 144-row frame 397-603 against 542-848.
+   * model benchmark's shape ({@code DecodeBench 5 0 2 prompt}, 1152 and 4608 cached positions, 2
+   * threads): fp32 weights, with a prompt's rows four to a weight load ({@link
+   * DecodeKernels#dotF32QuadX4}), 20 rows 54-97 ms against the DJL layer's 115-129, 32 rows 64-129
+   * against 110-154, 64 rows 128-263 against 151-229, 144 rows 292-536 against 258-458; BF16
+   * weights, which the DJL layer widens to fp32 for every op, 20 rows 59-114 ms against 250-279 and
+   * a whole 144-row frame 397-603 against 542-848.
    */
-  static final int FAST_PROMPT_ROWS_F32 = 24;
+  static final int FAST_PROMPT_ROWS_F32 = 32;
 
   /** As {@link #FAST_PROMPT_ROWS_F32}, for F16 and BF16 weights. */
   static final int FAST_PROMPT_ROWS_16 = 160;

@@ -206,6 +206,54 @@ class DecodeKernelsTest {
     }
   }
 
+  /**
+   * The four-input fp32 quad (a prompt's rows) gives each (row, input) its dot product within
+   * rounding of a double reference, at every tail length and for quads anywhere in the matrix, and
+   * writes only its own four rows of each output.
+   */
+  @Test
+  void fourInputQuadsGiveEveryRowAndInputItsDotProduct() {
+    SplittableRandom r = new SplittableRandom(8);
+    int rows = 13;
+    for (int cols : new int[] {2, 14, 16, 30, 64, 70, 130, 768}) {
+      ByteBuffer f32 = ByteBuffer.allocateDirect(rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < rows * cols; i++) {
+        f32.putFloat(i * 4, (float) r.nextGaussian());
+      }
+      float[][] x = new float[4][cols];
+      for (float[] xi : x) {
+        for (int i = 0; i < cols; i++) {
+          xi[i] = (float) r.nextGaussian();
+        }
+      }
+      NativeView w = NativeView.of(f32);
+      for (int[] p : new int[][] {{0, 3}, {2, 3}, {0, 1}, {9, 1}, {0, 4}}) { // first row, stride
+        float[][] o = {filled(rows), filled(rows), filled(rows), filled(rows)};
+        DecodeKernels.dotF32QuadX4(
+            w, p[0], p[1], cols, x[0], x[1], x[2], x[3], o[0], o[1], o[2], o[3]);
+        for (int in = 0; in < 4; in++) {
+          for (int row = 0; row < rows; row++) {
+            String at = "input " + in + ", row " + row + " of width " + cols + ", quad " + p[0];
+            boolean mine = row >= p[0] && (row - p[0]) % p[1] == 0 && row <= p[0] + 3 * p[1];
+            if (!mine) {
+              assertBits(-1f, o[in][row], at);
+              continue;
+            }
+            double want = 0;
+            double mag = 0;
+            for (int c = 0; c < cols; c++) {
+              double t = (double) f32.getFloat((row * cols + c) * 4) * x[in][c];
+              want += t;
+              mag += Math.abs(t);
+            }
+            assertEquals(want, o[in][row], 1e-6 * mag + 1e-30, at);
+            assertEquals(DecodeKernels.dotF32(w, row, cols, x[in]), o[in][row], 1e-6 * mag, at);
+          }
+        }
+      }
+    }
+  }
+
   private static float[] filled(int n) {
     float[] a = new float[n];
     java.util.Arrays.fill(a, -1f);
