@@ -87,20 +87,26 @@ final class DecodeStep {
     }
 
     /**
-     * As {@link #dotSlot} for four inputs at once (a prompt's rows): an fp32 quad reads each weight
-     * once for all four ({@link DecodeKernels#dotF32QuadX4}); other slots and 16-bit rows take the
-     * inputs one at a time. Returns the rows written.
+     * As {@link #dotSlot} for four inputs (a prompt's rows): an fp32 quad reads each weight once
+     * for all four ({@link DecodeKernels#dotF32QuadX4}), a BF16 quad reads and widens it once for
+     * two ({@link DecodeKernels#dotBF16QuadX2}); F16 quads and the last rows%4 take the inputs one
+     * at a time. Returns the rows written.
      */
     int dotSlotX4(
         int slot, Vec x0, Vec x1, Vec x2, Vec x3, float[] o0, float[] o1, float[] o2, float[] o3) {
       int q = rows / 4;
-      if (format != Format.F32 || slot >= q) {
+      if (slot >= q || format == Format.F16) {
         dotSlot(slot, x0, o0);
         dotSlot(slot, x1, o1);
         dotSlot(slot, x2, o2);
         return dotSlot(slot, x3, o3);
       }
-      DecodeKernels.dotF32QuadX4(buf, slot, q, cols, x0.v, x1.v, x2.v, x3.v, o0, o1, o2, o3);
+      if (format == Format.F32) {
+        DecodeKernels.dotF32QuadX4(buf, slot, q, cols, x0.v, x1.v, x2.v, x3.v, o0, o1, o2, o3);
+      } else {
+        DecodeKernels.dotBF16QuadX2(buf, slot, q, cols, x0.even, x0.odd, x1.even, x1.odd, o0, o1);
+        DecodeKernels.dotBF16QuadX2(buf, slot, q, cols, x2.even, x2.odd, x3.even, x3.odd, o2, o3);
+      }
       return 4;
     }
 

@@ -207,47 +207,93 @@ class DecodeKernelsTest {
   }
 
   /**
-   * The four-input fp32 quad (a prompt's rows) gives each (row, input) its dot product within
+   * The multi-input quads (a prompt's rows: fp32 four inputs a call, BF16 two; F16's one-input quad
+   * beside them) give each (row, input) its dot product over the exactly widened weights within
    * rounding of a double reference, at every tail length and for quads anywhere in the matrix, and
-   * writes only its own four rows of each output.
+   * write only their own four rows of each output.
    */
   @Test
   void fourInputQuadsGiveEveryRowAndInputItsDotProduct() {
     SplittableRandom r = new SplittableRandom(8);
     int rows = 13;
-    for (int cols : new int[] {2, 14, 16, 30, 64, 70, 130, 768}) {
+    for (int cols : new int[] {2, 14, 16, 30, 32, 64, 70, 130, 768}) {
       ByteBuffer f32 = ByteBuffer.allocateDirect(rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer f16 = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer bf16 = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+      double[][] wide = new double[3][rows * cols]; // each format's weights, exactly widened
       for (int i = 0; i < rows * cols; i++) {
-        f32.putFloat(i * 4, (float) r.nextGaussian());
+        float v = (float) r.nextGaussian();
+        f32.putFloat(i * 4, v);
+        f16.putShort(i * 2, HalfFloats.floatToF16(v));
+        bf16.putShort(i * 2, HalfFloats.floatToBf16(v));
+        wide[0][i] = v;
+        wide[1][i] = HalfFloats.f16ToFloat(f16.getShort(i * 2));
+        wide[2][i] = HalfFloats.bf16ToFloat(bf16.getShort(i * 2));
       }
       float[][] x = new float[4][cols];
-      for (float[] xi : x) {
+      float[][] even = new float[4][cols / 2];
+      float[][] odd = new float[4][cols / 2];
+      for (int in = 0; in < 4; in++) {
         for (int i = 0; i < cols; i++) {
-          xi[i] = (float) r.nextGaussian();
+          x[in][i] = (float) r.nextGaussian();
         }
+        DecodeKernels.deinterleave(x[in], cols, even[in], odd[in]);
       }
-      NativeView w = NativeView.of(f32);
+      NativeView w32 = NativeView.of(f32);
+      NativeView w16 = NativeView.of(f16);
+      NativeView wb = NativeView.of(bf16);
       for (int[] p : new int[][] {{0, 3}, {2, 3}, {0, 1}, {9, 1}, {0, 4}}) { // first row, stride
-        float[][] o = {filled(rows), filled(rows), filled(rows), filled(rows)};
+        float[][][] o = new float[3][4][];
+        for (float[][] of : o) {
+          for (int in = 0; in < 4; in++) {
+            of[in] = filled(rows);
+          }
+        }
         DecodeKernels.dotF32QuadX4(
-            w, p[0], p[1], cols, x[0], x[1], x[2], x[3], o[0], o[1], o[2], o[3]);
-        for (int in = 0; in < 4; in++) {
-          for (int row = 0; row < rows; row++) {
-            String at = "input " + in + ", row " + row + " of width " + cols + ", quad " + p[0];
-            boolean mine = row >= p[0] && (row - p[0]) % p[1] == 0 && row <= p[0] + 3 * p[1];
-            if (!mine) {
-              assertBits(-1f, o[in][row], at);
-              continue;
+            w32, p[0], p[1], cols, x[0], x[1], x[2], x[3], o[0][0], o[0][1], o[0][2], o[0][3]);
+        for (int in = 0; in < 4; in++) { // F16 rows take a prompt's inputs one at a time
+          DecodeKernels.dotF16Quad(w16, p[0], p[1], cols, even[in], odd[in], o[1][in]);
+        }
+        for (int in = 0; in < 4; in += 2) {
+          DecodeKernels.dotBF16QuadX2(
+              wb,
+              p[0],
+              p[1],
+              cols,
+              even[in],
+              odd[in],
+              even[in + 1],
+              odd[in + 1],
+              o[2][in],
+              o[2][in + 1]);
+        }
+        for (int f = 0; f < 3; f++) {
+          for (int in = 0; in < 4; in++) {
+            for (int row = 0; row < rows; row++) {
+              String at =
+                  new String[] {"fp32", "F16", "BF16"}[f]
+                      + ", input "
+                      + in
+                      + ", row "
+                      + row
+                      + " of width "
+                      + cols
+                      + ", quad at "
+                      + p[0];
+              boolean mine = row >= p[0] && (row - p[0]) % p[1] == 0 && row <= p[0] + 3 * p[1];
+              if (!mine) {
+                assertBits(-1f, o[f][in][row], at);
+                continue;
+              }
+              double want = 0;
+              double mag = 0;
+              for (int c = 0; c < cols; c++) {
+                double t = wide[f][row * cols + c] * x[in][c];
+                want += t;
+                mag += Math.abs(t);
+              }
+              assertEquals(want, o[f][in][row], 1e-6 * mag + 1e-30, at);
             }
-            double want = 0;
-            double mag = 0;
-            for (int c = 0; c < cols; c++) {
-              double t = (double) f32.getFloat((row * cols + c) * 4) * x[in][c];
-              want += t;
-              mag += Math.abs(t);
-            }
-            assertEquals(want, o[in][row], 1e-6 * mag + 1e-30, at);
-            assertEquals(DecodeKernels.dotF32(w, row, cols, x[in]), o[in][row], 1e-6 * mag, at);
           }
         }
       }
