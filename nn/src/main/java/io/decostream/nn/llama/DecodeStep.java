@@ -110,6 +110,11 @@ final class DecodeStep {
       return 4;
     }
 
+    /** Rows of slot {@code slot}: four for a quad, one for each of the last rows%4. */
+    int slotRows(int slot) {
+      return slot < rows / 4 ? 4 : 1;
+    }
+
     /** Row j of slot {@code slot}: slot + j·rows/4 for a quad, else one of the last rows%4. */
     int row(int slot, int j) {
       int q = rows / 4;
@@ -548,9 +553,17 @@ final class DecodeStep {
     project(batch, w.wv(), w.bv(), V, Math.max(from, sq + sk), to, sq + sk);
   }
 
+  // what a product reads (a sequence's vectors) ...
+  private static final int XB = 0;
+  private static final int ATT = 1;
+  private static final int HB = 2;
+
+  // ... and writes
   private static final int Q = 0;
   private static final int K = 1;
   private static final int V = 2;
+  private static final int GATE = 3; // hb's array
+  private static final int SUMS = 4;
 
   /**
    * Slots from..to-1 of the fused q/k/v range, whose slots for {@code m} start at {@code offset},
@@ -559,26 +572,12 @@ final class DecodeStep {
   private static void project(
       Batch batch, Mat m, float[] bias, int which, int from, int to, int offset) {
     int n = batch.n;
-    Scratch[] q = batch.seqs;
     for (int slot = from - offset; slot < to - offset; slot++) {
       for (int b = 0; b < n; ) {
-        int g = group(batch, b);
-        int rows =
-            g == 4
-                ? m.dotSlotX4(
-                    slot,
-                    q[b].xb,
-                    q[b + 1].xb,
-                    q[b + 2].xb,
-                    q[b + 3].xb,
-                    out(q[b], which),
-                    out(q[b + 1], which),
-                    out(q[b + 2], which),
-                    out(q[b + 3], which))
-                : m.dotSlot(slot, q[b].xb, out(q[b], which));
+        int g = products(batch, m, slot, b, XB, which);
         for (int k = b; bias != null && k < b + g; k++) {
-          float[] out = out(q[k], which);
-          for (int j = 0; j < rows; j++) {
+          float[] out = output(batch.seqs[k], which);
+          for (int j = 0; j < m.slotRows(slot); j++) {
             int r = m.row(slot, j);
             out[r] += bias[r];
           }
@@ -588,14 +587,43 @@ final class DecodeStep {
     }
   }
 
-  /** A sequence's q, k or v. */
-  private static float[] out(Scratch s, int which) {
-    return which == Q ? s.q : which == K ? s.k : s.v;
+  /**
+   * Slot {@code slot} of {@code m} times the input {@code in} of the batch's sequences from {@code
+   * b}, into their output {@code out}: four of a prompt's rows at once ({@link Mat#dotSlotX4}),
+   * else one sequence, so that a decoded token gets the same bits alone or batched. Returns the
+   * sequences taken.
+   */
+  private static int products(Batch batch, Mat m, int slot, int b, int in, int out) {
+    Scratch[] q = batch.seqs;
+    if (batch.prompt && b + 4 <= batch.n) {
+      m.dotSlotX4(
+          slot,
+          input(q[b], in),
+          input(q[b + 1], in),
+          input(q[b + 2], in),
+          input(q[b + 3], in),
+          output(q[b], out),
+          output(q[b + 1], out),
+          output(q[b + 2], out),
+          output(q[b + 3], out));
+      return 4;
+    }
+    m.dotSlot(slot, input(q[b], in), output(q[b], out));
+    return 1;
   }
 
-  /** Sequences from b that one product call takes: four rows of a prompt, else one. */
-  private static int group(Batch batch, int b) {
-    return batch.prompt && b + 4 <= batch.n ? 4 : 1;
+  private static Vec input(Scratch s, int in) {
+    return in == XB ? s.xb : in == ATT ? s.att : s.hb;
+  }
+
+  private static float[] output(Scratch s, int out) {
+    return switch (out) {
+      case Q -> s.q;
+      case K -> s.k;
+      case V -> s.v;
+      case GATE -> s.hb.v;
+      default -> s.sums;
+    };
   }
 
   /** Items from..to-1 of (sequence, head) pairs, sequence-major. */
@@ -727,26 +755,12 @@ final class DecodeStep {
   /** Slots from..to-1 of {@code m} times each sequence's att (else hb), added into its x. */
   private static void addInto(Batch batch, Mat m, int from, int to, boolean att) {
     int n = batch.n;
-    Scratch[] q = batch.seqs;
     for (int slot = from; slot < to; slot++) {
       for (int b = 0; b < n; ) {
-        int g = group(batch, b);
-        int rows =
-            g == 4
-                ? m.dotSlotX4(
-                    slot,
-                    att ? q[b].att : q[b].hb,
-                    att ? q[b + 1].att : q[b + 1].hb,
-                    att ? q[b + 2].att : q[b + 2].hb,
-                    att ? q[b + 3].att : q[b + 3].hb,
-                    q[b].sums,
-                    q[b + 1].sums,
-                    q[b + 2].sums,
-                    q[b + 3].sums)
-                : m.dotSlot(slot, att ? q[b].att : q[b].hb, q[b].sums);
+        int g = products(batch, m, slot, b, att ? ATT : HB, SUMS);
         for (int k = b; k < b + g; k++) {
-          Scratch s = q[k];
-          for (int j = 0; j < rows; j++) {
+          Scratch s = batch.seqs[k];
+          for (int j = 0; j < m.slotRows(slot); j++) {
             int r = m.row(slot, j);
             s.x.v[r] += s.sums[r];
           }
@@ -766,28 +780,13 @@ final class DecodeStep {
     LayerViews w = batch.w;
     int n = batch.n;
     int sg = w.wGate().slots();
-    Scratch[] q = batch.seqs;
     for (int slot = from; slot < to; slot++) {
       boolean gate = slot < sg;
-      Mat m = gate ? w.wGate() : w.wUp();
-      int ms = gate ? slot : slot - sg;
       for (int b = 0; b < n; ) {
-        int g = group(batch, b);
-        if (g == 4) {
-          m.dotSlotX4(
-              ms,
-              q[b].xb,
-              q[b + 1].xb,
-              q[b + 2].xb,
-              q[b + 3].xb,
-              gate ? q[b].hb.v : q[b].sums,
-              gate ? q[b + 1].hb.v : q[b + 1].sums,
-              gate ? q[b + 2].hb.v : q[b + 2].sums,
-              gate ? q[b + 3].hb.v : q[b + 3].sums);
-        } else {
-          m.dotSlot(ms, q[b].xb, gate ? q[b].hb.v : q[b].sums);
-        }
-        b += g;
+        b +=
+            gate
+                ? products(batch, w.wGate(), slot, b, XB, GATE)
+                : products(batch, w.wUp(), slot - sg, b, XB, SUMS);
       }
     }
   }
