@@ -433,8 +433,9 @@ final class DecodeKernels {
    * odd elements, pre-scaled as for {@link #dotBF16}): each weight is widened once for both, and
    * one chain per (row, input) takes the even then the odd halves. A prompt of 144 rows after 1152
    * keys took 292 against 330 ms. Four inputs at a time ran 1.6x slower than one, and two at a time
-   * in the F16 form (five widening ops a vector against BF16's one) 1.9x slower: C2 ran out of
-   * vector registers. Not {@link #dotBF16Quad}'s bits: only a prompt's rows take it.
+   * in the F16 form (five widening ops a weight vector against BF16's two) 1.9x slower, most likely
+   * from C2 spilling vector registers (not confirmed). Not {@link #dotBF16Quad}'s bits: only a
+   * prompt's rows take it.
    */
   static void dotBF16QuadX2(
       NativeView w,
