@@ -272,7 +272,9 @@ final class DecodeStep {
      * A prompt's batch, whose rows take products four at a time ({@link Mat#dotSlotX4}); a batch of
      * sequences takes them one at a time, so each sequence gets the bits it gets alone.
      */
-    final boolean prompt;
+    boolean prompt() {
+      return laneQ != null;
+    }
 
     Batch(DecodeStep d, int capacity) {
       this(d, capacity, 0);
@@ -288,9 +290,7 @@ final class DecodeStep {
         laneOut = new float[threads][d.headDim * lanes];
         laneScores = new float[threads][(cacheCapacity + 1) * lanes];
         attendLanes = (a, b) -> d.attendLanes(this, a, b);
-        prompt = true;
       } else {
-        prompt = false;
         laneQ = null;
         laneOut = null;
         laneScores = null;
@@ -595,7 +595,7 @@ final class DecodeStep {
    */
   private static int products(Batch batch, Mat m, int slot, int b, int in, int out) {
     Scratch[] q = batch.seqs;
-    if (batch.prompt && b + 4 <= batch.n) {
+    if (batch.prompt() && b + 4 <= batch.n) {
       m.dotSlotX4(
           slot,
           input(q[b], in),
